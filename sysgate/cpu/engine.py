@@ -1,0 +1,199 @@
+"""The trap layer: the only module that imports Unicorn.
+
+One Unicorn x86-64 machine models a 64-bit Linux kernel's view of the CPU:
+a GDT with Linux's selectors, a ring-0 boot stub that IRETs into ring 3
+(64-bit or compat mode), and hooks that turn every way user code leaves
+user mode (INT n, SYSCALL, SYSENTER, CPUID, invalid opcodes, bad memory
+accesses) into calls on a `gate` object supplied by the entry layer.
+"""
+import struct
+
+from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64
+from unicorn import unicorn_const as UC
+from unicorn import x86_const as X
+
+# Linux's GDT layout (arch/x86/include/asm/segment.h, 64-bit kernel).
+KERNEL_CS, KERNEL_DS = 0x10, 0x18
+USER32_CS, USER_DS, USER_CS = 0x23, 0x2B, 0x33
+GDT_ENTRY_TLS_MIN = 12
+GDT_ENTRY_TLS_ENTRIES = 3
+
+# Kernel-only memory. Unicorn truncates addresses to 48 bits, so the upper
+# canonical half is out of reach; the page just above Linux's TASK_SIZE_MAX
+# is one no user mapping can ever take, so it holds the GDT, the boot stub
+# and the boot stack.
+KBASE = (1 << 47) - 0x1000
+GDT_ADDR = KBASE
+STUB_ADDR = KBASE + 0x400
+KSTACK_TOP = KBASE + 0x1000
+KSIZE = 0x1000
+# emu_start needs an end address; user code can never reach this one.
+NEVER = KBASE + 0xFFE
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+
+# Register names the entry layer uses; values are Unicorn's ids.
+REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
+    "RAX RBX RCX RDX RSI RDI RBP RSP R8 R9 R10 R11 R12 R13 R14 R15 "
+    "RIP EFLAGS CS SS DS ES FS GS FS_BASE GS_BASE").split()}
+
+_UC_ERR_TO_KIND = {
+    UC.UC_ERR_READ_UNMAPPED: "read", UC.UC_ERR_WRITE_UNMAPPED: "write",
+    UC.UC_ERR_FETCH_UNMAPPED: "exec", UC.UC_ERR_READ_PROT: "read",
+    UC.UC_ERR_WRITE_PROT: "write", UC.UC_ERR_FETCH_PROT: "exec",
+}
+
+
+def _descriptor(base, limit, access, flags):
+    return struct.pack(
+        "<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF,
+        access, ((flags & 0xF) << 4) | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
+
+
+def _boot_gdt():
+    gdt = bytearray(8 * 32)
+    gdt[KERNEL_CS:KERNEL_CS + 8] = _descriptor(0, 0xFFFFF, 0x9B, 0xA)
+    gdt[KERNEL_DS:KERNEL_DS + 8] = _descriptor(0, 0xFFFFF, 0x93, 0xC)
+    gdt[USER32_CS & ~3:(USER32_CS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xFB, 0xC)
+    gdt[USER_DS & ~3:(USER_DS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xF3, 0xC)
+    gdt[USER_CS & ~3:(USER_CS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xFB, 0xA)
+    return bytes(gdt)
+
+
+def _boot_stub(entry, sp, cs):
+    """Ring-0 code that enters user mode the way Linux's start_thread does."""
+    return b"".join([
+        b"\x66\xb8" + struct.pack("<H", KERNEL_DS), b"\x8e\xd0",   # mov ss
+        b"\x66\xb8" + struct.pack("<H", USER_DS), b"\x8e\xd8\x8e\xc0",  # ds, es
+        b"\x6a" + bytes([USER_DS]),                                 # push ss
+        b"\x48\xb8" + struct.pack("<Q", sp), b"\x50",               # push rsp
+        b"\x68\x02\x02\x00\x00",                                    # push rflags
+        b"\x6a" + bytes([cs]),                                      # push cs
+        b"\x48\xb8" + struct.pack("<Q", entry), b"\x50",            # push rip
+        b"\x48\xcf",                                                # iretq
+    ])
+
+
+_BOOT_STUB_INSNS = 13
+
+
+class GuestFault(Exception):
+    """User code touched memory it may not: kind is read, write or exec."""
+
+    def __init__(self, kind, addr, mapped):
+        super().__init__(kind, addr)
+        self.kind, self.addr, self.mapped = kind, addr, mapped
+
+
+class Engine:
+    def __init__(self, cpuid):
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self._cpuid = cpuid
+        self.gate = None
+        self._last_bad = None
+        uc.mem_map(KBASE, KSIZE, UC.UC_PROT_ALL)
+        uc.mem_write(GDT_ADDR, _boot_gdt())
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * 32 - 1, 0))
+        uc.hook_add(UC.UC_HOOK_INTR, self._on_intr)
+        uc.hook_add(UC.UC_HOOK_INSN, self._on_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
+        uc.hook_add(UC.UC_HOOK_INSN, self._on_sysenter, None, 1, 0, X.UC_X86_INS_SYSENTER)
+        uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
+        uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
+        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem)
+        self.reg_read = uc.reg_read
+        self.reg_write = uc.reg_write
+        self.reg_read_batch = uc.reg_read_batch
+        self.reg_write_batch = uc.reg_write_batch
+        self.mem_read = uc.mem_read
+        self.mem_write = uc.mem_write
+
+    # --- memory --------------------------------------------------------
+    @staticmethod
+    def _uc_prot(prot):
+        return ((UC.UC_PROT_READ if prot & PROT_READ else 0)
+                | (UC.UC_PROT_WRITE if prot & PROT_WRITE else 0)
+                | (UC.UC_PROT_EXEC if prot & PROT_EXEC else 0))
+
+    def map(self, addr, size, prot):
+        self.uc.mem_map(addr, size, self._uc_prot(prot))
+
+    def unmap(self, addr, size):
+        self.uc.mem_unmap(addr, size)
+
+    def protect(self, addr, size, prot):
+        self.uc.mem_protect(addr, size, self._uc_prot(prot))
+
+    # --- descriptors ---------------------------------------------------
+    def write_gdt_entry(self, index, raw8):
+        self.uc.mem_write(GDT_ADDR + 8 * index, raw8)
+
+    def read_gdt_entry(self, index):
+        return bytes(self.uc.mem_read(GDT_ADDR + 8 * index, 8))
+
+    # --- running -------------------------------------------------------
+    def boot(self, entry, sp, compat):
+        """Enter user mode at entry with the given stack, as execve does."""
+        self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
+        self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
+        self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+        self.uc.reg_write_batch([(REG[r], 0) for r in (
+            "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
+
+    def compat_mode(self):
+        return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
+
+    def run(self, pc):
+        """Run user code from pc until a hook stops the CPU; raise GuestFault
+        when user code made a bad memory access."""
+        self._last_bad = None
+        try:
+            self.uc.emu_start(pc, NEVER)
+        except UcError as e:
+            kind = _UC_ERR_TO_KIND.get(e.errno)
+            if kind is None:
+                raise
+            addr, mapped = self._last_bad if self._last_bad else (0, False)
+            raise GuestFault(kind, addr, mapped) from None
+
+    def stop(self):
+        self.uc.emu_stop()
+
+    # --- hooks: turn CPU events into gate calls ------------------------
+    def _on_intr(self, uc, intno, _):
+        self.gate.interrupt(intno)
+
+    def _on_syscall(self, uc, _):
+        self.gate.syscall_insn()
+
+    def _on_sysenter(self, uc, _):
+        self.gate.sysenter_insn()
+
+    def _on_invalid(self, uc, _):
+        self.gate.invalid_opcode()
+        return True
+
+    def _on_bad_mem(self, uc, access, addr, size, value, _):
+        mapped = access in (UC.UC_MEM_READ_PROT, UC.UC_MEM_WRITE_PROT, UC.UC_MEM_FETCH_PROT)
+        self._last_bad = (addr, mapped)
+        return False
+
+    def _on_cpuid(self, uc, _):
+        leaf, sub = uc.reg_read(X.UC_X86_REG_EAX), uc.reg_read(X.UC_X86_REG_ECX)
+        a, b, c, d = self._cpuid(leaf & 0xFFFFFFFF, sub & 0xFFFFFFFF, self.compat_mode())
+        uc.reg_write_batch([(X.UC_X86_REG_RAX, a), (X.UC_X86_REG_RBX, b),
+                            (X.UC_X86_REG_RCX, c), (X.UC_X86_REG_RDX, d)])
+        return True
+
+
+def native_cpuid_table(leaves):
+    """CPUID answers of Unicorn's own CPU model, which ours starts from."""
+    uc = Uc(UC_ARCH_X86, UC_MODE_64)
+    uc.mem_map(0x1000, 0x1000)
+    uc.mem_write(0x1000, b"\x0f\xa2")
+    out = {}
+    for leaf, sub in leaves:
+        uc.reg_write_batch([(X.UC_X86_REG_RAX, leaf), (X.UC_X86_REG_RCX, sub)])
+        uc.emu_start(0x1000, 0x1002)
+        out[leaf, sub] = tuple(uc.reg_read_batch([X.UC_X86_REG_RAX, X.UC_X86_REG_RBX,
+                                                  X.UC_X86_REG_RCX, X.UC_X86_REG_RDX]))
+    return out

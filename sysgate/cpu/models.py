@@ -1,0 +1,86 @@
+"""CPU models: which vendor the guest sees and which gates exist in which mode.
+
+Facts (Intel SDM vol. 2, AMD APM vol. 3, Linux arch/x86/entry):
+- SYSCALL from 64-bit code exists on both vendors.
+- SYSCALL from compat (32-bit) code is #UD on Intel and Linux's compat
+  fast path on AMD.
+- SYSENTER in long mode (64-bit or compat code) is #UD on AMD; on Intel it is
+  the 32-bit fast path, whatever the mode of the caller.
+- Intel reports CPUID.80000001H:EDX.SYSCALL only to 64-bit code.
+"""
+from dataclasses import dataclass
+
+from .engine import native_cpuid_table
+
+SEP_BIT = 1 << 11        # CPUID.1:EDX
+SYSCALL_BIT = 1 << 11    # CPUID.80000001H:EDX
+LM_BIT = 1 << 29         # CPUID.80000001H:EDX
+
+
+def _vendor_regs(vendor):
+    b, d, c = (int.from_bytes(vendor[i:i + 4].encode(), "little") for i in (0, 4, 8))
+    return b, c, d
+
+
+@dataclass(frozen=True)
+class CpuModel:
+    name: str
+    vendor: str
+    has_sep: bool = True
+
+    @property
+    def is_intel(self):
+        return self.vendor == "GenuineIntel"
+
+    def sysenter_ok(self, compat):
+        return self.has_sep and self.is_intel
+
+    def syscall_ok(self, compat):
+        return not compat or not self.is_intel
+
+    def fast_compat_gate(self):
+        """The gate __kernel_vsyscall would use on this CPU (64-bit kernel)."""
+        if self.is_intel:
+            return "sysenter" if self.has_sep else "int80"
+        return "syscall"
+
+    def make_cpuid(self):
+        base = native_cpuid_table([(0, 0), (1, 0), (0x80000000, 0), (0x80000001, 0)])
+        vb, vc, vd = _vendor_regs(self.vendor)
+
+        def cpuid(leaf, sub, compat):
+            if leaf == 0:
+                return base[0, 0][0], vb, vc, vd
+            if leaf == 0x80000001:
+                a, b, c, d = base[0x80000001, 0]
+                d |= LM_BIT
+                if self.syscall_ok(compat) and not (self.is_intel and compat):
+                    d |= SYSCALL_BIT
+                else:
+                    d &= ~SYSCALL_BIT
+                return a, b, c, d
+            if leaf == 1:
+                a, b, c, d = base[1, 0]
+                d = d | SEP_BIT if self.has_sep else d & ~SEP_BIT
+                return a, b, c, d
+            return _unicorn_default(leaf, sub, base)
+        return cpuid
+
+
+_EXTRA = {}
+
+
+def _unicorn_default(leaf, sub, base):
+    key = (leaf, sub)
+    if key not in base:
+        if key not in _EXTRA:
+            _EXTRA[key] = native_cpuid_table([key])[key]
+        return _EXTRA[key]
+    return base[key]
+
+
+MODELS = {
+    "intel": CpuModel("intel", "GenuineIntel"),
+    "amd": CpuModel("amd", "AuthenticAMD"),
+    "i486": CpuModel("i486", "GenuineIntel", has_sep=False),
+}

@@ -1,0 +1,30 @@
+"""What every gate shares: the table dispatch that stores the result in one
+place, and the exit work run before any return to user mode."""
+from ..kernel.errors import KernelError
+from ..kernel.registry import build_table
+
+ENOSYS = 38
+MASK64 = (1 << 64) - 1
+
+
+class Dispatcher:
+    """The two ABI tables, built once from the registry."""
+
+    def __init__(self):
+        self.tables = {"x86_64": build_table("x86_64"), "i386": build_table("i386")}
+
+
+def invoke(task, table, nr, args):
+    """Run system call nr with raw register arguments; return the value for
+    the result register (a negative errno on failure). The only place a
+    handler's KernelError or a host OSError becomes -errno."""
+    entry = table[nr] if 0 <= nr < len(table) else None
+    if entry is None:
+        return -ENOSYS
+    try:
+        conv = entry.convert
+        return entry.call.fn(task, *[c(a) for c, a in zip(conv, args)])
+    except KernelError as e:
+        return -e.errno
+    except OSError as e:
+        return -(e.errno or 5)

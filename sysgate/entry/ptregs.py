@@ -1,0 +1,27 @@
+"""pt_regs: the register snapshot a gate takes at entry and writes back at exit.
+
+orig_ax (the number asked for) and ax (the result) are kept apart, as Linux
+keeps them, because a restart needs both: ip -= 2 and ax = orig_ax.
+Only the registers a system call reads are captured on the fast paths; a
+handler that rewrites the frame (sigreturn, execve) sets `full` with every
+register, which forces the IRET return.
+"""
+
+
+class PtRegs:
+    __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",
+                 "cx", "r11", "cs", "ss", "full", "exit_path")
+
+    def __init__(self, gate, abi, orig_ax, args, ip, flags, sp=None, cs=0, ss=0):
+        self.gate = gate          # 'syscall', 'sysenter', 'int80'
+        self.abi = abi            # 'x86_64' or 'i386'
+        self.orig_ax = orig_ax
+        self.ax = -38             # -ENOSYS until a handler answers
+        self.args = args
+        self.ip = ip              # where user mode resumes
+        self.flags = flags
+        self.sp = sp
+        self.cx = self.r11 = None
+        self.cs, self.ss = cs, ss
+        self.full = None          # {reg name: value} when a handler rewrote the frame
+        self.exit_path = None     # 'sysretq', 'sysretl' or 'iret'

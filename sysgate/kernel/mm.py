@@ -1,0 +1,208 @@
+"""The address space: a sorted VMA list kept in step with the CPU's mappings,
+and the typed user-memory accessors handlers use (EFAULT, never a crash)."""
+import bisect
+import struct
+
+from .errors import KernelError, E
+
+PAGE = 0x1000
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = 0x100, 0x100000
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+
+
+def page_up(x):
+    return (x + PAGE - 1) & ~(PAGE - 1)
+
+
+class Vma:
+    __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino")
+
+    def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0):
+        self.start, self.end, self.prot, self.shared = start, end, prot, shared
+        self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
+
+    def clone(self, start, end):
+        off = self.offset + (start - self.start) if self.ino else 0
+        return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino)
+
+    def maps_line(self):
+        perms = "".join((c if self.prot & b else "-") for c, b in
+                        (("r", PROT_READ), ("w", PROT_WRITE), ("x", PROT_EXEC)))
+        perms += "s" if self.shared else "p"
+        dev = f"{(self.dev >> 8) & 0xFFF:02x}:{self.dev & 0xFF:02x}" if self.ino else "00:00"
+        head = f"{self.start:08x}-{self.end:08x} {perms} {self.offset:08x} {dev} {self.ino}"
+        return f"{head:<72} {self.name}".rstrip() if self.name else head
+
+
+def _cpu_prot(prot):
+    # x86 page tables cannot express write- or exec-only pages.
+    return prot | PROT_READ if prot else 0
+
+
+class AddressSpace:
+    def __init__(self, cpu, is64):
+        self.cpu = cpu
+        self.is64 = is64
+        self.task_size = (1 << 47) - PAGE if is64 else 0xFFFFE000
+        self.vmas = []
+        self.starts = []
+        self.mmap_base = 0
+        self.brk_start = self.brk_cur = 0
+
+    # --- the VMA list ----------------------------------------------------
+    def _insert(self, v):
+        i = bisect.bisect(self.starts, v.start)
+        self.vmas.insert(i, v)
+        self.starts.insert(i, v.start)
+
+    def _carve(self, start, end):
+        """Remove [start, end) from the VMA list (splitting); CPU untouched."""
+        out = []
+        i = max(bisect.bisect(self.starts, start) - 1, 0)
+        while i < len(self.vmas):
+            v = self.vmas[i]
+            if v.start >= end:
+                break
+            if v.end <= start:
+                i += 1
+                continue
+            del self.vmas[i], self.starts[i]
+            out.append(v.clone(max(v.start, start), min(v.end, end)))
+            if v.start < start:
+                self._insert(v.clone(v.start, start))
+                i += 1
+            if v.end > end:
+                self._insert(v.clone(end, v.end))
+                i += 1
+        return out
+
+    def find(self, addr):
+        i = bisect.bisect(self.starts, addr) - 1
+        if i >= 0 and self.vmas[i].end > addr:
+            return self.vmas[i]
+        return None
+
+    def overlaps(self, start, end):
+        i = bisect.bisect_left(self.starts, end) - 1
+        return i >= 0 and self.vmas[i].end > start
+
+    def mapped_ranges(self, start, end):
+        """Contiguously mapped sub-ranges of [start, end)."""
+        out = []
+        for v in self.vmas:
+            if v.end <= start or v.start >= end:
+                continue
+            s, e = max(v.start, start), min(v.end, end)
+            if out and out[-1][1] == s:
+                out[-1][1] = e
+            else:
+                out.append([s, e])
+        return out
+
+    # --- mapping -----------------------------------------------------------
+    def map(self, start, length, prot, data=b"", **kw):
+        """Map [start, start+length) fresh (replacing what was there)."""
+        end = page_up(start + length)
+        self.unmap(start, end - start)
+        self.cpu.map(start, end - start, _cpu_prot(prot))
+        if data:
+            self.cpu.mem_write(start, bytes(data))
+        self._insert(Vma(start, end, prot, **kw))
+        self._merge_around(start, end)
+        return start
+
+    def unmap(self, start, length):
+        end = page_up(start + length)
+        for s, e in self.mapped_ranges(start, end):
+            self.cpu.unmap(s, e - s)
+        self._carve(start, end)
+
+    def protect(self, start, length, prot):
+        end = page_up(start + length)
+        ranges = self.mapped_ranges(start, end)
+        if not ranges or ranges[0][0] != start or ranges[-1][1] != end or len(ranges) > 1:
+            raise KernelError(E.ENOMEM)
+        for v in self._carve(start, end):
+            v.prot = prot
+            self._insert(v)
+        self.cpu.protect(start, end - start, _cpu_prot(prot))
+        self._merge_around(start, end)
+
+    def _merge_around(self, start, end):
+        i = max(bisect.bisect(self.starts, start) - 2, 0)
+        while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
+            a, b = self.vmas[i], self.vmas[i + 1]
+            if (a.end == b.start and a.prot == b.prot and a.shared == b.shared
+                    and a.name == b.name and not a.ino and not b.ino):
+                a.end = b.end
+                del self.vmas[i + 1], self.starts[i + 1]
+            else:
+                i += 1
+
+    def find_free(self, length, hint=0):
+        length = page_up(length)
+        if hint and hint + length <= self.task_size and not self.overlaps(hint, hint + length):
+            return hint
+        top = self.mmap_base
+        for v in reversed(self.vmas):
+            if v.start >= top:
+                continue
+            if v.end <= top - length:
+                return top - length
+            top = min(top, v.start)
+        if top - length >= 0x10000:
+            return top - length
+        raise KernelError(E.ENOMEM)
+
+    # --- user memory access ----------------------------------------------
+    def _check(self, addr, n, need):
+        if n == 0:
+            return
+        end = addr + n
+        if addr < 0 or end > self.task_size:
+            raise KernelError(E.EFAULT)
+        while addr < end:
+            v = self.find(addr)
+            if v is None or not (_cpu_prot(v.prot) & need):
+                raise KernelError(E.EFAULT)
+            addr = v.end
+
+    def read(self, addr, n):
+        self._check(addr, n, PROT_READ)
+        return bytes(self.cpu.mem_read(addr, n)) if n else b""
+
+    def write(self, addr, data):
+        self._check(addr, len(data), PROT_WRITE)
+        if data:
+            self.cpu.mem_write(addr, bytes(data))
+
+    def write_kernel(self, addr, data):
+        """Write regardless of protection (loading, vvar updates)."""
+        self.cpu.mem_write(addr, bytes(data))
+
+    def read_cstr(self, addr, limit=4096):
+        """A NUL-terminated string; ENAMETOOLONG past limit, as strncpy_from_user."""
+        out = bytearray()
+        while len(out) < limit:
+            v = self.find(addr)
+            if v is None or not (_cpu_prot(v.prot) & PROT_READ):
+                raise KernelError(E.EFAULT)
+            chunk = bytes(self.cpu.mem_read(addr, min(v.end - addr, 256, limit - len(out))))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                out += chunk[:nul]
+                return bytes(out)
+            out += chunk
+            addr += len(chunk)
+        raise KernelError(E.ENAMETOOLONG)
+
+    def read_u32(self, addr):
+        return struct.unpack("<I", self.read(addr, 4))[0]
+
+    def write_u32(self, addr, v):
+        self.write(addr, struct.pack("<I", v & 0xFFFFFFFF))
+
+    def maps_text(self):
+        return "".join(v.maps_line() + "\n" for v in self.vmas)

@@ -1,0 +1,99 @@
+"""Handler registration and the per-ABI system-call tables.
+
+A handler is registered by the name Linux gives its call, with the kinds of
+its arguments (which fix its arity and how each register value is read, and
+which the trace printer uses), a support status and a note, as gVisor's
+tables do. The tables themselves pair these names with the numbers in
+tables/unistd.py, generated from the kernel headers.
+"""
+from dataclasses import dataclass
+
+from .tables.unistd import NR_I386, NR_X86_64
+
+# How each argument kind is read from a register (already cut to the ABI's
+# word size): C int-sized kinds are 32 bits in both ABIs.
+def _s32(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _u32(v):
+    return v & 0xFFFFFFFF
+
+
+def _s64(v):
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+def _raw(v):
+    return v
+
+
+KINDS = {
+    "fd": _s32, "dirfd": _s32, "int": _s32, "pid": _s32, "sig": _s32, "how": _s32,
+    "uint": _u32, "flags": _u32, "oflags": _u32, "mode": _u32, "prot": _u32, "mflags": _u32,
+    "cmd": _u32, "clock": _s32, "which": _s32, "resource": _u32, "atflags": _s32,
+    "long": "signed", "off": "signed", "ssize": "signed",
+    "ptr": _raw, "buf": _raw, "obuf": _raw, "str": _raw, "path": _raw, "size": _raw,
+    "ulong": _raw, "addr": _raw,
+}
+
+
+@dataclass
+class Syscall:
+    name: str
+    fn: object
+    kinds: tuple
+    status: str = "supported"
+    note: str = ""
+
+
+HANDLERS = {}
+
+
+def syscall(name, args="", status="supported", note=""):
+    """Register the decorated function as the handler of system call name."""
+    kinds = tuple(args.split())
+    for k in kinds:
+        if k not in KINDS:
+            raise ValueError(f"{name}: unknown argument kind {k!r}")
+
+    def register(fn):
+        if name in HANDLERS:
+            raise ValueError(f"{name} registered twice")
+        HANDLERS[name] = Syscall(name, fn, kinds, status, note)
+        return fn
+    return register
+
+
+# i386 numbers whose Linux name differs from the handler that serves them.
+I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount"}
+
+
+@dataclass
+class Entry:
+    nr: int
+    name: str
+    call: Syscall
+    convert: tuple       # one function per argument
+
+
+def build_table(abi):
+    """A list indexed by number: Entry, or None where nothing is implemented."""
+    is64 = abi == "x86_64"
+    numbers = NR_X86_64 if is64 else NR_I386
+    signed = _s64 if is64 else _s32
+    table = [None] * (max(numbers.values()) + 1)
+    for name, nr in numbers.items():
+        call = HANDLERS.get(name if is64 else I386_ALIASES.get(name, name))
+        if call is None:
+            continue
+        conv = tuple(signed if KINDS[k] == "signed" else KINDS[k] for k in call.kinds)
+        table[nr] = Entry(nr, name, call, conv)
+    return table
+
+
+def names(abi):
+    """Number -> Linux name, for every number the headers define."""
+    numbers = NR_X86_64 if abi == "x86_64" else NR_I386
+    return {nr: name for name, nr in numbers.items()}

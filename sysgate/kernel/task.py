@@ -1,0 +1,47 @@
+"""The task: everything a handler may touch, and nothing of the CPU engine
+but the address space's accessors and the register file through entry."""
+import os
+import struct
+
+
+class ExitGroup(Exception):
+    """Raised by exit/exit_group: the run loop ends the guest."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class Task:
+    def __init__(self, machine, mm, files, fs, is64):
+        self.machine = machine
+        self.mm = mm
+        self.files = files
+        self.fs = fs
+        self.set_abi(is64)
+        self.pid = self.tid = os.getpid()
+        self.exe_path = ""
+        self.argv, self.envp = [], []
+        self.auxv_bytes = b""
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.sigactions = {}
+        self.sigmask = 0
+        self.pending = 0
+        self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
+        self.rlimits = {}
+        self.exit_status = None       # ('exit', code) or ('signal', signo)
+
+    def set_abi(self, is64):
+        """The ABI of the system call in progress (Linux's in_compat_syscall):
+        a 64-bit program may use the i386 table through INT 0x80."""
+        self.is64 = is64
+        self.word = 8 if is64 else 4
+        self.abi = "x86_64" if is64 else "i386"
+
+    def read_word(self, addr):
+        return struct.unpack("<Q" if self.is64 else "<I", self.mm.read(addr, self.word))[0]
+
+    def write_word(self, addr, v):
+        self.mm.write(addr, struct.pack("<Q" if self.is64 else "<I",
+                                        v & ((1 << (8 * self.word)) - 1)))

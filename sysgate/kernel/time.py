@@ -1,0 +1,116 @@
+"""Clocks and sleeping, from the host clocks (the one source of guest time)."""
+import struct
+import time as _time
+
+from .errors import KernelError, E
+from .registry import syscall
+
+# Clock ids Linux accepts (posix-timers.c); 10 is unused.
+CLOCKS = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11}
+TIMER_ABSTIME = 1
+NSEC = 10**9
+
+
+def clock_ns(clk):
+    if clk not in CLOCKS:
+        raise KernelError(E.EINVAL)
+    return _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
+
+
+def _ts_fmt(t, wide):
+    return "<qq" if t.is64 or wide else "<ii"
+
+
+def put_timespec(t, addr, ns, wide=False):
+    t.mm.write(addr, struct.pack(_ts_fmt(t, wide), *divmod(ns, NSEC)))
+
+
+def get_timespec(t, addr, wide=False):
+    fmt = _ts_fmt(t, wide)
+    sec, nsec = struct.unpack(fmt, t.mm.read(addr, struct.calcsize(fmt)))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        raise KernelError(E.EINVAL)
+    return sec * NSEC + nsec
+
+
+def _gettime(t, clk, tp, wide=False):
+    put_timespec(t, tp, clock_ns(clk), wide)
+    return 0
+
+
+@syscall("clock_gettime", "clock ptr")
+def sys_clock_gettime(t, clk, tp):
+    return _gettime(t, clk, tp)
+
+
+@syscall("clock_gettime64", "clock ptr")
+def sys_clock_gettime64(t, clk, tp):
+    return _gettime(t, clk, tp, wide=True)
+
+
+def _getres(t, clk, tp, wide=False):
+    clock_ns(clk)
+    if tp:
+        coarse = clk in (5, 6)
+        put_timespec(t, tp, 4_000_000 if coarse else 1, wide)
+    return 0
+
+
+@syscall("clock_getres", "clock ptr")
+def sys_clock_getres(t, clk, tp):
+    return _getres(t, clk, tp)
+
+
+@syscall("clock_getres_time64", "clock ptr")
+def sys_clock_getres_time64(t, clk, tp):
+    return _getres(t, clk, tp, wide=True)
+
+
+@syscall("gettimeofday", "ptr ptr")
+def sys_gettimeofday(t, tv, tz):
+    if tv:
+        sec, ns = divmod(clock_ns(0), NSEC)
+        t.mm.write(tv, struct.pack("<qq" if t.is64 else "<ii", sec, ns // 1000))
+    if tz:
+        t.mm.write(tz, struct.pack("<ii", 0, 0))
+    return 0
+
+
+@syscall("time", "ptr")
+def sys_time(t, tloc):
+    now = clock_ns(0) // NSEC
+    if tloc:
+        t.write_word(tloc, now)
+    return now
+
+
+def _sleep_until(clk, deadline_ns):
+    while True:
+        left = deadline_ns - clock_ns(clk)
+        if left <= 0:
+            return
+        _time.sleep(left / NSEC)
+
+
+def _nanosleep(t, clk, flags, req, rem, wide=False):
+    if clk not in CLOCKS or clk in (2, 3):
+        raise KernelError(E.EINVAL if clk not in (2,) else E.EOPNOTSUPP)
+    ns = get_timespec(t, req, wide)
+    deadline = ns if flags & TIMER_ABSTIME else clock_ns(clk) + ns
+    _sleep_until(clk, deadline)
+    return 0
+
+
+@syscall("nanosleep", "ptr ptr")
+def sys_nanosleep(t, req, rem):
+    return _nanosleep(t, 1, 0, req, rem)
+
+
+@syscall("clock_nanosleep", "clock flags ptr ptr")
+def sys_clock_nanosleep(t, clk, flags, req, rem):
+    return _nanosleep(t, clk, flags, req, rem)
+
+
+@syscall("clock_nanosleep_time64", "clock flags ptr ptr")
+def sys_clock_nanosleep_time64(t, clk, flags, req, rem):
+    return _nanosleep(t, clk, flags, req, rem, wide=True)

@@ -1,0 +1,159 @@
+"""Machine: a CPU model plus a kernel; loads a program and runs it.
+
+The run loop is a small state machine: run user code until the CPU stops
+(a gate ended the guest, or user code faulted), then report how it ended.
+"""
+import os
+import random
+
+from .cpu.engine import Engine, GuestFault, REG
+from .cpu.models import MODELS
+from .entry.gate import Gate, SIGSEGV
+from .kernel.fs.fdtable import FdTable
+from .kernel.fs.path import FsContext
+from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
+from .kernel.task import Task
+from .loader import elf, stack
+from .loader.image import STACK_SIZE, choose_layout, plan_segments
+from . import handlers  # noqa: F401  (registers every system call)
+
+
+class LoadError(Exception):
+    """The program cannot be started; the message is for the user."""
+
+
+class Thread:
+    """What a handler may change of the CPU beyond pt_regs: segment bases
+    and the TLS descriptors of the GDT."""
+
+    def __init__(self, cpu):
+        self.cpu = cpu
+
+    def set_base(self, seg, value):
+        self.cpu.reg_write(REG[seg + "_base"], value)
+
+    def get_base(self, seg):
+        return self.cpu.reg_read(REG[seg + "_base"])
+
+    def write_gdt(self, index, raw):
+        self.cpu.write_gdt_entry(index, raw)
+
+    def read_gdt(self, index):
+        return self.cpu.read_gdt_entry(index)
+
+
+class Machine:
+    def __init__(self, cpu="intel", root=None, seed=None):
+        if cpu not in MODELS:
+            raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
+        if root is not None and not os.path.isdir(root):
+            raise LoadError(f"{root}: root directory does not exist")
+        self.model = MODELS[cpu]
+        self.seed = seed
+        self.rng = random.Random(seed if seed is not None else os.urandom(16))
+        self.cpu = Engine(self.model.make_cpuid())
+        self.root = root
+        self.task = None
+        self.gate = None
+        self.status = None
+
+    def random_bytes(self, n):
+        """Guest-visible randomness: reproducible under --seed."""
+        return self.rng.randbytes(n) if self.seed is not None else os.urandom(n)
+
+    # --- exec -------------------------------------------------------------
+    def load(self, path, argv, envp=None):
+        if envp is None:
+            envp = [k + b"=" + v for k, v in os.environb.items()]
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise LoadError(f"{path}: No such file or directory") from None
+        except IsADirectoryError:
+            raise LoadError(f"{path}: Is a directory") from None
+        except OSError as e:
+            raise LoadError(f"{path}: {e.strerror}") from None
+        try:
+            img = elf.parse(data, path)
+        except elf.ElfError as e:
+            raise LoadError(str(e)) from None
+        if img.interp:
+            raise LoadError(f"{path}: needs an interpreter: {img.interp} "
+                            "(dynamic programs are not supported yet)")
+        layout = choose_layout(img.is64, img.pie, self.rng)
+        mm = AddressSpace(self.cpu, img.is64)
+        mm.mmap_base = layout.mmap_base
+        fsctx = FsContext(self.root)
+        task = Task(self, mm, FdTable(), fsctx, img.is64)
+        task.thread = Thread(self.cpu)
+        self.task = task
+
+        plan = plan_segments(img, data, layout.load_bias)
+        st = os.stat(path)
+        task.exe_path = self._guest_exe_path(fsctx, path)
+        for m in plan.mappings:
+            mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
+                   offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)
+        mm.brk_start = mm.brk_cur = plan.brk + layout.brk_offset
+
+        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
+        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+        task.argv, task.envp = argv, envp
+        auxv = self._auxv(img, plan)
+        sp, image, where = stack.build(
+            layout.stack_top - layout.sp_offset, argv, envp, auxv,
+            execfn=os.fsencode(path), platform=b"x86_64" if img.is64 else b"i686",
+            random16=self.random_bytes(16), is64=img.is64)
+        mm.write_kernel(sp, image)
+        task.auxv_bytes = b"".join(
+            k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
+            for k, v in where["auxv_items"])
+        self.gate = Gate(self)
+        self.cpu.gate = self.gate
+        self.cpu.boot(plan.entry, sp, compat=not img.is64)
+        self.entry = plan.entry
+        return task
+
+    def _guest_exe_path(self, fsctx, path):
+        real = os.path.realpath(path)
+        if not fsctx.confined:
+            return real
+        root = fsctx.root_host
+        if real.startswith(root.rstrip("/") + "/"):
+            return real[len(root.rstrip("/")):]
+        return "/" + os.path.basename(real)
+
+    def _auxv(self, img, plan):
+        hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
+        A = stack
+        return [
+            (A.AT_MINSIGSTKSZ, 2048), (A.AT_HWCAP, hwcap), (A.AT_PAGESZ, 4096),
+            (A.AT_CLKTCK, 100), (A.AT_PHDR, plan.phdr),
+            (A.AT_PHENT, img.phentsize), (A.AT_PHNUM, img.phnum), (A.AT_BASE, 0),
+            (A.AT_FLAGS, 0), (A.AT_ENTRY, plan.entry), (A.AT_UID, os.getuid()),
+            (A.AT_EUID, os.geteuid()), (A.AT_GID, os.getgid()), (A.AT_EGID, os.getegid()),
+            (A.AT_SECURE, 0), (A.AT_RANDOM, 0), (A.AT_HWCAP2, 0), (A.AT_EXECFN, 0),
+            (A.AT_PLATFORM, 0),
+        ]
+
+    # --- run --------------------------------------------------------------
+    def finish(self, status):
+        self.status = status
+        self.cpu.stop()
+
+    def run(self):
+        """Run the loaded program to its end: ('exit', code) or
+        ('signal', signo, why)."""
+        pc = self.entry
+        while self.status is None:
+            try:
+                self.cpu.run(pc)
+            except GuestFault as f:
+                self.status = ("signal", SIGSEGV, f"{f.kind} fault at {f.addr:#x}")
+                break
+            if self.status is None:
+                pc = self.cpu.reg_read(REG["rip"])
+        self.task.files.close_all()
+        return self.status
