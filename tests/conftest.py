@@ -1,0 +1,93 @@
+"""Differential testing: build real C programs with the real toolchain, run
+them natively and under sysgate, and compare what they print and how they end."""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUESTS = os.path.join(ROOT, "tests", "guests")
+BUILD = os.path.join(ROOT, "build", "guests")
+
+# variant -> compiler command line (static, as issue #2 asks)
+VARIANTS = {
+    "gcc64": ["gcc", "-static", "-O1", "-g0"],
+    "gcc32": ["gcc", "-m32", "-static", "-O1", "-g0"],
+    "musl64": ["musl-gcc", "-static", "-O1", "-g0"],
+}
+ALL = tuple(VARIANTS)
+
+
+def build(src, variant, extra=()):
+    """Compile tests/guests/<src> for variant; cached by content and flags."""
+    path = os.path.join(GUESTS, src)
+    cmd = VARIANTS[variant] + list(extra)
+    with open(path, "rb") as f:
+        key = hashlib.sha256(f.read() + repr(cmd).encode()).hexdigest()[:12]
+    os.makedirs(BUILD, exist_ok=True)
+    out = os.path.join(BUILD, f"{os.path.splitext(src)[0]}-{variant}-{key}")
+    if not os.path.exists(out):
+        if shutil.which(cmd[0]) is None:
+            pytest.fail(f"{cmd[0]} is not installed (see .ci/run for the packages)")
+        r = subprocess.run(cmd + ["-o", out + ".tmp", path], capture_output=True, text=True)
+        if r.returncode:
+            pytest.fail(f"build of {src} for {variant} failed:\n{r.stderr}")
+        os.replace(out + ".tmp", out)
+    return out
+
+
+def sysgate_cmd(*opts):
+    return [sys.executable, "-m", "sysgate", "run", *opts]
+
+
+class Result:
+    def __init__(self, proc):
+        self.stdout, self.stderr = proc.stdout, proc.stderr
+        rc = proc.returncode
+        # A shell reports death by signal N as 128+N and names the signal;
+        # sysgate does the same, so native results are put in that form.
+        self.status = 128 - rc if rc < 0 else rc
+        self.signal = -rc if rc < 0 else None
+
+    def __repr__(self):
+        return f"<status {self.status} stdout {self.stdout[:200]!r} stderr {self.stderr[:200]!r}>"
+
+
+def run_native(exe, args=(), cwd=None, input=None, env=None, timeout=60):
+    p = subprocess.run([exe, *args], capture_output=True, cwd=cwd, input=input, env=env,
+                       timeout=timeout)
+    return Result(p)
+
+
+def run_sysgate(exe, args=(), opts=(), cwd=None, input=None, env=None, timeout=300):
+    e = dict(os.environ if env is None else env)
+    e["PYTHONPATH"] = ROOT
+    p = subprocess.run(sysgate_cmd(*opts, exe, *args), capture_output=True, cwd=cwd,
+                       input=input, env=e, timeout=timeout)
+    r = Result(p)
+    if b"internal error" in p.stderr or b"Traceback" in p.stderr:
+        pytest.fail(f"sysgate crashed: {p.stderr.decode(errors='replace')}")
+    return r
+
+
+SIGNAL_WORDS = {signal.SIGSEGV: b"Segmentation fault", signal.SIGILL: b"Illegal instruction",
+                signal.SIGFPE: b"Floating point exception", signal.SIGTRAP: b"Trace/breakpoint trap",
+                signal.SIGABRT: b"Aborted", signal.SIGBUS: b"Bus error"}
+
+
+def assert_same(exe, args=(), opts=(), cwd=None, input=None, env=None, compare_stderr=True):
+    """Run exe natively and under sysgate; stdout, stderr and status must match."""
+    native = run_native(exe, args, cwd=cwd, input=input, env=env)
+    emu = run_sysgate(exe, args, opts, cwd=cwd, input=input, env=env)
+    assert emu.status == native.status, (native, emu)
+    assert emu.stdout == native.stdout, (native, emu)
+    if compare_stderr:
+        expected = native.stderr
+        if native.signal:
+            expected += SIGNAL_WORDS.get(native.signal, b"") + b"\n"
+        assert emu.stderr == expected, (native, emu)
+    return native, emu
