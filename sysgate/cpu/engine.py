@@ -6,11 +6,24 @@ a GDT with Linux's selectors, a ring-0 boot stub that IRETs into ring 3
 user mode (INT n, SYSCALL, SYSENTER, CPUID, invalid opcodes, bad memory
 accesses) into calls on a `gate` object supplied by the entry layer.
 """
+import ctypes
 import struct
 
 from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64
 from unicorn import unicorn_const as UC
 from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib as _lib
+
+# The gate hooks and their register traffic are the hot path of every system
+# call; the Python binding's wrappers cost several times the C call they
+# wrap, so these go to libunicorn directly through ctypes.
+_HOOK_INSN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_uc_hook_add = _lib.uc_hook_add
+_uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
+_uc_reg_write_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_write_batch", _lib))
 
 # Linux's GDT layout (arch/x86/include/asm/segment.h, 64-bit kernel).
 KERNEL_CS, KERNEL_DS = 0x10, 0x18
@@ -77,6 +90,25 @@ def _boot_stub(entry, sp, cs):
 _BOOT_STUB_INSNS = 13
 
 
+class RegBatch:
+    """A fixed list of registers read or written in one C call."""
+
+    def __init__(self, uch, ids):
+        n = len(ids)
+        self._ids = (ctypes.c_int * n)(*ids)
+        self._vals = (ctypes.c_uint64 * n)()
+        self._ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(self._vals) + 8 * i for i in range(n)])
+        self._args = (uch, ctypes.addressof(self._ids), ctypes.addressof(self._ptrs), n)
+
+    def read(self):
+        _uc_reg_read_batch(*self._args)
+        return self._vals[:]
+
+    def write(self, values):
+        self._vals[:] = values
+        _uc_reg_write_batch(*self._args)
+
+
 class GuestFault(Exception):
     """User code touched memory it may not: kind is read, write or exec."""
 
@@ -94,9 +126,13 @@ class Engine:
         uc.mem_map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * 32 - 1, 0))
-        uc.hook_add(UC.UC_HOOK_INTR, self._on_intr)
-        uc.hook_add(UC.UC_HOOK_INSN, self._on_syscall, None, 1, 0, X.UC_X86_INS_SYSCALL)
-        uc.hook_add(UC.UC_HOOK_INSN, self._on_sysenter, None, 1, 0, X.UC_X86_INS_SYSENTER)
+        self._pending_error = None
+        self._raw_hooks = [
+            self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
+            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
+            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_sysenter),
+                           X.UC_X86_INS_SYSENTER),
+        ]
         uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem)
@@ -106,6 +142,20 @@ class Engine:
         self.reg_write_batch = uc.reg_write_batch
         self.mem_read = uc.mem_read
         self.mem_write = uc.mem_write
+
+    def _raw_hook(self, htype, cb, insn=None):
+        handle = ctypes.c_size_t()
+        extra = () if insn is None else (ctypes.c_int(insn),)
+        err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(htype),
+                           ctypes.cast(cb, ctypes.c_void_p), None, ctypes.c_uint64(1),
+                           ctypes.c_uint64(0), *extra)
+        if err:
+            raise UcError(err)
+        return cb, handle
+
+    def batch(self, names):
+        """A RegBatch for the named registers (see REG)."""
+        return RegBatch(self.uc._uch, [REG[n] for n in names])
 
     # --- memory --------------------------------------------------------
     @staticmethod
@@ -148,6 +198,9 @@ class Engine:
         self._last_bad = None
         try:
             self.uc.emu_start(pc, NEVER)
+            if self._pending_error is not None:
+                err, self._pending_error = self._pending_error, None
+                raise err
         except UcError as e:
             kind = _UC_ERR_TO_KIND.get(e.errno)
             if kind is None:
@@ -159,14 +212,28 @@ class Engine:
         self.uc.emu_stop()
 
     # --- hooks: turn CPU events into gate calls ------------------------
-    def _on_intr(self, uc, intno, _):
-        self.gate.interrupt(intno)
+    # Raw ctypes callbacks cannot let an exception escape (ctypes would print
+    # and drop it): a kernel bug stops the CPU and is re-raised by run().
+    def _on_intr(self, uch, intno, _):
+        try:
+            self.gate.interrupt(intno)
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
 
-    def _on_syscall(self, uc, _):
-        self.gate.syscall_insn()
+    def _on_syscall(self, uch, _):
+        try:
+            self.gate.syscall_insn()
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
 
-    def _on_sysenter(self, uc, _):
-        self.gate.sysenter_insn()
+    def _on_sysenter(self, uch, _):
+        try:
+            self.gate.sysenter_insn()
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
 
     def _on_invalid(self, uc, _):
         self.gate.invalid_opcode()

@@ -1,0 +1,24 @@
+/* N getpid calls through one gate, with nothing else in the loop, so the
+ * cost per iteration is the cost of one kernel round trip. */
+#include <stdlib.h>
+
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 1000;
+    if (n <= 0)
+        return 0;
+#if defined(__x86_64__) && !defined(INT80)
+    __asm__ volatile("1: mov $39, %%eax\n\tsyscall\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n) : : "rax", "rcx", "r11", "memory");
+#elif defined(__x86_64__)
+    __asm__ volatile("1: mov $20, %%eax\n\tint $0x80\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n) : : "rax", "memory");
+#elif defined(SYSENTER)
+    __asm__ volatile("1: mov $20, %%eax\n\tpush %%ebp\n\tmov %%esp, %%ebp\n\tsysenter\n\t"
+                     "pop %%ebp\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n) : : "eax", "ecx", "edx", "memory");
+#else
+    __asm__ volatile("1: mov $20, %%eax\n\tint $0x80\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n) : : "eax", "memory");
+#endif
+    return 0;
+}

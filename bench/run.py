@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""sysgate's benchmarks, each reported as a ratio to the bare Unicorn floor
+measured in the same run (these machines are shared and noisy: absolute
+times drift, ratios from one run are what to compare).
+
+  getpid round trip, per gate: a static guest calls getpid N times in a tight
+  loop; the per-call cost is the slope between two loop counts, so process
+  start-up cancels. The floor is the same instructions on a bare Unicorn
+  with a Python hook that only writes the result register (the standard
+  unicorn binding's hook_add + reg_write).
+
+  compute loop: four instructions of pure user-mode work, under sysgate and
+  on bare Unicorn; the ratio shows no per-instruction cost was added.
+
+Usage: python3 bench/run.py [--quick] [--json]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_32, UC_MODE_64  # noqa: E402
+from unicorn import unicorn_const as UC  # noqa: E402
+from unicorn import x86_const as X  # noqa: E402
+
+BUILD = os.path.join(os.path.dirname(HERE), "build", "bench")
+
+GUESTS = {
+    "syscall64": ("getpid_loop.c", ["gcc", "-static", "-O1"], "intel"),
+    "int80-64": ("getpid_loop.c", ["gcc", "-static", "-O1", "-DINT80"], "intel"),
+    "int80-32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1"], "intel"),
+    "sysenter32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DSYSENTER"], "intel"),
+    "compute64": ("compute_loop.c", ["gcc", "-static", "-O1"], "intel"),
+}
+
+# Floor loops: the same instructions as the guests' loops.
+FLOOR_CODE = {
+    "syscall64": (UC_MODE_64, bytes.fromhex("b827000000" "0f05" "48ffcf" "75f4")),
+    "int80-32": (UC_MODE_32, bytes.fromhex("b814000000" "cd80" "4f" "75f6")),
+    "compute64": (UC_MODE_64, bytes.fromhex("480fafc2" "4801f8" "48ffcf" "75f4")),
+}
+
+
+def build(name):
+    src, cmd, _ = GUESTS[name]
+    os.makedirs(BUILD, exist_ok=True)
+    out = os.path.join(BUILD, name)
+    srcp = os.path.join(HERE, "guests", src)
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(srcp):
+        subprocess.run(cmd + ["-o", out, srcp], check=True)
+    return out
+
+
+def time_sysgate(name, n):
+    from sysgate.machine import Machine
+    exe = build(name)
+    m = Machine(cpu=GUESTS[name][2], seed=1)
+    m.load(exe, [exe, str(n)], envp=[])
+    t0 = time.perf_counter()
+    status = m.run()
+    dt = time.perf_counter() - t0
+    assert status[0] == "exit", status
+    return dt
+
+
+def time_floor(name, n):
+    mode, loop = FLOOR_CODE[name]
+    uc = Uc(UC_ARCH_X86, mode)
+    base = 0x400000
+    uc.mem_map(base, 0x1000)
+    uc.mem_write(base, loop)
+    if name == "syscall64":
+        def hook(uc, _):
+            uc.reg_write(X.UC_X86_REG_RAX, 1234)
+        uc.hook_add(UC.UC_HOOK_INSN, hook, None, 1, 0, X.UC_X86_INS_SYSCALL)
+    elif name == "int80-32":
+        def hook(uc, intno, _):
+            uc.reg_write(X.UC_X86_REG_EAX, 1234)
+        uc.hook_add(UC.UC_HOOK_INTR, hook)
+    if mode == UC_MODE_64:
+        uc.reg_write_batch([(X.UC_X86_REG_RDI, n), (X.UC_X86_REG_RDX, 6364136223846793005)])
+    else:
+        uc.reg_write(X.UC_X86_REG_EDI, n)
+    t0 = time.perf_counter()
+    uc.emu_start(base, base + len(loop))
+    return time.perf_counter() - t0
+
+
+def slope(fn, name, n1, n2, reps):
+    """Seconds per iteration: min over reps of the difference of two runs."""
+    best = float("inf")
+    for _ in range(reps):
+        a = fn(name, n1)
+        b = fn(name, n2)
+        best = min(best, (b - a) / (n2 - n1))
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer iterations")
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+    scale = 1 if opts.quick else 4
+    reps = 2 if opts.quick else 3
+    results = {}
+    gates = [("syscall64", "syscall64"), ("int80-32", "int80-32"),
+             ("int80-64", "syscall64"), ("sysenter32", "int80-32")]
+    for name, floor in gates:
+        n1, n2 = 2000 * scale, 6000 * scale
+        s = slope(time_sysgate, name, n1, n2, reps)
+        f = slope(time_floor, floor, n1, n2, reps)
+        results[name] = {"sysgate_us": s * 1e6, "floor_us": f * 1e6, "ratio": s / f}
+    n1, n2 = 2_000_000 * scale, 6_000_000 * scale
+    s = slope(time_sysgate, "compute64", n1, n2, reps)
+    f = slope(time_floor, "compute64", n1, n2, reps)
+    results["compute64"] = {"sysgate_ns": s * 1e9, "floor_ns": f * 1e9, "ratio": s / f}
+    if opts.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{'benchmark':<12} {'sysgate':>12} {'floor':>12} {'ratio':>7}")
+    for name, r in results.items():
+        unit = "us" if "sysgate_us" in r else "ns"
+        sv, fv = r[f"sysgate_{unit}"], r[f"floor_{unit}"]
+        print(f"{name:<12} {sv:>9.2f} {unit} {fv:>9.2f} {unit} {r['ratio']:>7.2f}")
+    print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
+          "result register.\nint80-64 and sysenter32 are shown against the syscall64 and "
+          "int80-32 floors.")
+
+
+if __name__ == "__main__":
+    main()
