@@ -8,21 +8,39 @@ from .kernel.signal import NAMES as SIGNAL_NAMES
 EX_SOFTWARE = 70
 
 
+def _run_options():
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"],
+                   help="CPU model the guest sees (default: intel)")
+    p.add_argument("--root", metavar="DIR",
+                   help="confine every path the guest names to DIR")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="fix address-space randomisation and guest randomness")
+    p.add_argument("program", metavar="PROGRAM")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
+    return p
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="sysgate",
         description="Run Linux x86 programs through faithful models of the system-call gates.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    run = sub.add_parser("run", help="run a program under sysgate")
-    run.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"],
-                     help="CPU model the guest sees (default: intel)")
-    run.add_argument("--root", metavar="DIR",
-                     help="confine every path the guest names to DIR")
-    run.add_argument("--seed", type=int, metavar="N",
-                     help="fix address-space randomisation and guest randomness")
-    run.add_argument("program", metavar="PROGRAM")
-    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
+    common = _run_options()
+    sub.add_parser("run", parents=[common], help="run a program under sysgate")
+    tr = sub.add_parser("trace", parents=[common],
+                        help="run a program and print every crossing, strace-style")
+    tr.add_argument("-e", dest="expr", default="trace=all", metavar="trace=SET",
+                    help="calls to show: names and strace classes (%%file, %%desc, ...)")
+    tr.add_argument("-o", dest="output", metavar="FILE", help="write the trace to FILE")
+    tr.add_argument("-s", dest="strsize", type=int, default=32, metavar="N",
+                    help="maximum string size to print (default 32)")
+    tr.add_argument("-c", dest="summary", action="store_true",
+                    help="print a summary table instead of each call")
+    tr.add_argument("--json", action="store_true", help="one JSON object per event")
+    tr.add_argument("-f", dest="follow", action="store_true",
+                    help="follow children (accepted for strace compatibility)")
     return p
 
 
@@ -30,7 +48,7 @@ def describe_signal(signo):
     return SIGNAL_NAMES.get(signo, f"Signal {signo}")
 
 
-def cmd_run(opts):
+def cmd_run(opts, trace=None):
     from .machine import LoadError, Machine
     try:
         m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed)
@@ -38,6 +56,8 @@ def cmd_run(opts):
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)
         return 127 if "No such file" in str(e) else 126
+    if trace:
+        trace(m)
     status = m.run()
     if status[0] == "exit":
         return status[1]
@@ -50,10 +70,35 @@ def cmd_run(opts):
     return 128 + signo
 
 
+def cmd_trace(opts):
+    from .trace.classes import parse_trace_set
+    from .trace.strace import JsonPrinter, StracePrinter
+    from .trace.summary import Summary
+    names = parse_trace_set(opts.expr)
+    out = open(opts.output, "w") if opts.output else sys.stderr
+    summary = Summary() if opts.summary else None
+
+    def attach(m):
+        m.enable_tracing(strsize=opts.strsize)
+        if summary is not None:
+            m.events.subscribe(summary)
+        elif opts.json:
+            m.events.subscribe(JsonPrinter(out, names))
+        else:
+            m.events.subscribe(StracePrinter(out, names))
+    try:
+        return cmd_run(opts, trace=attach)
+    finally:
+        if summary is not None:
+            out.write(summary.render())
+        if out is not sys.stderr:
+            out.close()
+
+
 def main(argv=None):
     opts = _parser().parse_args(argv)
     try:
-        return cmd_run(opts)
+        return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
     except KeyboardInterrupt:
         return 130
     except Exception as e:     # a kernel bug: one line for users, loud with SYSGATE_DEBUG

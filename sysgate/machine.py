@@ -15,6 +15,8 @@ from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
 from .kernel.task import Task
 from .loader import elf, stack
 from .loader.image import STACK_SIZE, choose_layout, plan_segments
+from .trace.events import Crossing, EventStream, ExitEvent
+from .trace.decode import decode_args
 from . import handlers  # noqa: F401  (registers every system call)
 
 
@@ -56,6 +58,7 @@ class Machine:
         self.task = None
         self.gate = None
         self.status = None
+        self.events = EventStream()
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -138,6 +141,31 @@ class Machine:
             (A.AT_PLATFORM, 0),
         ]
 
+    # --- observation ------------------------------------------------------
+    def enable_tracing(self, strsize=32):
+        """Emit a Crossing event per system call (decoded while the guest's
+        memory still holds the arguments)."""
+        gate, mm = self.gate, self.task.mm
+        tables = {"x86_64": gate.table64, "i386": gate.table32}
+        from .kernel.registry import names
+        unknown = {abi: names(abi) for abi in tables}
+
+        def on_crossing(regs):
+            table = tables[regs.abi]
+            entry = table[regs.orig_ax] if 0 <= regs.orig_ax < len(table) else None
+            if entry is None:
+                name = unknown[regs.abi].get(regs.orig_ax, f"syscall_{regs.orig_ax:#x}")
+                text = [hex(a) for a in regs.args]
+                args = regs.args
+            else:
+                name, kinds = entry.name, entry.call.kinds
+                args = tuple(c(a) for c, a in zip(entry.convert, regs.args))
+                text = decode_args(name, kinds, args, regs.ax, mm, strsize)
+            self.events.emit(Crossing(regs.gate, regs.abi, regs.orig_ax, name, args,
+                                      regs.ax, regs.exit_path, text,
+                                      getattr(regs, "seconds", 0.0)))
+        gate.trace = on_crossing
+
     # --- run --------------------------------------------------------------
     def finish(self, status):
         self.status = status
@@ -156,4 +184,6 @@ class Machine:
             if self.status is None:
                 pc = self.cpu.reg_read(REG["rip"])
         self.task.files.close_all()
+        if self.events:
+            self.events.emit(ExitEvent(self.status))
         return self.status

@@ -1,0 +1,153 @@
+"""Argument decoding in strace's style, driven by the argument kinds each
+handler registers (sysgate.kernel.registry), never by handler code."""
+import errno
+import os
+
+from ..kernel.errors import KernelError
+
+FLAG_NAMES = {
+    "oflags": [(0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
+               (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"),
+               (0o20000, "O_ASYNC"), (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"),
+               (0o200000, "O_DIRECTORY"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
+               (0o2000000, "O_CLOEXEC"), (0o4000000, "O_SYNC"), (0o10000000, "O_PATH"),
+               (0o20000000, "O_TMPFILE")],
+    "prot": [(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"),
+             (0x01000000, "PROT_GROWSDOWN"), (0x02000000, "PROT_GROWSUP")],
+    "mflags": [(0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"),
+               (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"), (0x1000, "MAP_EXECUTABLE"),
+               (0x2000, "MAP_LOCKED"), (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"),
+               (0x10000, "MAP_NONBLOCK"), (0x20000, "MAP_STACK"), (0x40000, "MAP_HUGETLB"),
+               (0x80000, "MAP_SYNC"), (0x100000, "MAP_FIXED_NOREPLACE")],
+    "atflags": [(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_REMOVEDIR"),
+                (0x400, "AT_SYMLINK_FOLLOW"), (0x800, "AT_NO_AUTOMOUNT"),
+                (0x1000, "AT_EMPTY_PATH")],
+}
+CLOCKS = ["CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
+          "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
+          "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
+          "CLOCK_BOOTTIME_ALARM", None, "CLOCK_TAI"]
+SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+           "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+           "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+           "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
+           "SIGPWR", "SIGSYS"]
+# Calls whose result is an address, printed in hex as strace does.
+ADDRESS_RESULTS = {"mmap", "mmap2", "old_mmap", "mremap", "brk", "shmat"}
+
+
+def signame(n):
+    if 1 <= n <= len(SIGNALS):
+        return SIGNALS[n - 1]
+    if 32 <= n <= 64:
+        return f"SIGRT_{n - 32}"
+    return str(n)
+
+
+def flags(value, table, zero="0"):
+    parts, rest = [], value
+    for bit, name in table:
+        if rest & bit:
+            parts.append(name)
+            rest &= ~bit
+    if rest or not parts:
+        parts.append(hex(rest) if parts or rest else zero)
+    return "|".join(parts)
+
+
+def quote(data, limit, truncated=False):
+    out = []
+    for b in data[:limit]:
+        c = chr(b)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append(f"\\{b:o}")
+    more = truncated or len(data) > limit
+    return '"' + "".join(out) + '"' + ("..." if more else "")
+
+
+def _pointer(v):
+    return "NULL" if v == 0 else hex(v)
+
+
+def _string(mm, ptr, limit):
+    if ptr == 0:
+        return "NULL"
+    try:
+        s = mm.read_cstr(ptr, 4096)
+    except KernelError:
+        return hex(ptr)
+    return quote(s, limit)
+
+
+def _buffer(mm, ptr, n, limit):
+    if ptr == 0:
+        return "NULL"
+    try:
+        return quote(mm.read(ptr, min(n, limit)), limit, truncated=n > limit)
+    except KernelError:
+        return hex(ptr)
+
+
+def decode_args(name, kinds, args, result, mm, strsize=32):
+    """The argument list as strace would print it."""
+    out = []
+    for i, (k, v) in enumerate(zip(kinds, args)):
+        size = next((args[j] for j in range(i + 1, len(kinds)) if kinds[j] in ("size", "int")),
+                    None)
+        if k in ("fd", "int", "pid", "how", "which", "long", "off", "ssize", "uint",
+                 "size", "ulong", "resource", "cmd"):
+            out.append(str(v))
+        elif k == "dirfd":
+            out.append("AT_FDCWD" if v == -100 else str(v))
+        elif k in ("path", "str"):
+            out.append(_string(mm, v, 4096 if k == "path" else strsize))
+        elif k == "buf":
+            out.append(_buffer(mm, v, size or 0, strsize))
+        elif k == "obuf":
+            out.append(_buffer(mm, v, result, strsize) if result is not None and result >= 0
+                       else _pointer(v))
+        elif k == "mode":
+            out.append(f"0{v:o}" if v else "000")
+        elif k == "oflags":
+            acc = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")[v & 3]
+            rest = flags(v & ~3, FLAG_NAMES["oflags"], "")
+            out.append(acc + ("|" + rest if rest else ""))
+        elif k in FLAG_NAMES:
+            out.append(flags(v, FLAG_NAMES[k]))
+        elif k == "mflags":
+            out.append(flags(v, FLAG_NAMES["mflags"]))
+        elif k == "clock":
+            out.append(CLOCKS[v] if 0 <= v < len(CLOCKS) and CLOCKS[v] else str(v))
+        elif k == "sig":
+            out.append(signame(v) if v else "0")
+        elif k == "flags":
+            out.append(hex(v) if v else "0")
+        else:
+            out.append(_pointer(v))
+    if name in ("mmap", "mmap2") and len(out) >= 4:
+        kind = args[3] & 0xF
+        share = {1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"}.get(kind, hex(kind))
+        rest = flags(args[3] & ~0xF, FLAG_NAMES["mflags"], "")
+        out[3] = share + ("|" + rest if rest else "")
+    return out
+
+
+def result_text(name, result):
+    if result is None:
+        return "?"
+    if -4095 <= result < 0:
+        e = -result
+        return f"-1 {errno.errorcode.get(e, str(e))} ({os.strerror(e)})"
+    if name in ADDRESS_RESULTS:
+        return hex(result)
+    return str(result)

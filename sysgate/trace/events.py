@@ -1,0 +1,58 @@
+"""The event stream: everything observable about a guest run. The gate,
+the vDSO observer and the run loop emit; printers and summaries subscribe.
+Nothing is emitted (and nothing costs) while no one subscribes."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Crossing:
+    """One system call: entered through `gate`, returned through `exit_path`."""
+    gate: str             # 'syscall', 'sysenter', 'int80'
+    abi: str              # 'x86_64' or 'i386'
+    nr: int
+    name: str
+    args: tuple
+    result: int
+    exit_path: str        # 'sysretq', 'sysretl', 'iret'
+    text_args: list = field(default_factory=list)   # decoded while memory is current
+    seconds: float = 0.0  # host time spent in the kernel model
+    kind: str = "syscall"
+
+
+@dataclass
+class VdsoCall:
+    name: str
+    args: tuple
+    result: int
+    text_args: list = field(default_factory=list)
+    kind: str = "vdso"
+
+
+@dataclass
+class SignalEvent:
+    signo: int
+    code: int
+    addr: int = None
+    kind: str = "signal"
+
+
+@dataclass
+class ExitEvent:
+    status: tuple         # ('exit', code) or ('signal', signo, why)
+    kind: str = "exit"
+
+
+class EventStream:
+    def __init__(self):
+        self.subscribers = []
+
+    def subscribe(self, fn):
+        self.subscribers.append(fn)
+        return fn
+
+    def __bool__(self):
+        return bool(self.subscribers)
+
+    def emit(self, event):
+        for fn in self.subscribers:
+            fn(event)
