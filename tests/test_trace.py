@@ -1,0 +1,79 @@
+"""sysgate trace: parse the strace-style output of real guests."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, build
+
+sys.path.insert(0, ROOT)
+from sysgate.trace.strace import LINE_RE  # noqa: E402
+
+LINE = re.compile(LINE_RE)
+
+
+def trace(exe, *opts):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", *opts, exe],
+                       capture_output=True, env=env, timeout=300)
+    return p
+
+
+def parsed(stderr):
+    return [LINE.match(l).groupdict() for l in stderr.decode().splitlines() if LINE.match(l)]
+
+
+@pytest.mark.parametrize("variant,gate,path", [("gcc64", "syscall", "sysretq"),
+                                               ("musl64", "syscall", "sysretq"),
+                                               ("gcc32", "int80", "iret")])
+def test_trace_lines(variant, gate, path):
+    p = trace(build("trace_calls.c", variant))
+    assert p.returncode == 7
+    assert p.stdout == b"traced line\n"
+    calls = parsed(p.stderr)
+    byname = {}
+    for c in calls:
+        byname.setdefault(c["name"], []).append(c)
+    writes = [c for c in byname["write"] if c["args"].startswith("1,")]
+    assert writes[0]["args"] == '1, "traced line\\n", 12' and writes[0]["result"] == "12"
+    opens = byname.get("openat", []) + byname.get("open", [])
+    missing = [c for c in opens if "/definitely/not/here" in c["args"]]
+    assert missing and missing[0]["result"] == "-1 ENOENT (No such file or directory)"
+    assert "O_RDONLY" in missing[0]["args"]
+    devnull = [c for c in opens if "/dev/null" in c["args"]]
+    assert devnull[0]["args"].split(", ")[-2].startswith("O_WRONLY|")
+    assert "O_CLOEXEC" in devnull[0]["args"]
+    assert int(devnull[0]["result"]) >= 3
+    assert all(c["gate"] == gate and c["path"] == path for c in calls)
+    assert p.stderr.decode().rstrip().endswith("+++ exited with 7 +++")
+
+
+def test_trace_filter_and_output_file(tmp_path):
+    out = tmp_path / "trace.txt"
+    p = trace(build("trace_calls.c", "gcc64"), "-e", "trace=%file", "-o", str(out))
+    assert p.returncode == 7 and p.stderr == b""
+    names = {c["name"] for c in parsed(out.read_bytes())}
+    assert names and names <= {"openat", "open", "newfstatat", "readlink", "statx"}
+    assert "write" not in names
+
+
+def test_trace_json():
+    p = trace(build("trace_calls.c", "gcc64"), "--json")
+    events = [json.loads(l) for l in p.stderr.decode().splitlines() if l.startswith("{")]
+    kinds = {e["kind"] for e in events}
+    assert {"syscall", "exit"} <= kinds
+    w = next(e for e in events if e.get("name") == "write" and e["args"][0] == 1)
+    assert w["gate"] == "syscall" and w["exit_path"] == "sysretq" and w["result"] == 12
+    assert events[-1] == {"kind": "exit", "status": ["exit", 7]}
+
+
+def test_trace_summary():
+    p = trace(build("trace_calls.c", "gcc64"), "-c")
+    text = p.stderr.decode()
+    row = next(l for l in text.splitlines() if re.search(r"\bopenat\b", l))
+    assert "syscall/sysretq:2" in row
+    assert re.search(r"\s1\s+openat", row), row       # one error
+    assert "total" in text
