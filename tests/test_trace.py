@@ -47,6 +47,8 @@ def test_trace_lines(variant, gate, path):
     assert devnull[0]["args"].split(", ")[-2].startswith("O_WRONLY|")
     assert "O_CLOEXEC" in devnull[0]["args"]
     assert int(devnull[0]["result"]) >= 3
+    last = calls.pop()
+    assert last["name"] == "exit_group" and last["args"] == "7" and last["result"] == "?"
     assert all(c["gate"] == gate and c["path"] == path for c in calls)
     assert p.stderr.decode().rstrip().endswith("+++ exited with 7 +++")
 

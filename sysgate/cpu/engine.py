@@ -22,6 +22,10 @@ _HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.
 _uc_hook_add = _lib.uc_hook_add
 _uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
+_uc_mem_read = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
+                                ctypes.c_size_t)(("uc_mem_read", _lib))
+_uc_mem_write = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p,
+                                 ctypes.c_size_t)(("uc_mem_write", _lib))
 _uc_reg_write_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_void_p, ctypes.c_int)(("uc_reg_write_batch", _lib))
 
@@ -140,8 +144,9 @@ class Engine:
         self.reg_write = uc.reg_write
         self.reg_read_batch = uc.reg_read_batch
         self.reg_write_batch = uc.reg_write_batch
-        self.mem_read = uc.mem_read
-        self.mem_write = uc.mem_write
+        self._uch = uc._uch
+        self._u32 = ctypes.c_uint32()
+        self._u32_addr = ctypes.addressof(self._u32)
 
     def _raw_hook(self, htype, cb, insn=None):
         handle = ctypes.c_size_t()
@@ -158,6 +163,26 @@ class Engine:
         return RegBatch(self.uc._uch, [REG[n] for n in names])
 
     # --- memory --------------------------------------------------------
+    # Callers (kernel.mm) have checked the range against the VMA list; an
+    # error here means the two disagree, which is a kernel bug.
+    def mem_read(self, addr, n):
+        buf = ctypes.create_string_buffer(n)
+        err = _uc_mem_read(self._uch, addr, buf, n)
+        if err:
+            raise UcError(err)
+        return buf.raw
+
+    def mem_write(self, addr, data):
+        err = _uc_mem_write(self._uch, addr, data, len(data))
+        if err:
+            raise UcError(err)
+
+    def read_u32(self, addr):
+        err = _uc_mem_read(self._uch, addr, self._u32_addr, 4)
+        if err:
+            raise UcError(err)
+        return self._u32.value
+
     @staticmethod
     def _uc_prot(prot):
         return ((UC.UC_PROT_READ if prot & PROT_READ else 0)

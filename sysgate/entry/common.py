@@ -23,7 +23,9 @@ def invoke(task, table, nr, args):
         return -ENOSYS
     try:
         conv = entry.convert
-        return entry.call.fn(task, *[c(a) for c, a in zip(conv, args)])
+        if not conv:
+            return entry.fn(task)
+        return entry.fn(task, *[c(a) for c, a in zip(conv, args)])
     except KernelError as e:
         return -e.errno
     except OSError as e:

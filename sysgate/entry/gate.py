@@ -5,6 +5,8 @@ The trap layer (cpu.engine) calls syscall_insn, sysenter_insn, interrupt
 and invalid_opcode; each builds pt_regs, dispatches through an ABI table,
 runs the exit work and picks the return instruction.
 """
+from time import perf_counter
+
 from ..cpu.engine import REG, USER32_CS
 from ..kernel.errors import KernelError
 from ..kernel.signal import GuestSignal
@@ -17,9 +19,8 @@ SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
 EFAULT = 14
 
 _R = REG
-ENTRY64 = [_R[r] for r in "rax rdi rsi rdx r10 r8 r9 rip eflags cs ss".split()]
-ENTRY32 = [_R[r] for r in "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()]
-RAX, RCX, R11, RSP, RBP, RIP = _R["rax"], _R["rcx"], _R["r11"], _R["rsp"], _R["rbp"], _R["rip"]
+ENTRY64_NAMES = "rax rdi rsi rdx r10 r8 r9 rip eflags cs ss".split()
+ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
 M32 = 0xFFFFFFFF
 
 # Exceptions and the signal Linux sends for each (arch/x86/kernel/traps.c).
@@ -39,25 +40,35 @@ class Gate:
         self.table64, self.table32 = tables["x86_64"], tables["i386"]
         self.trace = None          # callable(regs) when tracing
         self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
+        self.current = None        # pt_regs of the call in progress
+        cpu = self.cpu
+        self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
+        self._compat_syscall_ok = self.model.syscall_ok(True)
+        self._read64 = cpu.batch(ENTRY64_NAMES).read
+        self._read32 = cpu.batch(ENTRY32_NAMES).read
+        self._sysret64 = cpu.batch(["rax", "rcx", "r11"]).write
+        self._write_ax = cpu.batch(["rax"]).write
+        self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp"]).write
+        self._fast32_ip = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
-        vals = self.cpu.reg_read_batch(ENTRY64)
-        if vals[9] == USER32_CS:
-            if not self.model.syscall_ok(True):
+        vals = self._read64()
+        if vals[9] & 0xFFFF == USER32_CS:
+            if not self._compat_syscall_ok:
                 return self._fault(SIGILL, "SYSCALL in 32-bit code on this CPU")
-            return self._guarded(self.do_fast_syscall_32, "syscall", self.cpu.reg_read_batch(ENTRY32))
+            return self._guarded(self.do_fast_syscall_32, "syscall", self._read32())
         return self._guarded(self.do_syscall_64, vals)
 
     def sysenter_insn(self):
-        vals = self.cpu.reg_read_batch(ENTRY32)
-        if not self.model.sysenter_ok(vals[9] == USER32_CS):
+        vals = self._read32()
+        if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
             return self._fault(SIGILL, "SYSENTER on this CPU")
         return self._guarded(self.do_fast_syscall_32, "sysenter", vals)
 
     def interrupt(self, vector):
         if vector == 0x80:
-            return self._guarded(self.do_int80_syscall_32, self.cpu.reg_read_batch(ENTRY32))
+            return self._guarded(self.do_int80_syscall_32, self._read32())
         self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), f"exception {vector}")
 
     def invalid_opcode(self):
@@ -67,15 +78,13 @@ class Gate:
     def do_syscall_64(self, vals):
         nr, a0, a1, a2, a3, a4, a5, ip, flags, cs, ss = vals
         ret = ip + 2
-        regs = PtRegs("syscall", "x86_64", nr, (a0, a1, a2, a3, a4, a5), ret, flags, cs=cs, ss=ss)
+        regs = PtRegs("syscall", "x86_64", nr, (a0, a1, a2, a3, a4, a5), ret, flags,
+                      None, cs & 0xFFFF, ss & 0xFFFF)
         regs.cx, regs.r11 = ret, flags      # what the SYSCALL instruction did
-        task = self.task
-        task.set_abi(True)
-        regs.ax = invoke(task, self.table64, nr, regs.args)
-        self._exit_work(regs)
+        self._call(regs, self.table64, True)
         if regs.full is None and sysret_allowed(regs):
             regs.exit_path = "sysretq"
-            self.cpu.reg_write_batch([(RAX, regs.ax & MASK64), (RCX, ret), (R11, flags)])
+            self._sysret64((regs.ax & MASK64, ret, flags))
         else:
             regs.exit_path = "iret"
             self._iret(regs, insn_hook=True)
@@ -84,16 +93,13 @@ class Gate:
 
     def do_int80_syscall_32(self, vals):
         ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
-        regs = PtRegs("int80", "i386", ax & M32,
-                      (bx & M32, cx & M32, dx & M32, si & M32, di & M32, bp & M32),
-                      ip, flags, sp=sp, cs=cs, ss=ss)
-        task = self.task
-        task.set_abi(False)
-        regs.ax = invoke(task, self.table32, regs.orig_ax, regs.args)
-        self._exit_work(regs)
+        # Arguments stay raw: the i386 table's converters cut them to 32 bits.
+        regs = PtRegs("int80", "i386", ax & M32, (bx, cx, dx, si, di, bp),
+                      ip, flags, sp, cs & 0xFFFF, ss & 0xFFFF)
+        self._call(regs, self.table32, False)
         regs.exit_path = "iret"
         if regs.full is None:
-            self.cpu.reg_write(RAX, regs.ax & MASK64)
+            self._write_ax((regs.ax & MASK64,))
         else:
             self._iret(regs, insn_hook=False)
         if self.trace:
@@ -110,20 +116,18 @@ class Gate:
         else:
             cx = bp & M32
         landing = self.landing_pad if self.landing_pad is not None else ip + 2
-        regs = PtRegs(gate, "i386", ax & M32, None, landing, flags, sp=sp & M32, cs=cs, ss=ss)
+        regs = PtRegs(gate, "i386", ax & M32, None, landing, flags, sp & M32,
+                      cs & 0xFFFF, ss & 0xFFFF)
         regs.cx = cx
-        task = self.task
-        task.set_abi(False)
         try:
-            arg6 = task.mm.read_u32(regs.sp)
+            arg6 = self.task.mm.read_u32(regs.sp)
         except KernelError:
             regs.ax = -EFAULT
             regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, bp & M32)
             regs.full = {}          # Linux returns -EFAULT through IRET
         else:
-            regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, arg6)
-            regs.ax = invoke(task, self.table32, regs.orig_ax, regs.args)
-            self._exit_work(regs)
+            regs.args = (bx, cx, dx, si, di, arg6)
+            self._call(regs, self.table32, False)
         bp_out = regs.args[5]
         if regs.full is None and sysretl_allowed(regs, landing):
             regs.exit_path = "sysretl"
@@ -134,17 +138,29 @@ class Gate:
         if regs.full:
             self._iret(regs, insn_hook=True)
         else:
-            writes = [(RAX, regs.ax & MASK64), (RCX, ecx_out), (RSP, regs.sp), (RBP, bp_out)]
+            out = (regs.ax & MASK64, ecx_out, regs.sp, bp_out)
             if landing != ip + 2:
-                writes.append((RIP, landing - 2))    # Unicorn adds the insn length
-            self.cpu.reg_write_batch(writes)
+                self._fast32_ip(out + (landing - 2,))    # Unicorn adds the insn length
+            else:
+                self._fast32(out)
         if self.trace:
             self.trace(regs)
 
-    # --- shared exit work ----------------------------------------------------
-    def _exit_work(self, regs):
-        """syscall_exit_to_user_mode: pending signals (delivery is not modelled
-        yet: a pending deliverable signal has already ended the guest)."""
+    # --- shared: dispatch and exit work --------------------------------------
+    def _call(self, regs, table, is64):
+        task = self.task
+        if task.is64 is not is64:
+            task.set_abi(is64)
+        self.current = regs
+        if self.trace is None:
+            regs.ax = invoke(task, table, regs.orig_ax, regs.args)
+        else:
+            t0 = perf_counter()
+            regs.ax = invoke(task, table, regs.orig_ax, regs.args)
+            regs.seconds = perf_counter() - t0
+        # Exit work (syscall_exit_to_user_mode) would run here: signal
+        # delivery is not modelled yet, and a fatal signal has already
+        # ended the guest by raising GuestSignal.
 
     def _iret(self, regs, insn_hook):
         full = dict(regs.full or {})
@@ -157,9 +173,20 @@ class Gate:
         try:
             fn(*args)
         except ExitGroup as e:
+            self._trace_unfinished()
             self.machine.finish(("exit", e.status))
         except GuestSignal as s:
+            self._trace_unfinished()
             self.machine.finish(("signal", s.signo, s.why))
+
+    def _trace_unfinished(self):
+        """A call that never returns (exit_group, a fatal signal) is still
+        one crossing; strace prints it with '= ?'."""
+        regs = self.current
+        if self.trace is not None and regs is not None and regs.exit_path is None:
+            regs.ax = None
+            regs.exit_path = "none"
+            self.trace(regs)
 
     def _fault(self, signo, why):
         self.machine.finish(("signal", signo, why))

@@ -10,7 +10,7 @@ register, which forces the IRET return.
 
 class PtRegs:
     __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",
-                 "cx", "r11", "cs", "ss", "full", "exit_path")
+                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds")
 
     def __init__(self, gate, abi, orig_ax, args, ip, flags, sp=None, cs=0, ss=0):
         self.gate = gate          # 'syscall', 'sysenter', 'int80'
@@ -25,3 +25,4 @@ class PtRegs:
         self.cs, self.ss = cs, ss
         self.full = None          # {reg name: value} when a handler rewrote the frame
         self.exit_path = None     # 'sysretq', 'sysretl' or 'iret'
+        self.seconds = 0.0        # time in the kernel model, measured only when tracing

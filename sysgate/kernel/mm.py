@@ -48,17 +48,20 @@ class AddressSpace:
         self.task_size = (1 << 47) - PAGE if is64 else 0xFFFFE000
         self.vmas = []
         self.starts = []
+        self._last = None
         self.mmap_base = 0
         self.brk_start = self.brk_cur = 0
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
+        self._last = None
         i = bisect.bisect(self.starts, v.start)
         self.vmas.insert(i, v)
         self.starts.insert(i, v.start)
 
     def _carve(self, start, end):
         """Remove [start, end) from the VMA list (splitting); CPU untouched."""
+        self._last = None      # the one-entry cache of find()
         out = []
         i = max(bisect.bisect(self.starts, start) - 1, 0)
         while i < len(self.vmas):
@@ -79,9 +82,13 @@ class AddressSpace:
         return out
 
     def find(self, addr):
+        v = self._last
+        if v is not None and v.start <= addr < v.end:
+            return v
         i = bisect.bisect(self.starts, addr) - 1
         if i >= 0 and self.vmas[i].end > addr:
-            return self.vmas[i]
+            self._last = v = self.vmas[i]
+            return v
         return None
 
     def overlaps(self, start, end):
@@ -137,6 +144,7 @@ class AddressSpace:
             if (a.end == b.start and a.prot == b.prot and a.shared == b.shared
                     and a.name == b.name and not a.ino and not b.ino):
                 a.end = b.end
+                self._last = None
                 del self.vmas[i + 1], self.starts[i + 1]
             else:
                 i += 1
@@ -171,7 +179,7 @@ class AddressSpace:
 
     def read(self, addr, n):
         self._check(addr, n, PROT_READ)
-        return bytes(self.cpu.mem_read(addr, n)) if n else b""
+        return self.cpu.mem_read(addr, n) if n else b""
 
     def write(self, addr, data):
         self._check(addr, len(data), PROT_WRITE)
@@ -189,7 +197,7 @@ class AddressSpace:
             v = self.find(addr)
             if v is None or not (_cpu_prot(v.prot) & PROT_READ):
                 raise KernelError(E.EFAULT)
-            chunk = bytes(self.cpu.mem_read(addr, min(v.end - addr, 256, limit - len(out))))
+            chunk = self.cpu.mem_read(addr, min(v.end - addr, 256, limit - len(out)))
             nul = chunk.find(b"\0")
             if nul >= 0:
                 out += chunk[:nul]
@@ -199,6 +207,9 @@ class AddressSpace:
         raise KernelError(E.ENAMETOOLONG)
 
     def read_u32(self, addr):
+        v = self.find(addr)
+        if v is not None and addr + 4 <= v.end and _cpu_prot(v.prot) & PROT_READ:
+            return self.cpu.read_u32(addr)
         return struct.unpack("<I", self.read(addr, 4))[0]
 
     def write_u32(self, addr, v):

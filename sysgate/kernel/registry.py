@@ -76,6 +76,7 @@ class Entry:
     name: str
     call: Syscall
     convert: tuple       # one function per argument
+    fn: object = None    # call.fn, one attribute lookup nearer the hot path
 
 
 def build_table(abi):
@@ -83,13 +84,17 @@ def build_table(abi):
     is64 = abi == "x86_64"
     numbers = NR_X86_64 if is64 else NR_I386
     signed = _s64 if is64 else _s32
+    # i386 registers arrive with whatever a 64-bit caller of INT 0x80 left in
+    # the upper halves: every i386 argument is cut to 32 bits.
+    raw = _raw if is64 else _u32
     table = [None] * (max(numbers.values()) + 1)
     for name, nr in numbers.items():
         call = HANDLERS.get(name if is64 else I386_ALIASES.get(name, name))
         if call is None:
             continue
-        conv = tuple(signed if KINDS[k] == "signed" else KINDS[k] for k in call.kinds)
-        table[nr] = Entry(nr, name, call, conv)
+        conv = tuple(signed if KINDS[k] == "signed" else raw if KINDS[k] is _raw else KINDS[k]
+                     for k in call.kinds)
+        table[nr] = Entry(nr, name, call, conv, call.fn)
     return table
 
 
