@@ -8,7 +8,9 @@ import random
 
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
-from .entry.gate import Gate, SIGSEGV
+from .entry.gate import Gate, SIGFPE, SIGILL, SIGSEGV
+from .kernel.sigframe import siginfo
+from .kernel.signal import GuestSignal, SI_KERNEL, deliver
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
@@ -20,16 +22,60 @@ from .trace.decode import decode_args
 from . import handlers  # noqa: F401  (registers every system call)
 
 
+SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
+
+
 class LoadError(Exception):
     """The program cannot be started; the message is for the user."""
 
 
-class Thread:
-    """What a handler may change of the CPU beyond pt_regs: segment bases
-    and the TLS descriptors of the GDT."""
+USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
+             "rip eflags cs ss ds es fs gs").split()
+SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
 
-    def __init__(self, cpu):
+
+class Thread:
+    """What the kernel may see and change of the CPU beyond pt_regs: the
+    whole user register file (for signal frames and sigreturn), FPU state,
+    segment bases and the TLS descriptors of the GDT."""
+
+    def __init__(self, machine, cpu):
+        self.machine = machine
         self.cpu = cpu
+        self._all = cpu.batch(USER_REGS)
+
+    def read_regs(self):
+        vals = self._all.read()
+        regs = dict(zip(USER_REGS, vals))
+        for seg in SEGMENTS:
+            regs[seg] &= 0xFFFF
+        return regs
+
+    def write_regs(self, regs):
+        """Write back a register file; segment registers only where they
+        change, since loading one reloads its descriptor."""
+        cur = None
+        out = []
+        for name, value in regs.items():
+            if name in SEGMENTS:
+                cur = cur or self.read_regs()
+                if cur[name] == value & 0xFFFF:
+                    continue
+            out.append((REG[name], value & ((1 << 64) - 1)))
+        self.cpu.reg_write_batch(out)
+
+    def user_sp(self):
+        return self.cpu.reg_read(REG["rsp"])
+
+    def read_fpu(self):
+        return self.cpu.read_fpu(16)
+
+    def write_fpu(self, fpu):
+        self.cpu.write_fpu(fpu)
+
+    def set_frame(self, regs):
+        """sigreturn: the call in progress returns to these registers."""
+        self.machine.gate.current.full = regs
 
     def set_base(self, seg, value):
         self.cpu.reg_write(REG[seg + "_base"], value)
@@ -89,7 +135,7 @@ class Machine:
         mm.mmap_base = layout.mmap_base
         fsctx = FsContext(self.root)
         task = Task(self, mm, FdTable(), fsctx, img.is64)
-        task.thread = Thread(self.cpu)
+        self.thread = task.thread = Thread(self, self.cpu)
         self.task = task
 
         plan = plan_segments(img, data, layout.load_bias)
@@ -171,16 +217,57 @@ class Machine:
         self.status = status
         self.cpu.stop()
 
+    def raise_fault(self, signo, why, ip=None, trapno=0):
+        """An exception the gate saw (INT n, #UD of a missing gate): handled
+        by the run loop once the CPU has stopped."""
+        self.fault = (signo, why, ip, trapno)
+        self.cpu.stop()
+
+    def _fault_signal(self, f):
+        """(signo, code, si_addr, trap, why) for a GuestFault, as Linux's
+        page-fault and #UD handlers report them."""
+        if f.kind == "ill":
+            return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
+        err = 4 | (1 if f.mapped else 0) | (2 if f.kind == "write" else 0) \
+            | (16 if f.kind == "exec" else 0)
+        code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
+        return SIGSEGV, code, f.addr, (14, err, f.addr), f"{f.kind} fault at {f.addr:#x}"
+
+    def _deliver_fault(self, signo, code, addr, trap, ip=None):
+        regs = self.thread.read_regs()
+        if ip is not None:
+            regs["rip"] = ip
+        info = siginfo(signo, code, True, addr=addr)
+        new = deliver(self.task, signo, regs, self.thread.read_fpu(), info, trap, forced=True)
+        if new is not None:
+            self.thread.write_regs(new)
+        elif ip is not None:
+            self.thread.write_regs({"rip": ip})
+
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
         ('signal', signo, why)."""
         pc = self.entry
+        self.fault = None
         while self.status is None:
             try:
                 self.cpu.run(pc)
+                if self.fault is not None:
+                    signo, why, ip, trapno = self.fault
+                    self.fault = None
+                    code = {SIGILL: ILL_ILLOPN, SIGFPE: FPE_INTDIV}.get(signo, SI_KERNEL)
+                    addr = ip if code != SI_KERNEL else 0
+                    if addr == 0 and code != SI_KERNEL:
+                        addr = self.cpu.reg_read(REG["rip"])
+                    self._deliver_fault(signo, code, addr, (trapno, 0, 0), ip)
             except GuestFault as f:
-                self.status = ("signal", SIGSEGV, f"{f.kind} fault at {f.addr:#x}")
-                break
+                signo, code, addr, trap, why = self._fault_signal(f)
+                try:
+                    self._deliver_fault(signo, code, addr, trap)
+                except GuestSignal as s:
+                    self.status = ("signal", s.signo, why)
+            except GuestSignal as s:
+                self.status = ("signal", s.signo, s.why or why)
             if self.status is None:
                 pc = self.cpu.reg_read(REG["rip"])
         self.task.files.close_all()

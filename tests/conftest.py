@@ -76,7 +76,10 @@ def run_sysgate(exe, args=(), opts=(), cwd=None, input=None, env=None, timeout=3
 
 SIGNAL_WORDS = {signal.SIGSEGV: b"Segmentation fault", signal.SIGILL: b"Illegal instruction",
                 signal.SIGFPE: b"Floating point exception", signal.SIGTRAP: b"Trace/breakpoint trap",
-                signal.SIGABRT: b"Aborted", signal.SIGBUS: b"Bus error"}
+                signal.SIGABRT: b"Aborted", signal.SIGBUS: b"Bus error",
+                signal.SIGUSR1: b"User defined signal 1", signal.SIGUSR2: b"User defined signal 2",
+                signal.SIGTERM: b"Terminated", signal.SIGKILL: b"Killed",
+                signal.SIGALRM: b"Alarm clock", signal.SIGPIPE: b"Broken pipe"}
 
 
 def assert_same(exe, args=(), opts=(), cwd=None, input=None, env=None, compare_stderr=True):

@@ -56,3 +56,8 @@ def test_dynamic_program_is_refused_clearly(tmp_path):
 def test_bad_option():
     r = run_sysgate("/bin/true", opts=["--cpu", "sparc"])
     assert r.status == 2 and b"invalid choice" in r.stderr
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_floating_point_formatting(variant):
+    assert_same(build("float.c", variant, extra=["-lm"]))

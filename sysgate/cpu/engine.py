@@ -114,7 +114,9 @@ class RegBatch:
 
 
 class GuestFault(Exception):
-    """User code touched memory it may not: kind is read, write or exec."""
+    """User code faulted: kind is read, write or exec (a page fault at addr;
+    mapped tells a protection fault from a missing page), or ill (an invalid
+    opcode at addr)."""
 
     def __init__(self, kind, addr, mapped):
         super().__init__(kind, addr)
@@ -198,6 +200,21 @@ class Engine:
     def protect(self, addr, size, prot):
         self.uc.mem_protect(addr, size, self._uc_prot(prot))
 
+    # --- FPU/SSE state for signal frames ------------------------------
+    def read_fpu(self, nxmm):
+        uc = self.uc
+        return {"fpcw": uc.reg_read(X.UC_X86_REG_FPCW), "fpsw": uc.reg_read(X.UC_X86_REG_FPSW),
+                "mxcsr": uc.reg_read(X.UC_X86_REG_MXCSR),
+                "xmm": [uc.reg_read(X.UC_X86_REG_XMM0 + i) for i in range(nxmm)]}
+
+    def write_fpu(self, fpu):
+        uc = self.uc
+        uc.reg_write(X.UC_X86_REG_FPCW, fpu["fpcw"])
+        uc.reg_write(X.UC_X86_REG_FPSW, fpu["fpsw"])
+        uc.reg_write(X.UC_X86_REG_MXCSR, fpu["mxcsr"])
+        for i, v in enumerate(fpu["xmm"]):
+            uc.reg_write(X.UC_X86_REG_XMM0 + i, v)
+
     # --- descriptors ---------------------------------------------------
     def write_gdt_entry(self, index, raw8):
         self.uc.mem_write(GDT_ADDR + 8 * index, raw8)
@@ -213,6 +230,12 @@ class Engine:
         self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
         self.uc.reg_write_batch([(REG[r], 0) for r in (
             "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
+        # Linux starts a program with the FPU in its init state: x87 extended
+        # precision with all exceptions masked, SSE exceptions masked. Unicorn
+        # resets both control words to 0 (single precision, all unmasked),
+        # which changes long double results.
+        self.uc.reg_write_batch([(X.UC_X86_REG_FPCW, 0x37F), (X.UC_X86_REG_MXCSR, 0x1F80),
+                                 (X.UC_X86_REG_FPTAG, 0xFFFF)])
 
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
@@ -227,6 +250,8 @@ class Engine:
                 err, self._pending_error = self._pending_error, None
                 raise err
         except UcError as e:
+            if e.errno == UC.UC_ERR_INSN_INVALID:
+                raise GuestFault("ill", self.uc.reg_read(X.UC_X86_REG_RIP), True) from None
             kind = _UC_ERR_TO_KIND.get(e.errno)
             if kind is None:
                 raise
@@ -261,8 +286,7 @@ class Engine:
             self.uc.emu_stop()
 
     def _on_invalid(self, uc, _):
-        self.gate.invalid_opcode()
-        return True
+        return False        # run() turns UC_ERR_INSN_INVALID into a GuestFault
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):
         mapped = access in (UC.UC_MEM_READ_PROT, UC.UC_MEM_WRITE_PROT, UC.UC_MEM_FETCH_PROT)

@@ -2,14 +2,14 @@
 arch/x86/entry/common.c has one small function per mechanism.
 
 The trap layer (cpu.engine) calls syscall_insn, sysenter_insn, interrupt
-and invalid_opcode; each builds pt_regs, dispatches through an ABI table,
+and interrupt; each builds pt_regs, dispatches through an ABI table,
 runs the exit work and picks the return instruction.
 """
 from time import perf_counter
 
-from ..cpu.engine import REG, USER32_CS
+from ..cpu.engine import USER32_CS
 from ..kernel.errors import KernelError
-from ..kernel.signal import GuestSignal
+from ..kernel.signal import GuestSignal, deliver, deliverable
 from ..kernel.task import ExitGroup
 from .common import Dispatcher, invoke, MASK64
 from .ptregs import PtRegs
@@ -18,7 +18,6 @@ from .syscall import sysret_allowed, sysretl_allowed
 SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
 EFAULT = 14
 
-_R = REG
 ENTRY64_NAMES = "rax rdi rsi rdx r10 r8 r9 rip eflags cs ss".split()
 ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
 M32 = 0xFFFFFFFF
@@ -56,23 +55,22 @@ class Gate:
         vals = self._read64()
         if vals[9] & 0xFFFF == USER32_CS:
             if not self._compat_syscall_ok:
-                return self._fault(SIGILL, "SYSCALL in 32-bit code on this CPU")
+                return self._fault(SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
             return self._guarded(self.do_fast_syscall_32, "syscall", self._read32())
         return self._guarded(self.do_syscall_64, vals)
 
     def sysenter_insn(self):
         vals = self._read32()
         if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
-            return self._fault(SIGILL, "SYSENTER on this CPU")
+            return self._fault(SIGILL, "SYSENTER on this CPU", vals[7], 6)
         return self._guarded(self.do_fast_syscall_32, "sysenter", vals)
 
     def interrupt(self, vector):
         if vector == 0x80:
             return self._guarded(self.do_int80_syscall_32, self._read32())
-        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), f"exception {vector}")
-
-    def invalid_opcode(self):
-        self._fault(SIGILL, "invalid opcode")
+        # INT n to a vector whose gate is not DPL 3 is a #GP (trap number 13).
+        trapno = vector if vector in EXCEPTION_SIGNALS else 13
+        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), f"exception {vector}", None, trapno)
 
     # --- the gates ------------------------------------------------------------
     def do_syscall_64(self, vals):
@@ -158,16 +156,38 @@ class Gate:
             t0 = perf_counter()
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
             regs.seconds = perf_counter() - t0
-        # Exit work (syscall_exit_to_user_mode) would run here: signal
-        # delivery is not modelled yet, and a fatal signal has already
-        # ended the guest by raising GuestSignal.
+        if task.pending:
+            self._exit_work(regs)
+
+    def _exit_work(self, regs):
+        """syscall_exit_to_user_mode: deliver a pending, unblocked signal by
+        building its frame; the return then goes through IRET."""
+        signo = deliverable(self.task)
+        if not signo:
+            return
+        thread = self.machine.thread
+        base = regs.full or self._user_regs_at_exit(regs, thread.read_regs())
+        new = deliver(self.task, signo, base, thread.read_fpu())
+        if new is not None:
+            regs.full = new
+
+    @staticmethod
+    def _user_regs_at_exit(regs, cur):
+        """The user registers as the return to user mode would leave them."""
+        cur["rax"] = regs.ax & MASK64
+        cur["rip"] = regs.ip
+        if regs.gate == "syscall" and regs.abi == "x86_64":
+            cur["rcx"], cur["r11"] = regs.cx, regs.r11
+        elif regs.gate != "int80":
+            cur["rsp"], cur["rbp"], cur["rcx"] = regs.sp, regs.args[5], regs.cx
+        return cur
 
     def _iret(self, regs, insn_hook):
         full = dict(regs.full or {})
         full.setdefault("rax", regs.ax & MASK64)
         if "rip" in full and insn_hook:
-            full["rip"] -= 2
-        self.cpu.reg_write_batch([(_R[k], v) for k, v in full.items()])
+            full["rip"] -= 2          # Unicorn adds the SYSCALL/SYSENTER length after the hook
+        self.machine.thread.write_regs(full)
 
     def _guarded(self, fn, *args):
         try:
@@ -188,5 +208,6 @@ class Gate:
             regs.exit_path = "none"
             self.trace(regs)
 
-    def _fault(self, signo, why):
-        self.machine.finish(("signal", signo, why))
+    def _fault(self, signo, why, ip=None, trapno=0):
+        """An exception in user mode: the run loop turns it into a signal."""
+        self.machine.raise_fault(signo, why, ip, trapno)

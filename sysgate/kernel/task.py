@@ -28,6 +28,9 @@ class Task:
         self.sigactions = {}
         self.sigmask = 0
         self.pending = 0
+        self.siginfo = {}             # signo -> siginfo bytes of the pending instance
+        self.vdso_symbols = None      # name -> address, once a vDSO is mapped
+        self.uid = os.getuid()
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.rlimits = {}
         self.exit_status = None       # ('exit', code) or ('signal', signo)

@@ -1,0 +1,209 @@
+"""Signal frames as Linux lays them out (arch/x86/kernel/signal.c,
+signal_64.c, signal_32.c; arch/x86/include/asm/sigframe.h) and their undoing
+by sigreturn. Registers travel as dicts of lower-case register names.
+
+x86-64 rt_sigframe: pretcode(8) | ucontext(304) | siginfo(128) ; fpstate
+  ucontext: uc_flags(8) uc_link(8) uc_stack(24) sigcontext(256) uc_sigmask(8)
+i386 sigframe: pretcode sig sigcontext(88) fpstate_unused(624) extramask(4) retcode(8)
+i386 rt_sigframe: pretcode sig pinfo puc siginfo(128) ucontext(116) retcode(8)
+The FPU/SSE state is saved in the 512-byte FXSAVE layout (x87 control and
+status, MXCSR, XMM registers), pointed to by sigcontext.fpstate.
+"""
+import struct
+
+from .errors import KernelError, E
+
+SA_SIGINFO, SA_ONSTACK, SA_RESTART = 0x4, 0x08000000, 0x10000000
+SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x40000000, 0x80000000, 0x04000000
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS = 0x2, 0x4
+NR_SIGRETURN_32, NR_RT_SIGRETURN_32 = 119, 173
+
+# sigcontext register order
+SC64 = "r8 r9 r10 r11 r12 r13 r14 r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags".split()
+SC32 = "rdi rsi rbp rsp rbx rdx rcx rax".split()
+# EFLAGS bits a sigreturn may change (FIX_EFLAGS in signal.c): AC OF DF TF
+# SF ZF AF PF CF RF.
+FIX_EFLAGS = (0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x10000)
+FXSAVE_SIZE = 512
+FP_MAGIC_OFFSET = 464
+
+
+def siginfo(signo, code, is64, addr=None, pid=0, uid=0, errno=0):
+    """128 bytes of siginfo; the union starts at 16 (x86-64) or 12 (i386)."""
+    head = struct.pack("<iii", signo, errno, code) + (b"\0" * 4 if is64 else b"")
+    if addr is not None:
+        body = struct.pack("<Q" if is64 else "<I", addr)
+    else:
+        body = struct.pack("<iI", pid, uid)
+    return (head + body).ljust(128, b"\0")
+
+
+def _fxsave(fpu):
+    """The 512-byte FXSAVE image from a dict of FPU registers."""
+    img = bytearray(FXSAVE_SIZE)
+    struct.pack_into("<HH", img, 0, fpu.get("fpcw", 0x37F), fpu.get("fpsw", 0))
+    struct.pack_into("<II", img, 24, fpu.get("mxcsr", 0x1F80), 0xFFFF)
+    for i, v in enumerate(fpu.get("xmm", ())):
+        img[160 + 16 * i:176 + 16 * i] = v.to_bytes(16, "little")
+    return bytes(img)
+
+
+def _fxrestore(img, nxmm):
+    fpcw, fpsw = struct.unpack_from("<HH", img, 0)
+    mxcsr = struct.unpack_from("<I", img, 24)[0]
+    if mxcsr & ~0xFFFF:
+        raise KernelError(E.EFAULT)      # a reserved MXCSR bit would #GP: Linux refuses
+    xmm = [int.from_bytes(img[160 + 16 * i:176 + 16 * i], "little") for i in range(nxmm)]
+    return {"fpcw": fpcw, "fpsw": fpsw, "mxcsr": mxcsr, "xmm": xmm}
+
+
+def frame_sp(t, regs, act_flags, need, is64):
+    """Where the frame goes: the alternate stack if asked for and not already
+    on it, below the red zone on x86-64 (get_sigframe)."""
+    sp = regs["rsp"]
+    if is64:
+        sp -= 128
+    alt_sp, alt_flags, alt_size = t.altstack
+    on_alt = alt_sp <= regs["rsp"] < alt_sp + alt_size if not alt_flags & SS_DISABLE else False
+    if act_flags & SA_ONSTACK and not alt_flags & SS_DISABLE and not on_alt:
+        sp = alt_sp + alt_size
+    sp -= need
+    return sp, on_alt
+
+
+def _stack_t(t, regs, is64):
+    alt_sp, alt_flags, alt_size = t.altstack
+    if alt_flags & SS_DISABLE:
+        flags = SS_DISABLE
+    elif alt_sp <= regs["rsp"] < alt_sp + alt_size:
+        flags = SS_ONSTACK
+    else:
+        flags = 0
+    if is64:
+        return struct.pack("<QiiQ", alt_sp, flags, 0, alt_size)
+    return struct.pack("<IiI", alt_sp, flags, alt_size)
+
+
+def setup_rt_frame_64(t, regs, fpu, signo, act, info, oldmask, trap=(0, 0, 0)):
+    """Build the x86-64 frame; return the registers the handler starts with."""
+    handler, flags, restorer, _mask = act
+    if not flags & SA_RESTORER:
+        raise KernelError(E.EFAULT)      # x86-64 has no default restorer: the task dies
+    sp, _ = frame_sp(t, regs, flags, FXSAVE_SIZE + 64, True)
+    fp_addr = sp & ~63
+    frame = ((fp_addr - 440) & ~15) - 8
+    trapno, err, cr2 = trap
+    sc = struct.pack("<18Q", *[regs.get(r, 0) & (2**64 - 1) for r in SC64])
+    sc += struct.pack("<HHHH", regs.get("cs", 0x33), 0, 0, regs.get("ss", 0x2B))
+    sc += struct.pack("<QQQQQ", err, trapno, oldmask, cr2, fp_addr) + bytes(64)
+    uc = struct.pack("<QQ", UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0) \
+        + _stack_t(t, regs, True) + sc + struct.pack("<Q", oldmask)
+    data = struct.pack("<Q", restorer) + uc + info
+    t.mm.write(frame, data)
+    t.mm.write(fp_addr, _fxsave(fpu))
+    new = dict(regs)
+    new.update(rip=handler, rsp=frame, rdi=signo, rsi=frame + 8 + 304, rdx=frame + 8, rax=0,
+               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000), cs=0x33, ss=0x2B)
+    return new
+
+
+def restore_rt_frame_64(t, sp):
+    """rt_sigreturn: registers, mask and FPU state from the frame at sp - 8."""
+    frame = sp - 8
+    uc = t.mm.read(frame + 8, 304)
+    sc = uc[40:296]
+    vals = struct.unpack_from("<18Q", sc, 0)
+    regs = dict(zip(SC64, vals))
+    cs, _gs, _fs, ss = struct.unpack_from("<HHHH", sc, 144)
+    fp_addr = struct.unpack_from("<Q", sc, 184)[0]
+    uc_flags = struct.unpack_from("<Q", uc, 0)[0]
+    regs["cs"] = cs | 3
+    regs["ss"] = (ss | 3) if uc_flags & UC_SIGCONTEXT_SS else 0x2B
+    mask = struct.unpack_from("<Q", uc, 296)[0]
+    fpu = _fxrestore(t.mm.read(fp_addr, FXSAVE_SIZE), 16) if fp_addr else None
+    alt = struct.unpack_from("<QiiQ", uc, 16)
+    return regs, mask, fpu, (alt[0], alt[1], alt[3])
+
+
+def _sigcontext_32(regs, fp_addr, oldmask, trap):
+    trapno, err, cr2 = trap
+    seg = [regs.get(r, 0) & 0xFFFF for r in ("gs", "fs", "es", "ds")]
+    g = [regs.get(r, 0) & 0xFFFFFFFF for r in SC32]
+    return struct.pack("<HHHHHHHH", seg[0], 0, seg[1], 0, seg[2], 0, seg[3], 0) \
+        + struct.pack("<8I", *g) + struct.pack("<III", trapno, err, regs["rip"] & 0xFFFFFFFF) \
+        + struct.pack("<HHII", regs.get("cs", 0x23), 0, regs["eflags"] & 0xFFFFFFFF,
+                      regs["rsp"] & 0xFFFFFFFF) \
+        + struct.pack("<HHIII", regs.get("ss", 0x2B), 0, fp_addr, oldmask & 0xFFFFFFFF, cr2)
+
+
+def _regs_from_sigcontext_32(sc):
+    gs, _, fs, _, es, _, ds, _ = struct.unpack_from("<8H", sc, 0)
+    g = struct.unpack_from("<8I", sc, 16)
+    regs = dict(zip(SC32, g))
+    _trapno, _err, ip = struct.unpack_from("<III", sc, 48)
+    cs, _, flags, _sp_at_signal = struct.unpack_from("<HHII", sc, 60)
+    ss, _, fp_addr = struct.unpack_from("<HHI", sc, 72)
+    regs.update(rip=ip, cs=cs | 3, eflags=flags, ss=ss | 3, gs=gs, fs=fs, es=es, ds=ds)
+    return regs, fp_addr
+
+
+def setup_frame_32(t, regs, fpu, signo, act, info, oldmask, vdso, trap=(0, 0, 0)):
+    """Build an i386 sigframe or rt_sigframe (SA_SIGINFO); return the
+    handler's registers. The return goes through SA_RESTORER, else the
+    vDSO's __kernel_(rt_)sigreturn, else the retcode in the frame."""
+    handler, flags, restorer, _mask = act
+    rt = bool(flags & SA_SIGINFO)
+    size = 4 + 4 + 4 + 4 + 128 + 116 + 8 if rt else 4 + 4 + 88 + 624 + 4 + 8
+    sp, _ = frame_sp(t, regs, flags, FXSAVE_SIZE + 16, False)
+    fp_addr = sp & ~15
+    frame = ((fp_addr - size + 4) & ~15) - 4        # (sp + 4) % 16 == 0 at entry
+    sc = _sigcontext_32(regs, fp_addr, oldmask, trap)
+    if rt:
+        retcode = struct.pack("<BIH", 0xB8, NR_RT_SIGRETURN_32, 0x80CD) + b"\0"
+        ret_addr = frame + 4 + 4 + 4 + 4 + 128 + 116
+    else:
+        retcode = struct.pack("<BBIH", 0x58, 0xB8, NR_SIGRETURN_32, 0x80CD)
+        ret_addr = frame + 4 + 4 + 88 + 624 + 4
+    if flags & SA_RESTORER:
+        pretcode = restorer
+    elif vdso:
+        pretcode = vdso["__kernel_rt_sigreturn" if rt else "__kernel_sigreturn"]
+    else:
+        pretcode = ret_addr
+    if rt:
+        uc = struct.pack("<II", 0, 0) + _stack_t(t, regs, False) + sc \
+            + struct.pack("<Q", oldmask)
+        data = struct.pack("<IiII", pretcode, signo, frame + 16, frame + 16 + 128) + info + uc \
+            + retcode
+    else:
+        data = struct.pack("<Ii", pretcode, signo) + sc + bytes(624) \
+            + struct.pack("<I", oldmask >> 32) + retcode
+    t.mm.write(frame, data)
+    t.mm.write(fp_addr, _fxsave(fpu))
+    new = dict(regs)
+    new.update(rip=handler, rsp=frame, rax=signo, rdx=frame + 16 if rt else 0,
+               rcx=frame + 16 + 128 if rt else 0,
+               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000),
+               cs=0x23, ss=0x2B, ds=0x2B, es=0x2B)
+    return new
+
+
+def restore_frame_32(t, sp, rt):
+    """sigreturn / rt_sigreturn for i386 frames."""
+    if rt:
+        frame = sp - 4
+        uc = t.mm.read(frame + 16 + 128, 116)
+        regs, fp_addr = _regs_from_sigcontext_32(uc[20:108])
+        mask = struct.unpack_from("<Q", uc, 108)[0]
+        alt = struct.unpack_from("<IiI", uc, 8)
+    else:
+        frame = sp - 8
+        raw = t.mm.read(frame, 4 + 4 + 88 + 624 + 4)
+        regs, fp_addr = _regs_from_sigcontext_32(raw[8:96])
+        oldmask = struct.unpack_from("<I", raw, 8 + 80)[0]
+        extra = struct.unpack_from("<I", raw, 96 + 624)[0]
+        mask = oldmask | (extra << 32)
+        alt = None
+    fpu = _fxrestore(t.mm.read(fp_addr, FXSAVE_SIZE), 8) if fp_addr else None
+    return regs, mask, fpu, alt
