@@ -10,7 +10,8 @@ from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
 from .entry.gate import Gate, SIGFPE, SIGILL, SIGSEGV
 from .kernel.sigframe import siginfo
-from .kernel.signal import GuestSignal, SI_KERNEL, deliver
+from .kernel.sched import now_ns
+from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
@@ -244,14 +245,31 @@ class Machine:
         elif ip is not None:
             self.thread.write_regs({"rip": ip})
 
+    def _interrupt_return(self):
+        """The return from a (timer) interrupt: deliver what became pending."""
+        task = self.task
+        task.timers.expire()
+        signo = deliverable(task)
+        if signo:
+            new = deliver(task, signo, self.thread.read_regs(), self.thread.read_fpu())
+            if new is not None:
+                self.thread.write_regs(new)
+
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
         ('signal', signo, why)."""
         pc = self.entry
         self.fault = None
+        timers = self.task.timers
+        timers.wake = self.cpu.stop
         while self.status is None:
             try:
-                self.cpu.run(pc)
+                # With a timer armed, user code runs only until it is due, so
+                # its signal arrives mid-computation as a timer interrupt would.
+                dl = timers.deadline
+                self.cpu.run(pc, 0 if dl is None else max(1000, (dl - now_ns()) // 1000))
+                if dl is not None and self.fault is None and self.status is None:
+                    self._interrupt_return()
                 if self.fault is not None:
                     signo, why, ip, trapno = self.fault
                     self.fault = None
@@ -267,7 +285,7 @@ class Machine:
                 except GuestSignal as s:
                     self.status = ("signal", s.signo, why)
             except GuestSignal as s:
-                self.status = ("signal", s.signo, s.why or why)
+                self.status = ("signal", s.signo, s.why)
             if self.status is None:
                 pc = self.cpu.reg_read(REG["rip"])
         self.task.files.close_all()

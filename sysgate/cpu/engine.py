@@ -240,12 +240,12 @@ class Engine:
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
 
-    def run(self, pc):
-        """Run user code from pc until a hook stops the CPU; raise GuestFault
-        when user code made a bad memory access."""
+    def run(self, pc, timeout_us=0):
+        """Run user code from pc until a hook stops the CPU or timeout_us
+        passes (0: no limit); raise GuestFault when user code faults."""
         self._last_bad = None
         try:
-            self.uc.emu_start(pc, NEVER)
+            self.uc.emu_start(pc, NEVER, timeout_us)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err

@@ -9,14 +9,18 @@ from time import perf_counter
 
 from ..cpu.engine import USER32_CS
 from ..kernel.errors import KernelError
-from ..kernel.signal import GuestSignal, deliver, deliverable
+from ..kernel.sched import (ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, now_ns)
+from ..kernel.sigframe import SA_RESTART
+from ..kernel.signal import GuestSignal, deliver, deliverable, has_handler
+from ..kernel.tables.unistd import NR_I386, NR_X86_64
 from ..kernel.task import ExitGroup
 from .common import Dispatcher, invoke, MASK64
 from .ptregs import PtRegs
 from .syscall import sysret_allowed, sysretl_allowed
 
 SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
-EFAULT = 14
+EFAULT, EINTR = 14, 4
+ERESTART_MIN, ERESTART_MAX = ERESTARTSYS, ERESTART_RESTARTBLOCK
 
 ENTRY64_NAMES = "rax rdi rsi rdx r10 r8 r9 rip eflags cs ss".split()
 ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
@@ -40,6 +44,8 @@ class Gate:
         self.trace = None          # callable(regs) when tracing
         self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
         self.current = None        # pt_regs of the call in progress
+        self._nr_restart = {"x86_64": NR_X86_64["restart_syscall"],
+                            "i386": NR_I386["restart_syscall"]}
         cpu = self.cpu
         self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
         self._compat_syscall_ok = self.model.syscall_ok(True)
@@ -156,20 +162,41 @@ class Gate:
             t0 = perf_counter()
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
             regs.seconds = perf_counter() - t0
-        if task.pending:
+        if task.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
+                task.timers.deadline is not None and now_ns() >= task.timers.deadline):
             self._exit_work(regs)
 
     def _exit_work(self, regs):
-        """syscall_exit_to_user_mode: deliver a pending, unblocked signal by
-        building its frame; the return then goes through IRET."""
-        signo = deliverable(self.task)
-        if not signo:
+        """syscall_exit_to_user_mode: fire due timers, decide a restart for a
+        call a signal interrupted (arch_do_signal_or_restart), and deliver a
+        pending, unblocked signal by building its frame. Any of these
+        rewrites the frame, so the return goes through IRET."""
+        task = self.task
+        task.timers.expire()
+        signo = deliverable(task)
+        handled = bool(signo) and has_handler(task, signo)
+        restart = -regs.ax if -ERESTART_MAX <= regs.ax <= -ERESTART_MIN else 0
+        ip, ax = regs.ip, regs.ax
+        if restart:
+            act_flags = task.sigactions[signo][1] if handled else 0
+            if handled and (restart in (ERESTARTNOHAND, ERESTART_RESTARTBLOCK)
+                            or restart == ERESTARTSYS and not act_flags & SA_RESTART):
+                ax = -EINTR
+            elif not handled and restart == ERESTART_RESTARTBLOCK:
+                ax, ip = self._nr_restart[regs.abi], ip - 2
+            else:
+                ax, ip = regs.orig_ax, ip - 2
+        if not signo and not restart:
             return
         thread = self.machine.thread
         base = regs.full or self._user_regs_at_exit(regs, thread.read_regs())
-        new = deliver(self.task, signo, base, thread.read_fpu())
-        if new is not None:
-            regs.full = new
+        regs.ax = ax
+        base["rax"], base["rip"] = ax & MASK64, ip
+        saved, task.saved_sigmask = task.saved_sigmask, None
+        new = deliver(task, signo, base, thread.read_fpu(), oldmask=saved) if signo else None
+        if new is None and saved is not None:
+            task.sigmask = saved
+        regs.full = new if new is not None else base
 
     @staticmethod
     def _user_regs_at_exit(regs, cur):

@@ -3,7 +3,7 @@ sends itself, and delivery on the way back to user mode (frames in
 sigframe.py), as kernel/signal.c and arch/x86/kernel/signal.c."""
 import struct
 
-from . import sigframe
+from . import sched, sigframe
 from .errors import KernelError, E
 from .registry import syscall
 
@@ -118,6 +118,11 @@ def send_self(t, sig, code=SI_TKILL):
     return 0
 
 
+def has_handler(t, signo):
+    handler = t.sigactions.get(signo, (SIG_DFL,))[0]
+    return handler not in (SIG_DFL, SIG_IGN) and signo not in (SIGKILL, SIGSTOP)
+
+
 def deliverable(t):
     """The signal to deliver next (lowest number first), or 0."""
     ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
@@ -126,7 +131,7 @@ def deliverable(t):
     return (ready & -ready).bit_length()
 
 
-def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False):
+def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmask=None):
     """Act on signal signo for a task whose user registers are regs.
 
     Returns the registers to resume with (a handler's frame set up), or None
@@ -151,7 +156,8 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False):
             return None
         raise GuestSignal(signo)
     ia32 = act[4]
-    oldmask = t.sigmask
+    if oldmask is None:
+        oldmask = t.sigmask
     try:
         if ia32:
             new = sigframe.setup_frame_32(t, regs, fpu, signo, act[:4], _info_32(info), oldmask,
@@ -197,7 +203,9 @@ def _sigreturn(t, regs, mask, fpu):
     if fpu is not None:
         t.thread.write_fpu(fpu)
     t.thread.set_frame(regs)
-    return regs["rax"] if t.is64 else regs["rax"] & 0xFFFFFFFF
+    # The restored RAX, as the signed value the call "returns".
+    ax = regs["rax"] & (2**64 - 1 if t.is64 else 0xFFFFFFFF)
+    return ax - (1 << (64 if t.is64 else 32)) if ax >> (63 if t.is64 else 31) else ax
 
 
 def _check_target(t, pid):
@@ -235,3 +243,139 @@ def sys_tkill(t, tid, sig):
     if tid != t.tid:
         raise KernelError(E.ESRCH)
     return send_self(t, sig)
+
+
+# --- waiting for signals ----------------------------------------------------
+@syscall("pause")
+def sys_pause(t):
+    sched.sleep_until(t, None, sched.ERESTARTNOHAND)
+
+
+def _sigsuspend(t, mask):
+    t.saved_sigmask = t.sigmask
+    t.sigmask = mask & ~UNBLOCKABLE
+    sched.sleep_until(t, None, sched.ERESTARTNOHAND)
+
+
+@syscall("rt_sigsuspend", "ptr size")
+def sys_rt_sigsuspend(t, mask, size):
+    if size != 8:
+        raise KernelError(E.EINVAL)
+    _sigsuspend(t, struct.unpack("<Q", t.mm.read(mask, 8))[0])
+
+
+@syscall("sigsuspend", "int int ulong")
+def sys_sigsuspend(t, _unused1, _unused2, mask):
+    _sigsuspend(t, mask & 0xFFFFFFFF)
+
+
+def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
+    from .time import get_timespec
+    if size != 8:
+        raise KernelError(E.EINVAL)
+    wanted = struct.unpack("<Q", t.mm.read(set_ptr, 8))[0] & ~UNBLOCKABLE
+    deadline = sched.now_ns() + get_timespec(t, ts_ptr, wide) if ts_ptr else None
+    saved = t.sigmask
+    # The awaited signals count as unblocked only for the wait's purposes.
+    while True:
+        ready = t.pending & wanted
+        if ready:
+            signo = (ready & -ready).bit_length()
+            t.pending &= ~(1 << (signo - 1))
+            info = t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+            if info_ptr:
+                t.mm.write(info_ptr, info if t.is64 else _info_32(info))
+            return signo
+        if deadline is not None and sched.now_ns() >= deadline:
+            raise KernelError(E.EAGAIN)
+        try:
+            t.sigmask = saved & ~wanted
+            sched.sleep_until(t, deadline, E.EINTR)
+        except KernelError as e:
+            if not t.pending & wanted:
+                raise KernelError(e.errno) from None
+        finally:
+            t.sigmask = saved
+
+
+@syscall("rt_sigtimedwait", "ptr ptr ptr size")
+def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
+    return _sigtimedwait(t, set_ptr, info, ts, size, False)
+
+
+@syscall("rt_sigtimedwait_time64", "ptr ptr ptr size")
+def sys_rt_sigtimedwait_time64(t, set_ptr, info, ts, size):
+    return _sigtimedwait(t, set_ptr, info, ts, size, True)
+
+
+@syscall("rt_sigqueueinfo", "pid sig ptr")
+def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
+    _check_target(t, pid)
+    raw = t.mm.read(info_ptr, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if code >= 0 or code == SI_TKILL:
+        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    send_self(t, sig)
+    t.siginfo[sig] = struct.pack("<i", sig) + raw[4:]
+    return 0
+
+
+@syscall("restart_syscall")
+def sys_restart_syscall(t):
+    block, t.restart_block = t.restart_block, None
+    if block is None:
+        raise KernelError(E.EINTR)
+    return block(t)
+
+
+# --- the i386 originals of the rt_ calls ----------------------------------------
+OLD_SIGACTION = struct.Struct("<IIII")     # handler, mask, flags, restorer
+
+
+@syscall("sigaction", "sig ptr ptr")
+def sys_sigaction(t, sig, act, oact):
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    new = OLD_SIGACTION.unpack(t.mm.read(act, 16)) if act else None
+    if new and sig in (SIGKILL, SIGSTOP):
+        raise KernelError(E.EINVAL)
+    if oact:
+        h, f, r, m = t.sigactions.get(sig, (0, 0, 0, 0))[:4]
+        t.mm.write(oact, OLD_SIGACTION.pack(h, m & 0xFFFFFFFF, f, r))
+    if new:
+        h, m, f, r = new
+        t.sigactions[sig] = (h, f, r, m & ~UNBLOCKABLE, True)
+    return 0
+
+
+@syscall("signal", "sig ulong")
+def sys_signal(t, sig, handler):
+    if not 1 <= sig <= NSIG or sig in (SIGKILL, SIGSTOP):
+        raise KernelError(E.EINVAL)
+    old = t.sigactions.get(sig, (0,))[0]
+    # signal() has System V semantics in the kernel: one-shot, not blocked.
+    from .sigframe import SA_NODEFER, SA_RESETHAND
+    t.sigactions[sig] = (handler, SA_RESETHAND | SA_NODEFER, 0, 0, True)
+    return old
+
+
+@syscall("sigprocmask", "how ptr ptr")
+def sys_sigprocmask(t, how, nset, oset):
+    new = struct.unpack("<I", t.mm.read(nset, 4))[0] if nset else None
+    if oset:
+        t.mm.write(oset, struct.pack("<I", t.sigmask & 0xFFFFFFFF))
+    if new is not None:
+        if how == SIG_BLOCK:
+            t.sigmask |= new
+        elif how == SIG_UNBLOCK:
+            t.sigmask &= ~new
+        elif how == SIG_SETMASK:
+            t.sigmask = (t.sigmask & ~0xFFFFFFFF) | new
+        else:
+            raise KernelError(E.EINVAL)
+        t.sigmask &= ~UNBLOCKABLE
+    return 0

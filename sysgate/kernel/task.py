@@ -3,6 +3,8 @@ but the address space's accessors and the register file through entry."""
 import os
 import struct
 
+from .sched import Timers
+
 
 class ExitGroup(Exception):
     """Raised by exit/exit_group: the run loop ends the guest."""
@@ -31,9 +33,19 @@ class Task:
         self.siginfo = {}             # signo -> siginfo bytes of the pending instance
         self.vdso_symbols = None      # name -> address, once a vDSO is mapped
         self.uid = os.getuid()
+        self.saved_sigmask = None     # set by sigsuspend, restored after the handler
+        self.restart_block = None     # what restart_syscall resumes
+        self.timers = Timers(self)
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.rlimits = {}
         self.exit_status = None       # ('exit', code) or ('signal', signo)
+
+    def raise_signal(self, signo, info=None):
+        """Make signo pending (a timer fired, a fault, another sender)."""
+        if signo:
+            self.pending |= 1 << (signo - 1)
+            if info is not None:
+                self.siginfo[signo] = info
 
     def set_abi(self, is64):
         """The ABI of the system call in progress (Linux's in_compat_syscall):

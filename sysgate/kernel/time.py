@@ -3,6 +3,7 @@ import struct
 import time as _time
 
 from .errors import KernelError, E
+from . import sched
 from .registry import syscall
 
 # Clock ids Linux accepts (posix-timers.c); 10 is unused.
@@ -84,20 +85,29 @@ def sys_time(t, tloc):
     return now
 
 
-def _sleep_until(clk, deadline_ns):
-    while True:
-        left = deadline_ns - clock_ns(clk)
-        if left <= 0:
-            return
-        _time.sleep(left / NSEC)
-
-
 def _nanosleep(t, clk, flags, req, rem, wide=False):
     if clk not in CLOCKS or clk in (2, 3):
-        raise KernelError(E.EINVAL if clk not in (2,) else E.EOPNOTSUPP)
+        raise KernelError(E.EINVAL if clk != 2 else E.EOPNOTSUPP)
     ns = get_timespec(t, req, wide)
-    deadline = ns if flags & TIMER_ABSTIME else clock_ns(clk) + ns
-    _sleep_until(clk, deadline)
+    if flags & TIMER_ABSTIME:
+        # Sleeping to an absolute time restarts as is after a handler.
+        deadline = sched.now_ns() + max(0, ns - clock_ns(clk))
+        sched.sleep_until(t, deadline, sched.ERESTARTNOHAND)
+        return 0
+    return _sleep_rest(t, sched.now_ns() + ns, rem, wide)
+
+
+def _sleep_rest(t, deadline, rem, wide):
+    """Relative sleeps resume through restart_syscall with the time left,
+    or report it in rem when a handler makes the call fail with EINTR."""
+    try:
+        sched.sleep_until(t, deadline, sched.ERESTART_RESTARTBLOCK)
+    except KernelError:
+        left = max(0, deadline - sched.now_ns())
+        if rem:
+            put_timespec(t, rem, left, wide)
+        t.restart_block = lambda t2: _sleep_rest(t2, deadline, rem, wide)
+        raise
     return 0
 
 

@@ -9,6 +9,7 @@ import struct
 from ..errors import KernelError, E
 from ..registry import syscall
 from .lookup import AT_FDCWD, open_at, read_path
+from ..sched import wait_fd
 from .path import SYS_getdents64, host_syscall
 
 MAX_RW_COUNT = 0x7FFFF000
@@ -88,6 +89,8 @@ def _read_into(t, buf, count, read, host):
 @syscall("read", "fd obuf size")
 def sys_read(t, fd, buf, count):
     h = t.files.host(fd)
+    if t.timers.deadline is not None:
+        wait_fd(t, h)       # a timer's signal must be able to interrupt the wait
     return _read_into(t, buf, count, lambda n: os.read(h, n), h)
 
 
@@ -119,6 +122,8 @@ def _write_from(t, buf, count, write):
 @syscall("write", "fd buf size")
 def sys_write(t, fd, buf, count):
     h = t.files.host(fd)
+    if t.timers.deadline is not None:
+        wait_fd(t, h, write=True)
     return _write_from(t, buf, count, lambda data, _: os.write(h, data))
 
 
@@ -148,6 +153,8 @@ def _iovecs(t, iov, cnt):
 @syscall("readv", "fd ptr int")
 def sys_readv(t, fd, iov, cnt):
     h = t.files.host(fd)
+    if t.timers.deadline is not None:
+        wait_fd(t, h)
     total = 0
     for base, n in _iovecs(t, iov, cnt):
         if n == 0:

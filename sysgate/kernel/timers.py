@@ -1,0 +1,158 @@
+"""Timers that send signals: alarm, setitimer/getitimer (ITIMER_REAL) and
+POSIX timers on CLOCK_REALTIME/MONOTONIC (timer_create and friends)."""
+import struct
+
+from .errors import KernelError, E
+from .registry import syscall
+from .sched import NSEC, Timer, now_ns
+from .sigframe import siginfo
+
+ITIMER_REAL = 0
+SIGEV_SIGNAL, SIGEV_NONE = 0, 1
+SI_TIMER = -2
+TIMER_ABSTIME = 1
+USEC = 1000
+
+
+def _remaining(timer):
+    """Time left; an armed timer never reports zero (Linux reports 1 us)."""
+    if timer.deadline is None:
+        return 0
+    return max(USEC, timer.deadline - now_ns())
+
+
+def _val_fmt(t, wide=False):
+    return "<4q" if t.is64 or wide else "<4i"
+
+
+def _read_pair(t, addr, unit, wide=False):
+    fmt = _val_fmt(t, wide)
+    a, b, c, d = struct.unpack(fmt, t.mm.read(addr, struct.calcsize(fmt)))
+    if min(a, b, c, d) < 0 or b >= NSEC // unit or d >= NSEC // unit:
+        raise KernelError(E.EINVAL)
+    return a * NSEC + b * unit, c * NSEC + d * unit
+
+
+def _write_pair(t, addr, interval, value, unit, wide=False):
+    vals = []
+    for ns in (interval, value):
+        sec, rest = divmod(ns, NSEC)
+        vals += [sec, rest // unit]
+    t.mm.write(addr, struct.pack(_val_fmt(t, wide), *vals))
+
+
+def _arm(t, timer, interval, value):
+    timer.interval = interval
+    timer.deadline = None if value == 0 else now_ns() + value
+    t.timers.refresh()
+
+
+@syscall("alarm", "uint")
+def sys_alarm(t, seconds):
+    timer = t.timers.real
+    left = _remaining(timer)
+    _arm(t, timer, 0, seconds * NSEC)
+    # Linux rounds the seconds left to the nearest, and never reports 0
+    # for a pending alarm.
+    return (left + NSEC // 2) // NSEC or (1 if left else 0)
+
+
+@syscall("setitimer", "which ptr ptr")
+def sys_setitimer(t, which, new, old):
+    if which != ITIMER_REAL:
+        raise KernelError(E.EINVAL)
+    timer = t.timers.real
+    vals = _read_pair(t, new, USEC) if new else (0, 0)
+    if old:
+        _write_pair(t, old, timer.interval, _remaining(timer), USEC)
+    _arm(t, timer, *vals)
+    return 0
+
+
+@syscall("getitimer", "which ptr")
+def sys_getitimer(t, which, cur):
+    if which != ITIMER_REAL:
+        raise KernelError(E.EINVAL)
+    _write_pair(t, cur, t.timers.real.interval, _remaining(t.timers.real), USEC)
+    return 0
+
+
+@syscall("timer_create", "clock ptr ptr")
+def sys_timer_create(t, clock, sevp, idp):
+    if clock not in (0, 1, 7):
+        raise KernelError(E.EINVAL)
+    signo, notify, value = 14, SIGEV_SIGNAL, 0
+    if sevp:
+        fmt = "<Qii" if t.is64 else "<Iii"
+        value, signo, notify = struct.unpack(fmt, t.mm.read(sevp, struct.calcsize(fmt)))
+        if notify not in (SIGEV_SIGNAL, SIGEV_NONE) or not 1 <= signo <= 64:
+            raise KernelError(E.EINVAL)
+    tid = len(t.timers.posix)
+    while tid in t.timers.posix:
+        tid += 1
+    info = siginfo(signo, SI_TIMER, True)
+    # si_timerid, si_overrun, si_value as kill_pid_info fills them for timers
+    info = info[:16] + struct.pack("<iiQ", tid, 0, value) + info[32:]
+    timer = Timer(signo if notify == SIGEV_SIGNAL else 0, clock, info)
+    t.mm.write(idp, struct.pack("<i", tid))
+    t.timers.posix[tid] = timer
+    return 0
+
+
+def _posix(t, tid):
+    timer = t.timers.posix.get(tid)
+    if timer is None:
+        raise KernelError(E.EINVAL)
+    return timer
+
+
+def _settime(t, tid, flags, new, old, wide=False):
+    timer = _posix(t, tid)
+    interval, value = _read_pair(t, new, 1, wide)
+    if old:
+        _write_pair(t, old, timer.interval, _remaining(timer), 1, wide)
+    if flags & TIMER_ABSTIME and value:
+        # Absolute times are on the timer's clock; deadlines are monotonic.
+        from .time import clock_ns
+        value = max(1, value - clock_ns(timer.clock))
+    _arm(t, timer, interval, value)
+    return 0
+
+
+@syscall("timer_settime", "int flags ptr ptr")
+def sys_timer_settime(t, tid, flags, new, old):
+    return _settime(t, tid, flags, new, old)
+
+
+@syscall("timer_settime64", "int flags ptr ptr")
+def sys_timer_settime64(t, tid, flags, new, old):
+    return _settime(t, tid, flags, new, old, wide=True)
+
+
+def _gettime(t, tid, cur, wide=False):
+    timer = _posix(t, tid)
+    _write_pair(t, cur, timer.interval, _remaining(timer), 1, wide)
+    return 0
+
+
+@syscall("timer_gettime", "int ptr")
+def sys_timer_gettime(t, tid, cur):
+    return _gettime(t, tid, cur)
+
+
+@syscall("timer_gettime64", "int ptr")
+def sys_timer_gettime64(t, tid, cur):
+    return _gettime(t, tid, cur, wide=True)
+
+
+@syscall("timer_getoverrun", "int")
+def sys_timer_getoverrun(t, tid):
+    return _posix(t, tid).overrun
+
+
+@syscall("timer_delete", "int")
+def sys_timer_delete(t, tid):
+    _posix(t, tid)
+    del t.timers.posix[tid]
+    t.timers.refresh()
+    return 0
