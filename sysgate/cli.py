@@ -41,6 +41,11 @@ def _parser():
     tr.add_argument("--json", action="store_true", help="one JSON object per event")
     tr.add_argument("-f", dest="follow", action="store_true",
                     help="follow children (accepted for strace compatibility)")
+    pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
+    pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
+    pr.add_argument("--json", action="store_true", help="print one JSON object")
+    pr.add_argument("-n", dest="count", type=int, default=200_000,
+                    help="operations per timed loop (default 200000)")
     return p
 
 
@@ -95,9 +100,45 @@ def cmd_trace(opts):
             out.close()
 
 
+def cmd_probe(opts):
+    import json
+    from .probe import host
+    image = host.vdso_bytes()
+    if opts.dump:
+        if image is None:
+            print("sysgate: this process has no vDSO (vdso=0?)", file=sys.stderr)
+            return 1
+        with open(opts.dump, "wb") as f:
+            f.write(image)
+    syms = host.dynamic_symbols(image) if image else []
+    costs = host.measure(opts.count)
+    if opts.json:
+        print(json.dumps({
+            "vdso": {"base": host.vdso_base(), "size": len(image or b""),
+                     "symbols": [{"name": n, "version": v, "offset": o, "type": k}
+                                 for n, v, o, k in syms if k == "func"]},
+            "ns_per_op": costs}, indent=2))
+        return 0
+    if image:
+        print(f"host vDSO at {host.vdso_base():#x}, {len(image)} bytes"
+              + (f", written to {opts.dump}" if opts.dump else ""))
+        for name, ver, off, kind in sorted(syms):
+            if kind == "func":
+                print(f"  {name:<24} {ver:<10} +{off:#06x}")
+    else:
+        print("host vDSO: none")
+    call = costs.get("function call") or 1e-9
+    print(f"\n{'operation':<32} {'ns/op':>9} {'x call':>8}")
+    for name, ns in costs.items():
+        print(f"{name:<32} {ns:>9.1f} {ns / call:>8.1f}")
+    return 0
+
+
 def main(argv=None):
     opts = _parser().parse_args(argv)
     try:
+        if opts.command == "probe":
+            return cmd_probe(opts)
         return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
     except KeyboardInterrupt:
         return 130
