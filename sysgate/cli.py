@@ -41,6 +41,8 @@ def _parser():
     tr.add_argument("--json", action="store_true", help="one JSON object per event")
     tr.add_argument("-f", dest="follow", action="store_true",
                     help="follow children (accepted for strace compatibility)")
+    sub.add_parser("diff", parents=[common],
+                   help="compare the program's system calls natively (strace) and under sysgate")
     pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
     pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
@@ -134,11 +136,30 @@ def cmd_probe(opts):
     return 0
 
 
+def cmd_diff(opts):
+    from .trace import diff
+    run_opts = ["--cpu", opts.cpu] + (["--root", opts.root] if opts.root else []) \
+        + (["--seed", str(opts.seed)] if opts.seed is not None else [])
+    try:
+        native, nstatus = diff.native_calls(opts.program, opts.args)
+    except (RuntimeError, OSError) as e:
+        print(f"sysgate: {e}", file=sys.stderr)
+        return 2
+    emulated, estatus = diff.sysgate_calls(opts.program, opts.args, run_opts)
+    rc = diff.report(native, emulated, sys.stdout)
+    if nstatus != estatus:
+        print(f"exit status differs: native {nstatus}, sysgate {estatus}")
+        rc = 1
+    return rc
+
+
 def main(argv=None):
     opts = _parser().parse_args(argv)
     try:
         if opts.command == "probe":
             return cmd_probe(opts)
+        if opts.command == "diff":
+            return cmd_diff(opts)
         return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
     except KeyboardInterrupt:
         return 130

@@ -188,7 +188,20 @@ class Machine:
             (A.AT_PLATFORM, 0),
         ]
 
-    # --- observation ------------------------------------------------------
+    # --- observation and intervention -------------------------------------
+    def replace_handler(self, name, fn):
+        """Serve system call `name` (both ABIs) with fn(task, *args) instead
+        of sysgate's handler; returns the handlers it replaced."""
+        old = []
+        for table in (self.gate.table64, self.gate.table32):
+            for entry in table:
+                if entry is not None and entry.name == name:
+                    old.append(entry.fn)
+                    entry.fn = fn
+        if not old:
+            raise KeyError(f"no handler for {name!r}")
+        return old
+
     def enable_tracing(self, strsize=32):
         """Emit a Crossing event per system call (decoded while the guest's
         memory still holds the arguments)."""

@@ -156,3 +156,13 @@ def sys_sched_getaffinity(t, pid, size, mask):
 def sys_sched_yield(t):
     os.sched_yield()
     return 0
+
+
+@syscall("getcpu", "ptr ptr ptr")
+def sys_getcpu(t, cpu, node, _cache):
+    # One emulated CPU, number 0 (as rseq's cpu_id says).
+    if cpu:
+        t.mm.write(cpu, struct.pack("<I", 0))
+    if node:
+        t.mm.write(node, struct.pack("<I", 0))
+    return 0

@@ -1,5 +1,6 @@
 """Process identity and the ways a process ends."""
 import os
+import struct
 
 from .errors import KernelError, E
 from .registry import syscall
@@ -106,7 +107,37 @@ def sys_set_robust_list(t, head, size):
     return 0
 
 
-@syscall("rseq", "ptr uint flags uint", status="unimplemented",
-         note="restartable sequences: -ENOSYS; glibc carries on without them")
+RSEQ_FLAG_UNREGISTER = 1
+ORIG_RSEQ_SIZE = 32
+CPU = 0     # the emulated machine runs its one task on CPU 0
+
+
+@syscall("rseq", "ptr uint flags uint")
 def sys_rseq(t, rseq, length, flags, sig):
-    raise KernelError(E.ENOSYS)
+    """Restartable sequences: registration and the cpu_id fields, which a
+    single-CPU machine keeps at 0 forever; critical sections are never
+    preempted here, so there is nothing to abort."""
+    if flags & RSEQ_FLAG_UNREGISTER:
+        if flags & ~RSEQ_FLAG_UNREGISTER:
+            raise KernelError(E.EINVAL)
+        if t.rseq is None or t.rseq[0] != rseq:
+            raise KernelError(E.EINVAL)
+        if t.rseq[1:] != (length, sig):
+            raise KernelError(E.EPERM)
+        t.mm.write(rseq + 4, struct.pack("<i", -1))     # RSEQ_CPU_ID_UNINITIALIZED
+        t.rseq = None
+        return 0
+    if flags:
+        raise KernelError(E.EINVAL)
+    if t.rseq is not None:
+        if t.rseq != (rseq, length, sig):
+            raise KernelError(E.EINVAL)
+        raise KernelError(E.EBUSY)
+    if length < ORIG_RSEQ_SIZE or rseq & 31:
+        raise KernelError(E.EINVAL)
+    # cpu_id_start, cpu_id; then node_id and mm_cid after rseq_cs and flags.
+    t.mm.write(rseq, struct.pack("<II", CPU, CPU))
+    if length >= ORIG_RSEQ_SIZE:
+        t.mm.write(rseq + 20, struct.pack("<II", 0, 0))
+    t.rseq = (rseq, length, sig)
+    return 0

@@ -34,6 +34,7 @@ class Task:
         self.vdso_symbols = None      # name -> address, once a vDSO is mapped
         self.uid = os.getuid()
         self.saved_sigmask = None     # set by sigsuspend, restored after the handler
+        self.rseq = None              # (address, length, signature) once registered
         self.restart_block = None     # what restart_syscall resumes
         self.timers = Timers(self)
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
