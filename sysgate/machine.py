@@ -220,7 +220,7 @@ class Machine:
             else:
                 name, kinds = entry.name, entry.call.kinds
                 args = tuple(c(a) for c, a in zip(entry.convert, regs.args))
-                text = decode_args(name, kinds, args, regs.ax, mm, strsize)
+                text = decode_args(name, kinds, args, regs.ax, mm, strsize, regs.abi == "x86_64")
             self.events.emit(Crossing(regs.gate, regs.abi, regs.orig_ax, name, args,
                                       regs.ax, regs.exit_path, text,
                                       getattr(regs, "seconds", 0.0)))

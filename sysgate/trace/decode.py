@@ -2,6 +2,7 @@
 handler registers (sysgate.kernel.registry), never by handler code."""
 import errno
 import os
+import struct
 
 from ..kernel.errors import KernelError
 
@@ -98,7 +99,24 @@ def _buffer(mm, ptr, n, limit):
         return hex(ptr)
 
 
-def decode_args(name, kinds, args, result, mm, strsize=32):
+def _iovec(mm, addr, count, limit, budget, is64):
+    word = 8 if is64 else 4
+    fmt = "<QQ" if is64 else "<II"
+    parts = []
+    try:
+        for i in range(min(count, 1024)):
+            base, length = struct.unpack(fmt, mm.read(addr + 2 * word * i, 2 * word))
+            if budget is None:
+                shown = length
+            else:
+                shown, budget = min(length, budget), budget - min(length, budget)
+            parts.append(f"{{iov_base={_buffer(mm, base, shown, limit)}, iov_len={length}}}")
+    except KernelError:
+        return hex(addr)
+    return "[" + ", ".join(parts) + "]"
+
+
+def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
     """The argument list as strace would print it."""
     out = []
     for i, (k, v) in enumerate(zip(kinds, args)):
@@ -134,6 +152,10 @@ def decode_args(name, kinds, args, result, mm, strsize=32):
             out.append(hex(v) if v else "0")
         else:
             out.append(_pointer(v))
+    if name in ("writev", "readv", "pwritev", "preadv", "pwritev2", "preadv2") and len(out) >= 3:
+        # readv's buffers hold data only after the call, up to its result.
+        budget = None if name.startswith(("writev", "pwritev")) else max(result or 0, 0)
+        out[1] = _iovec(mm, args[1], args[2], strsize, budget, is64)
     if name in ("mmap", "mmap2") and len(out) >= 4:
         kind = args[3] & 0xF
         share = {1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"}.get(kind, hex(kind))
