@@ -43,6 +43,12 @@ def _parser():
                     help="follow children (accepted for strace compatibility)")
     sub.add_parser("diff", parents=[common],
                    help="compare the program's system calls natively (strace) and under sysgate")
+    bn = sub.add_parser("bench", help="the probe's operations natively and under sysgate")
+    bn.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"])
+    bn.add_argument("-n", dest="count", type=int, default=20_000,
+                    help="operations per emulated loop (default 20000)")
+    bn.add_argument("--json", action="store_true")
+    bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
     pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
     pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
@@ -153,6 +159,44 @@ def cmd_diff(opts):
     return rc
 
 
+def cmd_bench(opts):
+    import json
+    from .probe import emulated, host
+    print("measuring natively...", file=sys.stderr)
+    native = host.measure()
+    print("measuring under sysgate...", file=sys.stderr)
+    emu = emulated.measure(opts.count, cpu=opts.cpu)
+    rows = [(name, native.get(name), emu[name]) for name in emu]
+    if opts.json:
+        print(json.dumps({name: {"native_ns": nv, "sysgate_ns": ev} for name, nv, ev in rows},
+                         indent=2))
+    else:
+        print(f"{'operation':<32} {'native ns':>10} {'sysgate ns':>11} {'slowdown':>9}")
+        for name, nv, ev in rows:
+            ratio = f"{ev / nv:>8.0f}x" if nv else f"{'-':>9}"
+            print(f"{name:<32} {nv:>10.1f} {ev:>11.1f} {ratio}")
+    if opts.plot:
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("sysgate: --plot needs matplotlib (pip install matplotlib)", file=sys.stderr)
+            return 1
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        names = [r[0] for r in rows]
+        ys = range(len(rows))
+        ax.barh([y + 0.2 for y in ys], [r[1] or 0 for r in rows], 0.4, label="native")
+        ax.barh([y - 0.2 for y in ys], [r[2] for r in rows], 0.4, label="sysgate")
+        ax.set_yticks(list(ys), names)
+        ax.set_xscale("log")
+        ax.set_xlabel("ns per operation (log scale)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(opts.plot)
+    return 0
+
+
 def main(argv=None):
     opts = _parser().parse_args(argv)
     try:
@@ -160,6 +204,8 @@ def main(argv=None):
             return cmd_probe(opts)
         if opts.command == "diff":
             return cmd_diff(opts)
+        if opts.command == "bench":
+            return cmd_bench(opts)
         return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
     except KeyboardInterrupt:
         return 130

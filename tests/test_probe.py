@@ -24,3 +24,22 @@ def test_probe_json_and_dump(tmp_path):
     r = subprocess.run(["readelf", "-W", "--dyn-syms", str(dump)], capture_output=True, text=True)
     assert r.returncode == 0 and "__vdso_clock_gettime@@LINUX_2.6" in r.stdout
     assert dump.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_bench_emulated_beside_native():
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "bench", "--json", "-n", "3000"],
+                       capture_output=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    assert set(rows) >= {"function call", "SYSCALL getpid", "INT 0x80 getpid (64-bit code)"}
+    for name, r in rows.items():
+        assert r["sysgate_ns"] > r["native_ns"] > 0, name
+    # Emulated, a crossing costs far more than a plain call.
+    assert rows["SYSCALL getpid"]["sysgate_ns"] > 10 * rows["function call"]["sysgate_ns"]
+
+
+def test_tiny_elf_runs_under_sysgate():
+    sys.path.insert(0, ROOT)
+    from sysgate.probe import emulated
+    assert emulated.time_emulated(bytes.fromhex("b827000000" "0f05"), 10) > 0
