@@ -89,7 +89,10 @@ def cmd_trace(opts):
     from .trace.summary import Summary
     names = parse_trace_set(opts.expr)
     out = open(opts.output, "w") if opts.output else sys.stderr
-    summary = Summary() if opts.summary else None
+    summary = None
+    if opts.summary:
+        from .trace.costs import CostModel
+        summary = Summary(CostModel.from_probe())
 
     def attach(m):
         m.enable_tracing(strsize=opts.strsize)

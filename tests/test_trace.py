@@ -79,3 +79,8 @@ def test_trace_summary():
     assert "syscall/sysretq:2" in row
     assert re.search(r"\s1\s+openat", row), row       # one error
     assert "total" in text
+    # The cost model: native per-gate costs from the probe, applied to the run.
+    assert "crossing costs on this CPU" in text
+    m = re.search(r"this run: (\d+) crossings", text)
+    assert m and int(m.group(1)) == sum(
+        int(x) for x in re.findall(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s", text, re.M)[:-1])

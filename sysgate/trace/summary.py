@@ -5,7 +5,9 @@ from .events import Crossing, VdsoCall
 
 
 class Summary:
-    def __init__(self):
+    def __init__(self, costs=None):
+        self.costs = costs          # a CostModel, or None
+        self.crossings = []         # (name, gate, abi) per crossing
         self.calls = Counter()
         self.errors = Counter()
         self.seconds = defaultdict(float)
@@ -19,6 +21,8 @@ class Summary:
             self.seconds[ev.name] += getattr(ev, "seconds", 0.0)
             gate = "vdso" if isinstance(ev, VdsoCall) else f"{ev.gate}/{ev.exit_path}"
             self.gates[ev.name][gate] += 1
+            self.crossings.append((ev.name, "vdso" if isinstance(ev, VdsoCall) else ev.gate,
+                                   getattr(ev, "abi", "x86_64")))
 
     def render(self):
         total = sum(self.seconds.values()) or 1e-12
@@ -35,4 +39,7 @@ class Summary:
         lines.append(f"{100:>6.2f} {sum(self.seconds.values()):>11.6f} "
                      f"{1e6 * sum(self.seconds.values()) / max(c, 1):>11.0f} {c:>9} "
                      f"{e or '':>9} {'total':<18}")
-        return "\n".join(lines) + "\n"
+        text = "\n".join(lines) + "\n"
+        if self.costs is not None:
+            text += "\n" + self.costs.render(self.crossings)
+        return text
