@@ -16,6 +16,8 @@ def _run_options():
                    help="confine every path the guest names to DIR")
     p.add_argument("--seed", type=int, metavar="N",
                    help="fix address-space randomisation and guest randomness")
+    p.add_argument("--no-vdso", action="store_true",
+                   help="map no vDSO, as Linux's vdso=0: libc makes real system calls")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     return p
@@ -64,7 +66,7 @@ def describe_signal(signo):
 def cmd_run(opts, trace=None):
     from .machine import LoadError, Machine
     try:
-        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed)
+        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso)
         m.load(opts.program, [opts.program] + opts.args)
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)

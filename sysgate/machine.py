@@ -18,6 +18,8 @@ from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
 from .kernel.task import Task
 from .loader import elf, stack
 from .loader.image import STACK_SIZE, choose_layout, plan_segments
+from .loader.vdso import map_vdso
+from .kernel.time import TimeKeeper
 from .trace.events import Crossing, EventStream, ExitEvent
 from .trace.decode import decode_args
 from . import handlers  # noqa: F401  (registers every system call)
@@ -92,7 +94,7 @@ class Thread:
 
 
 class Machine:
-    def __init__(self, cpu="intel", root=None, seed=None):
+    def __init__(self, cpu="intel", root=None, seed=None, vdso=True):
         if cpu not in MODELS:
             raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
         if root is not None and not os.path.isdir(root):
@@ -102,6 +104,8 @@ class Machine:
         self.rng = random.Random(seed if seed is not None else os.urandom(16))
         self.cpu = Engine(self.model.make_cpuid())
         self.root = root
+        self.use_vdso = vdso
+        self.vdso = None
         self.task = None
         self.gate = None
         self.status = None
@@ -149,6 +153,13 @@ class Machine:
 
         stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
         mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+        if self.use_vdso:
+            self.vdso = map_vdso(mm, img.is64, self.model.fast_compat_gate())
+            task.vdso_symbols = self.vdso.symbols
+            task.timekeeper = TimeKeeper(
+                lambda page: mm.write_kernel(self.vdso.vvar, page), getcpu=0)
+        else:
+            task.timekeeper = TimeKeeper()
         argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
         task.argv, task.envp = argv, envp
         auxv = self._auxv(img, plan)
@@ -161,6 +172,8 @@ class Machine:
             k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
             for k, v in where["auxv_items"])
         self.gate = Gate(self)
+        if self.vdso is not None:
+            self.gate.landing_pad = self.vdso.landing_pad
         self.cpu.gate = self.gate
         self.cpu.boot(plan.entry, sp, compat=not img.is64)
         self.entry = plan.entry
@@ -178,7 +191,12 @@ class Machine:
     def _auxv(self, img, plan):
         hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
         A = stack
-        return [
+        vdso = []
+        if self.vdso is not None:
+            if not img.is64:
+                vdso.append((A.AT_SYSINFO, self.vdso.vsyscall))
+            vdso.append((A.AT_SYSINFO_EHDR, self.vdso.base))
+        return vdso + [
             (A.AT_MINSIGSTKSZ, 2048), (A.AT_HWCAP, hwcap), (A.AT_PAGESZ, 4096),
             (A.AT_CLKTCK, 100), (A.AT_PHDR, plan.phdr),
             (A.AT_PHENT, img.phentsize), (A.AT_PHNUM, img.phnum), (A.AT_BASE, 0),
@@ -225,6 +243,9 @@ class Machine:
                                       regs.ax, regs.exit_path, text,
                                       getattr(regs, "seconds", 0.0)))
         gate.trace = on_crossing
+        if self.vdso is not None:
+            from .trace.vdso_calls import VdsoObserver
+            self.vdso_observer = VdsoObserver(self, self.vdso)
 
     # --- run --------------------------------------------------------------
     def finish(self, status):
@@ -275,12 +296,18 @@ class Machine:
         self.fault = None
         timers = self.task.timers
         timers.wake = self.cpu.stop
+        keeper = self.task.timekeeper
         while self.status is None:
             try:
                 # With a timer armed, user code runs only until it is due, so
                 # its signal arrives mid-computation as a timer interrupt would.
                 dl = timers.deadline
-                self.cpu.run(pc, 0 if dl is None else max(1000, (dl - now_ns()) // 1000))
+                slice_us = 0 if dl is None else max(1000, (dl - now_ns()) // 1000)
+                if self.vdso is not None:
+                    # The vvar page must be refreshed while user code runs.
+                    slice_us = min(slice_us or keeper.SLICE_US, keeper.SLICE_US)
+                self.cpu.run(pc, slice_us)
+                keeper.refresh()
                 if dl is not None and self.fault is None and self.status is None:
                     self._interrupt_return()
                 if self.fault is not None:

@@ -28,7 +28,7 @@ def parsed(stderr):
 
 @pytest.mark.parametrize("variant,gate,path", [("gcc64", "syscall", "sysretq"),
                                                ("musl64", "syscall", "sysretq"),
-                                               ("gcc32", "int80", "iret")])
+                                               ("gcc32", "sysenter", "sysretl")])
 def test_trace_lines(variant, gate, path):
     p = trace(build("trace_calls.c", variant))
     assert p.returncode == 7
@@ -49,7 +49,12 @@ def test_trace_lines(variant, gate, path):
     assert int(devnull[0]["result"]) >= 3
     last = calls.pop()
     assert last["name"] == "exit_group" and last["args"] == "7" and last["result"] == "?"
-    assert all(c["gate"] == gate and c["path"] == path for c in calls)
+    for c in writes + opens:
+        assert (c["gate"], c["path"]) == (gate, path), c
+    # glibc i386 makes its first calls (before TLS holds AT_SYSINFO) with a
+    # plain int $0x80; everything else goes through the expected gate.
+    early = {("int80", "iret")} if variant == "gcc32" else set()
+    assert all((c["gate"], c["path"]) in {(gate, path)} | early for c in calls)
     assert p.stderr.decode().rstrip().endswith("+++ exited with 7 +++")
 
 

@@ -34,6 +34,11 @@ KERNEL_CS, KERNEL_DS = 0x10, 0x18
 USER32_CS, USER_DS, USER_CS = 0x23, 0x2B, 0x33
 GDT_ENTRY_TLS_MIN = 12
 GDT_ENTRY_TLS_ENTRIES = 3
+# The per-CPU segment whose limit encodes the CPU and node numbers, for LSL
+# (the vDSO's getcpu; user code may load it too). This machine is CPU 0 of
+# node 0. It is the last entry: selectors past it are #GP, as on Linux.
+GDT_ENTRY_CPUNODE = 15
+GDT_ENTRIES = 16
 
 # Kernel-only memory. Unicorn truncates addresses to 48 bits, so the upper
 # canonical half is out of reach; the page just above Linux's TASK_SIZE_MAX
@@ -46,6 +51,16 @@ KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
+# Unicorn keeps 52 bits of a linear address (it has no paging, so no
+# canonical check either): an address whose bits 47-51 are all set was a
+# kernel-half canonical address; other values of those bits were
+# non-canonical, a #GP on x86-64.
+ADDR_BITS = 52
+KERNEL_HALF_TAG = ((1 << ADDR_BITS) - 1) & ~((1 << 47) - 1)
+MSR_EFER, EFER_SCE = 0xC0000080, 1
+# Exceptions that QEMU's double-fault logic counts (contributory ones and
+# #PF), whose "exception in flight" state must be cleared after each.
+_CONTRIBUTORY = frozenset((0, 8, 10, 11, 12, 13, 14))
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 
@@ -53,6 +68,11 @@ PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
     "RAX RBX RCX RDX RSI RDI RBP RSP R8 R9 R10 R11 R12 R13 R14 R15 "
     "RIP EFLAGS CS SS DS ES FS GS FS_BASE GS_BASE").split()}
+
+# What an instruction the CPU must not finish may have changed by the time
+# Unicorn stops (the rest of its translation block runs): put back at stop.
+_REWIND_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
+                "rip eflags").split()
 
 _UC_ERR_TO_KIND = {
     UC.UC_ERR_READ_UNMAPPED: "read", UC.UC_ERR_WRITE_UNMAPPED: "write",
@@ -74,6 +94,9 @@ def _boot_gdt():
     gdt[USER32_CS & ~3:(USER32_CS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xFB, 0xC)
     gdt[USER_DS & ~3:(USER_DS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xF3, 0xC)
     gdt[USER_CS & ~3:(USER_CS & ~3) + 8] = _descriptor(0, 0xFFFFF, 0xFB, 0xA)
+    # Read-only expand-down data, DPL 3, 32-bit; limit = (node << 12) | cpu.
+    cpunode = 8 * GDT_ENTRY_CPUNODE
+    gdt[cpunode:cpunode + 8] = _descriptor(0, 0, 0xF5, 0x4)
     return bytes(gdt)
 
 
@@ -131,8 +154,13 @@ class Engine:
         self._last_bad = None
         uc.mem_map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
-        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * 32 - 1, 0))
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
+        # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
+        # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
+        uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
         self._pending_error = None
+        self._exception_in_flight = False
+        self._rewind = None
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -142,6 +170,11 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem)
+        # Unicorn lets user code run IN and OUT (it skips the IOPL and TSS
+        # bitmap check and calls these hooks instead); on Linux they are #GP.
+        uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
+        uc.hook_add(UC.UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
+        self._all_regs = self.batch(_REWIND_REGS)
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
         self.reg_read_batch = uc.reg_read_batch
@@ -159,6 +192,14 @@ class Engine:
         if err:
             raise UcError(err)
         return cb, handle
+
+    def hook_code_at(self, addr, fn):
+        """Call fn() whenever user code is about to execute addr (tracing
+        only: nothing is hooked otherwise)."""
+        h = self.uc.hook_add(UC.UC_HOOK_CODE, lambda uc, a, size, _: fn(), None, addr, addr)
+        # Code already translated would not see a hook added now.
+        self.uc.ctl_remove_cache(addr, addr + 1)
+        return h
 
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
@@ -217,7 +258,13 @@ class Engine:
 
     # --- descriptors ---------------------------------------------------
     def write_gdt_entry(self, index, raw8):
-        self.uc.mem_write(GDT_ADDR + 8 * index, raw8)
+        raw8 = bytearray(raw8)
+        if raw8[5] & 0x10:
+            # Code and data descriptors are written with their accessed bit
+            # set, as Linux's fill_ldt does, so that loading one never makes
+            # the CPU write to the GDT (user code may only read it).
+            raw8[5] |= 1
+        self.uc.mem_write(GDT_ADDR + 8 * index, bytes(raw8))
 
     def read_gdt_entry(self, index):
         return bytes(self.uc.mem_read(GDT_ADDR + 8 * index, 8))
@@ -225,9 +272,15 @@ class Engine:
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
+        self.uc.mem_protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
         self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+        # Without paging there is no user/supervisor bit: the kernel page is
+        # kept from user code by having no access rights at all. The CPU's
+        # own descriptor reads when user code loads a segment are let
+        # through by _on_bad_mem.
+        self.uc.mem_protect(KBASE, KSIZE, UC.UC_PROT_NONE)
         self.uc.reg_write_batch([(REG[r], 0) for r in (
             "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
         # Linux starts a program with the FPU in its init state: x87 extended
@@ -256,7 +309,38 @@ class Engine:
             if kind is None:
                 raise
             addr, mapped = self._last_bad if self._last_bad else (0, False)
+            tag = addr & KERNEL_HALF_TAG
+            if tag == KERNEL_HALF_TAG:
+                addr |= ((1 << 64) - 1) & ~((1 << ADDR_BITS) - 1)   # a kernel-half address
+            elif tag:
+                # A non-canonical address is a #GP at the instruction, not a
+                # page fault (no si_addr, trap 13).
+                self.gate.exception(13, self.uc.reg_read(X.UC_X86_REG_RIP),
+                                    "non-canonical address")
+                return
             raise GuestFault(kind, addr, mapped) from None
+        finally:
+            if self._rewind is not None:
+                vals, self._rewind = self._rewind, None
+                self._all_regs.write(vals)
+            if self._exception_in_flight:
+                self._exception_in_flight = False
+                self._clear_exception_in_flight()
+
+    def _clear_exception_in_flight(self):
+        """QEMU remembers the last contributory exception until it has
+        delivered it through the IDT, to turn a second one into #DF and a
+        third into a triple fault (which halts the CPU for good). Exceptions
+        here go to hooks and are never delivered, so a program that survives
+        two faults (a SIGSEGV handler that returns or longjmps) would hang:
+        clear QEMU's record (env->old_exception) through a context image."""
+        off = _old_exception_offset()
+        if off is None:
+            return
+        ctx = self.uc.context_save()
+        ctypes.memmove(ctypes.cast(ctx.context, ctypes.c_void_p).value + off,
+                       b"\xff\xff\xff\xff", 4)
+        self.uc.context_restore(ctx)
 
     def stop(self):
         self.uc.emu_stop()
@@ -265,6 +349,10 @@ class Engine:
     # Raw ctypes callbacks cannot let an exception escape (ctypes would print
     # and drop it): a kernel bug stops the CPU and is re-raised by run().
     def _on_intr(self, uch, intno, _):
+        if self._rewind is not None:
+            return          # stopping at an instruction that faulted (see _port_fault)
+        if intno in _CONTRIBUTORY:
+            self._exception_in_flight = True
         try:
             self.gate.interrupt(intno)
         except BaseException as e:
@@ -272,6 +360,8 @@ class Engine:
             self.uc.emu_stop()
 
     def _on_syscall(self, uch, _):
+        if self._rewind is not None:
+            return
         try:
             self.gate.syscall_insn()
         except BaseException as e:
@@ -279,6 +369,8 @@ class Engine:
             self.uc.emu_stop()
 
     def _on_sysenter(self, uch, _):
+        if self._rewind is not None:
+            return
         try:
             self.gate.sysenter_insn()
         except BaseException as e:
@@ -286,12 +378,67 @@ class Engine:
             self.uc.emu_stop()
 
     def _on_invalid(self, uc, _):
-        return False        # run() turns UC_ERR_INSN_INVALID into a GuestFault
+        """Unicorn's #UD; run() turns it into a GuestFault, except for two
+        instructions a real CPU does not fault with #UD."""
+        rip = uc.reg_read(X.UC_X86_REG_RIP)
+        try:
+            insn = self.mem_read(rip, 2)
+        except UcError:
+            return False
+        try:
+            if insn[0] == 0xF1:
+                # INT1 (ICEBP): a #DB trap, reported after the instruction.
+                self.gate.exception(1, rip + 1, "INT1")
+                return True
+            if insn == b"\x0f\x33":
+                # RDPMC: #GP while CR4.PCE is clear, as it is for a process
+                # that has not mapped a perf event (QEMU tests the bit the
+                # wrong way round and then calls the instruction unsupported).
+                self.gate.exception(13, rip, "RDPMC")
+                return True
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
+            return True
+        return False
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):
+        if KBASE <= addr < KBASE + KSIZE:
+            if (access == UC.UC_MEM_READ_PROT and addr - GDT_ADDR < 8 * GDT_ENTRIES
+                    and size == 4 and not addr & 3):
+                # The CPU reading a descriptor (a segment load, LAR, LSL) on
+                # behalf of user code. A user read of the same four bytes
+                # would get through too, and once allowed Unicorn caches the
+                # page as readable; nothing here is secret, and the page
+                # stays unwritable and unexecutable.
+                return True
+            self._last_bad = (addr, False)      # never user memory: as unmapped
+            return False
         mapped = access in (UC.UC_MEM_READ_PROT, UC.UC_MEM_WRITE_PROT, UC.UC_MEM_FETCH_PROT)
         self._last_bad = (addr, mapped)
         return False
+
+    def _on_in(self, uc, port, size, _):
+        self._port_fault()
+        return 0
+
+    def _on_out(self, uc, port, size, value, _):
+        self._port_fault()
+
+    def _port_fault(self):
+        """IN/OUT from user mode (IOPL 0, no I/O bitmap): #GP. The hook
+        cannot abort the instruction and Unicorn stops only at the end of
+        its translation block, so the registers as they are here (RIP on
+        the instruction) are put back when the CPU has stopped, and the
+        gates ignore anything the rest of the block does."""
+        if self._rewind is not None:
+            return
+        self._rewind = vals = self._all_regs.read()
+        try:
+            self.gate.exception(13, vals[_REWIND_REGS.index("rip")], "I/O port access")
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
 
     def _on_cpuid(self, uc, _):
         leaf, sub = uc.reg_read(X.UC_X86_REG_EAX), uc.reg_read(X.UC_X86_REG_ECX)
@@ -299,6 +446,38 @@ class Engine:
         uc.reg_write_batch([(X.UC_X86_REG_RAX, a), (X.UC_X86_REG_RBX, b),
                             (X.UC_X86_REG_RCX, c), (X.UC_X86_REG_RDX, d)])
         return True
+
+
+_OLD_EXCEPTION = []
+
+
+def _old_exception_offset():
+    """Offset of QEMU's env->old_exception in a Unicorn context image, found
+    once by watching a scratch CPU take a #GP (it goes from -1 to 13);
+    None if that does not single out one field."""
+    if not _OLD_EXCEPTION:
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.mem_map(KBASE, KSIZE, UC.UC_PROT_ALL)
+        uc.mem_write(GDT_ADDR, _boot_gdt())
+        uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
+        uc.mem_map(0x10000, 0x2000)
+        uc.mem_write(0x10000, b"\xf4")               # HLT in ring 3: #GP
+        uc.mem_write(STUB_ADDR, _boot_stub(0x10000, 0x11800, USER_CS))
+        uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
+        uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+
+        def image():
+            ctx = uc.context_save()
+            return ctypes.string_at(ctypes.cast(ctx.context, ctypes.c_void_p).value, ctx.size)
+        before = image()
+        uc.hook_add(UC.UC_HOOK_INTR, lambda u, intno, _: u.emu_stop())
+        uc.emu_start(0x10000, 0x10001)
+        after = image()
+        found = [off for off in range(0, min(len(before), len(after)) - 3, 4)
+                 if before[off:off + 4] == b"\xff\xff\xff\xff"
+                 and after[off:off + 4] == (13).to_bytes(4, "little")]
+        _OLD_EXCEPTION.append(found[0] if len(found) == 1 else None)
+    return _OLD_EXCEPTION[0]
 
 
 def native_cpuid_table(leaves):

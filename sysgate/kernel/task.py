@@ -37,6 +37,7 @@ class Task:
         self.rseq = None              # (address, length, signature) once registered
         self.restart_block = None     # what restart_syscall resumes
         self.timers = Timers(self)
+        self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.rlimits = {}
         self.exit_status = None       # ('exit', code) or ('signal', signo)

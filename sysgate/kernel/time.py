@@ -12,10 +12,54 @@ TIMER_ABSTIME = 1
 NSEC = 10**9
 
 
-def clock_ns(clk):
+class TimeKeeper:
+    """The guest's one source of time. With a vDSO, the clocks it serves are
+    computed from the vvar page (TSC, mult/shift, bases) by the same integer
+    arithmetic the vDSO code uses, so the system call and the vDSO agree and
+    neither steps back across the other. The page is refreshed (a tick) at
+    most every REFRESH_NS, continuing from its own previous values so that
+    no clock steps; the coarse clocks and time() move only at these ticks,
+    as in Linux, so user code runs at most SLICE_US between two of them."""
+    REFRESH_NS = 4_000_000          # a 250 Hz tick, as coarse_res says
+    SLICE_US = 100_000              # longest run of user code between ticks
+
+    def __init__(self, write_page=None, getcpu=0):
+        self.write_page = write_page
+        self.vvar = None
+        self.last_refresh = 0
+        if write_page is not None:
+            from ..vdso import vvar
+            self._vv = vvar
+            self.source = vvar.TscClock()
+            self.vvar = self.source.snapshot(seq=0, flags=vvar.F_GETCPU, cpu=getcpu)
+            self.last_refresh = _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
+            write_page(self.vvar.pack())
+
+    def refresh(self, force=False):
+        if self.vvar is None:
+            return
+        now = _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
+        if not force and now - self.last_refresh < self.REFRESH_NS:
+            return
+        self.last_refresh = now
+        vv, old = self._vv, self.vvar
+        new = old.advanced(vv.rdtsc(), seq=old.seq + 2)
+        self.vvar = new
+        self.write_page(new.pack())
+
+    def now(self, clk):
+        if self.vvar is not None:
+            self.refresh()
+            r = self.vvar.read(clk, self._vv.rdtsc())
+            if r is not None:
+                return r[0] * NSEC + r[1]
+        return _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
+
+
+def clock_ns(t, clk):
     if clk not in CLOCKS:
         raise KernelError(E.EINVAL)
-    return _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
+    return t.timekeeper.now(clk)
 
 
 def _ts_fmt(t, wide):
@@ -35,7 +79,7 @@ def get_timespec(t, addr, wide=False):
 
 
 def _gettime(t, clk, tp, wide=False):
-    put_timespec(t, tp, clock_ns(clk), wide)
+    put_timespec(t, tp, clock_ns(t, clk), wide)
     return 0
 
 
@@ -50,7 +94,7 @@ def sys_clock_gettime64(t, clk, tp):
 
 
 def _getres(t, clk, tp, wide=False):
-    clock_ns(clk)
+    clock_ns(t, clk)
     if tp:
         coarse = clk in (5, 6)
         put_timespec(t, tp, 4_000_000 if coarse else 1, wide)
@@ -70,7 +114,7 @@ def sys_clock_getres_time64(t, clk, tp):
 @syscall("gettimeofday", "ptr ptr")
 def sys_gettimeofday(t, tv, tz):
     if tv:
-        sec, ns = divmod(clock_ns(0), NSEC)
+        sec, ns = divmod(clock_ns(t, 0), NSEC)
         t.mm.write(tv, struct.pack("<qq" if t.is64 else "<ii", sec, ns // 1000))
     if tz:
         t.mm.write(tz, struct.pack("<ii", 0, 0))
@@ -79,7 +123,7 @@ def sys_gettimeofday(t, tv, tz):
 
 @syscall("time", "ptr")
 def sys_time(t, tloc):
-    now = clock_ns(0) // NSEC
+    now = clock_ns(t, 5) // NSEC      # xtime seconds: REALTIME_COARSE, as the vDSO's time()
     if tloc:
         t.write_word(tloc, now)
     return now
@@ -91,7 +135,7 @@ def _nanosleep(t, clk, flags, req, rem, wide=False):
     ns = get_timespec(t, req, wide)
     if flags & TIMER_ABSTIME:
         # Sleeping to an absolute time restarts as is after a handler.
-        deadline = sched.now_ns() + max(0, ns - clock_ns(clk))
+        deadline = sched.now_ns() + max(0, ns - clock_ns(t, clk))
         sched.sleep_until(t, deadline, sched.ERESTARTNOHAND)
         return 0
     return _sleep_rest(t, sched.now_ns() + ns, rem, wide)

@@ -114,7 +114,7 @@ def _settime(t, tid, flags, new, old, wide=False):
     if flags & TIMER_ABSTIME and value:
         # Absolute times are on the timer's clock; deadlines are monotonic.
         from .time import clock_ns
-        value = max(1, value - clock_ns(timer.clock))
+        value = max(1, value - clock_ns(t, timer.clock))
     _arm(t, timer, interval, value)
     return 0
 
