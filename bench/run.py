@@ -34,8 +34,13 @@ GUESTS = {
     "syscall64": ("getpid_loop.c", ["gcc", "-static", "-O1"], "intel"),
     "int80-64": ("getpid_loop.c", ["gcc", "-static", "-O1", "-DINT80"], "intel"),
     "int80-32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1"], "intel"),
-    "sysenter32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DSYSENTER"], "intel"),
+    "vsyscall32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL"], "intel"),
+    "vsyscall32-amd": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL"], "amd"),
     "compute64": ("compute_loop.c", ["gcc", "-static", "-O1"], "intel"),
+    "clock-vdso64": ("clock_loop.c", ["gcc", "-static", "-O1"], "intel"),
+    "clock-syscall64": ("clock_loop.c", ["gcc", "-static", "-O1", "-DSYSCALL"], "intel"),
+    "clock-vdso32": ("clock_loop.c", ["gcc", "-m32", "-static", "-O1"], "intel"),
+    "clock-syscall32": ("clock_loop.c", ["gcc", "-m32", "-static", "-O1", "-DSYSCALL"], "intel"),
 }
 
 # Floor loops: the same instructions as the guests' loops.
@@ -49,7 +54,7 @@ FLOOR_CODE = {
 def build(name):
     src, cmd, _ = GUESTS[name]
     os.makedirs(BUILD, exist_ok=True)
-    out = os.path.join(BUILD, name)
+    out = os.path.join(BUILD, "-".join(cmd[1:]).replace("-", "_") + "_" + src[:-2])
     srcp = os.path.join(HERE, "guests", src)
     if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(srcp):
         subprocess.run(cmd + ["-o", out, srcp], check=True)
@@ -110,7 +115,8 @@ def main():
     reps = 2 if opts.quick else 3
     results = {}
     gates = [("syscall64", "syscall64"), ("int80-32", "int80-32"),
-             ("int80-64", "syscall64"), ("sysenter32", "int80-32")]
+             ("int80-64", "syscall64"), ("vsyscall32", "int80-32"),
+             ("vsyscall32-amd", "int80-32")]
     for name, floor in gates:
         n1, n2 = 2000 * scale, 6000 * scale
         s = slope(time_sysgate, name, n1, n2, reps)
@@ -120,6 +126,12 @@ def main():
     s = slope(time_sysgate, "compute64", n1, n2, reps)
     f = slope(time_floor, "compute64", n1, n2, reps)
     results["compute64"] = {"sysgate_ns": s * 1e9, "floor_ns": f * 1e9, "ratio": s / f}
+    for bits in ("64", "32"):
+        n1, n2 = 2000 * scale, 6000 * scale
+        v = slope(time_sysgate, "clock-vdso" + bits, 10 * n1, 10 * n2, reps)
+        sc = slope(time_sysgate, "clock-syscall" + bits, n1, n2, reps)
+        results["clock-vdso" + bits] = {"sysgate_us": v * 1e6, "floor_us": sc * 1e6,
+                                         "ratio": sc / v if v > 0 else float("inf")}
     if opts.json:
         print(json.dumps(results, indent=2))
         return
@@ -129,8 +141,10 @@ def main():
         sv, fv = r[f"sysgate_{unit}"], r[f"floor_{unit}"]
         print(f"{name:<12} {sv:>9.2f} {unit} {fv:>9.2f} {unit} {r['ratio']:>7.2f}")
     print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
-          "result register.\nint80-64 and sysenter32 are shown against the syscall64 and "
-          "int80-32 floors.")
+          "result register.\nint80-64 and vsyscall32 (glibc's call *%gs:0x10: SYSENTER on intel, "
+          "SYSCALL on amd) are shown against the syscall64 and int80-32 floors.\nclock-vdso rows: clock_gettime through sysgate's vDSO; the 'floor' "
+          "column is the same call as a system call under sysgate, and the ratio is how many "
+          "times cheaper the vDSO is.")
 
 
 if __name__ == "__main__":

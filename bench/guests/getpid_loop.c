@@ -12,10 +12,11 @@ int main(int argc, char **argv) {
 #elif defined(__x86_64__)
     __asm__ volatile("1: mov $20, %%eax\n\tint $0x80\n\tdec %0\n\tjnz 1b"
                      : "+r"(n) : : "rax", "memory");
-#elif defined(SYSENTER)
-    __asm__ volatile("1: mov $20, %%eax\n\tpush %%ebp\n\tmov %%esp, %%ebp\n\tsysenter\n\t"
-                     "pop %%ebp\n\tdec %0\n\tjnz 1b"
-                     : "+r"(n) : : "eax", "ecx", "edx", "memory");
+#elif defined(VSYSCALL)
+    /* As glibc calls the kernel: __kernel_vsyscall from AT_SYSINFO, kept in
+     * the TCB at %gs:0x10; on the Intel model its body is SYSENTER. */
+    __asm__ volatile("1: mov $20, %%eax\n\tcall *%%gs:0x10\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n) : : "eax", "memory");
 #else
     __asm__ volatile("1: mov $20, %%eax\n\tint $0x80\n\tdec %0\n\tjnz 1b"
                      : "+r"(n) : : "eax", "memory");
