@@ -110,6 +110,7 @@ class Machine:
         self.gate = None
         self.status = None
         self.events = EventStream()
+        self._deferred = []
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -207,6 +208,16 @@ class Machine:
         ]
 
     # --- observation and intervention -------------------------------------
+    def note_event(self, ev):
+        """Emit ev, or hold it until the system call in progress has been
+        traced (a signal delivered on its way out is shown after it, as
+        strace shows it)."""
+        cur = self.gate.current if self.gate is not None else None
+        if cur is not None and cur.exit_path is None:
+            self._deferred.append(ev)
+        else:
+            self.events.emit(ev)
+
     def replace_handler(self, name, fn):
         """Serve system call `name` (both ABIs) with fn(task, *args) instead
         of sysgate's handler; returns the handlers it replaced."""
@@ -229,6 +240,7 @@ class Machine:
         unknown = {abi: names(abi) for abi in tables}
 
         def on_crossing(regs):
+            result = regs.retval if regs.retval is not None else regs.ax
             table = tables[regs.abi]
             entry = table[regs.orig_ax] if 0 <= regs.orig_ax < len(table) else None
             if entry is None:
@@ -238,10 +250,12 @@ class Machine:
             else:
                 name, kinds = entry.name, entry.call.kinds
                 args = tuple(c(a) for c, a in zip(entry.convert, regs.args))
-                text = decode_args(name, kinds, args, regs.ax, mm, strsize, regs.abi == "x86_64")
+                text = decode_args(name, kinds, args, result, mm, strsize, regs.abi == "x86_64")
             self.events.emit(Crossing(regs.gate, regs.abi, regs.orig_ax, name, args,
-                                      regs.ax, regs.exit_path, text,
+                                      result, regs.exit_path, text,
                                       getattr(regs, "seconds", 0.0)))
+            while self._deferred:
+                self.events.emit(self._deferred.pop(0))
         gate.trace = on_crossing
         if self.vdso is not None:
             from .trace.vdso_calls import VdsoObserver
@@ -303,9 +317,6 @@ class Machine:
                 # its signal arrives mid-computation as a timer interrupt would.
                 dl = timers.deadline
                 slice_us = 0 if dl is None else max(1000, (dl - now_ns()) // 1000)
-                if self.vdso is not None:
-                    # The vvar page must be refreshed while user code runs.
-                    slice_us = min(slice_us or keeper.SLICE_US, keeper.SLICE_US)
                 self.cpu.run(pc, slice_us)
                 keeper.refresh()
                 if dl is not None and self.fault is None and self.status is None:

@@ -1,7 +1,12 @@
 """Signal delivery, frames and sigreturn, compared with the real kernel."""
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
-from conftest import ALL, assert_same, build
+from conftest import ALL, ROOT, assert_same, build
 
 
 @pytest.mark.parametrize("variant", ALL)
@@ -16,3 +21,23 @@ def test_blocking_calls_interrupted_and_restarted(variant):
     native, _ = assert_same(build("signal_restart.c", variant))
     assert native.signal == 14
     assert b"SA_RESTART read: 1 'x'" in native.stdout
+
+
+@pytest.mark.parametrize("cpu,gate", [("intel", "sysenter"), ("amd", "syscall")])
+def test_restart_through_kernel_vsyscall_reenters_by_int80(cpu, gate):
+    """A read made through __kernel_vsyscall's fast gate, interrupted by a
+    SA_RESTART handler, restarts with IP backed up by 2: onto the int $0x80
+    just before the vDSO's landing pad. Same output as native."""
+    exe = build("signal_restart.c", "gcc32")
+    assert_same(exe, opts=["--cpu", cpu])
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", "--cpu", cpu, exe],
+                       capture_output=True, env=env, timeout=300)
+    lines = p.stderr.decode().splitlines()
+    i = next(i for i, l in enumerate(lines) if re.match(
+        rf"\[{gate}/iret\] read\(3, 0x[0-9a-f]+, 1\) = \? ERESTARTSYS", l))
+    assert lines[i + 1] == "--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---"
+    rest = lines[i + 2:i + 6]
+    assert '[int80/iret] read(3, "x", 1) = 1' in rest        # the restart
+    assert rest.index('[int80/iret] read(3, "x", 1) = 1') > \
+        next(k for k, l in enumerate(rest) if "sigreturn()" in l)

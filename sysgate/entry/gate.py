@@ -7,7 +7,7 @@ runs the exit work and picks the return instruction.
 """
 from time import perf_counter
 
-from ..cpu.engine import USER32_CS
+from ..cpu.engine import REG, USER32_CS
 from ..kernel.errors import KernelError
 from ..kernel.sched import (ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTSYS, now_ns)
 from ..kernel.sigframe import SA_RESTART
@@ -27,10 +27,13 @@ ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
 M32 = 0xFFFFFFFF
 
 # Exceptions and the signal Linux sends for each (arch/x86/kernel/traps.c).
-# Software INT n to a vector whose gate is not DPL 3 is a #GP: SIGSEGV.
 EXCEPTION_SIGNALS = {0: SIGFPE, 1: SIGTRAP, 3: SIGTRAP, 4: SIGSEGV, 5: SIGSEGV, 6: SIGILL,
-                     7: SIGSEGV, 10: SIGSEGV, 11: SIGBUS, 12: SIGBUS, 13: SIGSEGV,
+                     7: SIGSEGV, 8: SIGSEGV, 10: SIGSEGV, 11: SIGBUS, 12: SIGBUS, 13: SIGSEGV,
                      14: SIGSEGV, 16: SIGFPE, 17: SIGBUS, 19: SIGFPE}
+# The vectors whose IDT gates are DPL 3 on a 64-bit Linux kernel (besides
+# 0x80): INT3 and INTO. INT n to any other vector is a #GP, whatever the
+# vector would mean if the CPU raised it.
+USER_VECTORS = {3: SIGTRAP, 4: SIGSEGV}
 
 
 class Gate:
@@ -74,15 +77,44 @@ class Gate:
     def interrupt(self, vector):
         if vector == 0x80:
             return self._guarded(self.do_int80_syscall_32, self._read32())
-        # INT n to a vector whose gate is not DPL 3 is a #GP (trap number 13).
-        trapno = vector if vector in EXCEPTION_SIGNALS else 13
-        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), f"exception {vector}", None, trapno)
+        # Unicorn reports INT n and exceptions the CPU raised alike; only
+        # RIP tells them apart: after INT n it is past the instruction, at an
+        # exception it is on the faulting instruction.
+        ip = self.cpu.reg_read(REG["rip"])
+        length = self._software_interrupt(vector, ip)
+        if not length:
+            return self.exception(vector, ip, f"exception {vector}")
+        if vector in USER_VECTORS:
+            # A trap through a DPL-3 gate: reported after the instruction.
+            return self._fault(USER_VECTORS[vector], f"INT {vector}", ip, vector)
+        # Not allowed from user mode: #GP on the INT instruction itself.
+        self._fault(SIGSEGV, f"INT {vector:#x} from user mode", ip - length, 13)
+
+    def _software_interrupt(self, vector, ip):
+        """The length of the INT n (or INT3, INTO) that ends just before ip,
+        or 0 when ip follows no such instruction."""
+        try:
+            before = self.cpu.mem_read(ip - 2, 2)
+        except Exception:
+            return 0
+        if before == bytes((0xCD, vector)):
+            return 2
+        if (vector, before[1]) in ((3, 0xCC), (4, 0xCE)):
+            return 1
+        return 0
+
+    def exception(self, vector, ip, why):
+        """An exception the CPU raised at ip (a fault: the instruction; a
+        trap: the one after), delivered as Linux's trap handlers do."""
+        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), why, ip, vector)
 
     # --- the gates ------------------------------------------------------------
     def do_syscall_64(self, vals):
         nr, a0, a1, a2, a3, a4, a5, ip, flags, cs, ss = vals
         ret = ip + 2
-        regs = PtRegs("syscall", "x86_64", nr, (a0, a1, a2, a3, a4, a5), ret, flags,
+        # The number is an int (entry_SYSCALL_64: movslq %eax): the upper
+        # half of RAX is ignored, and a negative one is past the table.
+        regs = PtRegs("syscall", "x86_64", nr & M32, (a0, a1, a2, a3, a4, a5), ret, flags,
                       None, cs & 0xFFFF, ss & 0xFFFF)
         regs.cx, regs.r11 = ret, flags      # what the SYSCALL instruction did
         self._call(regs, self.table64, True)
@@ -116,7 +148,10 @@ class Gate:
         sixth argument, which the kernel reads back from the user stack."""
         ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
         if gate == "sysenter":
+            # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
+            # which Linux assumes was set (do_SYSENTER_32).
             sp, cx = bp & M32, cx & M32
+            flags |= 0x200
         else:
             cx = bp & M32
         landing = self.landing_pad if self.landing_pad is not None else ip + 2
@@ -126,9 +161,11 @@ class Gate:
         try:
             arg6 = self.task.mm.read_u32(regs.sp)
         except KernelError:
+            # Linux returns -EFAULT through IRET, with EBP zeroed: the failed
+            # get_user() into regs->bp stores 0.
             regs.ax = -EFAULT
-            regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, bp & M32)
-            regs.full = {}          # Linux returns -EFAULT through IRET
+            regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, 0)
+            regs.full = {}
         else:
             regs.args = (bx, cx, dx, si, di, arg6)
             self._call(regs, self.table32, False)
@@ -162,6 +199,7 @@ class Gate:
             t0 = perf_counter()
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
             regs.seconds = perf_counter() - t0
+            regs.retval = regs.ax     # before a restart rewrites ax
         if task.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
                 task.timers.deadline is not None and now_ns() >= task.timers.deadline):
             self._exit_work(regs)

@@ -10,7 +10,7 @@ register, which forces the IRET return.
 
 class PtRegs:
     __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",
-                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds")
+                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds", "retval")
 
     def __init__(self, gate, abi, orig_ax, args, ip, flags, sp=None, cs=0, ss=0):
         self.gate = gate          # 'syscall', 'sysenter', 'int80'
@@ -26,3 +26,4 @@ class PtRegs:
         self.full = None          # {reg name: value} when a handler rewrote the frame
         self.exit_path = None     # 'sysretq', 'sysretl' or 'iret'
         self.seconds = 0.0        # time in the kernel model, measured only when tracing
+        self.retval = None        # the handler's own result, kept only when tracing

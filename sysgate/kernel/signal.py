@@ -6,6 +6,7 @@ import struct
 from . import sched, sigframe
 from .errors import KernelError, E
 from .registry import syscall
+from ..trace.events import SignalEvent
 
 NSIG = 64
 SIGKILL, SIGSEGV, SIGSTOP = 9, 11, 19
@@ -142,6 +143,10 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     t.pending &= ~bit
     # siginfo is kept in the x86-64 layout and recast for i386 frames.
     info = info or t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+    if t.machine.events:
+        code, = struct.unpack_from("<i", info, 8)
+        addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
+        t.machine.note_event(SignalEvent(signo, code, addr))
     act = t.sigactions.get(signo, (SIG_DFL, 0, 0, 0, False))
     handler = act[0]
     if forced and (t.sigmask & bit or handler == SIG_IGN):

@@ -33,6 +33,18 @@ SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBU
            "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
            "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
            "SIGPWR", "SIGSYS"]
+# Command numbers strace names (asm-generic/ioctls.h, fcntl.h, asm/prctl.h).
+COMMANDS = {
+    "ioctl": {0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
+              0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5413: "TIOCGWINSZ",
+              0x5414: "TIOCSWINSZ", 0x541B: "FIONREAD", 0x5421: "FIONBIO"},
+    "fcntl": {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL",
+              5: "F_GETLK", 6: "F_SETLK", 7: "F_SETLKW", 1030: "F_DUPFD_CLOEXEC",
+              1031: "F_SETPIPE_SZ", 1032: "F_GETPIPE_SZ"},
+    "arch_prctl": {0x1001: "ARCH_SET_GS", 0x1002: "ARCH_SET_FS", 0x1003: "ARCH_GET_FS",
+                   0x1004: "ARCH_GET_GS", 0x3001: "ARCH_CET_STATUS"},
+}
+COMMANDS["fcntl64"] = COMMANDS["fcntl"]
 # Calls whose result is an address, printed in hex as strace does.
 ADDRESS_RESULTS = {"mmap", "mmap2", "old_mmap", "mremap", "brk", "shmat"}
 
@@ -156,6 +168,14 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
         # readv's buffers hold data only after the call, up to its result.
         budget = None if name.startswith(("writev", "pwritev")) else max(result or 0, 0)
         out[1] = _iovec(mm, args[1], args[2], strsize, budget, is64)
+    if name in COMMANDS:
+        i = 0 if name == "arch_prctl" else 1
+        if len(out) > i:
+            out[i] = COMMANDS[name].get(args[i] & 0xFFFFFFFF, out[i])
+        if name == "ioctl" and len(out) > 2:
+            out[2] = _pointer(args[2])
+        if name == "arch_prctl" and len(out) > 1:
+            out[1] = _pointer(args[1])
     if name in ("mmap", "mmap2") and len(out) >= 4:
         kind = args[3] & 0xF
         share = {1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE"}.get(kind, hex(kind))
@@ -164,9 +184,17 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
     return out
 
 
+RESTART_TEXT = {512: "ERESTARTSYS (To be restarted if SA_RESTART is set)",
+                513: "ERESTARTNOINTR (To be restarted)",
+                514: "ERESTARTNOHAND (To be restarted if no handler)",
+                516: "ERESTART_RESTARTBLOCK (Interrupted by signal)"}
+
+
 def result_text(name, result):
     if result is None:
         return "?"
+    if -result in RESTART_TEXT:
+        return "? " + RESTART_TEXT[-result]
     if -4095 <= result < 0:
         e = -result
         return f"-1 {errno.errorcode.get(e, str(e))} ({os.strerror(e)})"

@@ -31,9 +31,17 @@ def exit_line(ev):
     return f"+++ killed by {signame(ev.status[1])} +++"
 
 
+SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -6: "SI_TKILL"}
+FAULT_CODES = {11: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"}, 4: {2: "ILL_ILLOPN"},
+               8: {1: "FPE_INTDIV"}, 7: {1: "BUS_ADRALN", 2: "BUS_ADRERR"}}
+
+
 def signal_line(ev):
+    code = FAULT_CODES.get(ev.signo, {}).get(ev.code) if ev.code > 0 and ev.code != 0x80 \
+        else None
+    code = code or SI_CODES.get(ev.code, str(ev.code))
     addr = f", si_addr={ev.addr:#x}" if ev.addr is not None else ""
-    return f"--- {signame(ev.signo)} {{si_signo={signame(ev.signo)}, si_code={ev.code}{addr}}} ---"
+    return f"--- {signame(ev.signo)} {{si_signo={signame(ev.signo)}, si_code={code}{addr}}} ---"
 
 
 class StracePrinter:
