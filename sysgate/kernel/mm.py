@@ -1,7 +1,10 @@
 """The address space: a sorted VMA list kept in step with the CPU's mappings,
 and the typed user-memory accessors handlers use (EFAULT, never a crash)."""
 import bisect
+import os
 import struct
+
+from unicorn import UcError
 
 from .errors import KernelError, E
 
@@ -17,15 +20,26 @@ def page_up(x):
 
 
 class Vma:
-    __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino")
+    """One mapping. File mappings keep their file open (file: a MappedFile);
+    shared file mappings are host memory (ptr: the host address of start),
+    so the guest's stores reach the file as Linux's page cache would.
+    A mapping made PROT_NONE is only reserved: the CPU gets memory for it
+    (backed) when mprotect first allows access, so reserving gigabytes of
+    address space costs nothing."""
+    __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino",
+                 "file", "ptr", "backed")
 
-    def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0):
+    def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0,
+                 file=None, ptr=0, backed=True):
         self.start, self.end, self.prot, self.shared = start, end, prot, shared
         self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
+        self.file, self.ptr, self.backed = file, ptr, backed
 
     def clone(self, start, end):
         off = self.offset + (start - self.start) if self.ino else 0
-        return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino)
+        ptr = self.ptr + (start - self.start) if self.ptr else 0
+        return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino,
+                   self.file, ptr, self.backed)
 
     def maps_line(self):
         perms = "".join((c if self.prot & b else "-") for c, b in
@@ -34,6 +48,21 @@ class Vma:
         dev = f"{(self.dev >> 8) & 0xFFF:02x}:{self.dev & 0xFF:02x}" if self.ino else "00:00"
         head = f"{self.start:08x}-{self.end:08x} {perms} {self.offset:08x} {dev} {self.ino}"
         return f"{head:<72} {self.name}".rstrip() if self.name else head
+
+
+class MappedFile:
+    """The open file behind file mappings (a host fd of its own) and the
+    host mappings of its shared pages, released with the last VMA."""
+
+    def __init__(self, host, writable):
+        self.host, self.writable = host, writable
+        self.holds = []          # host mmap objects the CPU maps directly
+
+    def __del__(self):
+        try:
+            os.close(self.host)
+        except OSError:
+            pass
 
 
 def _cpu_prot(prot):
@@ -51,6 +80,7 @@ class AddressSpace:
         self._last = None
         self.mmap_base = 0
         self.brk_start = self.brk_cur = 0
+        self.shared_files = False  # whether host pages of a file were ever mapped
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
@@ -98,8 +128,12 @@ class AddressSpace:
     def mapped_ranges(self, start, end):
         """Contiguously mapped sub-ranges of [start, end)."""
         out = []
-        for v in self.vmas:
-            if v.end <= start or v.start >= end:
+        vmas = self.vmas
+        for i in range(max(bisect.bisect(self.starts, start) - 1, 0), len(vmas)):
+            v = vmas[i]
+            if v.start >= end:
+                break
+            if v.end <= start:
                 continue
             s, e = max(v.start, start), min(v.end, end)
             if out and out[-1][1] == s:
@@ -109,22 +143,62 @@ class AddressSpace:
         return out
 
     # --- mapping -----------------------------------------------------------
-    def map(self, start, length, prot, data=b"", **kw):
-        """Map [start, start+length) fresh (replacing what was there)."""
+    def map(self, start, length, prot, data=b"", ptr=0, **kw):
+        """Map [start, start+length) fresh (replacing what was there): with
+        data copied in, or the host memory at ptr itself."""
         end = page_up(start + length)
         self.unmap(start, end - start)
-        self.cpu.map(start, end - start, _cpu_prot(prot))
+        backed = bool(prot or data or ptr)
+        try:
+            if ptr:
+                self.cpu.uc.mem_map_ptr(start, end - start, self.cpu._uc_prot(_cpu_prot(prot)),
+                                        ptr)
+            elif backed:
+                self.cpu.map(start, end - start, _cpu_prot(prot))
+        except UcError:
+            raise KernelError(E.ENOMEM) from None
         if data:
             self.cpu.mem_write(start, bytes(data))
-        self._insert(Vma(start, end, prot, **kw))
+        self._insert(Vma(start, end, prot, ptr=ptr, backed=backed, **kw))
+        if ptr:
+            self.shared_files = True
         self._merge_around(start, end)
         return start
 
     def unmap(self, start, length):
         end = page_up(start + length)
-        for s, e in self.mapped_ranges(start, end):
-            self.cpu.unmap(s, e - s)
-        self._carve(start, end)
+        for v in self._carve(start, end):
+            if v.backed:
+                self.cpu.unmap(v.start, v.end - v.start)
+
+    def before_truncate(self, dev, ino, size):
+        """The file (dev, ino) is cut to size: host pages of it past the new
+        end would fault in sysgate itself, so they become private copies
+        (Linux would raise SIGBUS on a later touch)."""
+        if not self.shared_files:
+            return
+        keep = page_up(size)
+        for v in list(self.vmas):
+            if v.ptr and v.dev == dev and v.ino == ino and v.offset + (v.end - v.start) > keep:
+                cut = max(v.start, v.start + keep - v.offset)
+                data = self.cpu.mem_read(cut, v.end - cut)
+                prot, name, off = v.prot, v.name, v.offset + (cut - v.start)
+                self.map(cut, v.end - cut, prot, data, shared=True, name=name, offset=off,
+                         dev=dev, ino=ino, file=v.file)
+
+    def extent(self, addr, n, need):
+        """How many bytes from addr on (at most n) are mapped with need."""
+        end, a = addr + n, addr
+        while a < end:
+            v = self.find(a)
+            if v is None or not _cpu_prot(v.prot) & need:
+                break
+            a = v.end
+        return max(min(a, end) - addr, 0)
+
+    def peek(self, addr, n):
+        """Read memory a caller has already checked (see extent)."""
+        return self.cpu.mem_read(addr, n)
 
     def protect(self, start, length, prot):
         end = page_up(start + length)
@@ -133,8 +207,17 @@ class AddressSpace:
             raise KernelError(E.ENOMEM)
         for v in self._carve(start, end):
             v.prot = prot
+            if v.backed:
+                self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
+            elif prot:
+                try:
+                    self.cpu.map(v.start, v.end - v.start, _cpu_prot(prot))
+                except UcError:
+                    v.prot = 0
+                    self._insert(v)
+                    raise KernelError(E.ENOMEM) from None
+                v.backed = True
             self._insert(v)
-        self.cpu.protect(start, end - start, _cpu_prot(prot))
         self._merge_around(start, end)
 
     def _merge_around(self, start, end):
@@ -142,7 +225,8 @@ class AddressSpace:
         while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
             a, b = self.vmas[i], self.vmas[i + 1]
             if (a.end == b.start and a.prot == b.prot and a.shared == b.shared
-                    and a.name == b.name and not a.ino and not b.ino):
+                    and a.name == b.name and not a.ino and not b.ino
+                    and not a.ptr and not b.ptr and a.backed == b.backed):
                 a.end = b.end
                 self._last = None
                 del self.vmas[i + 1], self.starts[i + 1]

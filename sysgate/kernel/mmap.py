@@ -1,13 +1,50 @@
-"""Memory system calls: brk, the mmap family, mprotect, mremap, madvise."""
+"""Memory system calls: brk, the mmap family, mprotect, mremap, madvise.
+
+Private file mappings are copies of the file taken at mmap time (the file
+stays open for mremap and MADV_DONTNEED to read again). Shared file
+mappings are the host's own shared mapping of the file, handed to the CPU as
+its memory, so stores reach the file and read(2) sees them at once."""
+import bisect
+import ctypes
+import fcntl
+import mmap as _mmap
 import os
+import stat
 import struct
 
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
-                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, page_up)
+                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_WRITE, MappedFile, page_up)
 from .registry import syscall
 
-PROT_MASK = 7 | 0x01000000 | 0x02000000   # PROT_GROWSDOWN/UP accepted, ignored
+PROT_SEM = 0x8
+PROT_MASK = 7 | PROT_SEM | 0x01000000 | 0x02000000   # PROT_GROWSDOWN/UP accepted, ignored
+MAP_SHARED_VALIDATE = 0x03
+MREMAP_DONTUNMAP = 4
+O_PATH = 0o10000000
+DEV_ZERO = os.makedev(1, 5)
+
+
+def _commit_limit():
+    """RAM + swap: Linux's heuristic overcommit refuses one mapping larger."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    swap = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("SwapTotal:"):
+                    swap = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return ram + swap
+
+
+COMMIT_LIMIT = _commit_limit()
+
+
+def _accountable(prot, kind, anon):
+    # Private writable memory and shared anonymous memory are charged.
+    return (kind != MAP_SHARED and prot & PROT_WRITE) or (anon and kind == MAP_SHARED)
 
 
 @syscall("brk", "addr")
@@ -17,51 +54,106 @@ def sys_brk(t, addr):
         return mm.brk_cur
     old_end, new_end = page_up(mm.brk_cur), page_up(addr)
     if new_end > old_end:
-        if mm.overlaps(old_end, new_end) or new_end > mm.mmap_base:
+        # The heap keeps a guard page below the next mapping.
+        if (mm.overlaps(old_end, new_end + PAGE) or new_end > mm.mmap_base
+                or new_end - old_end > COMMIT_LIMIT):
             return mm.brk_cur
-        mm.map(old_end, new_end - old_end, 3, name="[heap]")
+        try:
+            mm.map(old_end, new_end - old_end, 3, name="[heap]")
+        except KernelError:
+            return mm.brk_cur
     elif new_end < old_end:
         mm.unmap(new_end, old_end - new_end)
     mm.brk_cur = addr
     return addr
 
 
+def _host_map(mf, offset, size, writable):
+    """The host's shared mapping of size bytes of mf's file at offset:
+    its address (kept alive by mf)."""
+    prot = _mmap.PROT_READ | (_mmap.PROT_WRITE if writable else 0)
+    m = _mmap.mmap(mf.host, size, flags=_mmap.MAP_SHARED, prot=prot, offset=offset)
+    mf.holds.append(m)
+    return ctypes.addressof(ctypes.c_char.from_buffer(m))
+
+
+def map_file(mm, start, size, prot, shared, mf, name, offset, st):
+    """Map size bytes of the file mf at offset to start."""
+    ident = {"name": name, "offset": offset, "dev": st.st_dev, "ino": st.st_ino, "file": mf}
+    fsize = os.fstat(mf.host).st_size
+    in_file = min(size, page_up(fsize - offset)) if fsize > offset else 0
+    if shared and in_file:
+        ptr = _host_map(mf, offset, in_file, mf.writable)
+        mm.map(start, in_file, prot, ptr=ptr, shared=True, **ident)
+        if in_file < size:
+            ident["offset"] = offset + in_file
+            mm.map(start + in_file, size - in_file, prot, shared=True, **ident)
+        return
+    data = os.pread(mf.host, min(size, max(fsize - offset, 0)), offset) if in_file else b""
+    mm.map(start, size, prot, data, shared=shared, **ident)
+
+
 def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     mm = t.mm
-    if length == 0 or addr & (PAGE - 1) or pgoff_bytes & (PAGE - 1):
+    anon = bool(flags & MAP_ANONYMOUS)
+    f = None if anon else t.files.get(fd)
+    if length == 0:
         raise KernelError(E.EINVAL)
     if prot & ~PROT_MASK:
-        raise KernelError(E.EINVAL)
-    kind = flags & 0xF
-    if kind not in (MAP_SHARED, MAP_PRIVATE, 0x03):
         raise KernelError(E.EINVAL)
     size = page_up(length)
     if size > mm.task_size or size == 0:
         raise KernelError(E.ENOMEM)
-    data, name, ident = b"", "", {}
-    if not flags & MAP_ANONYMOUS:
-        f = t.files.get(fd)
-        st = os.fstat(f.host)
-        if not (os.path.stat.S_ISREG(st.st_mode) or os.path.stat.S_ISCHR(st.st_mode)):
-            raise KernelError(E.ENODEV)
-        data = os.pread(f.host, min(size, max(st.st_size - pgoff_bytes, 0)), pgoff_bytes) \
-            if os.path.stat.S_ISREG(st.st_mode) else b""
-        name, ident = f.path, {"offset": pgoff_bytes, "dev": st.st_dev, "ino": st.st_ino}
+    kind = flags & 0xF
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr & (PAGE - 1):
+            raise KernelError(E.EINVAL)
         if addr + size > mm.task_size:
             raise KernelError(E.ENOMEM)
-        if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and mm.overlaps(addr, addr + size):
+        if flags & MAP_FIXED_NOREPLACE and mm.overlaps(addr, addr + size):
             raise KernelError(E.EEXIST)
         start = addr
     else:
-        start = mm.find_free(size, addr)
+        start = None
     prot &= 7
-    mm.map(start, size, prot, data, shared=kind == MAP_SHARED, name=name, **ident)
+    mf = st = None
+    if f is not None:
+        fl = fcntl.fcntl(f.host, fcntl.F_GETFL)
+        if fl & O_PATH:
+            raise KernelError(E.EBADF)
+        acc = fl & 3
+        if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+            raise KernelError(E.EINVAL)
+        if kind != MAP_PRIVATE and prot & PROT_WRITE and acc != os.O_RDWR:
+            raise KernelError(E.EACCES)
+        if acc == os.O_WRONLY:
+            raise KernelError(E.EACCES)
+        st = os.fstat(f.host)
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == DEV_ZERO:
+            anon = True            # /dev/zero maps as anonymous memory
+        elif not stat.S_ISREG(st.st_mode):
+            raise KernelError(E.ENODEV)
+        else:
+            mf = MappedFile(os.dup(f.host), acc == os.O_RDWR)
+    elif kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        raise KernelError(E.EINVAL)
+    shared = kind != MAP_PRIVATE
+    if _accountable(prot, kind, anon) and size > COMMIT_LIMIT:
+        raise KernelError(E.ENOMEM)
+    if start is None:
+        start = mm.find_free(size, addr & ~(PAGE - 1))
+    if mf is not None:
+        from .fs.lookup import fd_path
+        map_file(mm, start, size, prot, shared, mf, fd_path(t, f), pgoff_bytes, st)
+    else:
+        mm.map(start, size, prot, shared=shared)
     return start
 
 
 @syscall("mmap", "addr size prot mflags fd off")
 def sys_mmap(t, addr, length, prot, flags, fd, off):
+    if off & (PAGE - 1):
+        raise KernelError(E.EINVAL)
     return do_mmap(t, addr, length, prot, flags, fd, off)
 
 
@@ -92,52 +184,202 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.EINVAL)
     if length == 0:
         return 0
+    end = page_up(addr + length)
+    if end <= addr:
+        raise KernelError(E.ENOMEM)
+    if prot & PROT_WRITE:
+        v = t.mm.find(addr)
+        while v is not None and v.start < end:
+            if v.shared and v.file is not None and not v.file.writable:
+                raise KernelError(E.EACCES)
+            v = t.mm.find(v.end)
     t.mm.protect(addr, length, prot & 7)
     return 0
+
+
+def _grow(t, v, at, length, offset):
+    """Map [at, at+length) as more of v's mapping (file offset offset)."""
+    mm = t.mm
+    if v.file is not None:
+        st = os.fstat(v.file.host)
+        map_file(mm, at, length, v.prot, v.shared, v.file, v.name, offset, st)
+    else:
+        mm.map(at, length, v.prot, shared=v.shared, name=v.name)
+
+
+def _move(t, v, old, old_len, new_len, dest):
+    mm = t.mm
+    keep = min(old_len, new_len)
+    off = v.offset + (old - v.start)
+    ident = {"name": v.name, "offset": off if v.ino else 0, "dev": v.dev, "ino": v.ino,
+             "file": v.file}
+    ptr = v.ptr + (old - v.start) if v.ptr else 0
+    data = b"" if ptr or not v.backed else mm.peek(old, keep)
+    prot, shared = v.prot, v.shared
+    mm.unmap(old, old_len)
+    mm.map(dest, keep, prot, data, ptr=ptr, shared=shared, **ident)
+    if new_len > keep:
+        tmpl = mm.find(dest)
+        _grow(t, tmpl, dest + keep, new_len - keep, off + keep)
+    return dest
 
 
 @syscall("mremap", "addr size size mflags addr")
 def sys_mremap(t, old, old_len, new_len, flags, new_addr):
     mm = t.mm
-    if old & (PAGE - 1) or flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | 4) or new_len == 0:
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE:
         raise KernelError(E.EINVAL)
     old_len, new_len = page_up(old_len), page_up(new_len)
+    if new_len == 0:
+        raise KernelError(E.EINVAL)
+    if flags & MREMAP_DONTUNMAP and old_len != new_len:
+        raise KernelError(E.EINVAL)
+    if flags & MREMAP_FIXED:
+        if new_addr & (PAGE - 1):
+            raise KernelError(E.EINVAL)
+        if new_addr < old + old_len and old < new_addr + new_len:
+            raise KernelError(E.EINVAL)
+        if new_addr + new_len > mm.task_size:
+            raise KernelError(E.EINVAL)
     v = mm.find(old)
-    if v is None or old + old_len > v.end:
+    if v is None:
         raise KernelError(E.EFAULT)
-    if new_len <= old_len and not flags & MREMAP_FIXED:
+    if old_len == 0:
+        # Only a shared mapping can be duplicated this way; none is here.
+        raise KernelError(E.EINVAL)
+    if old + old_len > v.end:
+        raise KernelError(E.EFAULT)
+    if flags & MREMAP_FIXED:
+        mm.unmap(new_addr, new_len)
+        if flags & MREMAP_DONTUNMAP:
+            return _dontunmap(t, v, old, old_len, new_addr)
+        return _move(t, v, old, old_len, new_len, new_addr)
+    if new_len <= old_len:
         if new_len < old_len:
             mm.unmap(old + new_len, old_len - new_len)
-        return old
-    if not flags & MREMAP_FIXED and not mm.overlaps(old + old_len, old + new_len) \
-            and old + new_len <= mm.task_size:
-        mm.map(old + old_len, new_len - old_len, v.prot, shared=v.shared, name=v.name)
+        if not flags & MREMAP_DONTUNMAP:
+            return old
+    elif (old + old_len == v.end and not mm.overlaps(old + old_len, old + new_len)
+            and old + new_len <= mm.task_size):
+        _grow(t, v, old + old_len, new_len - old_len, v.offset + (old + old_len - v.start))
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
-    data = bytes(mm.cpu.mem_read(old, min(old_len, new_len)))
-    dest = new_addr if flags & MREMAP_FIXED else mm.find_free(new_len)
-    if dest & (PAGE - 1):
+    dest = mm.find_free(new_len)
+    if flags & MREMAP_DONTUNMAP:
+        return _dontunmap(t, v, old, old_len, dest)
+    return _move(t, v, old, old_len, new_len, dest)
+
+
+def _dontunmap(t, v, old, old_len, dest):
+    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty."""
+    mm = t.mm
+    if v.shared or v.file is not None:
         raise KernelError(E.EINVAL)
-    prot, shared, name = v.prot, v.shared, v.name
-    mm.unmap(old, old_len)
-    mm.map(dest, new_len, prot, data, shared=shared, name=name)
+    data = mm.peek(old, old_len) if v.backed else b""
+    mm.map(dest, old_len, v.prot, data, name=v.name)
+    mm.map(old, old_len, v.prot, name=v.name)
     return dest
 
 
-MADV_DONTNEED = 4
+MADV_DONTNEED, MADV_DONTNEED_LOCKED = 4, 24
+MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 
 @syscall("madvise", "addr size int")
 def sys_madvise(t, addr, length, advice):
+    if addr & (PAGE - 1) or advice not in MADV_VALID:
+        raise KernelError(E.EINVAL)
+    end = page_up(addr + length)
+    if end < addr:
+        raise KernelError(E.EINVAL)
+    if end == addr:
+        return 0
+    mm = t.mm
+    covered = 0
+    v = mm.find(addr) or _next_vma(mm, addr)
+    while v is not None and v.start < end:
+        s, e = max(v.start, addr), min(v.end, end)
+        covered += e - s
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED) and v.backed and not v.shared:
+            # Private pages are dropped: anonymous ones read back as zeros,
+            # file ones as the file's bytes again.
+            data = bytearray(e - s)
+            if v.file is not None:
+                got = os.pread(v.file.host, e - s, v.offset + (s - v.start))
+                data[:len(got)] = got
+            mm.write_kernel(s, bytes(data))
+        v = _next_vma(mm, v.end)
+    if covered < end - addr:
+        raise KernelError(E.ENOMEM)
+    return 0
+
+
+def _next_vma(mm, addr):
+    """The first VMA starting at or after addr."""
+    i = bisect.bisect_left(mm.starts, addr)
+    return mm.vmas[i] if i < len(mm.vmas) else None
+
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+
+
+def _covered(mm, addr, length):
+    """[addr, end) page-aligned, or ENOMEM where part of it is unmapped."""
     if addr & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    if advice == MADV_DONTNEED:
-        # Private anonymous pages read back as zeros afterwards.
-        for s, e in t.mm.mapped_ranges(addr, page_up(addr + length)):
-            v = t.mm.find(s)
-            if not v.ino and not v.shared:
-                t.mm.write_kernel(s, bytes(e - s))
+    end = page_up(addr + length)
+    if end < addr:
+        raise KernelError(E.ENOMEM)
+    if sum(e - s for s, e in mm.mapped_ranges(addr, end)) < end - addr:
+        raise KernelError(E.ENOMEM)
+    return end
+
+
+@syscall("msync", "addr size int")
+def sys_msync(t, addr, length, flags):
+    if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or (flags & MS_ASYNC and flags & MS_SYNC):
+        raise KernelError(E.EINVAL)
+    _covered(t.mm, addr, length)
+    # Shared file pages are the host's own mapping: the file already has them.
+    return 0
+
+
+@syscall("mincore", "addr size ptr")
+def sys_mincore(t, addr, length, vec):
+    end = _covered(t.mm, addr, length)
+    n = (end - addr) // PAGE
+    t.mm.write(vec, b"\x01" * n)
+    return 0
+
+
+@syscall("mlock", "addr size")
+def sys_mlock(t, addr, length):
+    _covered(t.mm, addr & ~(PAGE - 1), length + (addr & (PAGE - 1)))
+    return 0
+
+
+@syscall("mlock2", "addr size flags")
+def sys_mlock2(t, addr, length, flags):
+    if flags & ~1:
+        raise KernelError(E.EINVAL)
+    return sys_mlock(t, addr, length)
+
+
+@syscall("munlock", "addr size")
+def sys_munlock(t, addr, length):
+    return sys_mlock(t, addr, length)
+
+
+@syscall("mlockall", "flags")
+def sys_mlockall(t, flags):
+    if not flags or flags & ~7 or flags == 4:
+        raise KernelError(E.EINVAL)
+    return 0
+
+
+@syscall("munlockall")
+def sys_munlockall(t):
     return 0

@@ -66,8 +66,12 @@ def syscall(name, args="", status="supported", note=""):
     return register
 
 
-# i386 numbers whose Linux name differs from the handler that serves them.
-I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount"}
+# i386 numbers whose Linux name differs from the handler that serves them:
+# the old ABI's calls, and those whose 64-bit arguments arrive split in two
+# registers (Linux's compat_sys_ia32_*).
+I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount",
+                "pread64": "ia32_pread64", "pwrite64": "ia32_pwrite64",
+                "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate"}
 
 
 @dataclass

@@ -2,9 +2,13 @@
 
 Each guest fd owns one host fd; dup() dups the host fd too, so the open file
 description (offset, status flags) is shared exactly as Linux shares it.
-Only the close-on-exec flag lives here, because it belongs to the fd.
+Only the close-on-exec flag lives here, because it belongs to the fd, and
+what the host's open file cannot say for the guest: that an i386 open did
+not ask for O_LARGEFILE (the host forces it), and that a descriptor was
+inherited from outside rather than opened by the guest.
 """
 import os
+import stat
 
 from ..errors import KernelError, E
 
@@ -12,10 +16,27 @@ NOFILE = 1024
 
 
 class OpenFile:
-    __slots__ = ("host", "path", "cloexec")
+    """path is the name to show for the file when the host cannot tell it
+    (generated /proc files); None means: ask the host (lookup.fd_path)."""
+    __slots__ = ("host", "path", "cloexec", "nolfs", "foreign", "blocks", "isdir", "isreg",
+                 "inproc")
 
-    def __init__(self, host, path, cloexec=False):
+    def __init__(self, host, path=None, cloexec=False, nolfs=False, foreign=False, fmt=None):
         self.host, self.path, self.cloexec = host, path, cloexec
+        self.foreign = foreign
+        if fmt is None:
+            fmt = stat.S_IFMT(os.fstat(host).st_mode)
+        # Whether a read or write may wait (pipes, ttys, sockets).
+        self.blocks = fmt in (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFSOCK)
+        self.isdir = fmt == stat.S_IFDIR
+        self.isreg = fmt == stat.S_IFREG
+        self.nolfs = nolfs
+        self.inproc = None     # below /proc? (lookup asks once, for dirfds)
+
+    def dup(self, host, cloexec=False):
+        f = OpenFile(host, self.path, cloexec, self.nolfs, self.foreign, stat.S_IFREG)
+        f.blocks, f.isdir, f.isreg, f.inproc = self.blocks, self.isdir, self.isreg, self.inproc
+        return f
 
 
 class FdTable:
@@ -24,9 +45,13 @@ class FdTable:
         if inherit_std:
             for fd in (0, 1, 2):
                 try:
-                    self.fds[fd] = OpenFile(os.dup(fd), f"/dev/std{('in', 'out', 'err')[fd]}")
+                    host = os.dup(fd)
                 except OSError:
-                    pass
+                    continue
+                os.set_inheritable(host, False)
+                # A directory handed in from outside must not become a way
+                # around the root: lookup refuses to resolve relative to it.
+                self.fds[fd] = OpenFile(host, foreign=stat.S_ISDIR(os.fstat(host).st_mode))
 
     def get(self, fd):
         f = self.fds.get(fd)
@@ -45,21 +70,23 @@ class FdTable:
             raise KernelError(E.EMFILE)
         return fd
 
-    def install(self, host, path, cloexec=False, start=0):
+    def install(self, host, path=None, cloexec=False, start=0, like=None, nolfs=False):
+        """Give host fd the lowest free guest fd >= start; like: the
+        OpenFile it duplicates."""
         try:
             fd = self.lowest_free(start)
         except KernelError:
             os.close(host)
             raise
-        self.fds[fd] = OpenFile(host, path, cloexec)
+        self.fds[fd] = like.dup(host, cloexec) if like else OpenFile(host, path, cloexec, nolfs)
         return fd
 
-    def install_at(self, fd, host, path, cloexec=False):
+    def install_at(self, fd, host, path=None, cloexec=False, like=None):
         if not 0 <= fd < NOFILE:
             os.close(host)
             raise KernelError(E.EBADF)
         self.close(fd, missing_ok=True)
-        self.fds[fd] = OpenFile(host, path, cloexec)
+        self.fds[fd] = like.dup(host, cloexec) if like else OpenFile(host, path, cloexec)
         return fd
 
     def close(self, fd, missing_ok=False):

@@ -1,5 +1,10 @@
 """System calls on open files: open, read, write, seek, dup, pipe, fcntl,
-ioctl, getdents64."""
+ioctl, getdents64, and the transfers (preadv, sendfile, fallocate, ...).
+
+read and write are the hot path: a buffer inside one mapping goes straight
+between the host call and guest memory; anything else takes the general
+path, which copies what is mapped and stops where the mapping does, as
+Linux's copy to and from user memory does."""
 import ctypes
 import fcntl as _fcntl
 import os
@@ -7,10 +12,12 @@ import stat
 import struct
 
 from ..errors import KernelError, E
+from ..mm import PROT_READ, PROT_WRITE
 from ..registry import syscall
-from .lookup import AT_FDCWD, open_at, read_path
 from ..sched import wait_fd
-from .path import SYS_getdents64, host_syscall
+from .fdtable import NOFILE
+from .lookup import AT_FDCWD, open_at, read_path
+from .path import SYS_getdents64, compat, compat_call, host_syscall
 
 MAX_RW_COUNT = 0x7FFFF000
 IOV_MAX = 1024
@@ -26,10 +33,37 @@ CHUNK = 1 << 20
 
 
 # --- open and close -------------------------------------------------------
+O_LARGEFILE = 0o100000
+O_PATH = 0o10000000
+O_PATH_FLAGS = O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | O_CLOEXEC
+MAX_NON_LFS = 0x7FFFFFFF
+
+
 def do_open(t, dirfd, path_ptr, flags, mode):
     path = read_path(t, path_ptr)
-    host, gpath = open_at(t, dirfd, path, flags & OPEN_FLAGS & ~O_CLOEXEC, mode)
-    return t.files.install(host, gpath, cloexec=bool(flags & O_CLOEXEC))
+    cloexec = bool(flags & O_CLOEXEC)
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS      # open(2) ignores the rest; openat2 would refuse it
+    flags &= OPEN_FLAGS & ~O_CLOEXEC
+    trunc = flags & os.O_TRUNC and t.mm.shared_files
+    if trunc:
+        flags &= ~os.O_TRUNC      # after the shared mappings let go of the pages
+    host, name, like = open_at(t, dirfd, path, flags, mode & ~t.fs.umask)
+    if trunc and flags & O_ACCMODE:
+        _truncate_host(t, host, 0)
+    # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces
+    # O_LARGEFILE on 64-bit callers and in openat2, so the host fd has it).
+    nolfs = not t.is64 and not flags & (O_LARGEFILE | O_PATH)
+    if like is not None:
+        return t.files.install(host, cloexec=cloexec, like=like)
+    return t.files.install(host, name, cloexec=cloexec, nolfs=nolfs)
+
+
+def _truncate_host(t, host, length):
+    st = os.fstat(host)
+    if stat.S_ISREG(st.st_mode):
+        t.mm.before_truncate(st.st_dev, st.st_ino, length)
+    os.ftruncate(host, length)
 
 
 @syscall("open", "path oflags mode")
@@ -54,32 +88,70 @@ def sys_close(t, fd):
 
 
 # --- read and write -------------------------------------------------------
-def _writable_extent(t, buf, count):
-    """How much of [buf, buf+count) is mapped writable from buf onward."""
-    end, addr = buf + count, buf
-    while addr < end:
-        v = t.mm.find(addr)
-        if v is None or not v.prot & 2:
-            break
-        addr = v.end
-    return min(addr, end) - buf
+# Linux first checks the whole buffer against the user address limit
+# (access_ok: EFAULT), then copies page by page: a copy that faults after
+# some bytes returns the bytes done. Only the 64-bit limit can be crossed
+# (a compat caller's 32-bit range is far below it).
+def _file(t, fd):
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    return f
 
 
-def _read_into(t, buf, count, read, host):
+def _wait(t, f, write=False):
+    """Before a call that may block on a pipe, tty or socket: wait where a
+    guest timer can interrupt the wait (sched.wait_fd)."""
+    if t.timers.deadline is not None and not _fcntl.fcntl(f.host, F_GETFL) & os.O_NONBLOCK:
+        wait_fd(t, f.host, write)
+
+
+def _access_ok(t, buf, count):
+    if t.is64 and buf + count > t.mm.task_size:
+        raise KernelError(E.EFAULT)
+
+
+def _lfs_count(t, f, count, pos):
+    """The count a file opened without O_LARGEFILE may still write at pos
+    (None: the file offset): Linux's generic_write_check_limits."""
+    if not f.isreg:
+        return count
+    h = f.host
+    if pos is None:
+        if _fcntl.fcntl(h, F_GETFL) & os.O_APPEND:
+            pos = os.fstat(h).st_size
+        else:
+            pos = os.lseek(h, 0, os.SEEK_CUR)
+    if pos >= MAX_NON_LFS:
+        raise KernelError(E.EFBIG)
+    return min(count, MAX_NON_LFS - pos)
+
+
+def _read_into(t, buf, count, read, host, at=None):
+    """read(n) -> bytes, copied to guest buf; a short read ends the call."""
+    _access_ok(t, buf, count)
     count = min(count, MAX_RW_COUNT)
     if count == 0:
         read(0)
         return 0
-    room = _writable_extent(t, buf, count)
+    room = t.mm.extent(buf, count, PROT_WRITE)
     if room == 0:
+        read(0)                      # EBADF, EISDIR, EINVAL come first
+        st = os.fstat(host)
+        if stat.S_ISREG(st.st_mode):
+            # A regular file at its end copies nothing: 0, not EFAULT.
+            pos = os.lseek(host, 0, os.SEEK_CUR) if at is None else at
+            if not os.pread(host, 1, pos):
+                return 0
         raise KernelError(E.EFAULT)
     if room > CHUNK and not stat.S_ISREG(os.fstat(host).st_mode):
         room = CHUNK     # a second read from a pipe or tty could block
     done = 0
+    mm = t.mm
     while done < room:
         want = min(room - done, CHUNK)
         data = read(want)
-        t.mm.write(buf + done, data)
+        mm.write_kernel(buf + done, data)
         done += len(data)
         if len(data) < want:
             break
@@ -88,14 +160,23 @@ def _read_into(t, buf, count, read, host):
 
 @syscall("read", "fd obuf size")
 def sys_read(t, fd, buf, count):
-    h = t.files.host(fd)
-    if t.timers.deadline is not None:
-        wait_fd(t, h)       # a timer's signal must be able to interrupt the wait
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    if f.blocks:
+        _wait(t, f)
+    h = f.host
+    mm = t.mm
+    if count <= CHUNK:
+        v = mm.find(buf)
+        if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and count:
+            data = os.read(h, count)
+            mm.write_kernel(buf, data)
+            return len(data)
     return _read_into(t, buf, count, lambda n: os.read(h, n), h)
 
 
-@syscall("pread64", "fd obuf size off")
-def sys_pread64(t, fd, buf, count, off):
+def do_pread(t, fd, buf, count, off):
     h = t.files.host(fd)
     if off < 0:
         raise KernelError(E.EINVAL)
@@ -105,34 +186,83 @@ def sys_pread64(t, fd, buf, count, off):
         data = os.pread(h, n, pos[0])
         pos[0] += len(data)
         return data
-    return _read_into(t, buf, count, rd, h)
+    return _read_into(t, buf, count, rd, h, at=off)
+
+
+@syscall("pread64", "fd obuf size off")
+def sys_pread64(t, fd, buf, count, off):
+    return do_pread(t, fd, buf, count, off)
 
 
 def _write_from(t, buf, count, write):
+    """write(data, done) -> int, fed from guest memory in chunks; only the
+    readable start of the buffer is written."""
+    _access_ok(t, buf, count)
     count = min(count, MAX_RW_COUNT)
+    if count == 0:
+        return write(b"", 0)
+    room = t.mm.extent(buf, count, PROT_READ)
+    if room == 0:
+        write(b"", 0)                # EBADF comes first
+        raise KernelError(E.EFAULT)
+    mm = t.mm
     done = 0
     while True:
-        n = min(count - done, CHUNK)
-        w = write(t.mm.read(buf + done, n), done)
+        n = min(room - done, CHUNK)
+        w = write(mm.peek(buf + done, n), done)
         done += w
-        if done >= count or w < n:
+        if done >= room or w < n:
             return done
 
 
 @syscall("write", "fd buf size")
 def sys_write(t, fd, buf, count):
-    h = t.files.host(fd)
-    if t.timers.deadline is not None:
-        wait_fd(t, h, write=True)
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    if f.nolfs:
+        count = _lfs_count(t, f, count, None)
+    if f.blocks:
+        _wait(t, f, True)
+    h = f.host
+    mm = t.mm
+    if count <= CHUNK:
+        v = mm.find(buf)
+        if v is not None and buf + count <= v.end and v.prot:
+            return os.write(h, mm.peek(buf, count))
     return _write_from(t, buf, count, lambda data, _: os.write(h, data))
+
+
+def do_pwrite(t, fd, buf, count, off):
+    f = _file(t, fd)
+    h = f.host
+    if off < 0:
+        raise KernelError(E.EINVAL)
+    if f.nolfs:
+        count = _lfs_count(t, f, count, off)
+    return _write_from(t, buf, count, lambda data, done: os.pwrite(h, data, off + done))
 
 
 @syscall("pwrite64", "fd buf size off")
 def sys_pwrite64(t, fd, buf, count, off):
-    h = t.files.host(fd)
-    if off < 0:
-        raise KernelError(E.EINVAL)
-    return _write_from(t, buf, count, lambda data, done: os.pwrite(h, data, off + done))
+    return do_pwrite(t, fd, buf, count, off)
+
+
+# i386 passes 64-bit offsets as two registers (arch/x86/kernel/sys_ia32.c);
+# these handlers serve the i386 numbers of calls whose x86-64 form differs.
+def _u64(lo, hi):
+    v = (hi & 0xFFFFFFFF) << 32 | (lo & 0xFFFFFFFF)
+    return v - (1 << 64) if v >> 63 else v
+
+
+@syscall("ia32_pread64", "fd obuf size uint uint")
+def sys_ia32_pread64(t, fd, buf, count, lo, hi):
+    return do_pread(t, fd, buf, count, _u64(lo, hi))
+
+
+@syscall("ia32_pwrite64", "fd buf size uint uint")
+def sys_ia32_pwrite64(t, fd, buf, count, lo, hi):
+    return do_pwrite(t, fd, buf, count, _u64(lo, hi))
 
 
 def _iovecs(t, iov, cnt):
@@ -141,20 +271,25 @@ def _iovecs(t, iov, cnt):
     w = t.word
     raw = t.mm.read(iov, cnt * 2 * w)
     vals = struct.unpack(f"<{2 * cnt}{'Q' if w == 8 else 'I'}", raw)
-    out = list(zip(vals[0::2], vals[1::2]))
+    out = []
     total = 0
-    for _, n in out:
-        total += n
-        if n > (1 << (8 * w - 1)) - 1 or total > (1 << (8 * w - 1)) - 1:
+    limit = (1 << (8 * w - 1)) - 1
+    for base, n in zip(vals[0::2], vals[1::2]):
+        if n > limit:
             raise KernelError(E.EINVAL)
+        _access_ok(t, base, n)
+        n = min(n, MAX_RW_COUNT - total)     # the total is cut, as Linux cuts it
+        total += n
+        out.append((base, n))
     return out
 
 
 @syscall("readv", "fd ptr int")
 def sys_readv(t, fd, iov, cnt):
-    h = t.files.host(fd)
-    if t.timers.deadline is not None:
-        wait_fd(t, h)
+    f = _file(t, fd)
+    h = f.host
+    if f.blocks:
+        _wait(t, f)
     total = 0
     for base, n in _iovecs(t, iov, cnt):
         if n == 0:
@@ -173,17 +308,38 @@ def sys_readv(t, fd, iov, cnt):
 
 @syscall("writev", "fd ptr int")
 def sys_writev(t, fd, iov, cnt):
-    h = t.files.host(fd)
-    vecs = _iovecs(t, iov, cnt)
-    data = b"".join(t.mm.read(base, min(n, MAX_RW_COUNT)) for base, n in vecs)
-    return os.write(h, data[:MAX_RW_COUNT]) if data else os.write(h, b"")
+    f = _file(t, fd)
+    h = f.host
+    parts = []
+    faulted = False
+    mm = t.mm
+    for base, n in _iovecs(t, iov, cnt):
+        room = mm.extent(base, n, PROT_READ) if n else 0
+        if room:
+            parts.append(mm.peek(base, room))
+        if room < n:
+            faulted = True
+            break
+    data = b"".join(parts)
+    if f.nolfs:
+        data = data[:_lfs_count(t, f, len(data), None)]
+    if not data and faulted:
+        os.write(h, b"")
+        raise KernelError(E.EFAULT)
+    if f.blocks:
+        _wait(t, f, True)
+    return os.write(h, data)
 
 
 @syscall("lseek", "fd off int")
 def sys_lseek(t, fd, off, whence):
-    h = t.files.host(fd)
+    f = _file(t, fd)
+    h = f.host
     if not 0 <= whence <= 4:
         raise KernelError(E.EINVAL)
+    if not t.is64 and f.isdir and compat():
+        # A compat lseek: 32-bit directory cookies.
+        return compat_call(19, h, off & 0xFFFFFFFF, whence)
     pos = os.lseek(h, off, whence)
     if not t.is64 and pos > 0x7FFFFFFF:
         raise KernelError(E.EOVERFLOW)
@@ -192,14 +348,17 @@ def sys_lseek(t, fd, off, whence):
 
 @syscall("_llseek", "fd ulong ulong ptr int")
 def sys_llseek(t, fd, hi, lo, result, whence):
-    h = t.files.host(fd)
+    f = _file(t, fd)
+    h = f.host
     if not 0 <= whence <= 4:
         raise KernelError(E.EINVAL)
-    off = ((hi & 0xFFFFFFFF) << 32) | (lo & 0xFFFFFFFF)
-    if off >= 1 << 63:
-        off -= 1 << 64
-    pos = os.lseek(h, off, whence)
-    t.mm.write(result, struct.pack("<q", pos))
+    c = not t.is64 and f.isdir and compat()
+    if c:
+        compat_call(140, h, hi & 0xFFFFFFFF, lo & 0xFFFFFFFF, c[2], whence)
+        pos = c[1][:8]
+    else:
+        pos = struct.pack("<q", os.lseek(h, _u64(lo, hi), whence))
+    t.mm.write(result, pos)
     return 0
 
 
@@ -207,14 +366,14 @@ def sys_llseek(t, fd, hi, lo, result, whence):
 @syscall("dup", "fd")
 def sys_dup(t, fd):
     f = t.files.get(fd)
-    return t.files.install(os.dup(f.host), f.path)
+    return t.files.install(os.dup(f.host), like=f)
 
 
 def _dup_to(t, old, new, cloexec):
     f = t.files.get(old)
     if old == new:
         return new
-    return t.files.install_at(new, os.dup(f.host), f.path, cloexec)
+    return t.files.install_at(new, os.dup(f.host), cloexec=cloexec, like=f)
 
 
 @syscall("dup2", "fd fd")
@@ -238,9 +397,9 @@ def _pipe(t, fds_ptr, flags):
     t.mm._check(fds_ptr, 8, 2)
     r, w = os.pipe2((flags & ~O_CLOEXEC) | os.O_CLOEXEC)
     cl = bool(flags & O_CLOEXEC)
-    a = t.files.install(r, f"pipe:[{os.fstat(r).st_ino}]", cl)
+    a = t.files.install(r, cloexec=cl)
     try:
-        b = t.files.install(w, f"pipe:[{os.fstat(w).st_ino}]", cl)
+        b = t.files.install(w, cloexec=cl)
     except KernelError:
         t.files.close(a)
         raise
@@ -270,16 +429,18 @@ def do_fcntl(t, fd, cmd, arg):
     f = t.files.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         arg = arg & 0xFFFFFFFF
-        if arg >= 1024:
+        if arg >= NOFILE:
             raise KernelError(E.EINVAL)
-        return t.files.install(os.dup(f.host), f.path, cmd == F_DUPFD_CLOEXEC, start=arg)
+        return t.files.install(os.dup(f.host), cloexec=cmd == F_DUPFD_CLOEXEC, start=arg,
+                               like=f)
     if cmd == F_GETFD:
         return FD_CLOEXEC if f.cloexec else 0
     if cmd == F_SETFD:
         f.cloexec = bool(arg & FD_CLOEXEC)
         return 0
     if cmd == F_GETFL:
-        return _fcntl.fcntl(f.host, F_GETFL)
+        fl = _fcntl.fcntl(f.host, F_GETFL)
+        return fl & ~O_LARGEFILE if f.nolfs else fl
     if cmd == F_SETFL:
         cur = _fcntl.fcntl(f.host, F_GETFL)
         return _fcntl.fcntl(f.host, F_SETFL, (cur & ~SETFL_MASK) | (arg & SETFL_MASK)) and 0
@@ -329,13 +490,24 @@ def sys_ioctl(t, fd, cmd, arg):
 # --- directories ----------------------------------------------------------
 @syscall("getdents64", "fd obuf size")
 def sys_getdents64(t, fd, buf, count):
-    h = t.files.host(fd)
+    f = _file(t, fd)
+    h = f.host
     count = min(count & 0xFFFFFFFF, CHUNK)
-    if _writable_extent(t, buf, count) < min(count, 24):
+    if t.mm.extent(buf, min(count, 24), PROT_WRITE) < min(count, 24):
+        if not stat.S_ISDIR(os.fstat(h).st_mode):
+            raise KernelError(E.ENOTDIR)
         raise KernelError(E.EFAULT)
-    tmp = ctypes.create_string_buffer(count)
-    n = host_syscall(SYS_getdents64, ctypes.c_long(h), tmp, ctypes.c_long(count))
-    t.mm.write(buf, tmp.raw[:n])
+    if not t.is64 and f.isdir and compat():
+        # A compat caller gets 32-bit offsets (ext4 hashes): glibc's i386
+        # readdir refuses 64-bit ones with EOVERFLOW.
+        _, scratch, addr, _ = compat()
+        n = compat_call(220, h, addr, count)
+        data = scratch[:n]
+    else:
+        tmp = ctypes.create_string_buffer(count)
+        n = host_syscall(SYS_getdents64, ctypes.c_long(h), tmp, ctypes.c_long(count))
+        data = tmp.raw[:n]
+    t.mm.write(buf, data)
     return n
 
 
@@ -351,10 +523,26 @@ def sys_fdatasync(t, fd):
     return 0
 
 
+def do_ftruncate(t, f, length, small):
+    if length < 0:
+        raise KernelError(E.EINVAL)
+    if small and f.nolfs and length > MAX_NON_LFS:
+        raise KernelError(E.EINVAL)
+    _truncate_host(t, f.host, length)
+    return 0
+
+
 @syscall("ftruncate", "fd off")
 def sys_ftruncate(t, fd, length):
-    os.ftruncate(t.files.host(fd), length)
-    return 0
+    # i386's ftruncate takes a compat_ulong_t: -1 is 4 GiB - 1.
+    if not t.is64:
+        length &= 0xFFFFFFFF
+    return do_ftruncate(t, t.files.get(fd), length, not t.is64)
+
+
+@syscall("ftruncate64", "fd uint uint")
+def sys_ftruncate64(t, fd, lo, hi):
+    return do_ftruncate(t, t.files.get(fd), _u64(lo, hi), False)
 
 
 @syscall("fchmod", "fd mode")
@@ -363,7 +551,182 @@ def sys_fchmod(t, fd, mode):
     return 0
 
 
+def do_fadvise(t, fd, advice):
+    h = t.files.host(fd)
+    if not 0 <= advice <= 5:
+        raise KernelError(E.EINVAL)
+    if stat.S_ISFIFO(os.fstat(h).st_mode):
+        raise KernelError(E.ESPIPE)
+    return 0
+
+
 @syscall("fadvise64", "fd off off int")
 def sys_fadvise64(t, fd, off, length, advice):
+    return do_fadvise(t, fd, advice)
+
+
+@syscall("ia32_fadvise64", "fd uint uint uint int")
+def sys_ia32_fadvise64(t, fd, lo, hi, length, advice):
+    return do_fadvise(t, fd, advice)
+
+
+@syscall("fadvise64_64", "fd uint uint uint uint int")
+def sys_fadvise64_64(t, fd, olo, ohi, llo, lhi, advice):
+    return do_fadvise(t, fd, advice)
+
+
+# --- more transfers -----------------------------------------------------------
+def _pos(t, lo, hi):
+    """preadv/pwritev's position: one register on x86-64, two on i386."""
+    if t.is64:
+        return lo - (1 << 64) if lo >> 63 else lo
+    return _u64(lo, hi)
+
+
+def _preadv(t, fd, iov, cnt, pos):
+    f = _file(t, fd)
+    h = f.host
+    if pos < 0:
+        raise KernelError(E.EINVAL)
+    total = 0
+    for base, n in _iovecs(t, iov, cnt):
+        if n == 0:
+            continue
+        at = pos + total
+        try:
+            got = _read_into(t, base, n, lambda k, at=at: os.pread(h, k, at), h, at=at)
+        except KernelError:
+            if total:
+                return total
+            raise
+        total += got
+        if got < n:
+            break
+    return total
+
+
+def _pwritev(t, fd, iov, cnt, pos):
+    f = _file(t, fd)
+    if pos < 0:
+        raise KernelError(E.EINVAL)
+    parts, faulted, mm = [], False, t.mm
+    for base, n in _iovecs(t, iov, cnt):
+        room = mm.extent(base, n, PROT_READ) if n else 0
+        if room:
+            parts.append(mm.peek(base, room))
+        if room < n:
+            faulted = True
+            break
+    data = b"".join(parts)
+    if f.nolfs:
+        data = data[:_lfs_count(t, f, len(data), pos)]
+    if not data and faulted:
+        os.write(f.host, b"")
+        raise KernelError(E.EFAULT)
+    return os.pwrite(f.host, data, pos)
+
+
+@syscall("preadv", "fd ptr int ulong ulong")
+def sys_preadv(t, fd, iov, cnt, lo, hi):
+    return _preadv(t, fd, iov, cnt, _pos(t, lo, hi))
+
+
+@syscall("pwritev", "fd ptr int ulong ulong")
+def sys_pwritev(t, fd, iov, cnt, lo, hi):
+    return _pwritev(t, fd, iov, cnt, _pos(t, lo, hi))
+
+
+@syscall("preadv2", "fd ptr int ulong ulong flags")
+def sys_preadv2(t, fd, iov, cnt, lo, hi, flags):
+    pos = _pos(t, lo, hi)
+    if flags & ~0x1F:
+        raise KernelError(E.EOPNOTSUPP)
+    if pos == -1:
+        return sys_readv(t, fd, iov, cnt)
+    return _preadv(t, fd, iov, cnt, pos)
+
+
+@syscall("pwritev2", "fd ptr int ulong ulong flags")
+def sys_pwritev2(t, fd, iov, cnt, lo, hi, flags):
+    pos = _pos(t, lo, hi)
+    if flags & ~0x1F:
+        raise KernelError(E.EOPNOTSUPP)
+    if pos == -1:
+        return sys_writev(t, fd, iov, cnt)
+    return _pwritev(t, fd, iov, cnt, pos)
+
+
+def _sendfile(t, out_fd, in_fd, off_ptr, count, wide):
+    out, inp = _file(t, out_fd), _file(t, in_fd)
+    fmt = "<q" if wide or t.is64 else "<i"
+    off = None
+    if off_ptr:
+        off = struct.unpack(fmt, t.mm.read(off_ptr, struct.calcsize(fmt)))[0]
+        if off < 0:
+            raise KernelError(E.EINVAL)
+    count = min(count, MAX_RW_COUNT)
+    if out.nolfs:
+        count = _lfs_count(t, out, count, None)
+    if inp.blocks:
+        _wait(t, inp)
+    n = os.sendfile(out.host, inp.host, off, count)
+    if off_ptr:
+        t.mm.write(off_ptr, struct.pack(fmt, off + n))
+    return n
+
+
+@syscall("sendfile", "fd fd ptr size")
+def sys_sendfile(t, out_fd, in_fd, off_ptr, count):
+    return _sendfile(t, out_fd, in_fd, off_ptr, count, False)
+
+
+@syscall("sendfile64", "fd fd ptr size")
+def sys_sendfile64(t, out_fd, in_fd, off_ptr, count):
+    return _sendfile(t, out_fd, in_fd, off_ptr, count, True)
+
+
+def do_fallocate(t, fd, mode, off, length):
+    f = _file(t, fd)
+    if off < 0 or length <= 0:
+        raise KernelError(E.EINVAL)
+    if mode == 0:
+        os.posix_fallocate(f.host, off, length)
+        return 0
+    r = _libc_fallocate(f.host, mode, ctypes.c_long(off), ctypes.c_long(length))
+    if r < 0:
+        raise KernelError(ctypes.get_errno())
+    return 0
+
+
+_libc_fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+
+
+@syscall("fallocate", "fd int off off")
+def sys_fallocate(t, fd, mode, off, length):
+    return do_fallocate(t, fd, mode, off, length)
+
+
+@syscall("ia32_fallocate", "fd int uint uint uint uint")
+def sys_ia32_fallocate(t, fd, mode, olo, ohi, llo, lhi):
+    return do_fallocate(t, fd, mode, _u64(olo, ohi), _u64(llo, lhi))
+
+
+@syscall("flock", "fd int")
+def sys_flock(t, fd, op):
+    # One guest process holds every lock it takes: an uncontended flock.
+    t.files.get(fd)
+    if op & ~(1 | 2 | 4 | 8) or not op & 0xB or (op & 1 and op & 2):
+        raise KernelError(E.EINVAL)
+    return 0
+
+
+@syscall("sync")
+def sys_sync(t):
+    return 0
+
+
+@syscall("syncfs", "fd")
+def sys_syncfs(t, fd):
     t.files.get(fd)
     return 0
+

@@ -1,5 +1,7 @@
 """System calls on names: directories, links, renames, access, cwd."""
+import ctypes
 import os
+import stat
 import struct
 import time
 
@@ -8,7 +10,7 @@ from ..registry import syscall
 from .lookup import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
                      AT_SYMLINK_NOFOLLOW, object_at, open_at, parent_at, read_path,
                      readlink_virtual)
-from .path import O_PATH
+from .path import O_PATH, SYS_linkat, host_syscall, is_dir_fd
 
 
 def _name(last):
@@ -23,7 +25,7 @@ def sys_mkdir(t, path, mode):
 @syscall("mkdirat", "dirfd path mode")
 def sys_mkdirat(t, dirfd, path, mode):
     with parent_at(t, dirfd, read_path(t, path), E.EEXIST) as (d, last):
-        os.mkdir(_name(last), mode & 0o7777 & ~t.fs.umask, dir_fd=d)
+        os.mkdir(_name(last), mode & 0o7777, dir_fd=d)
     return 0
 
 
@@ -56,12 +58,21 @@ def sys_unlinkat(t, dirfd, path, flags):
     return 0
 
 
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
+SYS_renameat2, SYS_mknodat, SYS_fchownat = 316, 259, 260
+
+
 def _rename(t, olddir, oldpath, newdir, newpath, flags=0):
-    if flags:
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or (
+            flags & RENAME_EXCHANGE and flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)):
         raise KernelError(E.EINVAL)
     with parent_at(t, olddir, read_path(t, oldpath), E.EBUSY) as (d1, a), \
             parent_at(t, newdir, read_path(t, newpath), E.EBUSY) as (d2, b):
-        os.rename(_name(a), _name(b), src_dir_fd=d1, dst_dir_fd=d2)
+        if flags:
+            host_syscall(SYS_renameat2, ctypes.c_long(d1), ctypes.c_char_p(a),
+                         ctypes.c_long(d2), ctypes.c_char_p(b), ctypes.c_long(flags))
+        else:
+            os.rename(_name(a), _name(b), src_dir_fd=d1, dst_dir_fd=d2)
     return 0
 
 
@@ -104,10 +115,22 @@ def sys_link(t, old, new):
 def sys_linkat(t, od, old, nd, new, flags):
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         raise KernelError(E.EINVAL)
-    with parent_at(t, od, read_path(t, old), E.EPERM) as (d1, a), \
+    src = read_path(t, old)
+    if flags & AT_SYMLINK_FOLLOW or (not src and flags & AT_EMPTY_PATH):
+        # The source is resolved in the root here, never by the host's
+        # linkat: an absolute symlink would be followed outside it.
+        with object_at(t, od, src, flags & AT_EMPTY_PATH) as h, \
+                parent_at(t, nd, read_path(t, new), E.EEXIST) as (d2, b):
+            if not src:
+                host_syscall(SYS_linkat, ctypes.c_long(h), ctypes.c_char_p(b""),
+                             ctypes.c_long(d2), ctypes.c_char_p(b),
+                             ctypes.c_long(AT_EMPTY_PATH))
+            else:
+                os.link(f"/proc/self/fd/{h}", _name(b), dst_dir_fd=d2, follow_symlinks=True)
+        return 0
+    with parent_at(t, od, src, E.EPERM) as (d1, a), \
             parent_at(t, nd, read_path(t, new), E.EEXIST) as (d2, b):
-        os.link(_name(a), _name(b), src_dir_fd=d1, dst_dir_fd=d2,
-                follow_symlinks=bool(flags & AT_SYMLINK_FOLLOW))
+        os.link(_name(a), _name(b), src_dir_fd=d1, dst_dir_fd=d2, follow_symlinks=False)
     return 0
 
 
@@ -120,6 +143,8 @@ def _readlink(t, dirfd, path, buf, size):
         data = target.encode()
     else:
         with object_at(t, dirfd, p, AT_SYMLINK_NOFOLLOW) as h:
+            if not stat.S_ISLNK(os.fstat(h).st_mode):
+                raise KernelError(E.EINVAL)
             data = os.fsencode(os.readlink("", dir_fd=h))
     data = data[:size]
     t.mm.write(buf, data)
@@ -162,7 +187,7 @@ def sys_faccessat2(t, dirfd, path, mode, flags):
 
 @syscall("chdir", "path")
 def sys_chdir(t, path):
-    host, _ = open_at(t, AT_FDCWD, read_path(t, path), O_PATH | os.O_DIRECTORY)
+    host, _, _ = open_at(t, AT_FDCWD, read_path(t, path), O_PATH | os.O_DIRECTORY)
     try:
         t.fs.chdir_to(host)
     finally:
@@ -172,16 +197,21 @@ def sys_chdir(t, path):
 
 @syscall("fchdir", "fd")
 def sys_fchdir(t, fd):
-    h = t.files.host(fd)
-    if not os.path.isdir(f"/proc/self/fd/{h}"):
+    f = t.files.get(fd)
+    if not is_dir_fd(f.host):
         raise KernelError(E.ENOTDIR)
-    t.fs.chdir_to(h)
+    if f.foreign and t.fs.confined and not t.fs.inside(f.host):
+        raise KernelError(E.EACCES)
+    t.fs.chdir_to(f.host)
     return 0
 
 
 @syscall("getcwd", "obuf size")
 def sys_getcwd(t, buf, size):
-    data = t.fs.cwd.encode() + b"\0"
+    fs = t.fs
+    if fs.is_deleted_dir(fs.cwd_fd):
+        raise KernelError(E.ENOENT)
+    data = fs.cwd.encode(errors="surrogateescape") + b"\0"
     if size < len(data):
         raise KernelError(E.ERANGE)
     t.mm.write(buf, data)
@@ -190,8 +220,7 @@ def sys_getcwd(t, buf, size):
 
 @syscall("umask", "mode")
 def sys_umask(t, mask):
-    old, t.fs.umask = t.fs.umask, mask & 0o777
-    return old
+    return t.fs.set_umask(mask)
 
 
 def _chmod(t, dirfd, path, mode, flags=0):
@@ -210,27 +239,54 @@ def sys_fchmodat(t, dirfd, path, mode):
     return _chmod(t, dirfd, path, mode)
 
 
-@syscall("truncate", "path off")
-def sys_truncate(t, path, length):
-    host, _ = open_at(t, AT_FDCWD, read_path(t, path), os.O_WRONLY)
+def _truncate(t, path, length):
+    if length < 0:
+        raise KernelError(E.EINVAL)
+    host, _, _ = open_at(t, AT_FDCWD, read_path(t, path), os.O_WRONLY)
     try:
+        st = os.fstat(host)
+        if stat.S_ISREG(st.st_mode):
+            t.mm.before_truncate(st.st_dev, st.st_ino, length)
         os.ftruncate(host, length)
     finally:
         os.close(host)
     return 0
 
 
+@syscall("truncate", "path off")
+def sys_truncate(t, path, length):
+    return _truncate(t, path, length)
+
+
+@syscall("truncate64", "path uint uint")
+def sys_truncate64(t, path, lo, hi):
+    v = (hi & 0xFFFFFFFF) << 32 | (lo & 0xFFFFFFFF)
+    return _truncate(t, path, v - (1 << 64) if v >> 63 else v)
+
+
 @syscall("utimensat", "dirfd path ptr atflags")
 def sys_utimensat(t, dirfd, path, times, flags):
+    return _utimensat(t, dirfd, path, times, flags, t.is64)
+
+
+@syscall("utimensat_time64", "dirfd path ptr atflags")
+def sys_utimensat_time64(t, dirfd, path, times, flags):
+    return _utimensat(t, dirfd, path, times, flags, True)
+
+
+def _utimensat(t, dirfd, path, times, flags, wide):
     ts = None
     if times:
-        w = t.word
-        raw = t.mm.read(times, 4 * w)
-        vals = struct.unpack("<4q" if w == 8 else "<4i", raw)
+        raw = t.mm.read(times, 32 if wide else 16)
+        vals = struct.unpack("<4q" if wide else "<4i", raw)
         ts = (vals[0], vals[1], vals[2], vals[3])
-    if path == 0:
-        target = t.files.host(dirfd)
-        _utime(target, ts)
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(E.EINVAL)
+    if path == 0 and dirfd != AT_FDCWD:
+        # futimens: the descriptor itself (Linux refuses flags here).
+        if flags:
+            raise KernelError(E.EINVAL)
+        _utime(t.files.host(dirfd), ts)
         return 0
     with object_at(t, dirfd, read_path(t, path), flags) as h:
         _utime(h, ts)
@@ -258,3 +314,87 @@ def _utime(host, ts):
         else:
             out.append(sec * 10**9 + ns)
     os.utime(p, ns=tuple(out))
+
+
+# --- nodes and owners ---------------------------------------------------------
+def _mknod(t, dirfd, path, mode, dev):
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO,
+                                 stat.S_IFSOCK):
+        raise KernelError(E.EINVAL)
+    if t.fs.confined and stat.S_IFMT(mode) in (stat.S_IFCHR, stat.S_IFBLK):
+        # A device node made inside the root would open the whole disk (or
+        # memory) below it: a confined guest may not make one, as an
+        # unprivileged process may not.
+        raise KernelError(E.EPERM)
+    with parent_at(t, dirfd, read_path(t, path), E.EEXIST) as (d, last):
+        host_syscall(SYS_mknodat, ctypes.c_long(d), ctypes.c_char_p(last),
+                     ctypes.c_long(mode & ~t.fs.umask & 0xFFFFFFFF), ctypes.c_long(dev))
+    return 0
+
+
+@syscall("mknod", "path mode uint")
+def sys_mknod(t, path, mode, dev):
+    return _mknod(t, AT_FDCWD, path, mode, dev)
+
+
+@syscall("mknodat", "dirfd path mode uint")
+def sys_mknodat(t, dirfd, path, mode, dev):
+    return _mknod(t, dirfd, path, mode, dev)
+
+
+def _id(v, bits):
+    """An owner argument: -1 (of the call's width) keeps the owner."""
+    full = (1 << bits) - 1
+    return -1 if v & full == full else v & full
+
+
+def _chown(t, dirfd, path, uid, gid, flags, bits=32):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise KernelError(E.EINVAL)
+    p = read_path(t, path) if path or not flags & AT_EMPTY_PATH else b""
+    with object_at(t, dirfd, p, flags) as h:
+        host_syscall(SYS_fchownat, ctypes.c_long(h), ctypes.c_char_p(b""),
+                     ctypes.c_long(_id(uid, bits)), ctypes.c_long(_id(gid, bits)),
+                     ctypes.c_long(AT_EMPTY_PATH))
+    return 0
+
+
+@syscall("fchownat", "dirfd path uint uint atflags")
+def sys_fchownat(t, dirfd, path, uid, gid, flags):
+    return _chown(t, dirfd, path, uid, gid, flags)
+
+
+@syscall("chown", "path uint uint")
+def sys_chown(t, path, uid, gid):
+    # i386's chown/lchown/fchown take 16-bit ids; the *32 calls full ones.
+    return _chown(t, AT_FDCWD, path, uid, gid, 0, 32 if t.is64 else 16)
+
+
+@syscall("lchown", "path uint uint")
+def sys_lchown(t, path, uid, gid):
+    return _chown(t, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW, 32 if t.is64 else 16)
+
+
+@syscall("chown32", "path uint uint")
+def sys_chown32(t, path, uid, gid):
+    return _chown(t, AT_FDCWD, path, uid, gid, 0)
+
+
+@syscall("lchown32", "path uint uint")
+def sys_lchown32(t, path, uid, gid):
+    return _chown(t, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
+
+
+def _fchown(t, fd, uid, gid, bits):
+    os.chown(t.files.host(fd), _id(uid, bits), _id(gid, bits))
+    return 0
+
+
+@syscall("fchown", "fd uint uint")
+def sys_fchown(t, fd, uid, gid):
+    return _fchown(t, fd, uid, gid, 32 if t.is64 else 16)
+
+
+@syscall("fchown32", "fd uint uint")
+def sys_fchown32(t, fd, uid, gid):
+    return _fchown(t, fd, uid, gid, 32)

@@ -1,26 +1,39 @@
 """Path walk with confinement.
 
-Every guest path becomes an absolute guest path (joined to the cwd or to the
-directory of a dirfd) and is then resolved by the host kernel itself with
-openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) below the root directory:
-'..' stops at the root, absolute and relative symlinks resolve inside it, and
-/proc magic links (/proc/self/root, /proc/*/fd/*) cannot be followed. Only
-/proc/self entries the kernel model owns are answered without the host
-(see proc.py). Operations on a final name (unlink, mkdir, lstat, ...) open
-the parent this way and act on the single last component relative to it.
+The host kernel resolves every guest path itself, below the root directory:
+- an absolute path with openat2(root, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+  '..' stops at the root, absolute and relative symlinks resolve inside it,
+  and /proc magic links (/proc/self/root, /proc/*/fd/*) cannot be followed;
+- a relative path from the directory it is relative to (the cwd, held as a
+  host descriptor, or a dirfd) with RESOLVE_BENEATH, which needs no path
+  name (a renamed or deleted directory works as on Linux); when the path
+  climbs above that directory (EXDEV), it is joined to the directory's guest
+  path and resolved in the root as above.
+Only /proc/self entries the kernel model owns are answered without the host
+(see proc.py and lookup.py). Operations on a final name (unlink, mkdir,
+lstat, ...) open the parent this way and act on the single last component
+relative to it.
+
+The i386 ABI's view of a few host objects differs from a 64-bit caller's
+(ext4 directory offsets are 32-bit hashes for a compat caller): compat_call
+makes those host calls through INT 0x80, as a 32-bit process would.
 """
 import ctypes
+import mmap
 import os
-import posixpath
+import stat
 
 from ..errors import KernelError, E
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
-SYS_openat2, SYS_statx, SYS_getdents64 = 437, 332, 217
-RESOLVE_NO_MAGICLINKS, RESOLVE_IN_ROOT = 0x02, 0x10
+SYS_openat2, SYS_statx, SYS_getdents64, SYS_linkat = 437, 332, 217, 265
+RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x02, 0x08, 0x10
 O_PATH = 0o10000000
 PATH_MAX = 4096
+IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
+_O_CREAT_TMPFILE = os.O_CREAT | 0o20000000
 
 
 class _OpenHow(ctypes.Structure):
@@ -35,69 +48,187 @@ def host_syscall(nr, *args):
     return r
 
 
+_how = _OpenHow()
+_how_ref = ctypes.byref(_how)
+_how_size = ctypes.c_long(ctypes.sizeof(_OpenHow))
+_openat2 = _libc.syscall
+_NR_openat2 = ctypes.c_long(SYS_openat2)
+
+
 def openat2(dirfd, path, flags, mode, resolve):
-    how = _OpenHow(flags | os.O_CLOEXEC, mode if flags & (os.O_CREAT | 0o20000000) else 0,
-                   resolve)
-    return host_syscall(SYS_openat2, ctypes.c_long(dirfd), ctypes.c_char_p(path),
-                        ctypes.byref(how), ctypes.c_long(ctypes.sizeof(how)))
+    how = _how
+    how.flags = flags | os.O_CLOEXEC
+    how.mode = mode if flags & _O_CREAT_TMPFILE else 0
+    how.resolve = resolve
+    r = _openat2(_NR_openat2, ctypes.c_long(dirfd), ctypes.c_char_p(path), _how_ref, _how_size)
+    if r < 0:
+        raise KernelError(ctypes.get_errno())
+    return r
+
+
+# --- host calls as a 32-bit process makes them -------------------------------
+# long stub(nr, a, b, c, d, e): eax=nr ebx=a ecx=b edx=c esi=d edi=e; int 0x80
+_STUB = bytes([0x53, 0x48, 0x89, 0xF8, 0x48, 0x89, 0xF3, 0x49, 0x89, 0xD2, 0x48, 0x89, 0xCA,
+               0x4C, 0x89, 0xD1, 0x4C, 0x89, 0xC6, 0x4C, 0x89, 0xCF, 0xCD, 0x80,
+               0x48, 0x63, 0xC0, 0x5B, 0xC3])
+MAP_32BIT = 0x40
+COMPAT_BUF = 1 << 20
+_compat = None       # (function, scratch mmap, scratch address) once probed; False if unusable
+
+
+def _probe_compat():
+    """INT 0x80 from a 64-bit process needs the host's IA32 emulation; try it
+    in a child first, so a host without it costs a fallback, not a crash."""
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_32BIT
+    try:
+        code = mmap.mmap(-1, 4096, flags=flags,
+                         prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        scratch = mmap.mmap(-1, COMPAT_BUF, flags=flags)
+    except (OSError, ValueError):
+        return False
+    code.write(_STUB)
+    code_addr = ctypes.addressof(ctypes.c_char.from_buffer(code))
+    buf_addr = ctypes.addressof(ctypes.c_char.from_buffer(scratch))
+    if code_addr + 4096 > 1 << 32 or buf_addr + COMPAT_BUF > 1 << 32:
+        return False
+    fn = ctypes.CFUNCTYPE(ctypes.c_long, *[ctypes.c_long] * 6)(code_addr)
+    pid = os.fork()
+    if pid == 0:      # pragma: no cover (child)
+        try:
+            os._exit(0 if fn(20, 0, 0, 0, 0, 0) == os.getpid() else 1)   # i386 getpid
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return False
+    return fn, scratch, buf_addr, code
+
+
+def compat():
+    """(call, scratch buffer, its address, code) or None where the host cannot."""
+    global _compat
+    if _compat is None:
+        _compat = _probe_compat()
+    return _compat or None
+
+
+def compat_call(nr, a=0, b=0, c=0, d=0, e=0):
+    """An i386 system call made by this process; its -errno raised."""
+    r = _compat[0](nr, a, b, c, d, e)
+    if r < 0:
+        raise KernelError(-r)
+    return r
 
 
 class FsContext:
-    """Root and cwd of a task; the root is a host directory held open."""
+    """Root and cwd of a task: host directories held open."""
 
     def __init__(self, root=None):
         self.root_host = os.path.realpath(root) if root else "/"
         self.root_fd = os.open(self.root_host, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.confined = root is not None
+        st = os.fstat(self.root_fd)
+        self.root_id = (st.st_dev, st.st_ino)
         if self.confined:
-            self.cwd = "/"
+            self.cwd_fd = os.open(self.root_host, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         else:
-            self.cwd = os.getcwd()
-        self.umask = 0o022
+            self.cwd_fd = os.open(".", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.cwd_in_proc = self.cwd.startswith("/proc")
+        # The guest's umask is the process's: the host applies it to every
+        # file this process creates for the guest.
+        self.umask = os.umask(0o022)
+        os.umask(self.umask)
 
-    def absolute(self, path, base=None):
-        """The guest path, made absolute against base (default: the cwd)."""
+    def set_umask(self, mask):
+        old, self.umask = self.umask, mask & 0o777
+        os.umask(self.umask)
+        return old
+
+    @property
+    def cwd(self):
+        return self.guest_path_of(self.cwd_fd)
+
+    def open(self, base, path, flags, mode=0):
+        """Open path (bytes) for the guest: absolute ones in the root,
+        relative ones from host directory fd base (None: the cwd)."""
+        if path[:1] == b"/":
+            return openat2(self.root_fd, path, flags, mode, IN_ROOT)
         if not path:
             raise KernelError(E.ENOENT)
-        if len(path) >= PATH_MAX:
-            raise KernelError(E.ENAMETOOLONG)
-        if path.startswith(b"/"):
-            return path
-        return (base or self.cwd).encode() + b"/" + path
+        b = self.cwd_fd if base is None else base
+        try:
+            return openat2(b, path, flags, mode, BENEATH)
+        except KernelError as e:
+            if e.errno != E.EXDEV:
+                raise
+        # The path climbs above its directory: its leading '..' are taken
+        # on the host (a deleted directory still has a parent), never above
+        # the root; what still climbs is resolved by name from the root.
+        fd, rest = self._climb(b, path)
+        try:
+            try:
+                return openat2(fd, rest, flags, mode, BENEATH)
+            except KernelError as e:
+                if e.errno != E.EXDEV:
+                    raise
+            return openat2(self.root_fd, self.guest_path_of(fd).encode(errors="surrogateescape")
+                           + b"/" + rest, flags, mode, IN_ROOT)
+        finally:
+            os.close(fd)
 
-    def open(self, abspath, flags, mode=0):
-        """Resolve abspath inside the root and open it on the host."""
-        return openat2(self.root_fd, abspath, flags, mode,
-                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-
-    def open_parent(self, abspath):
-        """(host dirfd of the parent, last component) for name operations."""
-        stripped = abspath.rstrip(b"/")
-        if not stripped:
-            return None, b"/"
-        parent, last = stripped.rsplit(b"/", 1)
-        if abspath.endswith(b"/"):
-            last += b"/"
-        fd = self.open(parent or b"/", O_PATH | os.O_DIRECTORY)
-        return fd, last
+    def _climb(self, base, path):
+        comps = path.split(b"/")
+        fd = os.open(".", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=base)
+        i = 0
+        while i < len(comps) and comps[i] in (b"..", b".", b""):
+            if comps[i] == b"..":
+                st = os.fstat(fd)
+                if (st.st_dev, st.st_ino) != self.root_id:
+                    up = os.open("..", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                    os.close(fd)
+                    fd = up
+            i += 1
+        return fd, b"/".join(comps[i:]) or b"."
 
     def guest_path_of(self, hostfd):
-        """The guest-visible absolute path of an open host fd."""
+        """The guest-visible name of an open host fd, as /proc/self/fd shows it."""
         real = os.readlink(f"/proc/self/fd/{hostfd}")
-        if self.root_host == "/":
+        root = self.root_host
+        if root == "/" or not real.startswith("/"):
             return real
-        if real == self.root_host:
+        if real == root:
             return "/"
-        if real.startswith(self.root_host + "/"):
-            return real[len(self.root_host):]
-        return "/"   # cannot happen for a path resolved in the root
+        if real.startswith(root) and real[len(root)] == "/":
+            return real[len(root):]
+        if real.startswith(root + " (deleted)"):
+            return "/" + real[len(root):].lstrip()
+        # Not below the root (a descriptor sysgate was given): Linux too
+        # names such a file by its path from the real root.
+        return real
+
+    def is_deleted_dir(self, hostfd):
+        return os.fstat(hostfd).st_nlink == 0
+
+    def inside(self, hostfd):
+        """Whether the directory open at hostfd is the root or below it."""
+        if not self.confined:
+            return True
+        real = os.readlink(f"/proc/self/fd/{hostfd}")
+        root = self.root_host
+        return real == root or (real.startswith(root) and real[len(root)] in "/ ")
 
     def chdir_to(self, hostfd):
-        self.cwd = self.guest_path_of(hostfd)
+        new = os.dup(hostfd)
+        os.set_inheritable(new, False)
+        old, self.cwd_fd = self.cwd_fd, new
+        os.close(old)
+        self.cwd_in_proc = self.cwd.startswith("/proc")
         if not self.confined:
-            os.chdir(self.cwd)
+            try:
+                os.fchdir(new)
+            except OSError:
+                pass
 
 
-def normalise(path):
-    """Lexical normalisation, used only to recognise virtual /proc names."""
-    return posixpath.normpath(path.decode(errors="surrogateescape"))
+def is_dir_fd(hostfd):
+    return stat.S_ISDIR(os.fstat(hostfd).st_mode)

@@ -1,13 +1,20 @@
 """The part of /proc a guest sees as its own: /proc/self (and /proc/<pid>,
 /proc/thread-self). These entries describe the guest, not sysgate's Python
-process: exe is the guest program, maps is the guest's VMA list."""
+process: exe is the guest program, maps is the guest's VMA list, fd/N are the
+guest's descriptors, cwd and root its directories."""
 import os
+import posixpath
 
 from ..errors import KernelError, E
 
 
+def normalise(path):
+    """Lexical normalisation, used only to recognise virtual /proc names."""
+    return posixpath.normpath(path.decode(errors="surrogateescape"))
+
+
 def _split(t, norm):
-    """('exe', ...) when norm names an entry of the guest's own /proc dir."""
+    """The parts after /proc/self when norm names the guest's own /proc dir."""
     parts = norm.split("/")
     if len(parts) < 3 or parts[0] != "" or parts[1] != "proc":
         return None
@@ -17,23 +24,49 @@ def _split(t, norm):
     return None
 
 
-def readlink(t, norm):
-    """Target of a /proc/self link, or None when norm is not one."""
-    rest = _split(t, norm)
-    if not rest or len(rest) > 2:
+def is_own_dir(t, norm):
+    """/proc, /proc/self (or /proc/<pid>) and /proc/self/fd."""
+    return norm == "/proc" or _split(t, norm) in ([], ["fd"])
+
+
+def fd_link(t, fd):
+    """(target name, OpenFile) of the guest's /proc/self/fd/<fd>."""
+    try:
+        f = t.files.get(int(fd))
+    except (ValueError, KernelError):
+        raise KernelError(E.ENOENT) from None
+    return (f.path if f.path is not None else t.fs.guest_path_of(f.host)), f
+
+
+def _link(t, rest):
+    """(target, OpenFile or None, parts after the link) for a magic link."""
+    if not rest:
         return None
-    if rest == ["exe"]:
-        return t.exe_path
-    if rest == ["cwd"]:
-        return t.fs.cwd
-    if rest == ["root"]:
-        return "/"
-    if len(rest) == 2 and rest[0] == "fd":
-        try:
-            return t.files.get(int(rest[1])).path
-        except (ValueError, KernelError):
-            raise KernelError(E.ENOENT) from None
+    head = rest[0]
+    if head == "exe":
+        return t.exe_path, None, rest[1:]
+    if head == "cwd":
+        return t.fs.cwd, None, rest[1:]
+    if head == "root":
+        return "/", None, rest[1:]
+    if head == "fd" and len(rest) >= 2:
+        target, f = fd_link(t, rest[1])
+        return target, f, rest[2:]
     return None
+
+
+def readlink(t, norm):
+    """Target of a /proc/self magic link named exactly, or None."""
+    link = _link(t, _split(t, norm) or ())
+    if link is None or link[2]:
+        return None
+    return link[0]
+
+
+def magic(t, norm):
+    """For a path through one of the guest's magic links: (target, OpenFile
+    or None, remainder list), else None."""
+    return _link(t, _split(t, norm) or ())
 
 
 def _memfd(name, data):

@@ -116,12 +116,83 @@ def sys_statx(t, dirfd, path_ptr, flags, mask, buf):
         raise KernelError(E.EINVAL)
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & 0x80000000:
         raise KernelError(E.EINVAL)
-    path = read_path(t, path_ptr) if path_ptr else b""
+    # Linux 6.11+: a NULL path is an empty one when AT_EMPTY_PATH is given.
+    path = read_path(t, path_ptr) if path_ptr or not flags & AT_EMPTY_PATH else b""
     out = ctypes.create_string_buffer(STATX_SIZE)
-    with object_at(t, dirfd, path, flags | (AT_EMPTY_PATH if not path else 0)) as h:
+    with object_at(t, dirfd, path, flags) as h:
         host_syscall(SYS_statx, ctypes.c_long(h), ctypes.c_char_p(b""),
                      ctypes.c_long(AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE)),
                      ctypes.c_long(mask), out)
     t.mm.write(buf, out.raw)
     return 0
 
+
+
+# --- statfs ---------------------------------------------------------------
+class _StatFs(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_long) for n in ("type", "bsize", "blocks", "bfree", "bavail",
+                                             "files", "ffree")] + \
+               [("fsid0", ctypes.c_int), ("fsid1", ctypes.c_int)] + \
+               [(n, ctypes.c_long) for n in ("namelen", "frsize", "flags", "s0", "s1", "s2",
+                                             "s3")]
+
+
+_fstatfs = ctypes.CDLL(None, use_errno=True).fstatfs
+STATFS_X86_64 = struct.Struct("<7q2i3q32x")   # 120 bytes
+STATFS64_I386 = struct.Struct("<II5Q2i3I16x")  # 84 bytes, packed
+STATFS_I386 = struct.Struct("<7I2i3I16x")      # 64 bytes
+assert (STATFS_X86_64.size, STATFS64_I386.size, STATFS_I386.size) == (120, 84, 64)
+
+
+def _host_statfs(h):
+    s = _StatFs()
+    if _fstatfs(h, ctypes.byref(s)) < 0:
+        raise KernelError(ctypes.get_errno())
+    return s
+
+
+def pack_statfs(s, layout):
+    v = (s.type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree)
+    tail = (s.namelen, s.frsize, s.flags)
+    if layout == "x86_64":
+        return STATFS_X86_64.pack(*v, s.fsid0, s.fsid1, *tail)
+    if layout == "statfs64":
+        return STATFS64_I386.pack(v[0] & 0xFFFFFFFF, v[1], *v[2:], s.fsid0, s.fsid1, *tail)
+    # compat_statfs: Linux refuses counts that do not fit in 32 bits.
+    if any(x > 0xFFFFFFFF for x in v[2:]):
+        raise KernelError(E.EOVERFLOW)
+    return STATFS_I386.pack(v[0] & 0xFFFFFFFF, *v[1:], s.fsid0, s.fsid1, *tail)
+
+
+def _statfs_path(t, path, buf, layout):
+    with object_at(t, AT_FDCWD, read_path(t, path), 0) as h:
+        data = pack_statfs(_host_statfs(h), layout)
+    t.mm.write(buf, data)
+    return 0
+
+
+@syscall("statfs", "path ptr")
+def sys_statfs(t, path, buf):
+    return _statfs_path(t, path, buf, _own_layout(t) if t.is64 else "statfs")
+
+
+@syscall("fstatfs", "fd ptr")
+def sys_fstatfs(t, fd, buf):
+    t.mm.write(buf, pack_statfs(_host_statfs(t.files.host(fd)),
+                                "x86_64" if t.is64 else "statfs"))
+    return 0
+
+
+@syscall("statfs64", "path size ptr")
+def sys_statfs64(t, path, size, buf):
+    if size != STATFS64_I386.size:
+        raise KernelError(E.EINVAL)
+    return _statfs_path(t, path, buf, "statfs64")
+
+
+@syscall("fstatfs64", "fd size ptr")
+def sys_fstatfs64(t, fd, size, buf):
+    if size != STATFS64_I386.size:
+        raise KernelError(E.EINVAL)
+    t.mm.write(buf, pack_statfs(_host_statfs(t.files.host(fd)), "statfs64"))
+    return 0
