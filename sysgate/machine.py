@@ -309,17 +309,26 @@ class Machine:
         pc = self.entry
         self.fault = None
         timers = self.task.timers
-        timers.wake = self.cpu.stop
+        timers.wake = self.cpu.stop     # a timer was armed: re-plan outside the CPU
         keeper = self.task.timekeeper
+        watching = False
+
+        def check_deadline():
+            dl = timers.deadline
+            if dl is not None and now_ns() >= dl:
+                self.cpu.stop()
         while self.status is None:
             try:
-                # With a timer armed, user code runs only until it is due, so
-                # its signal arrives mid-computation as a timer interrupt would.
-                dl = timers.deadline
-                slice_us = 0 if dl is None else max(1000, (dl - now_ns()) // 1000)
-                self.cpu.run(pc, slice_us)
+                # With a timer armed, user code stops at each block once the
+                # deadline has passed, so the signal arrives mid-computation
+                # as a timer interrupt's would.
+                armed = timers.deadline is not None
+                if armed != watching:
+                    self.cpu.watch_blocks(check_deadline if armed else None)
+                    watching = armed
+                self.cpu.run(pc)
                 keeper.refresh()
-                if dl is not None and self.fault is None and self.status is None:
+                if armed and self.fault is None and self.status is None:
                     self._interrupt_return()
                 if self.fault is not None:
                     signo, why, ip, trapno = self.fault

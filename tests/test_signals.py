@@ -41,3 +41,10 @@ def test_restart_through_kernel_vsyscall_reenters_by_int80(cpu, gate):
     assert '[int80/iret] read(3, "x", 1) = 1' in rest        # the restart
     assert rest.index('[int80/iret] read(3, "x", 1) = 1') > \
         next(k for k, l in enumerate(rest) if "sigreturn()" in l)
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_timer_storm_during_crossings(variant, cpu):
+    native, _ = assert_same(build("timer_stress.c", variant), opts=["--cpu", cpu])
+    assert native.stdout == b"survived 1 ticks, every call answered: 1\n"

@@ -40,23 +40,24 @@ GDT_ENTRY_TLS_ENTRIES = 3
 GDT_ENTRY_CPUNODE = 15
 GDT_ENTRIES = 16
 
-# Kernel-only memory. Unicorn truncates addresses to 48 bits, so the upper
-# canonical half is out of reach; the page just above Linux's TASK_SIZE_MAX
-# is one no user mapping can ever take, so it holds the GDT, the boot stub
-# and the boot stack.
-KBASE = (1 << 47) - 0x1000
+# Unicorn keeps 52 bits of a linear address and has no paging, so no
+# canonical check either: an address whose bits 47-51 are all set was a
+# kernel-half canonical address; other values of those bits were
+# non-canonical, a #GP on x86-64.
+ADDR_BITS = 52
+KERNEL_HALF_TAG = ((1 << ADDR_BITS) - 1) & ~((1 << 47) - 1)
+# Kernel-only memory: the GDT, the boot stub and the boot stack, at 2^47,
+# where no canonical address lands (user ones are below, kernel-half ones
+# truncate to KERNEL_HALF_TAG and above); only a non-canonical user address
+# reaches it, and that is a #GP. The page below, the last one under 2^47,
+# stays unmapped: Linux never gives it to user space either.
+KBASE = 1 << 47
 GDT_ADDR = KBASE
 STUB_ADDR = KBASE + 0x400
 KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
-# Unicorn keeps 52 bits of a linear address (it has no paging, so no
-# canonical check either): an address whose bits 47-51 are all set was a
-# kernel-half canonical address; other values of those bits were
-# non-canonical, a #GP on x86-64.
-ADDR_BITS = 52
-KERNEL_HALF_TAG = ((1 << ADDR_BITS) - 1) & ~((1 << 47) - 1)
 MSR_EFER, EFER_SCE = 0xC0000080, 1
 # Exceptions that QEMU's double-fault logic counts (contributory ones and
 # #PF), whose "exception in flight" state must be cleared after each.
@@ -200,6 +201,19 @@ class Engine:
         # Code already translated would not see a hook added now.
         self.uc.ctl_remove_cache(addr, addr + 1)
         return h
+
+    def watch_blocks(self, fn):
+        """Call fn() before every translated block of user code (fn None:
+        stop). The run loop uses it to stop at a timer's deadline: stopping
+        from a hook is exact, while emu_start's own timeout stops from
+        another thread, and a stop that lands while a SYSENTER is being
+        handled leaves EIP inside the next instruction (Unicorn 2.1.4)."""
+        if getattr(self, "_block_hook", None) is not None:
+            self.uc.hook_del(self._block_hook)
+            self._block_hook = None
+        if fn is not None:
+            self._block_hook = self.uc.hook_add(UC.UC_HOOK_BLOCK, lambda uc, a, s, _: fn())
+        self.uc.ctl_flush_tb()      # blocks translated before must see the change
 
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
@@ -386,6 +400,11 @@ class Engine:
         except UcError:
             return False
         try:
+            if insn == b"\xcd\x06":
+                # INT 6: Unicorn raises the #UD itself; on Linux INT n to a
+                # gate that is not DPL 3 is a #GP on the instruction.
+                self.gate.exception(13, rip, "INT 0x6 from user mode")
+                return True
             if insn[0] == 0xF1:
                 # INT1 (ICEBP): a #DB trap, reported after the instruction.
                 self.gate.exception(1, rip + 1, "INT1")
@@ -406,13 +425,12 @@ class Engine:
         if KBASE <= addr < KBASE + KSIZE:
             if (access == UC.UC_MEM_READ_PROT and addr - GDT_ADDR < 8 * GDT_ENTRIES
                     and size == 4 and not addr & 3):
-                # The CPU reading a descriptor (a segment load, LAR, LSL) on
-                # behalf of user code. A user read of the same four bytes
-                # would get through too, and once allowed Unicorn caches the
-                # page as readable; nothing here is secret, and the page
-                # stays unwritable and unexecutable.
+                # The CPU reading a descriptor for user code (a segment load,
+                # far transfer, LAR, LSL). Unicorn then caches the page as
+                # readable, so later reads through non-canonical aliases get
+                # through; writes and fetches never do.
                 return True
-            self._last_bad = (addr, False)      # never user memory: as unmapped
+            self._last_bad = (addr, False)
             return False
         mapped = access in (UC.UC_MEM_READ_PROT, UC.UC_MEM_WRITE_PROT, UC.UC_MEM_FETCH_PROT)
         self._last_bad = (addr, mapped)

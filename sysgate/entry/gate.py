@@ -213,7 +213,11 @@ class Gate:
         task.timers.expire()
         signo = deliverable(task)
         handled = bool(signo) and has_handler(task, signo)
-        restart = -regs.ax if -ERESTART_MAX <= regs.ax <= -ERESTART_MIN else 0
+        # A frame rewritten by the call itself (sigreturn) is final: its
+        # registers are the interrupted ones, never a restart candidate, as
+        # Linux's restore_sigcontext sets orig_ax = -1.
+        rewritten = regs.full is not None
+        restart = -regs.ax if not rewritten and -ERESTART_MAX <= regs.ax <= -ERESTART_MIN else 0
         ip, ax = regs.ip, regs.ax
         if restart:
             act_flags = task.sigactions[signo][1] if handled else 0
@@ -227,9 +231,12 @@ class Gate:
         if not signo and not restart:
             return
         thread = self.machine.thread
-        base = regs.full or self._user_regs_at_exit(regs, thread.read_regs())
-        regs.ax = ax
-        base["rax"], base["rip"] = ax & MASK64, ip
+        if rewritten:
+            base = regs.full
+        else:
+            base = self._user_regs_at_exit(regs, thread.read_regs())
+            regs.ax = ax
+            base["rax"], base["rip"] = ax & MASK64, ip
         saved, task.saved_sigmask = task.saved_sigmask, None
         new = deliver(task, signo, base, thread.read_fpu(), oldmask=saved) if signo else None
         if new is None and saved is not None:
