@@ -89,3 +89,16 @@ def test_trace_summary():
     m = re.search(r"this run: (\d+) crossings", text)
     assert m and int(m.group(1)) == sum(
         int(x) for x in re.findall(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s", text, re.M)[:-1])
+
+
+def test_structures_summarised():
+    # basic.c prints with stdio: glibc first fstats stdout, here a pipe.
+    p = trace(build("basic.c", "gcc64"))
+    text = p.stderr.decode()
+    assert re.search(r"newfstatat\(1, \"\", \{st_mode=S_IFIFO\|0600, st_size=\d+, \.\.\.\}, "
+                     r"AT_EMPTY_PATH\) = 0", text), text
+    sig = trace(build("signal_basic.c", "gcc64")).stderr.decode()
+    assert re.search(r"rt_sigaction\(SIGUSR1, \{sa_handler=0x[0-9a-f]+, sa_mask=\[\], "
+                     r"sa_flags=SA_SIGINFO\|SA_RESTORER, sa_restorer=0x[0-9a-f]+\}, NULL, 8\) = 0",
+                     sig), sig
+    assert re.search(r"rt_sigprocmask\(SIG_BLOCK, \[USR1\], \[\], 8\) = 0", sig), sig

@@ -134,7 +134,9 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
     for i, (k, v) in enumerate(zip(kinds, args)):
         size = next((args[j] for j in range(i + 1, len(kinds)) if kinds[j] in ("size", "int")),
                     None)
-        if k in ("fd", "int", "pid", "how", "which", "long", "off", "ssize", "uint",
+        if k == "how" and name in ("rt_sigprocmask", "sigprocmask") and 0 <= v <= 2:
+            out.append(("SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK")[v])
+        elif k in ("fd", "int", "pid", "how", "which", "long", "off", "ssize", "uint",
                  "size", "ulong", "resource", "cmd"):
             out.append(str(v))
         elif k == "dirfd":
@@ -168,6 +170,8 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
         # readv's buffers hold data only after the call, up to its result.
         budget = None if name.startswith(("writev", "pwritev")) else max(result or 0, 0)
         out[1] = _iovec(mm, args[1], args[2], strsize, budget, is64)
+    from .structs import summarise
+    summarise(name, args, result, mm, is64, out)
     if name in COMMANDS:
         i = 0 if name == "arch_prctl" else 1
         if len(out) > i:
