@@ -3,8 +3,9 @@
 One Unicorn x86-64 machine models a 64-bit Linux kernel's view of the CPU:
 a GDT with Linux's selectors, a ring-0 boot stub that IRETs into ring 3
 (64-bit or compat mode), and hooks that turn every way user code leaves
-user mode (INT n, SYSCALL, SYSENTER, CPUID, invalid opcodes, bad memory
-accesses) into calls on a `gate` object supplied by the entry layer.
+user mode (INT n, SYSCALL, SYSENTER, CPUID, exceptions, invalid opcodes,
+port I/O, bad memory accesses) into calls on a `gate` object supplied by
+the entry layer.
 """
 import ctypes
 import struct
@@ -58,6 +59,7 @@ KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
+VSYSCALL_PAGE = 0xFFFFFFFFFF600000
 MSR_EFER, EFER_SCE = 0xC0000080, 1
 # Exceptions that QEMU's double-fault logic counts (contributory ones and
 # #PF), whose "exception in flight" state must be cleared after each.
@@ -162,6 +164,7 @@ class Engine:
         self._pending_error = None
         self._exception_in_flight = False
         self._rewind = None
+        self._skip_step_at = None
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -326,6 +329,11 @@ class Engine:
             tag = addr & KERNEL_HALF_TAG
             if tag == KERNEL_HALF_TAG:
                 addr |= ((1 << 64) - 1) & ~((1 << ADDR_BITS) - 1)   # a kernel-half address
+                if kind == "exec" and addr >> 12 == VSYSCALL_PAGE >> 12:
+                    # A call into the legacy vsyscall page, which Linux
+                    # emulates from its page-fault handler.
+                    self.gate.vsyscall(addr)
+                    return
             elif tag:
                 # A non-canonical address is a #GP at the instruction, not a
                 # page fault (no si_addr, trap 13).
@@ -359,12 +367,22 @@ class Engine:
     def stop(self):
         self.uc.emu_stop()
 
+    def skip_single_step_at(self, ip):
+        """The gate returns from SYSCALL or SYSENTER to ip with TF set: drop
+        the single-step trap QEMU raises there before any instruction at ip
+        has run (the next one, after it, is the real one)."""
+        self._skip_step_at = ip
+
     # --- hooks: turn CPU events into gate calls ------------------------
     # Raw ctypes callbacks cannot let an exception escape (ctypes would print
     # and drop it): a kernel bug stops the CPU and is re-raised by run().
     def _on_intr(self, uch, intno, _):
         if self._rewind is not None:
             return          # stopping at an instruction that faulted (see _port_fault)
+        if self._skip_step_at is not None:
+            skip, self._skip_step_at = self._skip_step_at, None
+            if intno == 1 and self.uc.reg_read(X.UC_X86_REG_RIP) == skip:
+                return      # see skip_single_step_at
         if intno in _CONTRIBUTORY:
             self._exception_in_flight = True
         try:
@@ -392,8 +410,8 @@ class Engine:
             self.uc.emu_stop()
 
     def _on_invalid(self, uc, _):
-        """Unicorn's #UD; run() turns it into a GuestFault, except for two
-        instructions a real CPU does not fault with #UD."""
+        """Unicorn's #UD; run() turns it into a GuestFault, except for three
+        instructions that are no #UD on a real CPU under Linux."""
         rip = uc.reg_read(X.UC_X86_REG_RIP)
         try:
             insn = self.mem_read(rip, 2)

@@ -16,7 +16,7 @@ from ..kernel.tables.unistd import NR_I386, NR_X86_64
 from ..kernel.task import ExitGroup
 from .common import Dispatcher, invoke, MASK64
 from .ptregs import PtRegs
-from .syscall import sysret_allowed, sysretl_allowed
+from .syscall import X86_EFLAGS_TF, sysret_allowed, sysretl_allowed
 
 SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
 EFAULT, EINTR = 14, 4
@@ -34,6 +34,10 @@ EXCEPTION_SIGNALS = {0: SIGFPE, 1: SIGTRAP, 3: SIGTRAP, 4: SIGSEGV, 5: SIGSEGV, 
 # 0x80): INT3 and INTO. INT n to any other vector is a #GP, whatever the
 # vector would mean if the CPU raised it.
 USER_VECTORS = {3: SIGTRAP, 4: SIGSEGV}
+# The legacy vsyscall page: a call to one of its three entries faults on the
+# fetch and Linux emulates it (arch/x86/entry/vsyscall/vsyscall_64.c).
+VSYSCALL_ADDR = 0xFFFFFFFFFF600000
+VSYSCALL_NRS = (96, 201, 309)        # gettimeofday, time, getcpu
 
 
 class Gate:
@@ -103,6 +107,11 @@ class Gate:
             return 1
         return 0
 
+    def vsyscall(self, addr):
+        """User code jumped into the vsyscall page (the trap layer saw the
+        instruction fetch fault at addr)."""
+        self._guarded(self.do_vsyscall, addr)
+
     def exception(self, vector, ip, why):
         """An exception the CPU raised at ip (a fault: the instruction; a
         trap: the one after), delivered as Linux's trap handlers do."""
@@ -123,7 +132,12 @@ class Gate:
             self._sysret64((regs.ax & MASK64, ret, flags))
         else:
             regs.exit_path = "iret"
-            self._iret(regs, insn_hook=True)
+            if regs.full is None:
+                # IRET restores pt_regs, where SYSCALL had put RCX and R11.
+                self._sysret64((regs.ax & MASK64, ret, flags))
+            else:
+                self._iret(regs, insn_hook=True)
+            self._single_step_after(regs, ret, flags)
         if self.trace:
             self.trace(regs)
 
@@ -184,6 +198,46 @@ class Gate:
                 self._fast32_ip(out + (landing - 2,))    # Unicorn adds the insn length
             else:
                 self._fast32(out)
+        if regs.exit_path == "iret":
+            self._single_step_after(regs, landing, regs.flags)
+        if self.trace:
+            self.trace(regs)
+
+    def _single_step_after(self, regs, ip, flags):
+        """A return through IRET with TF set traps after the first user
+        instruction, as the CPU cleared TF on the way in (SYSCALL's FMASK;
+        Linux's SYSENTER entry). QEMU instead re-checks TF as soon as the
+        SYSCALL or SYSENTER instruction is done and would trap at once."""
+        full = regs.full or {}
+        if full.get("eflags", flags) & X86_EFLAGS_TF:
+            self.cpu.skip_single_step_at(full.get("rip", ip))
+
+    def do_vsyscall(self, addr):
+        """emulate_vsyscall: one of the page's three entries, called from
+        64-bit code, runs its system call and returns as RET would; anything
+        else there, or a bad stack or pointer, is SIGSEGV."""
+        nr = (addr & 0xC00) >> 10
+        if addr & ~0xC00 != VSYSCALL_ADDR or nr >= 3:
+            return self._fault(SIGSEGV, "misaligned vsyscall", addr, 14)
+        user = self.machine.thread.read_regs()
+        sp = user["rsp"]
+        try:
+            caller = int.from_bytes(self.task.mm.read(sp, 8), "little")
+        except KernelError:
+            return self._fault(SIGSEGV, "vsyscall with bad stack", addr, 14)
+        regs = PtRegs("vsyscall", "x86_64", VSYSCALL_NRS[nr],
+                      tuple(user[r] for r in ("rdi", "rsi", "rdx", "r10", "r8", "r9")),
+                      caller, user["eflags"], sp + 8, user["cs"], user["ss"])
+        self._call(regs, self.table64, True)
+        if regs.ax == -EFAULT:
+            # A bad pointer: SIGSEGV, and no RET emulated.
+            return self._fault(SIGSEGV, "vsyscall fault", addr, 14)
+        regs.exit_path = "iret"
+        if regs.full is None:
+            self.machine.thread.write_regs({"rax": regs.ax & MASK64, "rip": caller,
+                                            "rsp": sp + 8})
+        else:
+            self._iret(regs, insn_hook=False)
         if self.trace:
             self.trace(regs)
 
@@ -250,6 +304,8 @@ class Gate:
         cur["rip"] = regs.ip
         if regs.gate == "syscall" and regs.abi == "x86_64":
             cur["rcx"], cur["r11"] = regs.cx, regs.r11
+        elif regs.gate == "vsyscall":
+            cur["rsp"] = regs.sp
         elif regs.gate != "int80":
             cur["rsp"], cur["rbp"], cur["rcx"] = regs.sp, regs.args[5], regs.cx
         return cur
