@@ -26,6 +26,7 @@ from . import handlers  # noqa: F401  (registers every system call)
 
 
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
+KERNEL_HALF = 0xFFFF_8000_0000_0000
 
 
 class LoadError(Exception):
@@ -266,10 +267,11 @@ class Machine:
         self.status = status
         self.cpu.stop()
 
-    def raise_fault(self, signo, why, ip=None, trapno=0):
-        """An exception the gate saw (INT n, #UD of a missing gate): handled
-        by the run loop once the CPU has stopped."""
-        self.fault = (signo, why, ip, trapno)
+    def raise_fault(self, signo, why, ip=None, trapno=0, err=0, code=None, addr=None):
+        """An exception the gate saw (INT n, #UD of a missing gate, ...):
+        handled by the run loop once the CPU has stopped. code and addr
+        default to what Linux's trap handlers report for signo."""
+        self.fault = (signo, why, ip, trapno, err, code, addr)
         self.cpu.stop()
 
     def _fault_signal(self, f):
@@ -277,7 +279,10 @@ class Machine:
         page-fault and #UD handlers report them."""
         if f.kind == "ill":
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
-        err = 4 | (1 if f.mapped else 0) | (2 if f.kind == "write" else 0) \
+        # Error code: user access, write, instruction fetch, and P, which is
+        # set on kernel-half addresses too: the kernel's pages are present.
+        present = f.mapped or f.addr >= KERNEL_HALF
+        err = 4 | (1 if present else 0) | (2 if f.kind == "write" else 0) \
             | (16 if f.kind == "exec" else 0)
         code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
         return SIGSEGV, code, f.addr, (14, err, f.addr), f"{f.kind} fault at {f.addr:#x}"
@@ -331,13 +336,14 @@ class Machine:
                 if armed and self.fault is None and self.status is None:
                     self._interrupt_return()
                 if self.fault is not None:
-                    signo, why, ip, trapno = self.fault
+                    signo, why, ip, trapno, err, code, addr = self.fault
                     self.fault = None
-                    code = {SIGILL: ILL_ILLOPN, SIGFPE: FPE_INTDIV}.get(signo, SI_KERNEL)
-                    addr = ip if code != SI_KERNEL else 0
-                    if addr == 0 and code != SI_KERNEL:
-                        addr = self.cpu.reg_read(REG["rip"])
-                    self._deliver_fault(signo, code, addr, (trapno, 0, 0), ip)
+                    if code is None:
+                        code = {SIGILL: ILL_ILLOPN, SIGFPE: FPE_INTDIV}.get(signo, SI_KERNEL)
+                    if addr is None:
+                        addr = 0 if code == SI_KERNEL else (
+                            ip if ip is not None else self.cpu.reg_read(REG["rip"]))
+                    self._deliver_fault(signo, code, addr, (trapno, err, 0), ip)
             except GuestFault as f:
                 signo, code, addr, trap, why = self._fault_signal(f)
                 try:

@@ -139,8 +139,8 @@ def test_caught_faults_as_intel():
     assert masked(emu, True) == masked(native, True)
 
 
-@pytest.mark.xfail(reason="machine.py: #GP error codes, #DB si_code/si_addr and the P bit of "
-                          "kernel-address page faults are not passed to the signal frame",
+@pytest.mark.xfail(reason="two fields still differ: the #GP error code of a bad segment load "
+                          "(the selector) and the P bit Linux reports for the page below 2^47",
                    strict=False)
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_caught_faults_every_field(variant):

@@ -71,9 +71,6 @@ def test_syscall_and_int80_from_64bit_code(variant):
             b"single-step over int80: 1 trap, at next-insn+1, rcx=kept\n") in out
 
 
-@pytest.mark.xfail(reason="kernel/mmap: an i386 mmap2 from a 64-bit program is not placed "
-                          "below 4 GiB (Linux uses the compat mmap base for in_32bit_syscall)",
-                   strict=False)
 def test_compat_mmap_from_64bit_code_lands_below_4g():
     r = run_sysgate(build("gate_regs64.c", "gcc64"))
     assert BELOW_4G + b" yes" in r.stdout

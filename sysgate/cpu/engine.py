@@ -421,7 +421,7 @@ class Engine:
             if insn == b"\xcd\x06":
                 # INT 6: Unicorn raises the #UD itself; on Linux INT n to a
                 # gate that is not DPL 3 is a #GP on the instruction.
-                self.gate.exception(13, rip, "INT 0x6 from user mode")
+                self.gate.exception(13, rip, "INT 0x6 from user mode", err=6 << 3 | 2)
                 return True
             if insn[0] == 0xF1:
                 # INT1 (ICEBP): a #DB trap, reported after the instruction.

@@ -20,6 +20,7 @@ from .syscall import X86_EFLAGS_TF, sysret_allowed, sysretl_allowed
 
 SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
 EFAULT, EINTR = 14, 4
+TRAP_BRKPT, TRAP_TRACE = 1, 2
 ERESTART_MIN, ERESTART_MAX = ERESTARTSYS, ERESTART_RESTARTBLOCK
 
 ENTRY64_NAMES = "rax rdi rsi rdx r10 r8 r9 rip eflags cs ss".split()
@@ -91,8 +92,10 @@ class Gate:
         if vector in USER_VECTORS:
             # A trap through a DPL-3 gate: reported after the instruction.
             return self._fault(USER_VECTORS[vector], f"INT {vector}", ip, vector)
-        # Not allowed from user mode: #GP on the INT instruction itself.
-        self._fault(SIGSEGV, f"INT {vector:#x} from user mode", ip - length, 13)
+        # Not allowed from user mode: #GP on the INT instruction itself, its
+        # error code naming the IDT entry (vector << 3 | IDT bit).
+        self._fault(SIGSEGV, f"INT {vector:#x} from user mode", ip - length, 13,
+                    err=vector << 3 | 2)
 
     def _software_interrupt(self, vector, ip):
         """The length of the INT n (or INT3, INTO) that ends just before ip,
@@ -112,10 +115,15 @@ class Gate:
         instruction fetch fault at addr)."""
         self._guarded(self.do_vsyscall, addr)
 
-    def exception(self, vector, ip, why):
+    def exception(self, vector, ip, why, err=0):
         """An exception the CPU raised at ip (a fault: the instruction; a
         trap: the one after), delivered as Linux's trap handlers do."""
-        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), why, ip, vector)
+        if vector == 1:
+            # #DB: a single step is TRAP_TRACE, ICEBP TRAP_BRKPT, both with
+            # the IP in si_addr (send_sigtrap).
+            code = TRAP_BRKPT if why == "INT1" else TRAP_TRACE
+            return self._fault(SIGTRAP, why, ip, 1, code=code, addr=ip)
+        self._fault(EXCEPTION_SIGNALS.get(vector, SIGSEGV), why, ip, vector, err=err)
 
     # --- the gates ------------------------------------------------------------
     def do_syscall_64(self, vals):
@@ -336,6 +344,6 @@ class Gate:
             regs.exit_path = "none"
             self.trace(regs)
 
-    def _fault(self, signo, why, ip=None, trapno=0):
+    def _fault(self, signo, why, ip=None, trapno=0, err=0, code=None, addr=None):
         """An exception in user mode: the run loop turns it into a signal."""
-        self.machine.raise_fault(signo, why, ip, trapno)
+        self.machine.raise_fault(signo, why, ip, trapno, err, code, addr)

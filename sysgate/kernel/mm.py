@@ -233,11 +233,14 @@ class AddressSpace:
             else:
                 i += 1
 
-    def find_free(self, length, hint=0):
+    def find_free(self, length, hint=0, below=None):
+        """A free range, top-down from the mmap base (or from `below`, for
+        an i386 call from a 64-bit process, whose result must fit 32 bits)."""
         length = page_up(length)
-        if hint and hint + length <= self.task_size and not self.overlaps(hint, hint + length):
+        limit = self.task_size if below is None else below
+        if hint and hint + length <= limit and not self.overlaps(hint, hint + length):
             return hint
-        top = self.mmap_base
+        top = self.mmap_base if below is None else min(self.mmap_base, below)
         for v in reversed(self.vmas):
             if v.start >= top:
                 continue

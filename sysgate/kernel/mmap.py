@@ -47,6 +47,16 @@ def _accountable(prot, kind, anon):
     return (kind != MAP_SHARED and prot & PROT_WRITE) or (anon and kind == MAP_SHARED)
 
 
+COMPAT_TASK_SIZE = 0xFFFFE000
+
+
+def _compat_limit(t):
+    """Where an i386 call's mapping must end: a 64-bit process asking
+    through INT 0x80 gets an address below 4 GiB (Linux's compat mmap base,
+    in_32bit_syscall)."""
+    return COMPAT_TASK_SIZE if not t.is64 and t.mm.task_size > 1 << 32 else None
+
+
 @syscall("brk", "addr")
 def sys_brk(t, addr):
     mm = t.mm
@@ -141,7 +151,7 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     if _accountable(prot, kind, anon) and size > COMMIT_LIMIT:
         raise KernelError(E.ENOMEM)
     if start is None:
-        start = mm.find_free(size, addr & ~(PAGE - 1))
+        start = mm.find_free(size, addr & ~(PAGE - 1), _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         map_file(mm, start, size, prot, shared, mf, fd_path(t, f), pgoff_bytes, st)
@@ -267,7 +277,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
-    dest = mm.find_free(new_len)
+    dest = mm.find_free(new_len, 0, _compat_limit(t))
     if flags & MREMAP_DONTUNMAP:
         return _dontunmap(t, v, old, old_len, dest)
     return _move(t, v, old, old_len, new_len, dest)

@@ -28,6 +28,8 @@ class CostModel:
             return self.int80
         if gate == "syscall" and abi == "x86_64":
             return self.syscall
+        # SYSENTER, compat SYSCALL, and the legacy vsyscall page's emulation
+        # (a trapping fetch, priced like a fast entry).
         return self.fast32
 
     def render(self, calls):
