@@ -181,7 +181,6 @@ class Engine:
         self._all_regs = self.batch(_REWIND_REGS)
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
-        self.reg_read_batch = uc.reg_read_batch
         self.reg_write_batch = uc.reg_write_batch
         self._uch = uc._uch
         self._u32 = ctypes.c_uint32()
@@ -310,12 +309,13 @@ class Engine:
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
 
-    def run(self, pc, timeout_us=0):
-        """Run user code from pc until a hook stops the CPU or timeout_us
-        passes (0: no limit); raise GuestFault when user code faults."""
+    def run(self, pc):
+        """Run user code from pc until a hook stops the CPU; raise
+        GuestFault when user code faults. (No emu_start timeout: see
+        watch_blocks.)"""
         self._last_bad = None
         try:
-            self.uc.emu_start(pc, NEVER, timeout_us)
+            self.uc.emu_start(pc, NEVER)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err
