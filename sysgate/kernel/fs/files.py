@@ -309,10 +309,16 @@ def sys_readv(t, fd, iov, cnt):
 @syscall("writev", "fd ptr int")
 def sys_writev(t, fd, iov, cnt):
     f = _file(t, fd)
-    h = f.host
-    parts = []
-    faulted = False
-    mm = t.mm
+    data = _gather(t, f, iov, cnt, None)
+    if f.blocks:
+        _wait(t, f, True)
+    return os.write(f.host, data)
+
+
+def _gather(t, f, iov, cnt, pos):
+    """The bytes a writev-style call writes: the iovecs' contents up to the
+    first unreadable byte (a partial write, as Linux's), EFAULT if none."""
+    parts, faulted, mm = [], False, t.mm
     for base, n in _iovecs(t, iov, cnt):
         room = mm.extent(base, n, PROT_READ) if n else 0
         if room:
@@ -322,13 +328,11 @@ def sys_writev(t, fd, iov, cnt):
             break
     data = b"".join(parts)
     if f.nolfs:
-        data = data[:_lfs_count(t, f, len(data), None)]
+        data = data[:_lfs_count(t, f, len(data), pos)]
     if not data and faulted:
-        os.write(h, b"")
+        os.write(f.host, b"")
         raise KernelError(E.EFAULT)
-    if f.blocks:
-        _wait(t, f, True)
-    return os.write(h, data)
+    return data
 
 
 @syscall("lseek", "fd off int")
@@ -609,21 +613,7 @@ def _pwritev(t, fd, iov, cnt, pos):
     f = _file(t, fd)
     if pos < 0:
         raise KernelError(E.EINVAL)
-    parts, faulted, mm = [], False, t.mm
-    for base, n in _iovecs(t, iov, cnt):
-        room = mm.extent(base, n, PROT_READ) if n else 0
-        if room:
-            parts.append(mm.peek(base, room))
-        if room < n:
-            faulted = True
-            break
-    data = b"".join(parts)
-    if f.nolfs:
-        data = data[:_lfs_count(t, f, len(data), pos)]
-    if not data and faulted:
-        os.write(f.host, b"")
-        raise KernelError(E.EFAULT)
-    return os.pwrite(f.host, data, pos)
+    return os.pwrite(f.host, _gather(t, f, iov, cnt, pos), pos)
 
 
 @syscall("preadv", "fd ptr int ulong ulong")
