@@ -292,11 +292,16 @@ class Machine:
         if ip is not None:
             regs["rip"] = ip
         info = siginfo(signo, code, True, addr=addr)
-        new = deliver(self.task, signo, regs, self.thread.read_fpu(), info, trap, forced=True)
+        if not self._deliver(signo, regs, info, trap, forced=True) and ip is not None:
+            self.thread.write_regs({"rip": ip})
+
+    def _deliver(self, signo, regs, *args, **kw):
+        """Deliver signo to user code stopped with regs; True if a handler's
+        frame now holds the CPU."""
+        new = deliver(self.task, signo, regs, self.thread.read_fpu(), *args, **kw)
         if new is not None:
             self.thread.write_regs(new)
-        elif ip is not None:
-            self.thread.write_regs({"rip": ip})
+        return new is not None
 
     def _interrupt_return(self):
         """The return from a (timer) interrupt: deliver what became pending."""
@@ -304,9 +309,7 @@ class Machine:
         task.timers.expire()
         signo = deliverable(task)
         if signo:
-            new = deliver(task, signo, self.thread.read_regs(), self.thread.read_fpu())
-            if new is not None:
-                self.thread.write_regs(new)
+            self._deliver(signo, self.thread.read_regs())
 
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
