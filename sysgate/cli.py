@@ -42,7 +42,7 @@ def _parser():
                     help="print a summary table instead of each call")
     tr.add_argument("--json", action="store_true", help="one JSON object per event")
     tr.add_argument("-f", dest="follow", action="store_true",
-                    help="follow children (accepted for strace compatibility)")
+                    help="follow forked children; their lines start with [pid N]")
     sub.add_parser("diff", parents=[common],
                    help="compare the program's system calls natively (strace) and under sysgate")
     bn = sub.add_parser("bench", help="the probe's operations natively and under sysgate")
@@ -97,6 +97,7 @@ def cmd_trace(opts):
         summary = Summary(CostModel.from_probe())
 
     def attach(m):
+        m.follow = opts.follow
         m.enable_tracing(strsize=opts.strsize)
         if summary is not None:
             m.events.subscribe(summary)

@@ -16,6 +16,7 @@ from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
 from .kernel.task import Task
+from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
 from .loader.image import STACK_SIZE, choose_layout, plan_segments
 from .loader.vdso import map_vdso
@@ -112,6 +113,48 @@ class Machine:
         self.status = None
         self.events = EventStream()
         self._deferred = []
+        self.hostsig = HostSignals(self._async_stop)
+        self.session = os.getpid()   # the first guest process; its descendants are guests
+        self.forked = False        # a child process: its end is this host process's end
+        self.follow = False        # children keep emitting events (trace -f)
+        self.pending_exec = None   # set by execve; the run loop switches CPUs
+        self._strsize = 32
+
+    # --- processes --------------------------------------------------------
+    def before_fork(self):
+        """Empty the host-side buffers a forked child would write twice."""
+        import sys
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except (OSError, ValueError):
+                pass
+        self.events.flush()
+
+    def after_fork_child(self):
+        from .kernel.sched import Timers
+        task = self.task
+        self.forked = True
+        self.hostsig.after_fork()
+        task.pid = task.tid = os.getpid()
+        task.pending, task.siginfo = 0, {}
+        task.timers = Timers(task)      # interval timers and alarms are not inherited
+        task.children = {}
+        task.rseq_cpu = None
+        if not self.follow:
+            self.events.clear()
+            self.gate.trace = None
+
+    def request_exec(self, replace):
+        """execve passed its checks: once the CPU stops, replace() installs
+        the new program."""
+        self.pending_exec = replace
+        self.cpu.stop()
+
+    def _async_stop(self):
+        """Stop user code from the host-signal thread."""
+        self.cpu.async_stopped = True
+        self.cpu.stop()
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -119,17 +162,30 @@ class Machine:
 
     # --- exec -------------------------------------------------------------
     def load(self, path, argv, envp=None):
+        """The first program: read from the host path the user named."""
         if envp is None:
             envp = [k + b"=" + v for k, v in os.environb.items()]
         try:
             with open(path, "rb") as f:
                 data = f.read()
+                st = os.fstat(f.fileno())
         except FileNotFoundError:
             raise LoadError(f"{path}: No such file or directory") from None
         except IsADirectoryError:
             raise LoadError(f"{path}: Is a directory") from None
         except OSError as e:
             raise LoadError(f"{path}: {e.strerror}") from None
+        img = self.parse(data, path)
+        fsctx = FsContext(self.root)
+        task = Task(self, None, FdTable(), fsctx, img.is64)
+        task.host = self.hostsig
+        self.task = task
+        exe = self._guest_exe_path(fsctx, path)
+        self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp)
+        return task
+
+    @staticmethod
+    def parse(data, path):
         try:
             img = elf.parse(data, path)
         except elf.ElfError as e:
@@ -137,17 +193,23 @@ class Machine:
         if img.interp:
             raise LoadError(f"{path}: needs an interpreter: {img.interp} "
                             "(dynamic programs are not supported yet)")
+        return img
+
+    def exec_image(self, img, data, st, exe_path, execfn, argv, envp):
+        """Give the task a new address space holding img, on a fresh CPU
+        (execve's point of no return: nothing here can fail for the guest)."""
+        task = self.task
         layout = choose_layout(img.is64, img.pie, self.rng)
+        self.cpu = Engine(self.model.make_cpuid())
+        self.cpu.async_stopped = False
         mm = AddressSpace(self.cpu, img.is64)
         mm.mmap_base = layout.mmap_base
-        fsctx = FsContext(self.root)
-        task = Task(self, mm, FdTable(), fsctx, img.is64)
+        task.mm = mm
+        task.set_abi(img.is64)
         self.thread = task.thread = Thread(self, self.cpu)
-        self.task = task
 
         plan = plan_segments(img, data, layout.load_bias)
-        st = os.stat(path)
-        task.exe_path = self._guest_exe_path(fsctx, path)
+        task.exe_path = exe_path
         for m in plan.mappings:
             mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
                    offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)
@@ -155,6 +217,8 @@ class Machine:
 
         stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
         mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+        self.vdso = None
+        task.vdso_symbols = None
         if self.use_vdso:
             self.vdso = map_vdso(mm, img.is64, self.model.fast_compat_gate())
             task.vdso_symbols = self.vdso.symbols
@@ -167,19 +231,24 @@ class Machine:
         auxv = self._auxv(img, plan)
         sp, image, where = stack.build(
             layout.stack_top - layout.sp_offset, argv, envp, auxv,
-            execfn=os.fsencode(path), platform=b"x86_64" if img.is64 else b"i686",
+            execfn=execfn, platform=b"x86_64" if img.is64 else b"i686",
             random16=self.random_bytes(16), is64=img.is64)
         mm.write_kernel(sp, image)
         task.auxv_bytes = b"".join(
             k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
             for k, v in where["auxv_items"])
+        trace = self.gate.trace if self.gate is not None else None
         self.gate = Gate(self)
         if self.vdso is not None:
             self.gate.landing_pad = self.vdso.landing_pad
+            if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
+                sysenter_at = self.vdso.landing_pad - 4
+                self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
         self.cpu.gate = self.gate
         self.cpu.boot(plan.entry, sp, compat=not img.is64)
         self.entry = plan.entry
-        return task
+        if trace is not None:
+            self.enable_tracing(self._strsize)
 
     def _guest_exe_path(self, fsctx, path):
         real = os.path.realpath(path)
@@ -235,6 +304,7 @@ class Machine:
     def enable_tracing(self, strsize=32):
         """Emit a Crossing event per system call (decoded while the guest's
         memory still holds the arguments)."""
+        self._strsize = strsize
         gate, mm = self.gate, self.task.mm
         tables = {"x86_64": gate.table64, "i386": gate.table32}
         from .kernel.registry import names
@@ -304,7 +374,8 @@ class Machine:
         return new is not None
 
     def _interrupt_return(self):
-        """The return from a (timer) interrupt: deliver what became pending."""
+        """The return from an interrupt (a timer, a host signal): deliver
+        what became pending."""
         task = self.task
         task.timers.expire()
         signo = deliverable(task)
@@ -313,19 +384,41 @@ class Machine:
 
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
-        ('signal', signo, why)."""
+        ('signal', signo, why). In a forked child the host process ends
+        here, as the guest process did."""
+        self.hostsig.start()
+        try:
+            status = self._run()
+        finally:
+            if not self.forked:
+                self.hostsig.close()
+        if self.forked:
+            self.end_host_process(status)
+        return status
+
+    def end_host_process(self, status):
+        import sys
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except (OSError, ValueError):
+                pass
+        if status[0] == "exit":
+            os._exit(status[1])
+        die_by_signal(status[1])
+
+    def _run(self):
         pc = self.entry
         self.fault = None
-        timers = self.task.timers
-        timers.wake = self.cpu.stop     # a timer was armed: re-plan outside the CPU
-        keeper = self.task.timekeeper
         watching = False
 
         def check_deadline():
-            dl = timers.deadline
+            dl = self.task.timers.deadline
             if dl is not None and now_ns() >= dl:
                 self.cpu.stop()
         while self.status is None:
+            timers = self.task.timers
+            timers.wake = self.cpu.stop     # a timer was armed: re-plan outside the CPU
             try:
                 # With a timer armed, user code stops at each block once the
                 # deadline has passed, so the signal arrives mid-computation
@@ -335,8 +428,16 @@ class Machine:
                     self.cpu.watch_blocks(check_deadline if armed else None)
                     watching = armed
                 self.cpu.run(pc)
-                keeper.refresh()
-                if armed and self.fault is None and self.status is None:
+                if self.pending_exec is not None:
+                    self.pending_exec, new = None, self.pending_exec
+                    new()
+                    pc, watching = self.entry, False
+                    continue
+                if self.cpu.async_stopped:
+                    self.cpu.async_stopped = False
+                    self.gate.repair_async_stop()
+                self.task.timekeeper.refresh()
+                if (armed or self.hostsig.pending) and self.fault is None and self.status is None:
                     self._interrupt_return()
                 if self.fault is not None:
                     signo, why, ip, trapno, err, code, addr = self.fault

@@ -48,3 +48,15 @@ def test_restart_through_kernel_vsyscall_reenters_by_int80(cpu, gate):
 def test_timer_storm_during_crossings(variant, cpu):
     native, _ = assert_same(build("timer_stress.c", variant), opts=["--cpu", cpu])
     assert native.stdout == b"survived 1 ticks, every call answered: 1\n"
+
+
+# --- processes: fork, wait, kill, stop/continue, exec -------------------------
+@pytest.mark.parametrize("variant", ALL)
+def test_processes(variant):
+    """fork/vfork/execve, wait4 and waitid statuses (exit, signal, fault,
+    stop, continue), signals between processes (a spinning child killed, a
+    sigsuspend woken), SIGCHLD's siginfo, wait4 interrupted by a timer with
+    and without SA_RESTART: the same output natively and under sysgate."""
+    exe = build("proc_fork.c", variant)
+    for cpu in ("intel", "amd"):
+        assert_same(exe, opts=("--cpu", cpu))

@@ -162,6 +162,7 @@ class Engine:
         # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
         self._pending_error = None
+        self.async_stopped = False     # a stop was requested from another thread
         self._exception_in_flight = False
         self._rewind = None
         self._skip_step_at = None

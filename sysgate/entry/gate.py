@@ -52,6 +52,7 @@ class Gate:
         self.trace = None          # callable(regs) when tracing
         self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
         self.current = None        # pt_regs of the call in progress
+        self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
         self._nr_restart = {"x86_64": NR_X86_64["restart_syscall"],
                             "i386": NR_I386["restart_syscall"]}
         cpu = self.cpu
@@ -211,6 +212,21 @@ class Gate:
         if self.trace:
             self.trace(regs)
 
+    def repair_async_stop(self):
+        """After a stop requested from another thread (a host signal).
+        Unicorn 2.1.4 can end such a stop, when it lands in the block that
+        leads into a SYSENTER, with EIP back at the block's start although
+        the block's instructions ran. In __kernel_vsyscall the prologue
+        (push ecx; push edx; push ebp; mov %esp,%ebp) tells: EBP equal to
+        ESP means it all ran, and the SYSENTER is next."""
+        window = self.sysenter_window
+        if window is None:
+            return
+        cur = self._read32()
+        ip, bp, sp = cur[7], cur[6], cur[11]
+        if window[0] <= ip < window[1] and bp == sp:
+            self.cpu.reg_write(REG["rip"], window[1])
+
     def _single_step_after(self, regs, ip, flags):
         """A return through IRET with TF set traps after the first user
         instruction, as the CPU cleared TF on the way in (SYSCALL's FMASK;
@@ -262,7 +278,7 @@ class Gate:
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
             regs.seconds = perf_counter() - t0
             regs.retval = regs.ax     # before a restart rewrites ax
-        if task.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
+        if task.pending or task.host.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
                 task.timers.deadline is not None and now_ns() >= task.timers.deadline):
             self._exit_work(regs)
 

@@ -141,3 +141,4 @@ def sys_rseq(t, rseq, length, flags, sig):
         t.mm.write(rseq + 20, struct.pack("<II", 0, 0))
     t.rseq = (rseq, length, sig)
     return 0
+

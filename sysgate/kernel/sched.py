@@ -75,6 +75,9 @@ class Timers:
 
 def interruptible(t):
     """True when a signal is pending that the task does not block."""
+    if t.host.pending:
+        from .signal import absorb_host_signals
+        absorb_host_signals(t)
     return bool(t.pending & ~t.sigmask)
 
 
@@ -96,22 +99,42 @@ def sleep_until(t, deadline, restart=ERESTARTSYS):
         left = _wait_budget(t, deadline)
         if deadline is not None and now_ns() >= deadline:
             return
-        _time.sleep(min(left, 0.5) if left is not None else 0.5)
+        _host_wait(t, (), min(left, 0.5) if left is not None else 0.5)
+
+
+def _host_wait(t, polls, seconds):
+    """Wait on the host for up to seconds (None: no limit), for one of the
+    (fd, events) in polls or a signal from outside (kernel.hostsig);
+    True when one of polls is ready."""
+    p = select.poll()
+    for fd, events in polls:
+        p.register(fd, events)
+    wake = t.host.wake_r if t.host is not None else -1
+    if wake >= 0:
+        p.register(wake, select.POLLIN)
+    ms = None if seconds is None else max(1, int(seconds * 1000)) if seconds > 0 else 0
+    ready = p.poll(ms)
+    return any(fd != wake for fd, _ in ready)
+
+
+def wait_event(t, polls=(), restart=ERESTARTSYS, deadline=None, poll_every=None):
+    """One round of a blocking wait: returns when polls may be ready, a
+    signal or timer needs attention, or poll_every seconds passed (for
+    conditions nothing can wake us for); raises the restart code when a
+    signal interrupts."""
+    t.timers.expire()
+    if interruptible(t):
+        raise KernelError(restart)
+    budget = _wait_budget(t, deadline)
+    if poll_every is not None:
+        budget = poll_every if budget is None else min(budget, poll_every)
+    return _host_wait(t, polls, budget)
 
 
 def wait_fd(t, host, write=False, restart=ERESTARTSYS):
     """Block until host fd is readable (or writable); interrupted by a
     signal. Returns at once when no timer could ever interrupt."""
     events = select.POLLOUT if write else select.POLLIN | select.POLLPRI
-    p = select.poll()
-    p.register(host, events)
     while True:
-        t.timers.expire()
-        if interruptible(t):
-            raise KernelError(restart)
-        budget = _wait_budget(t, None)
-        if budget is None and not t.timers.armed():
-            return        # nothing can interrupt: let the host call block
-        ms = None if budget is None else max(1, int(budget * 1000))
-        if p.poll(ms):
+        if wait_event(t, ((host, events),), restart):
             return

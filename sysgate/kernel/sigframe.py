@@ -29,13 +29,16 @@ FXSAVE_SIZE = 512
 FP_MAGIC_OFFSET = 464
 
 
-def siginfo(signo, code, is64, addr=None, pid=0, uid=0, errno=0):
-    """128 bytes of siginfo; the union starts at 16 (x86-64) or 12 (i386)."""
+def siginfo(signo, code, is64, addr=None, pid=0, uid=0, errno=0, status=None):
+    """128 bytes of siginfo; the union starts at 16 (x86-64) or 12 (i386).
+    status: SIGCHLD's si_status (or a queued signal's si_int), after the uid."""
     head = struct.pack("<iii", signo, errno, code) + (b"\0" * 4 if is64 else b"")
     if addr is not None:
         body = struct.pack("<Q" if is64 else "<I", addr)
     else:
         body = struct.pack("<iI", pid, uid)
+        if status is not None:
+            body += struct.pack("<i", status)
     return (head + body).ljust(128, b"\0")
 
 

@@ -23,9 +23,13 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
          25: "File size limit exceeded", 26: "Virtual timer expired",
          27: "Profiling timer expired", 29: "I/O possible", 30: "Power failure",
          31: "Bad system call"}
-# Signals whose default action is to be ignored (or stop/continue, which a
-# lone process without a job-control parent treats the same way here).
-DEFAULT_IGNORE = {17, 18, 19, 20, 21, 22, 23, 28}
+# Default actions other than terminate: ignore (SIGCONT's continue is
+# done by the host, which continues the stopped sysgate process) and stop.
+DEFAULT_IGNORE = {17, 18, 23, 28}
+DEFAULT_STOP = {19, 20, 21, 22}
+SIGCHLD = 17
+SA_NOCLDSTOP = 1
+CLD_EXITED = 1
 
 
 class GuestSignal(Exception):
@@ -50,6 +54,9 @@ def sys_rt_sigaction(t, sig, act, oact, size):
     new = fmt.unpack(t.mm.read(act, fmt.size)) if act else None
     if new and sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
+    if new and t.host is not None:
+        t.host.collect()
+        absorb_host_signals(t)
     if oact:
         t.mm.write(oact, fmt.pack(*t.sigactions.get(sig, (0, 0, 0, 0))[:4]))
     if new:
@@ -110,13 +117,40 @@ def send_self(t, sig, code=SI_TKILL):
         return 0
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    handler = t.sigactions.get(sig, (SIG_DFL,))[0]
-    if sig not in (SIGKILL, SIGSTOP) and (
-            handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE)):
+    if ignored(t, sig):
         return 0
     t.pending |= 1 << (sig - 1)
     t.siginfo[sig] = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
     return 0
+
+
+def absorb_host_signals(t):
+    """Make the signals that reached this process from outside pending,
+    with the sender's siginfo (kernel.hostsig)."""
+    for hi in t.host.take():
+        signo, code = hi.si_signo, hi.si_code
+        if signo == SIGCHLD:
+            exit_signal = t.children.get(hi.si_pid, SIGCHLD)
+            act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
+            if code != CLD_EXITED and code in (4, 5, 6) and act[1] & SA_NOCLDSTOP:
+                continue     # stopped, continued: not reported with SA_NOCLDSTOP
+            if exit_signal != SIGCHLD:
+                if not exit_signal:
+                    continue
+                signo = exit_signal
+            info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid,
+                                    status=hi.si_status)
+        else:
+            info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
+        if not ignored(t, signo):
+            t.pending |= 1 << (signo - 1)
+            t.siginfo.setdefault(signo, info)
+
+
+def ignored(t, sig):
+    handler = t.sigactions.get(sig, (SIG_DFL,))[0]
+    return sig not in (SIGKILL, SIGSTOP) and (
+        handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))
 
 
 def has_handler(t, signo):
@@ -126,6 +160,8 @@ def has_handler(t, signo):
 
 def deliverable(t):
     """The signal to deliver next (lowest number first), or 0."""
+    if t.host.pending:
+        absorb_host_signals(t)
     ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
     if not ready:
         return 0
@@ -158,6 +194,9 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         return None
     if handler == SIG_DFL:
         if signo in DEFAULT_IGNORE:
+            return None
+        if signo in DEFAULT_STOP:
+            t.host.stop_self(signo)    # returns once the host continued us
             return None
         raise GuestSignal(signo)
     ia32 = act[4]
@@ -222,23 +261,100 @@ def _check_target(t, pid):
 def sys_rt_sigpending(t, buf, size):
     if size > 8:
         raise KernelError(E.EINVAL)
+    if t.host.pending:
+        absorb_host_signals(t)
     t.mm.write(buf, struct.pack("<Q", t.pending & t.sigmask)[:size])
+    return 0
+
+
+# --- other processes ----------------------------------------------------------
+# Guest processes are host processes: the guest's signals to another guest
+# process are host signals (kernel.hostsig takes them in). Only the session's
+# own processes, the first guest and its descendants, can be reached: a
+# confined guest cannot signal the host's processes.
+def _host_procs():
+    """pid -> (ppid, pgrp) of every host process."""
+    import os
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    rest = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(name)] = (int(rest[1]), int(rest[2]))
+    return out
+
+
+def guest_processes(t):
+    """pid -> pgrp of the session's live processes."""
+    procs = _host_procs()
+    root = t.machine.session
+    out = {}
+    for pid, (ppid, pgrp) in procs.items():
+        p, seen = pid, 0
+        while p not in (0, 1) and seen < 4096:
+            if p == root:
+                out[pid] = pgrp
+                break
+            p = procs.get(p, (0, 0))[0]
+            seen += 1
+    return out
+
+
+def _signal_process(t, pid, sig, code):
+    import os
+    if pid == t.pid:
+        return send_self(t, sig, code)
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        raise KernelError(E.ESRCH) from None
+    except OSError as e:
+        raise KernelError(e.errno) from None
     return 0
 
 
 @syscall("kill", "pid sig")
 def sys_kill(t, pid, sig):
-    _check_target(t, pid)
-    return send_self(t, sig, SI_USER)
+    import os
+    if not 0 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    if pid == t.pid:
+        return send_self(t, sig, SI_USER)
+    if pid == -2**31:
+        raise KernelError(E.ESRCH)
+    guests = guest_processes(t)
+    if pid > 0:
+        if pid not in guests:
+            raise KernelError(E.ESRCH)
+        return _signal_process(t, pid, sig, SI_USER)
+    if pid == -1:
+        targets = [p for p in guests if p != t.pid]
+    else:
+        pgrp = os.getpgrp() if pid == 0 else -pid
+        targets = [p for p, g in guests.items() if g == pgrp]
+    if not targets:
+        raise KernelError(E.ESRCH)
+    # The caller last, so that signals to others leave before its own death.
+    for p in sorted(targets, key=lambda p: p == t.pid):
+        try:
+            _signal_process(t, p, sig, SI_USER)
+        except KernelError:
+            pass
+    return 0
 
 
 @syscall("tgkill", "pid pid sig")
 def sys_tgkill(t, tgid, tid, sig):
     if tgid <= 0 or tid <= 0:
         raise KernelError(E.EINVAL)
-    if tgid != t.pid or tid != t.tid:
+    if tgid == t.pid and tid == t.tid:
+        return send_self(t, sig)
+    if tgid != tid or tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
-    return send_self(t, sig)
+    return _signal_process(t, tid, sig, SI_TKILL)
 
 
 @syscall("tkill", "pid sig")
@@ -348,6 +464,9 @@ def sys_sigaction(t, sig, act, oact):
     new = OLD_SIGACTION.unpack(t.mm.read(act, 16)) if act else None
     if new and sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
+    if new and t.host is not None:
+        t.host.collect()
+        absorb_host_signals(t)
     if oact:
         h, f, r, m = t.sigactions.get(sig, (0, 0, 0, 0))[:4]
         t.mm.write(oact, OLD_SIGACTION.pack(h, m & 0xFFFFFFFF, f, r))
@@ -362,6 +481,9 @@ def sys_signal(t, sig, handler):
     if not 1 <= sig <= NSIG or sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
     old = t.sigactions.get(sig, (0,))[0]
+    if t.host is not None:
+        t.host.collect()
+        absorb_host_signals(t)
     # signal() has System V semantics in the kernel: one-shot, not blocked.
     from .sigframe import SA_NODEFER, SA_RESETHAND
     t.sigactions[sig] = (handler, SA_RESETHAND | SA_NODEFER, 0, 0, True)

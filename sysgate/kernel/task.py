@@ -41,6 +41,9 @@ class Task:
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.rlimits = {}
         self.exit_status = None       # ('exit', code) or ('signal', signo)
+        self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
+        self.children = {}            # pid -> exit signal, of the children forked
+        self.vfork_done = None        # a vfork child's pipe to its waiting parent
 
     def raise_signal(self, signo, info=None):
         """Make signo pending (a timer fired, a fault, another sender)."""

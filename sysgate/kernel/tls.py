@@ -76,3 +76,13 @@ def sys_get_thread_area(t, uinfo):
     base, limit, flags = _decode(raw) if raw != bytes(8) else (0, 0, 0x28)
     t.mm.write(uinfo, USER_DESC.pack(entry, base, limit, flags))
     return 0
+
+
+def set_tls(t, tls):
+    """clone's CLONE_SETTLS: the %fs base (x86-64) or a user_desc (i386)."""
+    if t.is64:
+        if tls >= t.mm.task_size:
+            raise KernelError(E.EPERM)
+        t.thread.set_base("fs", tls)
+    else:
+        sys_set_thread_area(t, tls)

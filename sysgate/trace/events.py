@@ -53,6 +53,16 @@ class EventStream:
     def __bool__(self):
         return bool(self.subscribers)
 
+    def clear(self):
+        """A forked child that is not followed reports nothing."""
+        self.subscribers = []
+
+    def flush(self):
+        for fn in self.subscribers:
+            out = getattr(fn, "out", None)
+            if out is not None:
+                out.flush()
+
     def emit(self, event):
         for fn in self.subscribers:
             fn(event)

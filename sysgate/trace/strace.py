@@ -9,13 +9,16 @@ regular expression takes it apart:
     [int80/iret] open("/nope", O_RDONLY) = -1 ENOENT (No such file or directory)
     [vdso] clock_gettime(CLOCK_MONOTONIC, 0x7ffd1230) = 0
     +++ exited with 0 +++
+
+Lines of a child process followed with -f start with `[pid N] `, as strace's.
 """
 import json
+import os
 
 from .decode import result_text, signame
 from .events import Crossing, ExitEvent, SignalEvent, VdsoCall
 
-LINE_RE = r"^\[(?P<gate>\w+)(?:/(?P<path>\w+))?\] (?P<name>\w+)\((?P<args>.*)\) = (?P<result>.*)$"
+LINE_RE = r"^(?:\[pid +(?P<pid>\d+)\] )?\[(?P<gate>\w+)(?:/(?P<path>\w+))?\] (?P<name>\w+)\((?P<args>.*)\) = (?P<result>.*)$"
 
 
 def crossing_line(ev):
@@ -48,6 +51,7 @@ class StracePrinter:
     def __init__(self, out, names=None):
         self.out = out
         self.names = names        # set of call names to show, or None for all
+        self.pid = os.getpid()    # lines of other (forked) processes name theirs
 
     def __call__(self, ev):
         if isinstance(ev, (Crossing, VdsoCall)):
@@ -60,6 +64,9 @@ class StracePrinter:
             line = signal_line(ev)
         else:
             return
+        pid = os.getpid()
+        if pid != self.pid:
+            line = f"[pid {pid}] {line}"
         self.out.write(line + "\n")
         self.out.flush()
 
@@ -69,6 +76,7 @@ class JsonPrinter:
 
     def __init__(self, out, names=None):
         self.out, self.names = out, names
+        self.pid = os.getpid()
 
     def __call__(self, ev):
         if isinstance(ev, (Crossing, VdsoCall)) and self.names is not None \
@@ -77,5 +85,7 @@ class JsonPrinter:
         d = dict(vars(ev))
         if "args" in d:
             d["args"] = list(d["args"])
+        if os.getpid() != self.pid:
+            d["pid"] = os.getpid()
         self.out.write(json.dumps(d) + "\n")
         self.out.flush()

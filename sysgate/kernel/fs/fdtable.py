@@ -103,3 +103,7 @@ class FdTable:
     def close_all(self):
         for fd in list(self.fds):
             self.close(fd)
+
+    def close_on_exec(self):
+        for fd in [fd for fd, f in self.fds.items() if f.cloexec]:
+            self.close(fd)

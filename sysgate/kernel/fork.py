@@ -1,0 +1,220 @@
+"""Processes: fork (and clone and vfork, without shared memory) and wait.
+
+Each guest process is a host process: fork forks sysgate itself, CPU state,
+memory, open files and all, so the child continues from this very system
+call. Guest pids are host pids; a child's end is its host process's end
+(exit code, or death by the same signal), which is exactly what wait4 reads
+from the host.
+"""
+import os
+import struct
+
+from .errors import KernelError, E
+from .registry import syscall
+
+
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+CLONE_NEWS = 0x7E020000 & ~CLONE_NEWNS | CLONE_NEWNS     # every CLONE_NEW* flag
+SIGCHLD = 17
+
+
+def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
+    if exit_signal is None:
+        exit_signal = flags & 0xFF
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND or \
+            flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        raise KernelError(E.EINVAL)
+    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS) or \
+            flags & CLONE_VM and not flags & CLONE_VFORK:
+        # Shared address spaces and tables (threads) are not modelled yet;
+        # glibc and musl report EAGAIN from pthread_create for this.
+        raise KernelError(E.EAGAIN)
+    if flags & CLONE_NEWS:
+        raise KernelError(E.EPERM)
+    if not 0 <= exit_signal <= 64:
+        raise KernelError(E.EINVAL)
+    machine = t.machine
+    vfork_r = vfork_w = -1
+    if flags & CLONE_VFORK:
+        vfork_r, vfork_w = os.pipe2(os.O_CLOEXEC)
+    machine.before_fork()
+    pid = os.fork()
+    if pid == 0:
+        machine.after_fork_child()
+        if vfork_w >= 0:
+            os.close(vfork_r)
+            t.vfork_done = vfork_w
+        if newsp:
+            t.thread.write_regs({"rsp": newsp})
+            machine.gate.current.sp = newsp
+        if flags & CLONE_CHILD_SETTID:
+            t.mm.write(ctid, struct.pack("<i", t.pid))
+        if flags & CLONE_CHILD_CLEARTID:
+            t.clear_child_tid = ctid
+        if flags & CLONE_SETTLS:
+            from .tls import set_tls
+            set_tls(t, tls)
+        return 0
+    t.children[pid] = exit_signal
+    if flags & CLONE_PARENT_SETTID:
+        t.mm.write(ptid, struct.pack("<i", pid))
+    if vfork_w >= 0:
+        # The parent sleeps until the child has exec'd or exited (the pipe's
+        # write end closes with either).
+        os.close(vfork_w)
+        try:
+            while os.read(vfork_r, 1):
+                pass
+        finally:
+            os.close(vfork_r)
+    return pid
+
+
+@syscall("fork")
+def sys_fork(t):
+    return do_fork(t, SIGCHLD)
+
+
+@syscall("vfork")
+def sys_vfork(t):
+    return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD)
+
+
+@syscall("clone", "flags ptr ptr ptr ptr")
+def sys_clone(t, flags, newsp, ptid, a3, a4):
+    # x86-64 passes child_tid then tls; i386 (CONFIG_CLONE_BACKWARDS) the reverse.
+    ctid, tls = (a3, a4) if t.is64 else (a4, a3)
+    return do_fork(t, flags & ~0xFF, newsp, ptid, ctid, tls, flags & 0xFF)
+
+
+@syscall("clone3", "ptr size")
+def sys_clone3(t, uargs, size):
+    if size < 64 or size > 4096:
+        raise KernelError(E.EINVAL)
+    raw = t.mm.read(uargs, size)
+    if any(raw[88:]):
+        raise KernelError(E.E2BIG)
+    flags, pidfd, ctid, ptid, exit_signal, stack, stack_size, tls = \
+        struct.unpack_from("<8Q", raw)
+    if flags & CLONE_PIDFD or exit_signal > 64 or flags & 0xFF:
+        raise KernelError(E.EINVAL)
+    newsp = stack + stack_size if stack else 0
+    return do_fork(t, flags, newsp, ptid, ctid, tls, exit_signal)
+
+
+# --- wait ----------------------------------------------------------------------
+WNOHANG, WUNTRACED, WEXITED, WCONTINUED, WNOWAIT = 1, 2, 4, 8, 0x1000000
+WNOTHREAD, WALL, WCLONE = 0x20000000, 0x40000000, 0x80000000
+# The host tells us of a child's change by SIGCHLD (kernel.hostsig); this
+# bounds the wait in case SIGCHLD is ignored and none comes.
+WAIT_POLL_SECONDS = 0.05
+
+
+def _rusage(t, addr, ru):
+    if not addr:
+        return
+    def tv(sec):
+        us = int(round(sec * 1e6))
+        return (us // 10**6, us % 10**6)
+    fields = (*tv(ru.ru_utime), *tv(ru.ru_stime), ru.ru_maxrss, ru.ru_ixrss, ru.ru_idrss,
+              ru.ru_isrss, ru.ru_minflt, ru.ru_majflt, ru.ru_nswap, ru.ru_inblock,
+              ru.ru_oublock, ru.ru_msgsnd, ru.ru_msgrcv, ru.ru_nsignals, ru.ru_nvcsw,
+              ru.ru_nivcsw)
+    t.mm.write(addr, struct.pack("<18q" if t.is64 else "<18i", *fields))
+
+
+def _blocking_wait(t, attempt, options):
+    """Retry attempt() (None: nothing yet) until it answers; a child that
+    changed state wins over a pending signal, as in Linux's do_wait."""
+    from . import sched
+    while True:
+        r = attempt()
+        if r is not None or options & WNOHANG:
+            return r
+        sched.wait_event(t, (), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)
+
+
+@syscall("wait4", "pid ptr int ptr")
+def sys_wait4(t, pid, status_ptr, options, rusage):
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) \
+            or pid == -2**31:
+        raise KernelError(E.EINVAL)
+
+    def attempt():
+        try:
+            got, status, ru = os.wait4(pid, options | WNOHANG)
+        except ChildProcessError:
+            raise KernelError(E.ECHILD) from None
+        except OSError as e:
+            raise KernelError(e.errno) from None
+        if got == 0:
+            return None
+        if status_ptr:
+            t.mm.write(status_ptr, struct.pack("<i", status))
+        _rusage(t, rusage, ru)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            t.children.pop(got, None)
+        return got
+    r = _blocking_wait(t, attempt, options)
+    return 0 if r is None else r
+
+
+@syscall("waitpid", "pid ptr int")
+def sys_waitpid(t, pid, status_ptr, options):
+    return sys_wait4(t, pid, status_ptr, options, 0)
+
+
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+
+
+@syscall("waitid", "int pid ptr int ptr")
+def sys_waitid(t, idtype, id_, infop, options, rusage):
+    if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD
+                   | WALL | WCLONE) or not options & (WEXITED | WUNTRACED | WCONTINUED):
+        raise KernelError(E.EINVAL)
+    if idtype not in (P_ALL, P_PID, P_PGID):
+        raise KernelError(E.EINVAL)
+
+    def attempt():
+        try:
+            r = os.waitid(idtype, id_ & 0xFFFFFFFF if idtype == P_ALL else id_,
+                          options | WNOHANG)
+        except ChildProcessError:
+            raise KernelError(E.ECHILD) from None
+        except OSError as e:
+            raise KernelError(e.errno) from None
+        if r is None:
+            return None
+        if r.si_code in (1, 2, 3) and not options & WNOWAIT:
+            t.children.pop(r.si_pid, None)
+        return r
+    r = _blocking_wait(t, attempt, options)
+    if infop:
+        if r is None:
+            info = bytes(128)
+        else:
+            from .sigframe import siginfo
+            info = siginfo(r.si_signo, r.si_code, True, pid=r.si_pid, uid=r.si_uid,
+                           status=r.si_status)
+            if not t.is64:
+                info = (info[:12] + info[16:]).ljust(128, b"\0")
+        t.mm.write(infop, info)
+    if rusage:
+        import resource
+        _rusage(t, rusage, resource.getrusage(resource.RUSAGE_CHILDREN))
+    return 0
+
+
+@syscall("getrusage", "int ptr")
+def sys_getrusage(t, who, addr):
+    import resource
+    which = {0: resource.RUSAGE_SELF, -1: resource.RUSAGE_CHILDREN,
+             1: resource.RUSAGE_THREAD}.get(who)
+    if which is None:
+        raise KernelError(E.EINVAL)
+    _rusage(t, addr, resource.getrusage(which))
+    return 0

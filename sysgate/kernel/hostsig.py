@@ -1,0 +1,136 @@
+"""Signals from outside the machine: the host kernel's signals to this
+sysgate process, which are the guest's signals from other guest processes
+(each guest process is a sysgate process), from its children (SIGCHLD),
+from a terminal (^C) or from whoever runs sysgate.
+
+While the guest runs, every catchable signal is blocked on the host and a
+helper thread takes them with sigwaitinfo, so nothing is lost and the
+sender's siginfo survives. The helper queues each signal for the task, wakes
+a blocking call through a pipe, and stops user code that is computing (the
+run loop turns the stop into a return from an interrupt). The stop is
+repeated until the run loop has taken the queue: a stop can be lost when it
+lands just as emulation is restarted.
+"""
+import os
+import signal
+import threading
+
+# Faults of sysgate itself must still kill it; KILL and STOP cannot be caught.
+NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
+                 signal.SIGILL, signal.SIGFPE}
+FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
+SIGCHLD = int(signal.SIGCHLD)
+RETRY_SECONDS = 0.005
+
+
+class HostSignals:
+    def __init__(self, stop_cpu):
+        self.stop_cpu = stop_cpu
+        self.queue = []            # host siginfo objects, oldest first
+        self.pending = False       # the queue may be non-empty (checked on every exit)
+        self.thread = None
+        self.closing = False
+        self.wake_r = self.wake_w = -1
+        self.saved_mask = None
+
+    def start(self):
+        if self.thread is not None or threading.current_thread() is not threading.main_thread():
+            return
+        self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+        self._spawn()
+
+    def _spawn(self):
+        self.closing = False
+        self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.thread = threading.Thread(target=self._wait, name="sysgate-signals", daemon=True)
+        self.thread.start()
+
+    def after_fork(self):
+        """In a forked child: the helper thread did not survive the fork; the
+        parent's queue is not the child's (fork clears pending signals)."""
+        if self.thread is None:
+            return
+        for fd in (self.wake_r, self.wake_w):
+            os.close(fd)
+        self.queue, self.pending = [], False
+        self._spawn()
+
+    def close(self):
+        if self.thread is None:
+            return
+        self.closing = True
+        signal.pthread_kill(self.thread.ident, signal.SIGWINCH)
+        self.thread.join()
+        self.thread = None
+        for fd in (self.wake_r, self.wake_w):
+            os.close(fd)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self.saved_mask)
+
+    def _wait(self):
+        while True:
+            # Until the run loop has taken the queue, keep stopping the CPU.
+            if self.pending:
+                info = signal.sigtimedwait(FORWARDED, RETRY_SECONDS)
+            else:
+                info = signal.sigwaitinfo(FORWARDED)
+            if self.closing:
+                return
+            if info is not None:
+                self.queue.append(info)
+                self.pending = True
+                try:
+                    os.write(self.wake_w, b"!")
+                except BlockingIOError:
+                    pass
+            if self.pending:
+                self.stop_cpu()
+
+    def collect(self):
+        """Take the signals the host holds for us now, without waiting for
+        the helper thread: a disposition about to change must judge the
+        signals that arrived under the old one."""
+        if self.thread is None:
+            return
+        while True:
+            info = signal.sigtimedwait(FORWARDED, 0)
+            if info is None:
+                return
+            self.queue.append(info)
+            self.pending = True
+
+    def take(self):
+        """The queued signals (host siginfo objects), oldest first."""
+        self.pending = False
+        try:
+            os.read(self.wake_r, 4096)
+        except BlockingIOError:
+            pass
+        out, self.queue = self.queue, []
+        return out
+
+    # --- self-inflicted host actions ------------------------------------------
+    def stop_self(self, signo):
+        """The default action of a stop signal: stop this host process with
+        that very signal, so the guest parent's wait sees WSTOPSIG = signo;
+        the host's SIGCONT resumes it."""
+        old = signal.signal(signo, signal.SIG_DFL)
+        try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+            signal.pthread_kill(threading.main_thread().ident, signo)
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
+            signal.signal(signo, old)
+
+
+def die_by_signal(signo):
+    """End this host process as the guest ended: killed by signo (no core
+    file: a core of sysgate is not the guest's)."""
+    import ctypes
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+    os.kill(os.getpid(), signo)
+    os._exit(128 + signo)      # a signal whose default action does not kill
