@@ -23,6 +23,9 @@ def workdir(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a").write_bytes(b"x" * 1234)
     os.symlink("fruit.txt", tmp_path / "link")
+    script = tmp_path / "script.sh"
+    script.write_bytes(b"#!/bin/busybox sh\necho \"$0 got $# args: $*\"\nexit 5\n")
+    script.chmod(0o755)
     return tmp_path
 
 
@@ -42,6 +45,14 @@ CASES = {
     "expr-false": (["expr", "0", "+", "0"], None),
     "ls": (["ls", "-a", "."], None),
     "cat-missing": (["cat", "no-such-file"], None),
+    # The shell: fork, execve (of busybox itself and of a #! script), pipes,
+    # wait statuses, command substitution, a signal's exit status.
+    "sh-pipeline": (["sh", "-c", "echo hi | /bin/busybox tr a-z A-Z; "
+                     "/bin/busybox sort fruit.txt | /bin/busybox uniq -c | /bin/busybox wc -l; "
+                     "x=$(/bin/busybox expr 6 '*' 7); echo \"[$x]\"; "
+                     "/bin/busybox false || echo status $?; "
+                     "./script.sh one two; echo script $?; "
+                     "/bin/busybox sh -c 'kill -TERM $$'; echo killed $?; exit 3"], None),
 }
 
 

@@ -102,3 +102,30 @@ def test_structures_summarised():
                      r"sa_flags=SA_SIGINFO\|SA_RESTORER, sa_restorer=0x[0-9a-f]+\}, NULL, 8\) = 0",
                      sig), sig
     assert re.search(r"rt_sigprocmask\(SIG_BLOCK, \[USR1\], \[\], 8\) = 0", sig), sig
+
+
+def test_trace_follows_children_with_f():
+    """Without -f only the first process is traced; with -f each line of a
+    child starts with [pid N], as strace's, and the child's execve is seen."""
+    if not os.path.exists("/bin/busybox"):
+        pytest.fail("busybox-static is not installed (see .ci/run)")
+    script = "/bin/busybox true; exit 2"
+    plain = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-e",
+                            "trace=execve,wait4,exit_group", "/bin/busybox", "sh", "-c", script],
+                           capture_output=True, env=dict(os.environ, PYTHONPATH=ROOT),
+                           timeout=300)
+    follow = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-f", "-e",
+                             "trace=execve,wait4,exit_group", "/bin/busybox", "sh", "-c", script],
+                            capture_output=True, env=dict(os.environ, PYTHONPATH=ROOT),
+                            timeout=300)
+    assert plain.returncode == follow.returncode == 2
+    lines = parsed(plain.stderr)
+    assert [l["pid"] for l in lines] == [None] * len(lines)
+    assert [l["name"] for l in lines if l["name"] != "wait4"] == ["exit_group"]
+    assert any(l["name"] == "wait4" and int(l["result"]) > 0 for l in lines)
+    flines = parsed(follow.stderr)
+    child = [l for l in flines if l["pid"]]
+    assert child and child[0]["name"] == "execve" and child[0]["result"] == "0"
+    assert '"/bin/busybox"' in child[0]["args"]
+    assert len({l["pid"] for l in child}) == 1
+    assert b"+++ exited with 2 +++" in follow.stderr
