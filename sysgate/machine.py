@@ -144,6 +144,11 @@ class Machine:
         if not self.follow:
             self.events.clear()
             self.gate.trace = None
+        elif self.gate.trace is not None:
+            # strace -f shows the fork once, in the parent: swallow the
+            # child's own return from it.
+            shown = self.gate.trace
+            self.gate.trace = lambda regs: setattr(self.gate, "trace", shown)
 
     def request_exec(self, replace):
         """execve passed its checks: once the CPU stops, replace() installs

@@ -17,9 +17,11 @@ int main(int argc, char **argv) {
   for (int k = 0; k < 3000; k++) {
     long nr = s % 460; r();
 #ifdef __x86_64__
-    if (nr == 60 || nr == 231 || nr == 34 || nr == 35 || nr == 230 || nr == 130 || nr == 128 || nr == 62 || nr == 200 || nr == 234 || nr == 15 || nr == 37 || nr == 38 || nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 11 || nr == 25) continue;
+    if (nr == 60 || nr == 231 || nr == 34 || nr == 35 || nr == 230 || nr == 130 || nr == 128 || nr == 62 || nr == 200 || nr == 234 || nr == 15 || nr == 37 || nr == 38 || nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 11 || nr == 25
+        || nr == 56 || nr == 57 || nr == 58 || nr == 59 || nr == 322 || nr == 435) continue;  /* new processes, new programs */
 #else
-    if (nr == 1 || nr == 252 || nr == 29 || nr == 162 || nr == 407 || nr == 179 || nr == 72 || nr == 37 || nr == 238 || nr == 270 || nr == 119 || nr == 173 || nr == 27 || nr == 104 || nr == 3 || nr == 180 || nr == 145 || nr == 333 || nr == 91 || nr == 163 || nr == 267 || nr == 421) continue;
+    if (nr == 1 || nr == 252 || nr == 29 || nr == 162 || nr == 407 || nr == 179 || nr == 72 || nr == 37 || nr == 238 || nr == 270 || nr == 119 || nr == 173 || nr == 27 || nr == 104 || nr == 3 || nr == 180 || nr == 145 || nr == 333 || nr == 91 || nr == 163 || nr == 267 || nr == 421
+        || nr == 2 || nr == 120 || nr == 190 || nr == 11 || nr == 358 || nr == 435) continue;  /* new processes, new programs */
 #endif
     syscall(nr, r(), r(), r(), r(), r(), r());
   }

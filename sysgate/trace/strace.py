@@ -36,7 +36,9 @@ def exit_line(ev):
 
 SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -6: "SI_TKILL"}
 FAULT_CODES = {11: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"}, 4: {2: "ILL_ILLOPN"},
-               8: {1: "FPE_INTDIV"}, 7: {1: "BUS_ADRALN", 2: "BUS_ADRERR"}}
+               8: {1: "FPE_INTDIV"}, 7: {1: "BUS_ADRALN", 2: "BUS_ADRERR"},
+               17: {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED",
+                    5: "CLD_STOPPED", 6: "CLD_CONTINUED"}}
 
 
 def signal_line(ev):
