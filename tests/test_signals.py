@@ -60,3 +60,11 @@ def test_processes(variant):
     exe = build("proc_fork.c", variant)
     for cpu in ("intel", "amd"):
         assert_same(exe, opts=("--cpu", cpu))
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_futex_wait(variant):
+    """futex waits: value check, relative and absolute timeouts, EINVAL and
+    EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,
+    EINTR without, EINTR with a timeout), FUTEX_WAKE_OP's store."""
+    assert_same(build("futex_wait.c", variant))
