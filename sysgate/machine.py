@@ -30,6 +30,17 @@ SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
 KERNEL_HALF = 0xFFFF_8000_0000_0000
 
 
+def _flush_stdio():
+    """Write out what sysgate's own Python buffers hold (before a fork, which
+    would copy them, and before a forked child's host process ends)."""
+    import sys
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+
+
 class LoadError(Exception):
     """The program cannot be started; the message is for the user."""
 
@@ -104,7 +115,7 @@ class Machine:
         self.model = MODELS[cpu]
         self.seed = seed
         self.rng = random.Random(seed if seed is not None else os.urandom(16))
-        self.cpu = Engine(self.model.make_cpuid())
+        self.cpu = None             # an Engine per program: made at exec
         self.root = root
         self.use_vdso = vdso
         self.vdso = None
@@ -123,12 +134,7 @@ class Machine:
     # --- processes --------------------------------------------------------
     def before_fork(self):
         """Empty the host-side buffers a forked child would write twice."""
-        import sys
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()
-            except (OSError, ValueError):
-                pass
+        _flush_stdio()
         self.events.flush()
 
     def after_fork_child(self):
@@ -140,7 +146,6 @@ class Machine:
         task.pending, task.siginfo = 0, {}
         task.timers = Timers(task)      # interval timers and alarms are not inherited
         task.children = {}
-        task.rseq_cpu = None
         if not self.follow:
             self.events.clear()
             self.gate.trace = None
@@ -183,7 +188,6 @@ class Machine:
         img = self.parse(data, path)
         fsctx = FsContext(self.root)
         task = Task(self, None, FdTable(), fsctx, img.is64)
-        task.host = self.hostsig
         self.task = task
         exe = self._guest_exe_path(fsctx, path)
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp)
@@ -206,7 +210,6 @@ class Machine:
         task = self.task
         layout = choose_layout(img.is64, img.pie, self.rng)
         self.cpu = Engine(self.model.make_cpuid())
-        self.cpu.async_stopped = False
         mm = AddressSpace(self.cpu, img.is64)
         mm.mmap_base = layout.mmap_base
         task.mm = mm
@@ -402,12 +405,7 @@ class Machine:
         return status
 
     def end_host_process(self, status):
-        import sys
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()
-            except (OSError, ValueError):
-                pass
+        _flush_stdio()
         if status[0] == "exit":
             os._exit(status[1])
         die_by_signal(status[1])

@@ -16,7 +16,6 @@ from .fs import lookup
 AT_FDCWD = -100
 AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
 MAX_ARG_STRLEN = 32 * 4096
-MAX_ARG_STRINGS = 0x7FFFFFFF
 ARG_MAX = 2 * 1024 * 1024       # a quarter of the 8 MB stack, Linux's limit
 BINPRM_BUF = 256                # how much of a #! line Linux reads
 MAX_INTERP_DEPTH = 4            # #! scripts calling #! scripts

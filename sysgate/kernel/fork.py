@@ -14,11 +14,9 @@ from .registry import syscall
 
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
-CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
-CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
-CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
-CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
-CLONE_NEWS = 0x7E020000 & ~CLONE_NEWNS | CLONE_NEWNS     # every CLONE_NEW* flag
+CLONE_PIDFD, CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x1000, 0x4000, 0x10000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
+CLONE_NEWS = 0x7E020000     # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
 SIGCHLD = 17
 
 
@@ -147,9 +145,7 @@ def sys_wait4(t, pid, status_ptr, options, rusage):
     def attempt():
         try:
             got, status, ru = os.wait4(pid, options | WNOHANG)
-        except ChildProcessError:
-            raise KernelError(E.ECHILD) from None
-        except OSError as e:
+        except OSError as e:            # ECHILD, EINVAL: the host's answer is ours
             raise KernelError(e.errno) from None
         if got == 0:
             return None
@@ -183,8 +179,6 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
         try:
             r = os.waitid(idtype, id_ & 0xFFFFFFFF if idtype == P_ALL else id_,
                           options | WNOHANG)
-        except ChildProcessError:
-            raise KernelError(E.ECHILD) from None
         except OSError as e:
             raise KernelError(e.errno) from None
         if r is None:
@@ -197,11 +191,11 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
         if r is None:
             info = bytes(128)
         else:
-            from .sigframe import siginfo
+            from .sigframe import siginfo, siginfo_32
             info = siginfo(r.si_signo, r.si_code, True, pid=r.si_pid, uid=r.si_uid,
                            status=r.si_status)
             if not t.is64:
-                info = (info[:12] + info[16:]).ljust(128, b"\0")
+                info = siginfo_32(info)
         t.mm.write(infop, info)
     if rusage:
         import resource

@@ -19,7 +19,6 @@ import threading
 NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
                  signal.SIGILL, signal.SIGFPE}
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
-SIGCHLD = int(signal.SIGCHLD)
 RETRY_SECONDS = 0.005
 
 

@@ -75,9 +75,8 @@ class Timers:
 
 def interruptible(t):
     """True when a signal is pending that the task does not block."""
-    if t.host.pending:
-        from .signal import absorb_host_signals
-        absorb_host_signals(t)
+    from .signal import absorb_host_signals
+    absorb_host_signals(t)
     return bool(t.pending & ~t.sigmask)
 
 

@@ -42,6 +42,12 @@ def siginfo(signo, code, is64, addr=None, pid=0, uid=0, errno=0, status=None):
     return (head + body).ljust(128, b"\0")
 
 
+def siginfo_32(info):
+    """Siginfo is kept in the x86-64 layout; an i386 frame gets the union
+    moved up by 4 bytes and its first word cut to 32 bits."""
+    return (info[:12] + info[16:]).ljust(128, b"\0")
+
+
 def _fxsave(fpu):
     """The 512-byte FXSAVE image from a dict of FPU registers."""
     img = bytearray(FXSAVE_SIZE)

@@ -1,6 +1,7 @@
 """Signals: actions, the blocked mask, the alternate stack, signals a task
 sends itself, and delivery on the way back to user mode (frames in
 sigframe.py), as kernel/signal.c and arch/x86/kernel/signal.c."""
+import os
 import struct
 
 from . import sched, sigframe
@@ -54,9 +55,8 @@ def sys_rt_sigaction(t, sig, act, oact, size):
     new = fmt.unpack(t.mm.read(act, fmt.size)) if act else None
     if new and sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
-    if new and t.host is not None:
-        t.host.collect()
-        absorb_host_signals(t)
+    if new:
+        _before_action_change(t)
     if oact:
         t.mm.write(oact, fmt.pack(*t.sigactions.get(sig, (0, 0, 0, 0))[:4]))
     if new:
@@ -124,9 +124,18 @@ def send_self(t, sig, code=SI_TKILL):
     return 0
 
 
+def _before_action_change(t):
+    """Signals that reached the host before an action changes are judged by
+    the old action, as Linux judges them when they are sent."""
+    t.host.collect()
+    absorb_host_signals(t)
+
+
 def absorb_host_signals(t):
     """Make the signals that reached this process from outside pending,
     with the sender's siginfo (kernel.hostsig)."""
+    if not t.host.pending:
+        return
     for hi in t.host.take():
         signo, code = hi.si_signo, hi.si_code
         if signo == SIGCHLD:
@@ -160,8 +169,7 @@ def has_handler(t, signo):
 
 def deliverable(t):
     """The signal to deliver next (lowest number first), or 0."""
-    if t.host.pending:
-        absorb_host_signals(t)
+    absorb_host_signals(t)
     ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
     if not ready:
         return 0
@@ -204,7 +212,8 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         oldmask = t.sigmask
     try:
         if ia32:
-            new = sigframe.setup_frame_32(t, regs, fpu, signo, act[:4], _info_32(info), oldmask,
+            new = sigframe.setup_frame_32(t, regs, fpu, signo, act[:4],
+                                          sigframe.siginfo_32(info), oldmask,
                                           t.vdso_symbols, trap)
         else:
             new = sigframe.setup_rt_frame_64(t, regs, fpu, signo, act[:4], info, oldmask, trap)
@@ -216,12 +225,6 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     if flags & sigframe.SA_RESETHAND:
         t.sigactions.pop(signo, None)
     return new
-
-
-def _info_32(info):
-    """Siginfo is kept in the x86-64 layout; an i386 frame gets the union
-    moved up by 4 bytes and its first word cut to 32 bits."""
-    return (info[:12] + info[16:]).ljust(128, b"\0")
 
 
 @syscall("rt_sigreturn")
@@ -261,8 +264,7 @@ def _check_target(t, pid):
 def sys_rt_sigpending(t, buf, size):
     if size > 8:
         raise KernelError(E.EINVAL)
-    if t.host.pending:
-        absorb_host_signals(t)
+    absorb_host_signals(t)
     t.mm.write(buf, struct.pack("<Q", t.pending & t.sigmask)[:size])
     return 0
 
@@ -274,7 +276,6 @@ def sys_rt_sigpending(t, buf, size):
 # confined guest cannot signal the host's processes.
 def _host_procs():
     """pid -> (ppid, pgrp) of every host process."""
-    import os
     out = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -304,7 +305,6 @@ def guest_processes(t):
 
 
 def _signal_process(t, pid, sig, code):
-    import os
     if pid == t.pid:
         return send_self(t, sig, code)
     try:
@@ -318,7 +318,6 @@ def _signal_process(t, pid, sig, code):
 
 @syscall("kill", "pid sig")
 def sys_kill(t, pid, sig):
-    import os
     if not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if pid == t.pid:
@@ -405,7 +404,7 @@ def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
             t.pending &= ~(1 << (signo - 1))
             info = t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
             if info_ptr:
-                t.mm.write(info_ptr, info if t.is64 else _info_32(info))
+                t.mm.write(info_ptr, info if t.is64 else sigframe.siginfo_32(info))
             return signo
         if deadline is not None and sched.now_ns() >= deadline:
             raise KernelError(E.EAGAIN)
@@ -464,9 +463,8 @@ def sys_sigaction(t, sig, act, oact):
     new = OLD_SIGACTION.unpack(t.mm.read(act, 16)) if act else None
     if new and sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
-    if new and t.host is not None:
-        t.host.collect()
-        absorb_host_signals(t)
+    if new:
+        _before_action_change(t)
     if oact:
         h, f, r, m = t.sigactions.get(sig, (0, 0, 0, 0))[:4]
         t.mm.write(oact, OLD_SIGACTION.pack(h, m & 0xFFFFFFFF, f, r))
@@ -481,9 +479,7 @@ def sys_signal(t, sig, handler):
     if not 1 <= sig <= NSIG or sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
     old = t.sigactions.get(sig, (0,))[0]
-    if t.host is not None:
-        t.host.collect()
-        absorb_host_signals(t)
+    _before_action_change(t)
     # signal() has System V semantics in the kernel: one-shot, not blocked.
     from .sigframe import SA_NODEFER, SA_RESETHAND
     t.sigactions[sig] = (handler, SA_RESETHAND | SA_NODEFER, 0, 0, True)
