@@ -9,6 +9,7 @@ import random
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
 from .entry.gate import Gate, SIGFPE, SIGILL, SIGSEGV
+from .entry.syscall import TASK_SIZE_MAX
 from .kernel.sigframe import siginfo
 from .kernel.sched import now_ns
 from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable
@@ -27,7 +28,6 @@ from . import handlers  # noqa: F401  (registers every system call)
 
 
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
-KERNEL_HALF = 0xFFFF_8000_0000_0000
 
 
 def _flush_stdio():
@@ -357,9 +357,10 @@ class Machine:
         page-fault and #UD handlers report them."""
         if f.kind == "ill":
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
-        # Error code: user access, write, instruction fetch, and P, which is
-        # set on kernel-half addresses too: the kernel's pages are present.
-        present = f.mapped or f.addr >= KERNEL_HALF
+        # Error code: user access, write, instruction fetch, and P, which
+        # Linux sets for any address from TASK_SIZE_MAX up so as not to tell
+        # user space which kernel pages exist (sanitize_error_code).
+        present = f.mapped or f.addr >= TASK_SIZE_MAX
         err = 4 | (1 if present else 0) | (2 if f.kind == "write" else 0) \
             | (16 if f.kind == "exec" else 0)
         code = SEGV_ACCERR if f.mapped else SEGV_MAPERR

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, assert_same, build, run_native, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_native, run_sysgate
 
 sys.path.insert(0, ROOT)
 
@@ -178,6 +178,16 @@ def test_cpuid_as_i486(variant, bits):
     expect = (b"vendor GenuineIntel\nsep 0\nhwcap sep agrees\nsyscall %d\n"
               % (1 if bits == 64 else 0))
     assert r.stdout.startswith(expect), r.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_tls_descriptors(variant):
+    native, _ = assert_same(build("tls_desc.c", variant))
+    if variant == "gcc32":
+        assert b"through %gs: 0x5eedf00d\n" in native.stdout, native
+        assert b"not present: -22\n" in native.stdout
+    else:
+        assert native.stdout.endswith(b"set: -38\n"), native
 
 
 # --- the return path: Linux's rules, check by check --------------------------------

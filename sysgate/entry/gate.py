@@ -89,7 +89,7 @@ class Gate:
         ip = self.cpu.reg_read(REG["rip"])
         length = self._software_interrupt(vector, ip)
         if not length:
-            return self.exception(vector, ip, f"exception {vector}")
+            return self.exception(vector, ip, f"exception {vector}", err=self.cpu.error_code())
         if vector in USER_VECTORS:
             # A trap through a DPL-3 gate: reported after the instruction.
             return self._fault(USER_VECTORS[vector], f"INT {vector}", ip, vector)

@@ -74,6 +74,15 @@ I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount
                 "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate"}
 
 
+# Numbers the x86-64 table lists without an entry point (sys_ni_syscall):
+# the GDT TLS calls are i386's; 64-bit code sets %fs with arch_prctl.
+X86_64_UNIMPLEMENTED = frozenset(("set_thread_area", "get_thread_area", "uselib",
+                                  "create_module", "get_kernel_syms", "query_module",
+                                  "nfsservctl", "getpmsg", "putpmsg", "afs_syscall",
+                                  "tuxcall", "security", "epoll_ctl_old",
+                                  "epoll_wait_old", "vserver"))
+
+
 @dataclass
 class Entry:
     nr: int
@@ -94,7 +103,7 @@ def build_table(abi):
     table = [None] * (max(numbers.values()) + 1)
     for name, nr in numbers.items():
         call = HANDLERS.get(name if is64 else I386_ALIASES.get(name, name))
-        if call is None:
+        if call is None or (is64 and name in X86_64_UNIMPLEMENTED):
             continue
         conv = tuple(signed if KINDS[k] == "signed" else raw if KINDS[k] is _raw else KINDS[k]
                      for k in call.kinds)

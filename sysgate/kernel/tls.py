@@ -26,13 +26,19 @@ def sys_arch_prctl(t, code, addr):
 
 
 def _descriptor(base, limit, flags):
+    """The GDT descriptor for a user_desc, or None where Linux's
+    tls_desc_okay refuses it: TLS entries are present 32-bit data segments
+    (16-bit ones would need espfix, code and not-present ones are attack
+    surface), or empty."""
     seg_32bit, contents = flags & 1, (flags >> 1) & 3
     read_exec_only, limit_in_pages = (flags >> 3) & 1, (flags >> 4) & 1
     seg_not_present, useable = (flags >> 5) & 1, (flags >> 6) & 1
-    if base == 0 and limit == 0 and read_exec_only and seg_not_present:
-        return bytes(8)     # Linux's "empty" descriptor clears the entry
-    access = 0x10 | 0x60 | (contents << 2) | ((read_exec_only ^ 1) << 1) \
-        | ((seg_not_present ^ 1) << 7)
+    # All zeros (LDT_zero) or Linux's "empty" pattern (LDT_empty): clear.
+    if base == 0 and limit == 0 and (flags & 0xFF) in (0, 0x28):
+        return bytes(8)
+    if not seg_32bit or contents > 1 or seg_not_present:
+        return None
+    access = 0x10 | 0x60 | (contents << 2) | ((read_exec_only ^ 1) << 1) | 0x80
     gran = (limit_in_pages << 3) | (seg_32bit << 2) | (useable)
     return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF,
                        access, (gran << 4) | ((limit >> 16) & 0xF), (base >> 24) & 0xFF)
@@ -51,6 +57,9 @@ def _decode(raw):
 @syscall("set_thread_area", "ptr")
 def sys_set_thread_area(t, uinfo):
     entry, base, limit, flags = USER_DESC.unpack(t.mm.read(uinfo, USER_DESC.size))
+    desc = _descriptor(base, limit, flags)
+    if desc is None:
+        raise KernelError(E.EINVAL)
     if entry == -1:
         for i in range(TLS_MIN, TLS_MIN + TLS_COUNT):
             if t.thread.read_gdt(i) == bytes(8):
@@ -61,9 +70,7 @@ def sys_set_thread_area(t, uinfo):
         t.mm.write(uinfo, struct.pack("<i", entry))
     if not TLS_MIN <= entry < TLS_MIN + TLS_COUNT:
         raise KernelError(E.EINVAL)
-    if (flags >> 1) & 3 == 3 and not (flags >> 5) & 1:
-        raise KernelError(E.EINVAL)     # conforming code segments are refused
-    t.thread.write_gdt(entry, _descriptor(base, limit, flags))
+    t.thread.write_gdt(entry, desc)
     return 0
 
 

@@ -57,6 +57,16 @@ FAULT(lgdt, "lgdt 0")
 FAULT(sysret, ".byte 0x0f, 0x07")
 FAULT(sysexit, ".byte 0x0f, 0x35")
 FAULT(bad_selector, "mov $0x43, %eax\n mov %eax, %es")
+/* The #GP error code is the selector: one past the GDT's limit, one with
+ * TI set (no LDT), a bad stack segment, and a far return to a bad CS */
+FAULT(bad_selector_limit, "mov $0xfff3, %eax\n mov %eax, %fs")
+FAULT(bad_selector_ldt, "mov $0x7, %eax\n mov %eax, %ds")
+FAULT(bad_ss, "mov $0x43, %eax\n mov %eax, %ss")
+#ifdef __x86_64__
+FAULT(bad_far_return, "push $0x43\n push $0\n lretq")
+#else
+FAULT(bad_far_return, "push $0x43\n push $0\n lret")
+#endif
 /* Divide error */
 FAULT(div0, "xor %edx, %edx\n mov $1, %eax\n xor %ecx, %ecx\n div %ecx")
 /* Breakpoints and single-step */
@@ -101,6 +111,7 @@ static const struct op {
 } ops[] = {
     OP(null_read), OP(null_write), OP(wild_write), OP(ud2), OP(hlt), OP(cli), OP(in_port),
     OP(out_port), OP(rdmsr), OP(rdpmc), OP(lgdt), OP(sysret), OP(sysexit), OP(bad_selector),
+    OP(bad_selector_limit), OP(bad_selector_ldt), OP(bad_ss), OP(bad_far_return),
     OP(div0), OP(int3), OP(int3_long), OP(icebp), OP(tf), OP(int0), OP(int1), OP(int4),
     OP(int6), OP(int13), OP(int14), OP(int16), OP(int17), OP(int0x81), OP(int0xff),
     OP(top_page), OP(top_page_write), OP(jump_unmapped), OP(jump_null),
