@@ -8,7 +8,7 @@ import random
 
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
-from .entry.gate import Gate, SIGFPE, SIGILL, SIGSEGV
+from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
 from .entry.syscall import TASK_SIZE_MAX
 from .kernel.sigframe import siginfo
 from .kernel.sched import now_ns
@@ -27,7 +27,7 @@ from .trace.decode import decode_args
 from . import handlers  # noqa: F401  (registers every system call)
 
 
-SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV = 1, 2, 2, 1
+SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR = 1, 2, 2, 1, 2
 
 
 def _flush_stdio():
@@ -354,17 +354,24 @@ class Machine:
 
     def _fault_signal(self, f):
         """(signo, code, si_addr, trap, why) for a GuestFault, as Linux's
-        page-fault and #UD handlers report them."""
+        page-fault and #UD handlers report them; None when the page fault
+        mapped a page (a file page the file has grown to cover)."""
         if f.kind == "ill":
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
+        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr)
+        if past_eof:
+            return None
         # Error code: user access, write, instruction fetch, and P, which
         # Linux sets for any address from TASK_SIZE_MAX up so as not to tell
         # user space which kernel pages exist (sanitize_error_code).
         present = f.mapped or f.addr >= TASK_SIZE_MAX
         err = 4 | (1 if present else 0) | (2 if f.kind == "write" else 0) \
             | (16 if f.kind == "exec" else 0)
+        trap = (14, err, f.addr)
+        if past_eof is False:
+            return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
         code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
-        return SIGSEGV, code, f.addr, (14, err, f.addr), f"{f.kind} fault at {f.addr:#x}"
+        return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
 
     def _deliver_fault(self, signo, code, addr, trap, ip=None):
         regs = self.thread.read_regs()
@@ -453,7 +460,11 @@ class Machine:
                             ip if ip is not None else self.cpu.reg_read(REG["rip"]))
                     self._deliver_fault(signo, code, addr, (trapno, err, 0), ip)
             except GuestFault as f:
-                signo, code, addr, trap, why = self._fault_signal(f)
+                fault = self._fault_signal(f)
+                if fault is None:
+                    pc = self.cpu.reg_read(REG["rip"])
+                    continue            # the page is there now: the instruction again
+                signo, code, addr, trap, why = fault
                 try:
                     self._deliver_fault(signo, code, addr, trap)
                 except GuestSignal as s:

@@ -1,6 +1,8 @@
 """The address space: a sorted VMA list kept in step with the CPU's mappings,
 and the typed user-memory accessors handlers use (EFAULT, never a crash)."""
 import bisect
+import ctypes
+import mmap as _mmap
 import os
 import struct
 
@@ -25,7 +27,9 @@ class Vma:
     so the guest's stores reach the file as Linux's page cache would.
     A mapping made PROT_NONE is only reserved: the CPU gets memory for it
     (backed) when mprotect first allows access, so reserving gigabytes of
-    address space costs nothing."""
+    address space costs nothing. A file mapping's pages wholly past the end
+    of its file are not backed either: touching one is SIGBUS, unless the
+    file has grown since, when the page maps then (fault_in)."""
     __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino",
                  "file", "ptr", "backed")
 
@@ -80,7 +84,7 @@ class AddressSpace:
         self._last = None
         self.mmap_base = 0
         self.brk_start = self.brk_cur = 0
-        self.shared_files = False  # whether host pages of a file were ever mapped
+        self.file_maps = False  # whether a file was ever mapped (truncate must look)
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
@@ -143,12 +147,13 @@ class AddressSpace:
         return out
 
     # --- mapping -----------------------------------------------------------
-    def map(self, start, length, prot, data=b"", ptr=0, **kw):
+    def map(self, start, length, prot, data=b"", ptr=0, lazy=False, **kw):
         """Map [start, start+length) fresh (replacing what was there): with
-        data copied in, or the host memory at ptr itself."""
+        data copied in, the host memory at ptr itself, or (lazy) nothing yet:
+        file pages past the end of the file."""
         end = page_up(start + length)
         self.unmap(start, end - start)
-        backed = bool(prot or data or ptr)
+        backed = bool(prot or data or ptr) and not lazy
         try:
             if ptr:
                 self.cpu.uc.mem_map_ptr(start, end - start, self.cpu._uc_prot(_cpu_prot(prot)),
@@ -160,10 +165,50 @@ class AddressSpace:
         if data:
             self.cpu.mem_write(start, bytes(data))
         self._insert(Vma(start, end, prot, ptr=ptr, backed=backed, **kw))
-        if ptr:
-            self.shared_files = True
+        if kw.get("file") is not None:
+            self.file_maps = True
         self._merge_around(start, end)
         return start
+
+    def map_file(self, start, size, prot, shared, mf, offset, **ident):
+        """Map size bytes of the file mf from offset (page-aligned): the
+        pages the file covers now, shared ones as the host's own mapping of
+        the file so that stores reach it, private ones as a copy; the pages
+        past its end lazily."""
+        fsize = os.fstat(mf.host).st_size
+        in_file = min(size, max(page_up(fsize) - offset, 0))
+        if in_file and shared:
+            # The host maps whole pages; its mmap object wants the length
+            # inside the file.
+            prot_host = _mmap.PROT_READ | (_mmap.PROT_WRITE if mf.writable else 0)
+            m = _mmap.mmap(mf.host, min(in_file, fsize - offset), flags=_mmap.MAP_SHARED,
+                           prot=prot_host, offset=offset)
+            mf.holds.append(m)
+            ptr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+            self.map(start, in_file, prot, ptr=ptr, shared=True, file=mf, offset=offset,
+                     **ident)
+        elif in_file:
+            data = os.pread(mf.host, min(in_file, fsize - offset), offset)
+            self.map(start, in_file, prot, data, file=mf, offset=offset, **ident)
+        if in_file < size:
+            self.map(start + in_file, size - in_file, prot, lazy=True, shared=shared, file=mf,
+                     offset=offset + in_file, **ident)
+
+    def fault_in(self, addr):
+        """A touch of addr found no memory: True if it was a file page past
+        the end of the file that the file now covers (mapped now: retry),
+        False if it is still past the end (SIGBUS), None if addr is no such
+        page (SIGSEGV)."""
+        v = self.find(addr)
+        if v is None or v.backed or v.file is None or not v.prot:
+            return None
+        page = addr & ~(PAGE - 1)
+        offset = v.offset + (page - v.start)
+        if offset >= page_up(os.fstat(v.file.host).st_size):
+            return False
+        self.map_file(page, v.end - page, v.prot, v.shared, v.file, offset,
+                      name=v.name, dev=v.dev, ino=v.ino)
+        return True
 
     def unmap(self, start, length):
         end = page_up(start + length)
@@ -172,26 +217,40 @@ class AddressSpace:
                 self.cpu.unmap(v.start, v.end - v.start)
 
     def before_truncate(self, dev, ino, size):
-        """The file (dev, ino) is cut to size: host pages of it past the new
-        end would fault in sysgate itself, so they become private copies
-        (Linux would raise SIGBUS on a later touch)."""
-        if not self.shared_files:
+        """The file (dev, ino) is cut to size: its pages past the new end
+        leave every mapping of it, private copies included (Linux's
+        truncate_pagecache unmaps even COWed pages), so the next touch is
+        SIGBUS. Host pages must go before the host file shrinks under them:
+        the CPU touching one would fault in sysgate itself."""
+        if not self.file_maps:
             return
         keep = page_up(size)
         for v in list(self.vmas):
-            if v.ptr and v.dev == dev and v.ino == ino and v.offset + (v.end - v.start) > keep:
+            if (v.file is not None and v.backed and v.dev == dev and v.ino == ino
+                    and v.offset + (v.end - v.start) > keep):
                 cut = max(v.start, v.start + keep - v.offset)
-                data = self.cpu.mem_read(cut, v.end - cut)
-                prot, name, off = v.prot, v.name, v.offset + (cut - v.start)
-                self.map(cut, v.end - cut, prot, data, shared=True, name=name, offset=off,
-                         dev=dev, ino=ino, file=v.file)
+                self.map(cut, v.end - cut, v.prot, lazy=True, shared=v.shared, name=v.name,
+                         offset=v.offset + (cut - v.start), dev=dev, ino=ino, file=v.file)
+
+    def usable(self, addr, need):
+        """The VMA at addr if the kernel may access it with need, its file
+        page past the end of the file mapped first if the file has grown;
+        None where user code would fault (EFAULT for a system call)."""
+        v = self.find(addr)
+        if v is None or not _cpu_prot(v.prot) & need:
+            return None
+        if not v.backed:
+            if not self.fault_in(addr):
+                return None
+            v = self.find(addr)
+        return v
 
     def extent(self, addr, n, need):
         """How many bytes from addr on (at most n) are mapped with need."""
         end, a = addr + n, addr
         while a < end:
-            v = self.find(a)
-            if v is None or not _cpu_prot(v.prot) & need:
+            v = self.usable(a, need)
+            if v is None:
                 break
             a = v.end
         return max(min(a, end) - addr, 0)
@@ -209,7 +268,7 @@ class AddressSpace:
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
-            elif prot:
+            elif prot and v.file is None:     # file pages past the end stay lazy
                 try:
                     self.cpu.map(v.start, v.end - v.start, _cpu_prot(prot))
                 except UcError:
@@ -259,8 +318,8 @@ class AddressSpace:
         if addr < 0 or end > self.task_size:
             raise KernelError(E.EFAULT)
         while addr < end:
-            v = self.find(addr)
-            if v is None or not (_cpu_prot(v.prot) & need):
+            v = self.usable(addr, need)
+            if v is None:
                 raise KernelError(E.EFAULT)
             addr = v.end
 
@@ -281,8 +340,8 @@ class AddressSpace:
         """A NUL-terminated string; ENAMETOOLONG past limit, as strncpy_from_user."""
         out = bytearray()
         while len(out) < limit:
-            v = self.find(addr)
-            if v is None or not (_cpu_prot(v.prot) & PROT_READ):
+            v = self.usable(addr, PROT_READ)
+            if v is None:
                 raise KernelError(E.EFAULT)
             chunk = self.cpu.mem_read(addr, min(v.end - addr, 256, limit - len(out)))
             nul = chunk.find(b"\0")
@@ -295,7 +354,7 @@ class AddressSpace:
 
     def read_u32(self, addr):
         v = self.find(addr)
-        if v is not None and addr + 4 <= v.end and _cpu_prot(v.prot) & PROT_READ:
+        if v is not None and addr + 4 <= v.end and _cpu_prot(v.prot) & PROT_READ and v.backed:
             return self.cpu.read_u32(addr)
         return struct.unpack("<I", self.read(addr, 4))[0]
 

@@ -3,11 +3,10 @@
 Private file mappings are copies of the file taken at mmap time (the file
 stays open for mremap and MADV_DONTNEED to read again). Shared file
 mappings are the host's own shared mapping of the file, handed to the CPU as
-its memory, so stores reach the file and read(2) sees them at once."""
+its memory, so stores reach the file and read(2) sees them at once. Pages
+wholly past the end of the file are SIGBUS (AddressSpace.map_file)."""
 import bisect
-import ctypes
 import fcntl
-import mmap as _mmap
 import os
 import stat
 import struct
@@ -78,31 +77,6 @@ def sys_brk(t, addr):
     return addr
 
 
-def _host_map(mf, offset, size, writable):
-    """The host's shared mapping of size bytes of mf's file at offset:
-    its address (kept alive by mf)."""
-    prot = _mmap.PROT_READ | (_mmap.PROT_WRITE if writable else 0)
-    m = _mmap.mmap(mf.host, size, flags=_mmap.MAP_SHARED, prot=prot, offset=offset)
-    mf.holds.append(m)
-    return ctypes.addressof(ctypes.c_char.from_buffer(m))
-
-
-def map_file(mm, start, size, prot, shared, mf, name, offset, st):
-    """Map size bytes of the file mf at offset to start."""
-    ident = {"name": name, "offset": offset, "dev": st.st_dev, "ino": st.st_ino, "file": mf}
-    fsize = os.fstat(mf.host).st_size
-    in_file = min(size, page_up(fsize - offset)) if fsize > offset else 0
-    if shared and in_file:
-        ptr = _host_map(mf, offset, in_file, mf.writable)
-        mm.map(start, in_file, prot, ptr=ptr, shared=True, **ident)
-        if in_file < size:
-            ident["offset"] = offset + in_file
-            mm.map(start + in_file, size - in_file, prot, shared=True, **ident)
-        return
-    data = os.pread(mf.host, min(size, max(fsize - offset, 0)), offset) if in_file else b""
-    mm.map(start, size, prot, data, shared=shared, **ident)
-
-
 def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     mm = t.mm
     anon = bool(flags & MAP_ANONYMOUS)
@@ -154,7 +128,8 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         start = mm.find_free(size, addr & ~(PAGE - 1), _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
-        map_file(mm, start, size, prot, shared, mf, fd_path(t, f), pgoff_bytes, st)
+        mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
+                    dev=st.st_dev, ino=st.st_ino)
     else:
         mm.map(start, size, prot, shared=shared)
     return start
@@ -211,8 +186,8 @@ def _grow(t, v, at, length, offset):
     """Map [at, at+length) as more of v's mapping (file offset offset)."""
     mm = t.mm
     if v.file is not None:
-        st = os.fstat(v.file.host)
-        map_file(mm, at, length, v.prot, v.shared, v.file, v.name, offset, st)
+        mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
+                    ino=v.ino)
     else:
         mm.map(at, length, v.prot, shared=v.shared, name=v.name)
 
@@ -225,9 +200,9 @@ def _move(t, v, old, old_len, new_len, dest):
              "file": v.file}
     ptr = v.ptr + (old - v.start) if v.ptr else 0
     data = b"" if ptr or not v.backed else mm.peek(old, keep)
-    prot, shared = v.prot, v.shared
+    prot, shared, lazy = v.prot, v.shared, not v.backed and v.file is not None
     mm.unmap(old, old_len)
-    mm.map(dest, keep, prot, data, ptr=ptr, shared=shared, **ident)
+    mm.map(dest, keep, prot, data, ptr=ptr, lazy=lazy, shared=shared, **ident)
     if new_len > keep:
         tmpl = mm.find(dest)
         _grow(t, tmpl, dest + keep, new_len - keep, off + keep)
@@ -315,12 +290,12 @@ def sys_madvise(t, addr, length, advice):
         covered += e - s
         if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED) and v.backed and not v.shared:
             # Private pages are dropped: anonymous ones read back as zeros,
-            # file ones as the file's bytes again.
-            data = bytearray(e - s)
+            # file ones as the file's pages again (SIGBUS past its end).
             if v.file is not None:
-                got = os.pread(v.file.host, e - s, v.offset + (s - v.start))
-                data[:len(got)] = got
-            mm.write_kernel(s, bytes(data))
+                mm.map_file(s, e - s, v.prot, False, v.file, v.offset + (s - v.start),
+                            name=v.name, dev=v.dev, ino=v.ino)
+            else:
+                mm.write_kernel(s, bytes(e - s))
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)

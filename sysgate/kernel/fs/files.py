@@ -12,7 +12,7 @@ import stat
 import struct
 
 from ..errors import KernelError, E
-from ..mm import PROT_READ, PROT_WRITE
+from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
 from ..sched import wait_fd
 from .fdtable import NOFILE
@@ -45,9 +45,9 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     if flags & O_PATH:
         flags &= O_PATH_FLAGS      # open(2) ignores the rest; openat2 would refuse it
     flags &= OPEN_FLAGS & ~O_CLOEXEC
-    trunc = flags & os.O_TRUNC and t.mm.shared_files
+    trunc = flags & os.O_TRUNC and t.mm.file_maps
     if trunc:
-        flags &= ~os.O_TRUNC      # after the shared mappings let go of the pages
+        flags &= ~os.O_TRUNC      # after the mappings let go of the pages
     host, name, like = open_at(t, dirfd, path, flags, mode & ~t.fs.umask)
     if trunc and flags & O_ACCMODE:
         _truncate_host(t, host, 0)
@@ -169,7 +169,7 @@ def sys_read(t, fd, buf, count):
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
-        if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and count:
+        if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and v.backed and count:
             data = os.read(h, count)
             mm.write_kernel(buf, data)
             return len(data)
@@ -194,14 +194,18 @@ def sys_pread64(t, fd, buf, count, off):
     return do_pread(t, fd, buf, count, off)
 
 
-def _write_from(t, buf, count, write):
+def _write_from(t, buf, count, write, host=None):
     """write(data, done) -> int, fed from guest memory in chunks; only the
-    readable start of the buffer is written."""
+    readable start of the buffer is written (to host, when given)."""
     _access_ok(t, buf, count)
     count = min(count, MAX_RW_COUNT)
     if count == 0:
         return write(b"", 0)
     room = t.mm.extent(buf, count, PROT_READ)
+    if room < count and host is not None and stat.S_ISFIFO(os.fstat(host).st_mode):
+        # pipe_write takes a page's worth at a time and gives up a piece
+        # it could not copy whole.
+        room -= room % PAGE
     if room == 0:
         write(b"", 0)                # EBADF comes first
         raise KernelError(E.EFAULT)
@@ -228,9 +232,9 @@ def sys_write(t, fd, buf, count):
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
-        if v is not None and buf + count <= v.end and v.prot:
+        if v is not None and buf + count <= v.end and v.prot and v.backed:
             return os.write(h, mm.peek(buf, count))
-    return _write_from(t, buf, count, lambda data, _: os.write(h, data))
+    return _write_from(t, buf, count, lambda data, _: os.write(h, data), h)
 
 
 def do_pwrite(t, fd, buf, count, off):
