@@ -12,7 +12,7 @@ from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
 from .entry.syscall import TASK_SIZE_MAX
 from .kernel.sigframe import siginfo
 from .kernel.sched import now_ns
-from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable
+from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
@@ -189,6 +189,7 @@ class Machine:
         fsctx = FsContext(self.root)
         task = Task(self, None, FdTable(), fsctx, img.is64)
         self.task = task
+        inherit_signal_state(task)
         exe = self._guest_exe_path(fsctx, path)
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp)
         return task

@@ -63,6 +63,43 @@ def test_processes(variant):
 
 
 @pytest.mark.parametrize("variant", ALL)
+def test_children_reaped_when_sigchld_ignored(variant):
+    """SIGCHLD ignored or SA_NOCLDWAIT: no zombies, wait ends in ECHILD once
+    every child is gone; SA_NOCLDWAIT's handler still runs; back at SIG_DFL
+    a child waits as a zombie; an ignored SIGCHLD survives execve."""
+    native, _ = assert_same(build("proc_reap.c", variant))
+    assert native.stdout.count(b": wait -1 No child process") == 4, native
+    assert b"handler ran: 1\nSIG_DFL: zombie waited: 1 status 0x900\n" in native.stdout
+    assert b"\nignored at start: 17\n" in native.stdout
+
+
+def _started_with(blocked, ignored):
+    import signal
+
+    def prepare():
+        signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        for s in ignored:
+            signal.signal(s, signal.SIG_IGN)
+    return prepare
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ignored_and_blocked_signals_are_inherited(variant):
+    """What the caller ignored and blocked (nohup, a shell's background job)
+    the program finds so at start, under sysgate as natively."""
+    import signal
+    exe = build("proc_reap.c", variant)
+    prep = _started_with({signal.SIGUSR2, signal.SIGTERM}, {signal.SIGHUP, signal.SIGINT})
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    native = subprocess.run([exe, "start"], capture_output=True, preexec_fn=prep)
+    emu = subprocess.run([sys.executable, "-m", "sysgate", "run", exe, "start"],
+                         capture_output=True, preexec_fn=prep, env=env)
+    assert native.stdout == b"ignored at start: 1 2\nblocked at start: 12 15\n", native
+    assert emu.stdout == native.stdout, emu
+    assert emu.returncode == native.returncode == 0
+
+
+@pytest.mark.parametrize("variant", ALL)
 def test_futex_wait(variant):
     """futex waits: value check, relative and absolute timeouts, EINVAL and
     EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,

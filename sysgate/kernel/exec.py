@@ -109,8 +109,11 @@ def do_execve(t, dirfd, path, argv, envp, flags):
 def _reset_for_exec(t):
     from .sched import Timers
     t.files.close_on_exec()
-    # Caught signals go back to their default action; ignored ones stay.
-    t.sigactions = {s: a for s, a in t.sigactions.items() if a[0] == 1}
+    # Caught signals go back to their default action; ignored ones stay;
+    # flags are cleared for both (flush_signal_handlers).
+    t.sigactions = {s: (1, 0, 0, 0, a[4]) for s, a in t.sigactions.items() if a[0] == 1}
+    from .signal import SIGCHLD, after_action_change
+    after_action_change(t, SIGCHLD)
     t.altstack = (0, 2, 0)
     timers = Timers(t)
     timers.real = t.timers.real          # setitimer/alarm survive execve

@@ -130,7 +130,13 @@ def _blocking_wait(t, attempt, options):
     changed state wins over a pending signal, as in Linux's do_wait."""
     from . import sched
     while True:
-        r = attempt()
+        try:
+            r = attempt()
+        except KernelError:
+            t.host.collect()       # the SIGCHLD of a child the host reaped itself
+            raise
+        if r is not None:
+            t.host.collect()       # its SIGCHLD is pending when wait returns, as on Linux
         if r is not None or options & WNOHANG:
             return r
         sched.wait_event(t, (), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)

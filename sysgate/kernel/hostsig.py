@@ -20,6 +20,13 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
                  signal.SIGILL, signal.SIGFPE}
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 RETRY_SECONDS = 0.005
+SA_NOCLDWAIT = 2
+NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
+
+
+def _libc():
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True)
 
 
 class HostSignals:
@@ -31,6 +38,7 @@ class HostSignals:
         self.closing = False
         self.wake_r = self.wake_w = -1
         self.saved_mask = None
+        self.autoreap = False      # see reap_children
 
     def start(self):
         if self.thread is not None or threading.current_thread() is not threading.main_thread():
@@ -108,6 +116,20 @@ class HostSignals:
         return out
 
     # --- self-inflicted host actions ------------------------------------------
+    def reap_children(self, auto):
+        """Let the host reap this process's children itself (auto), as
+        Linux does for a guest whose SIGCHLD is ignored or has SA_NOCLDWAIT:
+        then no zombie is left and wait, once every child is gone, fails with
+        ECHILD, here as there. The host action is SIG_DFL with SA_NOCLDWAIT,
+        which still sends SIGCHLD (blocked here, taken by the helper), so a
+        guest handler installed with SA_NOCLDWAIT still runs."""
+        if auto == self.autoreap:
+            return
+        import ctypes
+        act = (ctypes.c_ulong * 4)(0, SA_NOCLDWAIT if auto else 0, 0, 0)   # SIG_DFL
+        if _libc().syscall(NR_RT_SIGACTION, signal.SIGCHLD, act, None, 8) == 0:
+            self.autoreap = auto
+
     def stop_self(self, signo):
         """The default action of a stop signal: stop this host process with
         that very signal, so the guest parent's wait sees WSTOPSIG = signo;
@@ -121,12 +143,30 @@ class HostSignals:
             signal.signal(signo, old)
 
 
+def inherited():
+    """(ignored, blocked): the signals this process was started with
+    ignored and blocked, which a program run natively would inherit. SIGPIPE
+    and SIGXFSZ are left out of ignored: Python ignores them itself at start,
+    so what the caller gave is lost (and default is by far the usual)."""
+    ignored = set()
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("SigIgn:"):
+                    bits = int(line.split()[1], 16)
+                    ignored = {s for s in range(1, 65) if bits >> (s - 1) & 1}
+    except (OSError, ValueError):
+        pass
+    ignored -= {signal.SIGPIPE, signal.SIGXFSZ, signal.SIGKILL, signal.SIGSTOP}
+    blocked = {int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])}
+    return ignored, blocked - {signal.SIGKILL, signal.SIGSTOP}
+
+
 def die_by_signal(signo):
     """End this host process as the guest ended: killed by signo (no core
     file: a core of sysgate is not the guest's)."""
-    import ctypes
     try:
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
+        _libc().prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
     except (OSError, AttributeError):
         pass
     signal.signal(signo, signal.SIG_DFL)

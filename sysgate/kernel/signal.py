@@ -29,7 +29,7 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
 DEFAULT_IGNORE = {17, 18, 23, 28}
 DEFAULT_STOP = {19, 20, 21, 22}
 SIGCHLD = 17
-SA_NOCLDSTOP = 1
+SA_NOCLDSTOP, SA_NOCLDWAIT = 1, 2
 CLD_EXITED = 1
 
 
@@ -66,6 +66,7 @@ def sys_rt_sigaction(t, sig, act, oact, size):
         t.sigactions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE, not t.is64)
         if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
             t.pending &= ~(1 << (sig - 1))      # discarded, as POSIX asks
+        after_action_change(t, sig)
     return 0
 
 
@@ -129,6 +130,25 @@ def _before_action_change(t):
     the old action, as Linux judges them when they are sent."""
     t.host.collect()
     absorb_host_signals(t)
+
+
+def inherit_signal_state(t):
+    """The first program starts with the ignored signals and the mask of
+    whoever ran sysgate, as it would natively (nohup's ignored SIGHUP)."""
+    from .hostsig import inherited
+    ignored, blocked = inherited()
+    for sig in ignored:
+        t.sigactions[sig] = (SIG_IGN, 0, 0, 0, not t.is64)
+    t.sigmask = sum(1 << (s - 1) for s in blocked)
+    after_action_change(t, SIGCHLD)
+
+
+def after_action_change(t, sig):
+    """The host reaps the children itself while the guest's SIGCHLD is
+    ignored or carries SA_NOCLDWAIT (Linux's autoreap)."""
+    if sig == SIGCHLD:
+        handler, flags = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))[:2]
+        t.host.reap_children(handler == SIG_IGN or bool(flags & SA_NOCLDWAIT))
 
 
 def absorb_host_signals(t):
@@ -224,6 +244,7 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     t.sigmask &= ~UNBLOCKABLE
     if flags & sigframe.SA_RESETHAND:
         t.sigactions.pop(signo, None)
+        after_action_change(t, signo)
     return new
 
 
@@ -471,6 +492,7 @@ def sys_sigaction(t, sig, act, oact):
     if new:
         h, m, f, r = new
         t.sigactions[sig] = (h, f, r, m & ~UNBLOCKABLE, True)
+        after_action_change(t, sig)
     return 0
 
 
@@ -483,6 +505,7 @@ def sys_signal(t, sig, handler):
     # signal() has System V semantics in the kernel: one-shot, not blocked.
     from .sigframe import SA_NODEFER, SA_RESETHAND
     t.sigactions[sig] = (handler, SA_RESETHAND | SA_NODEFER, 0, 0, True)
+    after_action_change(t, sig)
     return old
 
 
