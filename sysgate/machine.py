@@ -356,9 +356,12 @@ class Machine:
     def _fault_signal(self, f):
         """(signo, code, si_addr, trap, why) for a GuestFault, as Linux's
         page-fault and #UD handlers report them; None when the page fault
-        mapped a page (a file page the file has grown to cover)."""
+        was the kernel's own business and the instruction runs again (a
+        file page the file has grown to cover, a vfork child's store)."""
         if f.kind == "ill":
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
+        if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
+            return None         # a vfork child's first store to a page
         past_eof = None if f.mapped else self.task.mm.fault_in(f.addr)
         if past_eof:
             return None
@@ -414,6 +417,8 @@ class Machine:
         return status
 
     def end_host_process(self, status):
+        from .kernel.fork import release_vfork_parent
+        release_vfork_parent(self.task)
         _flush_stdio()
         if status[0] == "exit":
             os._exit(status[1])

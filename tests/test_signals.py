@@ -100,6 +100,29 @@ def test_ignored_and_blocked_signals_are_inherited(variant):
 
 
 @pytest.mark.parametrize("variant", ALL)
+def test_shared_memory_and_futexes_between_processes(variant):
+    """MAP_SHARED anonymous and /dev/zero memory stays shared after fork;
+    a process-shared mutex and semaphore, FUTEX_WAKE's count, a shared wait
+    ended by a timeout or by another process's signal, a private wait that
+    a shared wake does not reach."""
+    native, _ = assert_same(build("proc_shared.c", variant))
+    assert native.stdout.startswith(b"child's stores: shared 11, /dev/zero 12, private 0\n")
+    assert b"wake: woke 1; the waiter got 0 and saw 1\n" in native.stdout
+    assert native.stdout.endswith(b"private: woke 0, the private waiter got -110\n")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_vfork_child_writes_reach_the_parent(variant):
+    """CLONE_VM|CLONE_VFORK: the parent sees what the child stored before it
+    exec'd or exited, which is how glibc's posix_spawn learns that the exec
+    failed (an error, not a child exiting 127)."""
+    native, _ = assert_same(build("proc_spawn.c", variant))
+    assert native.stdout.startswith(b"after vfork: global 10 ")
+    assert b"spawn: 0, exit 7\nspawn missing: No such file or directory\n" in native.stdout
+    assert native.stdout.endswith(b"children left: 0\n")
+
+
+@pytest.mark.parametrize("variant", ALL)
 def test_futex_wait(variant):
     """futex waits: value check, relative and absolute timeouts, EINVAL and
     EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,

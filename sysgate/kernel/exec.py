@@ -124,9 +124,8 @@ def _reset_for_exec(t):
     t.clear_child_tid = 0
     t.restart_block = None
     t.saved_sigmask = None
-    if t.vfork_done is not None:
-        os.close(t.vfork_done)           # the vfork parent may go on
-        t.vfork_done = None
+    from .fork import release_vfork_parent
+    release_vfork_parent(t)              # before the old memory goes
 
 
 @syscall("execve", "path ptr ptr")

@@ -1,4 +1,4 @@
-"""Processes: fork (and clone and vfork, without shared memory) and wait.
+"""Processes: fork (and clone and vfork) and wait.
 
 Each guest process is a host process: fork forks sysgate itself, CPU state,
 memory, open files and all, so the child continues from this very system
@@ -46,6 +46,8 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         if vfork_w >= 0:
             os.close(vfork_r)
             t.vfork_done = vfork_w
+            if flags & CLONE_VM:
+                t.mm.track_writes()
         if newsp:
             t.thread.write_regs({"rsp": newsp})
             machine.gate.current.sp = newsp
@@ -62,14 +64,51 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         t.mm.write(ptid, struct.pack("<i", pid))
     if vfork_w >= 0:
         # The parent sleeps until the child has exec'd or exited (the pipe's
-        # write end closes with either).
+        # write end closes with either), and takes in the pages it wrote.
         os.close(vfork_w)
         try:
-            while os.read(vfork_r, 1):
-                pass
+            got = bytearray()
+            while True:
+                chunk = os.read(vfork_r, 1 << 16)
+                if not chunk:
+                    break
+                got += chunk
         finally:
             os.close(vfork_r)
+        _take_pages(t, got)
     return pid
+
+
+_PAGE_HEADER = struct.Struct("<QI")
+
+
+def release_vfork_parent(t):
+    """A vfork child execs or ends: its parent may go on. With CLONE_VM the
+    parent's memory was the child's on Linux, so the pages the child wrote
+    go back with it (glibc's posix_spawn reads the exec errno from them)."""
+    if t.vfork_done is None:
+        return
+    fd, t.vfork_done = t.vfork_done, None
+    try:
+        if t.mm.dirty is not None:
+            for addr, data in t.mm.written_pages():
+                os.write(fd, _PAGE_HEADER.pack(addr, len(data)) + data)
+    except OSError:
+        pass
+    finally:
+        t.mm.dirty = None
+        os.close(fd)
+
+
+def _take_pages(t, got):
+    at = 0
+    while at + _PAGE_HEADER.size <= len(got):
+        addr, n = _PAGE_HEADER.unpack_from(got, at)
+        at += _PAGE_HEADER.size
+        v = t.mm.find(addr)
+        if v is not None and v.backed and not v.ptr:
+            t.mm.write_kernel(addr, bytes(got[at:at + n]))
+        at += n
 
 
 @syscall("fork")

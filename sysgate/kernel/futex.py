@@ -2,10 +2,16 @@
 thread (threads are not modelled yet, so nobody else can wake a private
 futex: a wait ends by its value check, its timeout or a signal).
 
+A futex in shared memory (a shared file or anonymous mapping, which is host
+memory) that is not FUTEX_PRIVATE is shared with other processes: there the
+call is the host's own futex on the host address, so guest processes wake
+each other (a process-shared mutex or semaphore).
+
 A wait without a timeout is restarted with SA_RESTART (-ERESTARTSYS); one
 with a timeout continues through restart_syscall to the same absolute
 deadline, or fails with EINTR when a handler ran (futex_wait_restart).
 """
+import ctypes
 import struct
 
 from . import sched
@@ -19,19 +25,120 @@ FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
 
-def _wait(t, uaddr, val, deadline):
+# --- futexes other processes can reach: host futexes on host memory -----------
+_HOST_POLL_NS = 20_000_000   # a host wait's slice, between looks for signals
+NR_FUTEX_HOST, NR_FUTEX_WAITV_HOST = 202, 449      # x86-64 host
+FUTEX2_SIZE_U32 = 2
+_TIMESPEC = struct.Struct("<qq")
+_LIBC = []
+_INTERRUPTED = object()
+
+
+def _host_syscall(nr, *args):
+    """syscall(2) of the host, the GIL released while it blocks: (result, errno)."""
+    if not _LIBC:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        _LIBC.append(libc)
+    r = _LIBC[0].syscall(ctypes.c_long(nr), *args)
+    return (r, 0) if r >= 0 else (-1, ctypes.get_errno())
+
+
+def _host_futex(addr, op, val, arg4=None, addr2=0, val3=0):
+    """The host's futex(2) on host address addr: (result, errno). arg4 is a
+    wait's absolute CLOCK_MONOTONIC deadline in ns, or a requeue's count."""
+    if arg4 is not None and op & 0x7F in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+        arg4 = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(arg4, 0), 1_000_000_000)))
+    elif arg4 is not None:
+        arg4 = ctypes.c_void_p(arg4)
+    return _host_syscall(NR_FUTEX_HOST, ctypes.c_void_p(addr), ctypes.c_int(op),
+                         ctypes.c_uint(val & 0xFFFFFFFF), arg4, ctypes.c_void_p(addr2),
+                         ctypes.c_uint(val3 & 0xFFFFFFFF))
+
+
+def _host_waitv(waiters, until_ns):
+    """futex_waitv(2) on (host address, value, flags) triples with an
+    absolute CLOCK_MONOTONIC deadline: (index woken, errno)."""
+    arr = (ctypes.c_uint64 * (3 * len(waiters)))()
+    for i, (addr, val, flags) in enumerate(waiters):
+        arr[3 * i], arr[3 * i + 1], arr[3 * i + 2] = val & 0xFFFFFFFF, addr, flags
+    ts = None
+    if until_ns is not None:
+        ts = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(until_ns, 0), 1_000_000_000)))
+    return _host_syscall(NR_FUTEX_WAITV_HOST, arr, ctypes.c_uint(len(waiters)),
+                         ctypes.c_uint(0), ts, ctypes.c_int(CLOCK_MONOTONIC))
+
+
+def shared_word(t, uaddr, op):
+    """The host address of a futex word other processes may wait on or
+    wake (a shared mapping, the futex not private), or None."""
+    if op & FUTEX_PRIVATE_FLAG:
+        return None
+    v = t.mm.find(uaddr)
+    if v is None or not v.ptr or not v.backed or uaddr + 4 > v.end:
+        return None
+    return v.ptr + (uaddr - v.start)
+
+
+def _host_wait(t, host, val, deadline, bitset):
+    """Wait on the host futex at host: 0 when woken, else a negative errno,
+    or _INTERRUPTED for a signal. The wait also watches the signal word of
+    kernel.hostsig (futex_waitv), which the helper thread bumps and wakes
+    for each signal from outside: no wake and no signal can slip in between
+    the looks and the wait."""
+    first = True
+    word = ctypes.c_uint32.from_address(host)
+    while True:
+        seq = t.host.signal_seq()
+        t.timers.expire()
+        if sched.interruptible(t):
+            return _INTERRUPTED
+        now = sched.now_ns()
+        if deadline is not None and now >= deadline:
+            return -E.ETIMEDOUT
+        until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
+        until = min(until) if until else None
+        if bitset == 0xFFFFFFFF:
+            r, err = _host_waitv(((host, val, FUTEX2_SIZE_U32),
+                                  (t.host.signal_word_addr(), seq,
+                                   FUTEX2_SIZE_U32 | FUTEX_PRIVATE_FLAG)), until)
+        else:
+            r, err = -1, E.ENOSYS
+        if err == E.ENOSYS:
+            # No futex_waitv (before Linux 5.16) or a bitset: slices.
+            cap = now + _HOST_POLL_NS
+            r, err = _host_futex(host, FUTEX_WAIT_BITSET, val,
+                                 cap if until is None else min(until, cap), 0, bitset)
+        if r == 0:
+            return 0
+        if err == E.EAGAIN and word.value != val & 0xFFFFFFFF:
+            # Changed before we slept: EAGAIN; changed while we looked for
+            # signals between two waits: a wake we could not see.
+            return -E.EAGAIN if first else 0
+        first = False
+
+
+def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
     if struct.unpack("<I", t.mm.read(uaddr, 4))[0] != val & 0xFFFFFFFF:
         raise KernelError(E.EAGAIN)
     restart = sched.ERESTARTSYS if deadline is None else sched.ERESTART_RESTARTBLOCK
+    host = shared_word(t, uaddr, op)
     try:
-        sched.sleep_until(t, deadline, restart)
+        if host is None:
+            sched.sleep_until(t, deadline, restart)
+            raise KernelError(E.ETIMEDOUT)
+        r = _host_wait(t, host, val, deadline, bitset)
+        if r is _INTERRUPTED:
+            raise KernelError(restart)
+        if r < 0:
+            raise KernelError(-r)
+        return 0
     except KernelError as e:
         if e.errno == sched.ERESTART_RESTARTBLOCK:
-            t.restart_block = lambda t2: _wait(t2, uaddr, val, deadline)
+            t.restart_block = lambda t2: _wait(t2, uaddr, val, deadline, op, bitset)
         raise
-    raise KernelError(E.ETIMEDOUT)
 
 
 def _wake_op(old, encoded):
@@ -65,24 +172,39 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
                 # on the host's monotonic clock.
                 clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
                 deadline = sched.now_ns() + ns - t.timekeeper.now(clock)
-        return _wait(t, uaddr, val, deadline)
+        return _wait(t, uaddr, val, deadline, op,
+                     val3 if cmd == FUTEX_WAIT_BITSET else 0xFFFFFFFF)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         if cmd == FUTEX_WAKE_BITSET and not val3 & 0xFFFFFFFF:
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
         t.mm.read(uaddr, 4)
-        return 0                 # no other thread can be waiting
+        host = shared_word(t, uaddr, op)
+        if host is None:
+            return 0             # no other thread of this process can be waiting
+        return _host_futex(host, FUTEX_WAKE_BITSET, val,
+                           val3=val3 if cmd == FUTEX_WAKE_BITSET else 0xFFFFFFFF)[0]
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
             raise KernelError(E.EINVAL)
         cur = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
         old = struct.unpack("<I", t.mm.read(uaddr2, 4))[0]
+        host, host2 = shared_word(t, uaddr, op), shared_word(t, uaddr2, op)
+        if host is not None and host2 is not None:
+            # Both words are shared memory: the host does the whole call,
+            # waiters in other processes included.
+            r, err = _host_futex(host, cmd, val, timeout, host2, val3)
+            if r < 0:
+                raise KernelError(err)
+            return r
         if cmd == FUTEX_CMP_REQUEUE and cur != val3 & 0xFFFFFFFF:
             raise KernelError(E.EAGAIN)
         if cmd == FUTEX_WAKE_OP:
             t.mm.write(uaddr2, struct.pack("<I", _wake_op(old, val3)))
-        return 0
+        # One word shared, the other private: waiters elsewhere on the
+        # shared one are woken, none is requeued into this process.
+        return _host_futex(host, FUTEX_WAKE, val)[0] if host is not None else 0
     raise KernelError(E.ENOSYS)
 
 

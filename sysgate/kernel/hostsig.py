@@ -11,6 +11,7 @@ run loop turns the stop into a return from an interrupt). The stop is
 repeated until the run loop has taken the queue: a stop can be lost when it
 lands just as emulation is restarted.
 """
+import ctypes
 import os
 import signal
 import threading
@@ -22,11 +23,16 @@ FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 RETRY_SECONDS = 0.005
 SA_NOCLDWAIT = 2
 NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
+NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 
 
 def _libc():
-    import ctypes
-    return ctypes.CDLL(None, use_errno=True)
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
+
+
+_LIBC = []
 
 
 class HostSignals:
@@ -39,6 +45,7 @@ class HostSignals:
         self.wake_r = self.wake_w = -1
         self.saved_mask = None
         self.autoreap = False      # see reap_children
+        self._sigword = ctypes.c_uint32(0)
 
     def start(self):
         if self.thread is not None or threading.current_thread() is not threading.main_thread():
@@ -89,8 +96,22 @@ class HostSignals:
                     os.write(self.wake_w, b"!")
                 except BlockingIOError:
                     pass
+                self._bump_signal_word()
             if self.pending:
                 self.stop_cpu()
+
+    # A word a host futex wait can watch besides its own (futex_waitv): the
+    # helper bumps it and wakes it for every signal it queues.
+    def signal_seq(self):
+        return self._sigword.value
+
+    def signal_word_addr(self):
+        return ctypes.addressof(self._sigword)
+
+    def _bump_signal_word(self):
+        self._sigword.value = (self._sigword.value + 1) & 0xFFFFFFFF
+        _libc().syscall(NR_FUTEX, ctypes.c_void_p(self.signal_word_addr()),
+                        FUTEX_WAKE_PRIVATE, 0x7FFFFFFF, None, None, 0)
 
     def collect(self):
         """Take the signals the host holds for us now, without waiting for
@@ -125,7 +146,6 @@ class HostSignals:
         guest handler installed with SA_NOCLDWAIT still runs."""
         if auto == self.autoreap:
             return
-        import ctypes
         act = (ctypes.c_ulong * 4)(0, SA_NOCLDWAIT if auto else 0, 0, 0)   # SIG_DFL
         if _libc().syscall(NR_RT_SIGACTION, signal.SIGCHLD, act, None, 8) == 0:
             self.autoreap = auto

@@ -31,19 +31,20 @@ class Vma:
     of its file are not backed either: touching one is SIGBUS, unless the
     file has grown since, when the page maps then (fault_in)."""
     __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino",
-                 "file", "ptr", "backed")
+                 "file", "ptr", "backed", "hold")
 
     def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0,
-                 file=None, ptr=0, backed=True):
+                 file=None, ptr=0, backed=True, hold=None):
         self.start, self.end, self.prot, self.shared = start, end, prot, shared
         self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
         self.file, self.ptr, self.backed = file, ptr, backed
+        self.hold = hold        # the host memory at ptr, for shared anonymous memory
 
     def clone(self, start, end):
         off = self.offset + (start - self.start) if self.ino else 0
         ptr = self.ptr + (start - self.start) if self.ptr else 0
         return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino,
-                   self.file, ptr, self.backed)
+                   self.file, ptr, self.backed, self.hold)
 
     def maps_line(self):
         perms = "".join((c if self.prot & b else "-") for c, b in
@@ -69,6 +70,21 @@ class MappedFile:
             pass
 
 
+def _host_inode(ptr):
+    """(dev, ino) of the host mapping at ptr, from the host's own maps."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                rng, _, _, dev, ino = line.split()[:5]
+                lo, hi = (int(x, 16) for x in rng.split("-"))
+                if lo <= ptr < hi:
+                    major, minor = (int(x, 16) for x in dev.split(":"))
+                    return major << 8 | minor, int(ino)
+    except (OSError, ValueError):
+        pass
+    return 1, 0
+
+
 def _cpu_prot(prot):
     # x86 page tables cannot express write- or exec-only pages.
     return prot | PROT_READ if prot else 0
@@ -85,6 +101,7 @@ class AddressSpace:
         self.mmap_base = 0
         self.brk_start = self.brk_cur = 0
         self.file_maps = False  # whether a file was ever mapped (truncate must look)
+        self.dirty = None       # pages written while tracking (see track_writes)
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
@@ -194,6 +211,16 @@ class AddressSpace:
             self.map(start + in_file, size - in_file, prot, lazy=True, shared=shared, file=mf,
                      offset=offset + in_file, **ident)
 
+    def map_shared_anon(self, start, size, prot):
+        """Shared anonymous memory: host memory mapped shared, so that a
+        forked child (a forked host process) shares it, as after Linux's
+        fork; Linux names it /dev/zero (deleted), a shmem inode."""
+        m = _mmap.mmap(-1, size, flags=_mmap.MAP_SHARED | _mmap.MAP_ANONYMOUS)
+        ptr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+        dev, ino = _host_inode(ptr)
+        self.map(start, size, prot, ptr=ptr, shared=True, name="/dev/zero (deleted)",
+                 dev=dev, ino=ino, hold=m)
+
     def fault_in(self, addr):
         """A touch of addr found no memory: True if it was a file page past
         the end of the file that the file now covers (mapped now: retry),
@@ -232,6 +259,43 @@ class AddressSpace:
                 self.map(cut, v.end - cut, v.prot, lazy=True, shared=v.shared, name=v.name,
                          offset=v.offset + (cut - v.start), dev=dev, ino=ino, file=v.file)
 
+    # --- a vfork child's view: its stores belong to its parent too ----------
+    def track_writes(self):
+        """Start recording which pages get written (a CLONE_VM|CLONE_VFORK
+        child, whose memory is its parent's on Linux): writable private
+        memory becomes read-only for the CPU, and the first store to each
+        page faults into note_write."""
+        self.dirty = set()
+        for v in self.vmas:
+            if v.backed and not v.ptr and v.prot & PROT_WRITE:
+                self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot & ~PROT_WRITE))
+
+    def note_write(self, addr):
+        """A store faulted at addr while tracking: True if it was one that
+        the mapping allows (the page is recorded and made writable)."""
+        v = self.find(addr)
+        if self.dirty is None or v is None or not v.prot & PROT_WRITE or v.ptr:
+            return False
+        page = addr & ~(PAGE - 1)
+        self.dirty.add(page)
+        self.cpu.protect(page, PAGE, _cpu_prot(v.prot))
+        return True
+
+    def _mark(self, addr, n):
+        if n:
+            self.dirty.update(range(addr & ~(PAGE - 1), addr + n, PAGE))
+
+    def written_pages(self):
+        """[(address, bytes)] of the recorded pages still mapped."""
+        out = []
+        for page in sorted(self.dirty or ()):
+            v = self.find(page)
+            # Only memory user code may write: the vvar page the kernel
+            # keeps is each process's own business.
+            if v is not None and v.backed and not v.ptr and v.prot & PROT_WRITE:
+                out.append((page, self.cpu.mem_read(page, PAGE)))
+        return out
+
     def usable(self, addr, need):
         """The VMA at addr if the kernel may access it with need, its file
         page past the end of the file mapped first if the file has grown;
@@ -261,6 +325,8 @@ class AddressSpace:
 
     def protect(self, start, length, prot):
         end = page_up(start + length)
+        if self.dirty is not None:
+            self._mark(start, end - start)     # its stores can no longer be seen
         ranges = self.mapped_ranges(start, end)
         if not ranges or ranges[0][0] != start or ranges[-1][1] != end or len(ranges) > 1:
             raise KernelError(E.ENOMEM)
@@ -331,10 +397,14 @@ class AddressSpace:
         self._check(addr, len(data), PROT_WRITE)
         if data:
             self.cpu.mem_write(addr, bytes(data))
+            if self.dirty is not None:
+                self._mark(addr, len(data))
 
     def write_kernel(self, addr, data):
         """Write regardless of protection (loading, vvar updates)."""
         self.cpu.mem_write(addr, bytes(data))
+        if self.dirty is not None:
+            self._mark(addr, len(data))
 
     def read_cstr(self, addr, limit=4096):
         """A NUL-terminated string; ENAMETOOLONG past limit, as strncpy_from_user."""

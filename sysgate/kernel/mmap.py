@@ -130,8 +130,10 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
                     dev=st.st_dev, ino=st.st_ino)
+    elif shared:
+        mm.map_shared_anon(start, size, prot)
     else:
-        mm.map(start, size, prot, shared=shared)
+        mm.map(start, size, prot)
     return start
 
 
@@ -188,6 +190,8 @@ def _grow(t, v, at, length, offset):
     if v.file is not None:
         mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
                     ino=v.ino)
+    elif v.hold is not None:
+        mm.map_shared_anon(at, length, v.prot)
     else:
         mm.map(at, length, v.prot, shared=v.shared, name=v.name)
 
@@ -197,7 +201,7 @@ def _move(t, v, old, old_len, new_len, dest):
     keep = min(old_len, new_len)
     off = v.offset + (old - v.start)
     ident = {"name": v.name, "offset": off if v.ino else 0, "dev": v.dev, "ino": v.ino,
-             "file": v.file}
+             "file": v.file, "hold": v.hold}
     ptr = v.ptr + (old - v.start) if v.ptr else 0
     data = b"" if ptr or not v.backed else mm.peek(old, keep)
     prot, shared, lazy = v.prot, v.shared, not v.backed and v.file is not None
