@@ -91,10 +91,14 @@ def cmd_trace(opts):
     from .trace.summary import Summary
     names = parse_trace_set(opts.expr)
     out = open(opts.output, "w") if opts.output else sys.stderr
-    summary = None
+    summary = spool = None
     if opts.summary:
         from .trace.costs import CostModel
-        summary = Summary(CostModel.from_probe())
+        if opts.follow:
+            import tempfile
+            fd, spool = tempfile.mkstemp(prefix="sysgate-summary-")
+            os.close(fd)
+        summary = Summary(CostModel.from_probe(), spool)
 
     def attach(m):
         m.follow = opts.follow
@@ -110,6 +114,8 @@ def cmd_trace(opts):
     finally:
         if summary is not None:
             out.write(summary.render())
+        if spool is not None:
+            os.unlink(spool)
         if out is not sys.stderr:
             out.close()
 

@@ -129,3 +129,31 @@ def test_trace_follows_children_with_f():
     assert '"/bin/busybox"' in child[0]["args"]
     assert len({l["pid"] for l in child}) == 1
     assert b"+++ exited with 2 +++" in follow.stderr
+
+
+def test_summary_counts_every_process_with_f():
+    """-c -f: the table counts the children's calls too (each child is a host
+    process of its own, which leaves its tallies for the first to add)."""
+    if not os.path.exists("/bin/busybox"):
+        pytest.fail("busybox-static is not installed (see .ci/run)")
+    script = "/bin/busybox true; /bin/busybox true; exit 3"
+
+    def summary(*flags):
+        r = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-c", *flags,
+                            "/bin/busybox", "sh", "-c", script], capture_output=True,
+                           env=dict(os.environ, PYTHONPATH=ROOT), timeout=300)
+        assert r.returncode == 3, r
+        counts = {}
+        for line in r.stderr.decode().splitlines():
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s", line)
+            if m:
+                counts[m.group(2)] = int(m.group(1))
+        crossings = int(re.search(r"this run: (\d+) crossings", r.stderr.decode()).group(1))
+        return counts, crossings
+    plain, plain_n = summary()
+    follow, follow_n = summary("-f")
+    # The shell alone: one exit_group and no execve; with -f the two
+    # children's execve and exit_group count too.
+    assert plain["exit_group"] == 1 and "execve" not in plain, plain
+    assert follow["exit_group"] == 3 and follow["execve"] == 2, follow
+    assert follow_n > plain_n

@@ -33,21 +33,23 @@ class CostModel:
         return self.fast32
 
     def render(self, calls):
-        """calls: list of (name, gate, abi) for every crossing of the run."""
-        here = sum(self.gate_cost(g, a) for _, g, a in calls)
-        kernel = [(n, g, a) for n, g, a in calls if g != "vdso"]
-        fast = sum(self.syscall if a == "x86_64" else self.fast32 for _, _, a in kernel)
-        slow = len(kernel) * self.int80
-        timecalls = [c for c in kernel if c[0] in VDSO_CALLS]
-        saved = sum(self.gate_cost(g, a) - self.vdso for _, g, a in timecalls)
+        """calls: (name, gate, abi) -> crossings, for every crossing of the run."""
+        n_all = sum(calls.values())
+        here = sum(n * self.gate_cost(g, a) for (_, g, a), n in calls.items())
+        kernel = {k: n for k, n in calls.items() if k[1] != "vdso"}
+        fast = sum(n * (self.syscall if a == "x86_64" else self.fast32)
+                   for (_, _, a), n in kernel.items())
+        slow = sum(kernel.values()) * self.int80
+        timecalls = {k: n for k, n in kernel.items() if k[0] in VDSO_CALLS}
+        saved = sum(n * (self.gate_cost(g, a) - self.vdso) for (_, g, a), n in timecalls.items())
         lines = [
             "crossing costs on this CPU (measured natively by sysgate probe):",
             f"  SYSCALL {self.syscall:.0f} ns, INT 0x80 {self.int80:.0f} ns, "
             f"SYSENTER/compat SYSCALL ~{self.fast32:.0f} ns (est.), vDSO call {self.vdso:.0f} ns",
-            f"  this run: {len(calls)} crossings, {here / 1000:.1f} us",
+            f"  this run: {n_all} crossings, {here / 1000:.1f} us",
             f"  every kernel entry through INT 0x80: {slow / 1000:.1f} us; "
             f"through the fast gate: {fast / 1000:.1f} us",
-            f"  time calls through the vDSO instead: {len(timecalls)} calls, "
+            f"  time calls through the vDSO instead: {sum(timecalls.values())} calls, "
             f"{saved / 1000:.1f} us saved",
         ]
         return "\n".join(lines) + "\n"
