@@ -149,7 +149,9 @@ class Machine:
         if not self.follow:
             self.events.clear()
             self.gate.trace = None
-        elif self.gate.trace is not None:
+        else:
+            self.events.after_fork()
+        if self.follow and self.gate.trace is not None:
             # strace -f shows the fork once, in the parent: swallow the
             # child's own return from it.
             shown = self.gate.trace

@@ -157,3 +157,5 @@ def test_summary_counts_every_process_with_f():
     assert plain["exit_group"] == 1 and "execve" not in plain, plain
     assert follow["exit_group"] == 3 and follow["execve"] == 2, follow
     assert follow_n > plain_n
+    # The shell's own calls before a fork are not counted again for the child.
+    assert follow["getppid"] == plain["getppid"] == 1, (plain, follow)

@@ -43,6 +43,12 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
     pid = os.fork()
     if pid == 0:
         machine.after_fork_child()
+        if t.vfork_done is not None:
+            # Forked by a vfork child: the waiting parent is not ours, and
+            # our memory is our own.
+            os.close(t.vfork_done)
+            t.vfork_done = None
+            t.mm.stop_tracking()
         if vfork_w >= 0:
             os.close(vfork_r)
             t.vfork_done = vfork_w

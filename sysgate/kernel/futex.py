@@ -32,6 +32,7 @@ FUTEX2_SIZE_U32 = 2
 _TIMESPEC = struct.Struct("<qq")
 _LIBC = []
 _INTERRUPTED = object()
+_WAITV_OK = [True]       # emptied once the host refuses futex_waitv
 
 
 def _host_syscall(nr, *args):
@@ -69,6 +70,13 @@ def _host_waitv(waiters, until_ns):
                          ctypes.c_uint(0), ts, ctypes.c_int(CLOCK_MONOTONIC))
 
 
+def _checked(result):
+    r, err = result
+    if r < 0:
+        raise KernelError(err)
+    return r
+
+
 def shared_word(t, uaddr, op):
     """The host address of a futex word other processes may wait on or
     wake (a shared mapping, the futex not private), or None."""
@@ -98,17 +106,21 @@ def _host_wait(t, host, val, deadline, bitset):
             return -E.ETIMEDOUT
         until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
         until = min(until) if until else None
-        if bitset == 0xFFFFFFFF:
+        r, err = -1, E.ENOSYS
+        if bitset == 0xFFFFFFFF and _WAITV_OK:
             r, err = _host_waitv(((host, val, FUTEX2_SIZE_U32),
                                   (t.host.signal_word_addr(), seq,
                                    FUTEX2_SIZE_U32 | FUTEX_PRIVATE_FLAG)), until)
-        else:
-            r, err = -1, E.ENOSYS
-        if err == E.ENOSYS:
-            # No futex_waitv (before Linux 5.16) or a bitset: slices.
+            if err not in (0, E.EAGAIN, E.ETIMEDOUT, E.EINTR):
+                # No futex_waitv (before Linux 5.16), or a seccomp filter
+                # refuses it: slices from now on.
+                _WAITV_OK.clear()
+        if r < 0 and err not in (E.EAGAIN, E.ETIMEDOUT, E.EINTR):
             cap = now + _HOST_POLL_NS
             r, err = _host_futex(host, FUTEX_WAIT_BITSET, val,
                                  cap if until is None else min(until, cap), 0, bitset)
+            if r < 0 and err not in (E.EAGAIN, E.ETIMEDOUT, E.EINTR):
+                return -err
         if r == 0:
             return 0
         if err == E.EAGAIN and word.value != val & 0xFFFFFFFF:
@@ -183,8 +195,8 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         host = shared_word(t, uaddr, op)
         if host is None:
             return 0             # no other thread of this process can be waiting
-        return _host_futex(host, FUTEX_WAKE_BITSET, val,
-                           val3=val3 if cmd == FUTEX_WAKE_BITSET else 0xFFFFFFFF)[0]
+        return _checked(_host_futex(host, FUTEX_WAKE_BITSET, val,
+                                    val3=val3 if cmd == FUTEX_WAKE_BITSET else 0xFFFFFFFF))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
             raise KernelError(E.EINVAL)
@@ -194,17 +206,14 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         if host is not None and host2 is not None:
             # Both words are shared memory: the host does the whole call,
             # waiters in other processes included.
-            r, err = _host_futex(host, cmd, val, timeout, host2, val3)
-            if r < 0:
-                raise KernelError(err)
-            return r
+            return _checked(_host_futex(host, cmd, val, timeout, host2, val3))
         if cmd == FUTEX_CMP_REQUEUE and cur != val3 & 0xFFFFFFFF:
             raise KernelError(E.EAGAIN)
         if cmd == FUTEX_WAKE_OP:
             t.mm.write(uaddr2, struct.pack("<I", _wake_op(old, val3)))
         # One word shared, the other private: waiters elsewhere on the
         # shared one are woken, none is requeued into this process.
-        return _host_futex(host, FUTEX_WAKE, val)[0] if host is not None else 0
+        return _checked(_host_futex(host, FUTEX_WAKE, val)) if host is not None else 0
     raise KernelError(E.ENOSYS)
 
 

@@ -24,6 +24,8 @@ RETRY_SECONDS = 0.005
 SA_NOCLDWAIT = 2
 NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
+# Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
+OWN_CHILDREN = set()
 
 
 def _libc():
@@ -189,7 +191,8 @@ def die_by_signal(signo):
         _libc().prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
     except (OSError, AttributeError):
         pass
-    signal.signal(signo, signal.SIG_DFL)
+    if signo not in (signal.SIGKILL, signal.SIGSTOP):   # their action cannot change
+        signal.signal(signo, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
     os.kill(os.getpid(), signo)
     os._exit(128 + signo)      # a signal whose default action does not kill

@@ -85,6 +85,13 @@ def _host_inode(ptr):
     return 1, 0
 
 
+def _same_mapping(a, b):
+    """b continues a's file mapping, one backed part and one lazy."""
+    return (a.file is not None and a.file is b.file and a.end == b.start
+            and a.prot == b.prot and a.shared == b.shared
+            and b.offset == a.offset + (a.end - a.start))
+
+
 def _cpu_prot(prot):
     # x86 page tables cannot express write- or exec-only pages.
     return prot | PROT_READ if prot else 0
@@ -233,9 +240,12 @@ class AddressSpace:
         offset = v.offset + (page - v.start)
         if offset >= page_up(os.fstat(v.file.host).st_size):
             return False
-        self.map_file(page, v.end - page, v.prot, v.shared, v.file, offset,
-                      name=v.name, dev=v.dev, ino=v.ino)
-        return True
+        try:
+            self.map_file(page, v.end - page, v.prot, v.shared, v.file, offset,
+                          name=v.name, dev=v.dev, ino=v.ino)
+        except (OSError, ValueError, KernelError):
+            return False            # the file shrank again meanwhile: past its end
+        return self.find(addr) is not None and self.find(addr).backed
 
     def unmap(self, start, length):
         end = page_up(start + length)
@@ -268,7 +278,17 @@ class AddressSpace:
         self.dirty = set()
         for v in self.vmas:
             if v.backed and not v.ptr and v.prot & PROT_WRITE:
-                self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot & ~PROT_WRITE))
+                self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot) & ~PROT_WRITE)
+
+    def stop_tracking(self):
+        """Writes are plain writes again (a process forked by a vfork child
+        has memory of its own)."""
+        if self.dirty is None:
+            return
+        self.dirty = None
+        for v in self.vmas:
+            if v.backed and not v.ptr and v.prot & PROT_WRITE:
+                self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot))
 
     def note_write(self, addr):
         """A store faulted at addr while tracking: True if it was one that
@@ -277,6 +297,8 @@ class AddressSpace:
         if self.dirty is None or v is None or not v.prot & PROT_WRITE or v.ptr:
             return False
         page = addr & ~(PAGE - 1)
+        if page in self.dirty:
+            return False            # already writable: the fault is not ours
         self.dirty.add(page)
         self.cpu.protect(page, PAGE, _cpu_prot(v.prot))
         return True
@@ -325,11 +347,11 @@ class AddressSpace:
 
     def protect(self, start, length, prot):
         end = page_up(start + length)
-        if self.dirty is not None:
-            self._mark(start, end - start)     # its stores can no longer be seen
         ranges = self.mapped_ranges(start, end)
         if not ranges or ranges[0][0] != start or ranges[-1][1] != end or len(ranges) > 1:
             raise KernelError(E.ENOMEM)
+        if self.dirty is not None:
+            self._mark(start, end - start)     # its stores can no longer be seen
         for v in self._carve(start, end):
             v.prot = prot
             if v.backed:
@@ -431,5 +453,23 @@ class AddressSpace:
     def write_u32(self, addr, v):
         self.write(addr, struct.pack("<I", v & 0xFFFFFFFF))
 
+    def pieces_end(self, v):
+        """Where the mapping v belongs to ends: a file mapping is split
+        where the end of its file falls (the pages past it are lazy), but it
+        is one mapping to Linux, for mremap and /proc/self/maps."""
+        end = v.end
+        while True:
+            n = self.find(end)
+            if n is None or not _same_mapping(self.find(end - 1), n):
+                return end
+            end = n.end
+
     def maps_text(self):
-        return "".join(v.maps_line() + "\n" for v in self.vmas)
+        out, i = [], 0
+        while i < len(self.vmas):
+            v = self.vmas[i]
+            end = self.pieces_end(v)
+            while i < len(self.vmas) and self.vmas[i].start < end:
+                i += 1
+            out.append(v.clone(v.start, end).maps_line() + "\n")
+        return "".join(out)

@@ -199,17 +199,28 @@ def _grow(t, v, at, length, offset):
 def _move(t, v, old, old_len, new_len, dest):
     mm = t.mm
     keep = min(old_len, new_len)
-    off = v.offset + (old - v.start)
-    ident = {"name": v.name, "offset": off if v.ino else 0, "dev": v.dev, "ino": v.ino,
-             "file": v.file, "hold": v.hold}
-    ptr = v.ptr + (old - v.start) if v.ptr else 0
-    data = b"" if ptr or not v.backed else mm.peek(old, keep)
-    prot, shared, lazy = v.prot, v.shared, not v.backed and v.file is not None
+    # Piece by piece: a file mapping's pages past the end of its file stay
+    # lazy where they land.
+    moved = []
+    at = old
+    while at < old + keep:
+        p = mm.find(at)
+        end = min(p.end, old + keep)
+        off = p.offset + (at - p.start)
+        ident = {"name": p.name, "offset": off if p.ino else 0, "dev": p.dev, "ino": p.ino,
+                 "file": p.file, "hold": p.hold}
+        ptr = p.ptr + (at - p.start) if p.ptr else 0
+        data = b"" if ptr or not p.backed else mm.peek(at, end - at)
+        lazy = not p.backed and p.file is not None
+        moved.append((dest + (at - old), end - at, p.prot, data, ptr, lazy, p.shared, ident))
+        at = end
     mm.unmap(old, old_len)
-    mm.map(dest, keep, prot, data, ptr=ptr, lazy=lazy, shared=shared, **ident)
+    for start, size, prot, data, ptr, lazy, shared, ident in moved:
+        mm.map(start, size, prot, data, ptr=ptr, lazy=lazy, shared=shared, **ident)
     if new_len > keep:
-        tmpl = mm.find(dest)
-        _grow(t, tmpl, dest + keep, new_len - keep, off + keep)
+        tmpl = mm.find(dest + keep - 1)
+        _grow(t, tmpl, dest + keep, new_len - keep,
+              tmpl.offset + (dest + keep - tmpl.start))
     return dest
 
 
@@ -238,7 +249,8 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
     if old_len == 0:
         # Only a shared mapping can be duplicated this way; none is here.
         raise KernelError(E.EINVAL)
-    if old + old_len > v.end:
+    vend = mm.pieces_end(v)
+    if old + old_len > vend:
         raise KernelError(E.EFAULT)
     if flags & MREMAP_FIXED:
         mm.unmap(new_addr, new_len)
@@ -250,7 +262,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
             mm.unmap(old + new_len, old_len - new_len)
         if not flags & MREMAP_DONTUNMAP:
             return old
-    elif (old + old_len == v.end and not mm.overlaps(old + old_len, old + new_len)
+    elif (old + old_len == vend and not mm.overlaps(old + old_len, old + new_len)
             and old + new_len <= mm.task_size):
         _grow(t, v, old + old_len, new_len - old_len, v.offset + (old + old_len - v.start))
         return old

@@ -6,6 +6,7 @@ import struct
 
 from . import sched, sigframe
 from .errors import KernelError, E
+from .hostsig import OWN_CHILDREN
 from .registry import syscall
 from ..trace.events import SignalEvent
 
@@ -159,6 +160,8 @@ def absorb_host_signals(t):
     for hi in t.host.take():
         signo, code = hi.si_signo, hi.si_code
         if signo == SIGCHLD:
+            if hi.si_pid in OWN_CHILDREN:
+                continue
             exit_signal = t.children.get(hi.si_pid, SIGCHLD)
             act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
             if code != CLD_EXITED and code in (4, 5, 6) and act[1] & SA_NOCLDSTOP:

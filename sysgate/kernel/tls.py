@@ -34,7 +34,7 @@ def _descriptor(base, limit, flags):
     read_exec_only, limit_in_pages = (flags >> 3) & 1, (flags >> 4) & 1
     seg_not_present, useable = (flags >> 5) & 1, (flags >> 6) & 1
     # All zeros (LDT_zero) or Linux's "empty" pattern (LDT_empty): clear.
-    if base == 0 and limit == 0 and (flags & 0xFF) in (0, 0x28):
+    if base == 0 and limit == 0 and (flags & 0x7F) in (0, 0x28):   # lm aside
         return bytes(8)
     if not seg_32bit or contents > 1 or seg_not_present:
         return None

@@ -57,6 +57,14 @@ class EventStream:
         """A forked child that is not followed reports nothing."""
         self.subscribers = []
 
+    def after_fork(self):
+        """In a followed child: subscribers that keep tallies start afresh
+        (the parent's calls are the parent's)."""
+        for fn in self.subscribers:
+            reset = getattr(fn, "after_fork", None)
+            if reset is not None:
+                reset()
+
     def flush(self):
         for fn in self.subscribers:
             out = getattr(fn, "out", None)

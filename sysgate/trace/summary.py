@@ -15,6 +15,9 @@ class Summary:
         self.costs = costs          # a CostModel, or None
         self.spool = spool          # path where followed children leave their tallies
         self.pid = os.getpid()
+        self.after_fork()
+
+    def after_fork(self):
         self.crossings = Counter()  # (name, gate, abi) -> crossings
         self.calls = Counter()
         self.errors = Counter()

@@ -154,6 +154,27 @@ int main(int argc, char **argv) {
     probe("mremap in file", grown, PG - 1, READ);
     probe("mremap past end", grown, PG, READ);
 
+    /* A private mapping reaching past the end is one mapping: it moves
+     * whole, its pages past the end still past the end, and /proc/self/maps
+     * shows it as one line. */
+    char *pm = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE, fd2, 0);
+    char *moved = mremap(pm, 2 * PG, 3 * PG, MREMAP_MAYMOVE);
+    printf("mremap private: %s\n", moved == MAP_FAILED ? strerror(errno) : "moved");
+    if (moved != MAP_FAILED) {
+        probe("moved in file", moved, PG - 1, READ);
+        probe("moved past end", moved, PG, READ);
+        probe("moved, grown part", moved, 2 * PG, READ);
+        FILE *maps = fopen("/proc/self/maps", "r");
+        char line[512];
+        int lines = 0;
+        unsigned long lo, hi;
+        while (fgets(line, sizeof line, maps))
+            if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < (uintptr_t)moved + 3 * PG
+                    && hi > (uintptr_t)moved)
+                printf("maps line %d: %ld pages\n", ++lines, (long)(hi - lo) / PG);
+        fclose(maps);
+    }
+
     /* mprotect leaves a page past the end a page past the end. */
     char *q = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE, fd2, 0);
     mprotect(q, 2 * PG, PROT_READ);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -35,6 +37,33 @@ int main(int argc, char **argv) {
     int status;
     waitpid(pid, &status, 0);
     printf("after vfork: global %d local %d heap %d status %#x\n", global, local, *heap, status);
+
+    /* A PROT_WRITE-only page stays readable in the child (x86 pages cannot
+     * be write-only). */
+    volatile int *wo = mmap(NULL, 4096, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    wo[0] = 4;
+    pid = vfork();
+    if (pid == 0) {
+        wo[1] = wo[0] + 1;
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    printf("write-only page: child status %#x, stored %d\n", status, wo[1]);
+
+    /* A process the vfork child forks has memory of its own. */
+    global = 1;
+    pid = vfork();
+    if (pid == 0) {
+        if (fork() == 0) {
+            global = 99;
+            _exit(0);
+        }
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    printf("grandchild's store: global %d\n", global);
 
     /* posix_spawn: success, and a program that does not exist. */
     char *args[] = {argv[0], "7", NULL};
