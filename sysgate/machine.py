@@ -10,6 +10,7 @@ from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
 from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
 from .entry.syscall import TASK_SIZE_MAX
+from .kernel.errors import KernelError
 from .kernel.sigframe import siginfo
 from .kernel.sched import now_ns
 from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
@@ -193,7 +194,14 @@ class Machine:
         self.task = task
         inherit_signal_state(task)
         exe = self._guest_exe_path(fsctx, path)
-        self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp)
+        from .kernel.exec import open_interpreter
+        try:
+            interp = open_interpreter(task, img)
+        except KernelError as e:
+            where = f" inside {self.root}" if self.root else ""
+            raise LoadError(f"{path}: cannot load its interpreter {img.interp}{where}: "
+                            f"{os.strerror(e.errno)}") from None
+        self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
         return task
 
     @staticmethod
@@ -202,14 +210,13 @@ class Machine:
             img = elf.parse(data, path)
         except elf.ElfError as e:
             raise LoadError(str(e)) from None
-        if img.interp:
-            raise LoadError(f"{path}: needs an interpreter: {img.interp} "
-                            "(dynamic programs are not supported yet)")
         return img
 
-    def exec_image(self, img, data, st, exe_path, execfn, argv, envp):
-        """Give the task a new address space holding img, on a fresh CPU
-        (execve's point of no return: nothing here can fail for the guest)."""
+    def exec_image(self, img, data, st, exe_path, execfn, argv, envp, interp=None):
+        """Give the task a new address space holding img (and its program
+        interpreter, for a dynamic program: interp is what
+        kernel.exec.open_interpreter gave), on a fresh CPU (execve's point
+        of no return: nothing here can fail for the guest)."""
         task = self.task
         layout = choose_layout(img.is64, img.pie, self.rng)
         self.cpu = Engine(self.model.make_cpuid())
@@ -225,6 +232,18 @@ class Machine:
             mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
                    offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)
         mm.brk_start = mm.brk_cur = plan.brk + layout.brk_offset
+        entry, interp_base = plan.entry, 0
+        if interp is not None:
+            # ld.so goes where an mmap without a hint would put it, below
+            # the mmap base, as load_elf_interp maps it.
+            iimg, idata, ist, iname = interp
+            lo, hi = iimg.span()
+            interp_base = (mm.find_free(hi - lo) - lo) if iimg.pie else 0
+            iplan = plan_segments(iimg, idata, interp_base)
+            for m in iplan.mappings:
+                mm.map(m.start, m.size, m.prot, m.data, name=iname,
+                       offset=m.file_offset, dev=ist.st_dev, ino=ist.st_ino)
+            entry = iplan.entry
 
         stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
         mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
@@ -239,7 +258,7 @@ class Machine:
             task.timekeeper = TimeKeeper()
         argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
         task.argv, task.envp = argv, envp
-        auxv = self._auxv(img, plan)
+        auxv = self._auxv(img, plan, interp_base)
         sp, image, where = stack.build(
             layout.stack_top - layout.sp_offset, argv, envp, auxv,
             execfn=execfn, platform=b"x86_64" if img.is64 else b"i686",
@@ -256,8 +275,8 @@ class Machine:
                 sysenter_at = self.vdso.landing_pad - 4
                 self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
         self.cpu.gate = self.gate
-        self.cpu.boot(plan.entry, sp, compat=not img.is64)
-        self.entry = plan.entry
+        self.cpu.boot(entry, sp, compat=not img.is64)
+        self.entry = entry
         if trace is not None:
             self.enable_tracing(self._strsize)
 
@@ -270,7 +289,7 @@ class Machine:
             return real[len(root.rstrip("/")):]
         return "/" + os.path.basename(real)
 
-    def _auxv(self, img, plan):
+    def _auxv(self, img, plan, interp_base):
         hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
         A = stack
         vdso = []
@@ -281,7 +300,7 @@ class Machine:
         return vdso + [
             (A.AT_MINSIGSTKSZ, 2048), (A.AT_HWCAP, hwcap), (A.AT_PAGESZ, 4096),
             (A.AT_CLKTCK, 100), (A.AT_PHDR, plan.phdr),
-            (A.AT_PHENT, img.phentsize), (A.AT_PHNUM, img.phnum), (A.AT_BASE, 0),
+            (A.AT_PHENT, img.phentsize), (A.AT_PHNUM, img.phnum), (A.AT_BASE, interp_base),
             (A.AT_FLAGS, 0), (A.AT_ENTRY, plan.entry), (A.AT_UID, os.getuid()),
             (A.AT_EUID, os.geteuid()), (A.AT_GID, os.getgid()), (A.AT_EGID, os.getegid()),
             (A.AT_SECURE, 0), (A.AT_RANDOM, 0), (A.AT_HWCAP2, 0), (A.AT_EXECFN, 0),

@@ -20,6 +20,14 @@ VARIANTS = {
     "musl64": ["musl-gcc", "-static", "-O1", "-g0"],
 }
 ALL = tuple(VARIANTS)
+# The same programs linked dynamically: ld.so, libc.so and the vDSO as a
+# dynamic libc uses them.
+DYNAMIC = {
+    "gcc64-dyn": ["gcc", "-O1", "-g0"],
+    "gcc32-dyn": ["gcc", "-m32", "-O1", "-g0"],
+    "musl64-dyn": ["musl-gcc", "-O1", "-g0"],
+}
+VARIANTS.update(DYNAMIC)
 
 
 def build(src, variant, extra=()):

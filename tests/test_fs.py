@@ -85,3 +85,15 @@ def test_less_common_calls(variant, flags, tmp_path):
     native, _ = assert_same_fresh(build("fs_more.c", variant, flags), tmp_path)
     assert b"copy 'abcdefghabcd'" in native.stdout
     assert b"x now holds 'Y'" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_extended_attributes(variant, tmp_path):
+    """get/set/list/removexattr on paths, symlinks (l*) and fds, and their
+    errors (ENODATA, ERANGE, EEXIST, E2BIG, EFAULT, EPERM on a symlink)."""
+    native, _ = assert_same_fresh(build("fs_xattr.c", variant), tmp_path)
+    out = native.stdout.decode()
+    if "no user xattrs here" in out:
+        pytest.skip("this file system keeps no user.* attributes")
+    assert "list through the link: 18: user.one user.two" in out
+    assert 'lsetxattr("l", "user.one", "x", 1, 0)        = -1 Operation not permitted' in out

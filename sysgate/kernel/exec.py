@@ -65,6 +65,24 @@ def _open_exe(t, dirfd, path, flags):
     return data, st, name
 
 
+def open_interpreter(t, img):
+    """The program interpreter (ld.so) a dynamic img names, looked up as the
+    process sees files (inside its root): (image, bytes, stat, guest path),
+    or None for a static program. Errors are execve's: the open's own
+    (ENOENT, EACCES), ELIBBAD for something that is no interpreter."""
+    from ..loader import elf
+    if not img.interp:
+        return None
+    data, st, name = _open_exe(t, AT_FDCWD, os.fsencode(img.interp), 0)
+    try:
+        interp = elf.parse(data, name)
+    except elf.ElfError:
+        raise KernelError(E.ELIBBAD) from None
+    if interp.is64 != img.is64 or interp.interp:
+        raise KernelError(E.ELIBBAD)
+    return interp, data, st, name
+
+
 def _shebang(data):
     """(interpreter, optional argument) of a #! script."""
     line = data[2:BINPRM_BUF].split(b"\n", 1)[0].strip(b" \t")
@@ -91,17 +109,14 @@ def do_execve(t, dirfd, path, argv, envp, flags):
             img = elf.parse(data, name)
         except elf.ElfError:
             raise KernelError(E.ENOEXEC) from None
-        if img.interp:
-            # Not modelled yet: say so where the user will look.
-            os.write(2, f"sysgate: {name}: dynamic programs are not supported yet\n".encode())
-            raise KernelError(E.ELIBBAD)
+        interp = open_interpreter(t, img)
         break
     else:
         raise KernelError(E.ELOOP)
 
     def replace():
         _reset_for_exec(t)
-        m.exec_image(img, data, st, name, execfn, argv, envp)
+        m.exec_image(img, data, st, name, execfn, argv, envp, interp)
     m.request_exec(replace)
     return 0
 

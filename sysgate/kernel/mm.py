@@ -38,7 +38,7 @@ class Vma:
         self.start, self.end, self.prot, self.shared = start, end, prot, shared
         self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
         self.file, self.ptr, self.backed = file, ptr, backed
-        self.hold = hold        # the host memory at ptr, for shared anonymous memory
+        self.hold = hold        # the HostMapping at ptr
 
     def clone(self, start, end):
         off = self.offset + (start - self.start) if self.ino else 0
@@ -56,18 +56,47 @@ class Vma:
 
 
 class MappedFile:
-    """The open file behind file mappings (a host fd of its own) and the
-    host mappings of its shared pages, released with the last VMA."""
+    """The open file behind file mappings (a host fd of its own), closed
+    with the last VMA."""
 
     def __init__(self, host, writable):
         self.host, self.writable = host, writable
-        self.holds = []          # host mmap objects the CPU maps directly
 
     def __del__(self):
         try:
             os.close(self.host)
         except OSError:
             pass
+
+
+class HostMapping:
+    """Host memory the CPU maps directly (uc_mem_map_ptr): a shared mapping
+    of a file or of anonymous memory, so that other processes, and the file,
+    see the guest's stores. Unmapped when the last VMA using it goes (the
+    CPU has let go of it by then)."""
+
+    def __init__(self, length, prot, flags, fd=-1, offset=0):
+        libc = _libc()
+        addr = libc.mmap(None, length, prot, flags, fd, offset)
+        if addr is None or addr == ctypes.c_void_p(-1).value:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        self.addr, self.length = addr, length
+
+    def __del__(self):
+        _libc().munmap(ctypes.c_void_p(self.addr), ctypes.c_size_t(self.length))
+
+
+_LIBC = []
+
+
+def _libc():
+    if not _LIBC:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long)
+        _LIBC.append(libc)
+    return _LIBC[0]
 
 
 def _host_inode(ptr):
@@ -205,12 +234,9 @@ class AddressSpace:
             # The host maps whole pages; its mmap object wants the length
             # inside the file.
             prot_host = _mmap.PROT_READ | (_mmap.PROT_WRITE if mf.writable else 0)
-            m = _mmap.mmap(mf.host, min(in_file, fsize - offset), flags=_mmap.MAP_SHARED,
-                           prot=prot_host, offset=offset)
-            mf.holds.append(m)
-            ptr = ctypes.addressof(ctypes.c_char.from_buffer(m))
-            self.map(start, in_file, prot, ptr=ptr, shared=True, file=mf, offset=offset,
-                     **ident)
+            m = HostMapping(in_file, prot_host, _mmap.MAP_SHARED, mf.host, offset)
+            self.map(start, in_file, prot, ptr=m.addr, shared=True, file=mf, offset=offset,
+                     hold=m, **ident)
         elif in_file:
             data = os.pread(mf.host, min(in_file, fsize - offset), offset)
             self.map(start, in_file, prot, data, file=mf, offset=offset, **ident)
@@ -222,10 +248,10 @@ class AddressSpace:
         """Shared anonymous memory: host memory mapped shared, so that a
         forked child (a forked host process) shares it, as after Linux's
         fork; Linux names it /dev/zero (deleted), a shmem inode."""
-        m = _mmap.mmap(-1, size, flags=_mmap.MAP_SHARED | _mmap.MAP_ANONYMOUS)
-        ptr = ctypes.addressof(ctypes.c_char.from_buffer(m))
-        dev, ino = _host_inode(ptr)
-        self.map(start, size, prot, ptr=ptr, shared=True, name="/dev/zero (deleted)",
+        m = HostMapping(size, _mmap.PROT_READ | _mmap.PROT_WRITE,
+                        _mmap.MAP_SHARED | _mmap.MAP_ANONYMOUS)
+        dev, ino = _host_inode(m.addr)
+        self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
     def fault_in(self, addr):

@@ -204,4 +204,6 @@ def result_text(name, result):
         return f"-1 {errno.errorcode.get(e, str(e))} ({os.strerror(e)})"
     if name in ADDRESS_RESULTS:
         return hex(result)
+    if name == "umask":
+        return "0" + format(result, "o").zfill(2)      # strace's %#03o: 022
     return str(result)
