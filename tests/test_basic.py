@@ -63,12 +63,17 @@ def test_dynamic_programs(variant, src, tmp_path):
 
 
 def test_host_programs_run_dynamically(tmp_path):
-    """The host's own dynamic programs: coreutils' ls, through glibc's
-    ld.so, its locale and nsswitch set-up."""
+    """The host's own dynamic programs: coreutils' ls (glibc's ld.so, its
+    locale and nsswitch set-up, xattrs), and dynamic shells running
+    pipelines of them (fork, exec of dynamic programs, pipes)."""
     (tmp_path / "a file").write_text("x" * 10)
     (tmp_path / "sub").mkdir()
     for argv in (["/bin/ls", "-l", "--time-style=+", str(tmp_path)],
-                 ["/bin/echo", "dynamic", "echo"]):
+                 ["/bin/echo", "dynamic", "echo"],
+                 ["/bin/sh", "-c", f"ls {tmp_path} | sort -r; x=$(echo sub); echo $x"],
+                 ["/bin/bash", "-c", "for i in 1 2 3; do echo $((i * i)); done | tail -n 2"]):
+        if not os.path.exists(argv[0]):
+            continue
         native, emu = assert_same(argv[0], argv[1:])
         assert native.status == 0 and native.stdout, native
 
