@@ -97,3 +97,15 @@ def test_extended_attributes(variant, tmp_path):
         pytest.skip("this file system keeps no user.* attributes")
     assert "list through the link: 18: user.one user.two" in out
     assert 'lsetxattr("l", "user.one", "x", 1, 0)        = -1 Operation not permitted' in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_poll_and_select(variant, tmp_path):
+    """poll/ppoll/select/pselect: readiness, timeouts and the time left,
+    errors, EINTR from a timer whatever SA_RESTART says, masks swapped in
+    for the wait only."""
+    native, _ = assert_same_fresh(build("fs_poll.c", variant), tmp_path)
+    out = native.stdout.decode()
+    assert "  revents 0 0x4 0 0x20\n" in out
+    assert "select, SA_RESTART handler         = -1 Interrupted system call" in out
+    assert "  alarms 1, blocked again 1" in out

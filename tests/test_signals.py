@@ -123,6 +123,15 @@ def test_vfork_child_writes_reach_the_parent(variant):
 
 
 @pytest.mark.parametrize("variant", ALL)
+def test_process_groups_sessions_and_ids(variant):
+    """setpgid/getpgid/setsid/getsid on the host's own groups and sessions,
+    getgroups, getresuid/getresgid (and i386's 16-bit calls)."""
+    native, _ = assert_same(build("proc_ids.c", variant))
+    assert b"setsid as a group leader: -1 Operation not permitted\n" in native.stdout
+    assert b"now its own: 1\n" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
 def test_futex_wait(variant):
     """futex waits: value check, relative and absolute timeouts, EINVAL and
     EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,

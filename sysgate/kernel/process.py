@@ -38,18 +38,116 @@ def sys_getpgrp(t):
     return os.getpgrp()
 
 
+def _host(call, *args):
+    try:
+        return call(*args)
+    except OSError as e:
+        raise KernelError(e.errno) from None
+
+
+# Guest pids are host pids: process groups and sessions are the host's, so
+# a shell's job control sees what the terminal sees. (The host only lets a
+# process move itself and its own children.)
 @syscall("getpgid", "pid")
 def sys_getpgid(t, pid):
-    if pid not in (0, t.pid):
+    if pid < 0:
         raise KernelError(E.ESRCH)
-    return os.getpgid(0)
+    return _host(os.getpgid, pid)
 
 
 @syscall("getsid", "pid")
 def sys_getsid(t, pid):
-    if pid not in (0, t.pid):
+    if pid < 0:
         raise KernelError(E.ESRCH)
-    return os.getsid(0)
+    return _host(os.getsid, pid)
+
+
+@syscall("setpgid", "pid pid")
+def sys_setpgid(t, pid, pgid):
+    if pgid < 0:
+        raise KernelError(E.EINVAL)
+    if pid < 0:
+        raise KernelError(E.ESRCH)
+    _host(os.setpgid, pid, pgid)
+    return 0
+
+
+@syscall("setsid")
+def sys_setsid(t):
+    return _host(os.setsid) or os.getsid(0)
+
+
+# --- supplementary groups and saved ids --------------------------------------
+NGROUPS_MAX = 65536
+
+
+def _groups(t, size, ptr, fmt):
+    groups = os.getgroups()
+    if size < 0 or size > NGROUPS_MAX:
+        raise KernelError(E.EINVAL)
+    if size == 0:
+        return len(groups)
+    if size < len(groups):
+        raise KernelError(E.EINVAL)
+    t.mm.write(ptr, b"".join(struct.pack(fmt, _id16(g) if fmt == "<H" else g)
+                             for g in groups))
+    return len(groups)
+
+
+def _id16(i):
+    """An id as i386's 16-bit calls give it: 65534 when it does not fit."""
+    return i if i < 0x10000 else 65534
+
+
+@syscall("getgroups", "int ptr")
+def sys_getgroups(t, size, ptr):
+    return _groups(t, size, ptr, "<I")
+
+
+@syscall("getgroups32", "int ptr")
+def sys_getgroups32(t, size, ptr):
+    return _groups(t, size, ptr, "<I")
+
+
+@syscall("getgroups16", "int ptr")
+def sys_getgroups16(t, size, ptr):
+    return _groups(t, size, ptr, "<H")
+
+
+def _res(t, ids, ptrs, fmt):
+    for i, p in zip(ids, ptrs):
+        t.mm.write(p, struct.pack(fmt, _id16(i) if fmt == "<H" else i))
+    return 0
+
+
+@syscall("getresuid", "ptr ptr ptr")
+def sys_getresuid(t, r, e, s):
+    return _res(t, os.getresuid(), (r, e, s), "<I")
+
+
+@syscall("getresuid32", "ptr ptr ptr")
+def sys_getresuid32(t, r, e, s):
+    return _res(t, os.getresuid(), (r, e, s), "<I")
+
+
+@syscall("getresuid16", "ptr ptr ptr")
+def sys_getresuid16(t, r, e, s):
+    return _res(t, os.getresuid(), (r, e, s), "<H")
+
+
+@syscall("getresgid", "ptr ptr ptr")
+def sys_getresgid(t, r, e, s):
+    return _res(t, os.getresgid(), (r, e, s), "<I")
+
+
+@syscall("getresgid32", "ptr ptr ptr")
+def sys_getresgid32(t, r, e, s):
+    return _res(t, os.getresgid(), (r, e, s), "<I")
+
+
+@syscall("getresgid16", "ptr ptr ptr")
+def sys_getresgid16(t, r, e, s):
+    return _res(t, os.getresgid(), (r, e, s), "<H")
 
 
 # The guest runs with the host identity; the 32 names are i386's 32-bit-id calls.

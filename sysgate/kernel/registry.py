@@ -70,6 +70,8 @@ def syscall(name, args="", status="supported", note=""):
 # the old ABI's calls, and those whose 64-bit arguments arrive split in two
 # registers (Linux's compat_sys_ia32_*).
 I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount",
+                "getgroups": "getgroups16", "getresuid": "getresuid16",
+                "getresgid": "getresgid16",
                 "pread64": "ia32_pread64", "pwrite64": "ia32_pwrite64",
                 "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate"}
 

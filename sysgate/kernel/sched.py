@@ -80,7 +80,7 @@ def interruptible(t):
     return bool(t.pending & ~t.sigmask)
 
 
-def _wait_budget(t, deadline):
+def wait_budget(t, deadline):
     """Seconds to wait at most: up to deadline and the next timer."""
     nxt = t.timers.next_deadline()
     cands = [d for d in (deadline, nxt) if d is not None]
@@ -95,7 +95,7 @@ def sleep_until(t, deadline, restart=ERESTARTSYS):
         t.timers.expire()
         if interruptible(t):
             raise KernelError(restart)
-        left = _wait_budget(t, deadline)
+        left = wait_budget(t, deadline)
         if deadline is not None and now_ns() >= deadline:
             return
         _host_wait(t, (), min(left, 0.5) if left is not None else 0.5)
@@ -124,7 +124,7 @@ def wait_event(t, polls=(), restart=ERESTARTSYS, deadline=None, poll_every=None)
     t.timers.expire()
     if interruptible(t):
         raise KernelError(restart)
-    budget = _wait_budget(t, deadline)
+    budget = wait_budget(t, deadline)
     if poll_every is not None:
         budget = poll_every if budget is None else min(budget, poll_every)
     return _host_wait(t, polls, budget)
