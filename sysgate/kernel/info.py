@@ -142,14 +142,31 @@ def sys_sched_getaffinity(t, pid, size, mask):
         raise KernelError(E.ESRCH)
     word = t.word
     ncpu = _possible_cpus()
-    need = (ncpu + 8 * word - 1) // (8 * word) * word
     if size * 8 < ncpu or size & (word - 1):
         raise KernelError(E.EINVAL)
+    n = min(size, _cpumask_size())
     bits = 0
     for c in os.sched_getaffinity(0):
         bits |= 1 << c
-    t.mm.write(mask, bits.to_bytes(need, "little"))
-    return need
+    t.mm.write(mask, bits.to_bytes(n, "little"))
+    return n
+
+
+_CPUMASK_SIZE = []
+
+
+def _cpumask_size():
+    """The kernel's cpumask_size(), which bounds what sched_getaffinity
+    copies and returns: a build-time size (NR_CPUS), not the CPUs present,
+    so it is asked of the host kernel itself, once."""
+    if not _CPUMASK_SIZE:
+        import ctypes
+        buf = ctypes.create_string_buffer(8192)
+        got = ctypes.CDLL(None).syscall(204, 0, 8192, buf)        # x86-64 host
+        word = 8
+        _CPUMASK_SIZE.append(got if got > 0 else
+                             (_possible_cpus() + 8 * word - 1) // (8 * word) * word)
+    return _CPUMASK_SIZE[0]
 
 
 @syscall("sched_yield")

@@ -170,8 +170,14 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
         # readv's buffers hold data only after the call, up to its result.
         budget = None if name.startswith(("writev", "pwritev")) else max(result or 0, 0)
         out[1] = _iovec(mm, args[1], args[2], strsize, budget, is64)
-    from .structs import summarise
+    from .structs import summarise, dirent_count
     summarise(name, args, result, mm, is64, out)
+    if name == "getcwd" and out and result is not None and result > 0:
+        out[0] = _string(mm, args[0], 4096)         # the NUL is counted, not shown
+    if name in ("getdents64", "getdents") and len(out) > 1 and result is not None \
+            and result >= 0:
+        n = dirent_count(mm, args[1], result, name == "getdents64", is64)
+        out[1] = f"{_pointer(args[1])} /* {n} entries */"
     if name in COMMANDS:
         i = 0 if name == "arch_prctl" else 1
         if len(out) > i:

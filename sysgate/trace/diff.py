@@ -37,12 +37,12 @@ class Call:
         if r == "?" or self.name in VOLATILE_RESULTS:
             return "*"
         r = r.split(" (")[0]          # strace's "= 0 (entry_number=12)" annotations
-        if r.startswith("0x"):
-            return "ADDR"
         try:
-            v = int(r)
+            v = int(r, 16) if r.startswith("0x") else int(r)
         except ValueError:
             return r
+        if r.startswith("0x") and v >= 0x10000:
+            return "ADDR"
         return v if v < 0x10000 else "N"
 
 
@@ -50,6 +50,8 @@ def parse(lines):
     calls = []
     for line in lines:
         line = line.rstrip("\n")
+        if line.startswith("[vdso] "):
+            continue            # calls answered in user mode, which strace cannot see
         m = CALL_RE.match(line)
         if m:
             calls.append(Call(m.group(1), m.group(2), m.group(3), line))
@@ -74,12 +76,14 @@ def sysgate_calls(program, args, run_opts=()):
     """The calls of the same program under sysgate (a separate process, so
     the guest's output does not mix with ours)."""
     with tempfile.NamedTemporaryFile("r", suffix=".trace") as out:
-        env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        p = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-s", "64", "-o", out.name,
+        # sysgate finds itself by sys.path, not PYTHONPATH: the guest gets
+        # the environment strace's run got, untouched.
+        boot = (f"import sys; sys.path.insert(0, {root!r}); from sysgate.cli import main; "
+                "sys.exit(main(sys.argv[1:]))")
+        p = subprocess.run([sys.executable, "-c", boot, "trace", "-s", "64", "-o", out.name,
                             *run_opts, program, *args], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         return parse(out.read().splitlines()), p.returncode
 
 

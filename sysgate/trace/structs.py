@@ -75,6 +75,26 @@ def _pipefds(mm, addr, is64):
     return "[%d, %d]" % struct.unpack("<ii", mm.read(addr, 8))
 
 
+def dirent_count(mm, addr, nbytes, is64_records, is64):
+    """How many directory entries a getdents(64) buffer of nbytes holds
+    (strace prints the count, not the records)."""
+    try:
+        raw = mm.read(addr, nbytes)
+    except KernelError:
+        return "?"
+    # d_reclen sits after d_ino and d_off: 8+8 bytes in linux_dirent64,
+    # two longs in the old linux_dirent.
+    at_reclen = 16 if is64_records else (16 if is64 else 8)
+    n = pos = 0
+    while pos + at_reclen + 2 <= len(raw):
+        reclen = struct.unpack_from("<H", raw, pos + at_reclen)[0]
+        if not reclen:
+            break
+        pos += reclen
+        n += 1
+    return n
+
+
 def _stat_for(layout_64, layout_32):
     return lambda mm, addr, is64: _stat_struct(mm, addr, layout_64 if is64 else layout_32)
 

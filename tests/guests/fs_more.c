@@ -147,5 +147,20 @@ int main(void) {
     T(mlock(m, 4096));
     T(munlock(m, 4096));
     T(mlock(m, 3 * 4096));
+    /* O_TRUNC means nothing to a device; ftruncate of one is EINVAL (with
+     * a file mapped, as any dynamic program has, so truncation is careful). */
+    int mf = open("mapped", O_RDWR | O_CREAT, 0644);
+    write(mf, "m", 1);
+    void *fm = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, mf, 0);
+    printf("file mapped: %d\n", fm != MAP_FAILED);
+    int dn = open("/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    printf("O_TRUNC of /dev/null: %d\n", dn >= 0);
+    int tr = ftruncate(dn, 0);
+    printf("ftruncate of /dev/null: %d %s\n", tr, tr ? strerror(errno) : "");
+    close(dn);
+    /* The kernel's cpumask size, whatever the CPUs present. */
+    unsigned long cpus[64];
+    long got = syscall(SYS_sched_getaffinity, 0, sizeof cpus, cpus);
+    printf("sched_getaffinity: %ld bytes\n", got);
     return 0;
 }

@@ -50,7 +50,7 @@ def do_open(t, dirfd, path_ptr, flags, mode):
         flags &= ~os.O_TRUNC      # after the mappings let go of the pages
     host, name, like = open_at(t, dirfd, path, flags, mode & ~t.fs.umask)
     if trunc and flags & O_ACCMODE:
-        _truncate_host(t, host, 0)
+        _truncate_host(t, host, 0, o_trunc=True)
     # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces
     # O_LARGEFILE on 64-bit callers and in openat2, so the host fd has it).
     nolfs = not t.is64 and not flags & (O_LARGEFILE | O_PATH)
@@ -59,10 +59,15 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     return t.files.install(host, name, cloexec=cloexec, nolfs=nolfs)
 
 
-def _truncate_host(t, host, length):
+def _truncate_host(t, host, length, o_trunc=False):
+    """Truncate host's file, after the mappings let go of what goes. For
+    O_TRUNC, a regular file only: Linux ignores it on devices, FIFOs and
+    ttys, where ftruncate fails (EINVAL, from the host)."""
     st = os.fstat(host)
     if stat.S_ISREG(st.st_mode):
         t.mm.before_truncate(st.st_dev, st.st_ino, length)
+    elif o_trunc:
+        return
     os.ftruncate(host, length)
 
 
