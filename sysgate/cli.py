@@ -59,6 +59,9 @@ def _parser():
     return p
 
 
+SIGPIPE = 13
+
+
 def describe_signal(signo):
     return SIGNAL_NAMES.get(signo, f"Signal {signo}")
 
@@ -81,7 +84,9 @@ def cmd_run(opts, trace=None):
     msg = describe_signal(signo)
     if os.environ.get("SYSGATE_VERBOSE") and why:
         msg += f" ({why})"
-    print(msg, file=sys.stderr)
+    if signo != SIGPIPE or os.environ.get("SYSGATE_VERBOSE"):
+        # A shell says nothing of a SIGPIPE death (the end of `yes | head`).
+        print(msg, file=sys.stderr)
     return 128 + signo
 
 

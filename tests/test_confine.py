@@ -101,3 +101,51 @@ def test_no_way_out(variant, tmp_path):
 def test_root_must_exist(tmp_path):
     r = run_sysgate("/bin/true", opts=["--root", str(tmp_path / "missing")])
     assert r.status != 0 and b"root directory does not exist" in r.stderr
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_no_way_out_through_socket_names(variant, tmp_path):
+    """A Unix socket listening outside the root cannot be reached by its
+    host path, by climbing, or through symlinks; names bound land inside."""
+    import socket
+    import threading
+    exe = build("confine_socket.c", variant)
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    host_sock = tmp_path / "host.sock"
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(host_sock))
+    srv.listen(8)
+    reached = []
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            reached.append(1)
+            c.sendall(b"SECRET")
+            c.close()
+    stop = threading.Event()
+    th = threading.Thread(target=serve)
+    th.start()
+    try:
+        climb = "../" * (len(root.parts) + 2)
+        os.symlink(str(host_sock), root / "abs_sock")
+        os.symlink(climb + str(host_sock).lstrip("/"), root / "sub" / "rel_sock")
+        os.symlink("..", root / "up_link")
+        r = run_sysgate(exe, [str(host_sock)], opts=["--root", str(root)], cwd=tmp_path)
+    finally:
+        stop.set()
+        th.join()
+        srv.close()
+    out = r.stdout.decode()
+    assert r.status == 0, r
+    assert "SECRET" not in out and "CONNECTED, read ''" not in out, out
+    assert not reached, out
+    assert "own socket inside: refused (Connection refused)" in out, out
+    assert (root / "made.sock").exists() and (root / "up.sock").exists()
+    assert (root / "linked.sock").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["host.sock", "root"]

@@ -132,6 +132,18 @@ def test_process_groups_sessions_and_ids(variant):
 
 
 @pytest.mark.parametrize("variant", ALL)
+def test_sigpipe(variant):
+    """A write to a pipe with no reader: EPIPE and SIGPIPE (SI_USER from
+    itself), ignored, caught, or killing (status 141, and like a shell
+    sysgate says nothing of it)."""
+    exe = build("signal_pipe.c", variant)
+    native, _ = assert_same(exe)
+    assert b"caught: write -1 Broken pipe, signal 13 code 0 from me 1\n" in native.stdout
+    native, emu = assert_same(exe, ["die"])
+    assert native.status == emu.status == 141 and emu.stderr == b""
+
+
+@pytest.mark.parametrize("variant", ALL)
 def test_futex_wait(variant):
     """futex waits: value check, relative and absolute timeouts, EINVAL and
     EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,

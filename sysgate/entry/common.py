@@ -3,7 +3,7 @@ place, and the exit work run before any return to user mode."""
 from ..kernel.errors import KernelError
 from ..kernel.registry import build_table
 
-ENOSYS = 38
+ENOSYS, EPIPE, SIGPIPE = 38, 32, 13
 MASK64 = (1 << 64) - 1
 
 
@@ -27,6 +27,19 @@ def invoke(task, table, nr, args):
             return entry.fn(task)
         return entry.fn(task, *[c(a) for c, a in zip(conv, args)])
     except KernelError as e:
+        if e.errno == EPIPE and not e.quiet:
+            _broken_pipe(task)
         return -e.errno
     except OSError as e:
+        if e.errno == EPIPE:
+            _broken_pipe(task)
         return -(e.errno or 5)
+
+
+def _broken_pipe(task):
+    """A write that found no reader: Linux sends the writer SIGPIPE along
+    with EPIPE (pipe_write, sock_sendmsg without MSG_NOSIGNAL), as
+    send_sig(SIGPIPE, current, 0) does: SI_USER from itself. (The host
+    process ignores SIGPIPE, so the host only gave the EPIPE.)"""
+    from ..kernel.signal import send_self
+    send_self(task, SIGPIPE, code=0)

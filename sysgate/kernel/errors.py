@@ -7,9 +7,10 @@ import errno as E  # noqa: F401  (re-exported: handlers write E.EFAULT)
 
 
 class KernelError(Exception):
-    def __init__(self, err, why=""):
+    def __init__(self, err, why="", quiet=False):
         super().__init__(err, why)
         self.errno = err
+        self.quiet = quiet      # EPIPE without SIGPIPE (MSG_NOSIGNAL)
 
 
 def check(cond, err):

@@ -95,6 +95,28 @@ def dirent_count(mm, addr, nbytes, is64_records, is64):
     return n
 
 
+def _sockaddr(mm, addr, is64):
+    family = struct.unpack("<H", mm.read(addr, 2))[0]
+    if family == 1:                                     # AF_UNIX
+        raw = b""
+        for n in (110, 16, 2):                         # as much as is readable
+            try:
+                raw = mm.read(addr, n)
+                break
+            except KernelError:
+                continue
+        path = raw[2:].split(b"\0", 1)[0]
+        if len(raw) > 2 and raw[2] == 0 and len(raw) > 3:
+            return '{sa_family=AF_UNIX, sun_path=@"%s"}' % raw[3:].split(b"\0", 1)[0].decode(
+                errors="replace")
+        return '{sa_family=AF_UNIX, sun_path="%s"}' % path.decode(errors="replace")
+    if family == 2:                                     # AF_INET
+        port, a, b, c, d = struct.unpack(">HBBBB", mm.read(addr + 2, 6))
+        return ('{sa_family=AF_INET, sin_port=htons(%d), sin_addr=inet_addr("%d.%d.%d.%d")}'
+                % (port, a, b, c, d))
+    return "{sa_family=%d, ...}" % family
+
+
 def _stat_for(layout_64, layout_32):
     return lambda mm, addr, is64: _stat_struct(mm, addr, layout_64 if is64 else layout_32)
 
@@ -114,6 +136,8 @@ DECODERS = {
     "rt_sigprocmask": [(1, _sigmask, False), (2, _sigmask, True)],
     "uname": [(0, _utsname, True)],
     "pipe": [(0, _pipefds, True)], "pipe2": [(0, _pipefds, True)],
+    "connect": [(1, _sockaddr, False)], "bind": [(1, _sockaddr, False)],
+    "sendto": [(4, _sockaddr, False)],
 }
 
 

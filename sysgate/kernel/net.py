@@ -1,0 +1,408 @@
+"""Sockets: each guest socket is a host socket, so Unix-domain peers and the
+network are the host's own.
+
+What the kernel model adds: Unix-domain socket *names* are file names, and
+resolve inside the guest's root as every path does (bind creates the name
+in the directory the guest's path leads to; connect and sendto reach the
+socket file that path names, through its descriptor, never by a host path
+a symlink could redirect). The name a guest bound is what getsockname
+gives back. Blocking calls wait where signals and timers can interrupt
+them (-ERESTARTSYS). i386 reaches all of it through socketcall too.
+"""
+import ctypes
+import os
+import stat
+import struct
+
+from . import sched
+from .errors import KernelError, E
+from .fs.lookup import open_at, parent_at
+from .registry import syscall
+
+AF_UNIX = 1
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
+MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
+O_PATH, O_NONBLOCK = 0o10000000, 0o4000
+AT_FDCWD = -100
+SUN_PATH = 108
+SOL_SOCKET, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 1, 20, 21
+SOCKADDR_MAX = 128
+
+_LIBC = []
+
+
+def _libc():
+    if not _LIBC:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name in ("sendto", "recvfrom"):
+            getattr(libc, name).restype = ctypes.c_ssize_t
+        _LIBC.append(libc)
+    return _LIBC[0]
+
+
+def _host(fn, *args):
+    r = getattr(_libc(), fn)(*args)
+    if r < 0:
+        raise KernelError(ctypes.get_errno())
+    return r
+
+
+# Names the guest bound, by socket inode: getsockname gives them back as
+# the guest wrote them (the host saw a translated one).
+_BOUND = {}
+
+
+def _key(host):
+    st = os.fstat(host)
+    return st.st_dev, st.st_ino
+
+
+def _socket_fd(t, fd):
+    """(OpenFile, host fd) of a guest socket: EBADF, or ENOTSOCK."""
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    if not stat.S_ISSOCK(os.fstat(f.host).st_mode):
+        raise KernelError(E.ENOTSOCK)
+    return f, f.host
+
+
+def _blocking(host, flags=0):
+    import fcntl
+    return not flags & MSG_DONTWAIT and not fcntl.fcntl(host, fcntl.F_GETFL) & O_NONBLOCK
+
+
+def _wait(t, host, write, flags=0):
+    """Wait until the socket is ready where a signal can end the wait; a
+    non-blocking socket (or MSG_DONTWAIT) does not wait."""
+    if _blocking(host, flags):
+        sched.wait_fd(t, host, write)
+
+
+# --- addresses -----------------------------------------------------------------
+def _read_addr(t, addr, alen):
+    if alen < 0 or alen > SOCKADDR_MAX:
+        raise KernelError(E.EINVAL)
+    return t.mm.read(addr, alen) if alen else b""
+
+
+def _unix_path(raw):
+    """The pathname of a sockaddr_un (None for an abstract or unnamed one)."""
+    if len(raw) <= 2 or raw[2] == 0:
+        return None
+    path = raw[2:2 + SUN_PATH].split(b"\0", 1)[0]
+    return path
+
+
+class _HostAddr:
+    """The host's form of a guest address, with the descriptors that keep
+    its translation valid until the call is made."""
+
+    def __init__(self, raw, hold=()):
+        self.raw, self.hold = raw, list(hold)
+        self.buf = ctypes.create_string_buffer(raw, len(raw)) if raw else None
+
+    def close(self):
+        for h in self.hold:
+            os.close(h)
+
+
+def _to_host(t, raw, creating):
+    """A guest sockaddr as the host must see it: a Unix pathname is resolved
+    inside the root (creating: its directory; otherwise the socket file)."""
+    if not raw or struct.unpack_from("<H", raw)[0] != AF_UNIX:
+        return _HostAddr(raw)
+    path = _unix_path(raw)
+    if path is None:
+        return _HostAddr(raw)
+    if creating:
+        with parent_at(t, AT_FDCWD, path, E.EADDRINUSE) as (dirfd, name):
+            host_dir = os.dup(dirfd)
+        host_path = f"/proc/self/fd/{host_dir}/".encode() + name
+        hold = [host_dir]
+    else:
+        sock, _, _ = open_at(t, AT_FDCWD, path, O_PATH)
+        host_path = f"/proc/self/fd/{sock}".encode()
+        hold = [sock]
+    if len(host_path) >= SUN_PATH:
+        for h in hold:
+            os.close(h)
+        raise KernelError(E.ENAMETOOLONG)
+    return _HostAddr(struct.pack("<H", AF_UNIX) + host_path + b"\0", hold)
+
+
+def _give_addr(t, raw, addr, alen_ptr):
+    """Write a sockaddr back: truncated to the caller's buffer, its full
+    length in *alen_ptr (as move_addr_to_user)."""
+    if not alen_ptr:
+        return
+    have = struct.unpack("<i", t.mm.read(alen_ptr, 4))[0]
+    if have < 0:
+        raise KernelError(E.EINVAL)
+    if addr and have:
+        t.mm.write(addr, raw[:have])
+    t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
+
+
+def _host_name(host, call):
+    buf = ctypes.create_string_buffer(SOCKADDR_MAX)
+    n = ctypes.c_uint32(SOCKADDR_MAX)
+    _host(call, host, buf, ctypes.byref(n))
+    return buf.raw[:min(n.value, SOCKADDR_MAX)]
+
+
+def _guest_view(raw, host):
+    """What the guest sees of an address the host gives: the name it bound,
+    where the host has the translated one."""
+    if len(raw) > 2 and struct.unpack_from("<H", raw)[0] == AF_UNIX \
+            and raw[2:].startswith(b"/proc/self/fd/"):
+        return _BOUND.get(_key(host), struct.pack("<H", AF_UNIX))
+    return raw
+
+
+# --- the calls -----------------------------------------------------------------
+def _install(t, host, flags):
+    if flags & SOCK_NONBLOCK:
+        import fcntl
+        fcntl.fcntl(host, fcntl.F_SETFL, fcntl.fcntl(host, fcntl.F_GETFL) | O_NONBLOCK)
+    return t.files.install(host, cloexec=bool(flags & SOCK_CLOEXEC))
+
+
+@syscall("socket", "int int int")
+def sys_socket(t, domain, kind, proto):
+    # The host's socket is close-on-exec: the guest's own flag is the fd table's.
+    host = _host("socket", domain, (kind & ~SOCK_NONBLOCK) | SOCK_CLOEXEC, proto)
+    return _install(t, host, kind)
+
+
+@syscall("socketpair", "int int int ptr")
+def sys_socketpair(t, domain, kind, proto, sv):
+    pair = (ctypes.c_int * 2)()
+    _host("socketpair", domain, (kind & ~SOCK_NONBLOCK) | SOCK_CLOEXEC, proto, pair)
+    try:
+        t.mm.write(sv, b"\0" * 8)            # EFAULT before any fd is installed
+    except KernelError:
+        os.close(pair[0])
+        os.close(pair[1])
+        raise
+    a = _install(t, pair[0], kind)
+    b = _install(t, pair[1], kind)
+    t.mm.write(sv, struct.pack("<ii", a, b))
+    return 0
+
+
+@syscall("bind", "fd ptr int")
+def sys_bind(t, fd, addr, alen):
+    _, host = _socket_fd(t, fd)
+    raw = _read_addr(t, addr, alen)
+    ha = _to_host(t, raw, creating=True)
+    try:
+        _host("bind", host, ha.buf, len(ha.raw))
+    finally:
+        ha.close()
+    path = _unix_path(raw)
+    if path is not None:
+        _BOUND[_key(host)] = struct.pack("<H", AF_UNIX) + path + b"\0"
+    return 0
+
+
+@syscall("connect", "fd ptr int")
+def sys_connect(t, fd, addr, alen):
+    _, host = _socket_fd(t, fd)
+    raw = _read_addr(t, addr, alen)
+    ha = _to_host(t, raw, creating=False)
+    try:
+        if not _blocking(host):
+            return _host("connect", host, ha.buf, len(ha.raw))
+        # A blocking connect: start it without blocking, then wait where a
+        # signal can interrupt, and read the outcome (SO_ERROR).
+        import fcntl
+        fl = fcntl.fcntl(host, fcntl.F_GETFL)
+        fcntl.fcntl(host, fcntl.F_SETFL, fl | O_NONBLOCK)
+        try:
+            _host("connect", host, ha.buf, len(ha.raw))
+            return 0
+        except KernelError as e:
+            if e.errno != E.EINPROGRESS:
+                raise
+        finally:
+            fcntl.fcntl(host, fcntl.F_SETFL, fl)
+        sched.wait_fd(t, host, True)
+        err = ctypes.c_int(0)
+        n = ctypes.c_uint32(4)
+        _host("getsockopt", host, SOL_SOCKET, 4, ctypes.byref(err), ctypes.byref(n))  # SO_ERROR
+        if err.value:
+            raise KernelError(err.value)
+        return 0
+    finally:
+        ha.close()
+
+
+@syscall("listen", "fd int")
+def sys_listen(t, fd, backlog):
+    _, host = _socket_fd(t, fd)
+    return _host("listen", host, backlog)
+
+
+def _accept(t, fd, addr, alen_ptr, flags):
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise KernelError(E.EINVAL)
+    _, host = _socket_fd(t, fd)
+    _wait(t, host, False)
+    buf = ctypes.create_string_buffer(SOCKADDR_MAX)
+    n = ctypes.c_uint32(SOCKADDR_MAX)
+    new = _host("accept4", host, buf, ctypes.byref(n), SOCK_CLOEXEC)
+    try:
+        _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
+    except KernelError:
+        os.close(new)
+        raise
+    return _install(t, new, flags)
+
+
+@syscall("accept", "fd ptr ptr")
+def sys_accept(t, fd, addr, alen):
+    return _accept(t, fd, addr, alen, 0)
+
+
+@syscall("accept4", "fd ptr ptr flags")
+def sys_accept4(t, fd, addr, alen, flags):
+    return _accept(t, fd, addr, alen, flags)
+
+
+@syscall("getsockname", "fd ptr ptr")
+def sys_getsockname(t, fd, addr, alen):
+    _, host = _socket_fd(t, fd)
+    _give_addr(t, _guest_view(_host_name(host, "getsockname"), host), addr, alen)
+    return 0
+
+
+@syscall("getpeername", "fd ptr ptr")
+def sys_getpeername(t, fd, addr, alen):
+    _, host = _socket_fd(t, fd)
+    _give_addr(t, _host_name(host, "getpeername"), addr, alen)
+    return 0
+
+
+@syscall("shutdown", "fd int")
+def sys_shutdown(t, fd, how):
+    _, host = _socket_fd(t, fd)
+    return _host("shutdown", host, how)
+
+
+def _sendto(t, fd, buf, length, flags, addr, alen):
+    _, host = _socket_fd(t, fd)
+    data = t.mm.read(buf, length) if length else b""
+    raw = _read_addr(t, addr, alen) if addr else b""
+    ha = _to_host(t, raw, creating=False)
+    try:
+        _wait(t, host, True, flags)
+        r = _libc().sendto(host, data, len(data), flags, ha.buf, len(ha.raw))
+        if r < 0:
+            err = ctypes.get_errno()
+            raise KernelError(err, quiet=bool(flags & MSG_NOSIGNAL))
+        return r
+    finally:
+        ha.close()
+
+
+@syscall("sendto", "fd buf size flags ptr int")
+def sys_sendto(t, fd, buf, length, flags, addr, alen):
+    return _sendto(t, fd, buf, length, flags, addr, alen)
+
+
+@syscall("send", "fd buf size flags")
+def sys_send(t, fd, buf, length, flags):
+    return _sendto(t, fd, buf, length, flags, 0, 0)
+
+
+def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
+    _, host = _socket_fd(t, fd)
+    _wait(t, host, False, flags)
+    length = min(length, 1 << 20)
+    out = ctypes.create_string_buffer(max(length, 1))
+    sa = ctypes.create_string_buffer(SOCKADDR_MAX)
+    n = ctypes.c_uint32(SOCKADDR_MAX)
+    r = _libc().recvfrom(host, out, length, flags, sa, ctypes.byref(n))
+    if r < 0:
+        raise KernelError(ctypes.get_errno())
+    if r:
+        t.mm.write(buf, out.raw[:min(r, length)])
+    if addr:
+        _give_addr(t, sa.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
+    return r
+
+
+@syscall("recvfrom", "fd obuf size flags ptr ptr")
+def sys_recvfrom(t, fd, buf, length, flags, addr, alen):
+    return _recvfrom(t, fd, buf, length, flags, addr, alen)
+
+
+@syscall("recv", "fd obuf size flags")
+def sys_recv(t, fd, buf, length, flags):
+    return _recvfrom(t, fd, buf, length, flags, 0, 0)
+
+
+def _timeval_compat(t, level, name, raw, to_host):
+    """i386's struct timeval (two 32-bit longs) for SO_RCVTIMEO/SO_SNDTIMEO
+    against the host's (two 64-bit ones)."""
+    if t.is64 or level != SOL_SOCKET or name not in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD):
+        return raw
+    if to_host:
+        return struct.pack("<qq", *struct.unpack("<ii", raw[:8])) if len(raw) >= 8 else raw
+    return struct.pack("<ii", *struct.unpack("<qq", raw[:16])) if len(raw) >= 16 else raw
+
+
+@syscall("setsockopt", "fd int int ptr int")
+def sys_setsockopt(t, fd, level, name, val, vlen):
+    _, host = _socket_fd(t, fd)
+    if vlen < 0:
+        raise KernelError(E.EINVAL)
+    raw = _timeval_compat(t, level, name, t.mm.read(val, vlen) if vlen else b"", True)
+    buf = ctypes.create_string_buffer(raw, max(len(raw), 1))
+    return _host("setsockopt", host, level, name, buf, len(raw))
+
+
+@syscall("getsockopt", "fd int int ptr ptr")
+def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
+    _, host = _socket_fd(t, fd)
+    have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
+    if have < 0:
+        raise KernelError(E.EINVAL)
+    compat = not t.is64 and level == SOL_SOCKET and name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD)
+    size = max(have * 2 if compat else have, 0)
+    buf = ctypes.create_string_buffer(max(size, 1))
+    n = ctypes.c_uint32(size)
+    _host("getsockopt", host, level, name, buf, ctypes.byref(n))
+    raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
+    if raw:
+        t.mm.write(val, raw)
+    t.mm.write(vlen_ptr, struct.pack("<i", len(raw)))
+    return 0
+
+
+# --- i386's multiplexer ------------------------------------------------------------
+# call number -> (handler, argument count)
+_SOCKETCALL = {
+    1: (sys_socket, 3), 2: (sys_bind, 3), 3: (sys_connect, 3), 4: (sys_listen, 2),
+    5: (sys_accept, 3), 6: (sys_getsockname, 3), 7: (sys_getpeername, 3),
+    8: (sys_socketpair, 4), 9: (sys_send, 4), 10: (sys_recv, 4), 11: (sys_sendto, 6),
+    12: (sys_recvfrom, 6), 13: (sys_shutdown, 2), 14: (sys_setsockopt, 5),
+    15: (sys_getsockopt, 5), 18: (sys_accept4, 4),
+}
+# Which arguments are C ints (sign-extended), per call.
+_INT_ARGS = {1: (0, 1, 2), 2: (0, 2), 3: (0, 2), 4: (0, 1), 5: (0,), 6: (0,), 7: (0,),
+             8: (0, 1, 2), 9: (0,), 10: (0,), 11: (0, 5), 12: (0,), 13: (0, 1),
+             14: (0, 1, 2, 4), 15: (0, 1, 2), 18: (0,)}
+
+
+@syscall("socketcall", "int ptr")
+def sys_socketcall(t, call, args):
+    if call not in _SOCKETCALL:
+        raise KernelError(E.EINVAL)
+    fn, n = _SOCKETCALL[call]
+    vals = list(struct.unpack(f"<{n}I", t.mm.read(args, 4 * n)))
+    for i in _INT_ARGS.get(call, ()):
+        if vals[i] & 0x80000000:
+            vals[i] -= 1 << 32
+    return fn(t, *vals)

@@ -1,0 +1,24 @@
+"""Sockets, native against sysgate: Unix-domain pairs and named sockets,
+abstract names, errors, EPIPE with and without SIGPIPE, an interrupted
+recv, TCP over loopback, and i386's socketcall. (Confinement of socket
+names: test_confine.)"""
+import pytest
+
+from conftest import ALL, build, run_native, run_sysgate
+
+
+@pytest.mark.parametrize("variant", ALL + ("gcc64-dyn",))
+def test_sockets(variant, tmp_path):
+    exe = build("net_sockets.c", variant)
+    dirs = [tmp_path / "native", tmp_path / "sysgate"]
+    for d in dirs:
+        d.mkdir()
+    native = run_native(exe, cwd=dirs[0])
+    emu = run_sysgate(exe, cwd=dirs[1])
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+    out = native.stdout.decode()
+    assert "  len 7 path sock\n" in out and "  got from the child\n" in out
+    assert "  SIGPIPEs 1\n" in out
+    assert "  got tcp!\n" in out
+    if variant == "gcc32":
+        assert "socketcall(RECV)                     = 3" in out
