@@ -1,6 +1,7 @@
 """Sockets, native against sysgate: Unix-domain pairs and named sockets,
 abstract names, errors, EPIPE with and without SIGPIPE, an interrupted
-recv, TCP over loopback, and i386's socketcall. (Confinement of socket
+recv, TCP over loopback, sendmsg/recvmsg with an fd passed to another
+process (SCM_RIGHTS) and MSG_CTRUNC, and i386's socketcall. (Confinement of socket
 names: test_confine.)"""
 import pytest
 
@@ -20,5 +21,7 @@ def test_sockets(variant, tmp_path):
     assert "  len 7 path sock\n" in out and "  got from the child\n" in out
     assert "  SIGPIPEs 1\n" in out
     assert "  got tcp!\n" in out
+    assert "  through the passed fd: child got 13: gath|ered data, an fd 1\n" in out
+    assert "  MSG_CTRUNC 1, controllen 0\n" in out
     if variant == "gcc32":
         assert "socketcall(RECV)                     = 3" in out

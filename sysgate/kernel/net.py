@@ -343,6 +343,171 @@ def sys_recv(t, fd, buf, length, flags):
     return _recvfrom(t, fd, buf, length, flags, 0, 0)
 
 
+# --- sendmsg and recvmsg ------------------------------------------------------------
+SCM_RIGHTS, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 0x8, 0x40000000
+UIO_MAXIOV = 1024
+MAX_MSG = 1 << 20
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(_Iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+def _msghdr(t, ptr):
+    """(name, namelen, iov, iovlen, control, controllen, flags) of a guest
+    msghdr, and where its fields sit (for the ones recvmsg writes back)."""
+    if t.is64:
+        raw = t.mm.read(ptr, 56)
+        f = struct.unpack("<QI4xQQQQi4x", raw)
+        return f, {"namelen": 8, "controllen": 40, "flags": 48}
+    f = struct.unpack("<IIIIIIi", t.mm.read(ptr, 28))
+    return f, {"namelen": 4, "controllen": 20, "flags": 24}
+
+
+def _iovecs(t, iov, n):
+    if n > UIO_MAXIOV:
+        raise KernelError(E.EMSGSIZE)
+    fmt = "<QQ" if t.is64 else "<II"
+    size = struct.calcsize(fmt)
+    raw = t.mm.read(iov, n * size) if n else b""
+    out = [struct.unpack_from(fmt, raw, i * size) for i in range(n)]
+    if any(length >> 63 for _, length in out):
+        raise KernelError(E.EINVAL)
+    return out
+
+
+def _cmsgs(raw, word):
+    """[(level, type, data)] of a control buffer whose headers and
+    alignment are the ABI's (word: 8 on x86-64, 4 for i386)."""
+    hdr = struct.Struct("<Qii" if word == 8 else "<Iii")
+    out, at = [], 0
+    while at + hdr.size <= len(raw):
+        length, level, kind = hdr.unpack_from(raw, at)
+        if length < hdr.size or at + length > len(raw):
+            break
+        out.append((level, kind, raw[at + hdr.size:at + length]))
+        at += (length + word - 1) & ~(word - 1)
+    return out
+
+
+def _pack_cmsg(level, kind, data, word):
+    hdr = struct.Struct("<Qii" if word == 8 else "<Iii")
+    body = hdr.pack(hdr.size + len(data), level, kind) + data
+    return body + b"\0" * (-len(body) % word)
+
+
+def _sendmsg(t, fd, msg, flags):
+    _, host = _socket_fd(t, fd)
+    (name, namelen, iov, iovlen, control, controllen, _), _ = _msghdr(t, msg)
+    data = b"".join(t.mm.read(base, length) for base, length in _iovecs(t, iov, iovlen)
+                    if length)
+    raw = _read_addr(t, name, namelen) if name else b""
+    ctl = b""
+    if controllen:
+        for level, kind, body in _cmsgs(t.mm.read(control, controllen), t.word):
+            if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                fds = struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4])
+                hosts = []
+                for gfd in fds:
+                    f = t.files.fds.get(gfd)
+                    if f is None:
+                        raise KernelError(E.EBADF)
+                    hosts.append(f.host)
+                body = struct.pack(f"<{len(hosts)}i", *hosts)
+            ctl += _pack_cmsg(level, kind, body, 8)
+    ha = _to_host(t, raw, creating=False)
+    try:
+        _wait(t, host, True, flags)
+        buf = ctypes.create_string_buffer(data, max(len(data), 1))
+        vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), len(data))
+        cbuf = ctypes.create_string_buffer(ctl, max(len(ctl), 1))
+        m = _Msghdr(ctypes.cast(ha.buf, ctypes.c_void_p) if ha.buf else None, len(ha.raw),
+                    ctypes.pointer(vec), 1, ctypes.cast(cbuf, ctypes.c_void_p) if ctl else None,
+                    len(ctl), 0)
+        r = _libc().sendmsg(host, ctypes.byref(m), flags)
+        if r < 0:
+            raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
+        return r
+    finally:
+        ha.close()
+
+
+def _recvmsg(t, fd, msg, flags):
+    _, host = _socket_fd(t, fd)
+    (name, namelen, iov, iovlen, control, controllen, _), where = _msghdr(t, msg)
+    vecs = _iovecs(t, iov, iovlen)
+    total = min(sum(length for _, length in vecs), MAX_MSG)
+    _wait(t, host, False, flags)
+    buf = ctypes.create_string_buffer(max(total, 1))
+    vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), total)
+    sa = ctypes.create_string_buffer(SOCKADDR_MAX)
+    # Room for what fits the guest's buffer once its headers are the host's.
+    cbuf = ctypes.create_string_buffer(max(2 * controllen + 64, 1))
+    m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
+                ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
+    r = _libc().recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
+    if r < 0:
+        raise KernelError(ctypes.get_errno())
+    data, at = buf.raw[:min(r, total)], 0
+    for base, length in vecs:
+        if at >= len(data):
+            break
+        piece = data[at:at + length]
+        if piece:
+            t.mm.write(base, piece)
+        at += len(piece)
+    out_flags = m.flags
+    ctl = b""
+    for level, kind, body in _cmsgs(cbuf.raw[:m.controllen], 8):
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            hosts = list(struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4]))
+            room = (controllen - len(ctl) - len(_pack_cmsg(level, kind, b"", t.word))) // 4
+            fit = max(0, min(len(hosts), room))
+            if fit < len(hosts):
+                out_flags |= MSG_CTRUNC
+                for h in hosts[fit:]:
+                    os.close(h)
+            if not fit:
+                continue
+            gfds = [t.files.install(h, cloexec=bool(flags & MSG_CMSG_CLOEXEC))
+                    for h in hosts[:fit]]
+            body = struct.pack(f"<{fit}i", *gfds)
+        piece = _pack_cmsg(level, kind, body, t.word)
+        if len(ctl) + len(piece) > controllen:
+            out_flags |= MSG_CTRUNC
+            continue
+        ctl += piece
+    if ctl:
+        t.mm.write(control, ctl)
+    word = "<Q" if t.is64 else "<I"
+    t.mm.write(msg + where["controllen"], struct.pack(word, len(ctl)))
+    if name:
+        got = _guest_view(sa.raw[:min(m.namelen, SOCKADDR_MAX)], host)
+        t.mm.write(name, got[:namelen])
+        t.mm.write(msg + where["namelen"], struct.pack("<I", len(got)))
+    else:
+        t.mm.write(msg + where["namelen"], struct.pack("<I", 0))
+    t.mm.write(msg + where["flags"], struct.pack("<i", out_flags))
+    return r
+
+
+@syscall("sendmsg", "fd ptr flags")
+def sys_sendmsg(t, fd, msg, flags):
+    return _sendmsg(t, fd, msg, flags)
+
+
+@syscall("recvmsg", "fd ptr flags")
+def sys_recvmsg(t, fd, msg, flags):
+    return _recvmsg(t, fd, msg, flags)
+
+
 def _timeval_compat(t, level, name, raw, to_host):
     """i386's struct timeval (two 32-bit longs) for SO_RCVTIMEO/SO_SNDTIMEO
     against the host's (two 64-bit ones)."""
@@ -388,12 +553,13 @@ _SOCKETCALL = {
     5: (sys_accept, 3), 6: (sys_getsockname, 3), 7: (sys_getpeername, 3),
     8: (sys_socketpair, 4), 9: (sys_send, 4), 10: (sys_recv, 4), 11: (sys_sendto, 6),
     12: (sys_recvfrom, 6), 13: (sys_shutdown, 2), 14: (sys_setsockopt, 5),
-    15: (sys_getsockopt, 5), 18: (sys_accept4, 4),
+    15: (sys_getsockopt, 5), 16: (sys_sendmsg, 3), 17: (sys_recvmsg, 3),
+    18: (sys_accept4, 4),
 }
 # Which arguments are C ints (sign-extended), per call.
 _INT_ARGS = {1: (0, 1, 2), 2: (0, 2), 3: (0, 2), 4: (0, 1), 5: (0,), 6: (0,), 7: (0,),
              8: (0, 1, 2), 9: (0,), 10: (0,), 11: (0, 5), 12: (0,), 13: (0, 1),
-             14: (0, 1, 2, 4), 15: (0, 1, 2), 18: (0,)}
+             14: (0, 1, 2, 4), 15: (0, 1, 2), 16: (0,), 17: (0,), 18: (0,)}
 
 
 @syscall("socketcall", "int ptr")

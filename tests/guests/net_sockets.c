@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,6 +164,66 @@ int main(void) {
     len = sizeof tv;
     getsockopt(ta, SOL_SOCKET, SO_RCVTIMEO, &tv, &len);
     printf("  reads back %ld.%06ld (len %d)\n", (long)tv.tv_sec, (long)tv.tv_usec, len);
+    /* sendmsg/recvmsg: gathered and scattered data, and an fd passed to a
+     * child (SCM_RIGHTS), which writes through it; a control buffer too
+     * small for the fd gives MSG_CTRUNC. */
+    int mp[2], fp[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, mp);
+    pipe(fp);
+    c = fork();
+    if (c == 0) {
+        char part1[4], part2[16] = {0};
+        struct iovec riov[2] = {{part1, 4}, {part2, 15}};
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+        struct msghdr m = {0};
+        m.msg_iov = riov;
+        m.msg_iovlen = 2;
+        m.msg_control = ctl.b;
+        m.msg_controllen = sizeof ctl.b;
+        long n = recvmsg(mp[1], &m, 0);
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        int passed = -1;
+        if (h && h->cmsg_type == SCM_RIGHTS)
+            memcpy(&passed, CMSG_DATA(h), sizeof passed);
+        char line[64];
+        int k = snprintf(line, sizeof line, "child got %ld: %.4s|%s, an fd %d\n", n, part1, part2,
+                         passed >= 0);
+        write(passed, line, k);
+        _exit(0);
+    }
+    struct iovec siov[2] = {{"gath", 4}, {"ered data", 9}};
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } sctl;
+    memset(&sctl, 0, sizeof sctl);
+    struct msghdr sm = {0};
+    sm.msg_iov = siov;
+    sm.msg_iovlen = 2;
+    sm.msg_control = sctl.b;
+    sm.msg_controllen = sizeof sctl.b;
+    struct cmsghdr *sh = CMSG_FIRSTHDR(&sm);
+    sh->cmsg_level = SOL_SOCKET;
+    sh->cmsg_type = SCM_RIGHTS;
+    sh->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(sh), &fp[1], sizeof(int));
+    SHOW("sendmsg with an fd", sendmsg(mp[0], &sm, 0));
+    waitpid(c, NULL, 0);
+    close(fp[1]);
+    memset(buf, 0, sizeof buf);
+    read(fp[0], buf, sizeof buf - 1);
+    printf("  through the passed fd: %s", buf);
+    memcpy(CMSG_DATA(sh), &fp[0], sizeof(int));
+    SHOW("sendmsg again", sendmsg(mp[0], &sm, 0));
+    char tiny[4];
+    struct iovec whole = {buf, sizeof buf};
+    struct msghdr rm = {0};
+    rm.msg_iov = &whole;
+    rm.msg_iovlen = 1;
+    rm.msg_control = tiny;
+    rm.msg_controllen = sizeof tiny;
+    SHOW("recvmsg, control too small", recvmsg(mp[1], &rm, 0));
+    printf("  MSG_CTRUNC %d, controllen %ld\n", !!(rm.msg_flags & MSG_CTRUNC),
+           (long)rm.msg_controllen);
+    SHOW("sendmsg bad fd in SCM_RIGHTS", (memcpy(CMSG_DATA(sh), &(int){77}, sizeof(int)),
+                                          sendmsg(mp[0], &sm, 0)));
 #ifdef SYS_socketcall
     /* i386's multiplexer, called directly: socketpair, send, recv. */
     unsigned long pa[4] = {AF_UNIX, SOCK_STREAM, 0, (unsigned long)sv};
