@@ -25,3 +25,12 @@ def test_sockets(variant, tmp_path):
     assert "  MSG_CTRUNC 1, controllen 0\n" in out
     if variant == "gcc32":
         assert "socketcall(RECV)                     = 3" in out
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_socket_calls_with_bad_arguments(variant, tmp_path):
+    exe = build("net_garbage.c", variant)
+    native = run_native(exe, cwd=tmp_path)
+    emu = run_sysgate(exe, cwd=tmp_path)
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+    assert b"bind len 1                     = -1 Invalid argument" in native.stdout

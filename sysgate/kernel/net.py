@@ -110,8 +110,8 @@ class _HostAddr:
 def _to_host(t, raw, creating):
     """A guest sockaddr as the host must see it: a Unix pathname is resolved
     inside the root (creating: its directory; otherwise the socket file)."""
-    if not raw or struct.unpack_from("<H", raw)[0] != AF_UNIX:
-        return _HostAddr(raw)
+    if len(raw) < 2 or struct.unpack_from("<H", raw)[0] != AF_UNIX:
+        return _HostAddr(raw)            # the host judges it (EINVAL, EAFNOSUPPORT...)
     path = _unix_path(raw)
     if path is None:
         return _HostAddr(raw)
