@@ -112,3 +112,14 @@ def test_poll_and_select(variant, tmp_path):
     assert "  revents 0 0x4 0 0x20\n" in out
     assert "select, SA_RESTART handler         = -1 Interrupted system call" in out
     assert "  alarms 1, blocked again 1" in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_epoll_and_eventfd(variant, tmp_path):
+    """epoll on the host's own instance (data word untouched, level and
+    edge triggering, MOD and DEL, errors), EINTR from a timer, the
+    pwait mask; eventfd's counter and semaphore mode."""
+    native, _ = assert_same_fresh(build("fs_epoll.c", variant), tmp_path)
+    out = native.stdout.decode()
+    assert "  events 0x1 data 0x1122334455667788\n" in out
+    assert "wait interrupted (SA_RESTART)      = -1 Interrupted system call" in out

@@ -26,8 +26,9 @@ class OpenFile:
         self.foreign = foreign
         if fmt is None:
             fmt = stat.S_IFMT(os.fstat(host).st_mode)
-        # Whether a read or write may wait (pipes, ttys, sockets).
-        self.blocks = fmt in (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFSOCK)
+        # Whether a read or write may wait (pipes, ttys, sockets, and the
+        # anonymous inodes of eventfd and epoll, which have no type bits).
+        self.blocks = fmt in (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFSOCK, 0)
         self.isdir = fmt == stat.S_IFDIR
         self.isreg = fmt == stat.S_IFREG
         self.nolfs = nolfs
