@@ -123,3 +123,15 @@ def test_epoll_and_eventfd(variant, tmp_path):
     out = native.stdout.decode()
     assert "  events 0x1 data 0x1122334455667788\n" in out
     assert "wait interrupted (SA_RESTART)      = -1 Interrupted system call" in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_memfd_and_inotify(variant, tmp_path):
+    """memfd_create (data, /proc name, shared with a child, seals, errors)
+    and inotify on a directory and a file (paths resolved inside the root
+    as every path is), with its errors."""
+    native, _ = assert_same_fresh(build("fs_anon.c", variant), tmp_path)
+    out = native.stdout.decode()
+    assert "  named '/memfd:sysgate-test (deleted)'\n" in out
+    assert "  event wd+1 mask 0x100 name 'file'\n" in out
+    assert "grow it                          = -1 Operation not permitted" in out

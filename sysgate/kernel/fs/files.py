@@ -434,6 +434,7 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_DUPFD_CLOEXEC = 1030
 F_GETPIPE_SZ, F_SETPIPE_SZ = 1032, 1031
+F_ADD_SEALS, F_GET_SEALS = 1033, 1034
 FD_CLOEXEC = 1
 SETFL_MASK = os.O_APPEND | os.O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000
 
@@ -457,7 +458,8 @@ def do_fcntl(t, fd, cmd, arg):
     if cmd == F_SETFL:
         cur = _fcntl.fcntl(f.host, F_GETFL)
         return _fcntl.fcntl(f.host, F_SETFL, (cur & ~SETFL_MASK) | (arg & SETFL_MASK)) and 0
-    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS):
+        # The pipe's buffer and a memfd's seals are the host object's own.
         return _fcntl.fcntl(f.host, cmd, arg & 0xFFFFFFFF)
     if cmd in (F_GETLK, F_SETLK, F_SETLKW, 36, 37, 38):
         # Record locks: one guest process owns all its locks; succeed as an
