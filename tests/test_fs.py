@@ -135,3 +135,13 @@ def test_memfd_and_inotify(variant, tmp_path):
     assert "  named '/memfd:sysgate-test (deleted)'\n" in out
     assert "  event wd+1 mask 0x100 name 'file'\n" in out
     assert "grow it                          = -1 Operation not permitted" in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_timerfd(variant, tmp_path):
+    """timerfd: one-shot and interval expirations read back, absolute
+    expiries on the guest's clocks, gettime and old values, EAGAIN, errors."""
+    native, _ = assert_same_fresh(build("fs_timerfd.c", variant), tmp_path)
+    out = native.stdout.decode()
+    assert "  expirations 1\n" in out and "interval: several expirations 1\n" in out
+    assert "read, fired at once                = 8" in out

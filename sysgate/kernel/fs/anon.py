@@ -1,14 +1,19 @@
 """File descriptors with no name in the file system, made by the host for
-the guest: memfd_create and inotify (fs/inotify_user.c).
+the guest: memfd_create, inotify (fs/inotify_user.c) and timerfd.
 
 A memfd is the host's own, so mapping it shared is host memory shared with
 whoever else maps it. inotify watches a path the guest names: it is
 resolved inside the root like every path, and the host watches the object
-itself through its descriptor, so no host path is looked up again."""
+itself through its descriptor, so no host path is looked up again. A
+timerfd is the host's, armed on the host clock: an absolute expiry on the
+guest's clock is moved to the same distance away on the host's."""
 import ctypes
+
+import struct
 
 from ..errors import KernelError, E
 from ..registry import syscall
+from ..time import NSEC, clock_ns
 from .lookup import object_at, read_path
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB = 1, 2, 4
@@ -77,3 +82,112 @@ def sys_inotify_add_watch(t, fd, path, mask):
 @syscall("inotify_rm_watch", "fd int")
 def sys_inotify_rm_watch(t, fd, wd):
     return _host("inotify_rm_watch", _inotify(t, fd), wd)
+
+
+# --- timerfd ---------------------------------------------------------------------
+TFD_CLOEXEC, TFD_NONBLOCK = 0o2000000, 0o4000
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+TIMERFD_CLOCKS = {0, 1, 7, 8, 9}       # REALTIME, MONOTONIC, BOOTTIME and the ALARM ones
+
+
+@syscall("timerfd_create", "clock flags")
+def sys_timerfd_create(t, clock, flags):
+    if clock not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
+        raise KernelError(E.EINVAL)
+    host = _host("timerfd_create", clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC)
+    f = t.files.install(host, cloexec=bool(flags & TFD_CLOEXEC))
+    _CLOCK_OF[_key(host)] = clock
+    return f
+
+
+_CLOCK_OF = {}      # timerfd inode -> its clock, for absolute times
+
+
+def _key(host):
+    import os
+    st = os.fstat(host)
+    return st.st_dev, st.st_ino
+
+
+def _itimerspec(t, ptr, wide):
+    fmt = "<qqqq" if t.is64 or wide else "<iiii"
+    isec, insec, vsec, vnsec = struct.unpack(fmt, t.mm.read(ptr, struct.calcsize(fmt)))
+    for sec, ns in ((isec, insec), (vsec, vnsec)):
+        if sec < 0 or not 0 <= ns < NSEC:
+            raise KernelError(E.EINVAL)
+    return isec * NSEC + insec, vsec * NSEC + vnsec
+
+
+def _put_itimerspec(t, ptr, interval, value, wide):
+    fmt = "<qqqq" if t.is64 or wide else "<iiii"
+    t.mm.write(ptr, struct.pack(fmt, *divmod(interval, NSEC), *divmod(value, NSEC)))
+
+
+def _host_spec(interval, value):
+    return ctypes.create_string_buffer(struct.pack("<qqqq", *divmod(interval, NSEC),
+                                                   *divmod(value, NSEC)), 32)
+
+
+def _timerfd(t, fd):
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    return f.host
+
+
+def _settime(t, fd, flags, new, old, wide):
+    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
+        raise KernelError(E.EINVAL)
+    host = _timerfd(t, fd)
+    interval, value = _itimerspec(t, new, wide)
+    hflags = flags
+    if flags & TFD_TIMER_ABSTIME and value:
+        # The same distance from now on the host's clock as on the guest's.
+        clock = _CLOCK_OF.get(_key(host), 1)
+        left = value - clock_ns(t, {8: 0, 9: 7}.get(clock, clock))
+        if left <= 0:
+            left = 1
+        if flags & TFD_TIMER_CANCEL_ON_SET:
+            # That one is only for an absolute time: keep it absolute, on
+            # the host's clock.
+            import time
+            value = time.clock_gettime_ns({8: 0, 9: 7}.get(clock, clock)) + left
+        else:
+            value, hflags = left, flags & ~TFD_TIMER_ABSTIME
+    cur = ctypes.create_string_buffer(32)
+    _host("timerfd_settime", host, hflags, _host_spec(interval, value), cur)
+    if old:
+        _put_itimerspec(t, old, *_from_host(cur), wide)
+    return 0
+
+
+def _from_host(buf):
+    isec, insec, vsec, vnsec = struct.unpack("<qqqq", buf.raw)
+    return isec * NSEC + insec, vsec * NSEC + vnsec
+
+
+@syscall("timerfd_settime", "fd flags ptr ptr")
+def sys_timerfd_settime(t, fd, flags, new, old):
+    return _settime(t, fd, flags, new, old, False)
+
+
+@syscall("timerfd_settime64", "fd flags ptr ptr")
+def sys_timerfd_settime64(t, fd, flags, new, old):
+    return _settime(t, fd, flags, new, old, True)
+
+
+def _gettime(t, fd, cur, wide):
+    buf = ctypes.create_string_buffer(32)
+    _host("timerfd_gettime", _timerfd(t, fd), buf)
+    _put_itimerspec(t, cur, *_from_host(buf), wide)
+    return 0
+
+
+@syscall("timerfd_gettime", "fd ptr")
+def sys_timerfd_gettime(t, fd, cur):
+    return _gettime(t, fd, cur, False)
+
+
+@syscall("timerfd_gettime64", "fd ptr")
+def sys_timerfd_gettime64(t, fd, cur):
+    return _gettime(t, fd, cur, True)
