@@ -23,6 +23,7 @@ def test_sockets(variant, tmp_path):
     assert "  got tcp!\n" in out
     assert "  through the passed fd: child got 13: gath|ered data, an fd 1\n" in out
     assert "  MSG_CTRUNC 1, controllen 0\n" in out
+    assert "  lengths 1 2 3\n" in out
     if variant == "gcc32":
         assert "socketcall(RECV)                     = 3" in out
 

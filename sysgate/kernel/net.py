@@ -508,6 +508,58 @@ def sys_recvmsg(t, fd, msg, flags):
     return _recvmsg(t, fd, msg, flags)
 
 
+MSG_WAITFORONE = 0x10000
+
+
+def _mmsg_size(t):
+    return 64 if t.is64 else 32          # msghdr, then unsigned msg_len (padded)
+
+
+def _multi(t, fd, vec, vlen, one, deadline=None):
+    """sendmmsg/recvmmsg: one message at a time, each one's length into its
+    msg_len; an error after the first ends the batch with the count so far."""
+    vlen = min(vlen, UIO_MAXIOV)
+    size, done = _mmsg_size(t), 0
+    for i in range(vlen):
+        try:
+            n = one(vec + i * size, i)
+        except KernelError:
+            if done:
+                break
+            raise
+        t.mm.write(vec + i * size + (56 if t.is64 else 28), struct.pack("<I", n))
+        done += 1
+        if deadline is not None and sched.now_ns() >= deadline:
+            break
+    return done
+
+
+@syscall("sendmmsg", "fd ptr uint flags")
+def sys_sendmmsg(t, fd, vec, vlen, flags):
+    return _multi(t, fd, vec, vlen, lambda msg, i: _sendmsg(t, fd, msg, flags))
+
+
+def _recvmmsg(t, fd, vec, vlen, flags, ts, wide):
+    from .time import get_timespec
+    deadline = None if not ts else sched.now_ns() + get_timespec(t, ts, wide)
+
+    def one(msg, i):
+        # MSG_WAITFORONE: only the first receive may wait.
+        more = MSG_DONTWAIT if i and flags & MSG_WAITFORONE else 0
+        return _recvmsg(t, fd, msg, (flags & ~MSG_WAITFORONE) | more)
+    return _multi(t, fd, vec, vlen, one, deadline)
+
+
+@syscall("recvmmsg", "fd ptr uint flags ptr")
+def sys_recvmmsg(t, fd, vec, vlen, flags, ts):
+    return _recvmmsg(t, fd, vec, vlen, flags, ts, False)
+
+
+@syscall("recvmmsg_time64", "fd ptr uint flags ptr")
+def sys_recvmmsg_time64(t, fd, vec, vlen, flags, ts):
+    return _recvmmsg(t, fd, vec, vlen, flags, ts, True)
+
+
 def _timeval_compat(t, level, name, raw, to_host):
     """i386's struct timeval (two 32-bit longs) for SO_RCVTIMEO/SO_SNDTIMEO
     against the host's (two 64-bit ones)."""
@@ -554,12 +606,13 @@ _SOCKETCALL = {
     8: (sys_socketpair, 4), 9: (sys_send, 4), 10: (sys_recv, 4), 11: (sys_sendto, 6),
     12: (sys_recvfrom, 6), 13: (sys_shutdown, 2), 14: (sys_setsockopt, 5),
     15: (sys_getsockopt, 5), 16: (sys_sendmsg, 3), 17: (sys_recvmsg, 3),
-    18: (sys_accept4, 4),
+    18: (sys_accept4, 4), 19: (sys_recvmmsg, 5), 20: (sys_sendmmsg, 4),
 }
 # Which arguments are C ints (sign-extended), per call.
 _INT_ARGS = {1: (0, 1, 2), 2: (0, 2), 3: (0, 2), 4: (0, 1), 5: (0,), 6: (0,), 7: (0,),
              8: (0, 1, 2), 9: (0,), 10: (0,), 11: (0, 5), 12: (0,), 13: (0, 1),
-             14: (0, 1, 2, 4), 15: (0, 1, 2), 16: (0,), 17: (0,), 18: (0,)}
+             14: (0, 1, 2, 4), 15: (0, 1, 2), 16: (0,), 17: (0,), 18: (0,), 19: (0,),
+             20: (0,)}
 
 
 @syscall("socketcall", "int ptr")

@@ -224,6 +224,30 @@ int main(void) {
            (long)rm.msg_controllen);
     SHOW("sendmsg bad fd in SCM_RIGHTS", (memcpy(CMSG_DATA(sh), &(int){77}, sizeof(int)),
                                           sendmsg(mp[0], &sm, 0)));
+    /* sendmmsg and recvmmsg: three datagrams out, as many in as there are
+     * (MSG_WAITFORONE), each one's length in its msg_len. */
+    int dg[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, dg);
+    struct mmsghdr out3[3];
+    struct iovec oiov[3] = {{"a", 1}, {"bb", 2}, {"ccc", 3}};
+    memset(out3, 0, sizeof out3);
+    for (int i = 0; i < 3; i++) {
+        out3[i].msg_hdr.msg_iov = &oiov[i];
+        out3[i].msg_hdr.msg_iovlen = 1;
+    }
+    SHOW("sendmmsg", sendmmsg(dg[0], out3, 3, 0));
+    struct mmsghdr in4[4];
+    char bufs[4][8];
+    struct iovec iiov[4];
+    memset(in4, 0, sizeof in4);
+    for (int i = 0; i < 4; i++) {
+        iiov[i].iov_base = bufs[i];
+        iiov[i].iov_len = 8;
+        in4[i].msg_hdr.msg_iov = &iiov[i];
+        in4[i].msg_hdr.msg_iovlen = 1;
+    }
+    SHOW("recvmmsg MSG_WAITFORONE", recvmmsg(dg[1], in4, 4, MSG_WAITFORONE, NULL));
+    printf("  lengths %u %u %u\n", in4[0].msg_len, in4[1].msg_len, in4[2].msg_len);
 #ifdef SYS_socketcall
     /* i386's multiplexer, called directly: socketpair, send, recv. */
     unsigned long pa[4] = {AF_UNIX, SOCK_STREAM, 0, (unsigned long)sv};
