@@ -16,6 +16,7 @@ import struct
 
 from . import sched
 from .errors import KernelError, E
+from .hostlibc import syscall_errno
 from .registry import syscall
 from .time import get_timespec
 
@@ -30,19 +31,8 @@ _HOST_POLL_NS = 20_000_000   # a host wait's slice, between looks for signals
 NR_FUTEX_HOST, NR_FUTEX_WAITV_HOST = 202, 449      # x86-64 host
 FUTEX2_SIZE_U32 = 2
 _TIMESPEC = struct.Struct("<qq")
-_LIBC = []
 _INTERRUPTED = object()
 _WAITV_OK = [True]       # emptied once the host refuses futex_waitv
-
-
-def _host_syscall(nr, *args):
-    """syscall(2) of the host, the GIL released while it blocks: (result, errno)."""
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        _LIBC.append(libc)
-    r = _LIBC[0].syscall(ctypes.c_long(nr), *args)
-    return (r, 0) if r >= 0 else (-1, ctypes.get_errno())
 
 
 def _host_futex(addr, op, val, arg4=None, addr2=0, val3=0):
@@ -52,7 +42,7 @@ def _host_futex(addr, op, val, arg4=None, addr2=0, val3=0):
         arg4 = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(arg4, 0), 1_000_000_000)))
     elif arg4 is not None:
         arg4 = ctypes.c_void_p(arg4)
-    return _host_syscall(NR_FUTEX_HOST, ctypes.c_void_p(addr), ctypes.c_int(op),
+    return syscall_errno(NR_FUTEX_HOST, ctypes.c_void_p(addr), ctypes.c_int(op),
                          ctypes.c_uint(val & 0xFFFFFFFF), arg4, ctypes.c_void_p(addr2),
                          ctypes.c_uint(val3 & 0xFFFFFFFF))
 
@@ -66,7 +56,7 @@ def _host_waitv(waiters, until_ns):
     ts = None
     if until_ns is not None:
         ts = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(until_ns, 0), 1_000_000_000)))
-    return _host_syscall(NR_FUTEX_WAITV_HOST, arr, ctypes.c_uint(len(waiters)),
+    return syscall_errno(NR_FUTEX_WAITV_HOST, arr, ctypes.c_uint(len(waiters)),
                          ctypes.c_uint(0), ts, ctypes.c_int(CLOCK_MONOTONIC))
 
 

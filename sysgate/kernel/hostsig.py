@@ -16,6 +16,8 @@ import os
 import signal
 import threading
 
+from .hostlibc import libc
+
 # Faults of sysgate itself must still kill it; KILL and STOP cannot be caught.
 NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
                  signal.SIGILL, signal.SIGFPE}
@@ -26,15 +28,6 @@ NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
-
-
-def _libc():
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
-
-
-_LIBC = []
 
 
 class HostSignals:
@@ -112,7 +105,7 @@ class HostSignals:
 
     def _bump_signal_word(self):
         self._sigword.value = (self._sigword.value + 1) & 0xFFFFFFFF
-        _libc().syscall(NR_FUTEX, ctypes.c_void_p(self.signal_word_addr()),
+        libc.syscall(NR_FUTEX, ctypes.c_void_p(self.signal_word_addr()),
                         FUTEX_WAKE_PRIVATE, 0x7FFFFFFF, None, None, 0)
 
     def collect(self):
@@ -149,7 +142,7 @@ class HostSignals:
         if auto == self.autoreap:
             return
         act = (ctypes.c_ulong * 4)(0, SA_NOCLDWAIT if auto else 0, 0, 0)   # SIG_DFL
-        if _libc().syscall(NR_RT_SIGACTION, signal.SIGCHLD, act, None, 8) == 0:
+        if libc.syscall(NR_RT_SIGACTION, signal.SIGCHLD, act, None, 8) == 0:
             self.autoreap = auto
 
     def stop_self(self, signo):
@@ -188,7 +181,7 @@ def die_by_signal(signo):
     """End this host process as the guest ended: killed by signo (no core
     file: a core of sysgate is not the guest's)."""
     try:
-        _libc().prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
+        libc.prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
     except (OSError, AttributeError):
         pass
     if signo not in (signal.SIGKILL, signal.SIGSTOP):   # their action cannot change

@@ -6,9 +6,9 @@ import resource
 import struct
 
 from .errors import KernelError, E
+from .hostlibc import libc
 from .registry import syscall
 
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @syscall("uname", "ptr")
@@ -31,7 +31,7 @@ SYSINFO_32 = struct.Struct("<i9IHHIII8x")
 @syscall("sysinfo", "ptr")
 def sys_sysinfo(t, buf):
     raw = ctypes.create_string_buffer(SYSINFO_64.size)
-    if _libc.sysinfo(raw) != 0:
+    if libc.sysinfo(raw) != 0:
         raise KernelError(ctypes.get_errno())
     v = list(SYSINFO_64.unpack(raw.raw))
     if t.is64:
@@ -162,7 +162,7 @@ def _cpumask_size():
     if not _CPUMASK_SIZE:
         import ctypes
         buf = ctypes.create_string_buffer(8192)
-        got = ctypes.CDLL(None).syscall(204, 0, 8192, buf)        # x86-64 host
+        got = libc.syscall(204, 0, 8192, buf)        # x86-64 host
         word = 8
         _CPUMASK_SIZE.append(got if got > 0 else
                              (_possible_cpus() + 8 * word - 1) // (8 * word) * word)

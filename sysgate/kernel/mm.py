@@ -9,6 +9,7 @@ import struct
 from unicorn import UcError
 
 from .errors import KernelError, E
+from .hostlibc import libc
 
 PAGE = 0x1000
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -76,27 +77,13 @@ class HostMapping:
     CPU has let go of it by then)."""
 
     def __init__(self, length, prot, flags, fd=-1, offset=0):
-        libc = _libc()
         addr = libc.mmap(None, length, prot, flags, fd, offset)
         if addr is None or addr == ctypes.c_void_p(-1).value:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         self.addr, self.length = addr, length
 
     def __del__(self):
-        _libc().munmap(ctypes.c_void_p(self.addr), ctypes.c_size_t(self.length))
-
-
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mmap.restype = ctypes.c_void_p
-        libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                              ctypes.c_int, ctypes.c_long)
-        _LIBC.append(libc)
-    return _LIBC[0]
+        libc.munmap(ctypes.c_void_p(self.addr), ctypes.c_size_t(self.length))
 
 
 def _host_inode(ptr):

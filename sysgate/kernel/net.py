@@ -10,6 +10,7 @@ gives back. Blocking calls wait where signals and timers can interrupt
 them (-ERESTARTSYS). i386 reaches all of it through socketcall too.
 """
 import ctypes
+import fcntl
 import os
 import stat
 import struct
@@ -17,6 +18,7 @@ import struct
 from . import sched
 from .errors import KernelError, E
 from .fs.lookup import open_at, parent_at
+from .hostlibc import call, libc
 from .registry import syscall
 
 AF_UNIX = 1
@@ -27,25 +29,6 @@ AT_FDCWD = -100
 SUN_PATH = 108
 SOL_SOCKET, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 1, 20, 21
 SOCKADDR_MAX = 128
-
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for name in ("sendto", "recvfrom"):
-            getattr(libc, name).restype = ctypes.c_ssize_t
-        _LIBC.append(libc)
-    return _LIBC[0]
-
-
-def _host(fn, *args):
-    r = getattr(_libc(), fn)(*args)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    return r
-
 
 # Names the guest bound, by socket inode: getsockname gives them back as
 # the guest wrote them (the host saw a translated one).
@@ -58,17 +41,14 @@ def _key(host):
 
 
 def _socket_fd(t, fd):
-    """(OpenFile, host fd) of a guest socket: EBADF, or ENOTSOCK."""
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    if not stat.S_ISSOCK(os.fstat(f.host).st_mode):
+    """The host fd of a guest socket: EBADF, or ENOTSOCK."""
+    host = t.files.host(fd)
+    if not stat.S_ISSOCK(os.fstat(host).st_mode):
         raise KernelError(E.ENOTSOCK)
-    return f, f.host
+    return host
 
 
 def _blocking(host, flags=0):
-    import fcntl
     return not flags & MSG_DONTWAIT and not fcntl.fcntl(host, fcntl.F_GETFL) & O_NONBLOCK
 
 
@@ -102,7 +82,10 @@ class _HostAddr:
         self.raw, self.hold = raw, list(hold)
         self.buf = ctypes.create_string_buffer(raw, len(raw)) if raw else None
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         for h in self.hold:
             os.close(h)
 
@@ -144,10 +127,11 @@ def _give_addr(t, raw, addr, alen_ptr):
     t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
 
 
-def _host_name(host, call):
+def _host_name(host, which):
+    """getsockname or getpeername of the host socket."""
     buf = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    _host(call, host, buf, ctypes.byref(n))
+    call(which, host, buf, ctypes.byref(n))
     return buf.raw[:min(n.value, SOCKADDR_MAX)]
 
 
@@ -162,23 +146,21 @@ def _guest_view(raw, host):
 
 # --- the calls -----------------------------------------------------------------
 def _install(t, host, flags):
-    if flags & SOCK_NONBLOCK:
-        import fcntl
-        fcntl.fcntl(host, fcntl.F_SETFL, fcntl.fcntl(host, fcntl.F_GETFL) | O_NONBLOCK)
+    """A guest fd for a new host socket (made close-on-exec on the host, and
+    non-blocking there if the guest asked): its close-on-exec is the guest's."""
     return t.files.install(host, cloexec=bool(flags & SOCK_CLOEXEC))
 
 
 @syscall("socket", "int int int")
 def sys_socket(t, domain, kind, proto):
-    # The host's socket is close-on-exec: the guest's own flag is the fd table's.
-    host = _host("socket", domain, (kind & ~SOCK_NONBLOCK) | SOCK_CLOEXEC, proto)
+    host = call("socket", domain, kind | SOCK_CLOEXEC, proto)
     return _install(t, host, kind)
 
 
 @syscall("socketpair", "int int int ptr")
 def sys_socketpair(t, domain, kind, proto, sv):
     pair = (ctypes.c_int * 2)()
-    _host("socketpair", domain, (kind & ~SOCK_NONBLOCK) | SOCK_CLOEXEC, proto, pair)
+    call("socketpair", domain, kind | SOCK_CLOEXEC, proto, pair)
     try:
         t.mm.write(sv, b"\0" * 8)            # EFAULT before any fd is installed
     except KernelError:
@@ -193,13 +175,10 @@ def sys_socketpair(t, domain, kind, proto, sv):
 
 @syscall("bind", "fd ptr int")
 def sys_bind(t, fd, addr, alen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     raw = _read_addr(t, addr, alen)
-    ha = _to_host(t, raw, creating=True)
-    try:
-        _host("bind", host, ha.buf, len(ha.raw))
-    finally:
-        ha.close()
+    with _to_host(t, raw, creating=True) as ha:
+        call("bind", host, ha.buf, len(ha.raw))
     path = _unix_path(raw)
     if path is not None:
         _BOUND[_key(host)] = struct.pack("<H", AF_UNIX) + path + b"\0"
@@ -208,19 +187,17 @@ def sys_bind(t, fd, addr, alen):
 
 @syscall("connect", "fd ptr int")
 def sys_connect(t, fd, addr, alen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     raw = _read_addr(t, addr, alen)
-    ha = _to_host(t, raw, creating=False)
-    try:
+    with _to_host(t, raw, creating=False) as ha:
         if not _blocking(host):
-            return _host("connect", host, ha.buf, len(ha.raw))
+            return call("connect", host, ha.buf, len(ha.raw))
         # A blocking connect: start it without blocking, then wait where a
         # signal can interrupt, and read the outcome (SO_ERROR).
-        import fcntl
         fl = fcntl.fcntl(host, fcntl.F_GETFL)
         fcntl.fcntl(host, fcntl.F_SETFL, fl | O_NONBLOCK)
         try:
-            _host("connect", host, ha.buf, len(ha.raw))
+            call("connect", host, ha.buf, len(ha.raw))
             return 0
         except KernelError as e:
             if e.errno != E.EINPROGRESS:
@@ -230,28 +207,26 @@ def sys_connect(t, fd, addr, alen):
         sched.wait_fd(t, host, True)
         err = ctypes.c_int(0)
         n = ctypes.c_uint32(4)
-        _host("getsockopt", host, SOL_SOCKET, 4, ctypes.byref(err), ctypes.byref(n))  # SO_ERROR
+        call("getsockopt", host, SOL_SOCKET, 4, ctypes.byref(err), ctypes.byref(n))  # SO_ERROR
         if err.value:
             raise KernelError(err.value)
         return 0
-    finally:
-        ha.close()
 
 
 @syscall("listen", "fd int")
 def sys_listen(t, fd, backlog):
-    _, host = _socket_fd(t, fd)
-    return _host("listen", host, backlog)
+    host = _socket_fd(t, fd)
+    return call("listen", host, backlog)
 
 
 def _accept(t, fd, addr, alen_ptr, flags):
     if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
         raise KernelError(E.EINVAL)
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     _wait(t, host, False)
     buf = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    new = _host("accept4", host, buf, ctypes.byref(n), SOCK_CLOEXEC)
+    new = call("accept4", host, buf, ctypes.byref(n), (flags & SOCK_NONBLOCK) | SOCK_CLOEXEC)
     try:
         _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
     except KernelError:
@@ -272,38 +247,34 @@ def sys_accept4(t, fd, addr, alen, flags):
 
 @syscall("getsockname", "fd ptr ptr")
 def sys_getsockname(t, fd, addr, alen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     _give_addr(t, _guest_view(_host_name(host, "getsockname"), host), addr, alen)
     return 0
 
 
 @syscall("getpeername", "fd ptr ptr")
 def sys_getpeername(t, fd, addr, alen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     _give_addr(t, _host_name(host, "getpeername"), addr, alen)
     return 0
 
 
 @syscall("shutdown", "fd int")
 def sys_shutdown(t, fd, how):
-    _, host = _socket_fd(t, fd)
-    return _host("shutdown", host, how)
+    host = _socket_fd(t, fd)
+    return call("shutdown", host, how)
 
 
 def _sendto(t, fd, buf, length, flags, addr, alen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     data = t.mm.read(buf, length) if length else b""
     raw = _read_addr(t, addr, alen) if addr else b""
-    ha = _to_host(t, raw, creating=False)
-    try:
+    with _to_host(t, raw, creating=False) as ha:
         _wait(t, host, True, flags)
-        r = _libc().sendto(host, data, len(data), flags, ha.buf, len(ha.raw))
-        if r < 0:
-            err = ctypes.get_errno()
-            raise KernelError(err, quiet=bool(flags & MSG_NOSIGNAL))
-        return r
-    finally:
-        ha.close()
+        r = libc.sendto(host, data, len(data), flags, ha.buf, len(ha.raw))
+    if r < 0:
+        raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
+    return r
 
 
 @syscall("sendto", "fd buf size flags ptr int")
@@ -317,13 +288,13 @@ def sys_send(t, fd, buf, length, flags):
 
 
 def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     _wait(t, host, False, flags)
     length = min(length, 1 << 20)
     out = ctypes.create_string_buffer(max(length, 1))
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    r = _libc().recvfrom(host, out, length, flags, sa, ctypes.byref(n))
+    r = libc.recvfrom(host, out, length, flags, sa, ctypes.byref(n))
     if r < 0:
         raise KernelError(ctypes.get_errno())
     if r:
@@ -404,7 +375,7 @@ def _pack_cmsg(level, kind, data, word):
 
 
 def _sendmsg(t, fd, msg, flags):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), _ = _msghdr(t, msg)
     data = b"".join(t.mm.read(base, length) for base, length in _iovecs(t, iov, iovlen)
                     if length)
@@ -422,8 +393,7 @@ def _sendmsg(t, fd, msg, flags):
                     hosts.append(f.host)
                 body = struct.pack(f"<{len(hosts)}i", *hosts)
             ctl += _pack_cmsg(level, kind, body, 8)
-    ha = _to_host(t, raw, creating=False)
-    try:
+    with _to_host(t, raw, creating=False) as ha:
         _wait(t, host, True, flags)
         buf = ctypes.create_string_buffer(data, max(len(data), 1))
         vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), len(data))
@@ -431,16 +401,14 @@ def _sendmsg(t, fd, msg, flags):
         m = _Msghdr(ctypes.cast(ha.buf, ctypes.c_void_p) if ha.buf else None, len(ha.raw),
                     ctypes.pointer(vec), 1, ctypes.cast(cbuf, ctypes.c_void_p) if ctl else None,
                     len(ctl), 0)
-        r = _libc().sendmsg(host, ctypes.byref(m), flags)
-        if r < 0:
-            raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
-        return r
-    finally:
-        ha.close()
+        r = libc.sendmsg(host, ctypes.byref(m), flags)
+    if r < 0:
+        raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
+    return r
 
 
 def _recvmsg(t, fd, msg, flags):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), where = _msghdr(t, msg)
     vecs = _iovecs(t, iov, iovlen)
     total = min(sum(length for _, length in vecs), MAX_MSG)
@@ -452,7 +420,7 @@ def _recvmsg(t, fd, msg, flags):
     cbuf = ctypes.create_string_buffer(max(2 * controllen + 64, 1))
     m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
                 ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
-    r = _libc().recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
+    r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
     if r < 0:
         raise KernelError(ctypes.get_errno())
     data, at = buf.raw[:min(r, total)], 0
@@ -572,17 +540,17 @@ def _timeval_compat(t, level, name, raw, to_host):
 
 @syscall("setsockopt", "fd int int ptr int")
 def sys_setsockopt(t, fd, level, name, val, vlen):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     if vlen < 0:
         raise KernelError(E.EINVAL)
     raw = _timeval_compat(t, level, name, t.mm.read(val, vlen) if vlen else b"", True)
     buf = ctypes.create_string_buffer(raw, max(len(raw), 1))
-    return _host("setsockopt", host, level, name, buf, len(raw))
+    return call("setsockopt", host, level, name, buf, len(raw))
 
 
 @syscall("getsockopt", "fd int int ptr ptr")
 def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
-    _, host = _socket_fd(t, fd)
+    host = _socket_fd(t, fd)
     have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
     if have < 0:
         raise KernelError(E.EINVAL)
@@ -590,7 +558,7 @@ def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
     size = max(have * 2 if compat else have, 0)
     buf = ctypes.create_string_buffer(max(size, 1))
     n = ctypes.c_uint32(size)
-    _host("getsockopt", host, level, name, buf, ctypes.byref(n))
+    call("getsockopt", host, level, name, buf, ctypes.byref(n))
     raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
     if raw:
         t.mm.write(val, raw)
@@ -616,12 +584,12 @@ _INT_ARGS = {1: (0, 1, 2), 2: (0, 2), 3: (0, 2), 4: (0, 1), 5: (0,), 6: (0,), 7:
 
 
 @syscall("socketcall", "int ptr")
-def sys_socketcall(t, call, args):
-    if call not in _SOCKETCALL:
+def sys_socketcall(t, number, args):
+    if number not in _SOCKETCALL:
         raise KernelError(E.EINVAL)
-    fn, n = _SOCKETCALL[call]
+    fn, n = _SOCKETCALL[number]
     vals = list(struct.unpack(f"<{n}I", t.mm.read(args, 4 * n)))
-    for i in _INT_ARGS.get(call, ()):
+    for i in _INT_ARGS.get(number, ()):
         if vals[i] & 0x80000000:
             vals[i] -= 1 << 32
     return fn(t, *vals)

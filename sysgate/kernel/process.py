@@ -38,13 +38,6 @@ def sys_getpgrp(t):
     return os.getpgrp()
 
 
-def _host(call, *args):
-    try:
-        return call(*args)
-    except OSError as e:
-        raise KernelError(e.errno) from None
-
-
 # Guest pids are host pids: process groups and sessions are the host's, so
 # a shell's job control sees what the terminal sees. (The host only lets a
 # process move itself and its own children.)
@@ -52,14 +45,14 @@ def _host(call, *args):
 def sys_getpgid(t, pid):
     if pid < 0:
         raise KernelError(E.ESRCH)
-    return _host(os.getpgid, pid)
+    return os.getpgid(pid)
 
 
 @syscall("getsid", "pid")
 def sys_getsid(t, pid):
     if pid < 0:
         raise KernelError(E.ESRCH)
-    return _host(os.getsid, pid)
+    return os.getsid(pid)
 
 
 @syscall("setpgid", "pid pid")
@@ -68,13 +61,13 @@ def sys_setpgid(t, pid, pgid):
         raise KernelError(E.EINVAL)
     if pid < 0:
         raise KernelError(E.ESRCH)
-    _host(os.setpgid, pid, pgid)
+    os.setpgid(pid, pgid)
     return 0
 
 
 @syscall("setsid")
 def sys_setsid(t):
-    return _host(os.setsid) or os.getsid(0)
+    return os.setsid() or os.getsid(0)
 
 
 # --- supplementary groups and saved ids --------------------------------------

@@ -25,7 +25,7 @@ def _val_fmt(t, wide=False):
     return "<4q" if t.is64 or wide else "<4i"
 
 
-def _read_pair(t, addr, unit, wide=False):
+def read_pair(t, addr, unit, wide=False):
     fmt = _val_fmt(t, wide)
     a, b, c, d = struct.unpack(fmt, t.mm.read(addr, struct.calcsize(fmt)))
     if min(a, b, c, d) < 0 or b >= NSEC // unit or d >= NSEC // unit:
@@ -33,7 +33,7 @@ def _read_pair(t, addr, unit, wide=False):
     return a * NSEC + b * unit, c * NSEC + d * unit
 
 
-def _write_pair(t, addr, interval, value, unit, wide=False):
+def write_pair(t, addr, interval, value, unit, wide=False):
     vals = []
     for ns in (interval, value):
         sec, rest = divmod(ns, NSEC)
@@ -62,9 +62,9 @@ def sys_setitimer(t, which, new, old):
     if which != ITIMER_REAL:
         raise KernelError(E.EINVAL)
     timer = t.timers.real
-    vals = _read_pair(t, new, USEC) if new else (0, 0)
+    vals = read_pair(t, new, USEC) if new else (0, 0)
     if old:
-        _write_pair(t, old, timer.interval, _remaining(timer), USEC)
+        write_pair(t, old, timer.interval, _remaining(timer), USEC)
     _arm(t, timer, *vals)
     return 0
 
@@ -73,7 +73,7 @@ def sys_setitimer(t, which, new, old):
 def sys_getitimer(t, which, cur):
     if which != ITIMER_REAL:
         raise KernelError(E.EINVAL)
-    _write_pair(t, cur, t.timers.real.interval, _remaining(t.timers.real), USEC)
+    write_pair(t, cur, t.timers.real.interval, _remaining(t.timers.real), USEC)
     return 0
 
 
@@ -108,9 +108,9 @@ def _posix(t, tid):
 
 def _settime(t, tid, flags, new, old, wide=False):
     timer = _posix(t, tid)
-    interval, value = _read_pair(t, new, 1, wide)
+    interval, value = read_pair(t, new, 1, wide)
     if old:
-        _write_pair(t, old, timer.interval, _remaining(timer), 1, wide)
+        write_pair(t, old, timer.interval, _remaining(timer), 1, wide)
     if flags & TIMER_ABSTIME and value:
         # Absolute times are on the timer's clock; deadlines are monotonic.
         from .time import clock_ns
@@ -131,7 +131,7 @@ def sys_timer_settime64(t, tid, flags, new, old):
 
 def _gettime(t, tid, cur, wide=False):
     timer = _posix(t, tid)
-    _write_pair(t, cur, timer.interval, _remaining(timer), 1, wide)
+    write_pair(t, cur, timer.interval, _remaining(timer), 1, wide)
     return 0
 
 

@@ -12,8 +12,10 @@ import ctypes
 import struct
 
 from ..errors import KernelError, E
+from ..hostlibc import call
 from ..registry import syscall
 from ..time import NSEC, clock_ns
+from ..timers import read_pair, write_pair
 from .lookup import object_at, read_path
 
 MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB = 1, 2, 4
@@ -22,18 +24,6 @@ MFD_NAME_MAX = 249
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
 IN_DONT_FOLLOW, IN_ONLYDIR = 0x02000000, 0x01000000
 AT_FDCWD, AT_SYMLINK_NOFOLLOW = -100, 0x100
-
-_LIBC = []
-
-
-def _host(fn, *args):
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    r = getattr(_LIBC[0], fn)(*args)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    return r
-
 
 @syscall("memfd_create", "str flags")
 def sys_memfd_create(t, name_ptr, flags):
@@ -44,7 +34,7 @@ def sys_memfd_create(t, name_ptr, flags):
         name = t.mm.read_cstr(name_ptr, MFD_NAME_MAX + 1)
     except KernelError as e:
         raise KernelError(E.EINVAL if e.errno == E.ENAMETOOLONG else e.errno) from None
-    host = _host("memfd_create", name, (flags & ~MFD_CLOEXEC) | MFD_CLOEXEC)
+    host = call("memfd_create", name, (flags & ~MFD_CLOEXEC) | MFD_CLOEXEC)
     return t.files.install(host, cloexec=bool(flags & MFD_CLOEXEC))
 
 
@@ -52,7 +42,7 @@ def sys_memfd_create(t, name_ptr, flags):
 def sys_inotify_init1(t, flags):
     if flags & ~(IN_NONBLOCK | IN_CLOEXEC):
         raise KernelError(E.EINVAL)
-    host = _host("inotify_init1", (flags & IN_NONBLOCK) | IN_CLOEXEC)
+    host = call("inotify_init1", (flags & IN_NONBLOCK) | IN_CLOEXEC)
     return t.files.install(host, cloexec=bool(flags & IN_CLOEXEC))
 
 
@@ -61,27 +51,20 @@ def sys_inotify_init(t):
     return sys_inotify_init1(t, 0)
 
 
-def _inotify(t, fd):
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    return f.host
-
-
 @syscall("inotify_add_watch", "fd path uint")
 def sys_inotify_add_watch(t, fd, path, mask):
-    host = _inotify(t, fd)
+    host = t.files.host(fd)
     flags = AT_SYMLINK_NOFOLLOW if mask & IN_DONT_FOLLOW else 0
     with object_at(t, AT_FDCWD, read_path(t, path), flags) as obj:
         # The magic link leads the host to the very object resolved above
         # (a symlink itself, under IN_DONT_FOLLOW): the host must follow it.
-        return _host("inotify_add_watch", host, f"/proc/self/fd/{obj}".encode(),
+        return call("inotify_add_watch", host, f"/proc/self/fd/{obj}".encode(),
                      mask & ~IN_DONT_FOLLOW)
 
 
 @syscall("inotify_rm_watch", "fd int")
 def sys_inotify_rm_watch(t, fd, wd):
-    return _host("inotify_rm_watch", _inotify(t, fd), wd)
+    return call("inotify_rm_watch", t.files.host(fd), wd)
 
 
 # --- timerfd ---------------------------------------------------------------------
@@ -94,33 +77,17 @@ TIMERFD_CLOCKS = {0, 1, 7, 8, 9}       # REALTIME, MONOTONIC, BOOTTIME and the A
 def sys_timerfd_create(t, clock, flags):
     if clock not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
         raise KernelError(E.EINVAL)
-    host = _host("timerfd_create", clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC)
-    f = t.files.install(host, cloexec=bool(flags & TFD_CLOEXEC))
-    _CLOCK_OF[_key(host)] = clock
-    return f
+    host = call("timerfd_create", clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC)
+    return t.files.install(host, cloexec=bool(flags & TFD_CLOEXEC))
 
 
-_CLOCK_OF = {}      # timerfd inode -> its clock, for absolute times
-
-
-def _key(host):
-    import os
-    st = os.fstat(host)
-    return st.st_dev, st.st_ino
-
-
-def _itimerspec(t, ptr, wide):
-    fmt = "<qqqq" if t.is64 or wide else "<iiii"
-    isec, insec, vsec, vnsec = struct.unpack(fmt, t.mm.read(ptr, struct.calcsize(fmt)))
-    for sec, ns in ((isec, insec), (vsec, vnsec)):
-        if sec < 0 or not 0 <= ns < NSEC:
-            raise KernelError(E.EINVAL)
-    return isec * NSEC + insec, vsec * NSEC + vnsec
-
-
-def _put_itimerspec(t, ptr, interval, value, wide):
-    fmt = "<qqqq" if t.is64 or wide else "<iiii"
-    t.mm.write(ptr, struct.pack(fmt, *divmod(interval, NSEC), *divmod(value, NSEC)))
+def _clock_of(host):
+    """The clock a timerfd counts on, as the host's fdinfo tells it."""
+    with open(f"/proc/self/fdinfo/{host}") as f:
+        for line in f:
+            if line.startswith("clockid:"):
+                return int(line.split()[1])
+    raise KernelError(E.EINVAL)
 
 
 def _host_spec(interval, value):
@@ -128,22 +95,15 @@ def _host_spec(interval, value):
                                                    *divmod(value, NSEC)), 32)
 
 
-def _timerfd(t, fd):
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    return f.host
-
-
 def _settime(t, fd, flags, new, old, wide):
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise KernelError(E.EINVAL)
-    host = _timerfd(t, fd)
-    interval, value = _itimerspec(t, new, wide)
+    host = t.files.host(fd)
+    interval, value = read_pair(t, new, 1, wide)
     hflags = flags
     if flags & TFD_TIMER_ABSTIME and value:
         # The same distance from now on the host's clock as on the guest's.
-        clock = _CLOCK_OF.get(_key(host), 1)
+        clock = _clock_of(host)
         left = value - clock_ns(t, {8: 0, 9: 7}.get(clock, clock))
         if left <= 0:
             left = 1
@@ -155,9 +115,9 @@ def _settime(t, fd, flags, new, old, wide):
         else:
             value, hflags = left, flags & ~TFD_TIMER_ABSTIME
     cur = ctypes.create_string_buffer(32)
-    _host("timerfd_settime", host, hflags, _host_spec(interval, value), cur)
+    call("timerfd_settime", host, hflags, _host_spec(interval, value), cur)
     if old:
-        _put_itimerspec(t, old, *_from_host(cur), wide)
+        write_pair(t, old, *_from_host(cur), 1, wide)
     return 0
 
 
@@ -178,8 +138,8 @@ def sys_timerfd_settime64(t, fd, flags, new, old):
 
 def _gettime(t, fd, cur, wide):
     buf = ctypes.create_string_buffer(32)
-    _host("timerfd_gettime", _timerfd(t, fd), buf)
-    _put_itimerspec(t, cur, *_from_host(buf), wide)
+    call("timerfd_gettime", t.files.host(fd), buf)
+    write_pair(t, cur, *_from_host(buf), 1, wide)
     return 0
 
 

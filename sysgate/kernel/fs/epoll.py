@@ -10,9 +10,10 @@ import os
 
 from .. import sched
 from ..errors import KernelError, E
+from ..hostlibc import call
 from ..registry import syscall
 from ..time import get_timespec
-from .poll import _Masked, _read_mask
+from .poll import MaskedWait, read_sigmask
 
 EPOLL_CLOEXEC = 0o2000000
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
@@ -21,34 +22,11 @@ EVENT = 12
 POLLIN = 1
 EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC = 1, 0o4000, 0o2000000
 
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
-
-
-def _host(fn, *args):
-    r = getattr(_libc(), fn)(*args)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    return r
-
-
-def _epoll_fd(t, epfd):
-    f = t.files.fds.get(epfd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    return f.host
-
-
 @syscall("epoll_create1", "flags")
 def sys_epoll_create1(t, flags):
     if flags & ~EPOLL_CLOEXEC:
         raise KernelError(E.EINVAL)
-    host = _host("epoll_create1", EPOLL_CLOEXEC)
+    host = call("epoll_create1", EPOLL_CLOEXEC)
     return t.files.install(host, cloexec=bool(flags & EPOLL_CLOEXEC))
 
 
@@ -61,14 +39,11 @@ def sys_epoll_create(t, size):
 
 @syscall("epoll_ctl", "fd int fd ptr")
 def sys_epoll_ctl(t, epfd, op, fd, event):
-    ep = _epoll_fd(t, epfd)
+    ep = t.files.host(epfd)
     ev = ctypes.create_string_buffer(EVENT)
     if op != EPOLL_CTL_DEL:
         ev.raw = t.mm.read(event, EVENT)
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    _host("epoll_ctl", ep, op, f.host, ev)
+    call("epoll_ctl", ep, op, t.files.host(fd), ev)
     return 0
 
 
@@ -77,12 +52,12 @@ def _wait(t, epfd, events, maxevents, deadline, mask):
         raise KernelError(E.EINVAL)
     if events + maxevents * EVENT > t.mm.task_size:
         raise KernelError(E.EFAULT)
-    ep = _epoll_fd(t, epfd)
+    ep = t.files.host(epfd)
     n = min(maxevents, 1024)
     buf = ctypes.create_string_buffer(n * EVENT)
-    with _Masked(t, mask):
+    with MaskedWait(t, mask):
         while True:
-            got = _host("epoll_wait", ep, buf, n, 0)
+            got = call("epoll_wait", ep, buf, n, 0)
             if got:
                 t.mm.write(events, buf.raw[:got * EVENT])
                 return got
@@ -102,13 +77,13 @@ def sys_epoll_wait(t, epfd, events, maxevents, timeout):
 
 @syscall("epoll_pwait", "fd ptr int int ptr size")
 def sys_epoll_pwait(t, epfd, events, maxevents, timeout, sigmask, size):
-    return _wait(t, epfd, events, maxevents, _deadline_ms(timeout), _read_mask(t, sigmask, size))
+    return _wait(t, epfd, events, maxevents, _deadline_ms(timeout), read_sigmask(t, sigmask, size))
 
 
 @syscall("epoll_pwait2", "fd ptr int ptr ptr size")
 def sys_epoll_pwait2(t, epfd, events, maxevents, ts, sigmask, size):
     deadline = None if not ts else sched.now_ns() + get_timespec(t, ts, True)
-    return _wait(t, epfd, events, maxevents, deadline, _read_mask(t, sigmask, size))
+    return _wait(t, epfd, events, maxevents, deadline, read_sigmask(t, sigmask, size))
 
 
 # --- eventfd ---------------------------------------------------------------------

@@ -17,7 +17,8 @@ from ..registry import syscall
 from ..sched import wait_fd
 from .fdtable import NOFILE
 from .lookup import AT_FDCWD, open_at, read_path
-from .path import SYS_getdents64, compat, compat_call, host_syscall
+from ..hostlibc import host_syscall, libc
+from .path import SYS_getdents64, compat, compat_call
 
 MAX_RW_COUNT = 0x7FFFF000
 IOV_MAX = 1024
@@ -699,7 +700,7 @@ def do_fallocate(t, fd, mode, off, length):
     return 0
 
 
-_libc_fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+_libc_fallocate = libc.fallocate
 
 
 @syscall("fallocate", "fd int off off")

@@ -10,7 +10,8 @@ from ..registry import syscall
 from .lookup import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
                      AT_SYMLINK_NOFOLLOW, object_at, open_at, parent_at, read_path,
                      readlink_virtual)
-from .path import O_PATH, SYS_linkat, host_syscall, is_dir_fd
+from ..hostlibc import host_syscall
+from .path import O_PATH, SYS_linkat, is_dir_fd
 
 
 def _name(last):

@@ -24,9 +24,8 @@ import os
 import stat
 
 from ..errors import KernelError, E
+from ..hostlibc import libc
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
 SYS_openat2, SYS_statx, SYS_getdents64, SYS_linkat = 437, 332, 217, 265
 RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x02, 0x08, 0x10
 O_PATH = 0o10000000
@@ -41,17 +40,10 @@ class _OpenHow(ctypes.Structure):
                 ("resolve", ctypes.c_uint64)]
 
 
-def host_syscall(nr, *args):
-    r = _libc.syscall(ctypes.c_long(nr), *args)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    return r
-
-
 _how = _OpenHow()
 _how_ref = ctypes.byref(_how)
 _how_size = ctypes.c_long(ctypes.sizeof(_OpenHow))
-_openat2 = _libc.syscall
+_openat2 = libc.syscall
 _NR_openat2 = ctypes.c_long(SYS_openat2)
 
 

@@ -110,7 +110,7 @@ def sys_poll(t, ufds, nfds, timeout_ms):
     return _restartable_poll(t, ufds, nfds, sched.now_ns() + timeout_ms * 1_000_000)
 
 
-class _Masked:
+class MaskedWait:
     """The mask of ppoll/pselect6 for the wait; put back at once unless the
     call was interrupted (the signal's frame then carries the old one)."""
 
@@ -130,7 +130,7 @@ class _Masked:
         return False
 
 
-def _read_mask(t, ptr, size):
+def read_sigmask(t, ptr, size):
     if not ptr:
         return None
     if size != 8:
@@ -177,8 +177,8 @@ def _finish(t, ts_ptr, deadline, update, wide, usec, call):
 
 def _ppoll(t, ufds, nfds, ts_ptr, mask_ptr, size, wide):
     deadline, update = _timeout(t, ts_ptr, wide)
-    mask = _read_mask(t, mask_ptr, size)
-    with _Masked(t, mask):
+    mask = read_sigmask(t, mask_ptr, size)
+    with MaskedWait(t, mask):
         return _finish(t, ts_ptr, deadline, update, wide, False,
                        lambda: _poll(t, ufds, nfds, deadline, sched.ERESTARTNOHAND))
 
@@ -285,8 +285,8 @@ def _pselect(t, n, inp, outp, exp, ts, sig, wide):
         # { const sigset_t *ss; size_t ss_len; }
         fmt = "<QQ" if t.is64 else "<II"
         ss, ss_len = struct.unpack(fmt, t.mm.read(sig, struct.calcsize(fmt)))
-        mask = _read_mask(t, ss, ss_len)
-    with _Masked(t, mask):
+        mask = read_sigmask(t, ss, ss_len)
+    with MaskedWait(t, mask):
         return _finish(t, ts, deadline, update, wide, False,
                        lambda: _select(t, n, inp, outp, exp, deadline))
 

@@ -9,7 +9,8 @@ import struct
 from ..errors import KernelError, E
 from ..registry import syscall
 from .lookup import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, object_at, read_path
-from .path import SYS_statx, host_syscall
+from ..hostlibc import host_syscall, libc
+from .path import SYS_statx
 
 STAT64_X86_64 = struct.Struct("<QQQIIIiQqqqqQqQqQ24x")
 STAT64_I386 = struct.Struct("<Q4xIIIIIQ4xqIQIIIIIIQ")
@@ -137,7 +138,7 @@ class _StatFs(ctypes.Structure):
                                              "s3")]
 
 
-_fstatfs = ctypes.CDLL(None, use_errno=True).fstatfs
+_fstatfs = libc.fstatfs
 STATFS_X86_64 = struct.Struct("<7q2i3q32x")   # 120 bytes
 STATFS64_I386 = struct.Struct("<II5Q2i3I16x")  # 84 bytes, packed
 STATFS_I386 = struct.Struct("<7I2i3I16x")      # 64 bytes

@@ -37,13 +37,6 @@ def _on_object(t, where, fn):
         return fn(f"/proc/self/fd/{h}")
 
 
-def _host(call, *args):
-    try:
-        return call(*args)
-    except OSError as e:
-        raise KernelError(e.errno) from None
-
-
 def _give(t, buf, size, data, limit):
     """Copy data out as the get and list calls do: its length when size is 0,
     ERANGE when it does not fit."""
@@ -57,12 +50,12 @@ def _give(t, buf, size, data, limit):
 
 def _get(t, where, name_ptr, buf, size):
     name = _name(t, name_ptr)
-    value = _on_object(t, where, lambda obj: _host(os.getxattr, obj, name))
+    value = _on_object(t, where, lambda obj: os.getxattr(obj, name))
     return _give(t, buf, size, value, XATTR_SIZE_MAX)
 
 
 def _list(t, where, buf, size):
-    names = _on_object(t, where, lambda obj: _host(os.listxattr, obj))
+    names = _on_object(t, where, lambda obj: os.listxattr(obj))
     data = b"".join(os.fsencode(n) + b"\0" for n in names)
     return _give(t, buf, size, data, XATTR_LIST_MAX)
 
@@ -74,13 +67,13 @@ def _set(t, where, name_ptr, value_ptr, size, flags):
     if size > XATTR_SIZE_MAX:
         raise KernelError(E.E2BIG)
     value = t.mm.read(value_ptr, size) if size else b""
-    _on_object(t, where, lambda obj: _host(os.setxattr, obj, name, value, flags))
+    _on_object(t, where, lambda obj: os.setxattr(obj, name, value, flags))
     return 0
 
 
 def _remove(t, where, name_ptr):
     name = _name(t, name_ptr)
-    _on_object(t, where, lambda obj: _host(os.removexattr, obj, name))
+    _on_object(t, where, lambda obj: os.removexattr(obj, name))
     return 0
 
 
