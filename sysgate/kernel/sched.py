@@ -103,8 +103,8 @@ def sleep_until(t, deadline, restart=ERESTARTSYS):
 
 def _host_wait(t, polls, seconds):
     """Wait on the host for up to seconds (None: no limit), for one of the
-    (fd, events) in polls or a signal from outside (kernel.hostsig);
-    True when one of polls is ready."""
+    (fd, events) in polls or a signal from outside (kernel.hostsig); the
+    [(fd, revents)] of polls that are ready (empty: none)."""
     p = select.poll()
     for fd, events in polls:
         p.register(fd, events)
@@ -112,12 +112,17 @@ def _host_wait(t, polls, seconds):
     if wake >= 0:
         p.register(wake, select.POLLIN)
     ms = None if seconds is None else max(1, int(seconds * 1000)) if seconds > 0 else 0
-    ready = p.poll(ms)
-    return any(fd != wake for fd, _ in ready)
+    return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
+
+
+def poll_now(t, polls):
+    """The [(fd, revents)] of polls ready now, without waiting."""
+    return _host_wait(t, polls, 0)
 
 
 def wait_event(t, polls=(), restart=ERESTARTSYS, deadline=None, poll_every=None):
-    """One round of a blocking wait: returns when polls may be ready, a
+    """One round of a blocking wait: returns the [(fd, revents)] of polls
+    that are ready (empty when none is) once one may be ready, a
     signal or timer needs attention, or poll_every seconds passed (for
     conditions nothing can wake us for); raises the restart code when a
     signal interrupts."""

@@ -8,7 +8,6 @@ and the p-variants give -ERESTARTNOHAND and write the time left back, as
 poll_select_finish does. ppoll and pselect6 wait with the caller's mask
 in place, restored at once unless a handler is about to run (then after
 it, as sigsuspend's)."""
-import select
 import struct
 
 from .. import sched
@@ -31,29 +30,19 @@ POLLFD = struct.Struct("<ihh")
 def _wait_ready(t, entries, deadline, restart):
     """entries: [(host fd, events)]. The revents of each, once one is
     non-zero or the deadline (CLOCK_MONOTONIC ns; None: none) has passed;
-    raises restart when a signal interrupts first."""
-    p = select.poll()
+    raises restart when a signal interrupts first. The fds get one look
+    before any signal may end the wait, as do_poll looks first."""
     wanted = {}
     for h, ev in entries:
         wanted[h] = wanted.get(h, 0) | ev
-    for h, ev in wanted.items():
-        p.register(h, ev)
-    wake = t.host.wake_r if t.host is not None else -1
-    if wake >= 0 and wake not in wanted:
-        p.register(wake, select.POLLIN)
-    ms = 0
+    polls = tuple(wanted.items())
+    ready = sched.poll_now(t, polls)
     while True:
-        got = {fd: rev for fd, rev in p.poll(ms) if fd != wake or fd in wanted}
+        got = dict(ready)
         out = [got.get(h, 0) & (ev | ALWAYS) for h, ev in entries]
-        if any(out):
+        if any(out) or deadline is not None and sched.now_ns() >= deadline:
             return out
-        t.timers.expire()
-        if deadline is not None and sched.now_ns() >= deadline:
-            return out
-        if sched.interruptible(t):
-            raise KernelError(restart)
-        budget = sched.wait_budget(t, deadline)
-        ms = -1 if budget is None else max(1, int(budget * 1000 + 0.999))
+        ready = sched.wait_event(t, polls, restart, deadline=deadline)
 
 
 def _host_fd(t, fd):
