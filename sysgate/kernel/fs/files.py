@@ -93,6 +93,23 @@ def sys_close(t, fd):
     return 0
 
 
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+
+
+@syscall("close_range", "uint uint flags")
+def sys_close_range(t, first, last, flags):
+    # The guest's own table only: the host fds behind it close with them,
+    # and sysgate's own descriptors are not the guest's to name.
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise KernelError(E.EINVAL)
+    for fd in [fd for fd in t.files.fds if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            t.files.fds[fd].cloexec = True
+        else:
+            t.files.close(fd)
+    return 0
+
+
 # --- read and write -------------------------------------------------------
 # Linux first checks the whole buffer against the user address limit
 # (access_ok: EFAULT), then copies page by page: a copy that faults after
