@@ -1,5 +1,6 @@
 """Every module that registers system-call handlers, imported once so the
 tables can be built. Listed explicitly: a new subsystem is added here."""
-from .kernel import (cred, exec, fork, futex, info, mmap, net, prctl, process, signal, time,
+from .kernel import (cred, exec, fork, futex, info, mmap, net, prctl, privileged, process,
+                     signal, time,
                      timers, tls)  # noqa: F401
 from .kernel.fs import anon, epoll, files, names, poll, splice, stat, xattr  # noqa: F401
