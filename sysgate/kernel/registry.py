@@ -81,7 +81,8 @@ I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount
                 "setresgid32": "setresgid", "setfsuid32": "setfsuid", "setfsgid32": "setfsgid",
                 "setgroups32": "setgroups",
                 "pread64": "ia32_pread64", "pwrite64": "ia32_pwrite64",
-                "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate"}
+                "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate",
+                "readahead": "ia32_readahead", "sync_file_range": "ia32_sync_file_range"}
 
 
 # Numbers the x86-64 table lists without an entry point (sys_ni_syscall):
