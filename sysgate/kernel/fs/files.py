@@ -16,6 +16,7 @@ from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
 from ..sched import wait_fd
 from .fdtable import NOFILE
+from .locks import LOCK_CMDS, do_lock
 from .lookup import AT_FDCWD, open_at, read_path
 from ..hostlibc import host_syscall, libc
 from .path import SYS_getdents64, compat, compat_call
@@ -449,7 +450,6 @@ def sys_pipe2(t, fds, flags):
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_DUPFD_CLOEXEC = 1030
 F_GETPIPE_SZ, F_SETPIPE_SZ = 1032, 1031
 F_ADD_SEALS, F_GET_SEALS = 1033, 1034
@@ -457,7 +457,7 @@ FD_CLOEXEC = 1
 SETFL_MASK = os.O_APPEND | os.O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000
 
 
-def do_fcntl(t, fd, cmd, arg):
+def do_fcntl(t, fd, cmd, arg, wide=False):
     f = t.files.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         arg = arg & 0xFFFFFFFF
@@ -479,12 +479,8 @@ def do_fcntl(t, fd, cmd, arg):
     if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS):
         # The pipe's buffer and a memfd's seals are the host object's own.
         return _fcntl.fcntl(f.host, cmd, arg & 0xFFFFFFFF)
-    if cmd in (F_GETLK, F_SETLK, F_SETLKW, 36, 37, 38):
-        # Record locks: one guest process owns all its locks; succeed as an
-        # uncontended lock would.
-        if cmd == F_GETLK:
-            t.mm.write(arg, b"\x02\x00")   # l_type = F_UNLCK
-        return 0
+    if cmd in LOCK_CMDS:
+        return do_lock(t, f, cmd, arg, wide)
     raise KernelError(E.EINVAL)
 
 
@@ -495,7 +491,7 @@ def sys_fcntl(t, fd, cmd, arg):
 
 @syscall("fcntl64", "fd cmd ulong")
 def sys_fcntl64(t, fd, cmd, arg):
-    return do_fcntl(t, fd, cmd, arg)
+    return do_fcntl(t, fd, cmd, arg, wide=True)
 
 
 # --- ioctl: terminals and ptys, answered by the host's own tty ------------
