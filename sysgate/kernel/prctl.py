@@ -50,7 +50,8 @@ def _host(option, a2, a3, a4, a5, out_ptr):
     return r, c.value
 
 
-@syscall("prctl", "int ulong ulong ulong ulong")
+@syscall("prctl", "int ulong ulong ulong ulong", status="partial",
+         note="the options programs use; seccomp, PR_SET_MM and the rest EINVAL")
 def sys_prctl(t, option, a2, a3, a4, a5):
     if option in _HOST:
         out = _HOST[option]

@@ -785,6 +785,7 @@ def sys_flock(t, fd, op):
 
 @syscall("sync")
 def sys_sync(t):
+    os.sync()
     return 0
 
 
