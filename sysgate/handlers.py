@@ -1,5 +1,5 @@
 """Every module that registers system-call handlers, imported once so the
 tables can be built. Listed explicitly: a new subsystem is added here."""
-from .kernel import (cputime, cred, exec, fork, futex, info, mmap, net, personality, prctl,
-                     priority, privileged, process, signal, time, timers, tls)  # noqa: F401
+from .kernel import (cputime, cred, exec, fork, futex, info, mmap, net, personality, pidfd,
+                     prctl, priority, privileged, process, signal, time, timers, tls)  # noqa: F401
 from .kernel.fs import anon, epoll, files, names, poll, splice, stat, sync, xattr  # noqa: F401

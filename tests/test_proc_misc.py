@@ -20,3 +20,13 @@ def test_priority_of_a_host_process_is_out_of_reach():
     assert emu.stdout == (b"getpriority(outside) = -1 errno 3\n"
                           b"setpriority(outside) = -1 errno 3\n"
                           b"ioprio_get(outside) = -1 errno 3\n")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_pidfds(variant):
+    assert_same(build("proc_pidfd.c", variant))
+
+
+def test_pidfd_of_a_host_process_is_refused():
+    emu = run_sysgate(build("proc_pidfd.c", "gcc64"), ["outside"])
+    assert emu.stdout == b"pidfd_open(parent outside the session) = -1 errno 3\n"
