@@ -252,6 +252,11 @@ class Engine:
     def map(self, addr, size, prot):
         self.uc.mem_map(addr, size, self._uc_prot(prot))
 
+    def map_ptr(self, addr, size, prot, ptr):
+        """Give the CPU the host memory at ptr as [addr, addr+size): Unicorn
+        then splits, protects and unmaps it without copying it."""
+        self.uc.mem_map_ptr(addr, size, self._uc_prot(prot), ptr)
+
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)
 

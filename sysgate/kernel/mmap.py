@@ -13,7 +13,8 @@ import struct
 
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
-                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_WRITE, MappedFile, page_up)
+                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_WRITE, MappedFile,
+                 page_up)
 from .registry import syscall
 
 PROT_SEM = 0x8
@@ -39,6 +40,39 @@ def _commit_limit():
 
 
 COMMIT_LIMIT = _commit_limit()
+
+
+def _host_value(path, default):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _has_rawio():
+    """Whether sysgate (so the guest, whose credentials are its own) holds
+    CAP_SYS_RAWIO, which lets mmap go below mmap_min_addr."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 17 & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+# The host's vm.mmap_min_addr: MAP_FIXED below it is EPERM (cap_mmap_addr).
+# A hint below the LSMs' own minimum (65536 on common kernels) rounds up to
+# it, as round_hint_to_min does.
+MMAP_MIN_ADDR = _host_value("/proc/sys/vm/mmap_min_addr", 4096)
+HINT_MIN_ADDR = max(page_up(MMAP_MIN_ADDR), 0x10000)
+RAWIO = _has_rawio()
+
+
+def _privileged(t):
+    return RAWIO
 
 
 def _accountable(prot, kind, anon):
@@ -94,6 +128,8 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
             raise KernelError(E.EINVAL)
         if addr + size > mm.task_size:
             raise KernelError(E.ENOMEM)
+        if addr < MMAP_MIN_ADDR and not _privileged(t):
+            raise KernelError(E.EPERM)
         if flags & MAP_FIXED_NOREPLACE and mm.overlaps(addr, addr + size):
             raise KernelError(E.EEXIST)
         start = addr
@@ -124,8 +160,15 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     shared = kind != MAP_PRIVATE
     if _accountable(prot, kind, anon) and size > COMMIT_LIMIT:
         raise KernelError(E.ENOMEM)
+    if _accountable(prot, kind, anon):
+        # All of it at once (a file mapping is mapped in pieces).
+        lo = start or 0
+        mm.check_commit(lo, lo if start is None else lo + size, size)
     if start is None:
-        start = mm.find_free(size, addr & ~(PAGE - 1), _compat_limit(t))
+        hint = addr & ~(PAGE - 1)
+        if hint and hint < HINT_MIN_ADDR:
+            hint = HINT_MIN_ADDR
+        start = mm.find_free(size, hint, _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
@@ -174,10 +217,13 @@ def sys_mprotect(t, addr, length, prot):
     end = page_up(addr + length)
     if end <= addr:
         raise KernelError(E.ENOMEM)
-    if prot & PROT_WRITE:
+    if prot & (PROT_WRITE | PROT_EXEC):
         v = t.mm.find(addr)
         while v is not None and v.start < end:
-            if v.shared and v.file is not None and not v.file.writable:
+            if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
+                raise KernelError(E.EACCES)
+            if v.name == "[vvar]":
+                # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
                 raise KernelError(E.EACCES)
             v = t.mm.find(v.end)
     t.mm.protect(addr, length, prot & 7)
@@ -190,33 +236,24 @@ def _grow(t, v, at, length, offset):
     if v.file is not None:
         mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
                     ino=v.ino)
-    elif v.hold is not None:
+    elif v.shared:
         mm.map_shared_anon(at, length, v.prot)
     else:
         mm.map(at, length, v.prot, shared=v.shared, name=v.name)
 
 
-def _move(t, v, old, old_len, new_len, dest):
+def _move(t, old, old_len, new_len, dest):
+    """Move [old, old+old_len) to dest (free by now) as new_len bytes: the
+    pages themselves move (no copy); growth is more of the last piece. The
+    commit check comes first: a refused move leaves the original alone."""
     mm = t.mm
     keep = min(old_len, new_len)
-    # Piece by piece: a file mapping's pages past the end of its file stay
-    # lazy where they land.
-    moved = []
-    at = old
-    while at < old + keep:
-        p = mm.find(at)
-        end = min(p.end, old + keep)
-        off = p.offset + (at - p.start)
-        ident = {"name": p.name, "offset": off if p.ino else 0, "dev": p.dev, "ino": p.ino,
-                 "file": p.file, "hold": p.hold}
-        ptr = p.ptr + (at - p.start) if p.ptr else 0
-        data = b"" if ptr or not p.backed else mm.peek(at, end - at)
-        lazy = not p.backed and p.file is not None
-        moved.append((dest + (at - old), end - at, p.prot, data, ptr, lazy, p.shared, ident))
-        at = end
-    mm.unmap(old, old_len)
-    for start, size, prot, data, ptr, lazy, shared, ident in moved:
-        mm.map(start, size, prot, data, ptr=ptr, lazy=lazy, shared=shared, **ident)
+    tmpl = mm.find(old + keep - 1)
+    grow = new_len - keep if tmpl.charge() else 0
+    if grow:
+        mm.check_commit(old + keep, old + old_len, grow)
+    mm.unmap(old + keep, old_len - keep)
+    mm.move(old, keep, dest)
     if new_len > keep:
         tmpl = mm.find(dest + keep - 1)
         _grow(t, tmpl, dest + keep, new_len - keep,
@@ -227,25 +264,29 @@ def _move(t, v, old, old_len, new_len, dest):
 @syscall("mremap", "addr size size mflags addr")
 def sys_mremap(t, old, old_len, new_len, flags, new_addr):
     mm = t.mm
-    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE - 1):
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP):
         raise KernelError(E.EINVAL)
-    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE:
+    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+        raise KernelError(E.EINVAL)
+    if flags & MREMAP_DONTUNMAP and (not flags & MREMAP_MAYMOVE or old_len != new_len):
+        raise KernelError(E.EINVAL)
+    if old & (PAGE - 1):
         raise KernelError(E.EINVAL)
     old_len, new_len = page_up(old_len), page_up(new_len)
-    if new_len == 0:
+    if new_len == 0 or new_len >= 1 << 64:
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_DONTUNMAP and old_len != new_len:
-        raise KernelError(E.EINVAL)
-    if flags & MREMAP_FIXED:
-        if new_addr & (PAGE - 1):
-            raise KernelError(E.EINVAL)
-        if new_addr < old + old_len and old < new_addr + new_len:
-            raise KernelError(E.EINVAL)
-        if new_addr + new_len > mm.task_size:
-            raise KernelError(E.EINVAL)
     v = mm.find(old)
     if v is None:
         raise KernelError(E.EFAULT)
+    if flags & MREMAP_FIXED:
+        if new_addr & (PAGE - 1):
+            raise KernelError(E.EINVAL)
+        if new_len > mm.task_size or new_addr > mm.task_size - new_len:
+            raise KernelError(E.EINVAL)
+        if new_addr < old + old_len and old < new_addr + new_len:
+            raise KernelError(E.EINVAL)
+        if new_addr < MMAP_MIN_ADDR and not _privileged(t):
+            raise KernelError(E.EPERM)
     if old_len == 0:
         # Only a shared mapping can be duplicated this way; none is here.
         raise KernelError(E.EINVAL)
@@ -256,7 +297,7 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
         mm.unmap(new_addr, new_len)
         if flags & MREMAP_DONTUNMAP:
             return _dontunmap(t, v, old, old_len, new_addr)
-        return _move(t, v, old, old_len, new_len, new_addr)
+        return _move(t, old, old_len, new_len, new_addr)
     if new_len <= old_len:
         if new_len < old_len:
             mm.unmap(old + new_len, old_len - new_len)
@@ -268,10 +309,12 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
+    if new_len > mm.task_size:
+        raise KernelError(E.ENOMEM)
     dest = mm.find_free(new_len, 0, _compat_limit(t))
     if flags & MREMAP_DONTUNMAP:
         return _dontunmap(t, v, old, old_len, dest)
-    return _move(t, v, old, old_len, new_len, dest)
+    return _move(t, old, old_len, new_len, dest)
 
 
 def _dontunmap(t, v, old, old_len, dest):
@@ -279,8 +322,8 @@ def _dontunmap(t, v, old, old_len, dest):
     mm = t.mm
     if v.shared or v.file is not None:
         raise KernelError(E.EINVAL)
-    data = mm.peek(old, old_len) if v.backed else b""
-    mm.map(dest, old_len, v.prot, data, name=v.name)
+    mm.check_commit(dest, dest, mm.charge_in(old, old + old_len))
+    mm.move(old, old_len, dest)
     mm.map(old, old_len, v.prot, name=v.name)
     return dest
 
@@ -293,9 +336,12 @@ MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 
 def sys_madvise(t, addr, length, advice):
     if addr & (PAGE - 1) or advice not in MADV_VALID:
         raise KernelError(E.EINVAL)
-    end = page_up(addr + length)
-    if end < addr:
+    # The kernel's own 64-bit arithmetic: a length that rounds up to 0, or
+    # an end past the top of the address space, is EINVAL.
+    size = page_up(length)
+    if (length and size >= 1 << 64) or addr + size >= 1 << 64:
         raise KernelError(E.EINVAL)
+    end = addr + size
     if end == addr:
         return 0
     mm = t.mm
@@ -304,14 +350,8 @@ def sys_madvise(t, addr, length, advice):
     while v is not None and v.start < end:
         s, e = max(v.start, addr), min(v.end, end)
         covered += e - s
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED) and v.backed and not v.shared:
-            # Private pages are dropped: anonymous ones read back as zeros,
-            # file ones as the file's pages again (SIGBUS past its end).
-            if v.file is not None:
-                mm.map_file(s, e - s, v.prot, False, v.file, v.offset + (s - v.start),
-                            name=v.name, dev=v.dev, ino=v.ino)
-            else:
-                mm.write_kernel(s, bytes(e - s))
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+            mm.discard(s, e - s)
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)
