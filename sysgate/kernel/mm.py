@@ -44,6 +44,19 @@ def page_up(x):
     return (x + PAGE - 1) & ~(PAGE - 1)
 
 
+def check_image(*imgs, stack=8 << 20):
+    """ENOMEM if loading the ELF images (their writable segments, bss
+    included, and the stack) would commit more than the limit: execve
+    refuses them before its point of no return."""
+    total = stack
+    for img in imgs:
+        for s in img.segments:
+            if s.prot & PROT_WRITE:
+                total += page_up(s.vaddr + s.memsz) - (s.vaddr & ~(PAGE - 1))
+    if total > _limit[0]:
+        raise KernelError(E.ENOMEM)
+
+
 class Vma:
     """One mapping. Its memory (when backed) is host memory at ptr, held by
     hold (a HostMapping, which several pieces of a split mapping share).
@@ -485,6 +498,22 @@ class AddressSpace:
                 break
             a = v.end
         return max(min(a, end) - addr, 0)
+
+    def host_buffers(self, addr, n, need=PROT_READ):
+        """([views of the host memory behind the guest's], length) for
+        [addr, addr+n) as far as it is mapped with need (see extent): a
+        host call can read guest memory in place, however large. Not for
+        stores into it (the CPU would not see code change, nor a vfork child
+        its pages written)."""
+        out, a, end = [], addr, addr + n
+        while a < end:
+            v = self.usable(a, need)
+            if v is None:
+                break
+            b = min(v.end, end)
+            out.append((ctypes.c_char * (b - a)).from_address(v.ptr + (a - v.start)))
+            a = b
+        return out, a - addr
 
     def peek(self, addr, n):
         """Read memory a caller has already checked (see extent)."""
