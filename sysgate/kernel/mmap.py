@@ -328,7 +328,7 @@ def _dontunmap(t, v, old, old_len, dest):
     return dest
 
 
-MADV_DONTNEED, MADV_DONTNEED_LOCKED = 4, 24
+MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
 MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 
@@ -350,8 +350,12 @@ def sys_madvise(t, addr, length, advice):
     while v is not None and v.start < end:
         s, e = max(v.start, addr), min(v.end, end)
         covered += e - s
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
-            mm.discard(s, e - s)
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
+            if v.name == "[vvar]":
+                # VM_PFNMAP: refused, after what came before it was done.
+                raise KernelError(E.EINVAL)
+            if advice != MADV_FREE:
+                mm.discard(s, e - s)
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)
