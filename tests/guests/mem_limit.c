@@ -12,7 +12,7 @@
 #define M (1UL << 20)
 
 static void rep(const char *what, int failed) {
-    printf("%s: %s\n", what, failed ? strerror(errno) : "ok");
+    printf("%s: %s\n", what, !failed ? "ok" : errno == ENOMEM ? "ENOMEM" : strerror(errno));
 }
 #define T(e) do { errno = 0; rep(#e, (long)(e) == -1); } while (0)
 #define P(e) do { errno = 0; rep(#e, (e) == MAP_FAILED); } while (0)
