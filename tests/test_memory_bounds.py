@@ -115,3 +115,10 @@ def test_memory_limit_option_is_checked():
     r = subprocess.run(sysgate_cmd("--memory-limit", "lots", "/bin/true"), capture_output=True,
                        env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 2 and b"not a size" in r.stderr
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_code_written_then_run(variant):
+    """Stores, read(2), MADV_DONTNEED, mprotect and mremap on code: the
+    CPU runs what is there now, not what it translated before."""
+    assert_same(build("mem_smc.c", variant))

@@ -537,6 +537,10 @@ class AddressSpace:
         if self.dirty is not None:
             self._mark(start, end - start)     # its stores can no longer be seen
         for v in self._carve(start, end):
+            if v.backed and v.prot & PROT_EXEC and not prot & PROT_EXEC:
+                # Code translated from here must not outlive the right to
+                # run it (the page may be written and made executable again).
+                self.cpu.uc.ctl_remove_cache(v.start, v.end)
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
@@ -603,15 +607,18 @@ class AddressSpace:
     def write(self, addr, data):
         self._check(addr, len(data), PROT_WRITE)
         if data:
-            self.cpu.mem_write(addr, bytes(data))
-            if self.dirty is not None:
-                self._mark(addr, len(data))
+            self.write_kernel(addr, data)
 
     def write_kernel(self, addr, data):
         """Write regardless of protection (loading, vvar updates)."""
         self.cpu.mem_write(addr, bytes(data))
         if self.dirty is not None:
             self._mark(addr, len(data))
+        v = self.find(addr)
+        if v is not None and (v.prot & PROT_EXEC or v.end < addr + len(data)):
+            # Unicorn's own writes leave code it translated from here in
+            # place: a read(2) into a JIT's buffer must be seen.
+            self.cpu.uc.ctl_remove_cache(addr, addr + len(data))
 
     def read_cstr(self, addr, limit=4096):
         """A NUL-terminated string; ENAMETOOLONG past limit, as strncpy_from_user."""
