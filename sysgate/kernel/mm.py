@@ -611,7 +611,16 @@ class AddressSpace:
 
     def write_kernel(self, addr, data):
         """Write regardless of protection (loading, vvar updates)."""
-        self.cpu.mem_write(addr, bytes(data))
+        try:
+            self.cpu.mem_write(addr, bytes(data))
+        except UcError:
+            # Memory the guest has unmapped since (its vvar page, whose
+            # data Linux keeps up to date whether mapped or not): only the
+            # parts still mapped are written.
+            for s, e in self.mapped_ranges(addr, addr + len(data)):
+                if self.find(s).backed:
+                    self.cpu.mem_write(s, bytes(data[s - addr:e - addr]))
+            return
         if self.dirty is not None:
             self._mark(addr, len(data))
         v = self.find(addr)
