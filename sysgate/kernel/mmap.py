@@ -6,6 +6,7 @@ mappings are the host's own shared mapping of the file, handed to the CPU as
 its memory, so stores reach the file and read(2) sees them at once. Pages
 wholly past the end of the file are SIGBUS (AddressSpace.map_file)."""
 import bisect
+import ctypes
 import fcntl
 import os
 import stat
@@ -13,8 +14,9 @@ import struct
 
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
-                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_WRITE, MappedFile,
+                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, MappedFile,
                  page_up)
+from .hostlibc import libc
 from .registry import syscall
 
 PROT_SEM = 0x8
@@ -392,11 +394,27 @@ def sys_msync(t, addr, length, flags):
     return 0
 
 
+_RESIDENT = bytes(b & 1 for b in range(256))   # mincore's bit 0; the others are reserved
+
+
 @syscall("mincore", "addr size ptr")
 def sys_mincore(t, addr, length, vec):
-    end = _covered(t.mm, addr, length)
-    n = (end - addr) // PAGE
-    t.mm.write(vec, b"\x01" * n)
+    mm = t.mm
+    end = _covered(mm, addr, length)
+    if mm.extent(vec, (end - addr) // PAGE, PROT_WRITE) < (end - addr) // PAGE:
+        raise KernelError(E.EFAULT)
+    # The host's own answer for the host pages behind each piece, a bounded
+    # vector at a time (a reservation of terabytes costs no more).
+    at = addr
+    while at < end:
+        v = mm.find(at)
+        stop = min(v.end, end, at + (256 << 20))
+        n = (stop - at) // PAGE
+        out = ctypes.create_string_buffer(n)
+        if v.backed:
+            libc.mincore(ctypes.c_void_p(v.ptr + (at - v.start)), ctypes.c_size_t(stop - at), out)
+        mm.write(vec + (at - addr) // PAGE, out.raw.translate(_RESIDENT))
+        at = stop
     return 0
 
 

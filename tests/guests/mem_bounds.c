@@ -124,6 +124,16 @@ int main(int argc, char **argv) {
         struct iovec iov = {p, G};
         struct msghdr m = {.msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov, .msg_iovlen = 1};
         T(sendmsg(s, &m, 0));
+    } else if (!strcmp(c, "mincore")) {
+        char *p = mmap(0, G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        unsigned char *v = malloc(G / PG);
+        T(mincore(p, G, v));
+        long n = 0;
+        for (unsigned long i = 0; i < G / PG; i++) n += v[i];
+        T(mprotect(p, 4 * PG, PROT_READ | PROT_WRITE));
+        p[PG] = 1;
+        T(mincore(p, 4 * PG, v));
+        printf("resident: %ld, then %d%d%d%d\n", n, v[0], v[1], v[2], v[3]);
     } else if (!strcmp(c, "reserve")) {
         /* Go and the sanitizers reserve address space they never touch. */
         size_t n = sizeof(long) == 8 ? 64 * G : 2 * G;
