@@ -128,6 +128,7 @@ class HostMapping:
         if addr is None or addr == ctypes.c_void_p(-1).value:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         self.addr, self.length = addr, length
+        self.released = []      # host ranges given back already (release)
 
     @classmethod
     def anon(cls, length):
@@ -144,8 +145,20 @@ class HostMapping:
         as zeros, or as the file again, if the range is used after)."""
         libc.madvise(ctypes.c_void_p(ptr), ctypes.c_size_t(length), _MADV_DONTNEED)
 
+    def release(self, ptr, length):
+        """The private range [ptr, ptr+length) is no VMA's any more: its
+        host pages and address space go now, not with the last piece."""
+        libc.munmap(ctypes.c_void_p(ptr), ctypes.c_size_t(length))
+        self.released.append((ptr, ptr + length))
+
     def __del__(self):
-        libc.munmap(ctypes.c_void_p(self.addr), ctypes.c_size_t(self.length))
+        at, end = self.addr, self.addr + self.length
+        for lo, hi in sorted(self.released):
+            if lo > at:
+                libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(lo - at))
+            at = max(at, hi)
+        if at < end:
+            libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(end - at))
 
 
 def _host_inode(ptr):
@@ -373,9 +386,10 @@ class AddressSpace:
             if v.backed:
                 self.cpu.unmap(v.start, v.end - v.start)
                 if not v.shared:
-                    # Other pieces may keep the host mapping: its pages
-                    # here go now.
-                    HostMapping.drop(v.ptr, v.end - v.start)
+                    # Other pieces may keep the host mapping: this part
+                    # goes now. (Shared memory lives while any piece does,
+                    # as a shmem object does.)
+                    v.hold.release(v.ptr, v.end - v.start)
 
     def move(self, old, size, dest):
         """Move the mappings of [old, old+size) to dest (free by now): the
