@@ -390,7 +390,7 @@ class Machine:
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
         if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
             return None         # a vfork child's first store to a page
-        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr)
+        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr, f.kind)
         if past_eof:
             return None
         # Error code: user access, write, instruction fetch, and P, which
@@ -402,7 +402,9 @@ class Machine:
         trap = (14, err, f.addr)
         if past_eof is False:
             return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
-        code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
+        # A mapping whose pages are not there yet (reserved, or past the
+        # end of its file) still makes it an access error.
+        code = SEGV_ACCERR if f.mapped or self.task.mm.find(f.addr) else SEGV_MAPERR
         return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
 
     def _deliver_fault(self, signo, code, addr, trap, ip=None):

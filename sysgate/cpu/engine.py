@@ -331,6 +331,9 @@ class Engine:
             kind = _UC_ERR_TO_KIND.get(e.errno)
             if kind is None:
                 raise
+            # Unicorn fills the TLB before it checks the page's protection:
+            # without a flush the same access would succeed the next time.
+            self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
             addr, mapped = self._last_bad if self._last_bad else (0, False)
             tag = addr & KERNEL_HALF_TAG
             if tag == KERNEL_HALF_TAG:

@@ -107,8 +107,9 @@ class MappedFile:
     """The open file behind file mappings (a host fd of its own), closed
     with the last VMA."""
 
-    def __init__(self, host, writable):
+    def __init__(self, host, writable, origin=None):
         self.host, self.writable = host, writable
+        self.origin = origin if origin is not None else self   # the open file it came from
 
     def __del__(self):
         try:
@@ -184,8 +185,13 @@ def _same_mapping(a, b):
     if a.end != b.start or a.prot != b.prot or a.shared != b.shared:
         return False
     if a.file is not None:
-        return a.file is b.file and b.offset == a.offset + (a.end - a.start)
-    return not a.shared and b.file is None and not a.ino and not b.ino and a.name == b.name
+        # Two mmaps of one open file at consecutive offsets are one VMA.
+        return (b.file is not None and a.file.origin is b.file.origin
+                and b.offset == a.offset + (a.end - a.start))
+    if a.shared:
+        # Shared memory is one object: pieces of it, in order.
+        return a.hold is b.hold and a.ptr + (a.end - a.start) == b.ptr
+    return b.file is None and not a.ino and not b.ino and a.name == b.name
 
 
 def _cpu_prot(prot):
@@ -361,13 +367,17 @@ class AddressSpace:
         self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
-    def fault_in(self, addr):
-        """A touch of addr found no memory: True if it was a file page past
-        the end of the file that the file now covers (mapped now: retry),
-        False if it is still past the end (SIGBUS), None if addr is no such
-        page (SIGSEGV)."""
+    def fault_in(self, addr, kind=None):
+        """A touch of addr (a read, write or exec) found no memory: True if
+        it was a file page past the end of the file that the file now covers
+        (mapped now: retry), False if it is still past the end (SIGBUS),
+        None if addr is no such page or the mapping forbids the access
+        (SIGSEGV: Linux checks the access before it asks the file)."""
         v = self.find(addr)
         if v is None or v.backed or v.file is None or not v.prot:
+            return None
+        need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}.get(kind, 0)
+        if need and not _cpu_prot(v.prot) & need:
             return None
         page = addr & ~(PAGE - 1)
         offset = v.offset + (page - v.start)
@@ -533,13 +543,16 @@ class AddressSpace:
         """Read memory a caller has already checked (see extent)."""
         return self.cpu.mem_read(addr, n)
 
-    def protect(self, start, length, prot):
+    def protect(self, start, length, prot, refuse=None):
+        """mprotect as do_mprotect_pkey does it: mapping by mapping from
+        start, each changed before the next is looked at, so a hole (ENOMEM)
+        or a mapping refuse(v) refuses (raising) leaves the ones before it
+        changed."""
         end = page_up(start + length)
-        ranges = self.mapped_ranges(start, end)
-        if not ranges or ranges[0][0] != start or ranges[-1][1] != end or len(ranges) > 1:
+        if self.find(start) is None:
             raise KernelError(E.ENOMEM)
         new = 0
-        for s, e in ranges:
+        for s, e in self.mapped_ranges(start, end):
             a = s
             while a < e:
                 v = self.find(a)
@@ -548,6 +561,22 @@ class AddressSpace:
                     new += b - a
                 a = b
         self.check_commit(start, end, new)
+        at = start
+        try:
+            while at < end:
+                v = self.find(at)
+                if v is None:
+                    raise KernelError(E.ENOMEM)
+                if refuse is not None:
+                    refuse(v)
+                stop = min(v.end, end)
+                self._protect_one(at, stop, prot)
+                at = stop
+        finally:
+            self._merge_around(start, at)
+
+    def _protect_one(self, start, end, prot):
+        """Change the protection of [start, end), part of one mapping."""
         if self.dirty is not None:
             self._mark(start, end - start)     # its stores can no longer be seen
         for v in self._carve(start, end):
@@ -568,15 +597,16 @@ class AddressSpace:
                     raise KernelError(E.ENOMEM) from None
                 v.backed, v.ptr, v.hold = True, hold.addr, hold
             self._insert(v)
-        self._merge_around(start, end)
 
     def _merge_around(self, start, end):
         i = max(bisect.bisect(self.starts, start) - 2, 0)
         while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
             a, b = self.vmas[i], self.vmas[i + 1]
             if (a.end == b.start and a.prot == b.prot and a.shared == b.shared
-                    and a.name == b.name and not a.ino and not b.ino and a.backed == b.backed
-                    and a.hold is b.hold and (not a.backed or a.ptr + (a.end - a.start) == b.ptr)):
+                    and a.name == b.name and a.ino == b.ino and a.backed == b.backed
+                    and a.file is b.file and a.hold is b.hold
+                    and (not a.backed or a.ptr + (a.end - a.start) == b.ptr)
+                    and (a.file is None or b.offset == a.offset + (a.end - a.start))):
                 a.end = b.end
                 self._last = None
                 del self.vmas[i + 1], self.starts[i + 1]

@@ -156,7 +156,7 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         elif not stat.S_ISREG(st.st_mode):
             raise KernelError(E.ENODEV)
         else:
-            mf = MappedFile(os.dup(f.host), acc == os.O_RDWR)
+            mf = MappedFile(os.dup(f.host), acc == os.O_RDWR, origin=f)
     elif kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise KernelError(E.EINVAL)
     shared = kind != MAP_PRIVATE
@@ -219,16 +219,14 @@ def sys_mprotect(t, addr, length, prot):
     end = page_up(addr + length)
     if end <= addr:
         raise KernelError(E.ENOMEM)
-    if prot & (PROT_WRITE | PROT_EXEC):
-        v = t.mm.find(addr)
-        while v is not None and v.start < end:
-            if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
-                raise KernelError(E.EACCES)
-            if v.name == "[vvar]":
-                # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
-                raise KernelError(E.EACCES)
-            v = t.mm.find(v.end)
-    t.mm.protect(addr, length, prot & 7)
+
+    def refuse(v):
+        if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
+            raise KernelError(E.EACCES)
+        if prot & (PROT_WRITE | PROT_EXEC) and v.name == "[vvar]":
+            # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
+            raise KernelError(E.EACCES)
+    t.mm.protect(addr, length, prot & 7, refuse)
     return 0
 
 
@@ -263,70 +261,117 @@ def _move(t, old, old_len, new_len, dest):
     return dest
 
 
+def _page_align(n):
+    """PAGE_ALIGN in the kernel's 64-bit arithmetic (a huge length wraps)."""
+    return page_up(n) & ((1 << 64) - 1)
+
+
 @syscall("mremap", "addr size size mflags addr")
 def sys_mremap(t, old, old_len, new_len, flags, new_addr):
+    # The order of mm/mremap.c: check_mremap_params, then the VMA at old,
+    # then mremap_to (a new address) or mremap_at (in place, or moved).
     mm = t.mm
-    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP):
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+    if _page_align(new_len) == 0:
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_DONTUNMAP and (not flags & MREMAP_MAYMOVE or old_len != new_len):
+    to_new = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)
+    if to_new and (new_addr & (PAGE - 1) or not flags & MREMAP_MAYMOVE
+                   or flags & MREMAP_DONTUNMAP and old_len != new_len):
         raise KernelError(E.EINVAL)
-    if old & (PAGE - 1):
-        raise KernelError(E.EINVAL)
-    old_len, new_len = page_up(old_len), page_up(new_len)
-    if new_len == 0 or new_len >= 1 << 64:
+    old_len, new_len = _page_align(old_len), _page_align(new_len)
+    if to_new and (new_len > mm.task_size or new_addr > mm.task_size - new_len
+                   or new_addr < old + old_len and old < new_addr + new_len):
         raise KernelError(E.EINVAL)
     v = mm.find(old)
     if v is None:
         raise KernelError(E.EFAULT)
-    if flags & MREMAP_FIXED:
-        if new_addr & (PAGE - 1):
-            raise KernelError(E.EINVAL)
-        if new_len > mm.task_size or new_addr > mm.task_size - new_len:
-            raise KernelError(E.EINVAL)
-        if new_addr < old + old_len and old < new_addr + new_len:
-            raise KernelError(E.EINVAL)
-        if new_addr < MMAP_MIN_ADDR and not _privileged(t):
-            raise KernelError(E.EPERM)
-    if old_len == 0:
-        # Only a shared mapping can be duplicated this way; none is here.
-        raise KernelError(E.EINVAL)
-    vend = mm.pieces_end(v)
-    if old + old_len > vend:
-        raise KernelError(E.EFAULT)
-    if flags & MREMAP_FIXED:
-        mm.unmap(new_addr, new_len)
-        if flags & MREMAP_DONTUNMAP:
-            return _dontunmap(t, v, old, old_len, new_addr)
-        return _move(t, old, old_len, new_len, new_addr)
-    if new_len <= old_len:
-        if new_len < old_len:
-            mm.unmap(old + new_len, old_len - new_len)
-        if not flags & MREMAP_DONTUNMAP:
-            return old
-    elif (old + old_len == vend and not mm.overlaps(old + old_len, old + new_len)
-            and old + new_len <= mm.task_size):
-        _grow(t, v, old + old_len, new_len - old_len, v.offset + (old + old_len - v.start))
+    if to_new:
+        return _mremap_to(t, old, old_len, new_len, flags, new_addr)
+    if new_len == old_len:
+        return old
+    if new_len < old_len:
+        mm.unmap(old + new_len, old_len - new_len)
+        return old
+    _remap_valid(mm, v, old, old_len, new_len, flags)
+    end = old + old_len
+    if (end == mm.pieces_end(v) and end + (new_len - old_len) <= mm.task_size
+            and not mm.overlaps(end, end + (new_len - old_len))):
+        _grow(t, v, end, new_len - old_len, v.offset + (end - v.start))
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
-    if new_len > mm.task_size:
-        raise KernelError(E.ENOMEM)
     dest = mm.find_free(new_len, 0, _compat_limit(t))
+    return _move(t, old, old_len, new_len, dest)
+
+
+def _remap_valid(mm, v, old, old_len, new_len, flags):
+    """remap_is_valid: the range is one mapping, and may grow."""
+    if not old_len and not v.shared:
+        raise KernelError(E.EINVAL)     # "duplicating" a private mapping
+    special = v.name in ("[vvar]", "[vdso]")
+    if flags & MREMAP_DONTUNMAP and special:
+        raise KernelError(E.EINVAL)
+    if old + old_len > mm.pieces_end(v):
+        raise KernelError(E.EFAULT)
+    if new_len > old_len and special:
+        raise KernelError(E.EFAULT)     # VM_DONTEXPAND
+
+
+def _mremap_to(t, old, old_len, new_len, flags, new_addr):
+    """A move to new_addr (MREMAP_FIXED) or away (MREMAP_DONTUNMAP). The
+    part that moves is checked before the destination or the shrunk tail is
+    unmapped: a refused call changes nothing (as on Linux 6.18)."""
+    mm = t.mm
+    v = mm.find(old)
+    if flags & MREMAP_FIXED and new_addr < MMAP_MIN_ADDR and not _privileged(t):
+        raise KernelError(E.EPERM)
+    if (flags & MREMAP_FIXED and old_len == new_len and not flags & MREMAP_DONTUNMAP
+            and old + old_len > mm.pieces_end(v)):
+        return _move_many(mm, old, old_len, new_addr)
+    _remap_valid(mm, v, old, min(old_len, new_len), new_len, flags)
+    if flags & MREMAP_FIXED:
+        mm.unmap(new_addr, new_len)
+    if new_len < old_len:
+        mm.unmap(old + new_len, old_len - new_len)
+        old_len = new_len
+    v = mm.find(old)
+    if flags & MREMAP_FIXED:
+        dest = new_addr
+    else:
+        dest = mm.find_free(new_len, new_addr, _compat_limit(t))
     if flags & MREMAP_DONTUNMAP:
         return _dontunmap(t, v, old, old_len, dest)
     return _move(t, old, old_len, new_len, dest)
 
 
+def _move_many(mm, old, size, dest):
+    """A pure move (MREMAP_FIXED, no resize) of a range holding several
+    mappings, as Linux 6.17 permits: each moves to its place at dest, and
+    the destination's gaps keep what was there."""
+    for s, e in mm.mapped_ranges(old, old + size):
+        mm.unmap(dest + (s - old), e - s)
+        mm.move(s, e - s, dest + (s - old))
+    return dest
+
+
 def _dontunmap(t, v, old, old_len, dest):
-    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty."""
+    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty
+    (a private file mapping's pages read from the file again)."""
     mm = t.mm
-    if v.shared or v.file is not None:
-        raise KernelError(E.EINVAL)
+    if v.shared:
+        raise KernelError(E.EINVAL)     # not modelled: a second view of shared memory
     mm.check_commit(dest, dest, mm.charge_in(old, old + old_len))
+    pieces = [(p.start, p.end, p.prot, p.name, p.file, p.offset, p.dev, p.ino)
+              for p in mm.vmas if p.start < old + old_len and p.end > old]
     mm.move(old, old_len, dest)
-    mm.map(old, old_len, v.prot, name=v.name)
+    for start, end, prot, name, f, offset, dev, ino in pieces:
+        s, e = max(start, old), min(end, old + old_len)
+        if f is not None:
+            mm.map_file(s, e - s, prot, False, f, offset + (s - start), name=name, dev=dev,
+                        ino=ino)
+        else:
+            mm.map(s, e - s, prot, name=name)
     return dest
 
 
