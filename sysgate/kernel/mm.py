@@ -189,8 +189,8 @@ def _same_mapping(a, b):
         return (b.file is not None and a.file.origin is b.file.origin
                 and b.offset == a.offset + (a.end - a.start))
     if a.shared:
-        # Shared memory is one object: pieces of it, in order.
-        return a.hold is b.hold and a.ptr + (a.end - a.start) == b.ptr
+        # Shared memory is one object (one inode): pieces of it, in order.
+        return b.file is None and (a.dev, a.ino) == (b.dev, b.ino)
     return b.file is None and not a.ino and not b.ino and a.name == b.name
 
 
@@ -367,6 +367,21 @@ class AddressSpace:
         self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
+    def grow_shared(self, v, start, size):
+        """mremap growing shared anonymous memory (v the piece before
+        start): it maps more of the same object, whose size stays what it
+        was (a shmem file's): pages past its end are SIGBUS."""
+        inside, hold = 0, v.hold if v.backed else None
+        if hold is not None:
+            off = v.ptr + (start - v.start) - hold.addr
+            inside = max(0, min(size, hold.length - off))
+            if inside:
+                self.map(start, inside, v.prot, ptr=hold.addr + off, hold=hold, shared=True,
+                         name=v.name, dev=v.dev, ino=v.ino)
+        if size > inside:
+            self.map(start + inside, size - inside, v.prot, lazy=True, shared=True,
+                     name=v.name, dev=v.dev, ino=v.ino)
+
     def fault_in(self, addr, kind=None):
         """A touch of addr (a read, write or exec) found no memory: True if
         it was a file page past the end of the file that the file now covers
@@ -374,11 +389,13 @@ class AddressSpace:
         None if addr is no such page or the mapping forbids the access
         (SIGSEGV: Linux checks the access before it asks the file)."""
         v = self.find(addr)
-        if v is None or v.backed or v.file is None or not v.prot:
+        if v is None or v.backed or not v.prot or v.file is None and not v.shared:
             return None
         need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}.get(kind, 0)
         if need and not _cpu_prot(v.prot) & need:
             return None
+        if v.file is None:
+            return False            # shared memory grown past its object (grow_shared)
         page = addr & ~(PAGE - 1)
         offset = v.offset + (page - v.start)
         if offset >= page_up(os.fstat(v.file.host).st_size):
@@ -587,7 +604,7 @@ class AddressSpace:
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
-            elif prot and v.file is None:     # file pages past the end stay lazy
+            elif prot and v.file is None and not v.shared:   # pages past an end stay lazy
                 try:
                     hold = HostMapping.anon(v.end - v.start)
                     self.cpu.map_ptr(v.start, v.end - v.start, _cpu_prot(prot), hold.addr)

@@ -237,7 +237,7 @@ def _grow(t, v, at, length, offset):
         mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
                     ino=v.ino)
     elif v.shared:
-        mm.map_shared_anon(at, length, v.prot)
+        mm.grow_shared(v, at, length)
     else:
         mm.map(at, length, v.prot, shared=v.shared, name=v.name)
 
@@ -297,7 +297,8 @@ def sys_mremap(t, old, old_len, new_len, flags, new_addr):
     end = old + old_len
     if (end == mm.pieces_end(v) and end + (new_len - old_len) <= mm.task_size
             and not mm.overlaps(end, end + (new_len - old_len))):
-        _grow(t, v, end, new_len - old_len, v.offset + (end - v.start))
+        last = mm.find(end - 1)
+        _grow(t, last, end, new_len - old_len, last.offset + (end - last.start))
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
