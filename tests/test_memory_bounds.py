@@ -122,3 +122,12 @@ def test_code_written_then_run(variant):
     """Stores, read(2), MADV_DONTNEED, mprotect and mremap on code: the
     CPU runs what is there now, not what it translated before."""
     assert_same(build("mem_smc.c", variant))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("variant", ALL)
+def test_random_memory_calls_as_linux(variant, seed, tmp_path):
+    """mmap/munmap/mprotect/madvise/mremap/ftruncate at random inside one
+    region, with loads and stores that may fault: every result, signal and
+    the region's maps as natively."""
+    assert_same(build("mem_fuzz.c", variant), [str(seed), "300"], cwd=tmp_path)

@@ -216,8 +216,8 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.EINVAL)
     if length == 0:
         return 0
-    end = page_up(addr + length)
-    if end <= addr:
+    end = addr + _page_align(length)
+    if end <= addr or end >= 1 << 64:       # the kernel's sum wrapped
         raise KernelError(E.ENOMEM)
 
     def refuse(v):
@@ -423,8 +423,8 @@ def _covered(mm, addr, length):
     """[addr, end) page-aligned, or ENOMEM where part of it is unmapped."""
     if addr & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    end = page_up(addr + length)
-    if end < addr:
+    end = addr + _page_align(length)
+    if end >= 1 << 64:
         raise KernelError(E.ENOMEM)
     if sum(e - s for s, e in mm.mapped_ranges(addr, end)) < end - addr:
         raise KernelError(E.ENOMEM)

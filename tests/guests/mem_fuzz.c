@@ -38,27 +38,35 @@ static void res(const char *what, long r) {
 }
 
 /* The region's mappings, adjacent ones with the same permissions joined
-   (whether Linux merged two VMAs is its own business). */
+   (whether Linux merged two VMAs is its own business). Read with read(2)
+   into a static buffer: stdio would map memory of its own somewhere. */
+static char mapsbuf[1 << 16];
+
 static void maps(void) {
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512], last[8] = "";
+    int fd = open("/proc/self/maps", O_RDONLY);
+    long n = 0, r;
+    while ((r = read(fd, mapsbuf + n, sizeof mapsbuf - 1 - n)) > 0) n += r;
+    close(fd);
+    mapsbuf[n] = 0;
+    char last[8] = "";
     long lo = -1, hi = -1;
-    while (fgets(line, sizeof line, f)) {
+    for (char *line = mapsbuf; *line; line = strchr(line, '\n') + 1) {
         unsigned long a, b;
         char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3) continue;
-        if (a >= (unsigned long)base + NPAGES * PG || b <= (unsigned long)base) continue;
-        long s = ((long)a - (long)base) / (long)PG, e = ((long)b - (long)base) / (long)PG;
-        if (s == hi && !strcmp(perms, last)) {
-            hi = e;
-            continue;
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 &&
+            a < (unsigned long)base + NPAGES * PG && b > (unsigned long)base) {
+            long s = ((long)a - (long)base) / (long)PG, e = ((long)b - (long)base) / (long)PG;
+            if (s == hi && !strcmp(perms, last)) {
+                hi = e;
+            } else {
+                if (lo >= 0) printf("  map %3ld-%3ld %s\n", lo, hi, last);
+                lo = s, hi = e;
+                strcpy(last, perms);
+            }
         }
-        if (lo >= 0) printf("  map %3ld-%3ld %s\n", lo, hi, last);
-        lo = s, hi = e;
-        strcpy(last, perms);
+        if (!strchr(line, '\n')) break;
     }
     if (lo >= 0) printf("  map %3ld-%3ld %s\n", lo, hi, last);
-    fclose(f);
 }
 
 int main(int argc, char **argv) {
