@@ -69,20 +69,24 @@ class Vma:
     of its file are not backed either: touching one is SIGBUS, unless the
     file has grown since, when the page maps then (fault_in)."""
     __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino",
-                 "file", "ptr", "backed", "hold")
+                 "file", "ptr", "backed", "hold", "anon_off")
 
     def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0,
-                 file=None, ptr=0, backed=True, hold=None):
+                 file=None, ptr=0, backed=True, hold=None, anon_off=None):
         self.start, self.end, self.prot, self.shared = start, end, prot, shared
         self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
         self.file, self.ptr, self.backed = file, ptr, backed
         self.hold = hold        # the HostMapping at ptr
+        # Linux's vm_pgoff of anonymous memory (in bytes): the address it
+        # was mapped at, kept when mremap moves it; two pieces are one VMA
+        # only where it runs on.
+        self.anon_off = start if anon_off is None else anon_off
 
     def clone(self, start, end):
         off = self.offset + (start - self.start) if self.ino else 0
         ptr = self.ptr + (start - self.start) if self.ptr else 0
         return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino,
-                   self.file, ptr, self.backed, self.hold)
+                   self.file, ptr, self.backed, self.hold, self.anon_off + (start - self.start))
 
     def charge(self):
         """What the mapping commits, as Linux's VM_ACCOUNT: private
@@ -191,7 +195,18 @@ def _same_mapping(a, b):
     if a.shared:
         # Shared memory is one object (one inode): pieces of it, in order.
         return b.file is None and (a.dev, a.ino) == (b.dev, b.ino)
-    return b.file is None and not a.ino and not b.ino and a.name == b.name
+    return (b.file is None and not a.ino and not b.ino and a.name == b.name
+            and b.anon_off == a.anon_off + (a.end - a.start))
+
+
+def _touched(v):
+    """Whether any host page behind v is resident (Linux: it has an anon_vma)."""
+    if not v.backed:
+        return False
+    n = (v.end - v.start) // PAGE
+    vec = ctypes.create_string_buffer(n)
+    libc.mincore(ctypes.c_void_p(v.ptr), ctypes.c_size_t(v.end - v.start), vec)
+    return any(vec.raw)
 
 
 def _cpu_prot(prot):
@@ -371,16 +386,16 @@ class AddressSpace:
         """mremap growing shared anonymous memory (v the piece before
         start): it maps more of the same object, whose size stays what it
         was (a shmem file's): pages past its end are SIGBUS."""
+        off = v.offset + (start - v.start)          # in the object
         inside, hold = 0, v.hold if v.backed else None
         if hold is not None:
-            off = v.ptr + (start - v.start) - hold.addr
             inside = max(0, min(size, hold.length - off))
             if inside:
                 self.map(start, inside, v.prot, ptr=hold.addr + off, hold=hold, shared=True,
-                         name=v.name, dev=v.dev, ino=v.ino)
+                         name=v.name, offset=off, dev=v.dev, ino=v.ino)
         if size > inside:
             self.map(start + inside, size - inside, v.prot, lazy=True, shared=True,
-                     name=v.name, dev=v.dev, ino=v.ino)
+                     name=v.name, offset=off + inside, dev=v.dev, ino=v.ino)
 
     def fault_in(self, addr, kind=None):
         """A touch of addr (a read, write or exec) found no memory: True if
@@ -428,6 +443,10 @@ class AddressSpace:
         for v in pieces:
             n = v.clone(v.start, v.end)
             n.start, n.end = v.start - old + dest, v.end - old + dest
+            if v.file is None and not v.shared and not _touched(v):
+                # copy_vma: anonymous memory never faulted takes the offset
+                # of its new place (so it merges there).
+                n.anon_off = n.start
             if n.backed:
                 try:
                     self.cpu.map_ptr(n.start, n.end - n.start, _cpu_prot(n.prot), n.ptr)
@@ -623,6 +642,7 @@ class AddressSpace:
                     and a.name == b.name and a.ino == b.ino and a.backed == b.backed
                     and a.file is b.file and a.hold is b.hold
                     and (not a.backed or a.ptr + (a.end - a.start) == b.ptr)
+                    and b.anon_off == a.anon_off + (a.end - a.start)
                     and (a.file is None or b.offset == a.offset + (a.end - a.start))):
                 a.end = b.end
                 self._last = None

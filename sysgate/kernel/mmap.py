@@ -239,7 +239,8 @@ def _grow(t, v, at, length, offset):
     elif v.shared:
         mm.grow_shared(v, at, length)
     else:
-        mm.map(at, length, v.prot, shared=v.shared, name=v.name)
+        mm.map(at, length, v.prot, shared=v.shared, name=v.name,
+               anon_off=v.anon_off + (at - v.start))
 
 
 def _move(t, old, old_len, new_len, dest):
