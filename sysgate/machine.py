@@ -16,7 +16,7 @@ from .kernel.sched import now_ns
 from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
-from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
+from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, check_image, set_memory_limit
 from .kernel.task import Task
 from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
@@ -108,7 +108,7 @@ class Thread:
 
 
 class Machine:
-    def __init__(self, cpu="intel", root=None, seed=None, vdso=True):
+    def __init__(self, cpu="intel", root=None, seed=None, vdso=True, memory_limit=None):
         if cpu not in MODELS:
             raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
         if root is not None and not os.path.isdir(root):
@@ -119,6 +119,8 @@ class Machine:
         self.cpu = None             # an Engine per program: made at exec
         self.root = root
         self.use_vdso = vdso
+        if memory_limit is not None:
+            set_memory_limit(memory_limit)
         self.vdso = None
         self.task = None
         self.gate = None
@@ -201,6 +203,11 @@ class Machine:
             where = f" inside {self.root}" if self.root else ""
             raise LoadError(f"{path}: cannot load its interpreter {img.interp}{where}: "
                             f"{os.strerror(e.errno)}") from None
+        try:
+            check_image(img, *([interp[0]] if interp else []))
+        except KernelError as e:
+            raise LoadError(f"{path}: {os.strerror(e.errno)} (its image needs more than "
+                            f"the memory limit)") from None
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
         return task
 
@@ -385,7 +392,7 @@ class Machine:
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
         if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
             return None         # a vfork child's first store to a page
-        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr)
+        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr, f.kind)
         if past_eof:
             return None
         # Error code: user access, write, instruction fetch, and P, which
@@ -397,7 +404,9 @@ class Machine:
         trap = (14, err, f.addr)
         if past_eof is False:
             return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
-        code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
+        # A mapping whose pages are not there yet (reserved, or past the
+        # end of its file) still makes it an access error.
+        code = SEGV_ACCERR if f.mapped or self.task.mm.find(f.addr) else SEGV_MAPERR
         return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
 
     def _deliver_fault(self, signo, code, addr, trap, ip=None):
