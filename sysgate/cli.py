@@ -18,6 +18,10 @@ def _run_options():
                    help="fix address-space randomisation and guest randomness")
     p.add_argument("--no-vdso", action="store_true",
                    help="map no vDSO, as Linux's vdso=0: libc makes real system calls")
+    p.add_argument("--net", default="host", choices=["host", "admin", "none"],
+                   help="the host's network without the power to configure it (host, the "
+                        "default), with sysgate's own powers (admin), or a private one "
+                        "with only loopback (none)")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     return p
@@ -69,7 +73,8 @@ def describe_signal(signo):
 def cmd_run(opts, trace=None):
     from .machine import LoadError, Machine
     try:
-        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso)
+        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso,
+                    net=opts.net)
         m.load(opts.program, [opts.program] + opts.args)
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)

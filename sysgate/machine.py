@@ -108,7 +108,7 @@ class Thread:
 
 
 class Machine:
-    def __init__(self, cpu="intel", root=None, seed=None, vdso=True):
+    def __init__(self, cpu="intel", root=None, seed=None, vdso=True, net="host"):
         if cpu not in MODELS:
             raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
         if root is not None and not os.path.isdir(root):
@@ -119,6 +119,7 @@ class Machine:
         self.cpu = None             # an Engine per program: made at exec
         self.root = root
         self.use_vdso = vdso
+        self.net = net             # --net: applied once, at load (kernel.net.setup_network)
         self.vdso = None
         self.task = None
         self.gate = None
@@ -189,6 +190,7 @@ class Machine:
         except OSError as e:
             raise LoadError(f"{path}: {e.strerror}") from None
         img = self.parse(data, path)
+        self._setup_network()
         fsctx = FsContext(self.root)
         task = Task(self, None, FdTable(), fsctx, img.is64)
         self.task = task
@@ -203,6 +205,15 @@ class Machine:
                             f"{os.strerror(e.errno)}") from None
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
         return task
+
+    def _setup_network(self):
+        from .kernel.net import setup_network
+        try:
+            setup_network(self.net)
+        except OSError as e:
+            raise LoadError(f"--net {self.net}: {e.strerror or e}") from None
+        except ValueError:
+            raise LoadError(f"unknown --net mode {self.net!r} (host, admin or none)") from None
 
     @staticmethod
     def parse(data, path):

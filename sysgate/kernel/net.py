@@ -593,3 +593,170 @@ def sys_socketcall(t, number, args):
         if vals[i] & 0x80000000:
             vals[i] -= 1 << 32
     return fn(t, *vals)
+
+
+# --- the network's privileges ----------------------------------------------------------
+# A guest run by root would otherwise hold the host's CAP_NET_ADMIN and
+# CAP_NET_RAW: netlink changes, raw and packet sockets, SIOCSIF* ioctls,
+# SO_MARK... Rather than parse every message, sysgate gives those powers up
+# itself, so the host kernel answers each request exactly as it answers a
+# process without them (EPERM in the netlink ACK, at socket(), at
+# setsockopt): every way in (sendmsg, write, sendfile on a netlink socket)
+# is covered. CAP_SYS_MODULE goes too: with it, an interface name in any
+# SIOCGIF* ioctl makes the host load a module of that name (dev_load).
+# Dropping from the effective, permitted and inheritable sets (and the
+# ambient one) is enough: guests never make the host exec, and only an exec
+# could raise them again.
+NET_MODES = ("host", "admin", "none")
+CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE = 12, 13, 16
+NET_CAPS = (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE)
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SYS_capget, SYS_capset, SYS_unshare = 125, 126, 272
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _drop_caps(caps):
+    """Remove caps (all, when None) from this process's capability sets."""
+    hdr = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()           # {effective, permitted, inheritable} x 2
+    libc.syscall(ctypes.c_long(SYS_capget), hdr, data)
+    keep = [0, 0] if caps is None else [0xFFFFFFFF, 0xFFFFFFFF]
+    for c in caps or ():
+        keep[c // 32] &= ~(1 << c % 32)
+    for i in range(6):
+        data[i] &= keep[i // 3]
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if libc.syscall(ctypes.c_long(SYS_capset), hdr, data) < 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def _private_netns():
+    """A fresh network namespace of the host kernel for this process (and so
+    every guest process after it), with its loopback up. Without root, a
+    user namespace first, mapping only our own ids, so the guest's ids
+    stay what they were."""
+    uid, gid = os.geteuid(), os.getegid()
+    flags = CLONE_NEWNET if uid == 0 else CLONE_NEWUSER | CLONE_NEWNET
+    if libc.syscall(ctypes.c_long(SYS_unshare), ctypes.c_long(flags)) < 0:
+        raise OSError(ctypes.get_errno(), "cannot make a network namespace (unshare)")
+    if uid:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    with socket_for_ioctl() as s:
+        ifr = bytearray(struct.pack("16sh", b"lo", 0).ljust(40, b"\0"))
+        fcntl.ioctl(s, SIOCGIFFLAGS, ifr)
+        struct.pack_into("h", ifr, 16, struct.unpack_from("h", ifr, 16)[0] | IFF_UP)
+        fcntl.ioctl(s, SIOCSIFFLAGS, ifr)
+
+
+def socket_for_ioctl():
+    import socket
+    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+
+def setup_network(mode):
+    """Give the guest the network its user asked for (--net): the host's
+    without the power to configure it (host), the host's with whatever
+    power sysgate holds (admin), or a namespace of its own with only a
+    loopback (none). Raises OSError when the namespace cannot be made."""
+    if mode not in NET_MODES:
+        raise ValueError(mode)
+    if mode == "admin":
+        return
+    in_userns = mode == "none" and os.geteuid() != 0
+    if mode == "none":
+        _private_netns()
+    # Root keeps its other powers (credentials are another model's); the
+    # full set a new user namespace gives, which the user never had, goes.
+    _drop_caps(None if in_userns else NET_CAPS)
+
+
+# --- socket ioctls: interfaces ---------------------------------------------------------
+# struct ifreq: a 16-byte name and a 16-byte union on i386, 24 on x86-64
+# (struct ifmap has longs); the host's is always the 40-byte one. Which of
+# these need privilege is the host kernel's to say (see setup_network).
+IFREQ_CMDS = frozenset(range(0x8910, 0x8938)) - {0x8912, 0x8928} | {0x8942, 0x8943,
+                                                                    0x8970, 0x8971}
+# Those Linux copies back to the caller (the getters, and SIOCGIFNAME).
+IFREQ_GET = frozenset((0x8910, 0x8913, 0x8915, 0x8917, 0x8919, 0x891b, 0x891d, 0x891f,
+                       0x8921, 0x8925, 0x8927, 0x8929, 0x8933, 0x8935, 0x8938, 0x8942, 0x8970))
+SIOCGIFCONF, SIOCGIFMAP, SIOCSIFMAP = 0x8912, 0x8970, 0x8971
+SIOCSPGRP, SIOCGPGRP, SIOCATMARK, FIOSETOWN, FIOGETOWN, SIOCOUTQ = (
+    0x8902, 0x8904, 0x8905, 0x8901, 0x8903, 0x5411)
+INT_IN, INT_OUT = frozenset((SIOCSPGRP, FIOSETOWN)), frozenset((SIOCGPGRP, SIOCATMARK,
+                                                                FIOGETOWN, SIOCOUTQ))
+HOST_IFREQ = 40
+IFCONF_MAX = 1024                       # interfaces listed at most by one SIOCGIFCONF
+
+
+def _ifreq_size(t):
+    return HOST_IFREQ if t.is64 else 32
+
+
+def _ifreq_to_host(t, cmd, raw):
+    if t.is64:
+        return bytearray(raw)
+    if cmd in (SIOCGIFMAP, SIOCSIFMAP):
+        start, end, base, irq, dma, port = struct.unpack_from("<IIHBBB", raw, 16)
+        return bytearray(raw[:16] + struct.pack("<QQHBBB", start, end, base, irq, dma, port)
+                         .ljust(24, b"\0"))
+    return bytearray(raw.ljust(HOST_IFREQ, b"\0"))
+
+
+def _ifreq_to_guest(t, cmd, raw):
+    if t.is64:
+        return bytes(raw)
+    if cmd in (SIOCGIFMAP, SIOCSIFMAP):
+        start, end, base, irq, dma, port = struct.unpack_from("<QQHBBB", raw, 16)
+        return bytes(raw[:16]) + struct.pack("<IIHBBB", start & 0xFFFFFFFF, end & 0xFFFFFFFF,
+                                             base, irq, dma, port).ljust(16, b"\0")
+    return bytes(raw[:32])
+
+
+def _ifconf(t, host, arg):
+    """SIOCGIFCONF: the host's list of ifreqs, each recast for the guest."""
+    fmt = "<i4xQ" if t.is64 else "<iI"
+    length, buf = struct.unpack(fmt, t.mm.read(arg, struct.calcsize(fmt)))
+    size = _ifreq_size(t)
+    count = min(max(length, 0) // size, IFCONF_MAX) if buf else 0
+    hbuf = ctypes.create_string_buffer(max(count * HOST_IFREQ, 1))
+    conf = struct.pack("<i4xQ", count * HOST_IFREQ if buf else 0,
+                       ctypes.addressof(hbuf) if buf else 0)
+    cbuf = ctypes.create_string_buffer(conf, len(conf))
+    call("ioctl", host, SIOCGIFCONF, cbuf)
+    got = struct.unpack_from("<i", cbuf.raw)[0] // HOST_IFREQ
+    if buf:
+        out = b"".join(_ifreq_to_guest(t, 0, hbuf.raw[i * HOST_IFREQ:(i + 1) * HOST_IFREQ])
+                       for i in range(got))
+        if out:
+            t.mm.write(buf, out)
+    t.mm.write(arg, struct.pack("<i", got * size))
+    return 0
+
+
+def socket_ioctl(t, host, cmd, arg):
+    """A socket's own ioctls, or None when cmd is not one (or host is not a
+    socket)."""
+    if cmd not in IFREQ_CMDS and cmd not in INT_IN and cmd not in INT_OUT \
+            and cmd != SIOCGIFCONF:
+        return None
+    if not stat.S_ISSOCK(os.fstat(host).st_mode):
+        return None
+    if cmd == SIOCGIFCONF:
+        return _ifconf(t, host, arg)
+    if cmd in INT_IN or cmd in INT_OUT:
+        val = ctypes.c_int(struct.unpack("<i", t.mm.read(arg, 4))[0] if cmd in INT_IN else 0)
+        call("ioctl", host, ctypes.c_ulong(cmd), ctypes.byref(val))
+        if cmd in INT_OUT:
+            t.mm.write(arg, struct.pack("<i", val.value))
+        return 0
+    ifr = _ifreq_to_host(t, cmd, t.mm.read(arg, _ifreq_size(t)))
+    buf = ctypes.create_string_buffer(bytes(ifr), HOST_IFREQ)
+    r = call("ioctl", host, ctypes.c_ulong(cmd), buf)
+    if cmd in IFREQ_GET:
+        t.mm.write(arg, _ifreq_to_guest(t, cmd, buf.raw))
+    return r

@@ -1,0 +1,94 @@
+"""The guest's power over the host's network (--net), native against
+sysgate. Every run that could change a network happens in a network
+namespace made for the test (unshare -n), so the host's own is never
+touched: the default (--net host) answers as Linux answers a process
+without CAP_NET_ADMIN/CAP_NET_RAW (the native oracle runs under setpriv
+with those dropped); --net admin changes the namespace as native root does;
+--net none gives a namespace of its own with only lo, up."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT, build, sysgate_cmd
+
+NO_NET_CAPS = ["setpriv", "--inh-caps=-net_admin,-net_raw,-sys_module",
+               "--bounding-set=-net_admin,-net_raw,-sys_module"]
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
+    reason="needs root, unshare and setpriv (the test makes its own network namespaces)")
+
+
+def _run(cmd, timeout=300):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout)
+    assert b"Traceback" not in p.stderr and b"internal error" not in p.stderr, p.stderr
+    return p
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_no_configuration_power_by_default(variant):
+    exe = build("net_priv.c", variant)
+    native = _run(["unshare", "-n", *NO_NET_CAPS, exe])
+    emu = _run(["unshare", "-n", *sysgate_cmd(), exe])
+    assert (emu.returncode, emu.stdout) == (native.returncode, native.stdout)
+    out = emu.stdout.decode()
+    for what in ("RTM_NEWLINK lo up (write)", "RTM_NEWLINK lo up (sendto)",
+                 "RTM_NEWADDR 127.0.0.2/8", "socket(AF_INET, SOCK_RAW)",
+                 "socket(AF_PACKET, SOCK_RAW)", "SIOCSIFFLAGS lo up", "SO_MARK"):
+        assert f"{what:<28} = -1 Operation not permitted\n" in out, what
+    assert "SIOCSIFFLAGS bad pointer     = -1 Bad address\n" in out
+    assert out.endswith("links: lo\nlo flags: down LOOPBACK\nifconf (%d bytes each):\n"
+                        % (40 if variant == "gcc64" else 32))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_admin_keeps_the_power(variant):
+    exe = build("net_priv.c", variant)
+    native = _run(["unshare", "-n", exe])
+    emu = _run(["unshare", "-n", *sysgate_cmd("--net", "admin"), exe])
+    assert (emu.returncode, emu.stdout) == (native.returncode, native.stdout)
+    out = emu.stdout.decode()
+    assert "RTM_NEWLINK lo up (write)    = ok\n" in out
+    assert "socket(AF_PACKET, SOCK_RAW)  = ok\n" in out
+    assert out.endswith("links: lo(up)\nlo flags: UP LOOPBACK\n"
+                        "ifconf (%d bytes each): lo=127.0.0.1 lo=127.0.0.2\n"
+                        % (40 if variant == "gcc64" else 32))
+
+
+def test_net_none_sees_only_loopback_up():
+    exe = build("net_priv.c", "gcc64")
+    # Not inside a namespace of the test's: --net none makes its own.
+    emu = _run([*sysgate_cmd("--net", "none"), exe])
+    out = emu.stdout.decode()
+    assert emu.returncode == 0, emu.stderr
+    assert out.startswith("socket(NETLINK_ROUTE)        = ok\nlinks: lo(up)\n"
+                          "lo flags: UP LOOPBACK\n")
+    assert "RTM_NEWADDR 127.0.0.2/8      = -1 Operation not permitted\n" in out
+    assert out.endswith("links: lo(up)\nlo flags: UP LOOPBACK\n"
+                        "ifconf (40 bytes each): lo=127.0.0.1\n")
+
+
+def test_net_none_without_root_keeps_the_ids():
+    """A user who is not root gets the namespace through a user namespace
+    of its own; the guest's ids stay the user's. (uid 1000 here is a user
+    namespace's, mapped to root outside, which is how a non-root user can be
+    simulated while the interpreter stays readable.)"""
+    exe = build("net_priv.c", "gcc64")
+    wrap = ["unshare", "-U", "--map-user=1000", "--map-group=1000"]
+    emu = _run([*wrap, *sysgate_cmd("--net", "none"), exe, "read"])
+    assert emu.stdout == (b"socket(NETLINK_ROUTE)        = ok\nlinks: lo(up)\n"
+                          b"lo flags: UP LOOPBACK\n"), emu.stderr
+    ids = _run([*wrap, *sysgate_cmd("--net", "none"), "/usr/bin/id", "-u"])
+    assert ids.stdout == b"1000\n"
+
+
+def test_host_network_is_readable():
+    """--net host: reads (RTM_GETLINK, SIOCGIFFLAGS) are the host's own."""
+    exe = build("net_priv.c", "gcc64")
+    native = _run([exe, "read"])
+    emu = _run([*sysgate_cmd(), exe, "read"])
+    assert emu.stdout == native.stdout
+    assert b"links: lo" in emu.stdout
