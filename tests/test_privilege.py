@@ -7,6 +7,7 @@ with those dropped); --net admin changes the namespace as native root does;
 --net none gives a namespace of its own with only lo, up."""
 import os
 import shutil
+import sys
 import subprocess
 
 import pytest
@@ -92,3 +93,32 @@ def test_host_network_is_readable():
     emu = _run([*sysgate_cmd(), exe, "read"])
     assert emu.stdout == native.stdout
     assert b"links: lo" in emu.stdout
+
+
+# --- sizes ----------------------------------------------------------------------------
+# What a guest claims (msg_controllen of -1 or 2^62, 1 GiB iovecs and
+# optlens over an untouched mapping) is answered as Linux answers, and
+# sysgate's own memory stays small: Linux copies straight to and from user
+# memory, so a size is never something to allocate.
+PEAK_RSS_MB = 200
+_PEAK = ("import resource, subprocess, sys\n"
+         "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
+         "sys.stdout.buffer.write(p.stdout)\n"
+         "sys.stderr.buffer.write(p.stderr)\n"
+         "sys.stderr.write('\\nPEAK %d RC %d' % (resource.getrusage(resource.RUSAGE_CHILDREN)"
+         ".ru_maxrss, p.returncode))\n")
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_huge_socket_sizes(variant):
+    exe = build("net_sizes.c", variant)
+    native = subprocess.run([exe], capture_output=True, timeout=60)
+    emu = _run([sys.executable, "-c", _PEAK, *sysgate_cmd(), exe], timeout=120)
+    err, _, tail = emu.stderr.rpartition(b"\nPEAK ")
+    peak_kb, rc = (int(x) for x in tail.split(b" RC "))
+    assert (rc, emu.stdout, err) == (native.returncode, native.stdout, native.stderr)
+    assert peak_kb < PEAK_RSS_MB * 1024, f"sysgate's peak RSS {peak_kb} KiB"
+    out = native.stdout.decode()
+    assert "sendmsg controllen -1              = -1 No buffer space available\n" in out
+    assert "recvmsg controllen 1 GiB mapped    = 2\n" in out
+    assert "sendmsg 1 GiB datagram             = -1 Message too long\n" in out

@@ -19,6 +19,7 @@ from . import sched
 from .errors import KernelError, E
 from .fs.lookup import open_at, parent_at
 from .hostlibc import call, libc
+from .mm import PROT_READ, PROT_WRITE
 from .registry import syscall
 
 AF_UNIX = 1
@@ -29,6 +30,7 @@ AT_FDCWD = -100
 SUN_PATH = 108
 SOL_SOCKET, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 1, 20, 21
 SOCKADDR_MAX = 128
+MAX_MSG = 1 << 20           # bytes moved through sysgate per send or receive call
 
 # Names the guest bound, by socket inode: getsockname gives them back as
 # the guest wrote them (the host saw a translated one).
@@ -57,6 +59,67 @@ def _wait(t, host, write, flags=0):
     non-blocking socket (or MSG_DONTWAIT) does not wait."""
     if _blocking(host, flags):
         sched.wait_fd(t, host, write)
+
+
+# --- sizes -------------------------------------------------------------------------
+# Every length a guest passes is checked before sysgate allocates: Linux
+# copies straight between user memory and the socket, so its answers depend
+# on what the host can take, never on the guest's number alone.
+INT_MAX = 0x7FFFFFFF
+PAGE = 4096
+SOCKOPT_MAX = 1 << 20        # no option reads or writes more (netfilter tables aside)
+
+
+def _optmem_max():
+    """The host's bound on a socket's control-message memory (sock_kmalloc)."""
+    try:
+        with open("/proc/sys/net/core/optmem_max") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 131072
+
+
+OPTMEM_MAX = _optmem_max()
+
+
+def _send_cap(host, length):
+    """How many bytes of a send are worth reading: a datagram longer than
+    the send buffer is refused by the host whatever its size (EMSGSIZE), and
+    a stream takes part of a long one, as a signal can make it on Linux."""
+    if length <= MAX_MSG:
+        return length
+    v, n = ctypes.c_int(0), ctypes.c_uint32(4)
+    libc.getsockopt(host, SOL_SOCKET, 7, ctypes.byref(v), ctypes.byref(n))     # SO_SNDBUF
+    return min(length, max(MAX_MSG, 2 * v.value + PAGE))
+
+
+class _Fenced:
+    """n bytes of host memory that end where an inaccessible page begins: a
+    host call that reaches past what the guest could give (or take) faults
+    there, with Linux's EFAULT, instead of sysgate allocating the guest's
+    whole claimed length."""
+
+    def __init__(self, n):
+        pages = (n + PAGE - 1) // PAGE
+        self.size = (pages + 1) * PAGE
+        base = libc.mmap(None, self.size, 3, 0x22, -1, 0)    # RW, MAP_PRIVATE|MAP_ANONYMOUS
+        if base is None or base == ctypes.c_void_p(-1).value:
+            raise KernelError(E.ENOMEM)
+        self.base = base
+        libc.mprotect(ctypes.c_void_p(base + pages * PAGE), ctypes.c_size_t(PAGE), 0)
+        self.addr = base + pages * PAGE - n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        libc.munmap(ctypes.c_void_p(self.base), ctypes.c_size_t(self.size))
+
+    def put(self, data):
+        ctypes.memmove(self.addr, data, len(data))
+
+    def get(self, n):
+        return ctypes.string_at(self.addr, n)
 
 
 # --- addresses -----------------------------------------------------------------
@@ -267,7 +330,8 @@ def sys_shutdown(t, fd, how):
 
 def _sendto(t, fd, buf, length, flags, addr, alen):
     host = _socket_fd(t, fd)
-    data = t.mm.read(buf, length) if length else b""
+    length = min(length, INT_MAX)
+    data = t.mm.read(buf, _send_cap(host, length)) if length else b""
     raw = _read_addr(t, addr, alen) if addr else b""
     with _to_host(t, raw, creating=False) as ha:
         _wait(t, host, True, flags)
@@ -317,7 +381,8 @@ def sys_recv(t, fd, buf, length, flags):
 # --- sendmsg and recvmsg ------------------------------------------------------------
 SCM_RIGHTS, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 0x8, 0x40000000
 UIO_MAXIOV = 1024
-MAX_MSG = 1 << 20
+MAX_RW_COUNT = INT_MAX & ~(PAGE - 1)
+CMSG_HOST_MAX = 1 << 16     # room for every control message a receive can carry
 
 
 class _Iovec(ctypes.Structure):
@@ -336,10 +401,19 @@ def _msghdr(t, ptr):
     msghdr, and where its fields sit (for the ones recvmsg writes back)."""
     if t.is64:
         raw = t.mm.read(ptr, 56)
-        f = struct.unpack("<QI4xQQQQi4x", raw)
-        return f, {"namelen": 8, "controllen": 40, "flags": 48}
-    f = struct.unpack("<IIIIIIi", t.mm.read(ptr, 28))
-    return f, {"namelen": 4, "controllen": 20, "flags": 24}
+        f = list(struct.unpack("<QI4xQQQQi4x", raw))
+        where = {"namelen": 8, "controllen": 40, "flags": 48}
+    else:
+        f = list(struct.unpack("<IIIIIIi", t.mm.read(ptr, 28)))
+        where = {"namelen": 4, "controllen": 20, "flags": 24}
+    # namelen is an int: negative is EINVAL, more than a sockaddr_storage is
+    # cut to one (__copy_msghdr).
+    if not f[0]:
+        f[1] = 0
+    elif f[1] >> 31:
+        raise KernelError(E.EINVAL)
+    f[1] = min(f[1], SOCKADDR_MAX)
+    return f, where
 
 
 def _iovecs(t, iov, n):
@@ -349,19 +423,30 @@ def _iovecs(t, iov, n):
     size = struct.calcsize(fmt)
     raw = t.mm.read(iov, n * size) if n else b""
     out = [struct.unpack_from(fmt, raw, i * size) for i in range(n)]
-    if any(length >> 63 for _, length in out):
+    # A length negative as the ABI's ssize_t is EINVAL; the total is cut
+    # to MAX_RW_COUNT, as import_iovec cuts it.
+    sign = 63 if t.is64 else 31
+    if any(length >> sign for _, length in out):
         raise KernelError(E.EINVAL)
-    return out
+    room, cut = MAX_RW_COUNT, []
+    for base, length in out:
+        length = min(length, room)
+        room -= length
+        cut.append((base, length))
+    return cut
 
 
-def _cmsgs(raw, word):
+def _cmsgs(raw, word, strict=False):
     """[(level, type, data)] of a control buffer whose headers and
-    alignment are the ABI's (word: 8 on x86-64, 4 for i386)."""
+    alignment are the ABI's (word: 8 on x86-64, 4 for i386). strict: a
+    header whose length does not fit is EINVAL (CMSG_OK), as for a send."""
     hdr = struct.Struct("<Qii" if word == 8 else "<Iii")
     out, at = [], 0
     while at + hdr.size <= len(raw):
         length, level, kind = hdr.unpack_from(raw, at)
         if length < hdr.size or at + length > len(raw):
+            if strict:
+                raise KernelError(E.EINVAL)
             break
         out.append((level, kind, raw[at + hdr.size:at + length]))
         at += (length + word - 1) & ~(word - 1)
@@ -374,15 +459,48 @@ def _pack_cmsg(level, kind, data, word):
     return body + b"\0" * (-len(body) % word)
 
 
+def _control_in(t, control, controllen):
+    """The guest's control buffer for a send, read only once its size is
+    one the host would take (____sys_sendmsg: ENOBUFS past INT_MAX or what
+    sock_kmalloc gives; i386's headers are walked first, as
+    cmsghdr_from_user_compat_to_kern walks them: EINVAL for a bad one or
+    none at all)."""
+    if controllen > INT_MAX:
+        raise KernelError(E.ENOBUFS)
+    if t.is64:
+        if controllen >= OPTMEM_MAX:                 # sock_kmalloc's bound
+            raise KernelError(E.ENOBUFS)
+        return _cmsgs(t.mm.read(control, controllen), 8, strict=True)
+    at = kcmlen = 0
+    while controllen - at >= 12:
+        ucmlen = struct.unpack("<I", t.mm.read(control + at, 4))[0]
+        if not 12 <= ucmlen <= controllen - at:
+            raise KernelError(E.EINVAL)
+        kcmlen += (ucmlen - 12 + 16 + 7) & ~7
+        if kcmlen >= OPTMEM_MAX:
+            raise KernelError(E.ENOBUFS)
+        at += (ucmlen + 3) & ~3
+    if not kcmlen:
+        raise KernelError(E.EINVAL)
+    return _cmsgs(t.mm.read(control, min(at, controllen)), 4)
+
+
 def _sendmsg(t, fd, msg, flags):
     host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), _ = _msghdr(t, msg)
-    data = b"".join(t.mm.read(base, length) for base, length in _iovecs(t, iov, iovlen)
-                    if length)
     raw = _read_addr(t, name, namelen) if name else b""
+    vecs = _iovecs(t, iov, iovlen)
+    cmsgs = _control_in(t, control, controllen) if controllen else ()
+    budget, parts = _send_cap(host, sum(length for _, length in vecs)), []
+    for base, length in vecs:
+        take = min(length, budget)
+        if take:
+            parts.append(t.mm.read(base, take))
+        budget -= take
+    data = b"".join(parts)
     ctl = b""
-    if controllen:
-        for level, kind, body in _cmsgs(t.mm.read(control, controllen), t.word):
+    if cmsgs:
+        for level, kind, body in cmsgs:
             if level == SOL_SOCKET and kind == SCM_RIGHTS:
                 fds = struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4])
                 hosts = []
@@ -407,6 +525,16 @@ def _sendmsg(t, fd, msg, flags):
     return r
 
 
+def _max_fds(controllen, word):
+    """scm_max_fds: how many descriptors the rest of the buffer holds, as
+    the int Linux makes of it (so 2^62 bytes hold none: MSG_CTRUNC)."""
+    hdr = 16 if word == 8 else 12
+    if controllen <= hdr:
+        return 0
+    n = ((controllen - hdr) // 4) & 0xFFFFFFFF
+    return n - (1 << 32) if n >> 31 else n
+
+
 def _recvmsg(t, fd, msg, flags):
     host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), where = _msghdr(t, msg)
@@ -417,7 +545,7 @@ def _recvmsg(t, fd, msg, flags):
     vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), total)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     # Room for what fits the guest's buffer once its headers are the host's.
-    cbuf = ctypes.create_string_buffer(max(2 * controllen + 64, 1))
+    cbuf = ctypes.create_string_buffer(min(2 * controllen + 64, CMSG_HOST_MAX))
     m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
                 ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
     r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
@@ -431,13 +559,14 @@ def _recvmsg(t, fd, msg, flags):
         if piece:
             t.mm.write(base, piece)
         at += len(piece)
-    out_flags = m.flags
+    # The host was always asked for MSG_CMSG_CLOEXEC; msg_flags carries it
+    # back only when the guest asked (___sys_recvmsg).
+    out_flags = (m.flags & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC)
     ctl = b""
     for level, kind, body in _cmsgs(cbuf.raw[:m.controllen], 8):
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             hosts = list(struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4]))
-            room = (controllen - len(ctl) - len(_pack_cmsg(level, kind, b"", t.word))) // 4
-            fit = max(0, min(len(hosts), room))
+            fit = max(0, min(len(hosts), _max_fds(controllen - len(ctl), t.word)))
             if fit < len(hosts):
                 out_flags |= MSG_CTRUNC
                 for h in hosts[fit:]:
@@ -538,14 +667,27 @@ def _timeval_compat(t, level, name, raw, to_host):
     return struct.pack("<ii", *struct.unpack("<qq", raw[:16])) if len(raw) >= 16 else raw
 
 
+def _compat_timeval(t, level, name):
+    return not t.is64 and level == SOL_SOCKET and name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD)
+
+
 @syscall("setsockopt", "fd int int ptr int")
 def sys_setsockopt(t, fd, level, name, val, vlen):
     host = _socket_fd(t, fd)
     if vlen < 0:
         raise KernelError(E.EINVAL)
-    raw = _timeval_compat(t, level, name, t.mm.read(val, vlen) if vlen else b"", True)
-    buf = ctypes.create_string_buffer(raw, max(len(raw), 1))
-    return call("setsockopt", host, level, name, buf, len(raw))
+    if _compat_timeval(t, level, name):
+        if vlen < 8:
+            raise KernelError(E.EINVAL)
+        raw = _timeval_compat(t, level, name, t.mm.read(val, 8), True)
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        return call("setsockopt", host, level, name, buf, len(raw))
+    # The host reads what the option needs of the guest's bytes and faults
+    # where the guest's memory ends, so no more than that is copied.
+    have = t.mm.extent(val, min(vlen, SOCKOPT_MAX), PROT_READ) if vlen else 0
+    with _Fenced(have) as f:
+        f.put(t.mm.peek(val, have) if have else b"")
+        return call("setsockopt", host, level, name, ctypes.c_void_p(f.addr), vlen)
 
 
 @syscall("getsockopt", "fd int int ptr ptr")
@@ -554,15 +696,21 @@ def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
     have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
     if have < 0:
         raise KernelError(E.EINVAL)
-    compat = not t.is64 and level == SOL_SOCKET and name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD)
-    size = max(have * 2 if compat else have, 0)
-    buf = ctypes.create_string_buffer(max(size, 1))
-    n = ctypes.c_uint32(size)
-    call("getsockopt", host, level, name, buf, ctypes.byref(n))
-    raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
+    if _compat_timeval(t, level, name):
+        buf = ctypes.create_string_buffer(32)
+        n = ctypes.c_uint32(min(have * 2, 32))
+        call("getsockopt", host, level, name, buf, ctypes.byref(n))
+        raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
+    else:
+        room = t.mm.extent(val, min(have, SOCKOPT_MAX), PROT_WRITE) if have else 0
+        n = ctypes.c_uint32(have)
+        with _Fenced(room) as f:
+            call("getsockopt", host, level, name, ctypes.c_void_p(f.addr), ctypes.byref(n))
+            raw = f.get(min(n.value, room))
     if raw:
         t.mm.write(val, raw)
-    t.mm.write(vlen_ptr, struct.pack("<i", len(raw)))
+    t.mm.write(vlen_ptr, struct.pack("<i", len(raw) if _compat_timeval(t, level, name)
+                                     else n.value))
     return 0
 
 
