@@ -122,3 +122,19 @@ def test_huge_socket_sizes(variant):
     assert "sendmsg controllen -1              = -1 No buffer space available\n" in out
     assert "recvmsg controllen 1 GiB mapped    = 2\n" in out
     assert "sendmsg 1 GiB datagram             = -1 Message too long\n" in out
+
+
+def test_net_none_cuts_the_hosts_abstract_sockets():
+    """Abstract Unix socket names belong to a network namespace: the host's
+    (an X server's, a bus's) are reachable from --net host, not from --net
+    none."""
+    import socket
+    exe = build("net_priv.c", "gcc64")
+    name = f"sysgate-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as srv:
+        srv.bind("\0" + name)
+        srv.listen(4)
+        host = _run([*sysgate_cmd(), exe, "abstract", name])
+        none = _run([*sysgate_cmd("--net", "none"), exe, "abstract", name])
+    assert host.stdout == b"connect to the abstract name = ok\n"
+    assert none.stdout == b"connect to the abstract name = -1 Connection refused\n"

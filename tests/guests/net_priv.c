@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void result(const char *what, int r)
@@ -171,10 +172,25 @@ static void list_ifconf(int s)
     printf("\n");
 }
 
+/* Connect to the abstract Unix socket name (a namespace of the network
+ * namespace's own). */
+static int abstract(const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int n = strlen(name);
+    memcpy(sa.sun_path + 1, name, n);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    return connect(s, (struct sockaddr *)&sa, sizeof(sa.sun_family) + 1 + n);
+}
+
 int main(int argc, char **argv)
 {
     int only_read = argc > 1 && !strcmp(argv[1], "read");
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 2 && !strcmp(argv[1], "abstract")) {
+        result("connect to the abstract name", abstract(argv[2]));
+        return 0;
+    }
     int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     result("socket(NETLINK_ROUTE)", nl);
     int s = socket(AF_INET, SOCK_DGRAM, 0);
