@@ -766,16 +766,21 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
 def _drop_caps(caps):
-    """Remove caps (all, when None) from this process's capability sets."""
+    """Remove caps (all, when None) from this process's capability sets;
+    nothing to do (the usual case without root) makes no call."""
     hdr = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()           # {effective, permitted, inheritable} x 2
-    libc.syscall(ctypes.c_long(SYS_capget), hdr, data)
+    if libc.syscall(ctypes.c_long(SYS_capget), hdr, data) < 0:
+        raise OSError(ctypes.get_errno(), "capget")
     keep = [0, 0] if caps is None else [0xFFFFFFFF, 0xFFFFFFFF]
     for c in caps or ():
         keep[c // 32] &= ~(1 << c % 32)
+    held = any(data[i] & ~keep[i // 3] for i in range(6))
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if not held:
+        return
     for i in range(6):
         data[i] &= keep[i // 3]
-    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     if libc.syscall(ctypes.c_long(SYS_capset), hdr, data) < 0:
         raise OSError(ctypes.get_errno(), "capset")
 
