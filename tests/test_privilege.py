@@ -17,7 +17,7 @@ from conftest import ROOT, build, sysgate_cmd
 NO_NET_CAPS = ["setpriv", "--inh-caps=-net_admin,-net_raw,-sys_module",
                "--bounding-set=-net_admin,-net_raw,-sys_module"]
 
-pytestmark = pytest.mark.skipif(
+needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"),
     reason="needs root, unshare and setpriv (the test makes its own network namespaces)")
 
@@ -29,6 +29,7 @@ def _run(cmd, timeout=300):
     return p
 
 
+@needs_root
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_no_configuration_power_by_default(variant):
     exe = build("net_priv.c", variant)
@@ -45,6 +46,7 @@ def test_no_configuration_power_by_default(variant):
                         % (40 if variant == "gcc64" else 32))
 
 
+@needs_root
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_admin_keeps_the_power(variant):
     exe = build("net_priv.c", variant)
@@ -59,6 +61,7 @@ def test_admin_keeps_the_power(variant):
                         % (40 if variant == "gcc64" else 32))
 
 
+@needs_root
 def test_net_none_sees_only_loopback_up():
     exe = build("net_priv.c", "gcc64")
     # Not inside a namespace of the test's: --net none makes its own.
@@ -72,6 +75,7 @@ def test_net_none_sees_only_loopback_up():
                         "ifconf (40 bytes each): lo=127.0.0.1\n")
 
 
+@needs_root
 def test_net_none_without_root_keeps_the_ids():
     """A user who is not root gets the namespace through a user namespace
     of its own; the guest's ids stay the user's. (uid 1000 here is a user
@@ -124,6 +128,7 @@ def test_huge_socket_sizes(variant):
     assert "sendmsg 1 GiB datagram             = -1 Message too long\n" in out
 
 
+@needs_root
 def test_net_none_cuts_the_hosts_abstract_sockets():
     """Abstract Unix socket names belong to a network namespace: the host's
     (an X server's, a bus's) are reachable from --net host, not from --net
@@ -138,3 +143,21 @@ def test_net_none_cuts_the_hosts_abstract_sockets():
         none = _run([*sysgate_cmd("--net", "none"), exe, "abstract", name])
     assert host.stdout == b"connect to the abstract name = ok\n"
     assert none.stdout == b"connect to the abstract name = -1 Connection refused\n"
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_socket_calls_with_random_arguments(variant, seed):
+    """Socket calls with hostile lengths, pointers and headers, call by
+    call as natively (errno order included), and never a failure of
+    sysgate's own. Natively without the network powers sysgate gives up."""
+    exe = build("net_fuzz.c", variant)
+    cmd = [exe, str(seed), "300"]
+    native = subprocess.run((NO_NET_CAPS if os.geteuid() == 0 else []) + cmd,
+                            capture_output=True, timeout=60)
+    emu = _run([*sysgate_cmd(), *cmd])
+    assert native.returncode == 0, native.stderr
+    got, want = emu.stdout.decode().splitlines(), native.stdout.decode().splitlines()
+    assert len(got) == len(want) == 300
+    diffs = [(w, g) for w, g in zip(want, got) if w != g]
+    assert not diffs, f"{len(diffs)} calls differ, first: {diffs[:3]}"

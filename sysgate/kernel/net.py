@@ -35,6 +35,10 @@ MAX_MSG = 1 << 20           # bytes moved through sysgate per send or receive ca
 # Names the guest bound, by socket inode: getsockname gives them back as
 # the guest wrote them (the host saw a translated one).
 _BOUND = {}
+# Errors a recvmmsg batch ended on after receiving something, by socket
+# inode: Linux leaves them in sk_err, for the next receive (or SO_ERROR).
+_SOCK_ERR = {}
+MSG_ERRQUEUE, SO_ERROR, SO_TYPE, SOCK_STREAM, FIONREAD = 0x2000, 4, 3, 1, 0x541B
 
 
 def _key(host):
@@ -52,6 +56,21 @@ def _socket_fd(t, fd):
 
 def _blocking(host, flags=0):
     return not flags & MSG_DONTWAIT and not fcntl.fcntl(host, fcntl.F_GETFL) & O_NONBLOCK
+
+
+def _pending_error(host, flags):
+    """sock_error for a receive: a kept error is the answer when a datagram
+    socket is asked, or a stream socket has nothing queued."""
+    key = _key(host)
+    if key not in _SOCK_ERR or flags & MSG_ERRQUEUE:
+        return
+    kind, n, queued = ctypes.c_int(0), ctypes.c_uint32(4), ctypes.c_int(0)
+    libc.getsockopt(host, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(n))
+    if kind.value == SOCK_STREAM:
+        libc.ioctl(host, FIONREAD, ctypes.byref(queued))
+        if queued.value:
+            return
+    raise KernelError(_SOCK_ERR.pop(key))
 
 
 def _wait(t, host, write, flags=0):
@@ -122,6 +141,72 @@ class _Fenced:
         return ctypes.string_at(self.addr, n)
 
 
+class _Plain:
+    """A host buffer of n bytes (holding data), for a guest area that is
+    all there."""
+
+    def __init__(self, n, data=b""):
+        self.buf = ctypes.create_string_buffer(data, max(n, 1))
+        self.addr = ctypes.addressof(self.buf)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def get(self, n):
+        return self.buf.raw[:n]
+
+
+def _gather(t, vecs, total):
+    """A host copy of the first total bytes of the guest's iovecs, ending
+    where the guest's readable memory does: the host faults (EFAULT, or a
+    short count on a stream) exactly where Linux would stop copying."""
+    parts, left = [], total
+    for base, length in vecs:
+        take = min(length, left)
+        if not take:
+            continue
+        have = t.mm.extent(base, take, PROT_READ)
+        if have:
+            parts.append(t.mm.peek(base, have))
+        left -= take
+        if have < take:
+            data = b"".join(parts)
+            f = _Fenced(len(data))
+            f.put(data)
+            return f
+    return _Plain(total, b"".join(parts))
+
+
+def _room(t, vecs, total):
+    """A host buffer for a receive of up to total bytes into the guest's
+    iovecs, fenced where their writable memory ends."""
+    room, left = 0, total
+    for base, length in vecs:
+        take = min(length, left)
+        if not take:
+            continue
+        have = t.mm.extent(base, take, PROT_WRITE)
+        room += have
+        left -= take
+        if have < take:
+            return _Fenced(room)
+    return _Plain(total)
+
+
+def _scatter(t, vecs, data):
+    at = 0
+    for base, length in vecs:
+        if at >= len(data):
+            break
+        piece = data[at:at + length]
+        if piece:
+            t.mm.write(base, piece)
+        at += len(piece)
+
+
 # --- addresses -----------------------------------------------------------------
 def _read_addr(t, addr, alen):
     if alen < 0 or alen > SOCKADDR_MAX:
@@ -178,16 +263,17 @@ def _to_host(t, raw, creating):
 
 
 def _give_addr(t, raw, addr, alen_ptr):
-    """Write a sockaddr back: truncated to the caller's buffer, its full
-    length in *alen_ptr (as move_addr_to_user)."""
-    if not alen_ptr:
-        return
+    """Write a sockaddr back as move_addr_to_user does: the full length to
+    *alen_ptr first (unless the caller's is negative), then the address cut
+    to the caller's length (EINVAL if that is negative)."""
     have = struct.unpack("<i", t.mm.read(alen_ptr, 4))[0]
-    if have < 0:
+    n = min(have, len(raw))
+    if n >= 0:
+        t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
+    if n < 0:
         raise KernelError(E.EINVAL)
-    if addr and have:
-        t.mm.write(addr, raw[:have])
-    t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
+    if n:
+        t.mm.write(addr, raw[:n])
 
 
 def _host_name(host, which):
@@ -291,7 +377,8 @@ def _accept(t, fd, addr, alen_ptr, flags):
     n = ctypes.c_uint32(SOCKADDR_MAX)
     new = call("accept4", host, buf, ctypes.byref(n), (flags & SOCK_NONBLOCK) | SOCK_CLOEXEC)
     try:
-        _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
+        if addr:
+            _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
     except KernelError:
         os.close(new)
         raise
@@ -330,12 +417,12 @@ def sys_shutdown(t, fd, how):
 
 def _sendto(t, fd, buf, length, flags, addr, alen):
     host = _socket_fd(t, fd)
-    length = min(length, INT_MAX)
-    data = t.mm.read(buf, _send_cap(host, length)) if length else b""
+    length = _send_cap(host, min(length, MAX_RW_COUNT))
     raw = _read_addr(t, addr, alen) if addr else b""
-    with _to_host(t, raw, creating=False) as ha:
+    with _to_host(t, raw, creating=False) as ha, _gather(t, [(buf, length)], length) as data:
         _wait(t, host, True, flags)
-        r = libc.sendto(host, data, len(data), flags, ha.buf, len(ha.raw))
+        r = libc.sendto(host, ctypes.c_void_p(data.addr), ctypes.c_size_t(length), flags,
+                        ha.buf, len(ha.raw))
     if r < 0:
         raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
     return r
@@ -353,16 +440,19 @@ def sys_send(t, fd, buf, length, flags):
 
 def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
     host = _socket_fd(t, fd)
+    if _SOCK_ERR:
+        _pending_error(host, flags)
     _wait(t, host, False, flags)
-    length = min(length, 1 << 20)
-    out = ctypes.create_string_buffer(max(length, 1))
+    length = min(length, MAX_MSG)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    r = libc.recvfrom(host, out, length, flags, sa, ctypes.byref(n))
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    if r:
-        t.mm.write(buf, out.raw[:min(r, length)])
+    with _room(t, [(buf, length)], length) as out:
+        r = libc.recvfrom(host, ctypes.c_void_p(out.addr), ctypes.c_size_t(length), flags, sa,
+                          ctypes.byref(n))
+        if r < 0:
+            raise KernelError(ctypes.get_errno())
+        if r:
+            t.mm.write(buf, out.get(min(r, length)))
     if addr:
         _give_addr(t, sa.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
     return r
@@ -472,7 +562,7 @@ def _control_in(t, control, controllen):
             raise KernelError(E.ENOBUFS)
         return _cmsgs(t.mm.read(control, controllen), 8, strict=True)
     at = kcmlen = 0
-    while controllen - at >= 12:
+    while control and controllen - at >= 12:      # a NULL buffer has no first header
         ucmlen = struct.unpack("<I", t.mm.read(control + at, 4))[0]
         if not 12 <= ucmlen <= controllen - at:
             raise KernelError(E.EINVAL)
@@ -491,13 +581,7 @@ def _sendmsg(t, fd, msg, flags):
     raw = _read_addr(t, name, namelen) if name else b""
     vecs = _iovecs(t, iov, iovlen)
     cmsgs = _control_in(t, control, controllen) if controllen else ()
-    budget, parts = _send_cap(host, sum(length for _, length in vecs)), []
-    for base, length in vecs:
-        take = min(length, budget)
-        if take:
-            parts.append(t.mm.read(base, take))
-        budget -= take
-    data = b"".join(parts)
+    total = _send_cap(host, sum(length for _, length in vecs))
     ctl = b""
     if cmsgs:
         for level, kind, body in cmsgs:
@@ -511,10 +595,9 @@ def _sendmsg(t, fd, msg, flags):
                     hosts.append(f.host)
                 body = struct.pack(f"<{len(hosts)}i", *hosts)
             ctl += _pack_cmsg(level, kind, body, 8)
-    with _to_host(t, raw, creating=False) as ha:
+    with _to_host(t, raw, creating=False) as ha, _gather(t, vecs, total) as data:
         _wait(t, host, True, flags)
-        buf = ctypes.create_string_buffer(data, max(len(data), 1))
-        vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), len(data))
+        vec = _Iovec(data.addr, total)
         cbuf = ctypes.create_string_buffer(ctl, max(len(ctl), 1))
         m = _Msghdr(ctypes.cast(ha.buf, ctypes.c_void_p) if ha.buf else None, len(ha.raw),
                     ctypes.pointer(vec), 1, ctypes.cast(cbuf, ctypes.c_void_p) if ctl else None,
@@ -540,25 +623,20 @@ def _recvmsg(t, fd, msg, flags):
     (name, namelen, iov, iovlen, control, controllen, _), where = _msghdr(t, msg)
     vecs = _iovecs(t, iov, iovlen)
     total = min(sum(length for _, length in vecs), MAX_MSG)
+    if _SOCK_ERR:
+        _pending_error(host, flags)
     _wait(t, host, False, flags)
-    buf = ctypes.create_string_buffer(max(total, 1))
-    vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), total)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     # Room for what fits the guest's buffer once its headers are the host's.
     cbuf = ctypes.create_string_buffer(min(2 * controllen + 64, CMSG_HOST_MAX))
-    m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
-                ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
-    r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    data, at = buf.raw[:min(r, total)], 0
-    for base, length in vecs:
-        if at >= len(data):
-            break
-        piece = data[at:at + length]
-        if piece:
-            t.mm.write(base, piece)
-        at += len(piece)
+    with _room(t, vecs, total) as buf:
+        vec = _Iovec(buf.addr, total)
+        m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
+                    ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
+        r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
+        if r < 0:
+            raise KernelError(ctypes.get_errno())
+        _scatter(t, vecs, buf.get(min(r, total)))
     # The host was always asked for MSG_CMSG_CLOEXEC; msg_flags carries it
     # back only when the guest asked (___sys_recvmsg).
     out_flags = (m.flags & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC)
@@ -612,19 +690,23 @@ def _mmsg_size(t):
     return 64 if t.is64 else 32          # msghdr, then unsigned msg_len (padded)
 
 
-def _multi(t, fd, vec, vlen, one, deadline=None):
+def _multi(t, fd, vec, vlen, one, deadline=None, keep=None):
     """sendmmsg/recvmmsg: one message at a time, each one's length into its
-    msg_len; an error after the first ends the batch with the count so far."""
+    msg_len; an error after the first ends the batch with the count so far
+    (keep: the socket whose next receive gets that error, as do_recvmmsg
+    leaves it in sk_err)."""
     vlen = min(vlen, UIO_MAXIOV)
     size, done = _mmsg_size(t), 0
     for i in range(vlen):
         try:
             n = one(vec + i * size, i)
-        except KernelError:
-            if done:
-                break
-            raise
-        t.mm.write(vec + i * size + (56 if t.is64 else 28), struct.pack("<I", n))
+            t.mm.write(vec + i * size + (56 if t.is64 else 28), struct.pack("<I", n))
+        except KernelError as e:
+            if not done:
+                raise
+            if keep is not None and e.errno != E.EAGAIN:
+                _SOCK_ERR[_key(keep)] = e.errno
+            break
         done += 1
         if deadline is not None and sched.now_ns() >= deadline:
             break
@@ -633,18 +715,24 @@ def _multi(t, fd, vec, vlen, one, deadline=None):
 
 @syscall("sendmmsg", "fd ptr uint flags")
 def sys_sendmmsg(t, fd, vec, vlen, flags):
+    _socket_fd(t, fd)                   # EBADF, ENOTSOCK even for no message
     return _multi(t, fd, vec, vlen, lambda msg, i: _sendmsg(t, fd, msg, flags))
 
 
 def _recvmmsg(t, fd, vec, vlen, flags, ts, wide):
     from .time import get_timespec
+    host = _socket_fd(t, fd)
+    if _SOCK_ERR and not flags & MSG_ERRQUEUE:
+        err = _SOCK_ERR.pop(_key(host), 0)
+        if err:
+            raise KernelError(err)
     deadline = None if not ts else sched.now_ns() + get_timespec(t, ts, wide)
 
     def one(msg, i):
         # MSG_WAITFORONE: only the first receive may wait.
         more = MSG_DONTWAIT if i and flags & MSG_WAITFORONE else 0
         return _recvmsg(t, fd, msg, (flags & ~MSG_WAITFORONE) | more)
-    return _multi(t, fd, vec, vlen, one, deadline)
+    return _multi(t, fd, vec, vlen, one, deadline, keep=host)
 
 
 @syscall("recvmmsg", "fd ptr uint flags ptr")
@@ -693,24 +781,36 @@ def sys_setsockopt(t, fd, level, name, val, vlen):
 @syscall("getsockopt", "fd int int ptr ptr")
 def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
     host = _socket_fd(t, fd)
-    have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
-    if have < 0:
-        raise KernelError(E.EINVAL)
     if _compat_timeval(t, level, name):
+        have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
+        if have < 0:
+            raise KernelError(E.EINVAL)
         buf = ctypes.create_string_buffer(32)
         n = ctypes.c_uint32(min(have * 2, 32))
         call("getsockopt", host, level, name, buf, ctypes.byref(n))
         raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
-    else:
-        room = t.mm.extent(val, min(have, SOCKOPT_MAX), PROT_WRITE) if have else 0
-        n = ctypes.c_uint32(have)
-        with _Fenced(room) as f:
-            call("getsockopt", host, level, name, ctypes.c_void_p(f.addr), ctypes.byref(n))
-            raw = f.get(min(n.value, room))
+        if raw:
+            t.mm.write(val, raw)
+        t.mm.write(vlen_ptr, struct.pack("<i", len(raw)))
+        return 0
+    # The host reads and judges the length itself (after the level: an
+    # option the socket lacks is EOPNOTSUPP before any EFAULT or EINVAL).
+    if t.mm.extent(vlen_ptr, 4, PROT_READ) < 4:
+        with _Fenced(0) as nothing:
+            return call("getsockopt", host, level, name, ctypes.c_void_p(nothing.addr),
+                        ctypes.c_void_p(nothing.addr))
+    have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
+    room = t.mm.extent(val, min(have, SOCKOPT_MAX), PROT_WRITE) if have > 0 else 0
+    n = ctypes.c_int32(have)
+    with _Fenced(room) as f:
+        call("getsockopt", host, level, name, ctypes.c_void_p(f.addr), ctypes.byref(n))
+        raw = f.get(max(0, min(n.value, room)))
+    if _SOCK_ERR and level == SOL_SOCKET and name == SO_ERROR and len(raw) == 4 \
+            and not struct.unpack("<i", raw)[0]:
+        raw = struct.pack("<i", _SOCK_ERR.pop(_key(host), 0))
     if raw:
         t.mm.write(val, raw)
-    t.mm.write(vlen_ptr, struct.pack("<i", len(raw) if _compat_timeval(t, level, name)
-                                     else n.value))
+    t.mm.write(vlen_ptr, struct.pack("<i", n.value))
     return 0
 
 
