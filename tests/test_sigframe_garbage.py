@@ -71,3 +71,12 @@ def test_x86_64_bad_cs_ss_is_sigsegv_at_once(cs, ss, err):
 def test_without_a_handler_the_task_dies_of_it(variant):
     out = _same(variant, ["4", "6"], {"CS": "0x7b", "BARE": "1"})
     assert all(line.endswith("killed by b") for line in out), out
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32", "musl64"])
+def test_sigreturn_restores_the_alternate_stack(variant):
+    exe = build("sigframe_altstack.c", variant)
+    native = run_native(exe)
+    emu = run_sysgate(exe)
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+    assert native.stdout.endswith(b"frame edited to SS_DISABLE: none flags 2 size 0\n")

@@ -91,7 +91,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, size):
     return 0
 
 
-SS_ONSTACK, SS_DISABLE = 1, 2
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM, MINSIGSTKSZ = 1, 2, 1 << 31, 2048
 
 
 @syscall("sigaltstack", "ptr ptr")
@@ -275,7 +275,7 @@ def _sigreturn(t, read_frame):
     restored registers as fixup_bad_iret makes Linux deliver it."""
     cur = t.thread.read_regs()
     try:
-        regs, mask, fp_addr, _alt = read_frame()
+        regs, mask, fp_addr, alt = read_frame()
     except KernelError:
         gate = t.machine.gate          # the registers as the call returns 0
         return _force_segv(t, gate._user_regs_at_exit(gate.current, dict(cur, rax=0)), (0, 0))
@@ -288,6 +288,8 @@ def _sigreturn(t, read_frame):
     except KernelError:
         return _force_segv(t, regs, (0, 0))
     t.thread.write_fpu(fpu if fpu is not None else FPU_INIT)     # none saved: init state
+    if alt is not None:
+        _restore_altstack(t, alt, regs["rsp"])
     fault = sigframe.iret_fault(t, regs)
     if fault:
         signo, trapno, err = fault
@@ -296,6 +298,21 @@ def _sigreturn(t, read_frame):
         sigframe.after_iret_32(regs)
     t.thread.set_frame(regs)
     return _as_return(t, regs)
+
+
+def _restore_altstack(t, alt, sp):
+    """restore_altstack: the rt frame's uc_stack becomes the alternate
+    stack, as sigaltstack would take it, its refusals ignored (on the
+    current one: EPERM; a bad mode: EINVAL; too small: ENOMEM)."""
+    ss_sp, flags, size = alt
+    cur_sp, cur_flags, cur_size = t.altstack
+    if not cur_flags & SS_DISABLE and cur_sp <= sp & (2**64 - 1) < cur_sp + cur_size:
+        return
+    mode = flags & ~SS_AUTODISARM
+    if mode == SS_DISABLE:
+        t.altstack = (0, SS_DISABLE, 0)
+    elif mode in (0, SS_ONSTACK) and size >= MINSIGSTKSZ:
+        t.altstack = (ss_sp, flags & SS_AUTODISARM, size)
 
 
 def _force_segv(t, regs, trap, signo=SIGSEGV):
