@@ -142,12 +142,16 @@ class _Fenced:
 
 
 class _Plain:
-    """A host buffer of n bytes (holding data), for a guest area that is
-    all there."""
+    """A host buffer of n bytes (or data itself, when it is all there), for
+    a guest area that is all there."""
 
-    def __init__(self, n, data=b""):
-        self.buf = ctypes.create_string_buffer(data, max(n, 1))
-        self.addr = ctypes.addressof(self.buf)
+    def __init__(self, n, data=None):
+        if data is not None and len(data) == n:
+            self.buf = data                     # bytes are read in place
+            self.addr = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+        else:
+            self.buf = ctypes.create_string_buffer(max(n, 1))
+            self.addr = ctypes.addressof(self.buf)
 
     def __enter__(self):
         return self
