@@ -80,3 +80,16 @@ def test_sigreturn_restores_the_alternate_stack(variant):
     emu = run_sysgate(exe)
     assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
     assert native.stdout.endswith(b"frame edited to SS_DISABLE: none flags 2 size 0\n")
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_sigreturn_without_a_frame(variant):
+    """sigreturn called with the stack pointer at nothing or at junk."""
+    exe = build("sigframe_raw.c", variant, ["-fno-stack-protector"])
+    for mode in (0, 1, 2, 3):
+        for seed in range(1, 5):
+            args = [str(mode), str(seed)]
+            native, emu = run_native(exe, args), run_sysgate(exe, args)
+            assert (emu.status, emu.stdout) == (native.status, native.stdout), (mode, seed)
+            if mode & 1:
+                assert native.stdout == b"sig 11 code 128 addr (nil) trap 0 err 0\n"

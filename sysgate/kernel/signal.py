@@ -278,7 +278,9 @@ def _sigreturn(t, read_frame):
         regs, mask, fp_addr, alt = read_frame()
     except KernelError:
         gate = t.machine.gate          # the registers as the call returns 0
-        return _force_segv(t, gate._user_regs_at_exit(gate.current, dict(cur, rax=0)), (0, 0))
+        regs = gate._user_regs_at_exit(gate.current, dict(cur))
+        regs["rax"] = 0
+        return _force_segv(t, regs, (0, 0))
     t.sigmask = mask & ~UNBLOCKABLE
     regs["eflags"] = (cur["eflags"] & ~sigframe.FIX_EFLAGS) | (regs["eflags"] & sigframe.FIX_EFLAGS)
     if not t.is64:
