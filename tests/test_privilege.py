@@ -161,3 +161,21 @@ def test_socket_calls_with_random_arguments(variant, seed):
     assert len(got) == len(want) == 300
     diffs = [(w, g) for w, g in zip(want, got) if w != g]
     assert not diffs, f"{len(diffs)} calls differ, first: {diffs[:3]}"
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_socket_ioctls_with_random_arguments(variant, seed):
+    """Interface, route, ARP and int ioctls on sockets, call by call as
+    natively without the network powers: EPERM for the changes, and each
+    other answer in Linux's order."""
+    exe = build("net_ioctl.c", variant, ["-w"])
+    native = subprocess.run((NO_NET_CAPS if os.geteuid() == 0 else []) + [exe, str(seed)],
+                            capture_output=True, timeout=60)
+    emu = _run([*sysgate_cmd(), exe, str(seed)])
+    assert native.returncode == 0, native.stderr
+    got, want = emu.stdout.decode().splitlines(), native.stdout.decode().splitlines()
+    assert len(got) == len(want) == 400
+    diffs = [(w, g) for w, g in zip(want, got) if w != g]
+    assert not diffs, f"{len(diffs)} calls differ, first: {diffs[:3]}"
+    assert any("Operation not permitted" in line for line in want)
