@@ -39,7 +39,8 @@ def test_no_configuration_power_by_default(variant):
     out = emu.stdout.decode()
     for what in ("RTM_NEWLINK lo up (write)", "RTM_NEWLINK lo up (sendto)",
                  "RTM_NEWADDR 127.0.0.2/8", "socket(AF_INET, SOCK_RAW)",
-                 "socket(AF_PACKET, SOCK_RAW)", "SIOCSIFFLAGS lo up", "SO_MARK"):
+                 "socket(AF_PACKET, SOCK_RAW)", "SIOCSIFFLAGS lo up", "SO_MARK",
+                 "SIOCADDRT 10.9.8.0/24 dev lo"):
         assert f"{what:<28} = -1 Operation not permitted\n" in out, what
     assert "SIOCSIFFLAGS bad pointer     = -1 Bad address\n" in out
     assert out.endswith("links: lo\nlo flags: down LOOPBACK\nifconf (%d bytes each):\n"
@@ -56,6 +57,7 @@ def test_admin_keeps_the_power(variant):
     out = emu.stdout.decode()
     assert "RTM_NEWLINK lo up (write)    = ok\n" in out
     assert "socket(AF_PACKET, SOCK_RAW)  = ok\n" in out
+    assert "SIOCADDRT 10.9.8.0/24 dev lo = ok\nSIOCADDRT, bad device name   = -1 Bad address\n" in out
     assert out.endswith("links: lo(up)\nlo flags: UP LOOPBACK\n"
                         "ifconf (%d bytes each): lo=127.0.0.1 lo=127.0.0.2\n"
                         % (40 if variant == "gcc64" else 32))

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -226,6 +227,18 @@ int main(int argc, char **argv)
     result("SIOCSIFFLAGS bad pointer", ioctl(s, SIOCSIFFLAGS, (void *)16));
     result("SIOCGIFFLAGS no such if", (strcpy(ifr.ifr_name, "nosuch0"),
                                        ioctl(s, SIOCGIFFLAGS, &ifr)));
+
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    struct sockaddr_in *dst = (void *)&rt.rt_dst, *mask = (void *)&rt.rt_genmask;
+    dst->sin_family = mask->sin_family = AF_INET;
+    inet_pton(AF_INET, "10.9.8.0", &dst->sin_addr);
+    inet_pton(AF_INET, "255.255.255.0", &mask->sin_addr);
+    rt.rt_flags = RTF_UP;
+    rt.rt_dev = "lo";
+    result("SIOCADDRT 10.9.8.0/24 dev lo", ioctl(s, SIOCADDRT, &rt));
+    rt.rt_dev = (char *)16;
+    result("SIOCADDRT, bad device name", ioctl(s, SIOCADDRT, &rt));
 
     int mark = 7;
     result("SO_MARK", setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark));
