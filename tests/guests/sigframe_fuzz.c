@@ -199,6 +199,10 @@ static void usr1_rt(int sig, siginfo_t *si, void *ctx)
     g[REG_EFL] = flags();
     uint64_t cs = SEG(F_CS, good_cs), ss = SEG(F_SS, good_ss), fsgs = next() & 0xffffffff;
     g[REG_CSGSFS] = cs | (fsgs << 16) | (ss << 48);
+    /* A kernel-half RIP into compat mode is cut to 32 bits by this host's
+     * CPU; other CPUs may refuse it: left out, so the test holds on each. */
+    if ((cs | 3) != 0x33 && (uint64_t)g[REG_RIP] >> 47)
+        g[REG_RIP] = (greg_t)fuzz_ud2;
     if (next() % 4 == 0)
         uc->uc_flags &= ~4UL;             /* UC_STRICT_RESTORE_SS */
     garble_fp(&uc->uc_mcontext.fpregs);
