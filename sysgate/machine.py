@@ -207,7 +207,7 @@ class Machine:
         return task
 
     def _setup_network(self):
-        from .kernel.net import setup_network
+        from .kernel.netns import setup_network
         try:
             setup_network(self.net)
         except OSError as e:

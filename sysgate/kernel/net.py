@@ -18,6 +18,7 @@ import struct
 from . import sched
 from .errors import KernelError, E
 from .fs.lookup import open_at, parent_at
+from .hostbuf import Fenced, gather, room, scatter
 from .hostlibc import call, libc
 from .mm import PROT_READ, PROT_WRITE
 from .registry import syscall
@@ -110,105 +111,6 @@ def _send_cap(host, length):
     v, n = ctypes.c_int(0), ctypes.c_uint32(4)
     libc.getsockopt(host, SOL_SOCKET, 7, ctypes.byref(v), ctypes.byref(n))     # SO_SNDBUF
     return min(length, max(MAX_MSG, 2 * v.value + PAGE))
-
-
-class _Fenced:
-    """n bytes of host memory that end where an inaccessible page begins: a
-    host call that reaches past what the guest could give (or take) faults
-    there, with Linux's EFAULT, instead of sysgate allocating the guest's
-    whole claimed length."""
-
-    def __init__(self, n):
-        pages = (n + PAGE - 1) // PAGE
-        self.size = (pages + 1) * PAGE
-        base = libc.mmap(None, self.size, 3, 0x22, -1, 0)    # RW, MAP_PRIVATE|MAP_ANONYMOUS
-        if base is None or base == ctypes.c_void_p(-1).value:
-            raise KernelError(E.ENOMEM)
-        self.base = base
-        libc.mprotect(ctypes.c_void_p(base + pages * PAGE), ctypes.c_size_t(PAGE), 0)
-        self.addr = base + pages * PAGE - n
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        libc.munmap(ctypes.c_void_p(self.base), ctypes.c_size_t(self.size))
-
-    def put(self, data):
-        ctypes.memmove(self.addr, data, len(data))
-
-    def get(self, n):
-        return ctypes.string_at(self.addr, n)
-
-
-class _Plain:
-    """A host buffer of n bytes (or data itself, when it is all there), for
-    a guest area that is all there."""
-
-    def __init__(self, n, data=None):
-        if data is not None and len(data) == n:
-            self.buf = data                     # bytes are read in place
-            self.addr = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
-        else:
-            self.buf = ctypes.create_string_buffer(max(n, 1))
-            self.addr = ctypes.addressof(self.buf)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def get(self, n):
-        return self.buf.raw[:n]
-
-
-def _gather(t, vecs, total):
-    """A host copy of the first total bytes of the guest's iovecs, ending
-    where the guest's readable memory does: the host faults (EFAULT, or a
-    short count on a stream) exactly where Linux would stop copying."""
-    parts, left = [], total
-    for base, length in vecs:
-        take = min(length, left)
-        if not take:
-            continue
-        have = t.mm.extent(base, take, PROT_READ)
-        if have:
-            parts.append(t.mm.peek(base, have))
-        left -= take
-        if have < take:
-            data = b"".join(parts)
-            f = _Fenced(len(data))
-            f.put(data)
-            return f
-    return _Plain(total, b"".join(parts))
-
-
-def _room(t, vecs, total):
-    """A host buffer for a receive of up to total bytes into the guest's
-    iovecs, fenced where their writable memory ends."""
-    room, left = 0, total
-    for base, length in vecs:
-        take = min(length, left)
-        if not take:
-            continue
-        have = t.mm.extent(base, take, PROT_WRITE)
-        room += have
-        left -= take
-        if have < take:
-            return _Fenced(room)
-    return _Plain(total)
-
-
-def _scatter(t, vecs, data):
-    at = 0
-    for base, length in vecs:
-        if at >= len(data):
-            break
-        piece = data[at:at + length]
-        if piece:
-            t.mm.write(base, piece)
-        at += len(piece)
 
 
 # --- addresses -----------------------------------------------------------------
@@ -423,7 +325,7 @@ def _sendto(t, fd, buf, length, flags, addr, alen):
     host = _socket_fd(t, fd)
     length = _send_cap(host, min(length, MAX_RW_COUNT))
     raw = _read_addr(t, addr, alen) if addr else b""
-    with _to_host(t, raw, creating=False) as ha, _gather(t, [(buf, length)], length) as data:
+    with _to_host(t, raw, creating=False) as ha, gather(t, [(buf, length)], length) as data:
         _wait(t, host, True, flags)
         r = libc.sendto(host, ctypes.c_void_p(data.addr), ctypes.c_size_t(length), flags,
                         ha.buf, len(ha.raw))
@@ -450,7 +352,7 @@ def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
     length = min(length, MAX_MSG)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    with _room(t, [(buf, length)], length) as out:
+    with room(t, [(buf, length)], length) as out:
         r = libc.recvfrom(host, ctypes.c_void_p(out.addr), ctypes.c_size_t(length), flags, sa,
                           ctypes.byref(n))
         if r < 0:
@@ -599,7 +501,7 @@ def _sendmsg(t, fd, msg, flags):
                     hosts.append(f.host)
                 body = struct.pack(f"<{len(hosts)}i", *hosts)
             ctl += _pack_cmsg(level, kind, body, 8)
-    with _to_host(t, raw, creating=False) as ha, _gather(t, vecs, total) as data:
+    with _to_host(t, raw, creating=False) as ha, gather(t, vecs, total) as data:
         _wait(t, host, True, flags)
         vec = _Iovec(data.addr, total)
         cbuf = ctypes.create_string_buffer(ctl, max(len(ctl), 1))
@@ -633,14 +535,14 @@ def _recvmsg(t, fd, msg, flags):
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     # Room for what fits the guest's buffer once its headers are the host's.
     cbuf = ctypes.create_string_buffer(min(2 * controllen + 64, CMSG_HOST_MAX))
-    with _room(t, vecs, total) as buf:
+    with room(t, vecs, total) as buf:
         vec = _Iovec(buf.addr, total)
         m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
                     ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
         r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
         if r < 0:
             raise KernelError(ctypes.get_errno())
-        _scatter(t, vecs, buf.get(min(r, total)))
+        scatter(t, vecs, buf.get(min(r, total)))
     # The host was always asked for MSG_CMSG_CLOEXEC; msg_flags carries it
     # back only when the guest asked (___sys_recvmsg).
     out_flags = (m.flags & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC)
@@ -777,7 +679,7 @@ def sys_setsockopt(t, fd, level, name, val, vlen):
     # The host reads what the option needs of the guest's bytes and faults
     # where the guest's memory ends, so no more than that is copied.
     have = t.mm.extent(val, min(vlen, SOCKOPT_MAX), PROT_READ) if vlen else 0
-    with _Fenced(have) as f:
+    with Fenced(have) as f:
         f.put(t.mm.peek(val, have) if have else b"")
         return call("setsockopt", host, level, name, ctypes.c_void_p(f.addr), vlen)
 
@@ -800,13 +702,13 @@ def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
     # The host reads and judges the length itself (after the level: an
     # option the socket lacks is EOPNOTSUPP before any EFAULT or EINVAL).
     if t.mm.extent(vlen_ptr, 4, PROT_READ) < 4:
-        with _Fenced(0) as nothing:
+        with Fenced(0) as nothing:
             return call("getsockopt", host, level, name, ctypes.c_void_p(nothing.addr),
                         ctypes.c_void_p(nothing.addr))
     have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
     room = t.mm.extent(val, min(have, SOCKOPT_MAX), PROT_WRITE) if have > 0 else 0
     n = ctypes.c_int32(have)
-    with _Fenced(room) as f:
+    with Fenced(room) as f:
         call("getsockopt", host, level, name, ctypes.c_void_p(f.addr), ctypes.byref(n))
         raw = f.get(max(0, min(n.value, room)))
     if _SOCK_ERR and level == SOL_SOCKET and name == SO_ERROR and len(raw) == 4 \
@@ -845,283 +747,3 @@ def sys_socketcall(t, number, args):
         if vals[i] & 0x80000000:
             vals[i] -= 1 << 32
     return fn(t, *vals)
-
-
-# --- the network's privileges ----------------------------------------------------------
-# A guest run by root would otherwise hold the host's CAP_NET_ADMIN and
-# CAP_NET_RAW: netlink changes, raw and packet sockets, SIOCSIF* ioctls,
-# SO_MARK... Rather than parse every message, sysgate gives those powers up
-# itself, so the host kernel answers each request exactly as it answers a
-# process without them (EPERM in the netlink ACK, at socket(), at
-# setsockopt): every way in (sendmsg, write, sendfile on a netlink socket)
-# is covered. CAP_SYS_MODULE goes too: with it, an interface name in any
-# SIOCGIF* ioctl makes the host load a module of that name (dev_load).
-# Dropping from the effective, permitted and inheritable sets (and the
-# ambient one) is enough: guests never make the host exec, and only an exec
-# could raise them again.
-NET_MODES = ("host", "admin", "none")
-CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE = 12, 13, 16
-NET_CAPS = (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE)
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
-SYS_capget, SYS_capset, SYS_unshare = 125, 126, 272
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
-SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-
-
-def _drop_caps(caps):
-    """Remove caps (all, when None) from this process's capability sets;
-    nothing to do (the usual case without root) makes no call."""
-    hdr = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (ctypes.c_uint32 * 6)()           # {effective, permitted, inheritable} x 2
-    if libc.syscall(ctypes.c_long(SYS_capget), hdr, data) < 0:
-        raise OSError(ctypes.get_errno(), "capget")
-    keep = [0, 0] if caps is None else [0xFFFFFFFF, 0xFFFFFFFF]
-    for c in caps or ():
-        keep[c // 32] &= ~(1 << c % 32)
-    held = any(data[i] & ~keep[i // 3] for i in range(6))
-    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    if not held:
-        return
-    for i in range(6):
-        data[i] &= keep[i // 3]
-    if libc.syscall(ctypes.c_long(SYS_capset), hdr, data) < 0:
-        raise OSError(ctypes.get_errno(), "capset")
-
-
-def _private_netns():
-    """A fresh network namespace of the host kernel for this process (and so
-    every guest process after it), with its loopback up. Without root, a
-    user namespace first, mapping only our own ids, so the guest's ids
-    stay what they were."""
-    uid, gid = os.geteuid(), os.getegid()
-    flags = CLONE_NEWNET if uid == 0 else CLONE_NEWUSER | CLONE_NEWNET
-    if libc.syscall(ctypes.c_long(SYS_unshare), ctypes.c_long(flags)) < 0:
-        raise OSError(ctypes.get_errno(), "cannot make a network namespace (unshare)")
-    if uid:
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                           ("gid_map", f"{gid} {gid} 1")):
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-    with socket_for_ioctl() as s:
-        ifr = bytearray(struct.pack("16sh", b"lo", 0).ljust(40, b"\0"))
-        fcntl.ioctl(s, SIOCGIFFLAGS, ifr)
-        struct.pack_into("h", ifr, 16, struct.unpack_from("h", ifr, 16)[0] | IFF_UP)
-        fcntl.ioctl(s, SIOCSIFFLAGS, ifr)
-
-
-def socket_for_ioctl():
-    import socket
-    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-
-def setup_network(mode):
-    """Give the guest the network its user asked for (--net): the host's
-    without the power to configure it (host), the host's with whatever
-    power sysgate holds (admin), or a namespace of its own with only a
-    loopback (none). Raises OSError when the namespace cannot be made."""
-    if mode not in NET_MODES:
-        raise ValueError(mode)
-    if mode == "admin":
-        return
-    in_userns = mode == "none" and os.geteuid() != 0
-    if mode == "none":
-        _private_netns()
-    # Root keeps its other powers (credentials are another model's); the
-    # full set a new user namespace gives, which the user never had, goes.
-    _drop_caps(None if in_userns else NET_CAPS)
-
-
-# --- socket ioctls: interfaces, routes, ARP ----------------------------------------------
-# struct ifreq: a 16-byte name and a 16-byte union on i386, 24 on x86-64
-# (struct ifmap has longs); the host's is always the 40-byte one. Which of
-# these need privilege is the host kernel's to say (see setup_network), and
-# so is the order of its answers: each structure goes to the host in memory
-# that ends where the guest's does. Only ioctls whose structures hold no
-# pointers are passed (a pointer would name sysgate's memory to the host),
-# and a route's one pointer, its device name, is translated.
-IFREQ_CMDS = frozenset((0x8910, 0x8913, 0x8914, 0x8915, 0x8916, 0x8917, 0x8918, 0x8919,
-                        0x891a, 0x891b, 0x891c, 0x891d, 0x891e, 0x8921, 0x8922, 0x8923,
-                        0x8924, 0x8927, 0x8931, 0x8932, 0x8933, 0x8934, 0x8935, 0x8936,
-                        0x8937, 0x8942, 0x8943, 0x8970, 0x8971,
-                        0x8929, 0x8930,                 # bonding's old slave calls
-                        0x8947, 0x8948, 0x8949,         # MII registers, inline
-                        0x89a2, 0x89a3))                # bridge ports, by index
-# Those Linux copies back to the caller (the getters, and SIOCGIFNAME).
-IFREQ_GET = frozenset((0x8910, 0x8913, 0x8915, 0x8917, 0x8919, 0x891b, 0x891d, 0x8921,
-                       0x8927, 0x8933, 0x8935, 0x8942, 0x8970, 0x8929, 0x8947, 0x8948))
-SIOCGIFCONF, SIOCGIFMAP, SIOCSIFMAP = 0x8912, 0x8970, 0x8971
-SIOCSPGRP, SIOCGPGRP, SIOCATMARK, FIOSETOWN, FIOGETOWN, SIOCOUTQ, SIOCOUTQNSD = (
-    0x8902, 0x8904, 0x8905, 0x8901, 0x8903, 0x5411, 0x894B)
-INT_IN, INT_OUT = frozenset((SIOCSPGRP, FIOSETOWN)), frozenset((SIOCGPGRP, SIOCATMARK,
-                                                                FIOGETOWN, SIOCOUTQ, SIOCOUTQNSD))
-SIOCGSKNS = 0x894C         # the socket's network namespace, as a new descriptor
-SIOCADDRT, SIOCDELRT = 0x890B, 0x890C
-ARP_CMDS, SIOCGARP, ARPREQ = frozenset((0x8953, 0x8954, 0x8955)), 0x8954, 68
-# SIOCGSTAMP(NS): the old ones in the ABI's own time layout, the new ones
-# in 64-bit time on both.
-STAMP_OLD, STAMP_NEW = frozenset((0x8906, 0x8907)), frozenset((0x80108906, 0x80108907))
-SOCKET_IOCTLS = IFREQ_CMDS | INT_IN | INT_OUT | ARP_CMDS | STAMP_OLD | STAMP_NEW \
-    | {SIOCGIFCONF, SIOCADDRT, SIOCDELRT, SIOCGSKNS}
-HOST_IFREQ = 40
-IFCONF_MAX = 1024                       # interfaces listed at most by one SIOCGIFCONF
-
-
-def _ifreq_size(t):
-    return HOST_IFREQ if t.is64 else 32
-
-
-def _ifreq_to_host(t, cmd, raw):
-    if t.is64:
-        return bytes(raw)
-    if cmd in (SIOCGIFMAP, SIOCSIFMAP):
-        start, end, base, irq, dma, port = struct.unpack_from("<IIHBBB", raw, 16)
-        return raw[:16] + struct.pack("<QQHBBB", start, end, base, irq, dma, port).ljust(24, b"\0")
-    return raw.ljust(HOST_IFREQ, b"\0")
-
-
-def _ifreq_to_guest(t, cmd, raw):
-    if t.is64:
-        return bytes(raw)
-    if cmd in (SIOCGIFMAP, SIOCSIFMAP):
-        start, end, base, irq, dma, port = struct.unpack_from("<QQHBBB", raw, 16)
-        return bytes(raw[:16]) + struct.pack("<IIHBBB", start & 0xFFFFFFFF, end & 0xFFFFFFFF,
-                                             base, irq, dma, port).ljust(16, b"\0")
-    return bytes(raw[:32])
-
-
-def _struct_in(t, arg, size, convert=None):
-    """The guest's structure at arg for the host: converted when all of it
-    can be read, else its readable part, fenced (the host faults where the
-    guest's memory ends, after whatever it checks first)."""
-    have = t.mm.extent(arg, size, PROT_READ)
-    raw = t.mm.peek(arg, have) if have else b""
-    if have == size:
-        raw = convert(raw) if convert else raw
-        buf = _Fenced(len(raw))
-    else:
-        buf = _Fenced(have)
-    buf.put(raw)
-    return buf
-
-
-def _ifconf(t, host, arg):
-    """SIOCGIFCONF: the host's list of ifreqs, each recast for the guest."""
-    fmt = "<i4xQ" if t.is64 else "<iI"
-    length, buf = struct.unpack(fmt, t.mm.read(arg, struct.calcsize(fmt)))
-    size = _ifreq_size(t)
-    count = min(max(length, 0) // size, IFCONF_MAX) if buf else 0
-    hbuf = ctypes.create_string_buffer(max(count * HOST_IFREQ, 1))
-    conf = struct.pack("<i4xQ", count * HOST_IFREQ if buf else 0,
-                       ctypes.addressof(hbuf) if buf else 0)
-    cbuf = ctypes.create_string_buffer(conf, len(conf))
-    call("ioctl", host, SIOCGIFCONF, cbuf)
-    got = struct.unpack_from("<i", cbuf.raw)[0] // HOST_IFREQ
-    if buf:
-        out = b"".join(_ifreq_to_guest(t, 0, hbuf.raw[i * HOST_IFREQ:(i + 1) * HOST_IFREQ])
-                       for i in range(got))
-        if out:
-            t.mm.write(buf, out)
-    t.mm.write(arg, struct.pack("<i", got * size))
-    return 0
-
-
-def _rtentry_to_host(t, raw):
-    """A route (struct rtentry) in the host's layout, its device-name
-    pointer apart: (bytes, rt_dev)."""
-    if t.is64:
-        return raw[:88] + bytes(8) + raw[96:], struct.unpack_from("<Q", raw, 88)[0]
-    flags, metric = struct.unpack_from("<H", raw, 52)[0], struct.unpack_from("<h", raw, 64)[0]
-    dev, mtu, window, irtt = struct.unpack_from("<IIIH", raw, 68)
-    out = bytearray(120)
-    out[8:56] = raw[4:52]
-    struct.pack_into("<H", out, 56, flags)
-    struct.pack_into("<h", out, 80, metric)
-    struct.pack_into("<QQH", out, 96, mtu, window, irtt)
-    return bytes(out), dev
-
-
-def _route(t, host, cmd, arg):
-    """SIOCADDRT/SIOCDELRT: the host sees the guest's route with its device
-    name copied to host memory (fenced: Linux reads IFNAMSIZ-1 bytes of it,
-    and only once it has found the caller privileged)."""
-    raw = t.mm.read(arg, 120 if t.is64 else 84)
-    rt, dev = _rtentry_to_host(t, raw)
-    with _struct_in(t, dev, 15) if dev else _Plain(0) as name:
-        rt = rt[:88] + struct.pack("<Q", name.addr if dev else 0) + rt[96:]
-        buf = ctypes.create_string_buffer(rt, len(rt))
-        return call("ioctl", host, ctypes.c_ulong(cmd), buf)
-
-
-def _stamp(t, host, cmd, arg):
-    out = ctypes.create_string_buffer(16)
-    call("ioctl", host, ctypes.c_ulong(cmd), out)
-    raw = out.raw
-    if cmd in STAMP_OLD and not t.is64:
-        raw = struct.pack("<ii", *struct.unpack("<qq", raw))
-    t.mm.write(arg, raw)
-    return 0
-
-
-def _domain(host):
-    v, n = ctypes.c_int(0), ctypes.c_uint32(4)
-    libc.getsockopt(host, SOL_SOCKET, 39, ctypes.byref(v), ctypes.byref(n))     # SO_DOMAIN
-    return v.value
-
-
-# Old calls i386's compat layer still copies an ifreq for (then ENOTTY).
-COMPAT_IFREQ_ONLY = frozenset((0x891f, 0x8920))
-# Calls i386's compat layer does not know at all (ENOTTY at once).
-COMPAT_UNKNOWN = frozenset((0x8929, 0x8930))
-
-
-def _unknown(t, cmd, arg):
-    """A socket ioctl sysgate does not pass on (its structure may hold
-    pointers): as Linux answers one no layer knows, ENOTTY, after the
-    generic path has copied an ifreq (x86-64; i386's compat layer refuses
-    most at once)."""
-    if t.is64:
-        t.mm.read(arg, HOST_IFREQ)
-    elif cmd in COMPAT_IFREQ_ONLY:
-        t.mm.read(arg, 32)
-    raise KernelError(E.ENOTTY)
-
-
-def socket_ioctl(t, host, cmd, arg):
-    """A socket's own ioctls, or None when cmd is not one (or host is not a
-    socket)."""
-    if cmd >> 8 != 0x89 and cmd not in SOCKET_IOCTLS:
-        return None
-    if not stat.S_ISSOCK(os.fstat(host).st_mode):
-        return None
-    if cmd in (SIOCADDRT, SIOCDELRT):
-        if _domain(host) != AF_INET:
-            _unknown(t, cmd, arg)
-        return _route(t, host, cmd, arg)
-    if cmd not in SOCKET_IOCTLS or not t.is64 and cmd in COMPAT_UNKNOWN:
-        _unknown(t, cmd, arg)
-    if cmd == SIOCGIFCONF:
-        return _ifconf(t, host, arg)
-    if cmd == SIOCGSKNS:
-        # EPERM without CAP_NET_ADMIN; else a host descriptor, made the guest's.
-        return t.files.install(call("ioctl", host, ctypes.c_ulong(cmd), None), cloexec=True)
-    if cmd in STAMP_OLD or cmd in STAMP_NEW:
-        return _stamp(t, host, cmd, arg)
-    if cmd in ARP_CMDS:
-        with _struct_in(t, arg, ARPREQ) as buf:
-            r = call("ioctl", host, ctypes.c_ulong(cmd), ctypes.c_void_p(buf.addr))
-            if cmd == SIOCGARP:
-                t.mm.write(arg, buf.get(ARPREQ))
-            return r
-    # An int, or an ifreq: the host may read a whole ifreq of either (the
-    # generic path of a socket that lacks the int call).
-    # i386's whole ifreq is 32 bytes: when those are there, so are the host's 40.
-    convert = (lambda raw: raw.ljust(HOST_IFREQ, b"\0")) if cmd in INT_IN or cmd in INT_OUT \
-        else (lambda raw: _ifreq_to_host(t, cmd, raw))
-    with _struct_in(t, arg, _ifreq_size(t), convert) as buf:
-        r = call("ioctl", host, ctypes.c_ulong(cmd), ctypes.c_void_p(buf.addr))
-        if cmd in INT_OUT:
-            t.mm.write(arg, buf.get(4))
-        elif cmd in IFREQ_GET:
-            t.mm.write(arg, _ifreq_to_guest(t, cmd, buf.get(HOST_IFREQ)))
-        return r

@@ -499,7 +499,7 @@ def sys_ioctl(t, fd, cmd, arg):
     if cmd in _IOCTL_IN:
         _fcntl.ioctl(h, cmd, t.mm.read(arg, _IOCTL_IN[cmd]))
         return 0
-    from ..net import socket_ioctl          # interfaces, owners: the socket's own ioctls
+    from ..sockioctl import socket_ioctl    # interfaces, routes, ARP: the socket's own
     r = socket_ioctl(t, h, cmd, arg)
     if r is not None:
         return r
