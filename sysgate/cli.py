@@ -33,6 +33,10 @@ def _run_options():
                         "anonymous memory; PROT_NONE reservations are free): beyond it mmap, "
                         "brk, mprotect and mremap fail with ENOMEM and execve refuses the "
                         "image (default: 4G)")
+    p.add_argument("--net", default="host", choices=["host", "admin", "none"],
+                   help="the host's network without the power to configure it (host, the "
+                        "default), with sysgate's own powers (admin), or a private one "
+                        "with only loopback (none)")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     return p
@@ -91,7 +95,7 @@ def cmd_run(opts, trace=None):
     from .machine import LoadError, Machine
     try:
         m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso,
-                    memory_limit=opts.memory_limit)
+                    memory_limit=opts.memory_limit, net=opts.net)
         m.load(opts.program, [opts.program] + opts.args)
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)

@@ -108,7 +108,8 @@ class Thread:
 
 
 class Machine:
-    def __init__(self, cpu="intel", root=None, seed=None, vdso=True, memory_limit=None):
+    def __init__(self, cpu="intel", root=None, seed=None, vdso=True, memory_limit=None,
+                 net="host"):
         if cpu not in MODELS:
             raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
         if root is not None and not os.path.isdir(root):
@@ -121,6 +122,7 @@ class Machine:
         self.use_vdso = vdso
         if memory_limit is not None:
             set_memory_limit(memory_limit)
+        self.net = net             # --net: applied once, at load (kernel.net.setup_network)
         self.vdso = None
         self.task = None
         self.gate = None
@@ -191,6 +193,7 @@ class Machine:
         except OSError as e:
             raise LoadError(f"{path}: {e.strerror}") from None
         img = self.parse(data, path)
+        self._setup_network()
         fsctx = FsContext(self.root)
         task = Task(self, None, FdTable(), fsctx, img.is64)
         self.task = task
@@ -210,6 +213,15 @@ class Machine:
                             f"the memory limit)") from None
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
         return task
+
+    def _setup_network(self):
+        from .kernel.netns import setup_network
+        try:
+            setup_network(self.net)
+        except OSError as e:
+            raise LoadError(f"--net {self.net}: {e.strerror or e}") from None
+        except ValueError:
+            raise LoadError(f"unknown --net mode {self.net!r} (host, admin or none)") from None
 
     @staticmethod
     def parse(data, path):

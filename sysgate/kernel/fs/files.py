@@ -573,6 +573,10 @@ def sys_ioctl(t, fd, cmd, arg):
         return t.files.install(peer, cloexec=bool(arg & os.O_CLOEXEC))
     if cmd in _IOCTL_REFUSED and stat.S_ISCHR(os.fstat(h).st_mode):
         raise KernelError(_IOCTL_REFUSED[cmd])
+    from ..sockioctl import socket_ioctl    # interfaces, routes, ARP: the socket's own
+    r = socket_ioctl(t, h, cmd, arg)
+    if r is not None:
+        return r
     os.fstat(h)
     raise KernelError(E.ENOTTY)
 
