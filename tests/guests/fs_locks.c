@@ -58,8 +58,10 @@ int main(void) {
     read(go[0], &b, 1);
     usleep(200000);
     l.l_type = F_UNLCK;
-    show("parent unlock", fcntl(fd, F_SETLK, &l));
+    /* printed once the child has printed too: the two race otherwise */
+    long unlocked = fcntl(fd, F_SETLK, &l);
     read(done[0], &b, 1);
+    show("parent unlock", unlocked);
     int st;
     waitpid(pid, &st, 0);
     printf("child status %d\n", WEXITSTATUS(st));
