@@ -10,10 +10,18 @@ a blocking call through a pipe, and stops user code that is computing (the
 run loop turns the stop into a return from an interrupt). The stop is
 repeated until the run loop has taken the queue: a stop can be lost when it
 lands just as emulation is restarted.
+
+A host call that may block (sched.host_call: a read on a tty, the open of a
+FIFO) cannot watch the wake pipe; while one is in progress the helper also
+pokes the main thread with POKE, whose handler does nothing, so that the
+call fails with EINTR and the run loop sees the signal. The poke too is
+repeated until the queue is taken: one that lands just before the call
+starts is lost.
 """
 import ctypes
 import os
 import signal
+import struct
 import threading
 
 from .hostlibc import libc
@@ -24,8 +32,14 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 RETRY_SECONDS = 0.005
 SA_NOCLDWAIT = 2
-NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
+NR_RT_SIGACTION, NR_TGKILL = 13, 234   # x86-64: struct kernel_sigaction is 4 longs
+NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTIME = \
+    222, 223, 4, 1, 1
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
+# glibc's own SIGCANCEL, which sysgate's process never uses (no
+# pthread_cancel): never a guest's signal (sigfillset leaves it out).
+POKE = 32
+SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
 
@@ -40,12 +54,18 @@ class HostSignals:
         self.wake_r = self.wake_w = -1
         self.saved_mask = None
         self.autoreap = False      # see reap_children
+        self.in_call = False       # the main thread is in a blocking host call
+        self.main_tid = None
+        self.can_poke = False
+        self._poke_timer = None    # host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
 
     def start(self):
         if self.thread is not None or threading.current_thread() is not threading.main_thread():
             return
         self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+        self.main_tid = threading.get_native_id()
+        self.can_poke = _install_poke()
         self._spawn()
 
     def _spawn(self):
@@ -62,6 +82,8 @@ class HostSignals:
         for fd in (self.wake_r, self.wake_w):
             os.close(fd)
         self.queue, self.pending = [], False
+        self.main_tid = threading.get_native_id()
+        self._poke_timer = None        # timers are not inherited
         self._spawn()
 
     def close(self):
@@ -94,6 +116,28 @@ class HostSignals:
                 self._bump_signal_word()
             if self.pending:
                 self.stop_cpu()
+                if self.in_call and self.can_poke:
+                    libc.syscall(NR_TGKILL, os.getpid(), self.main_tid, POKE)
+
+    def poke_at(self, deadline):
+        """Poke the main thread at CLOCK_MONOTONIC deadline (ns; None:
+        never), so that a guest timer ends a blocking host call. False when
+        that cannot be arranged."""
+        if not self.can_poke:
+            return False
+        if self._poke_timer is None:
+            if deadline is None:
+                return True
+            # struct sigevent: value, signo, notify = SIGEV_THREAD_ID, tid
+            ev = struct.pack("<QiiI", 0, POKE, SIGEV_THREAD_ID, self.main_tid).ljust(64, b"\0")
+            tid = ctypes.c_int(0)
+            if libc.syscall(NR_TIMER_CREATE, CLOCK_MONOTONIC, ev, ctypes.byref(tid)) != 0:
+                return False
+            self._poke_timer = tid.value
+        sec, ns = divmod(deadline, 10**9) if deadline is not None else (0, 0)
+        spec = (ctypes.c_long * 4)(0, 0, max(sec, 0), ns)
+        return libc.syscall(NR_TIMER_SETTIME, self._poke_timer, TIMER_ABSTIME, spec,
+                            None) == 0
 
     # A word a host futex wait can watch besides its own (futex_waitv): the
     # helper bumps it and wakes it for every signal it queues.
@@ -156,6 +200,22 @@ class HostSignals:
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
             signal.signal(signo, old)
+
+
+def _install_poke():
+    """Give POKE a handler that does nothing (libc's getpid, which ignores
+    its argument), installed without SA_RESTART so a blocked call fails with
+    EINTR. The restorer is libc's, read from an action libc installed
+    (Python's SIGINT or SIGPIPE). False when none is found."""
+    old = (ctypes.c_ulong * 4)()
+    for sig in (signal.SIGINT, signal.SIGPIPE):
+        if libc.syscall(NR_RT_SIGACTION, sig, None, old, 8) == 0 and old[1] & SA_RESTORER:
+            break
+    else:
+        return False
+    handler = ctypes.cast(libc.getpid, ctypes.c_void_p).value
+    act = (ctypes.c_ulong * 4)(handler, SA_RESTORER, old[2], 0)
+    return libc.syscall(NR_RT_SIGACTION, POKE, act, None, 8) == 0
 
 
 def inherited():

@@ -5,6 +5,8 @@ timer of the guest expires; when a signal becomes pending it gives up with
 -ERESTARTSYS (or whatever restart code the call asks for), and the exit
 work decides between restart and EINTR, as Linux's signal code does.
 """
+import ctypes
+import os
 import select
 import time as _time
 
@@ -13,6 +15,9 @@ from .errors import KernelError
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 NSEC = 10**9
 SIGALRM = 14
+EINTR = 4
+# The host's poll takes an int of milliseconds; a longer wait is several.
+MAX_POLL_MS = 2**31 - 1
 
 
 def now_ns():
@@ -111,7 +116,8 @@ def _host_wait(t, polls, seconds):
     wake = t.host.wake_r if t.host is not None else -1
     if wake >= 0:
         p.register(wake, select.POLLIN)
-    ms = None if seconds is None else max(1, int(seconds * 1000)) if seconds > 0 else 0
+    ms = None if seconds is None else min(MAX_POLL_MS, max(1, int(seconds * 1000))) \
+        if seconds > 0 else 0
     return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
 
 
@@ -142,3 +148,32 @@ def wait_fd(t, host, write=False, restart=ERESTARTSYS):
     while True:
         if wait_event(t, ((host, events),), restart):
             return
+
+
+def host_call(t, fn, *args, restart=ERESTARTSYS):
+    """fn(*args), a libc call that may block on the host (returns -1 with
+    errno on failure): a signal from outside interrupts it (the helper
+    thread pokes this thread, kernel.hostsig), and then the call gives up
+    with restart, as a wait does. Its result, or OSError for its errno."""
+    hs = t.host
+    while True:
+        t.timers.expire()
+        if interruptible(t):
+            raise KernelError(restart)
+        deadline = t.timers.deadline
+        hs.in_call = True
+        try:
+            if hs.pending:
+                continue
+            if deadline is not None:
+                hs.poke_at(deadline)
+            r = fn(*args)
+        finally:
+            hs.in_call = False
+            if deadline is not None:
+                hs.poke_at(None)
+        if r >= 0:
+            return r
+        err = ctypes.get_errno()
+        if err != EINTR:
+            raise OSError(err, os.strerror(err))

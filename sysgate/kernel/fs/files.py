@@ -14,7 +14,7 @@ import struct
 from ..errors import KernelError, E
 from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
-from ..sched import wait_fd
+from ..sched import host_call, wait_fd
 from .fdtable import NOFILE
 from .lookup import AT_FDCWD, open_at, read_path
 from ..hostlibc import host_syscall, libc
@@ -31,6 +31,7 @@ OPEN_FLAGS = (0o3 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o10000 |
 # I/O chunk for one host call: large guest counts are served in pieces so a
 # guest cannot make sysgate allocate gigabytes at once.
 CHUNK = 1 << 20
+RWF_NOWAIT = 8
 
 
 # --- open and close -------------------------------------------------------
@@ -49,7 +50,7 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     trunc = flags & os.O_TRUNC and t.mm.file_maps
     if trunc:
         flags &= ~os.O_TRUNC      # after the mappings let go of the pages
-    host, name, like = open_at(t, dirfd, path, flags, mode & ~t.fs.umask)
+    host, name, like = _open_waiting(t, dirfd, path, flags, mode & ~t.fs.umask)
     if trunc and flags & O_ACCMODE:
         _truncate_host(t, host, 0, o_trunc=True)
     # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces
@@ -58,6 +59,38 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     if like is not None:
         return t.files.install(host, cloexec=cloexec, like=like)
     return t.files.install(host, name, cloexec=cloexec, nolfs=nolfs)
+
+
+def _open_waiting(t, dirfd, path, flags, mode):
+    """open_at, where the open of a FIFO waits for its other end as
+    fifo_open does, interruptibly (ERESTARTSYS). The host open is made with
+    O_NONBLOCK, which does not wait; a FIFO is then opened again from that
+    descriptor, blocking where a signal pokes the call out."""
+    if flags & (os.O_NONBLOCK | O_PATH) or flags & O_ACCMODE == os.O_RDWR:
+        return open_at(t, dirfd, path, flags, mode)
+    try:
+        host, name, like = open_at(t, dirfd, path, flags | os.O_NONBLOCK, mode)
+    except KernelError as e:
+        if e.errno != E.ENXIO or flags & O_ACCMODE != os.O_WRONLY:
+            raise
+        # A FIFO with no reader refuses a non-blocking writer.
+        host, name, like = open_at(t, dirfd, path, O_PATH | flags & os.O_NOFOLLOW, 0)
+        if not stat.S_ISFIFO(os.fstat(host).st_mode):
+            os.close(host)
+            raise
+    try:
+        if stat.S_ISFIFO(os.fstat(host).st_mode):
+            again = (flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_NOFOLLOW)) | os.O_CLOEXEC
+            proc = f"/proc/self/fd/{host}".encode()
+            new = host_call(t, libc.open, proc, again)
+            os.close(host)
+            host = new
+        else:
+            _fcntl.fcntl(host, F_SETFL, _fcntl.fcntl(host, F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(host)
+        raise
+    return host, name, like
 
 
 def _truncate_host(t, host, length, o_trunc=False):
@@ -105,11 +138,80 @@ def _file(t, fd):
     return f
 
 
-def _wait(t, f, write=False):
-    """Before a call that may block on a pipe, tty or socket: wait where a
-    guest timer can interrupt the wait (sched.wait_fd)."""
-    if t.timers.deadline is not None and not _fcntl.fcntl(f.host, F_GETFL) & os.O_NONBLOCK:
-        wait_fd(t, f.host, write)
+def _nonblocking(h):
+    return bool(_fcntl.fcntl(h, F_GETFL) & os.O_NONBLOCK)
+
+
+def _read_waiting(t, f, n):
+    """Up to n bytes from a pipe, tty, socket or device, as a blocking read
+    waits: until data, or a signal (ERESTARTSYS). Pipes and sockets are
+    read without blocking (RWF_NOWAIT: another process may drain them
+    between a poll and a read) and waited for where a signal ends the wait;
+    the rest block on the host where a signal pokes them out
+    (sched.host_call)."""
+    h = f.host
+    buf = bytearray(n)
+    while True:
+        try:
+            got = os.preadv(h, [buf], -1, RWF_NOWAIT)
+            return memoryview(buf)[:got]
+        except BlockingIOError:
+            if _nonblocking(h):
+                raise KernelError(E.EAGAIN) from None
+        except OSError as e:
+            if e.errno != E.EOPNOTSUPP:
+                raise
+            break
+        wait_fd(t, h)
+    if t.timers.deadline is not None:
+        wait_fd(t, h)
+    cbuf = (ctypes.c_char * n).from_buffer(buf) if n else None
+    got = host_call(t, libc.read, h, cbuf, ctypes.c_size_t(n))
+    return memoryview(buf)[:got]
+
+
+def _write_waiting(t, f, data):
+    """Write data to a pipe, tty, socket or device as a blocking write does:
+    all of it, unless a signal comes first: then the count written, or the
+    restart when none was (pipe_write's `ret ?: -ERESTARTSYS`)."""
+    h = f.host
+    data = memoryview(data)
+    total, done = len(data), 0
+    while True:
+        try:
+            done += os.pwritev(h, [data[done:]], -1, RWF_NOWAIT)
+            if done == total:
+                return done
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            if e.errno != E.EOPNOTSUPP:
+                if done:
+                    return done
+                raise
+            break
+        if _nonblocking(h):
+            if done:
+                return done
+            raise KernelError(E.EAGAIN)
+        try:
+            wait_fd(t, h, True)
+        except KernelError:
+            if done:
+                return done
+            raise
+    while True:
+        chunk = bytes(data[done:])
+        try:
+            if t.timers.deadline is not None:
+                wait_fd(t, h, True)
+            done += host_call(t, libc.write, h, chunk, ctypes.c_size_t(len(chunk)))
+        except (KernelError, OSError):
+            if done:
+                return done
+            raise
+        if done == total:
+            return done
 
 
 def _access_ok(t, buf, count):
@@ -170,7 +272,7 @@ def sys_read(t, fd, buf, count):
     if f is None:
         raise KernelError(E.EBADF)
     if f.blocks:
-        _wait(t, f)
+        return _read_into(t, buf, count, lambda n: _read_waiting(t, f, n), f.host)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
@@ -219,7 +321,12 @@ def _write_from(t, buf, count, write, host=None):
     done = 0
     while True:
         n = min(room - done, CHUNK)
-        w = write(mm.peek(buf + done, n), done)
+        try:
+            w = write(mm.peek(buf + done, n), done)
+        except KernelError:
+            if done:
+                return done     # a signal after a piece was written
+            raise
         done += w
         if done >= room or w < n:
             return done
@@ -233,7 +340,7 @@ def sys_write(t, fd, buf, count):
     if f.nolfs:
         count = _lfs_count(t, f, count, None)
     if f.blocks:
-        _wait(t, f, True)
+        return _write_from(t, buf, count, lambda data, _: _write_waiting(t, f, data), f.host)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
@@ -299,7 +406,7 @@ def sys_readv(t, fd, iov, cnt):
     f = _file(t, fd)
     h = f.host
     if f.blocks:
-        _wait(t, f)
+        return _readv_waiting(t, f, _iovecs(t, iov, cnt))
     total = 0
     for base, n in _iovecs(t, iov, cnt):
         if n == 0:
@@ -321,8 +428,33 @@ def sys_writev(t, fd, iov, cnt):
     f = _file(t, fd)
     data = _gather(t, f, iov, cnt, None)
     if f.blocks:
-        _wait(t, f, True)
+        return _write_waiting(t, f, data)
     return os.write(f.host, data)
+
+
+def _readv_waiting(t, f, iovs):
+    """readv from a file that may block: one wait and one read for the
+    whole writable room (a pipe gives what it has, then readv returns),
+    scattered over the iovecs."""
+    room, mm = [], t.mm
+    for base, n in iovs:
+        k = mm.extent(base, n, PROT_WRITE) if n else 0
+        room.append((base, k))
+        if k < n:
+            break
+    want = min(sum(k for _, k in room), CHUNK)
+    if want == 0 and any(n for _, n in iovs):
+        _read_waiting(t, f, 0)       # EBADF, EINVAL come first
+        raise KernelError(E.EFAULT)
+    data = _read_waiting(t, f, want)
+    at = 0
+    for base, k in room:
+        if at >= len(data):
+            break
+        piece = data[at:at + k]
+        mm.write_kernel(base, piece)
+        at += len(piece)
+    return at
 
 
 def _gather(t, f, iov, cnt, pos):
@@ -669,9 +801,15 @@ def _sendfile(t, out_fd, in_fd, off_ptr, count, wide):
     count = min(count, MAX_RW_COUNT)
     if out.nolfs:
         count = _lfs_count(t, out, count, None)
-    if inp.blocks:
-        _wait(t, inp)
-    n = os.sendfile(out.host, inp.host, off, count)
+    if inp.blocks or out.blocks:
+        # A pipe at either end may block: on the host, where a signal
+        # pokes the call out (sched.host_call).
+        if inp.blocks and t.timers.deadline is not None:
+            wait_fd(t, inp.host)
+        offp = ctypes.byref(ctypes.c_int64(off)) if off is not None else None
+        n = host_call(t, libc.sendfile, out.host, inp.host, offp, ctypes.c_size_t(count))
+    else:
+        n = os.sendfile(out.host, inp.host, off, count)
     if off_ptr:
         t.mm.write(off_ptr, struct.pack(fmt, off + n))
     return n
