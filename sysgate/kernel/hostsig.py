@@ -135,7 +135,7 @@ class HostSignals:
                 return False
             self._poke_timer = tid.value
         sec, ns = divmod(deadline, 10**9) if deadline is not None else (0, 0)
-        spec = (ctypes.c_long * 4)(0, 0, max(sec, 0), ns)
+        spec = (ctypes.c_long * 4)(0, 0, min(max(sec, 0), 2**62), ns)
         return libc.syscall(NR_TIMER_SETTIME, self._poke_timer, TIMER_ABSTIME, spec,
                             None) == 0
 

@@ -24,6 +24,15 @@ def now_ns():
     return _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
 
 
+# ktime_t's end of time: a timeout past it is a timeout at it (ktime_add_safe).
+KTIME_MAX = 2**63 - 1
+
+
+def deadline_after(ns):
+    """The CLOCK_MONOTONIC deadline ns from now, saturated as Linux's."""
+    return min(now_ns() + ns, KTIME_MAX)
+
+
 class Timer:
     """One armed timer: when it expires it makes signo pending."""
     __slots__ = ("deadline", "interval", "signo", "overrun", "clock", "info")
