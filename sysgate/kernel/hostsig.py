@@ -23,6 +23,7 @@ import os
 import signal
 import struct
 import threading
+import time
 
 from .hostlibc import libc
 
@@ -59,14 +60,16 @@ class HostSignals:
         self.can_poke = False
         self._poke_timer = None    # host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
+        self.deadlines = DeadlineWatch(stop_cpu)
 
     def start(self):
-        if self.thread is not None or threading.current_thread() is not threading.main_thread():
-            return
-        self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
-        self.main_tid = threading.get_native_id()
-        self.can_poke = _install_poke()
-        self._spawn()
+        if self.thread is None and threading.current_thread() is threading.main_thread():
+            self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+            self.main_tid = threading.get_native_id()
+            self.can_poke = _install_poke()
+            self._spawn()
+        if self.deadlines.thread is None:
+            self.deadlines.start()      # after the block: it inherits the mask
 
     def _spawn(self):
         self.closing = False
@@ -85,8 +88,10 @@ class HostSignals:
         self.main_tid = threading.get_native_id()
         self._poke_timer = None        # timers are not inherited
         self._spawn()
+        self.deadlines.after_fork()
 
     def close(self):
+        self.deadlines.close()
         if self.thread is None:
             return
         self.closing = True
@@ -200,6 +205,66 @@ class HostSignals:
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
             signal.signal(signo, old)
+
+
+class DeadlineWatch:
+    """Stops user code when the guest's next timer is due, from a thread of
+    its own, as a timer interrupt would: the run loop then fires the timer
+    (sched.Timers) and delivers its signal. The stop is repeated until the
+    deadline is re-planned (a stop can be lost when it lands just as
+    emulation is restarted). No hook runs in user code, which keeps its
+    full speed while a timer is armed."""
+
+    def __init__(self, stop_cpu):
+        self.stop_cpu = stop_cpu
+        self.deadline = None       # CLOCK_MONOTONIC ns, None: no timer armed
+        self.cond = threading.Condition()
+        self.thread = None
+        self.closing = False
+
+    def start(self):
+        self.closing = False
+        self.thread = threading.Thread(target=self._watch, name="sysgate-timers", daemon=True)
+        self.thread.start()
+
+    def after_fork(self):
+        """The thread did not survive the fork, and its lock may have been
+        held by it."""
+        if self.thread is not None:
+            self.cond = threading.Condition()
+            self.deadline = None
+            self.start()
+
+    def close(self):
+        if self.thread is None:
+            return
+        with self.cond:
+            self.closing = True
+            self.cond.notify()
+        self.thread.join()
+        self.thread = None
+
+    def watch(self, deadline):
+        """The guest's next timer is due at deadline (None: none is armed)."""
+        if deadline == self.deadline:
+            return
+        with self.cond:
+            self.deadline = deadline
+            self.cond.notify()
+
+    def _watch(self):
+        with self.cond:
+            while not self.closing:
+                due = self.deadline
+                if due is None:
+                    self.cond.wait()
+                    continue
+                left = (due - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) / 1e9
+                if left > 0:
+                    self.cond.wait(min(left, 3600.0))
+                    continue
+                self.stop_cpu()
+                self.cond.wait(RETRY_SECONDS)
 
 
 def _install_poke():

@@ -16,6 +16,11 @@ ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 5
 NSEC = 10**9
 SIGALRM = 14
 EINTR = 4
+# A timer storm degrades instead of starving the program: a periodic timer
+# faster than this fires next this long after it fired (delivering its signal
+# costs sysgate a few hundred microseconds; Linux's own answer to a timer
+# faster than its signals is a program that never progresses).
+MIN_GAP_NS = 1_000_000
 # The host's poll takes an int of milliseconds; a longer wait is several.
 MAX_POLL_MS = 2**31 - 1
 
@@ -52,14 +57,15 @@ class Timers:
         self.real = Timer(SIGALRM)          # ITIMER_REAL and alarm()
         self.posix = {}                     # timer id -> Timer
         self.deadline = None                # the earliest armed deadline, kept current
-        self.wake = None                    # called when a timer is armed
+        self.wake = None                    # told each new earliest deadline
 
     def refresh(self):
-        """Recompute the earliest deadline (after arming or deleting); the
-        run loop is told, so user code runs no longer than the deadline."""
+        """Recompute the earliest deadline (after arming, firing or
+        deleting); wake is told, so that user code runs no longer than the
+        deadline (kernel.hostsig.DeadlineWatch)."""
         self.deadline = self.next_deadline()
-        if self.deadline is not None and self.wake is not None:
-            self.wake()
+        if self.wake is not None:
+            self.wake(self.deadline)
 
     def armed(self):
         return [t for t in [self.real, *self.posix.values()] if t.deadline is not None]
@@ -79,6 +85,8 @@ class Timers:
                     missed = (now - t.deadline) // t.interval
                     t.overrun = missed
                     t.deadline += (missed + 1) * t.interval
+                    if t.interval < MIN_GAP_NS:
+                        t.deadline = max(t.deadline, now + MIN_GAP_NS)
                 else:
                     t.deadline = None
                 self.task.raise_signal(t.signo, t.info)
