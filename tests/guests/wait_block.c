@@ -7,7 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
+#define FUTEX_WAIT_PRIVATE 128     /* <linux/futex.h>, which musl-gcc lacks */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,12 +80,15 @@ static long block(const char *mode, const char *path) {
         return open(path, O_WRONLY);
     }
     if (!strcmp(mode, "wait4") || !strcmp(mode, "waitid")) {
-        pid_t pid = fork();
+        pid_t parent = getpid(), pid = fork();
         if (pid == 0) {
+            close(1);                   /* the test reads to the end of them */
+            close(2);
             signal(SIGTERM, SIG_IGN);   /* the test signals this pid only */
             signal(SIGINT, SIG_IGN);
             signal(SIGHUP, SIG_IGN);
-            sleep(3);
+            for (int i = 0; i < 300 && getppid() == parent; i++)
+                usleep(100000);         /* until the parent is gone */
             _exit(0);
         }
         ready();
