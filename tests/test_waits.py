@@ -110,7 +110,7 @@ def test_handled_signal_interrupts_every_wait(tmp_path):
 
 @pytest.mark.parametrize("variant", ALL)
 def test_partial_pipe_write_then_handler(variant):
-    """1 MiB into a pipe nobody drains, an alarm pending: Linux writes what
+    """1 MiB into a pipe nobody drains, an itimer pending: Linux writes what
     fits (65536) and returns that count when the alarm's handler runs."""
     native, _ = assert_same(build("wait_block.c", variant), ["partial"])
     assert native.stdout == b"write 1 MiB: 65536  caught 14\n"
