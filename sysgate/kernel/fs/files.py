@@ -271,16 +271,16 @@ def sys_read(t, fd, buf, count):
     f = t.files.fds.get(fd)
     if f is None:
         raise KernelError(E.EBADF)
-    if f.blocks:
-        return _read_into(t, buf, count, lambda n: _read_waiting(t, f, n), f.host)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
         if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and v.backed and count:
-            data = os.read(h, count)
+            data = _read_waiting(t, f, count) if f.blocks else os.read(h, count)
             mm.write_kernel(buf, data)
             return len(data)
+    if f.blocks:
+        return _read_into(t, buf, count, lambda n: _read_waiting(t, f, n), h)
     return _read_into(t, buf, count, lambda n: os.read(h, n), h)
 
 
@@ -339,14 +339,16 @@ def sys_write(t, fd, buf, count):
         raise KernelError(E.EBADF)
     if f.nolfs:
         count = _lfs_count(t, f, count, None)
-    if f.blocks:
-        return _write_from(t, buf, count, lambda data, _: _write_waiting(t, f, data), f.host)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
         if v is not None and buf + count <= v.end and v.prot and v.backed:
+            if f.blocks:
+                return _write_waiting(t, f, mm.peek(buf, count))
             return os.write(h, mm.peek(buf, count))
+    if f.blocks:
+        return _write_from(t, buf, count, lambda data, _: _write_waiting(t, f, data), h)
     return _write_from(t, buf, count, lambda data, _: os.write(h, data), h)
 
 
