@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -151,6 +153,37 @@ int main(void) {
             show(m, syscall(SYS_timer_settime, tid, TIMER_ABSTIME, v, o));
             syscall(SYS_timer_delete, tid);
         }
+    /* epoll_wait's int timeout and epoll_pwait2's timespec, a ready fd */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { EPOLLOUT, { 0 } }, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev);
+    for (unsigned j = 0; j < 4; j++) {
+        char m[64];
+        snprintf(m, sizeof m, "epoll_wait(ready, %d)", tms[j]);
+        show(m, syscall(SYS_epoll_pwait, ep, &got, 1, tms[j], 0, 8));
+    }
+#ifdef SYS_epoll_pwait2
+    for (unsigned a = 0; a < 5; a++)
+        for (unsigned b = 0; b < 5; b++) {
+            long long ts[2] = { secs[a], nsecs[b] };     /* a __kernel_timespec */
+            char m[80];
+            snprintf(m, sizeof m, "epoll_pwait2(ready, %ld.%ld)", secs[a], nsecs[b]);
+            show(m, syscall(SYS_epoll_pwait2, ep, &got, 1, ts, 0, 8));
+        }
+#endif
+    /* timerfd_settime: huge, negative, out-of-range values */
+    int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+    for (unsigned a = 0; a < 5; a++)
+        for (unsigned b = 0; b < 5; b++) {
+            struct kts v[2] = { { secs[a], nsecs[b] }, { secs[a], nsecs[b] } };
+            struct kts o[2];
+            char m[80];
+            snprintf(m, sizeof m, "timerfd_settime(%ld.%ld)", secs[a], nsecs[b]);
+            show(m, syscall(SYS_timerfd_settime, tfd, 0, v, o));
+            snprintf(m, sizeof m, "timerfd_settime abs(%ld.%ld)", secs[a], nsecs[b]);
+            show(m, syscall(SYS_timerfd_settime, tfd, TFD_TIMER_ABSTIME, v, o));
+        }
+    show("timerfd_settime(bad flags)", syscall(SYS_timerfd_settime, tfd, 0x100, 0, 0));
     show("setitimer(which 7)", syscall(SYS_setitimer, 7, 0, 0));
     show("setitimer(virtual)", syscall(SYS_setitimer, ITIMER_VIRTUAL, 0, 0));
     show("getitimer(which -1)", syscall(SYS_getitimer, -1, 0));
