@@ -173,6 +173,12 @@ def host_call(t, fn, *args, restart=ERESTARTSYS):
     thread pokes this thread, kernel.hostsig), and then the call gives up
     with restart, as a wait does. Its result, or OSError for its errno."""
     hs = t.host
+    if hs is None:                  # no signal helper (a machine not run)
+        r = fn(*args)
+        if r < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return r
     while True:
         t.timers.expire()
         if interruptible(t):
