@@ -125,6 +125,24 @@ def test_fifo_open_truncate_execve(variant, tmp_path):
     native, _ = assert_same(build("wait_block.c", variant), ["fifo", fifo])
     assert b"open O_RDONLY with an alarm: -1 Interrupted system call caught 14" \
         in native.stdout
+    assert b"write 1 MiB into the FIFO: 65536  caught 14" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_guest_timer_ends_tty_read(variant):
+    """A read on a terminal (a pty nobody types on) ends with EINTR when the
+    guest's own timer fires, as natively."""
+    exe = build("wait_block.c", variant)
+    outs = []
+    for cmd in ([exe], [sys.executable, "-m", "sysgate", "run", exe]):
+        master, slave = os.openpty()
+        p = subprocess.run(cmd + ["tty_timer"], stdin=slave, capture_output=True, timeout=60,
+                           env=dict(os.environ, PYTHONPATH=ROOT))
+        os.close(master)
+        os.close(slave)
+        outs.append((p.stdout, p.returncode))
+    assert outs[0] == (b"read a tty with a timer: -1 Interrupted system call caught 14\n", 0)
+    assert outs[1] == outs[0]
 
 
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])

@@ -181,13 +181,28 @@ static void fifo(const char *path) {
     report("open O_RDONLY|O_NONBLOCK", r);
     report("open O_WRONLY (a reader now)", open(path, O_WRONLY));
     report("truncate (both ends open)", truncate(path, 0));
-    report("open O_RDWR", open(path, O_RDWR));
+    int rw = open(path, O_RDWR);
+    report("open O_RDWR", rw);
+    caught = 0;
+    soon();
+    report("write 1 MiB into the FIFO", write(rw, big, sizeof big));
+}
+
+static void tty_timer(void) {
+    signal(SIGALRM, on_sig);
+    siginterrupt(SIGALRM, 1);
+    soon();
+    report("read a tty with a timer", read(0, big, 10));
 }
 
 int main(int argc, char **argv) {
     setvbuf(stdout, 0, _IONBF, 0);
     if (argc > 1 && !strcmp(argv[1], "partial")) {
         partial();
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "tty_timer")) {
+        tty_timer();
         return 0;
     }
     if (argc > 2 && !strcmp(argv[1], "fifo")) {

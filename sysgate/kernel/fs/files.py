@@ -80,9 +80,9 @@ def _open_waiting(t, dirfd, path, flags, mode):
             raise
     try:
         if stat.S_ISFIFO(os.fstat(host).st_mode):
-            again = (flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_NOFOLLOW)) | os.O_CLOEXEC
+            again = flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_NOFOLLOW)
             proc = f"/proc/self/fd/{host}".encode()
-            new = host_call(t, libc.open, proc, again)
+            new = host_call(t, libc.open, proc, again | os.O_CLOEXEC)
             os.close(host)
             host = new
         else:
@@ -163,8 +163,6 @@ def _read_waiting(t, f, n):
                 raise
             break
         wait_fd(t, h)
-    if t.timers.deadline is not None:
-        wait_fd(t, h)
     cbuf = (ctypes.c_char * n).from_buffer(buf) if n else None
     got = host_call(t, libc.read, h, cbuf, ctypes.c_size_t(n))
     return memoryview(buf)[:got]
@@ -203,8 +201,6 @@ def _write_waiting(t, f, data):
     while True:
         chunk = bytes(data[done:])
         try:
-            if t.timers.deadline is not None:
-                wait_fd(t, h, True)
             done += host_call(t, libc.write, h, chunk, ctypes.c_size_t(len(chunk)))
         except (KernelError, OSError):
             if done:
@@ -806,8 +802,6 @@ def _sendfile(t, out_fd, in_fd, off_ptr, count, wide):
     if inp.blocks or out.blocks:
         # A pipe at either end may block: on the host, where a signal
         # pokes the call out (sched.host_call).
-        if inp.blocks and t.timers.deadline is not None:
-            wait_fd(t, inp.host)
         offp = ctypes.byref(ctypes.c_int64(off)) if off is not None else None
         n = host_call(t, libc.sendfile, out.host, inp.host, offp, ctypes.c_size_t(count))
     else:
