@@ -129,6 +129,17 @@ def test_fifo_open_truncate_execve(variant, tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_socket_timeouts_end_blocking_read_and_write(variant):
+    """SO_RCVTIMEO and SO_SNDTIMEO bound a blocking read and write: EAGAIN,
+    or the count written before the timeout."""
+    native, _ = assert_same(build("wait_block.c", variant), ["sock_timeouts"])
+    assert native.stdout == (b"read with SO_RCVTIMEO: -1 Resource temporarily unavailable"
+                             b" caught 0\nwrite with SO_SNDTIMEO wrote some: 1  caught 0\n"
+                             b"write with SO_SNDTIMEO, full: -1 Resource temporarily "
+                             b"unavailable caught 0\n")
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_guest_timer_ends_tty_read(variant):
     """A read on a terminal (a pty nobody types on) ends with EINTR when the
     guest's own timer fires, as natively."""

@@ -188,6 +188,19 @@ static void fifo(const char *path) {
     report("write 1 MiB into the FIFO", write(rw, big, sizeof big));
 }
 
+static void sock_timeouts(void) {
+    int s[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, s);
+    struct timeval tv = { 0, 200000 };
+    setsockopt(s[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(s[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char c;
+    report("read with SO_RCVTIMEO", read(s[0], &c, 1));
+    long r = write(s[0], big, sizeof big);       /* what fits, then the timeout */
+    report("write with SO_SNDTIMEO wrote some", r > 0 && r < (long)sizeof big);
+    report("write with SO_SNDTIMEO, full", write(s[0], big, sizeof big));
+}
+
 static void tty_timer(void) {
     signal(SIGALRM, on_sig);
     siginterrupt(SIGALRM, 1);
@@ -199,6 +212,10 @@ int main(int argc, char **argv) {
     setvbuf(stdout, 0, _IONBF, 0);
     if (argc > 1 && !strcmp(argv[1], "partial")) {
         partial();
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "sock_timeouts")) {
+        sock_timeouts();
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "tty_timer")) {

@@ -8,13 +8,14 @@ Linux's copy to and from user memory does."""
 import ctypes
 import fcntl as _fcntl
 import os
+import select
 import stat
 import struct
 
 from ..errors import KernelError, E
 from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
-from ..sched import host_call, wait_fd
+from ..sched import deadline_after, host_call, now_ns, wait_event, wait_fd
 from .fdtable import NOFILE
 from .lookup import AT_FDCWD, open_at, read_path
 from ..hostlibc import host_syscall, libc
@@ -142,6 +143,34 @@ def _nonblocking(h):
     return bool(_fcntl.fcntl(h, F_GETFL) & os.O_NONBLOCK)
 
 
+SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO = 1, 20, 21
+
+
+def _until(h, write):
+    """The deadline of a wait on h: a socket's SO_RCVTIMEO or SO_SNDTIMEO
+    from now, after which a blocking call gives up with EAGAIN (None: no
+    timeout, or no socket)."""
+    tv = (ctypes.c_long * 2)()
+    n = ctypes.c_uint32(ctypes.sizeof(tv))
+    if libc.getsockopt(h, SOL_SOCKET, SO_SNDTIMEO if write else SO_RCVTIMEO, tv,
+                       ctypes.byref(n)) < 0 or not (tv[0] or tv[1]):
+        return None
+    return deadline_after(tv[0] * 10**9 + tv[1] * 1000)
+
+
+def _wait_ready(t, h, write, until):
+    """Wait until h is ready (wait_fd); until is a deadline from _until,
+    computed on the first wait ([None] before it), past which EAGAIN."""
+    if not until:
+        until.append(_until(h, write))
+    if until[0] is None:
+        return wait_fd(t, h, write)
+    events = select.POLLOUT if write else select.POLLIN | select.POLLPRI
+    while not wait_event(t, ((h, events),), deadline=until[0]):
+        if now_ns() >= until[0]:
+            raise KernelError(E.EAGAIN)
+
+
 def _read_waiting(t, f, n):
     """Up to n bytes from a pipe, tty, socket or device, as a blocking read
     waits: until data, or a signal (ERESTARTSYS). Pipes and sockets are
@@ -151,6 +180,7 @@ def _read_waiting(t, f, n):
     (sched.host_call)."""
     h = f.host
     buf = bytearray(n)
+    until = []
     while True:
         try:
             got = os.preadv(h, [buf], -1, RWF_NOWAIT)
@@ -162,7 +192,7 @@ def _read_waiting(t, f, n):
             if e.errno != E.EOPNOTSUPP:
                 raise
             break
-        wait_fd(t, h)
+        _wait_ready(t, h, False, until)
     cbuf = (ctypes.c_char * n).from_buffer(buf) if n else None
     got = host_call(t, libc.read, h, cbuf, ctypes.c_size_t(n))
     return memoryview(buf)[:got]
@@ -175,6 +205,7 @@ def _write_waiting(t, f, data):
     h = f.host
     data = memoryview(data)
     total, done = len(data), 0
+    until = []
     while True:
         try:
             done += os.pwritev(h, [data[done:]], -1, RWF_NOWAIT)
@@ -193,7 +224,7 @@ def _write_waiting(t, f, data):
                 return done
             raise KernelError(E.EAGAIN)
         try:
-            wait_fd(t, h, True)
+            _wait_ready(t, h, True, until)
         except KernelError:
             if done:
                 return done
