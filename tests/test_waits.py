@@ -28,7 +28,18 @@ def _start(cmd, tmp_path, mode, stdin):
                             env=dict(os.environ, PYTHONPATH=ROOT), cwd=tmp_path)
 
 
-def _blocked(exe, tmp_path, modes, handler, native=False):
+@pytest.fixture
+def procs_left():
+    """Processes a failing test leaves blocked are killed."""
+    started = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def _blocked(exe, tmp_path, modes, handler, native=False, left=None):
     """Start exe blocking in each mode (all at once, to keep the test short)
     and wait until each says it is about to block: {mode: process}."""
     cmd = [exe] if native else [sys.executable, "-m", "sysgate", "run", exe]
@@ -47,6 +58,8 @@ def _blocked(exe, tmp_path, modes, handler, native=False):
         os.close(stdin)
         p.keep = keep
         procs[mode] = p
+        if left is not None:
+            left.append(p)
     for mode, p in procs.items():
         ready, _, _ = select.select([p.stdout], [], [], 60)
         assert ready and p.stdout.readline() == b"ready\n", mode
@@ -61,14 +74,14 @@ def _end(p):
 
 
 @pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_signal_from_outside_ends_every_wait(tmp_path, signo):
+def test_signal_from_outside_ends_every_wait(tmp_path, signo, procs_left):
     """sysgate blocked in any call dies of a signal whose action is to kill,
     within a second, as the program would (status 128+N and the shell's
     word, sysgate's way of reporting a death by signal)."""
     exe = build("wait_block.c", "gcc64")
     modes = MODES if signo == signal.SIGTERM else ["read", "stdin", "fifo_r", "wait4",
                                                     "nanosleep", "poll", "futex", "accept"]
-    procs = _blocked(exe, tmp_path, modes, handler=False)
+    procs = _blocked(exe, tmp_path, modes, handler=False, left=procs_left)
     slow = {}
     for mode, p in procs.items():
         t0 = time.monotonic()
@@ -86,12 +99,12 @@ def test_signal_from_outside_ends_every_wait(tmp_path, signo):
     assert not slow, slow
 
 
-def test_handled_signal_interrupts_every_wait(tmp_path):
+def test_handled_signal_interrupts_every_wait(tmp_path, procs_left):
     """With a handler (no SA_RESTART), each call fails with EINTR, natively
     and under sysgate alike, and the program goes on."""
     exe = build("wait_block.c", "gcc64")
-    emu = _blocked(exe, tmp_path, MODES, handler=True)
-    nat = _blocked(exe, tmp_path, MODES, handler=True, native=True)
+    emu = _blocked(exe, tmp_path, MODES, handler=True, left=procs_left)
+    nat = _blocked(exe, tmp_path, MODES, handler=True, native=True, left=procs_left)
     for procs in (emu, nat):
         for mode, p in procs.items():
             p.t0 = time.monotonic()
