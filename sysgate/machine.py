@@ -12,7 +12,6 @@ from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
 from .entry.syscall import TASK_SIZE_MAX
 from .kernel.errors import KernelError
 from .kernel.sigframe import siginfo
-from .kernel.sched import now_ns
 from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
@@ -149,7 +148,10 @@ class Machine:
         self.hostsig.after_fork()
         task.pid = task.tid = os.getpid()
         task.pending, task.siginfo = 0, {}
-        task.timers = Timers(task)      # interval timers and alarms are not inherited
+        # Interval timers and alarms are not inherited; the run loop's wake-up
+        # (armed from inside the fork call) must be.
+        wake, task.timers = task.timers.wake, Timers(task)
+        task.timers.wake = wake
         task.children = {}
         if not self.follow:
             self.events.clear()
@@ -442,9 +444,13 @@ class Machine:
         what became pending."""
         task = self.task
         task.timers.expire()
+        # Every pending signal, as Linux's exit loop: a fatal one behind a
+        # handled one (SIGTERM behind a timer's SIGALRM) still ends the
+        # program now. Each delivery clears its signal or blocks it.
         signo = deliverable(task)
-        if signo:
+        while signo:
             self._deliver(signo, self.thread.read_regs())
+            signo = deliverable(task)
 
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
@@ -471,28 +477,19 @@ class Machine:
     def _run(self):
         pc = self.entry
         self.fault = None
-        watching = False
-
-        def check_deadline():
-            dl = self.task.timers.deadline
-            if dl is not None and now_ns() >= dl:
-                self.cpu.stop()
         while self.status is None:
             timers = self.task.timers
-            timers.wake = self.cpu.stop     # a timer was armed: re-plan outside the CPU
+            # A thread stops user code at the next timer's deadline, so the
+            # signal arrives mid-computation as a timer interrupt's would.
+            timers.wake = self.hostsig.deadlines.watch
             try:
-                # With a timer armed, user code stops at each block once the
-                # deadline has passed, so the signal arrives mid-computation
-                # as a timer interrupt's would.
                 armed = timers.deadline is not None
-                if armed != watching:
-                    self.cpu.watch_blocks(check_deadline if armed else None)
-                    watching = armed
+                self.hostsig.deadlines.watch(timers.deadline)
                 self.cpu.run(pc)
                 if self.pending_exec is not None:
                     self.pending_exec, new = None, self.pending_exec
                     new()
-                    pc, watching = self.entry, False
+                    pc = self.entry
                     continue
                 if self.cpu.async_stopped:
                     self.cpu.async_stopped = False

@@ -43,7 +43,8 @@ def _strings(t, ptr):
 def _open_exe(t, dirfd, path, flags):
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise KernelError(E.EINVAL)
-    oflags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NOFOLLOW if flags & AT_SYMLINK_NOFOLLOW else 0)
+    # O_NONBLOCK: a FIFO is refused (EACCES), not waited on.
+    oflags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_NOFOLLOW if flags & AT_SYMLINK_NOFOLLOW else 0)
     if not path and flags & AT_EMPTY_PATH:
         host = os.dup(t.files.host(dirfd))
     else:

@@ -189,9 +189,10 @@ def _blocking_wait(t, attempt, options):
 
 @syscall("wait4", "pid ptr int ptr")
 def sys_wait4(t, pid, status_ptr, options, rusage):
-    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) \
-            or pid == -2**31:
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE):
         raise KernelError(E.EINVAL)
+    if pid == -2**31:
+        raise KernelError(E.ESRCH)      # -INT_MIN is no process group
 
     def attempt():
         try:
@@ -218,18 +219,57 @@ def sys_waitpid(t, pid, status_ptr, options):
 P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 
 
+def _wait_target(t, idtype, upid):
+    """(host idtype, host id) for waitid's which and pid, checked as
+    kernel_waitid checks them; a pidfd is the guest's fd."""
+    if idtype == P_ALL:
+        return P_ALL, 0
+    if idtype == P_PID and upid > 0 or idtype == P_PGID and upid >= 0:
+        return idtype, upid
+    if idtype == P_PIDFD and upid >= 0:
+        f = t.files.fds.get(upid)
+        if f is None:
+            raise KernelError(E.EBADF)
+        return os.P_PIDFD, f.host
+    raise KernelError(E.EINVAL)
+
+
 @syscall("waitid", "int pid ptr int ptr")
 def sys_waitid(t, idtype, id_, infop, options, rusage):
+    # Like Linux's, the call writes infop however the wait ended, errors
+    # included (zeros then), so a bad infop turns any answer into EFAULT.
+    r, err = None, None
+    try:
+        r = _waitid(t, idtype, id_, options)
+    except KernelError as e:
+        err = e
+    if r is not None and rusage:
+        import resource
+        _rusage(t, rusage, resource.getrusage(resource.RUSAGE_CHILDREN))
+    if infop:
+        from .sigframe import siginfo, siginfo_32
+        if r is None:
+            info = siginfo(0, 0, True)
+        else:
+            info = siginfo(r.si_signo, r.si_code, True, pid=r.si_pid, uid=r.si_uid,
+                           status=r.si_status)
+        # si_signo, si_errno, si_code, si_pid, si_uid, si_status: no more
+        info = info[:28] if t.is64 else siginfo_32(info)[:24]
+        t.mm.write(infop, info)
+    if err is not None:
+        raise err
+    return 0
+
+
+def _waitid(t, idtype, id_, options):
     if options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD
                    | WALL | WCLONE) or not options & (WEXITED | WUNTRACED | WCONTINUED):
         raise KernelError(E.EINVAL)
-    if idtype not in (P_ALL, P_PID, P_PGID):
-        raise KernelError(E.EINVAL)
+    idtype, host_id = _wait_target(t, idtype, id_)
 
     def attempt():
         try:
-            r = os.waitid(idtype, id_ & 0xFFFFFFFF if idtype == P_ALL else id_,
-                          options | WNOHANG)
+            r = os.waitid(idtype, host_id, options | WNOHANG)
         except OSError as e:
             raise KernelError(e.errno) from None
         if r is None:
@@ -237,21 +277,7 @@ def sys_waitid(t, idtype, id_, infop, options, rusage):
         if r.si_code in (1, 2, 3) and not options & WNOWAIT:
             t.children.pop(r.si_pid, None)
         return r
-    r = _blocking_wait(t, attempt, options)
-    if infop:
-        if r is None:
-            info = bytes(128)
-        else:
-            from .sigframe import siginfo, siginfo_32
-            info = siginfo(r.si_signo, r.si_code, True, pid=r.si_pid, uid=r.si_uid,
-                           status=r.si_status)
-            if not t.is64:
-                info = siginfo_32(info)
-        t.mm.write(infop, info)
-    if rusage:
-        import resource
-        _rusage(t, rusage, resource.getrusage(resource.RUSAGE_CHILDREN))
-    return 0
+    return _blocking_wait(t, attempt, options)
 
 
 @syscall("getrusage", "int ptr")

@@ -10,11 +10,20 @@ a blocking call through a pipe, and stops user code that is computing (the
 run loop turns the stop into a return from an interrupt). The stop is
 repeated until the run loop has taken the queue: a stop can be lost when it
 lands just as emulation is restarted.
+
+A host call that may block (sched.host_call: a read on a tty, the open of a
+FIFO) cannot watch the wake pipe; while one is in progress the helper also
+pokes the main thread with POKE, whose handler does nothing, so that the
+call fails with EINTR and the run loop sees the signal. The poke too is
+repeated until the queue is taken: one that lands just before the call
+starts is lost.
 """
 import ctypes
 import os
 import signal
+import struct
 import threading
+import time
 
 from .hostlibc import libc
 
@@ -24,8 +33,14 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 RETRY_SECONDS = 0.005
 SA_NOCLDWAIT = 2
-NR_RT_SIGACTION = 13           # x86-64: struct kernel_sigaction is 4 longs
+NR_RT_SIGACTION, NR_TGKILL = 13, 234   # x86-64: struct kernel_sigaction is 4 longs
+NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTIME = \
+    222, 223, 4, 1, 1
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
+# glibc's own SIGCANCEL, which sysgate's process never uses (no
+# pthread_cancel): never a guest's signal (sigfillset leaves it out).
+POKE = 32
+SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
 
@@ -40,13 +55,21 @@ class HostSignals:
         self.wake_r = self.wake_w = -1
         self.saved_mask = None
         self.autoreap = False      # see reap_children
+        self.in_call = False       # the main thread is in a blocking host call
+        self.main_tid = None
+        self.can_poke = False
+        self._poke_timer = None    # host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
+        self.deadlines = DeadlineWatch(stop_cpu)
 
     def start(self):
-        if self.thread is not None or threading.current_thread() is not threading.main_thread():
-            return
-        self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
-        self._spawn()
+        if self.thread is None and threading.current_thread() is threading.main_thread():
+            self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+            self.main_tid = threading.get_native_id()
+            self.can_poke = _install_poke()
+            self._spawn()
+        if self.deadlines.thread is None:
+            self.deadlines.start()      # after the block: it inherits the mask
 
     def _spawn(self):
         self.closing = False
@@ -62,9 +85,13 @@ class HostSignals:
         for fd in (self.wake_r, self.wake_w):
             os.close(fd)
         self.queue, self.pending = [], False
+        self.main_tid = threading.get_native_id()
+        self._poke_timer = None        # timers are not inherited
         self._spawn()
+        self.deadlines.after_fork()
 
     def close(self):
+        self.deadlines.close()
         if self.thread is None:
             return
         self.closing = True
@@ -94,6 +121,28 @@ class HostSignals:
                 self._bump_signal_word()
             if self.pending:
                 self.stop_cpu()
+                if self.in_call and self.can_poke:
+                    libc.syscall(NR_TGKILL, os.getpid(), self.main_tid, POKE)
+
+    def poke_at(self, deadline):
+        """Poke the main thread at CLOCK_MONOTONIC deadline (ns; None:
+        never), so that a guest timer ends a blocking host call. False when
+        that cannot be arranged."""
+        if not self.can_poke:
+            return False
+        if self._poke_timer is None:
+            if deadline is None:
+                return True
+            # struct sigevent: value, signo, notify = SIGEV_THREAD_ID, tid
+            ev = struct.pack("<QiiI", 0, POKE, SIGEV_THREAD_ID, self.main_tid).ljust(64, b"\0")
+            tid = ctypes.c_int(0)
+            if libc.syscall(NR_TIMER_CREATE, CLOCK_MONOTONIC, ev, ctypes.byref(tid)) != 0:
+                return False
+            self._poke_timer = tid.value
+        sec, ns = divmod(deadline, 10**9) if deadline is not None else (0, 0)
+        spec = (ctypes.c_long * 4)(0, 0, min(max(sec, 0), 2**62), ns)
+        return libc.syscall(NR_TIMER_SETTIME, self._poke_timer, TIMER_ABSTIME, spec,
+                            None) == 0
 
     # A word a host futex wait can watch besides its own (futex_waitv): the
     # helper bumps it and wakes it for every signal it queues.
@@ -156,6 +205,82 @@ class HostSignals:
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
             signal.signal(signo, old)
+
+
+class DeadlineWatch:
+    """Stops user code when the guest's next timer is due, from a thread of
+    its own, as a timer interrupt would: the run loop then fires the timer
+    (sched.Timers) and delivers its signal. The stop is repeated until the
+    deadline is re-planned (a stop can be lost when it lands just as
+    emulation is restarted). No hook runs in user code, which keeps its
+    full speed while a timer is armed."""
+
+    def __init__(self, stop_cpu):
+        self.stop_cpu = stop_cpu
+        self.deadline = None       # CLOCK_MONOTONIC ns, None: no timer armed
+        self.cond = threading.Condition()
+        self.thread = None
+        self.closing = False
+
+    def start(self):
+        self.closing = False
+        self.thread = threading.Thread(target=self._watch, name="sysgate-timers", daemon=True)
+        self.thread.start()
+
+    def after_fork(self):
+        """The thread did not survive the fork, and its lock may have been
+        held by it."""
+        if self.thread is not None:
+            self.cond = threading.Condition()
+            self.deadline = None
+            self.start()
+
+    def close(self):
+        if self.thread is None:
+            return
+        with self.cond:
+            self.closing = True
+            self.cond.notify()
+        self.thread.join()
+        self.thread = None
+
+    def watch(self, deadline):
+        """The guest's next timer is due at deadline (None: none is armed)."""
+        if deadline == self.deadline:
+            return
+        with self.cond:
+            self.deadline = deadline
+            self.cond.notify()
+
+    def _watch(self):
+        with self.cond:
+            while not self.closing:
+                due = self.deadline
+                if due is None:
+                    self.cond.wait()
+                    continue
+                left = (due - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) / 1e9
+                if left > 0:
+                    self.cond.wait(min(left, 3600.0))
+                    continue
+                self.stop_cpu()
+                self.cond.wait(RETRY_SECONDS)
+
+
+def _install_poke():
+    """Give POKE a handler that does nothing (libc's getpid, which ignores
+    its argument), installed without SA_RESTART so a blocked call fails with
+    EINTR. The restorer is libc's, read from an action libc installed
+    (Python's SIGINT or SIGPIPE). False when none is found."""
+    old = (ctypes.c_ulong * 4)()
+    for sig in (signal.SIGINT, signal.SIGPIPE):
+        if libc.syscall(NR_RT_SIGACTION, sig, None, old, 8) == 0 and old[1] & SA_RESTORER:
+            break
+    else:
+        return False
+    handler = ctypes.cast(libc.getpid, ctypes.c_void_p).value
+    act = (ctypes.c_ulong * 4)(handler, SA_RESTORER, old[2], 0)
+    return libc.syscall(NR_RT_SIGACTION, POKE, act, None, 8) == 0
 
 
 def inherited():

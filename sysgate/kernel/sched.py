@@ -5,6 +5,8 @@ timer of the guest expires; when a signal becomes pending it gives up with
 -ERESTARTSYS (or whatever restart code the call asks for), and the exit
 work decides between restart and EINTR, as Linux's signal code does.
 """
+import ctypes
+import os
 import select
 import time as _time
 
@@ -13,10 +15,27 @@ from .errors import KernelError
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 NSEC = 10**9
 SIGALRM = 14
+EINTR = 4
+# A timer storm degrades instead of starving the program: a periodic timer
+# faster than this fires next this long after it fired (delivering its signal
+# costs sysgate a few hundred microseconds; Linux's own answer to a timer
+# faster than its signals is a program that never progresses).
+MIN_GAP_NS = 1_000_000
+# The host's poll takes an int of milliseconds; a longer wait is several.
+MAX_POLL_MS = 2**31 - 1
 
 
 def now_ns():
     return _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
+
+
+# ktime_t's end of time: a timeout past it is a timeout at it (ktime_add_safe).
+KTIME_MAX = 2**63 - 1
+
+
+def deadline_after(ns):
+    """The CLOCK_MONOTONIC deadline ns from now, saturated as Linux's."""
+    return min(now_ns() + ns, KTIME_MAX)
 
 
 class Timer:
@@ -38,14 +57,15 @@ class Timers:
         self.real = Timer(SIGALRM)          # ITIMER_REAL and alarm()
         self.posix = {}                     # timer id -> Timer
         self.deadline = None                # the earliest armed deadline, kept current
-        self.wake = None                    # called when a timer is armed
+        self.wake = None                    # told each new earliest deadline
 
     def refresh(self):
-        """Recompute the earliest deadline (after arming or deleting); the
-        run loop is told, so user code runs no longer than the deadline."""
+        """Recompute the earliest deadline (after arming, firing or
+        deleting); wake is told, so that user code runs no longer than the
+        deadline (kernel.hostsig.DeadlineWatch)."""
         self.deadline = self.next_deadline()
-        if self.deadline is not None and self.wake is not None:
-            self.wake()
+        if self.wake is not None:
+            self.wake(self.deadline)
 
     def armed(self):
         return [t for t in [self.real, *self.posix.values()] if t.deadline is not None]
@@ -65,6 +85,8 @@ class Timers:
                     missed = (now - t.deadline) // t.interval
                     t.overrun = missed
                     t.deadline += (missed + 1) * t.interval
+                    if t.interval < MIN_GAP_NS:
+                        t.deadline = max(t.deadline, now + MIN_GAP_NS)
                 else:
                     t.deadline = None
                 self.task.raise_signal(t.signo, t.info)
@@ -111,7 +133,8 @@ def _host_wait(t, polls, seconds):
     wake = t.host.wake_r if t.host is not None else -1
     if wake >= 0:
         p.register(wake, select.POLLIN)
-    ms = None if seconds is None else max(1, int(seconds * 1000)) if seconds > 0 else 0
+    ms = None if seconds is None else min(MAX_POLL_MS, max(1, int(seconds * 1000))) \
+        if seconds > 0 else 0
     return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
 
 
@@ -142,3 +165,38 @@ def wait_fd(t, host, write=False, restart=ERESTARTSYS):
     while True:
         if wait_event(t, ((host, events),), restart):
             return
+
+
+def host_call(t, fn, *args, restart=ERESTARTSYS):
+    """fn(*args), a libc call that may block on the host (returns -1 with
+    errno on failure): a signal from outside interrupts it (the helper
+    thread pokes this thread, kernel.hostsig), and then the call gives up
+    with restart, as a wait does. Its result, or OSError for its errno."""
+    hs = t.host
+    if hs is None:                  # no signal helper (a machine not run)
+        r = fn(*args)
+        if r < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return r
+    while True:
+        t.timers.expire()
+        if interruptible(t):
+            raise KernelError(restart)
+        deadline = t.timers.deadline
+        hs.in_call = True
+        try:
+            if hs.pending:
+                continue
+            if deadline is not None:
+                hs.poke_at(deadline)
+            r = fn(*args)
+        finally:
+            hs.in_call = False
+            if deadline is not None:
+                hs.poke_at(None)
+        if r >= 0:
+            return r
+        err = ctypes.get_errno()
+        if err != EINTR:
+            raise OSError(err, os.strerror(err))

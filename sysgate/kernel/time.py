@@ -137,10 +137,10 @@ def _nanosleep(t, clk, flags, req, rem, wide=False):
     ns = get_timespec(t, req, wide)
     if flags & TIMER_ABSTIME:
         # Sleeping to an absolute time restarts as is after a handler.
-        deadline = sched.now_ns() + max(0, ns - clock_ns(t, clk))
+        deadline = sched.deadline_after(max(0, ns - clock_ns(t, clk)))
         sched.sleep_until(t, deadline, sched.ERESTARTNOHAND)
         return 0
-    return _sleep_rest(t, sched.now_ns() + ns, rem, wide)
+    return _sleep_rest(t, sched.deadline_after(ns), rem, wide)
 
 
 def _sleep_rest(t, deadline, rem, wide):

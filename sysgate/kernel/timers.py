@@ -4,10 +4,11 @@ import struct
 
 from .errors import KernelError, E
 from .registry import syscall
-from .sched import NSEC, Timer, now_ns
+from .sched import NSEC, Timer, deadline_after, now_ns
 from .sigframe import siginfo
 
 ITIMER_REAL = 0
+CPU_TIMERS = (1, 2)        # ITIMER_VIRTUAL, ITIMER_PROF
 SIGEV_SIGNAL, SIGEV_NONE = 0, 1
 SI_TIMER = -2
 TIMER_ABSTIME = 1
@@ -34,16 +35,20 @@ def read_pair(t, addr, unit, wide=False):
 
 
 def write_pair(t, addr, interval, value, unit, wide=False):
+    """An itimerval (unit 1000) or itimerspec (unit 1); the seconds cut to
+    the ABI's word, as the compat copy-out cuts them."""
     vals = []
     for ns in (interval, value):
         sec, rest = divmod(ns, NSEC)
         vals += [sec, rest // unit]
-    t.mm.write(addr, struct.pack(_val_fmt(t, wide), *vals))
+    fmt = _val_fmt(t, wide)
+    mask = 0xFFFFFFFF if fmt == "<4i" else 2**64 - 1
+    t.mm.write(addr, struct.pack(fmt.upper(), *(v & mask for v in vals)))
 
 
 def _arm(t, timer, interval, value):
     timer.interval = interval
-    timer.deadline = None if value == 0 else now_ns() + value
+    timer.deadline = None if value == 0 else deadline_after(value)
     t.timers.refresh()
 
 
@@ -54,11 +59,17 @@ def sys_alarm(t, seconds):
     _arm(t, timer, 0, seconds * NSEC)
     # Linux rounds the seconds left to the nearest, and never reports 0
     # for a pending alarm.
-    return (left + NSEC // 2) // NSEC or (1 if left else 0)
+    return ((left + NSEC // 2) // NSEC or (1 if left else 0)) & 0xFFFFFFFF
 
 
 @syscall("setitimer", "which ptr ptr")
 def sys_setitimer(t, which, new, old):
+    if which in CPU_TIMERS and not new:
+        # The CPU-time timers are not modelled; disarming one (a NULL new
+        # value, which Linux takes as zero) is answered as Linux does.
+        if old:
+            write_pair(t, old, 0, 0, USEC)
+        return 0
     if which != ITIMER_REAL:
         raise KernelError(E.EINVAL)
     timer = t.timers.real
@@ -85,7 +96,9 @@ def sys_timer_create(t, clock, sevp, idp):
     if sevp:
         fmt = "<Qii" if t.is64 else "<Iii"
         value, signo, notify = struct.unpack(fmt, t.mm.read(sevp, struct.calcsize(fmt)))
-        if notify not in (SIGEV_SIGNAL, SIGEV_NONE) or not 1 <= signo <= 64:
+        # good_sigevent: the signal number matters only to SIGEV_SIGNAL.
+        if notify not in (SIGEV_SIGNAL, SIGEV_NONE) or \
+                notify == SIGEV_SIGNAL and not 1 <= signo <= 64:
             raise KernelError(E.EINVAL)
     tid = len(t.timers.posix)
     while tid in t.timers.posix:

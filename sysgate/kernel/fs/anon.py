@@ -96,10 +96,10 @@ def _host_spec(interval, value):
 
 
 def _settime(t, fd, flags, new, old, wide):
+    interval, value = read_pair(t, new, 1, wide)     # copied first, as Linux's
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise KernelError(E.EINVAL)
     host = t.files.host(fd)
-    interval, value = read_pair(t, new, 1, wide)
     hflags = flags
     if flags & TFD_TIMER_ABSTIME and value:
         # The same distance from now on the host's clock as on the guest's.

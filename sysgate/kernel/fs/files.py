@@ -8,13 +8,14 @@ Linux's copy to and from user memory does."""
 import ctypes
 import fcntl as _fcntl
 import os
+import select
 import stat
 import struct
 
 from ..errors import KernelError, E
 from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
-from ..sched import wait_fd
+from ..sched import deadline_after, host_call, now_ns, wait_event, wait_fd
 from .fdtable import NOFILE
 from .locks import LOCK_CMDS, do_lock
 from .lookup import AT_FDCWD, open_at, read_path
@@ -32,6 +33,7 @@ OPEN_FLAGS = (0o3 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o10000 |
 # I/O chunk for one host call: large guest counts are served in pieces so a
 # guest cannot make sysgate allocate gigabytes at once.
 CHUNK = 1 << 20
+RWF_NOWAIT = 8
 
 
 # --- open and close -------------------------------------------------------
@@ -50,7 +52,7 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     trunc = flags & os.O_TRUNC and t.mm.file_maps
     if trunc:
         flags &= ~os.O_TRUNC      # after the mappings let go of the pages
-    host, name, like = open_at(t, dirfd, path, flags, mode & ~t.fs.umask)
+    host, name, like = _open_waiting(t, dirfd, path, flags, mode & ~t.fs.umask)
     if trunc and flags & O_ACCMODE:
         _truncate_host(t, host, 0, o_trunc=True)
     # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces
@@ -59,6 +61,38 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     if like is not None:
         return t.files.install(host, cloexec=cloexec, like=like)
     return t.files.install(host, name, cloexec=cloexec, nolfs=nolfs)
+
+
+def _open_waiting(t, dirfd, path, flags, mode):
+    """open_at, where the open of a FIFO waits for its other end as
+    fifo_open does, interruptibly (ERESTARTSYS). The host open is made with
+    O_NONBLOCK, which does not wait; a FIFO is then opened again from that
+    descriptor, blocking where a signal pokes the call out."""
+    if flags & (os.O_NONBLOCK | O_PATH) or flags & O_ACCMODE == os.O_RDWR:
+        return open_at(t, dirfd, path, flags, mode)
+    try:
+        host, name, like = open_at(t, dirfd, path, flags | os.O_NONBLOCK, mode)
+    except KernelError as e:
+        if e.errno != E.ENXIO or flags & O_ACCMODE != os.O_WRONLY:
+            raise
+        # A FIFO with no reader refuses a non-blocking writer.
+        host, name, like = open_at(t, dirfd, path, O_PATH | flags & os.O_NOFOLLOW, 0)
+        if not stat.S_ISFIFO(os.fstat(host).st_mode):
+            os.close(host)
+            raise
+    try:
+        if stat.S_ISFIFO(os.fstat(host).st_mode):
+            again = flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_NOFOLLOW)
+            proc = f"/proc/self/fd/{host}".encode()
+            new = host_call(t, libc.open, proc, again | os.O_CLOEXEC)
+            os.close(host)
+            host = new
+        else:
+            _fcntl.fcntl(host, F_SETFL, _fcntl.fcntl(host, F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(host)
+        raise
+    return host, name, like
 
 
 def _truncate_host(t, host, length, o_trunc=False):
@@ -123,11 +157,127 @@ def _file(t, fd):
     return f
 
 
-def _wait(t, f, write=False):
-    """Before a call that may block on a pipe, tty or socket: wait where a
-    guest timer can interrupt the wait (sched.wait_fd)."""
-    if t.timers.deadline is not None and not _fcntl.fcntl(f.host, F_GETFL) & os.O_NONBLOCK:
-        wait_fd(t, f.host, write)
+def _nonblocking(h):
+    return bool(_fcntl.fcntl(h, F_GETFL) & os.O_NONBLOCK)
+
+
+SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO = 1, 20, 21
+
+
+def _until(h, write):
+    """The deadline of a wait on h: a socket's SO_RCVTIMEO or SO_SNDTIMEO
+    from now, after which a blocking call gives up with EAGAIN (None: no
+    timeout, or no socket)."""
+    tv = (ctypes.c_long * 2)()
+    n = ctypes.c_uint32(ctypes.sizeof(tv))
+    if libc.getsockopt(h, SOL_SOCKET, SO_SNDTIMEO if write else SO_RCVTIMEO, tv,
+                       ctypes.byref(n)) < 0 or not (tv[0] or tv[1]):
+        return None
+    return deadline_after(tv[0] * 10**9 + tv[1] * 1000)
+
+
+def _wait_ready(t, h, write, until):
+    """Wait until h is ready (wait_fd); until is a deadline from _until,
+    computed on the first wait ([None] before it), past which EAGAIN."""
+    if not until:
+        until.append(_until(h, write))
+    if until[0] is None:
+        return wait_fd(t, h, write)
+    events = select.POLLOUT if write else select.POLLIN | select.POLLPRI
+    while not wait_event(t, ((h, events),), deadline=until[0]):
+        if now_ns() >= until[0]:
+            raise KernelError(E.EAGAIN)
+
+
+def _read_waiting(t, f, n):
+    """Up to n bytes from a pipe, tty, socket or device, as a blocking read
+    waits: until data, or a signal (ERESTARTSYS). Pipes and sockets are
+    read without blocking (RWF_NOWAIT: another process may drain them
+    between a poll and a read) and waited for where a signal ends the wait;
+    the rest block on the host where a signal pokes them out
+    (sched.host_call)."""
+    h = f.host
+    buf = bytearray(n)
+    until = []
+    while True:
+        try:
+            got = os.preadv(h, [buf], -1, RWF_NOWAIT)
+            return memoryview(buf)[:got]
+        except BlockingIOError:
+            if _nonblocking(h):
+                raise KernelError(E.EAGAIN) from None
+        except OSError as e:
+            if e.errno != E.EOPNOTSUPP:
+                raise
+            break
+        _wait_ready(t, h, False, until)
+    cbuf = (ctypes.c_char * n).from_buffer(buf) if n else None
+    got = host_call(t, libc.read, h, cbuf, ctypes.c_size_t(n))
+    return memoryview(buf)[:got]
+
+
+def _write_waiting(t, f, data):
+    """Write data (bytes, or a list of buffers: a writev's host views) to a
+    pipe, tty, socket or device as a blocking write does: all of it, unless
+    a signal comes first: then the count written, or the restart when none
+    was (pipe_write's `ret ?: -ERESTARTSYS`)."""
+    h = f.host
+    bufs = [memoryview(b) for b in (data if isinstance(data, list) else [data])]
+    total, done = sum(len(b) for b in bufs), 0
+    until = []
+    while True:
+        try:
+            done += os.pwritev(h, _rest(bufs, done)[:IOV_MAX], -1, RWF_NOWAIT)
+            if done == total:
+                return done
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            if e.errno != E.EOPNOTSUPP:
+                if done:
+                    return done
+                raise
+            break
+        if _nonblocking(h):
+            if done:
+                return done
+            raise KernelError(E.EAGAIN)
+        try:
+            _wait_ready(t, h, True, until)
+        except KernelError:
+            if done:
+                return done
+            raise
+    while True:
+        # A tty or device: the host call blocks, a piece at a time (a
+        # signal ends it between pieces, as the tty layer's write loop).
+        chunk = b"".join(bytes(b) for b in _rest(bufs, done, CHUNK))
+        try:
+            done += host_call(t, libc.write, h, chunk, ctypes.c_size_t(len(chunk)))
+        except (KernelError, OSError):
+            if done:
+                return done
+            raise
+        if done == total:
+            return done
+
+
+def _rest(bufs, skip, limit=None):
+    """The buffers after the first skip bytes (at most limit bytes)."""
+    out = []
+    for b in bufs:
+        if skip >= len(b):
+            skip -= len(b)
+            continue
+        piece = b[skip:]
+        skip = 0
+        if limit is not None:
+            piece = piece[:limit]
+            limit -= len(piece)
+        out.append(piece)
+        if limit is not None and limit <= 0:
+            break
+    return out
 
 
 def _access_ok(t, buf, count):
@@ -187,16 +337,16 @@ def sys_read(t, fd, buf, count):
     f = t.files.fds.get(fd)
     if f is None:
         raise KernelError(E.EBADF)
-    if f.blocks:
-        _wait(t, f)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
         if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and v.backed and count:
-            data = os.read(h, count)
+            data = _read_waiting(t, f, count) if f.blocks else os.read(h, count)
             mm.write_kernel(buf, data)
             return len(data)
+    if f.blocks:
+        return _read_into(t, buf, count, lambda n: _read_waiting(t, f, n), h)
     return _read_into(t, buf, count, lambda n: os.read(h, n), h)
 
 
@@ -237,7 +387,12 @@ def _write_from(t, buf, count, write, host=None):
     done = 0
     while True:
         n = min(room - done, CHUNK)
-        w = write(mm.peek(buf + done, n), done)
+        try:
+            w = write(mm.peek(buf + done, n), done)
+        except KernelError:
+            if done:
+                return done     # a signal after a piece was written
+            raise
         done += w
         if done >= room or w < n:
             return done
@@ -250,14 +405,16 @@ def sys_write(t, fd, buf, count):
         raise KernelError(E.EBADF)
     if f.nolfs:
         count = _lfs_count(t, f, count, None)
-    if f.blocks:
-        _wait(t, f, True)
     h = f.host
     mm = t.mm
     if count <= CHUNK:
         v = mm.find(buf)
         if v is not None and buf + count <= v.end and v.prot and v.backed:
+            if f.blocks:
+                return _write_waiting(t, f, mm.peek(buf, count))
             return os.write(h, mm.peek(buf, count))
+    if f.blocks:
+        return _write_from(t, buf, count, lambda data, _: _write_waiting(t, f, data), h)
     return _write_from(t, buf, count, lambda data, _: os.write(h, data), h)
 
 
@@ -317,7 +474,7 @@ def sys_readv(t, fd, iov, cnt):
     f = _file(t, fd)
     h = f.host
     if f.blocks:
-        _wait(t, f)
+        return _readv_waiting(t, f, _iovecs(t, iov, cnt))
     total = 0
     for base, n in _iovecs(t, iov, cnt):
         if n == 0:
@@ -339,8 +496,33 @@ def sys_writev(t, fd, iov, cnt):
     f = _file(t, fd)
     bufs = _gather(t, f, iov, cnt, None)
     if f.blocks:
-        _wait(t, f, True)
+        return _write_waiting(t, f, bufs)
     return os.writev(f.host, bufs)
+
+
+def _readv_waiting(t, f, iovs):
+    """readv from a file that may block: one wait and one read for the
+    whole writable room (a pipe gives what it has, then readv returns),
+    scattered over the iovecs."""
+    room, mm = [], t.mm
+    for base, n in iovs:
+        k = mm.extent(base, n, PROT_WRITE) if n else 0
+        room.append((base, k))
+        if k < n:
+            break
+    want = min(sum(k for _, k in room), CHUNK)
+    if want == 0 and any(n for _, n in iovs):
+        _read_waiting(t, f, 0)       # EBADF, EINVAL come first
+        raise KernelError(E.EFAULT)
+    data = _read_waiting(t, f, want)
+    at = 0
+    for base, k in room:
+        if at >= len(data):
+            break
+        piece = data[at:at + k]
+        mm.write_kernel(base, piece)
+        at += len(piece)
+    return at
 
 
 def _gather(t, f, iov, cnt, pos):
@@ -747,9 +929,13 @@ def _sendfile(t, out_fd, in_fd, off_ptr, count, wide):
     count = min(count, MAX_RW_COUNT)
     if out.nolfs:
         count = _lfs_count(t, out, count, None)
-    if inp.blocks:
-        _wait(t, inp)
-    n = os.sendfile(out.host, inp.host, off, count)
+    if inp.blocks or out.blocks:
+        # A pipe at either end may block: on the host, where a signal
+        # pokes the call out (sched.host_call).
+        offp = ctypes.byref(ctypes.c_int64(off)) if off is not None else None
+        n = host_call(t, libc.sendfile, out.host, inp.host, offp, ctypes.c_size_t(count))
+    else:
+        n = os.sendfile(out.host, inp.host, off, count)
     if off_ptr:
         t.mm.write(off_ptr, struct.pack(fmt, off + n))
     return n

@@ -243,7 +243,13 @@ def sys_fchmodat(t, dirfd, path, mode):
 def _truncate(t, path, length):
     if length < 0:
         raise KernelError(E.EINVAL)
-    host, _, _ = open_at(t, AT_FDCWD, read_path(t, path), os.O_WRONLY)
+    # Without waiting on a FIFO's reader (ENXIO then): only a regular file
+    # truncates, anything else is EINVAL (vfs_truncate).
+    try:
+        host, _, _ = open_at(t, AT_FDCWD, read_path(t, path),
+                             os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except KernelError as e:
+        raise KernelError(E.EINVAL if e.errno == E.ENXIO else e.errno) from None
     try:
         st = os.fstat(host)
         if stat.S_ISREG(st.st_mode):

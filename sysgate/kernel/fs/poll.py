@@ -96,7 +96,7 @@ def _restartable_poll(t, ufds, nfds, deadline):
 def sys_poll(t, ufds, nfds, timeout_ms):
     if timeout_ms < 0:
         return _poll(t, ufds, nfds, None, sched.ERESTARTNOHAND)
-    return _restartable_poll(t, ufds, nfds, sched.now_ns() + timeout_ms * 1_000_000)
+    return _restartable_poll(t, ufds, nfds, sched.deadline_after(timeout_ms * 1_000_000))
 
 
 class MaskedWait:
@@ -133,16 +133,17 @@ def _timeout(t, ts_ptr, wide):
     if not ts_ptr:
         return None, False
     ns = get_timespec(t, ts_ptr, wide)
-    return sched.now_ns() + ns, ns > 0
+    return sched.deadline_after(ns), ns > 0
 
 
 def _time_left(t, ts_ptr, deadline, wide, usec):
     """Write the time left back: False when the caller's timeout is not
     writable."""
     sec, ns = divmod(max(0, deadline - sched.now_ns()), NSEC)
-    word = "q" if (t.is64 or wide) else "i"
+    word, mask = ("Q", 2**64 - 1) if (t.is64 or wide) else ("I", 0xFFFFFFFF)
     try:
-        t.mm.write(ts_ptr, struct.pack("<" + word * 2, sec, ns // 1000 if usec else ns))
+        t.mm.write(ts_ptr, struct.pack("<" + word * 2, sec & mask,
+                                       ns // 1000 if usec else ns))
         return True
     except KernelError:
         return False
@@ -237,11 +238,15 @@ def _timeval(t, tv_ptr):
         return None, False
     fmt = "<qq" if t.is64 else "<ii"
     sec, usec = struct.unpack(fmt, t.mm.read(tv_ptr, struct.calcsize(fmt)))
-    if sec < 0 or usec < 0:
+    # tv_usec carries into the seconds as C divides (toward zero), in the
+    # kernel's 64-bit arithmetic, which wraps (kern_select).
+    carry = abs(usec) // 1_000_000 * (1 if usec >= 0 else -1)
+    sec = (sec + carry + 2**63) % 2**64 - 2**63
+    nsec = (usec - carry * 1_000_000) * 1000
+    if sec < 0 or not 0 <= nsec < NSEC:
         raise KernelError(E.EINVAL)
-    # An oversized tv_usec carries into seconds, as poll_select_set_timeout.
-    ns = sec * NSEC + usec * 1000
-    return sched.now_ns() + ns, ns > 0
+    ns = sec * NSEC + nsec
+    return sched.deadline_after(ns), ns > 0
 
 
 def _do_select(t, n, inp, outp, exp, tv):
