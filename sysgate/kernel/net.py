@@ -74,6 +74,22 @@ def _pending_error(host, flags):
     raise KernelError(_SOCK_ERR.pop(key))
 
 
+def _host(t, host, flags, fn, *args):
+    """fn(*args), a socket call of libc's: on a blocking socket through
+    sched.host_call, so a signal ends it even if it blocks in the host (the
+    peer's buffer full, another process took the data the wait saw); its
+    -1 becomes the errno as a KernelError."""
+    if _blocking(host, flags):
+        try:
+            return sched.host_call(t, fn, *args)
+        except OSError as e:
+            raise KernelError(e.errno, quiet=bool(flags & MSG_NOSIGNAL)) from None
+    r = fn(*args)
+    if r < 0:
+        raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
+    return r
+
+
 def _wait(t, host, write, flags=0):
     """Wait until the socket is ready where a signal can end the wait; a
     non-blocking socket (or MSG_DONTWAIT) does not wait."""
@@ -245,26 +261,9 @@ def sys_connect(t, fd, addr, alen):
     host = _socket_fd(t, fd)
     raw = _read_addr(t, addr, alen)
     with _to_host(t, raw, creating=False) as ha:
-        if not _blocking(host):
-            return call("connect", host, ha.buf, len(ha.raw))
-        # A blocking connect: start it without blocking, then wait where a
-        # signal can interrupt, and read the outcome (SO_ERROR).
-        fl = fcntl.fcntl(host, fcntl.F_GETFL)
-        fcntl.fcntl(host, fcntl.F_SETFL, fl | O_NONBLOCK)
-        try:
-            call("connect", host, ha.buf, len(ha.raw))
-            return 0
-        except KernelError as e:
-            if e.errno != E.EINPROGRESS:
-                raise
-        finally:
-            fcntl.fcntl(host, fcntl.F_SETFL, fl)
-        sched.wait_fd(t, host, True)
-        err = ctypes.c_int(0)
-        n = ctypes.c_uint32(4)
-        call("getsockopt", host, SOL_SOCKET, 4, ctypes.byref(err), ctypes.byref(n))  # SO_ERROR
-        if err.value:
-            raise KernelError(err.value)
+        # A blocking connect waits in the host, where a signal ends it (a
+        # Unix listener's full backlog waits too, as on Linux).
+        _host(t, host, 0, libc.connect, host, ha.buf, len(ha.raw))
         return 0
 
 
@@ -281,7 +280,8 @@ def _accept(t, fd, addr, alen_ptr, flags):
     _wait(t, host, False)
     buf = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    new = call("accept4", host, buf, ctypes.byref(n), (flags & SOCK_NONBLOCK) | SOCK_CLOEXEC)
+    new = _host(t, host, 0, libc.accept4, host, buf, ctypes.byref(n),
+                (flags & SOCK_NONBLOCK) | SOCK_CLOEXEC)
     try:
         if addr:
             _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
@@ -327,11 +327,8 @@ def _sendto(t, fd, buf, length, flags, addr, alen):
     raw = _read_addr(t, addr, alen) if addr else b""
     with _to_host(t, raw, creating=False) as ha, gather(t, [(buf, length)], length) as data:
         _wait(t, host, True, flags)
-        r = libc.sendto(host, ctypes.c_void_p(data.addr), ctypes.c_size_t(length), flags,
-                        ha.buf, len(ha.raw))
-    if r < 0:
-        raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
-    return r
+        return _host(t, host, flags, libc.sendto, host, ctypes.c_void_p(data.addr),
+                     ctypes.c_size_t(length), flags, ha.buf, len(ha.raw))
 
 
 @syscall("sendto", "fd buf size flags ptr int")
@@ -353,10 +350,8 @@ def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
     with room(t, [(buf, length)], length) as out:
-        r = libc.recvfrom(host, ctypes.c_void_p(out.addr), ctypes.c_size_t(length), flags, sa,
-                          ctypes.byref(n))
-        if r < 0:
-            raise KernelError(ctypes.get_errno())
+        r = _host(t, host, flags, libc.recvfrom, host, ctypes.c_void_p(out.addr),
+                  ctypes.c_size_t(length), flags, sa, ctypes.byref(n))
         if r:
             t.mm.write(buf, out.get(min(r, length)))
     if addr:
@@ -508,10 +503,7 @@ def _sendmsg(t, fd, msg, flags):
         m = _Msghdr(ctypes.cast(ha.buf, ctypes.c_void_p) if ha.buf else None, len(ha.raw),
                     ctypes.pointer(vec), 1, ctypes.cast(cbuf, ctypes.c_void_p) if ctl else None,
                     len(ctl), 0)
-        r = libc.sendmsg(host, ctypes.byref(m), flags)
-    if r < 0:
-        raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
-    return r
+        return _host(t, host, flags, libc.sendmsg, host, ctypes.byref(m), flags)
 
 
 def _max_fds(controllen, word):
@@ -539,9 +531,8 @@ def _recvmsg(t, fd, msg, flags):
         vec = _Iovec(buf.addr, total)
         m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
                     ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
-        r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
-        if r < 0:
-            raise KernelError(ctypes.get_errno())
+        r = _host(t, host, flags, libc.recvmsg, host, ctypes.byref(m),
+                  (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
         scatter(t, vecs, buf.get(min(r, total)))
     # The host was always asked for MSG_CMSG_CLOEXEC; msg_flags carries it
     # back only when the guest asked (___sys_recvmsg).
