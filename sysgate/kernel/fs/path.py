@@ -140,7 +140,7 @@ class FsContext:
             self.cwd_fd = os.open(self.root_host, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         else:
             self.cwd_fd = os.open(".", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        self.cwd_in_proc = self.cwd.startswith("/proc")
+        self.cwd_virtual = None     # the guest name of a cwd in the guest's /proc
         # The guest's umask is the process's: the host applies it to every
         # file this process creates for the guest.
         self.umask = os.umask(0o022)
@@ -153,6 +153,8 @@ class FsContext:
 
     @property
     def cwd(self):
+        if self.cwd_virtual is not None:
+            return self.cwd_virtual
         return self.guest_path_of(self.cwd_fd)
 
     def open(self, base, path, flags, mode=0):
@@ -214,6 +216,8 @@ class FsContext:
         return real
 
     def is_deleted_dir(self, hostfd):
+        if hostfd == self.cwd_fd and self.cwd_virtual is not None:
+            return False
         return os.fstat(hostfd).st_nlink == 0
 
     def inside(self, hostfd):
@@ -224,12 +228,24 @@ class FsContext:
         root = self.root_host
         return real == root or (real.startswith(root) and real[len(root)] in "/ ")
 
-    def chdir_to(self, hostfd):
+    def is_foreign(self, hostfd):
+        """A descriptor from outside (received, inherited) that is a
+        directory not below the root: never a base for path resolution."""
+        try:
+            return self.confined and is_dir_fd(hostfd) and not self.inside(hostfd)
+        except OSError:
+            return False
+
+    def chdir_to(self, hostfd, virtual=None):
+        """Make hostfd the cwd; virtual: its guest name, for a directory of
+        the guest's /proc (held open on a private host directory)."""
         new = os.dup(hostfd)
         os.set_inheritable(new, False)
         old, self.cwd_fd = self.cwd_fd, new
         os.close(old)
-        self.cwd_in_proc = self.cwd.startswith("/proc")
+        self.cwd_virtual = virtual
+        if virtual is not None:
+            return
         if not self.confined:
             try:
                 os.fchdir(new)
