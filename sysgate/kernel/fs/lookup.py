@@ -100,12 +100,21 @@ def open_at(t, dirfd, path, flags, mode=0):
         base, f = _base(t, dirfd)
         if _relative_in_proc(t, f):
             return _walk(t, absolute(t, dirfd, path), flags, mode)
+    fs = t.fs
     try:
-        host = t.fs.open(base, path, flags, mode)
+        host = fs.open_same_mount(base, path, flags, mode)
     except KernelError as e:
-        if e.errno != E.ELOOP:
-            raise
-        return _walk(t, absolute(t, dirfd, path), flags, mode)
+        if e.errno not in (E.EXDEV, E.ELOOP):
+            raise            # decided before any mount was crossed
+        try:
+            # Across mounts (or climbing above a relative path's directory):
+            # a proc on the way may have decided, so only a success is
+            # taken as it is; a failure is looked at component by component.
+            host = fs.open(base, path, flags, mode) if e.errno == E.EXDEV else None
+        except KernelError:
+            host = None
+        if host is None:
+            return _walk(t, absolute(t, dirfd, path), flags, mode)
     if proc.is_procfs(host):
         return _redo_in_proc(t, host, flags, mode, path.endswith(b"/"))
     return host, None, None

@@ -27,7 +27,7 @@ from ..errors import KernelError, E
 from ..hostlibc import libc
 
 SYS_openat2, SYS_statx, SYS_getdents64, SYS_linkat = 437, 332, 217, 265
-RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x02, 0x08, 0x10
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x01, 0x02, 0x08, 0x10
 O_PATH = 0o10000000
 PATH_MAX = 4096
 IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
@@ -184,6 +184,17 @@ class FsContext:
                            + b"/" + rest, flags, mode, IN_ROOT)
         finally:
             os.close(fd)
+
+    def open_same_mount(self, base, path, flags, mode=0):
+        """open() as one openat2 that stays on the file systems it starts
+        on (EXDEV where it would cross a mount): what it finds or fails to
+        find cannot have been decided by a proc mounted on the way."""
+        if path[:1] == b"/":
+            return openat2(self.root_fd, path, flags, mode, IN_ROOT | RESOLVE_NO_XDEV)
+        if not path:
+            raise KernelError(E.ENOENT)
+        return openat2(self.cwd_fd if base is None else base, path, flags, mode,
+                       BENEATH | RESOLVE_NO_XDEV)
 
     def _climb(self, base, path):
         comps = path.split(b"/")

@@ -12,7 +12,7 @@ import struct
 import weakref
 
 from ..errors import KernelError, E
-from ..mm import PROT_WRITE
+from ..mm import PROT_EXEC, PROT_WRITE
 
 F_ADD_SEALS, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1033, 1, 2, 4, 8
 MAX_RW_COUNT = 0x7FFFF000
@@ -80,6 +80,10 @@ def write_mem(t, f, addr, data):
             break
         stop = min(v.end, end)
         mm.write_kernel(a, data[a - addr:stop - addr])
+        if v.prot & PROT_EXEC:
+            # Code written from outside the CPU: its translations must go,
+            # as a store from user code would make them go.
+            mm.cpu.uc.ctl_remove_cache(a, stop)
         a = stop
     if a == addr:
         raise KernelError(E.EIO)
