@@ -1,0 +1,181 @@
+"""The guest's /proc is the guest's: with a proc file system mounted inside
+the root (the normal chroot setup), nothing in it describes or reaches
+sysgate's own process. The attacks of issue #11 (smaps read, code written
+through /proc/self/mem into sysgate's libc), task/, fd/, another guest's
+entries; differential checks of the guest's own /proc against Linux;
+descriptors from outside the root (SCM_RIGHTS) as bases for path walks;
+openat2 and the file handle calls."""
+import ctypes
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+from conftest import ALL, ROOT, build, run_native, run_sysgate, sysgate_cmd
+
+
+@pytest.fixture
+def proc_root(tmp_path):
+    """tmp_path/root with a proc file system mounted at root/proc."""
+    root = tmp_path / "root"
+    (root / "proc").mkdir(parents=True)
+    (root / "dev").mkdir()
+    (root / "etc").mkdir()
+    (root / "etc" / "hostname").write_text("inside\n")
+    os.symlink("/proc/self/fd", root / "dev" / "fd")
+    r = subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount proc here ({r.stderr.strip()}): the attack needs it")
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "-l", str(root / "proc")], capture_output=True)
+
+
+def _guest(root, variant="gcc64", src="proc_attack.c"):
+    exe = build(src, variant)
+    dst = root / os.path.basename(src)[:-2]
+    shutil.copy(exe, dst)
+    return str(dst), "/" + dst.name
+
+
+def _env():
+    e = dict(os.environ)
+    e["PYTHONPATH"] = ROOT
+    return e
+
+
+def _libc_write_in(pid):
+    """The address of libc's write() in host process pid (sysgate itself)."""
+    me = ctypes.cast(ctypes.CDLL("libc.so.6").write, ctypes.c_void_p).value
+
+    def maps(p):
+        out = []
+        with open(f"/proc/{p}/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6:
+                    lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                    out.append((lo, hi, int(parts[2], 16), parts[5]))
+        return out
+    for lo, hi, off, path in maps("self"):
+        if lo <= me < hi:
+            file_off, lib = me - lo + off, path
+            break
+    else:
+        pytest.skip("libc's write() not found in this process's maps")
+    for lo, hi, off, path in maps(pid):
+        if path == lib and off <= file_off < off + (hi - lo):
+            return lo + file_off - off
+    pytest.fail(f"sysgate (pid {pid}) has no mapping of {lib}")
+
+
+def test_mem_write_into_sysgate_libc(proc_root, tmp_path):
+    """The attack of issue #11: the guest writes code through /proc/self/mem
+    at the address of sysgate's own write(); that code would create a file
+    outside the root. The write must not reach sysgate."""
+    host_exe, guest_exe = _guest(proc_root)
+    marker = tmp_path / f"outside-{uuid.uuid4().hex}"
+    p = subprocess.Popen(sysgate_cmd("--root", str(proc_root), host_exe, "inject", str(marker)),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=_env())
+    try:
+        first = p.stdout.readline().decode()
+        assert first.startswith("pid "), first
+        pid = int(first.split()[1])
+        addr = _libc_write_in(pid)
+        out, err = p.communicate(f"{addr:x}\n".encode(), timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    out = out.decode()
+    assert not marker.exists(), "code written through /proc/self/mem ran in sysgate"
+    assert p.returncode == 0, (out, err)
+    assert "open mem: ok" in out
+    # Nothing is mapped for the guest there: Linux's answer, EIO.
+    assert "write at sysgate's write(): -1 Input/output error" in out, out
+    assert "read at sysgate's write(): -1 Input/output error" in out, out
+    # An address smaps gave is the guest's own memory.
+    assert "write at smaps [stack]: 36 ours 1" in out, out
+    assert "still here" in out
+    assert b"Traceback" not in err and b"internal error" not in err, err
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_self_is_the_guest(proc_root, variant):
+    host_exe, guest_exe = _guest(proc_root, variant)
+    r = run_sysgate(host_exe, ["look", guest_exe], opts=["--root", str(proc_root)])
+    out = r.stdout.decode()
+    assert r.status == 0, r
+    for what in ("maps", "smaps", "task maps"):
+        assert f"{what}: " in out and f"{what}: 0 foreign" not in out.replace(" 0 foreign", "X")
+        assert [l for l in out.splitlines() if l.startswith(what + ":")][-1].endswith(
+            " 0 foreign"), out
+    assert "status Name:\tproc_attack\n" in out
+    assert "status Threads:\t1\n" in out
+    assert "status VmSize below 64 MB: 1" in out
+    assert "task is self: 1" in out and "tasks 1" in out
+    assert "task comm proc_attack" in out
+    assert "fds listed 4" in out                  # 0, 1, 2 and the listing's own
+    assert "other fds reachable 0" in out         # sysgate's descriptors: not by number
+    assert "fdinfo/5: absent" in out
+    assert "task mem reads ours: 1" in out
+    assert "pagemap: Permission denied" in out
+    assert "sys write: Permission denied" in out
+    assert "kcore: No such file or directory" in out
+    assert "cpuinfo: 1" in out
+    assert "pid 1: No such file or directory" in out
+    assert "ppid: No such file or directory" in out
+    assert "root/..: inside" in out                # the guest's root, its own /etc
+    assert "cwd/..: 0" in out
+
+
+def test_other_guest_processes(proc_root):
+    host_exe, guest_exe = _guest(proc_root)
+    r = run_sysgate(host_exe, ["child", guest_exe], opts=["--root", str(proc_root)])
+    out = r.stdout.decode()
+    assert r.status == 0, r
+    # The exec'd child shows its new program; the parent, seen from a
+    # forked child, its own.
+    assert "child cmdline: proc_attack sleeper extra-arg" in out, out
+    assert "child comm: proc_attack" in out
+    assert "child status: Name:\tproc_attack" in out
+    assert "child stat: (proc_attack" in out
+    assert f"child exe: {guest_exe}" in out
+    assert f"parent cmdline: {host_exe} child {guest_exe}" in out, out
+    assert f"parent exe: {guest_exe}" in out
+    for who in ("child", "parent"):
+        for f in ("maps", "mem", "smaps", "environ", "fd"):
+            assert f"{who} {f}: Permission denied" in out, out
+    assert "child exit 7" in out
+    assert "reaped child: ENOENT" in out
+    assert "python" not in out and "sysgate" not in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_own_proc_as_linux(variant):
+    """status Name/Threads, fd listings, cmdline, /dev/fd/N, exe, and mem
+    (a FOLL_FORCE write over read-only code, then run): as natively."""
+    exe = build("proc_self.c", variant)
+    native = run_native(exe, ["a b", "c"])
+    emu = run_sysgate(exe, ["a b", "c"])
+    assert native.status == 0, native
+    assert emu.stdout == native.stdout, (native.stdout.decode(), emu.stdout.decode())
+    assert b"patched after: 42" in emu.stdout
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_own_proc_in_root(proc_root, variant):
+    """The same with the proc mounted inside the root: readlink and cmdline
+    name the program by its path inside the root."""
+    host_exe, guest_exe = _guest(proc_root, variant, "proc_self.c")
+    native = run_native(host_exe, ["x"])
+    emu = run_sysgate(host_exe, ["x"], opts=["--root", str(proc_root)])
+    expect = native.stdout.replace(f"exe: {host_exe}".encode(), f"exe: {guest_exe}".encode())
+    assert emu.stdout == expect, (expect.decode(), emu.stdout.decode())
