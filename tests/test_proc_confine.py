@@ -179,3 +179,40 @@ def test_own_proc_in_root(proc_root, variant):
     emu = run_sysgate(host_exe, ["x"], opts=["--root", str(proc_root)])
     expect = native.stdout.replace(f"exe: {host_exe}".encode(), f"exe: {guest_exe}".encode())
     assert emu.stdout == expect, (expect.decode(), emu.stdout.decode())
+
+
+def test_every_route_into_proc(proc_root):
+    """A symlink to /proc/self, a second proc mount, a bind mount of proc's
+    sys/, '..', a dirfd and a cwd inside proc, /dev/fd, fd/N/..: each
+    answers the guest's view, never sysgate's."""
+    host_exe, guest_exe = _guest(proc_root)
+    os.symlink("/proc/self", proc_root / "selflink")
+    (proc_root / "altproc").mkdir()
+    (proc_root / "binds").mkdir()
+    mounted = []
+    try:
+        for cmd in (["mount", "-t", "proc", "proc", str(proc_root / "altproc")],
+                    ["mount", "--bind", "/proc/sys", str(proc_root / "binds")]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                pytest.skip(f"{' '.join(cmd)}: {r.stderr.strip()}")
+            mounted.append(cmd[-1])
+        r = run_sysgate(host_exe, ["routes"], opts=["--root", str(proc_root)])
+    finally:
+        for m in reversed(mounted):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+    out = r.stdout.decode()
+    assert r.status == 0, r
+    assert "HOST" not in out, out
+    for route in ("symlink", "altproc", "altproc pid", "altproc smaps", "dotdot", "dotdot2",
+                  "dirfd view", "fchdir", "cwd in task", "relative from /"):
+        assert f"{route}: guest\n" in out, (route, out)
+    assert "bind sys: Linux" in out                       # read-only from the host
+    assert "bind sys write: Permission denied" in out
+    assert "fchdir ..: inside" in out                     # /proc/.. is the guest's root
+    assert "getcwd: proc" in out
+    assert "devfd: ok" in out
+    assert "fd/N/..: inside" in out
+    assert "mkdir in proc: Operation not permitted" in out
+    assert "unlink in proc: Operation not permitted" in out
+    assert "creat in proc: Permission denied" in out

@@ -215,12 +215,64 @@ static int child(const char *self) {
     return 0;
 }
 
+/* Every route into a proc: a symlink, a second proc mount, a bind mount of
+ * proc's sys/, a dirfd or cwd inside proc, '..', /dev/fd. Each line says
+ * whose view it got. */
+static const char *whose(const char *path) {
+    if (slurp(path) < 0) return strerror(errno);
+    char *name = strstr(buf, "Name:");
+    if (name && strstr(name, "proc_attack")) return "guest";
+    if (strstr(buf, "python") || strstr(buf, "sysgate")) return "HOST";
+    return "other";
+}
+
+static void routes(void) {
+    char path[128];
+    printf("symlink: %s\n", whose("/selflink/status"));
+    printf("altproc: %s\n", whose("/altproc/self/status"));
+    printf("altproc pid: %s\n", (snprintf(path, sizeof path, "/altproc/%d/status", getpid()),
+                                  whose(path)));
+    printf("altproc smaps: %s\n", slurp("/altproc/self/smaps") > 0 && !strstr(buf, "python")
+                                   ? "guest" : "HOST");
+    printf("bind sys: %s\n", slurp("/binds/kernel/ostype") > 0 ? buf : strerror(errno));
+    printf("bind sys write: %s\n",
+           open("/binds/kernel/hostname", O_WRONLY) < 0 ? strerror(errno) : "opened");
+    printf("dotdot: %s\n", whose("/proc/self/../self/status"));
+    printf("dotdot2: %s\n", whose("/etc/../proc/./self/status"));
+    int d = open("/proc", O_RDONLY | O_DIRECTORY);
+    printf("dirfd: %s\n", (slurp("/dev/null"), openat(d, "self/status", O_RDONLY) >= 0 ? "ok" : "no"));
+    int fd = openat(d, "self/status", O_RDONLY);
+    int n = read(fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    printf("dirfd view: %s\n", strstr(buf, "proc_attack") ? "guest" : "HOST");
+    fchdir(d);
+    printf("fchdir: %s\n", whose("self/status"));
+    printf("fchdir ..: %s\n", whose("../etc/hostname") == strerror(ENOENT) ? "ENOENT"
+                                                                          : buf);
+    chdir("/proc/self/task");
+    char cwd[256];
+    printf("getcwd: %s\n", getcwd(cwd, sizeof cwd) ? (strstr(cwd, "/proc/") ? "proc" : cwd) : "?");
+    snprintf(path, sizeof path, "%d/status", getpid());
+    printf("cwd in task: %s\n", whose(path));
+    chdir("/");
+    printf("relative from /: %s\n", whose("proc/self/status"));
+    printf("devfd: %s\n", (fd = open("/dev/fd/0", O_RDONLY)) >= 0 ? "ok" : strerror(errno));
+    int sub = open("/etc", O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "/proc/self/fd/%d/../etc/hostname", sub);
+    printf("fd/N/..: %s\n", slurp(path) > 0 ? buf : strerror(errno));
+    printf("mkdir in proc: %s\n", mkdir("/proc/self/x", 0755) < 0 ? strerror(errno) : "made");
+    printf("unlink in proc: %s\n", unlink("/proc/self/fd/0") < 0 ? strerror(errno) : "done");
+    printf("creat in proc: %s\n",
+           open("/proc/newfile", O_CREAT | O_WRONLY, 0644) < 0 ? strerror(errno) : "made");
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
     if (!strcmp(argv[1], "inject")) return inject(argv[2]);
     if (!strcmp(argv[1], "look")) { look(argv[2]); return 0; }
     if (!strcmp(argv[1], "child")) return child(argv[2]);
+    if (!strcmp(argv[1], "routes")) { routes(); return 0; }
     if (!strcmp(argv[1], "sleeper")) {
         write(1, "r", 1);
         char c;

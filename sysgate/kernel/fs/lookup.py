@@ -167,7 +167,13 @@ def _walk(t, abspath, flags, mode, resolve=0):
         last = all(x in ("", ".") for x in comps[i:])
         follow = not (last and nofollow and not trailing)
         if not done and c == "proc" or done and done[0] == "proc":
-            n = proc.node(t, done[1:] + [c] if done else [])
+            try:
+                n = proc.node(t, done[1:] + [c] if done else [])
+            except KernelError as e:
+                if e.errno != E.ENOENT or not last:
+                    raise
+                done.append(c)
+                break
             if n.kind != "link" or not follow:
                 done.append(c)
                 continue
@@ -217,7 +223,13 @@ def _walk(t, abspath, flags, mode, resolve=0):
         comps = target.split("/") + comps[i:]
         i = 0
     if done and done[0] == "proc":
-        n = proc.node(t, done[1:])
+        try:
+            n = proc.node(t, done[1:])
+        except KernelError as e:
+            if e.errno == E.ENOENT and flags & os.O_CREAT and len(done) > 1:
+                proc.node(t, done[1:-1])
+                raise KernelError(E.EACCES) from None    # no create in proc's dirs
+            raise
         name = "/" + "/".join(done)
         host = proc.open_node(t, n, flags, trailing)
         return host, name, None
