@@ -216,3 +216,62 @@ def test_every_route_into_proc(proc_root):
     assert "mkdir in proc: Operation not permitted" in out
     assert "unlink in proc: Operation not permitted" in out
     assert "creat in proc: Permission denied" in out
+
+
+def _send_dir_fd(name, dirpath, ready, done):
+    """A host process's part: listen on abstract socket name, send one
+    directory fd of dirpath (outside the root) to whoever connects."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind("\0" + name)
+    srv.listen(1)
+    srv.settimeout(120)
+    ready.set()
+    try:
+        conn, _ = srv.accept()
+    except OSError:
+        return
+    fd = os.open(dirpath, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        socket.send_fds(conn, [b"x"], [fd])
+        conn.recv(1)
+    finally:
+        os.close(fd)
+        conn.close()
+        srv.close()
+        done.set()
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_scm_rights_dir_from_outside(variant, tmp_path, proc_root):
+    token = "S3CRET-" + uuid.uuid4().hex
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text(token + "\n")
+    (tmp_path / "secret").write_text(token + "\n")
+    root = proc_root            # with /dev/fd -> /proc/self/fd and a proc inside
+    (root / "secret").write_text("inside\n")
+    exe = build("confine_scm.c", variant)
+    name = "sysgate-test-" + uuid.uuid4().hex
+    ready, done = threading.Event(), threading.Event()
+    th = threading.Thread(target=_send_dir_fd, args=(name, str(outside), ready, done),
+                          daemon=True)
+    th.start()
+    ready.wait(10)
+    r = run_sysgate(exe, [name], opts=["--root", str(root)])
+    out = r.stdout.decode()
+    assert r.status == 0, r
+    assert token not in out, out
+    assert "received a directory: 1" in out, out
+    for what in ("openat(fd, ../secret)", "openat(fd, secret)", "openat(fd, .)",
+                 "/proc/self/fd/N/../secret", "/proc/self/fd/N/secret", "/dev/fd/N/secret",
+                 "openat(dup, secret)"):
+        assert f"{what}: Permission denied" in out, (what, out)
+    assert "fstatat(fd, secret): Permission denied" in out
+    assert "mkdirat(fd, made): Permission denied" in out
+    assert not (outside / "made").exists()
+    assert "fchdir(fd): Permission denied" in out
+    assert "chdir(/proc/self/fd/N): Permission denied" in out
+    # The cwd stayed the root: its own secret.
+    assert "after fchdir: secret: READ 7 inside" in out
+    assert "after chdir: secret: READ 7 inside" in out
+    assert "fstat(fd) still works: 1" in out
