@@ -167,6 +167,8 @@ def _walk(t, abspath, flags, mode, resolve=0):
         last = all(x in ("", ".") for x in comps[i:])
         follow = not (last and nofollow and not trailing)
         if not done and c == "proc" or done and done[0] == "proc":
+            if not done and resolve & RESOLVE_NO_XDEV:
+                raise KernelError(E.EXDEV)      # the guest's /proc is a mount of its own
             try:
                 n = proc.node(t, done[1:] + [c] if done else [])
             except KernelError as e:
@@ -200,6 +202,8 @@ def _walk(t, abspath, flags, mode, resolve=0):
                 raise
             try:
                 if proc.is_procfs(h):
+                    if resolve & RESOLVE_NO_XDEV:
+                        raise KernelError(E.EXDEV)
                     name = proc.canonical(h).split("/")[1:]
                     done = name[:-1]
                     comps = name[-1:] + comps[i:]
