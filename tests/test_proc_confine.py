@@ -312,3 +312,25 @@ def test_openat2_confined(variant, tmp_path, proc_root):
     out = r.stdout.decode()
     assert r.status == 0, r
     assert "leaks 0" in out and "LEAK" not in out and token not in out, out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_proc_garbage_as_linux(variant):
+    """Bad pointers, sizes and names on the guest's /proc: Linux's errnos."""
+    exe = build("proc_garbage.c", variant, ["-w"])
+    native = run_native(exe)
+    emu = run_sysgate(exe)
+    assert native.status == 0, native
+    assert emu.stdout == native.stdout, (native.stdout.decode(), emu.stdout.decode())
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="no /bin/bash")
+def test_bash_process_substitution():
+    """diff <(...) <(...) and paste: /dev/fd/N is the guest's fd N."""
+    script = ("diff <(echo a; echo b) <(echo a; echo c); paste <(echo 1) <(echo 2); "
+              "cat /proc/self/comm; ls /proc/self/fd | wc -l; readlink /proc/self/exe; "
+              "cat /proc/$$/comm; cat <(cat /proc/self/status | grep -c '^Name:')")
+    native = run_native("/bin/bash", ["-c", script])
+    emu = run_sysgate("/bin/bash", ["-c", script])
+    assert emu.stdout == native.stdout, (native.stdout.decode(), emu.stdout.decode())
+    assert emu.status == native.status

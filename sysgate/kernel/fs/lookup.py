@@ -286,11 +286,23 @@ def parent_at(t, dirfd, path, dots_errno):
     host, name, like = open_at(t, dirfd, parent, O_PATH | os.O_DIRECTORY)
     if name is not None and name.startswith("/proc") or like is not None and in_proc(like):
         os.close(host)
-        raise KernelError(E.EPERM if os.geteuid() == 0 else E.EACCES)
+        _refuse_in_proc(t, name if like is None else like.path, last, dots_errno)
     try:
         yield host, last
     finally:
         os.close(host)
+
+
+def _refuse_in_proc(t, parent, last, dots_errno):
+    """What Linux answers a call that would create, remove or rename a name
+    in a proc directory: ENOENT for a name proc does not have (its lookup
+    fails), EEXIST for one a creating call finds, else EPERM (no such
+    operation), or EACCES for non-root, whom the permissions stop first."""
+    parts = [p for p in parent.split("/")[2:] if p]
+    proc.node(t, parts + [last.rstrip(b"/").decode(errors="surrogateescape")])
+    if dots_errno == E.EEXIST:
+        raise KernelError(E.EEXIST)
+    raise KernelError(E.EPERM if os.geteuid() == 0 else E.EACCES)
 
 
 def readlink_virtual(t, dirfd, path):

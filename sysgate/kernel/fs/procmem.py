@@ -25,8 +25,14 @@ def open_mem(t, n, flags):
     pid = int(n.path.split("/")[2])
     if pid != t.pid:
         raise KernelError(E.EACCES)
-    fd = os.memfd_create("mem", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    fcntl.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+    made = os.memfd_create("mem", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        fcntl.fcntl(made, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+        # Opened again with the guest's access mode: a read-only mem
+        # refuses writes (EBADF) as Linux's does.
+        fd = os.open(f"/proc/self/fd/{made}", (flags & 3) | os.O_CLOEXEC)
+    finally:
+        os.close(made)
     _owners[os.fstat(fd).st_ino] = weakref.ref(t.mm)
     _hook(t)
     return fd
@@ -165,11 +171,15 @@ def _u64(lo, hi):
 
 
 def _vpos(t, lo, hi):
-    return lo & ((1 << 64) - 1) if t.is64 else _u64(lo, hi)
+    return _off(lo & ((1 << 64) - 1) if t.is64 else _u64(lo, hi))
 
 
 def _off(off):
-    return off & ((1 << 64) - 1)     # mem's offsets are unsigned (FMODE_UNSIGNED_OFFSET)
+    """pread's position: negative is EINVAL even for mem, whose file offset
+    (lseek) may go anywhere."""
+    if off < 0 or off >> 63:
+        raise KernelError(E.EINVAL)
+    return off
 
 
 _OPS = {
@@ -177,8 +187,8 @@ _OPS = {
     "write": lambda t, f, buf, n: _write(t, f, buf, n),
     "pread64": lambda t, f, buf, n, off: _read(t, f, buf, n, _off(off)),
     "pwrite64": lambda t, f, buf, n, off: _write(t, f, buf, n, _off(off)),
-    "ia32_pread64": lambda t, f, buf, n, lo, hi: _read(t, f, buf, n, _u64(lo, hi)),
-    "ia32_pwrite64": lambda t, f, buf, n, lo, hi: _write(t, f, buf, n, _u64(lo, hi)),
+    "ia32_pread64": lambda t, f, buf, n, lo, hi: _read(t, f, buf, n, _off(_u64(lo, hi))),
+    "ia32_pwrite64": lambda t, f, buf, n, lo, hi: _write(t, f, buf, n, _off(_u64(lo, hi))),
     "readv": lambda t, f, iov, cnt: _vec(t, f, iov, cnt, None, _read),
     "writev": lambda t, f, iov, cnt: _vec(t, f, iov, cnt, None, _write),
     "preadv": lambda t, f, iov, cnt, lo, hi: _vec(t, f, iov, cnt, _vpos(t, lo, hi), _read),
