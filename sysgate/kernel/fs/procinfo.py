@@ -278,7 +278,14 @@ def fdinfo(t, f):
     except OSError:
         lines = ["pos:\t0\n", "flags:\t02\n"]
     out = []
+    guest_of = {g.host: n for n, g in t.files.fds.items()}
     for line in lines:
+        if line.startswith("tfd:"):
+            # an epoll's watch names the target by descriptor: the guest's
+            host = int(line.split()[1])
+            if host not in guest_of:
+                continue
+            line = line.replace(f"{host}", f"{guest_of[host]}", 1)
         if line.startswith("flags:"):
             v = int(line.split()[1], 8) & ~0o2000000
             if f.cloexec:
