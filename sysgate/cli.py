@@ -51,6 +51,12 @@ def _parser():
                     help="operations per emulated loop (default 20000)")
     bn.add_argument("--json", action="store_true")
     bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
+    sc = sub.add_parser("syscalls", help="which system calls sysgate runs, per ABI")
+    sc.add_argument("--abi", choices=["x86_64", "i386"], help="one ABI only")
+    sc.add_argument("--status", metavar="S[,S]",
+                    help="only these statuses (supported, partial, absent, missing)")
+    sc.add_argument("--markdown", action="store_true",
+                    help="the whole table as docs/syscalls.md holds it")
     pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
     pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
@@ -214,6 +220,19 @@ def cmd_bench(opts):
     return 0
 
 
+def cmd_syscalls(opts):
+    from .kernel import support
+    if opts.markdown:
+        print(support.markdown())
+        return 0
+    only = set(opts.status.split(",")) if opts.status else None
+    for abi in [opts.abi] if opts.abi else support.ABIS:
+        c = support.counts(abi)
+        print(f"# {abi}: " + ", ".join(f"{n} {k}" for k, n in sorted(c.items())))
+        print(support.text(abi, only))
+    return 0
+
+
 def main(argv=None):
     opts = _parser().parse_args(argv)
     try:
@@ -223,6 +242,8 @@ def main(argv=None):
             return cmd_diff(opts)
         if opts.command == "bench":
             return cmd_bench(opts)
+        if opts.command == "syscalls":
+            return cmd_syscalls(opts)
         return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
     except KeyboardInterrupt:
         return 130

@@ -229,6 +229,8 @@ class Machine:
 
         plan = plan_segments(img, data, layout.load_bias)
         task.exe_path = exe_path
+        name = execfn.encode(errors="surrogateescape") if isinstance(execfn, str) else execfn
+        task.comm = name.rsplit(b"/", 1)[-1][:15]     # as exec names the task
         for m in plan.mappings:
             mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
                    offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)

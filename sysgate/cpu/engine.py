@@ -7,6 +7,7 @@ user mode (INT n, SYSCALL, SYSENTER, CPUID, exceptions, invalid opcodes,
 port I/O, bad memory accesses) into calls on a `gate` object supplied by
 the entry layer.
 """
+import bisect
 import ctypes
 import struct
 
@@ -20,6 +21,14 @@ from unicorn.unicorn_py3.unicorn import uclib as _lib
 # wrap, so these go to libunicorn directly through ctypes.
 _HOOK_INSN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 _HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+
+
+class _TlbEntry(ctypes.Structure):
+    _fields_ = [("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32)]
+
+
+_HOOK_TLB_FILL_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
+                                     ctypes.POINTER(_TlbEntry), ctypes.c_void_p)
 _uc_hook_add = _lib.uc_hook_add
 _uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
@@ -60,6 +69,10 @@ KSIZE = 0x1000
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
 VSYSCALL_PAGE = 0xFFFFFFFFFF600000
+# Where the TLB sends an access its page does not allow (see _on_tlb_fill):
+# physical pages no mapping uses (no user address is this high).
+TRAP_BASE = 0x9 << 48
+TRAP_PAGES = 1024
 MSR_EFER, EFER_SCE = 0xC0000080, 1
 # Exceptions that QEMU's double-fault logic counts (contributory ones and
 # #PF), whose "exception in flight" state must be cleared after each.
@@ -76,6 +89,9 @@ REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
 # Unicorn stops (the rest of its translation block runs): put back at stop.
 _REWIND_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
                 "rip eflags").split()
+
+_MEM_TO_PROT = {UC.UC_MEM_READ: UC.UC_PROT_READ, UC.UC_MEM_WRITE: UC.UC_PROT_WRITE,
+                UC.UC_MEM_FETCH: UC.UC_PROT_EXEC}
 
 _UC_ERR_TO_KIND = {
     UC.UC_ERR_READ_UNMAPPED: "read", UC.UC_ERR_WRITE_UNMAPPED: "write",
@@ -149,13 +165,64 @@ class GuestFault(Exception):
         self.kind, self.addr, self.mapped = kind, addr, mapped
 
 
+class Protections:
+    """The CPU's view of which pages are mapped with which rights, kept in
+    step with every map, unmap and protect: the TLB-fill hook answers from
+    it (see Engine.__init__)."""
+
+    def __init__(self):
+        self.starts, self.regions = [], []      # [start, end, uc perms], sorted, disjoint
+
+    def set(self, start, end, perms):
+        """[start, end) now has perms (None: unmapped)."""
+        starts, regions = self.starts, self.regions
+        i = max(bisect.bisect_right(starts, start) - 1, 0)
+        new = []
+        j = i
+        while j < len(regions) and regions[j][0] < end:
+            a, b, p = regions[j]
+            if b > start:
+                if a < start:
+                    new.append([a, start, p])
+                if b > end:
+                    new.append([end, b, p])
+            else:
+                new.append(regions[j])
+            j += 1
+        if perms is not None:
+            new.append([start, end, perms])
+        new.sort()
+        regions[i:j] = new
+        starts[i:j] = [r[0] for r in new]
+
+    def at(self, addr):
+        """(perms, start, end) of the region holding addr, or None."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            r = self.regions[i]
+            if addr < r[1]:
+                return r
+        return None
+
+
 class Engine:
     def __init__(self, cpuid):
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        # Guest memory on Unicorn's fast path. The CPU has no page tables
+        # here (so the virtual TLB loses nothing), and the fill hook gives
+        # each TLB entry the page's own rights: with the default fill an
+        # entry holds only the right of the access that filled it, and a
+        # page both loaded and stored thrashes. No memory hook may cover
+        # user memory: any UC_HOOK_MEM_* over a page keeps every store to it
+        # on the slow path (cputlb.c notdirty_write never marks the entry
+        # dirty), so faults are seen by the fill hook instead.
+        uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
+        self.prot = Protections()
+        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped)
         self._cpuid = cpuid
         self.gate = None
         self._last_bad = None
-        uc.mem_map(KBASE, KSIZE, UC.UC_PROT_ALL)
+        self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
         # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
@@ -174,7 +241,11 @@ class Engine:
         ]
         uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
-        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem)
+        self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_TLB_FILL,
+                                              _HOOK_TLB_FILL_CB(self._on_tlb_fill)))
+        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KBASE + KSIZE - 1)
+        uc.hook_add(UC.UC_HOOK_MEM_UNMAPPED, self._on_trap, None, TRAP_BASE,
+                    TRAP_BASE + (TRAP_PAGES << 12) - 1)
         # Unicorn lets user code run IN and OUT (it skips the IOPL and TSS
         # bitmap check and calls these hooks instead); on Linux they are #GP.
         uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
@@ -249,14 +320,32 @@ class Engine:
                 | (UC.UC_PROT_WRITE if prot & PROT_WRITE else 0)
                 | (UC.UC_PROT_EXEC if prot & PROT_EXEC else 0))
 
+    def _map(self, addr, size, perms):
+        self.uc.mem_map(addr, size, perms)
+        self.prot.set(addr, addr + size, perms)
+
     def map(self, addr, size, prot):
-        self.uc.mem_map(addr, size, self._uc_prot(prot))
+        self._map(addr, size, self._uc_prot(prot))
+
+    def map_ptr(self, addr, size, prot, ptr):
+        """Map host memory at ptr (shared mappings)."""
+        perms = self._uc_prot(prot)
+        self.uc.mem_map_ptr(addr, size, perms, ptr)
+        self.prot.set(addr, addr + size, perms)
 
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)
+        self.prot.set(addr, addr + size, None)
+
+    def _protect(self, addr, size, perms):
+        self.uc.mem_protect(addr, size, perms)
+        self.prot.set(addr, addr + size, perms)
+        # Unicorn flushes the TLB when a region is split, not when only its
+        # rights change; entries filled with the old rights must go.
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
 
     def protect(self, addr, size, prot):
-        self.uc.mem_protect(addr, size, self._uc_prot(prot))
+        self._protect(addr, size, self._uc_prot(prot))
 
     # --- FPU/SSE state for signal frames ------------------------------
     def read_fpu(self, nxmm):
@@ -289,7 +378,7 @@ class Engine:
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
-        self.uc.mem_protect(KBASE, KSIZE, UC.UC_PROT_ALL)
+        self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
         self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
@@ -297,7 +386,7 @@ class Engine:
         # kept from user code by having no access rights at all. The CPU's
         # own descriptor reads when user code loads a segment are let
         # through by _on_bad_mem.
-        self.uc.mem_protect(KBASE, KSIZE, UC.UC_PROT_NONE)
+        self._protect(KBASE, KSIZE, UC.UC_PROT_NONE)
         self.uc.reg_write_batch([(REG[r], 0) for r in (
             "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
         # Linux starts a program with the FPU in its init state: x87 extended
@@ -448,6 +537,38 @@ class Engine:
             self._pending_error = e
             self.uc.emu_stop()
             return True
+        return False
+
+    def _on_tlb_fill(self, uch, addr, access, entry, _):
+        """A TLB miss (addr is the page): the page's own rights. An access
+        the page does not allow is sent to a trap page instead, where the
+        access itself fails in _on_trap with its exact address."""
+        want = _MEM_TO_PROT.get(access, 0)
+        e = entry.contents
+        if KBASE <= addr < KBASE + KSIZE:
+            # The kernel page is guarded by its own protection hook
+            # (_on_bad_mem), which lets the CPU's descriptor reads through;
+            # Unicorn also looks up the page emu_start's end address is on.
+            e.paddr, e.perms = addr, want
+            return True
+        r = self.prot.at(addr)
+        if r is not None and r[2] & want:
+            e.paddr, e.perms = addr, r[2]
+            return True
+        n = self._trap_next
+        if n == TRAP_PAGES:
+            # Every trap page is in use: entries still pointing at one must
+            # not outlive its reuse.
+            self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+            n = 0
+        self._trap_next = n + 1
+        self._traps[n] = (addr, r is not None)
+        e.paddr, e.perms = TRAP_BASE + (n << 12), want
+        return True
+
+    def _on_trap(self, uc, access, paddr, size, value, _):
+        page, mapped = self._traps[(paddr - TRAP_BASE) >> 12]
+        self._last_bad = (page | (paddr & 0xFFF), mapped)
         return False
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):

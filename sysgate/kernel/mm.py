@@ -196,8 +196,7 @@ class AddressSpace:
         backed = bool(prot or data or ptr) and not lazy
         try:
             if ptr:
-                self.cpu.uc.mem_map_ptr(start, end - start, self.cpu._uc_prot(_cpu_prot(prot)),
-                                        ptr)
+                self.cpu.map_ptr(start, end - start, _cpu_prot(prot), ptr)
             elif backed:
                 self.cpu.map(start, end - start, _cpu_prot(prot))
         except UcError:

@@ -72,8 +72,17 @@ def syscall(name, args="", status="supported", note=""):
 I386_ALIASES = {"mmap": "old_mmap", "select": "old_select", "umount": "oldumount",
                 "getgroups": "getgroups16", "getresuid": "getresuid16",
                 "getresgid": "getresgid16",
+                "setuid": "setuid16", "setgid": "setgid16", "setreuid": "setreuid16",
+                "setregid": "setregid16", "setresuid": "setresuid16",
+                "setresgid": "setresgid16", "setfsuid": "setfsuid16", "setfsgid": "setfsgid16",
+                "setgroups": "setgroups16",
+                "setuid32": "setuid", "setgid32": "setgid", "setreuid32": "setreuid",
+                "setregid32": "setregid", "setresuid32": "setresuid",
+                "setresgid32": "setresgid", "setfsuid32": "setfsuid", "setfsgid32": "setfsgid",
+                "setgroups32": "setgroups",
                 "pread64": "ia32_pread64", "pwrite64": "ia32_pwrite64",
-                "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate"}
+                "fadvise64": "ia32_fadvise64", "fallocate": "ia32_fallocate",
+                "readahead": "ia32_readahead", "sync_file_range": "ia32_sync_file_range"}
 
 
 # Numbers the x86-64 table lists without an entry point (sys_ni_syscall):

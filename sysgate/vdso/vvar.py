@@ -48,6 +48,7 @@ delta * mult is computed exactly (96 bits) on both images: the page never
 needs refreshing to avoid overflow, only for the coarse clocks and time().
 """
 import ctypes
+import os
 import mmap
 import platform
 import struct
@@ -235,11 +236,54 @@ def calibrate_tsc(seconds=0.05):
     return (c1 - c0) * NSEC / (t1 - t0)
 
 
+_tsc_hz = None
+
+
+def _tsc_cache_path():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "sysgate", f"tsc-{boot}")
+
+
+def tsc_hz():
+    """The TSC frequency, measured once per boot of the host: the figure
+    is kept in the user's cache (keyed by the boot id, since a reboot may
+    change it), so a start or an exec does not wait for a calibration."""
+    global _tsc_hz
+    if _tsc_hz is not None:
+        return _tsc_hz
+    path = _tsc_cache_path()
+    if path is not None:
+        try:
+            with open(path) as f:
+                hz = float(f.read())
+            if 1e6 < hz < 1e11:
+                _tsc_hz = hz
+                return hz
+        except (OSError, ValueError):
+            pass
+    _tsc_hz = hz = calibrate_tsc()
+    if path is not None:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}"
+            with open(tmp, "w") as f:
+                f.write(repr(hz))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return hz
+
+
 class TscClock:
     """The host clocks, as a vvar page: calibrate once, snapshot often."""
 
     def __init__(self, hz=None, max_shift=32):
-        self.hz = hz or calibrate_tsc()
+        self.hz = hz or tsc_hz()
         self.mult, self.shift = mult_shift(self.hz, max_shift)
 
     def snapshot(self, seq=0, flags=0, **fields):

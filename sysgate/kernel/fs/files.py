@@ -16,6 +16,7 @@ from ..mm import PAGE, PROT_READ, PROT_WRITE
 from ..registry import syscall
 from ..sched import wait_fd
 from .fdtable import NOFILE
+from .locks import LOCK_CMDS, do_lock
 from .lookup import AT_FDCWD, in_proc, open_at, read_path
 from .proc import dirents as proc_dirents
 from ..hostlibc import host_syscall, libc
@@ -91,6 +92,23 @@ def sys_creat(t, path, mode):
 @syscall("close", "fd")
 def sys_close(t, fd):
     t.files.close(fd)
+    return 0
+
+
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+
+
+@syscall("close_range", "uint uint flags")
+def sys_close_range(t, first, last, flags):
+    # The guest's own table only: the host fds behind it close with them,
+    # and sysgate's own descriptors are not the guest's to name.
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise KernelError(E.EINVAL)
+    for fd in [fd for fd in t.files.fds if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            t.files.fds[fd].cloexec = True
+        else:
+            t.files.close(fd)
     return 0
 
 
@@ -433,7 +451,6 @@ def sys_pipe2(t, fds, flags):
 
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
-F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_DUPFD_CLOEXEC = 1030
 F_GETPIPE_SZ, F_SETPIPE_SZ = 1032, 1031
 F_ADD_SEALS, F_GET_SEALS = 1033, 1034
@@ -441,7 +458,7 @@ FD_CLOEXEC = 1
 SETFL_MASK = os.O_APPEND | os.O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000
 
 
-def do_fcntl(t, fd, cmd, arg):
+def do_fcntl(t, fd, cmd, arg, wide=False):
     f = t.files.get(fd)
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         arg = arg & 0xFFFFFFFF
@@ -463,12 +480,8 @@ def do_fcntl(t, fd, cmd, arg):
     if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS):
         # The pipe's buffer and a memfd's seals are the host object's own.
         return _fcntl.fcntl(f.host, cmd, arg & 0xFFFFFFFF)
-    if cmd in (F_GETLK, F_SETLK, F_SETLKW, 36, 37, 38):
-        # Record locks: one guest process owns all its locks; succeed as an
-        # uncontended lock would.
-        if cmd == F_GETLK:
-            t.mm.write(arg, b"\x02\x00")   # l_type = F_UNLCK
-        return 0
+    if cmd in LOCK_CMDS:
+        return do_lock(t, f, cmd, arg, wide)
     raise KernelError(E.EINVAL)
 
 
@@ -479,19 +492,57 @@ def sys_fcntl(t, fd, cmd, arg):
 
 @syscall("fcntl64", "fd cmd ulong")
 def sys_fcntl64(t, fd, cmd, arg):
-    return do_fcntl(t, fd, cmd, arg)
+    return do_fcntl(t, fd, cmd, arg, wide=True)
 
 
-# --- ioctl: terminal queries answered by the host terminal ----------------
+# --- ioctl: terminals and ptys, answered by the host's own tty ------------
+# Only the requests listed are passed on, with the argument sizes the tty
+# layer uses (the same in both ABIs): an unknown request could reach a
+# driver with a guest pointer sysgate cannot size.
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, FIONREAD, FIONBIO = 0x5413, 0x5414, 0x540F, 0x541B, 0x5421
-_IOCTL_OUT = {TCGETS: 36, TIOCGWINSZ: 8, TIOCGPGRP: 4, FIONREAD: 4}
-_IOCTL_IN = {TCSETS: 36, TCSETSW: 36, TCSETSF: 36, TIOCSWINSZ: 8, FIONBIO: 4}
+TIOCSTI, TIOCCONS, TIOCLINUX, TIOCVHANGUP = 0x5412, 0x541D, 0x541C, 0x5437
+FIONCLEX, FIOCLEX, TIOCGPTPEER = 0x5450, 0x5451, 0x5441
+_IOCTL_OUT = {TCGETS: 36, TIOCGWINSZ: 8, TIOCGPGRP: 4, FIONREAD: 4,
+              0x5405: 20,            # TCGETA
+              0x5411: 4,             # TIOCOUTQ
+              0x5424: 4,             # TIOCGETD
+              0x5429: 4,             # TIOCGSID
+              0x802C542A: 44,        # TCGETS2
+              0x80045430: 4,         # TIOCGPTN
+              0x80045438: 4,         # TIOCGPKT
+              0x80045439: 4,         # TIOCGPTLCK
+              0x80045440: 4,         # TIOCGEXCL
+              0x5415: 4}             # TIOCMGET
+_IOCTL_IN = {TCSETS: 36, TCSETSW: 36, TCSETSF: 36, TIOCSWINSZ: 8, FIONBIO: 4,
+             0x5406: 20, 0x5407: 20, 0x5408: 20,     # TCSETA, TCSETAW, TCSETAF
+             0x5410: 4,              # TIOCSPGRP
+             0x5423: 4,              # TIOCSETD
+             0x402C542B: 44, 0x402C542C: 44, 0x402C542D: 44,     # TCSETS2/W2/F2
+             0x40045431: 4,          # TIOCSPTLCK
+             0x5420: 4,              # TIOCPKT
+             0x5452: 4,              # FIOASYNC
+             0x5416: 4, 0x5417: 4, 0x5418: 4}     # TIOCMBIS, TIOCMBIC, TIOCMSET
+# Requests whose argument is a plain integer (or unused).
+_IOCTL_VALUE = {0x5409,              # TCSBRK
+                0x540A,              # TCXONC
+                0x540B,              # TCFLSH
+                0x540C, 0x540D,      # TIOCEXCL, TIOCNXCL
+                0x540E,              # TIOCSCTTY
+                0x5422,              # TIOCNOTTY
+                0x5425, 0x5427, 0x5428}    # TCSBRKP, TIOCSBRK, TIOCCBRK
+# Requests that act on the host beyond the guest's terminal: pushing input
+# into a terminal (the user's shell, when the guest shares it), taking the
+# console, hanging up. Linux refuses them without CAP_SYS_ADMIN (TIOCSTI
+# also when dev.tty.legacy_tiocsti is off).
+_IOCTL_REFUSED = {TIOCSTI: E.EIO, TIOCCONS: E.EPERM, TIOCLINUX: E.EPERM,
+                  TIOCVHANGUP: E.EPERM}
 
 
 @syscall("ioctl", "fd cmd ulong")
 def sys_ioctl(t, fd, cmd, arg):
-    h = t.files.host(fd)
+    f = t.files.get(fd)
+    h = f.host
     if cmd in _IOCTL_OUT:
         n = _IOCTL_OUT[cmd]
         t.mm._check(arg, n, 2)
@@ -500,6 +551,16 @@ def sys_ioctl(t, fd, cmd, arg):
     if cmd in _IOCTL_IN:
         _fcntl.ioctl(h, cmd, t.mm.read(arg, _IOCTL_IN[cmd]))
         return 0
+    if cmd in _IOCTL_VALUE:
+        return _fcntl.ioctl(h, cmd, arg & 0xFFFFFFFF)
+    if cmd in (FIOCLEX, FIONCLEX):
+        f.cloexec = cmd == FIOCLEX       # the guest's descriptor flag, not the host's
+        return 0
+    if cmd == TIOCGPTPEER:
+        peer = _fcntl.ioctl(h, cmd, (arg & 0xFFFFFFFF) | os.O_CLOEXEC)
+        return t.files.install(peer, cloexec=bool(arg & os.O_CLOEXEC))
+    if cmd in _IOCTL_REFUSED and stat.S_ISCHR(os.fstat(h).st_mode):
+        raise KernelError(_IOCTL_REFUSED[cmd])
     os.fstat(h)
     raise KernelError(E.ENOTTY)
 
@@ -727,6 +788,7 @@ def sys_flock(t, fd, op):
 
 @syscall("sync")
 def sys_sync(t):
+    os.sync()
     return 0
 
 

@@ -326,6 +326,46 @@ def _utime(host, ts):
     os.utime(p, ns=tuple(out))
 
 
+# The older forms: whole seconds (utime) or microseconds (utimes,
+# futimesat), always following a final symlink.
+def _utimes(t, dirfd, path, ts):
+    if path == 0 and dirfd != AT_FDCWD:
+        _utime(t.files.host(dirfd), ts)       # futimesat(fd, NULL, ...): the fd itself
+        return 0
+    with object_at(t, dirfd, read_path(t, path), 0) as h:
+        _utime(h, ts)
+    return 0
+
+
+def _timevals(t, ptr):
+    if not ptr:
+        return None
+    a, au, m, mu = struct.unpack("<4q" if t.is64 else "<4i",
+                                 t.mm.read(ptr, 32 if t.is64 else 16))
+    if not (0 <= au < 10**6 and 0 <= mu < 10**6):
+        raise KernelError(E.EINVAL)
+    return (a, au * 1000, m, mu * 1000)
+
+
+@syscall("utime", "path ptr")
+def sys_utime(t, path, times):
+    ts = None
+    if times:
+        a, m = struct.unpack("<2q" if t.is64 else "<2i", t.mm.read(times, 16 if t.is64 else 8))
+        ts = (a, 0, m, 0)
+    return _utimes(t, AT_FDCWD, path, ts)
+
+
+@syscall("utimes", "path ptr")
+def sys_utimes(t, path, times):
+    return _utimes(t, AT_FDCWD, path, _timevals(t, times))
+
+
+@syscall("futimesat", "dirfd path ptr")
+def sys_futimesat(t, dirfd, path, times):
+    return _utimes(t, dirfd, path, _timevals(t, times))
+
+
 # --- nodes and owners ---------------------------------------------------------
 def _mknod(t, dirfd, path, mode, dev):
     if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO,

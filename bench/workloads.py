@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Real work, natively, under qemu-user and under sysgate, in one run.
+
+Each workload runs as a whole process under the three runners in turn
+(native, qemu-user, sysgate; repeated, interleaved, so a drift of the
+machine's speed hits all three alike) and is reported as the median wall
+time natively and as ratios to it. The three runs must print the same
+output (its hash is compared), so a fast wrong answer cannot count.
+
+Workloads: the host's own gzip, sha256sum and python3 (dynamic programs), a
+bash loop that forks and execs /bin/true, xargs running echo, and four small
+static C kernels (register arithmetic, loads, stores, indirect calls) from
+bench/guests/kernels.c. qemu-user, like sysgate, runs the programs a guest
+execs only when it is told to (binfmt_misc): here it is not, so qemu-user's
+fork+exec rows time its own start-up and fork plus native children, while
+sysgate runs the children itself.
+
+Usage: python3 bench/workloads.py [--quick] [--reps N] [--only NAME,...]
+                                  [--json] [--plot FILE.png]
+"""
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(ROOT, "build", "bench")
+
+
+def build_kernels():
+    os.makedirs(BUILD, exist_ok=True)
+    src = os.path.join(HERE, "guests", "kernels.c")
+    out = os.path.join(BUILD, "kernels")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        subprocess.run(["gcc", "-static", "-O1", "-o", out, src], check=True)
+    return out
+
+
+def data_file(mb):
+    """mb MiB of text that compresses like prose (seeded, so every run of
+    the benchmark works on the same bytes)."""
+    path = os.path.join(BUILD, f"text-{mb}M.txt")
+    if not os.path.exists(path):
+        rng = random.Random(1)
+        words = ["".join(rng.choice("etaoinshrdlucmfwyp") for _ in range(rng.randint(2, 9)))
+                 for _ in range(5000)]
+        with open(path + ".tmp", "w") as f:
+            size = 0
+            while size < mb << 20:
+                line = " ".join(rng.choice(words) for _ in range(12)) + "\n"
+                f.write(line)
+                size += len(line)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def workloads(quick):
+    k = build_kernels()
+    mb = 2 if quick else 8
+    text = data_file(mb)
+    n = 1 if quick else 4
+    py = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
+    return {
+        f"gzip -9 {mb} MB": (["/bin/gzip", "-9", "-c", text], None),
+        f"sha256sum {mb * 4} MB": (["/usr/bin/sha256sum", text, text, text, text], None),
+        "python3 loop": ([py, "-S", "-c",
+                          f"print(sum(i * i % 7 for i in range({300000 * n})))"], None),
+        "bash fork+exec x50": (["/bin/bash", "-c", "for i in $(seq 50); do /bin/true; done"],
+                               None),
+        "xargs -n3 echo x300": (["/usr/bin/xargs", "-n3", "/bin/echo"],
+                                "".join(f"{i}\n" for i in range(900)).encode()),
+        "C: register loop": ([k, "regs", str(20_000_000 * n)], None),
+        "C: load loop": ([k, "loads", str(10_000_000 * n)], None),
+        "C: store loop": ([k, "stores", str(10_000_000 * n)], None),
+        "C: indirect calls": ([k, "calls", str(10_000_000 * n)], None),
+    }
+
+
+def runners():
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = {"native": ([], None)}
+    qemu = shutil.which("qemu-x86_64")
+    if qemu:
+        out["qemu-user"] = ([qemu], None)
+    out["sysgate"] = ([sys.executable, "-m", "sysgate", "run", "--"], env)
+    return out
+
+
+def run_once(prefix, env, argv, stdin):
+    t0 = time.perf_counter()
+    p = subprocess.run(prefix + argv, input=stdin, capture_output=True, env=env,
+                       timeout=1800)
+    dt = time.perf_counter() - t0
+    if p.returncode:
+        raise RuntimeError(f"{' '.join(prefix + argv)[:120]}: status {p.returncode}: "
+                           f"{p.stderr[-300:]!r}")
+    return dt, hashlib.sha256(p.stdout).hexdigest()
+
+
+def measure(quick, reps, only):
+    loads = workloads(quick)
+    if only:
+        loads = {k: v for k, v in loads.items() if any(o in k for o in only)}
+    rs = runners()
+    results = {}
+    for name, (argv, stdin) in loads.items():
+        times = {r: [] for r in rs}
+        digests = {}
+        for _ in range(reps):
+            for r, (prefix, env) in rs.items():
+                dt, digest = run_once(prefix, env, argv, stdin)
+                times[r].append(dt)
+                digests[r] = digest
+        if len(set(digests.values())) != 1:
+            raise RuntimeError(f"{name}: the runners disagree on the output: {digests}")
+        med = {r: statistics.median(ts) for r, ts in times.items()}
+        row = {"native_s": med["native"]}
+        for r in rs:
+            if r != "native":
+                row[f"{r}_s"] = med[r]
+                row[f"{r}/native"] = med[r] / med["native"]
+        if "qemu-user" in med:
+            row["sysgate/qemu-user"] = med["sysgate"] / med["qemu-user"]
+        results[name] = row
+        print(f"  {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()),
+              file=sys.stderr, flush=True)
+    return results
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(results)
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(names) + 1.5))
+    y = range(len(names))
+    for i, (key, label) in enumerate((("qemu-user/native", "qemu-user"),
+                                      ("sysgate/native", "sysgate"))):
+        vals = [results[n].get(key, 0) for n in names]
+        ax.barh([v + 0.4 * i for v in y], vals, height=0.4, label=label)
+    ax.set_yticks([v + 0.2 for v in y])
+    ax.set_yticklabels(names)
+    ax.set_xscale("log")
+    ax.set_xlabel("time / native time (log scale; lower is better)")
+    ax.axvline(1, color="black", linewidth=0.8)
+    ax.legend()
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller inputs")
+    ap.add_argument("--reps", type=int, default=3, help="runs of each (median taken)")
+    ap.add_argument("--only", default="", help="comma-separated parts of workload names")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--plot", metavar="FILE.png")
+    opts = ap.parse_args()
+    if opts.reps < 1:
+        ap.error("--reps must be at least 1")
+    only = [o for o in opts.only.split(",") if o]
+    results = measure(opts.quick, opts.reps, only)
+    if opts.plot:
+        plot(results, opts.plot)
+    if opts.json:
+        print(json.dumps(results, indent=2))
+        return
+    have_qemu = any("qemu-user_s" in r for r in results.values())
+    head = f"{'workload':<22} {'native':>9}"
+    if have_qemu:
+        head += f" {'qemu/nat':>9}"
+    head += f" {'sysgate/nat':>12}"
+    if have_qemu:
+        head += f" {'sysgate/qemu':>13}"
+    print(head)
+    for name, r in results.items():
+        line = f"{name:<22} {r['native_s']:>8.3f}s"
+        if have_qemu:
+            line += f" {r['qemu-user/native']:>9.2f}"
+        line += f" {r['sysgate/native']:>12.2f}"
+        if have_qemu:
+            line += f" {r['sysgate/qemu-user']:>13.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""times, priorities, personality, the utime family, readahead and
+sync_file_range, natively and under sysgate; a process outside the session
+is not the guest's to look at or change."""
+import os
+
+import pytest
+
+from conftest import ALL, assert_same, build, run_sysgate
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_misc_process_and_file_calls(variant):
+    assert_same(build("proc_misc.c", variant))
+
+
+def test_priority_of_a_host_process_is_out_of_reach():
+    outsider = os.getppid()      # pytest's parent: never a guest of the run
+    emu = run_sysgate(build("proc_misc.c", "gcc64"), [str(outsider)])
+    assert emu.status == 0
+    assert emu.stdout == (b"getpriority(outside) = -1 errno 3\n"
+                          b"setpriority(outside) = -1 errno 3\n"
+                          b"ioprio_get(outside) = -1 errno 3\n")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_pidfds(variant):
+    assert_same(build("proc_pidfd.c", variant))
+
+
+def test_pidfd_of_a_host_process_is_refused():
+    emu = run_sysgate(build("proc_pidfd.c", "gcc64"), ["outside"])
+    assert emu.stdout == b"pidfd_open(parent outside the session) = -1 errno 3\n"
