@@ -121,16 +121,18 @@ def _sig_sets(t):
 
 
 def _host_status_lines(keys):
-    """Lines of the host process's status the model has no notion of."""
-    out = []
+    """Lines of the host process's status the model has no notion of, or
+    that are the guest's as they are (its credentials are the process's)."""
+    out = {}
     try:
         with open(f"/proc/{os.getpid()}/status") as f:
             for line in f:
-                if line.split(":", 1)[0] in keys:
-                    out.append(line)
+                key = line.split(":", 1)[0]
+                if key in keys:
+                    out[key] = line
     except OSError:
         pass
-    return "".join(out)
+    return out
 
 
 _HOST_KEYS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
@@ -146,6 +148,7 @@ def status(t):
     m = _mem_summary(t)
     pnd, blk, ign, cgt = _sig_sets(t)
     (ru, eu, su), (rg, eg, sg) = _ids()
+    host = _host_status_lines(_HOST_KEYS + ("Uid", "Gid", "Groups"))
     kb = lambda n: f"{n // 1024:>8} kB"
     nfd = max(t.files.fds) + 1 if t.files.fds else 0
     fdsize = 64
@@ -155,8 +158,10 @@ def status(t):
     sigpending = resource.getrlimit(resource.RLIMIT_SIGPENDING)[0]
     text = (f"Name:\t{_comm(t)}\nUmask:\t{t.fs.umask:04o}\nState:\tR (running)\n"
             f"Tgid:\t{t.pid}\nNgid:\t0\nPid:\t{t.tid}\nPPid:\t{os.getppid()}\nTracerPid:\t0\n"
-            f"Uid:\t{ru}\t{eu}\t{su}\t{eu}\nGid:\t{rg}\t{eg}\t{sg}\t{eg}\n"
-            f"FDSize:\t{fdsize}\nGroups:\t{groups} \nNStgid:\t{t.pid}\nNSpid:\t{t.tid}\n"
+            + host.get("Uid", f"Uid:\t{ru}\t{eu}\t{su}\t{eu}\n")
+            + host.get("Gid", f"Gid:\t{rg}\t{eg}\t{sg}\t{eg}\n")
+            + f"FDSize:\t{fdsize}\n" + host.get("Groups", f"Groups:\t{groups} \n")
+            + f"NStgid:\t{t.pid}\nNSpid:\t{t.tid}\n"
             f"NSpgid:\t{os.getpgrp()}\nNSsid:\t{os.getsid(0)}\nKthread:\t0\n"
             f"VmPeak:\t{kb(m['size'])}\nVmSize:\t{kb(m['size'])}\nVmLck:\t{kb(0)}\n"
             f"VmPin:\t{kb(0)}\nVmHWM:\t{kb(m['rss'])}\nVmRSS:\t{kb(m['rss'])}\n"
@@ -167,7 +172,7 @@ def status(t):
             f"Threads:\t{len(_tids(t))}\nSigQ:\t0/{sigpending}\n"
             f"SigPnd:\t{0:016x}\nShdPnd:\t{pnd:016x}\nSigBlk:\t{blk:016x}\n"
             f"SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n")
-    text += _host_status_lines(_HOST_KEYS)
+    text += "".join(host[k] for k in _HOST_KEYS if k in host)
     text += "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n"
     return text.encode()
 
