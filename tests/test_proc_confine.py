@@ -334,3 +334,4 @@ def test_bash_process_substitution():
     emu = run_sysgate("/bin/bash", ["-c", script])
     assert emu.stdout == native.stdout, (native.stdout.decode(), emu.stdout.decode())
     assert emu.status == native.status
+

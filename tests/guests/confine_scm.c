@@ -22,6 +22,7 @@ static void try(const char *what, int fd) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    int fd;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     size_t len = strlen(argv[1]);
     memcpy(a.sun_path + 1, argv[1], len);
@@ -36,7 +37,6 @@ int main(int argc, char **argv) {
                        .msg_controllen = sizeof ctl};
     if (recvmsg(s, &m, 0) < 0) { printf("recvmsg: %s\n", strerror(errno)); return 1; }
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    int fd;
     memcpy(&fd, CMSG_DATA(c), sizeof fd);
     struct stat st;
     printf("received a directory: %d\n", fstat(fd, &st) == 0 && S_ISDIR(st.st_mode));
