@@ -9,8 +9,9 @@ The host kernel resolves every guest path itself, below the root directory:
   name (a renamed or deleted directory works as on Linux); when the path
   climbs above that directory (EXDEV), it is joined to the directory's guest
   path and resolved in the root as above.
-Only /proc/self entries the kernel model owns are answered without the host
-(see proc.py and lookup.py). Operations on a final name (unlink, mkdir,
+Whatever lands on a proc file system is answered by sysgate's model of the
+guest's /proc instead (lookup.py detects it, proc.py answers): the host's
+/proc describes sysgate's own process. Operations on a final name (unlink, mkdir,
 lstat, ...) open the parent this way and act on the single last component
 relative to it.
 
