@@ -137,6 +137,7 @@ def link_fd(target):
 
 def memfd(name, data):
     fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.fchmod(fd, 0o444)        # as proc's files show themselves
     os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd

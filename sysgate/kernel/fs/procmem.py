@@ -27,6 +27,7 @@ def open_mem(t, n, flags):
         raise KernelError(E.EACCES)
     made = os.memfd_create("mem", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
+        os.fchmod(made, 0o600)
         fcntl.fcntl(made, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
         # Opened again with the guest's access mode: a read-only mem
         # refuses writes (EBADF) as Linux's does.

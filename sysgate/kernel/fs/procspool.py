@@ -21,6 +21,15 @@ def _dir(session):
     return os.path.join(base, f"sysgate-{os.getuid()}", str(session))
 
 
+def _ours(d):
+    """A spool directory someone else made (in a shared /tmp) is not used."""
+    try:
+        return all(os.lstat(p).st_uid == os.getuid() and not os.path.islink(p)
+                   for p in (os.path.dirname(d), d))
+    except OSError:
+        return False
+
+
 def _start_time(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -37,7 +46,10 @@ def publish(machine):
     from .procinfo import _comm, _mem_summary
     d = _dir(machine.session)
     try:
+        os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
         os.makedirs(d, mode=0o700, exist_ok=True)
+        if not _ours(d):
+            return
         m = _mem_summary(t)
         pid = os.getpid()
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
@@ -66,8 +78,11 @@ def lookup(t, pid):
     """The published view of guest pid of t's session, or None."""
     if pid not in guest_pids(t):
         return None
+    d = _dir(t.machine.session)
+    if not _ours(d):
+        return None
     try:
-        with open(os.path.join(_dir(t.machine.session), str(pid))) as f:
+        with open(os.path.join(d, str(pid))) as f:
             info = json.load(f)
     except (OSError, ValueError):
         return None
