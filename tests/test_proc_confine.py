@@ -334,3 +334,16 @@ def test_bash_process_substitution():
     assert emu.stdout == native.stdout, (native.stdout.decode(), emu.stdout.decode())
     assert emu.status == native.status
 
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_walk_everything(variant, proc_root):
+    """Every entry of the guest's /proc opened every way (read, write,
+    O_PATH, O_DIRECTORY, no-follow, getdents64, openat from it, '..'):
+    results and errnos only, never an internal error."""
+    host_exe, _ = _guest(proc_root, variant, "proc_walk.c")
+    native = run_native(host_exe, input=b"")
+    for opts in ((), ("--root", str(proc_root))):
+        emu = run_sysgate(host_exe, opts=opts, input=b"")
+        assert emu.status == 0, emu
+        assert emu.stdout == native.stdout == b"walked: 1 entries, 1 opened, 1 refused\n"
