@@ -65,6 +65,15 @@ int main(void) {
     int ro = open("/proc/self/mem", O_RDONLY);
     SHOW("mem write on O_RDONLY", pwrite(ro, buf, 1, (off_t)(uintptr_t)&global));
     SHOW("mem lseek", lseek(ro, (off_t)(uintptr_t)&global, SEEK_SET) == (off_t)(uintptr_t)&global);
+    int pm = open("/proc/self/pagemap", O_RDONLY);
+    uint64_t word = 0;
+    SHOW("pagemap short", pread(pm, &word, 4, 0));
+    SHOW("pagemap unaligned", pread(pm, &word, 8, 3));
+    SHOW("pagemap global", pread(pm, &word, 8, ((uintptr_t)&global / 4096) * 8));
+    SHOW("pagemap global present", (long)(word >> 63));
+    SHOW("pagemap unmapped", pread(pm, &word, 8, (0x10000 / 4096) * 8));
+    SHOW("pagemap unmapped word", (long)word);
+    SHOW("pagemap bad buf", pread(pm, (void *)8, 8, 0));
     SHOW("mkdir /proc/self/fd/x", mkdir("/proc/self/fd/x", 0755));
     SHOW("rmdir /proc/self/fd", rmdir("/proc/self/fd"));
     SHOW("symlink in /proc", symlink("x", "/proc/self/y"));

@@ -269,10 +269,8 @@ def _own(t, pid, rest, path, is_process):
     if name in OWN_LINKS:
         target = {"exe": lambda: t.exe_path, "cwd": lambda: t.fs.cwd, "root": lambda: "/"}[name]()
         return Node("link", path, target=target, magic=True)
-    if name == "mem":
+    if name in ("mem", "pagemap"):
         return Node("mem", path)
-    if name == "pagemap":
-        return Node("denied", path, errno=E.EACCES)
     if name in OWN_FILES:
         return Node("file", path, gen=getattr(procinfo, name))
     raise KernelError(E.ENOENT)

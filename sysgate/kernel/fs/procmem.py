@@ -1,7 +1,8 @@
 """/proc/<pid>/mem: the guest's memory, read and written as Linux's mem_rw
 does (access_remote_vm with FOLL_FORCE): a private mapping is written even
 where it is read-only or PROT_NONE, a shared one only where it is writable;
-an unmapped address ends the transfer, EIO if nothing was copied.
+an unmapped address ends the transfer, EIO if nothing was copied. And
+/proc/<pid>/pagemap, as an unprivileged reader sees it (no frame numbers).
 
 The descriptor the guest holds is an empty sealed memfd whose file offset is
 the address; the transfers themselves are served here. The read and write
@@ -12,7 +13,7 @@ import struct
 import weakref
 
 from ..errors import KernelError, E
-from ..mm import PROT_EXEC, PROT_WRITE
+from ..mm import PAGE, PROT_EXEC, PROT_WRITE
 
 F_ADD_SEALS, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1033, 1, 2, 4, 8
 MAX_RW_COUNT = 0x7FFFF000
@@ -21,13 +22,16 @@ _owners = {}         # memfd inode -> the AddressSpace it was opened for
 
 
 def open_mem(t, n, flags):
+    """A descriptor for mem or pagemap (read-only) of the guest's own process."""
     import fcntl
+    if n.path.endswith("/pagemap") and flags & 3:
+        raise KernelError(E.EACCES)
     pid = int(n.path.split("/")[2])
     if pid != t.pid:
         raise KernelError(E.EACCES)
     made = os.memfd_create("mem", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     try:
-        os.fchmod(made, 0o600)
+        os.fchmod(made, 0o600 if n.path.endswith("/mem") else 0o400)
         fcntl.fcntl(made, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
         # Opened again with the guest's access mode: a read-only mem
         # refuses writes (EBADF) as Linux's does.
@@ -123,9 +127,39 @@ def _need(f, write):
         raise KernelError(E.EBADF)
 
 
+PM_PRESENT, PM_EXCLUSIVE, PM_FILE = 1 << 63, 1 << 56, 1 << 61
+
+
+def read_pagemap(t, f, pos, n):
+    """pagemap as an unprivileged reader sees it: a word per page, present
+    (and exclusive, or file-backed) where the guest's memory is, frame
+    numbers zeroed; EINVAL unless position and count are whole words."""
+    if pos % 8 or n % 8:
+        raise KernelError(E.EINVAL)
+    mm = _mm_of(t, f)
+    if mm is None:
+        return b""
+    first = pos // 8
+    last = min(first + n // 8, _limit(t) // PAGE)
+    out = []
+    for vpn in range(first, max(first, last)):
+        v = mm.find(vpn * PAGE)
+        word = 0
+        if v is not None and v.backed:
+            word = PM_PRESENT | (PM_FILE if v.ino and not v.prot & PROT_WRITE else PM_EXCLUSIVE)
+        out.append(word)
+    return struct.pack(f"<{len(out)}Q", *out)
+
+
 def _read(t, f, buf, count, pos=None):
     _need(f, False)
     at = _pos(f) if pos is None else pos
+    if f.path.endswith("/pagemap"):
+        data = read_pagemap(t, f, at, min(count, CHUNK))
+        n = _copy_out(t, buf, data)
+        if pos is None:
+            _advance(f, at, n)
+        return n
     data = read_mem(t, f, at, min(count, CHUNK * 16))
     n = _copy_out(t, buf, data)
     if pos is None:
@@ -135,6 +169,8 @@ def _read(t, f, buf, count, pos=None):
 
 def _write(t, f, buf, count, pos=None):
     _need(f, True)
+    if f.path.endswith("/pagemap"):
+        raise KernelError(E.EINVAL)
     at = _pos(f) if pos is None else pos
     n = write_mem(t, f, at, _gather(t, buf, min(count, CHUNK * 16)))
     if pos is None:
@@ -201,7 +237,9 @@ _OPS = {
 
 
 def is_mem(f):
-    return f.inproc and f.path is not None and f.path.endswith("/mem") and not f.isdir
+    """mem or pagemap: served from the guest's memory."""
+    return (f.inproc and f.path is not None and not f.isdir
+            and (f.path.endswith("/mem") or f.path.endswith("/pagemap")))
 
 
 def _wrap(name, orig):
