@@ -156,7 +156,8 @@ def _walk_model(t, dirfd, path, flags, resolve, scoped):
     return lookup._walk(t, whole, flags, 0, resolve)
 
 
-@syscall("name_to_handle_at", "dirfd path ptr ptr atflags")
+@syscall("name_to_handle_at", "dirfd path ptr ptr atflags", status="partial",
+         note="EOPNOTSUPP after resolving the name: no host file handles for the guest")
 def sys_name_to_handle_at(t, dirfd, path, handle, mount_id, flags):
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH | 0x200 | 0x1 | 0x2):
         raise KernelError(E.EINVAL)
@@ -168,7 +169,8 @@ def sys_name_to_handle_at(t, dirfd, path, handle, mount_id, flags):
     raise KernelError(E.EOPNOTSUPP)
 
 
-@syscall("open_by_handle_at", "fd ptr oflags")
+@syscall("open_by_handle_at", "fd ptr oflags", status="partial",
+         note="EPERM, as for a caller without CAP_DAC_READ_SEARCH")
 def sys_open_by_handle_at(t, mount_fd, handle, flags):
     if mount_fd != AT_FDCWD:
         t.files.get(mount_fd)
