@@ -238,7 +238,10 @@ class FsContext:
             return True
         real = os.readlink(f"/proc/self/fd/{hostfd}")
         root = self.root_host
-        return real == root or (real.startswith(root) and real[len(root)] in "/ ")
+        if root == "/":
+            return True
+        # "<root> evil/x" is not below the root; "<root> (deleted)" is it.
+        return real in (root, root + " (deleted)") or real.startswith(root + "/")
 
     def is_foreign(self, hostfd):
         """A descriptor from outside (received, inherited) that is a
