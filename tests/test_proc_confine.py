@@ -347,3 +347,24 @@ def test_walk_everything(variant, proc_root):
         emu = run_sysgate(host_exe, opts=opts, input=b"")
         assert emu.status == 0, emu
         assert emu.stdout == native.stdout == b"walked: 1 entries, 1 opened, 1 refused\n"
+
+
+def test_scm_rights_dir_named_like_the_root(tmp_path, proc_root):
+    """A directory beside the root whose name starts with the root's
+    ("<root> evil") is outside it."""
+    token = "S3CRET-" + uuid.uuid4().hex
+    evil = tmp_path / (proc_root.name + " evil")
+    evil.mkdir()
+    (evil / "secret").write_text(token + "\n")
+    (proc_root / "secret").write_text("inside\n")
+    exe = build("confine_scm.c", "gcc64")
+    name = "sysgate-test-" + uuid.uuid4().hex
+    ready, done = threading.Event(), threading.Event()
+    threading.Thread(target=_send_dir_fd, args=(name, str(evil), ready, done),
+                     daemon=True).start()
+    ready.wait(10)
+    r = run_sysgate(exe, [name], opts=["--root", str(proc_root)])
+    out = r.stdout.decode()
+    assert token not in out, out
+    assert "openat(fd, secret): Permission denied" in out, out
+    assert "fchdir(fd): Permission denied" in out
