@@ -22,11 +22,14 @@ import zlib
 from ..errors import KernelError, E
 from ..hostlibc import libc
 from . import procinfo
+from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
 
 PROC_SUPER_MAGIC = 0x9FA0
 DT_DIR, DT_REG, DT_LNK = 4, 8, 10
 O_PATH = 0o10000000
 O_ACCMODE = 3
+RESOLVE_NO_SYMLINKS = 0x04
+_FIXED_NAME = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 
 
 # --- procfs on the host ------------------------------------------------------
@@ -402,12 +405,9 @@ def open_node(t, n, flags, trailing=False):
     if acc != os.O_RDONLY and not path_only:
         raise KernelError(E.EACCES)
     if kind == "host":
-        from .path import openat2, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
-        RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV = 0x04, 0x01
+        # By its fixed name, below the host's /proc, following nothing.
         mode = O_PATH if path_only else os.O_RDONLY
-        return openat2(_host_proc_fd(), n.host.encode(), mode | os.O_NOFOLLOW, 0,
-                       RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS
-                       | RESOLVE_NO_XDEV)
+        return openat2(_host_proc_fd(), n.host.encode(), mode | os.O_NOFOLLOW, 0, _FIXED_NAME)
     return memfd(n.path.rsplit("/", 1)[-1], n.gen(t))
 
 
