@@ -1,11 +1,21 @@
 """Command line: argument parsing and printing only."""
 import argparse
 import os
+import re
 import sys
 
 from .kernel.signal import NAMES as SIGNAL_NAMES
 
 EX_SOFTWARE = 70
+
+
+def _size(text):
+    """A byte count: a number with an optional K, M, G or T (powers of 1024)."""
+    m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
+    n = int(m.group(1)) << 10 * " KMGT".index(m.group(2).upper() or " ") if m else 0
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 512M, 4G, ...)")
+    return n
 
 
 def _run_options():
@@ -18,6 +28,15 @@ def _run_options():
                    help="fix address-space randomisation and guest randomness")
     p.add_argument("--no-vdso", action="store_true",
                    help="map no vDSO, as Linux's vdso=0: libc makes real system calls")
+    p.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                   help="what one guest process may commit (writable private and shared "
+                        "anonymous memory; PROT_NONE reservations are free): beyond it mmap, "
+                        "brk, mprotect and mremap fail with ENOMEM and execve refuses the "
+                        "image (default: 4G)")
+    p.add_argument("--net", default="host", choices=["host", "admin", "none"],
+                   help="the host's network without the power to configure it (host, the "
+                        "default), with sysgate's own powers (admin), or a private one "
+                        "with only loopback (none)")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     return p
@@ -75,7 +94,8 @@ def describe_signal(signo):
 def cmd_run(opts, trace=None):
     from .machine import LoadError, Machine
     try:
-        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso)
+        m = Machine(cpu=opts.cpu, root=opts.root, seed=opts.seed, vdso=not opts.no_vdso,
+                    memory_limit=opts.memory_limit, net=opts.net)
         m.load(opts.program, [opts.program] + opts.args)
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)

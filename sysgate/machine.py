@@ -17,7 +17,7 @@ from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.fs.procspool import publish as publish_guest_view
-from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
+from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, check_image, set_memory_limit
 from .kernel.task import Task
 from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
@@ -109,7 +109,8 @@ class Thread:
 
 
 class Machine:
-    def __init__(self, cpu="intel", root=None, seed=None, vdso=True):
+    def __init__(self, cpu="intel", root=None, seed=None, vdso=True, memory_limit=None,
+                 net="host"):
         if cpu not in MODELS:
             raise LoadError(f"unknown CPU model {cpu!r} (choose from {', '.join(MODELS)})")
         if root is not None and not os.path.isdir(root):
@@ -120,6 +121,9 @@ class Machine:
         self.cpu = None             # an Engine per program: made at exec
         self.root = root
         self.use_vdso = vdso
+        if memory_limit is not None:
+            set_memory_limit(memory_limit)
+        self.net = net             # --net: applied once, at load (kernel.net.setup_network)
         self.vdso = None
         self.task = None
         self.gate = None
@@ -190,6 +194,7 @@ class Machine:
         except OSError as e:
             raise LoadError(f"{path}: {e.strerror}") from None
         img = self.parse(data, path)
+        self._setup_network()
         fsctx = FsContext(self.root)
         task = Task(self, None, FdTable(), fsctx, img.is64)
         self.task = task
@@ -202,8 +207,22 @@ class Machine:
             where = f" inside {self.root}" if self.root else ""
             raise LoadError(f"{path}: cannot load its interpreter {img.interp}{where}: "
                             f"{os.strerror(e.errno)}") from None
+        try:
+            check_image(img, *([interp[0]] if interp else []))
+        except KernelError as e:
+            raise LoadError(f"{path}: {os.strerror(e.errno)} (its image needs more than "
+                            f"the memory limit)") from None
         self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
         return task
+
+    def _setup_network(self):
+        from .kernel.netns import setup_network
+        try:
+            setup_network(self.net)
+        except OSError as e:
+            raise LoadError(f"--net {self.net}: {e.strerror or e}") from None
+        except ValueError:
+            raise LoadError(f"unknown --net mode {self.net!r} (host, admin or none)") from None
 
     @staticmethod
     def parse(data, path):
@@ -387,7 +406,7 @@ class Machine:
             return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
         if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
             return None         # a vfork child's first store to a page
-        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr)
+        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr, f.kind)
         if past_eof:
             return None
         # Error code: user access, write, instruction fetch, and P, which
@@ -399,7 +418,9 @@ class Machine:
         trap = (14, err, f.addr)
         if past_eof is False:
             return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
-        code = SEGV_ACCERR if f.mapped else SEGV_MAPERR
+        # A mapping whose pages are not there yet (reserved, or past the
+        # end of its file) still makes it an access error.
+        code = SEGV_ACCERR if f.mapped or self.task.mm.find(f.addr) else SEGV_MAPERR
         return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
 
     def _deliver_fault(self, signo, code, addr, trap, ip=None):

@@ -10,6 +10,7 @@ import os
 import stat
 
 from .errors import KernelError, E
+from .mm import check_image
 from .registry import syscall
 from .fs import lookup
 
@@ -110,6 +111,7 @@ def do_execve(t, dirfd, path, argv, envp, flags):
         except elf.ElfError:
             raise KernelError(E.ENOEXEC) from None
         interp = open_interpreter(t, img)
+        check_image(img, *([interp[0]] if interp else []))
         break
     else:
         raise KernelError(E.ELOOP)

@@ -112,7 +112,7 @@ def _take_pages(t, got):
         addr, n = _PAGE_HEADER.unpack_from(got, at)
         at += _PAGE_HEADER.size
         v = t.mm.find(addr)
-        if v is not None and v.backed and not v.ptr:
+        if v is not None and v.backed and not v.shared:
             t.mm.write_kernel(addr, bytes(got[at:at + n]))
         at += n
 

@@ -73,7 +73,7 @@ def shared_word(t, uaddr, op):
     if op & FUTEX_PRIVATE_FLAG:
         return None
     v = t.mm.find(uaddr)
-    if v is None or not v.ptr or not v.backed or uaddr + 4 > v.end:
+    if v is None or not v.shared or not v.backed or uaddr + 4 > v.end:
         return None
     return v.ptr + (uaddr - v.start)
 

@@ -1,5 +1,12 @@
 """The address space: a sorted VMA list kept in step with the CPU's mappings,
-and the typed user-memory accessors handlers use (EFAULT, never a crash)."""
+and the typed user-memory accessors handlers use (EFAULT, never a crash).
+
+Every byte of guest memory is host memory sysgate maps itself (anonymous
+MAP_NORESERVE memory, or the file for file mappings) and hands to the CPU
+with uc_mem_map_ptr: Unicorn then splits, protects and unmaps regions
+without copying them, pages the guest never touches cost the host nothing,
+a host fork copies on write, and mremap moves pages by moving the CPU's
+view of them. What a process may commit is bounded (set_memory_limit)."""
 import bisect
 import ctypes
 import mmap as _mmap
@@ -16,36 +23,80 @@ PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = 0x100, 0x100000
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+MAP_NORESERVE = 0x4000
+_MADV_DONTNEED = 4
+
+# What one process may commit (see Vma.charge), as Linux's strict overcommit
+# accounting counts it. The default bounds a guest whatever the host has.
+DEFAULT_MEMORY_LIMIT = 4 << 30
+_limit = [DEFAULT_MEMORY_LIMIT]
+
+
+def set_memory_limit(n):
+    _limit[0] = n
+
+
+def memory_limit():
+    return _limit[0]
 
 
 def page_up(x):
     return (x + PAGE - 1) & ~(PAGE - 1)
 
 
+def check_image(*imgs, stack=8 << 20):
+    """ENOMEM if loading the ELF images (their writable segments, bss
+    included, and the stack) would commit more than the limit: execve
+    refuses them before its point of no return."""
+    total = stack
+    for img in imgs:
+        for s in img.segments:
+            if s.prot & PROT_WRITE:
+                total += page_up(s.vaddr + s.memsz) - (s.vaddr & ~(PAGE - 1))
+    if total > _limit[0]:
+        raise KernelError(E.ENOMEM)
+
+
 class Vma:
-    """One mapping. File mappings keep their file open (file: a MappedFile);
-    shared file mappings are host memory (ptr: the host address of start),
-    so the guest's stores reach the file as Linux's page cache would.
+    """One mapping. Its memory (when backed) is host memory at ptr, held by
+    hold (a HostMapping, which several pieces of a split mapping share).
+    File mappings keep their file open (file: a MappedFile) and are the
+    host's own mapping of the file: shared ones so that the guest's stores
+    reach the file as Linux's page cache would, private ones copy on write.
     A mapping made PROT_NONE is only reserved: the CPU gets memory for it
     (backed) when mprotect first allows access, so reserving gigabytes of
     address space costs nothing. A file mapping's pages wholly past the end
     of its file are not backed either: touching one is SIGBUS, unless the
     file has grown since, when the page maps then (fault_in)."""
     __slots__ = ("start", "end", "prot", "shared", "name", "offset", "dev", "ino",
-                 "file", "ptr", "backed", "hold")
+                 "file", "ptr", "backed", "hold", "anon_off")
 
     def __init__(self, start, end, prot, shared=False, name="", offset=0, dev=0, ino=0,
-                 file=None, ptr=0, backed=True, hold=None):
+                 file=None, ptr=0, backed=True, hold=None, anon_off=None):
         self.start, self.end, self.prot, self.shared = start, end, prot, shared
         self.name, self.offset, self.dev, self.ino = name, offset, dev, ino
         self.file, self.ptr, self.backed = file, ptr, backed
         self.hold = hold        # the HostMapping at ptr
+        # Linux's vm_pgoff of anonymous memory (in bytes): the address it
+        # was mapped at, kept when mremap moves it; two pieces are one VMA
+        # only where it runs on.
+        self.anon_off = start if anon_off is None else anon_off
 
     def clone(self, start, end):
         off = self.offset + (start - self.start) if self.ino else 0
         ptr = self.ptr + (start - self.start) if self.ptr else 0
         return Vma(start, end, self.prot, self.shared, self.name, off, self.dev, self.ino,
-                   self.file, ptr, self.backed, self.hold)
+                   self.file, ptr, self.backed, self.hold, self.anon_off + (start - self.start))
+
+    def charge(self):
+        """What the mapping commits, as Linux's VM_ACCOUNT: private
+        writable memory and shared anonymous memory; not PROT_NONE
+        reservations or read-only private mappings until mprotect makes them
+        writable. MAP_NORESERVE is not an exemption (as under strict
+        overcommit): the limit has to bound what the guest can touch."""
+        if (self.prot & PROT_WRITE and not self.shared) or (self.shared and self.file is None):
+            return self.end - self.start
+        return 0
 
     def maps_line(self):
         perms = "".join((c if self.prot & b else "-") for c, b in
@@ -60,8 +111,9 @@ class MappedFile:
     """The open file behind file mappings (a host fd of its own), closed
     with the last VMA."""
 
-    def __init__(self, host, writable):
+    def __init__(self, host, writable, origin=None):
         self.host, self.writable = host, writable
+        self.origin = origin if origin is not None else self   # the open file it came from
 
     def __del__(self):
         try:
@@ -71,19 +123,47 @@ class MappedFile:
 
 
 class HostMapping:
-    """Host memory the CPU maps directly (uc_mem_map_ptr): a shared mapping
-    of a file or of anonymous memory, so that other processes, and the file,
-    see the guest's stores. Unmapped when the last VMA using it goes (the
-    CPU has let go of it by then)."""
+    """Host memory the CPU maps directly (uc_mem_map_ptr): private
+    anonymous memory, a private (copy-on-write) or shared mapping of a
+    file, or shared anonymous memory that a forked child shares. Unmapped
+    when the last VMA using it goes (the CPU has let go of it by then)."""
 
     def __init__(self, length, prot, flags, fd=-1, offset=0):
         addr = libc.mmap(None, length, prot, flags, fd, offset)
         if addr is None or addr == ctypes.c_void_p(-1).value:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         self.addr, self.length = addr, length
+        self.released = []      # host ranges given back already (release)
+
+    @classmethod
+    def anon(cls, length):
+        """Private zero pages that cost nothing until touched."""
+        try:
+            return cls(length, _mmap.PROT_READ | _mmap.PROT_WRITE,
+                       _mmap.MAP_PRIVATE | _mmap.MAP_ANONYMOUS | MAP_NORESERVE)
+        except OSError:
+            raise KernelError(E.ENOMEM) from None
+
+    @staticmethod
+    def drop(ptr, length):
+        """Give back the host pages of a private range at once (they read
+        as zeros, or as the file again, if the range is used after)."""
+        libc.madvise(ctypes.c_void_p(ptr), ctypes.c_size_t(length), _MADV_DONTNEED)
+
+    def release(self, ptr, length):
+        """The private range [ptr, ptr+length) is no VMA's any more: its
+        host pages and address space go now, not with the last piece."""
+        libc.munmap(ctypes.c_void_p(ptr), ctypes.c_size_t(length))
+        self.released.append((ptr, ptr + length))
 
     def __del__(self):
-        libc.munmap(ctypes.c_void_p(self.addr), ctypes.c_size_t(self.length))
+        at, end = self.addr, self.addr + self.length
+        for lo, hi in sorted(self.released):
+            if lo > at:
+                libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(lo - at))
+            at = max(at, hi)
+        if at < end:
+            libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(end - at))
 
 
 def _host_inode(ptr):
@@ -102,10 +182,31 @@ def _host_inode(ptr):
 
 
 def _same_mapping(a, b):
-    """b continues a's file mapping, one backed part and one lazy."""
-    return (a.file is not None and a.file is b.file and a.end == b.start
-            and a.prot == b.prot and a.shared == b.shared
-            and b.offset == a.offset + (a.end - a.start))
+    """b continues a's mapping as Linux sees it: a file mapping split where
+    the end of its file falls (one part backed, one lazy), or private
+    anonymous memory Linux would have merged (sysgate keeps pieces whose
+    host memory is not contiguous apart: a heap grown by brk, say)."""
+    if a.end != b.start or a.prot != b.prot or a.shared != b.shared:
+        return False
+    if a.file is not None:
+        # Two mmaps of one open file at consecutive offsets are one VMA.
+        return (b.file is not None and a.file.origin is b.file.origin
+                and b.offset == a.offset + (a.end - a.start))
+    if a.shared:
+        # Shared memory is one object (one inode): pieces of it, in order.
+        return b.file is None and (a.dev, a.ino) == (b.dev, b.ino)
+    return (b.file is None and not a.ino and not b.ino and a.name == b.name
+            and b.anon_off == a.anon_off + (a.end - a.start))
+
+
+def _touched(v):
+    """Whether any host page behind v is resident (Linux: it has an anon_vma)."""
+    if not v.backed:
+        return False
+    n = (v.end - v.start) // PAGE
+    vec = ctypes.create_string_buffer(n)
+    libc.mincore(ctypes.c_void_p(v.ptr), ctypes.c_size_t(v.end - v.start), vec)
+    return any(vec.raw)
 
 
 def _cpu_prot(prot):
@@ -125,10 +226,12 @@ class AddressSpace:
         self.brk_start = self.brk_cur = 0
         self.file_maps = False  # whether a file was ever mapped (truncate must look)
         self.dirty = None       # pages written while tracking (see track_writes)
+        self.committed = 0      # sum of the VMAs' charge()
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
         self._last = None
+        self.committed += v.charge()
         i = bisect.bisect(self.starts, v.start)
         self.vmas.insert(i, v)
         self.starts.insert(i, v.start)
@@ -146,6 +249,7 @@ class AddressSpace:
                 i += 1
                 continue
             del self.vmas[i], self.starts[i]
+            self.committed -= v.charge()
             out.append(v.clone(max(v.start, start), min(v.end, end)))
             if v.start < start:
                 self._insert(v.clone(v.start, start))
@@ -169,6 +273,22 @@ class AddressSpace:
         i = bisect.bisect_left(self.starts, end) - 1
         return i >= 0 and self.vmas[i].end > start
 
+    def charge_in(self, start, end):
+        """What [start, end) commits now."""
+        total = 0
+        for v in self.vmas[max(bisect.bisect(self.starts, start) - 1, 0):]:
+            if v.start >= end:
+                break
+            if v.end > start and v.charge():
+                total += min(v.end, end) - max(v.start, start)
+        return total
+
+    def check_commit(self, start, end, new):
+        """ENOMEM if [start, end) committing new bytes (instead of what it
+        commits now) takes the process past its limit."""
+        if new and self.committed - self.charge_in(start, end) + new > _limit[0]:
+            raise KernelError(E.ENOMEM)
+
     def mapped_ranges(self, start, end):
         """Contiguously mapped sub-ranges of [start, end)."""
         out = []
@@ -187,23 +307,27 @@ class AddressSpace:
         return out
 
     # --- mapping -----------------------------------------------------------
-    def map(self, start, length, prot, data=b"", ptr=0, lazy=False, **kw):
+    def map(self, start, length, prot, data=b"", ptr=0, lazy=False, hold=None, **kw):
         """Map [start, start+length) fresh (replacing what was there): with
-        data copied in, the host memory at ptr itself, or (lazy) nothing yet:
-        file pages past the end of the file."""
+        data copied in, the host memory at ptr (held by hold) itself, or
+        (lazy) nothing yet: file pages past the end of the file. ENOMEM
+        before anything changes if the process would commit too much."""
         end = page_up(start + length)
+        v = Vma(start, end, prot, ptr=ptr, hold=hold, **kw)
+        self.check_commit(start, end, v.charge())
+        v.backed = bool(prot or data or ptr) and not lazy
+        if v.backed and not ptr:
+            v.hold = HostMapping.anon(end - start)
+            v.ptr = v.hold.addr
         self.unmap(start, end - start)
-        backed = bool(prot or data or ptr) and not lazy
-        try:
-            if ptr:
-                self.cpu.map_ptr(start, end - start, _cpu_prot(prot), ptr)
-            elif backed:
-                self.cpu.map(start, end - start, _cpu_prot(prot))
-        except UcError:
-            raise KernelError(E.ENOMEM) from None
+        if v.backed:
+            try:
+                self.cpu.map_ptr(start, end - start, _cpu_prot(prot), v.ptr)
+            except UcError:
+                raise KernelError(E.ENOMEM) from None
         if data:
             self.cpu.mem_write(start, bytes(data))
-        self._insert(Vma(start, end, prot, ptr=ptr, backed=backed, **kw))
+        self._insert(v)
         if kw.get("file") is not None:
             self.file_maps = True
         self._merge_around(start, end)
@@ -224,11 +348,29 @@ class AddressSpace:
             self.map(start, in_file, prot, ptr=m.addr, shared=True, file=mf, offset=offset,
                      hold=m, **ident)
         elif in_file:
-            data = os.pread(mf.host, min(in_file, fsize - offset), offset)
-            self.map(start, in_file, prot, data, file=mf, offset=offset, **ident)
+            self._map_private_file(start, in_file, prot, mf, offset, ident)
         if in_file < size:
             self.map(start + in_file, size - in_file, prot, lazy=True, shared=shared, file=mf,
                      offset=offset + in_file, **ident)
+
+    def _map_private_file(self, start, size, prot, mf, offset, ident):
+        """The host's own private mapping of the file: untouched pages are
+        the file's (a sparse file's holes cost nothing), written ones the
+        process's own copies. A file the host cannot map is read into
+        anonymous memory instead, straight into the host pages."""
+        m = None
+        try:
+            m = HostMapping(size, _mmap.PROT_READ | _mmap.PROT_WRITE, _mmap.MAP_PRIVATE,
+                            mf.host, offset)
+        except OSError:
+            pass
+        if m is None:
+            m = HostMapping.anon(size)
+            try:
+                os.preadv(mf.host, [(ctypes.c_char * size).from_address(m.addr)], offset)
+            except OSError:
+                raise KernelError(E.ENODEV) from None
+        self.map(start, size, prot, ptr=m.addr, hold=m, file=mf, offset=offset, **ident)
 
     def map_shared_anon(self, start, size, prot):
         """Shared anonymous memory: host memory mapped shared, so that a
@@ -240,14 +382,35 @@ class AddressSpace:
         self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
-    def fault_in(self, addr):
-        """A touch of addr found no memory: True if it was a file page past
-        the end of the file that the file now covers (mapped now: retry),
-        False if it is still past the end (SIGBUS), None if addr is no such
-        page (SIGSEGV)."""
+    def grow_shared(self, v, start, size):
+        """mremap growing shared anonymous memory (v the piece before
+        start): it maps more of the same object, whose size stays what it
+        was (a shmem file's): pages past its end are SIGBUS."""
+        off = v.offset + (start - v.start)          # in the object
+        inside, hold = 0, v.hold if v.backed else None
+        if hold is not None:
+            inside = max(0, min(size, hold.length - off))
+            if inside:
+                self.map(start, inside, v.prot, ptr=hold.addr + off, hold=hold, shared=True,
+                         name=v.name, offset=off, dev=v.dev, ino=v.ino)
+        if size > inside:
+            self.map(start + inside, size - inside, v.prot, lazy=True, shared=True,
+                     name=v.name, offset=off + inside, dev=v.dev, ino=v.ino)
+
+    def fault_in(self, addr, kind=None):
+        """A touch of addr (a read, write or exec) found no memory: True if
+        it was a file page past the end of the file that the file now covers
+        (mapped now: retry), False if it is still past the end (SIGBUS),
+        None if addr is no such page or the mapping forbids the access
+        (SIGSEGV: Linux checks the access before it asks the file)."""
         v = self.find(addr)
-        if v is None or v.backed or v.file is None or not v.prot:
+        if v is None or v.backed or not v.prot or v.file is None and not v.shared:
             return None
+        need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}.get(kind, 0)
+        if need and not _cpu_prot(v.prot) & need:
+            return None
+        if v.file is None:
+            return False            # shared memory grown past its object (grow_shared)
         page = addr & ~(PAGE - 1)
         offset = v.offset + (page - v.start)
         if offset >= page_up(os.fstat(v.file.host).st_size):
@@ -264,6 +427,49 @@ class AddressSpace:
         for v in self._carve(start, end):
             if v.backed:
                 self.cpu.unmap(v.start, v.end - v.start)
+                if not v.shared:
+                    # Other pieces may keep the host mapping: this part
+                    # goes now. (Shared memory lives while any piece does,
+                    # as a shmem object does.)
+                    v.hold.release(v.ptr, v.end - v.start)
+
+    def move(self, old, size, dest):
+        """Move the mappings of [old, old+size) to dest (free by now): the
+        same host pages, shown to the CPU at the new place."""
+        pieces = self._carve(old, old + size)
+        for v in pieces:
+            if v.backed:
+                self.cpu.unmap(v.start, v.end - v.start)
+        for v in pieces:
+            n = v.clone(v.start, v.end)
+            n.start, n.end = v.start - old + dest, v.end - old + dest
+            if v.file is None and not v.shared and not _touched(v):
+                # copy_vma: anonymous memory never faulted takes the offset
+                # of its new place (so it merges there).
+                n.anon_off = n.start
+            if n.backed:
+                try:
+                    self.cpu.map_ptr(n.start, n.end - n.start, _cpu_prot(n.prot), n.ptr)
+                except UcError:
+                    raise KernelError(E.ENOMEM) from None
+            self._insert(n)
+        self._merge_around(dest, dest + size)
+
+    def discard(self, start, length):
+        """MADV_DONTNEED on private memory: anonymous pages read back as
+        zeros, a file's as the file again; code there is translated anew."""
+        for s, e in self.mapped_ranges(start, start + length):
+            a = s
+            while a < e:
+                v = self.find(a)
+                b = min(v.end, e)
+                if v.backed and not v.shared:
+                    HostMapping.drop(v.ptr + (a - v.start), b - a)
+                    if self.dirty is not None:
+                        self._mark(a, b - a)
+                    if v.prot & PROT_EXEC:
+                        self.cpu.uc.ctl_remove_cache(a, b)
+                a = b
 
     def before_truncate(self, dev, ino, size):
         """The file (dev, ino) is cut to size: its pages past the new end
@@ -289,7 +495,7 @@ class AddressSpace:
         page faults into note_write."""
         self.dirty = set()
         for v in self.vmas:
-            if v.backed and not v.ptr and v.prot & PROT_WRITE:
+            if v.backed and not v.shared and v.prot & PROT_WRITE:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot) & ~PROT_WRITE)
 
     def stop_tracking(self):
@@ -299,14 +505,14 @@ class AddressSpace:
             return
         self.dirty = None
         for v in self.vmas:
-            if v.backed and not v.ptr and v.prot & PROT_WRITE:
+            if v.backed and not v.shared and v.prot & PROT_WRITE:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(v.prot))
 
     def note_write(self, addr):
         """A store faulted at addr while tracking: True if it was one that
         the mapping allows (the page is recorded and made writable)."""
         v = self.find(addr)
-        if self.dirty is None or v is None or not v.prot & PROT_WRITE or v.ptr:
+        if self.dirty is None or v is None or not v.prot & PROT_WRITE or v.shared:
             return False
         page = addr & ~(PAGE - 1)
         if page in self.dirty:
@@ -326,7 +532,7 @@ class AddressSpace:
             v = self.find(page)
             # Only memory user code may write: the vvar page the kernel
             # keeps is each process's own business.
-            if v is not None and v.backed and not v.ptr and v.prot & PROT_WRITE:
+            if v is not None and v.backed and not v.shared and v.prot & PROT_WRITE:
                 out.append((page, self.cpu.mem_read(page, PAGE)))
         return out
 
@@ -353,39 +559,91 @@ class AddressSpace:
             a = v.end
         return max(min(a, end) - addr, 0)
 
+    def host_buffers(self, addr, n, need=PROT_READ):
+        """([views of the host memory behind the guest's], length) for
+        [addr, addr+n) as far as it is mapped with need (see extent): a
+        host call can read guest memory in place, however large. Not for
+        stores into it (the CPU would not see code change, nor a vfork child
+        its pages written)."""
+        out, a, end = [], addr, addr + n
+        while a < end:
+            v = self.usable(a, need)
+            if v is None:
+                break
+            b = min(v.end, end)
+            out.append((ctypes.c_char * (b - a)).from_address(v.ptr + (a - v.start)))
+            a = b
+        return out, a - addr
+
     def peek(self, addr, n):
         """Read memory a caller has already checked (see extent)."""
         return self.cpu.mem_read(addr, n)
 
-    def protect(self, start, length, prot):
+    def protect(self, start, length, prot, refuse=None):
+        """mprotect as do_mprotect_pkey does it: mapping by mapping from
+        start, each changed before the next is looked at, so a hole (ENOMEM)
+        or a mapping refuse(v) refuses (raising) leaves the ones before it
+        changed."""
         end = page_up(start + length)
-        ranges = self.mapped_ranges(start, end)
-        if not ranges or ranges[0][0] != start or ranges[-1][1] != end or len(ranges) > 1:
+        if self.find(start) is None:
             raise KernelError(E.ENOMEM)
+        new = 0
+        for s, e in self.mapped_ranges(start, end):
+            a = s
+            while a < e:
+                v = self.find(a)
+                b = min(v.end, e)
+                if (prot & PROT_WRITE and not v.shared) or (v.shared and v.file is None):
+                    new += b - a
+                a = b
+        self.check_commit(start, end, new)
+        at = start
+        try:
+            while at < end:
+                v = self.find(at)
+                if v is None:
+                    raise KernelError(E.ENOMEM)
+                if refuse is not None:
+                    refuse(v)
+                stop = min(v.end, end)
+                self._protect_one(at, stop, prot)
+                at = stop
+        finally:
+            self._merge_around(start, at)
+
+    def _protect_one(self, start, end, prot):
+        """Change the protection of [start, end), part of one mapping."""
         if self.dirty is not None:
             self._mark(start, end - start)     # its stores can no longer be seen
         for v in self._carve(start, end):
+            if v.backed and v.prot & PROT_EXEC and not prot & PROT_EXEC:
+                # Code translated from here must not outlive the right to
+                # run it (the page may be written and made executable again).
+                self.cpu.uc.ctl_remove_cache(v.start, v.end)
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
-            elif prot and v.file is None:     # file pages past the end stay lazy
+            elif prot and v.file is None and not v.shared:   # pages past an end stay lazy
                 try:
-                    self.cpu.map(v.start, v.end - v.start, _cpu_prot(prot))
-                except UcError:
+                    hold = HostMapping.anon(v.end - v.start)
+                    self.cpu.map_ptr(v.start, v.end - v.start, _cpu_prot(prot), hold.addr)
+                except (UcError, KernelError):
                     v.prot = 0
                     self._insert(v)
                     raise KernelError(E.ENOMEM) from None
-                v.backed = True
+                v.backed, v.ptr, v.hold = True, hold.addr, hold
             self._insert(v)
-        self._merge_around(start, end)
 
     def _merge_around(self, start, end):
         i = max(bisect.bisect(self.starts, start) - 2, 0)
         while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
             a, b = self.vmas[i], self.vmas[i + 1]
             if (a.end == b.start and a.prot == b.prot and a.shared == b.shared
-                    and a.name == b.name and not a.ino and not b.ino
-                    and not a.ptr and not b.ptr and a.backed == b.backed):
+                    and a.name == b.name and a.ino == b.ino and a.backed == b.backed
+                    and a.file is b.file and a.hold is b.hold
+                    and (not a.backed or a.ptr + (a.end - a.start) == b.ptr)
+                    and b.anon_off == a.anon_off + (a.end - a.start)
+                    and (a.file is None or b.offset == a.offset + (a.end - a.start))):
                 a.end = b.end
                 self._last = None
                 del self.vmas[i + 1], self.starts[i + 1]
@@ -430,15 +688,27 @@ class AddressSpace:
     def write(self, addr, data):
         self._check(addr, len(data), PROT_WRITE)
         if data:
-            self.cpu.mem_write(addr, bytes(data))
-            if self.dirty is not None:
-                self._mark(addr, len(data))
+            self.write_kernel(addr, data)
 
     def write_kernel(self, addr, data):
         """Write regardless of protection (loading, vvar updates)."""
-        self.cpu.mem_write(addr, bytes(data))
+        try:
+            self.cpu.mem_write(addr, bytes(data))
+        except UcError:
+            # Memory the guest has unmapped since (its vvar page, whose
+            # data Linux keeps up to date whether mapped or not): only the
+            # parts still mapped are written.
+            for s, e in self.mapped_ranges(addr, addr + len(data)):
+                if self.find(s).backed:
+                    self.cpu.mem_write(s, bytes(data[s - addr:e - addr]))
+            return
         if self.dirty is not None:
             self._mark(addr, len(data))
+        v = self.find(addr)
+        if v is not None and (v.prot & PROT_EXEC or v.end < addr + len(data)):
+            # Unicorn's own writes leave code it translated from here in
+            # place: a read(2) into a JIT's buffer must be seen.
+            self.cpu.uc.ctl_remove_cache(addr, addr + len(data))
 
     def read_cstr(self, addr, limit=4096):
         """A NUL-terminated string; ENAMETOOLONG past limit, as strncpy_from_user."""

@@ -6,6 +6,7 @@ mappings are the host's own shared mapping of the file, handed to the CPU as
 its memory, so stores reach the file and read(2) sees them at once. Pages
 wholly past the end of the file are SIGBUS (AddressSpace.map_file)."""
 import bisect
+import ctypes
 import fcntl
 import os
 import stat
@@ -13,7 +14,9 @@ import struct
 
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
-                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_WRITE, MappedFile, page_up)
+                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, MappedFile,
+                 page_up)
+from .hostlibc import libc
 from .registry import syscall
 
 PROT_SEM = 0x8
@@ -39,6 +42,39 @@ def _commit_limit():
 
 
 COMMIT_LIMIT = _commit_limit()
+
+
+def _host_value(path, default):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _has_rawio():
+    """Whether sysgate (so the guest, whose credentials are its own) holds
+    CAP_SYS_RAWIO, which lets mmap go below mmap_min_addr."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 17 & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+# The host's vm.mmap_min_addr: MAP_FIXED below it is EPERM (cap_mmap_addr).
+# A hint below the LSMs' own minimum (65536 on common kernels) rounds up to
+# it, as round_hint_to_min does.
+MMAP_MIN_ADDR = _host_value("/proc/sys/vm/mmap_min_addr", 4096)
+HINT_MIN_ADDR = max(page_up(MMAP_MIN_ADDR), 0x10000)
+RAWIO = _has_rawio()
+
+
+def _privileged(t):
+    return RAWIO
 
 
 def _accountable(prot, kind, anon):
@@ -94,6 +130,8 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
             raise KernelError(E.EINVAL)
         if addr + size > mm.task_size:
             raise KernelError(E.ENOMEM)
+        if addr < MMAP_MIN_ADDR and not _privileged(t):
+            raise KernelError(E.EPERM)
         if flags & MAP_FIXED_NOREPLACE and mm.overlaps(addr, addr + size):
             raise KernelError(E.EEXIST)
         start = addr
@@ -118,14 +156,21 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         elif not stat.S_ISREG(st.st_mode):
             raise KernelError(E.ENODEV)
         else:
-            mf = MappedFile(os.dup(f.host), acc == os.O_RDWR)
+            mf = MappedFile(os.dup(f.host), acc == os.O_RDWR, origin=f)
     elif kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise KernelError(E.EINVAL)
     shared = kind != MAP_PRIVATE
     if _accountable(prot, kind, anon) and size > COMMIT_LIMIT:
         raise KernelError(E.ENOMEM)
+    if _accountable(prot, kind, anon):
+        # All of it at once (a file mapping is mapped in pieces).
+        lo = start or 0
+        mm.check_commit(lo, lo if start is None else lo + size, size)
     if start is None:
-        start = mm.find_free(size, addr & ~(PAGE - 1), _compat_limit(t))
+        hint = addr & ~(PAGE - 1)
+        if hint and hint < HINT_MIN_ADDR:
+            hint = HINT_MIN_ADDR
+        start = mm.find_free(size, hint, _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
@@ -171,16 +216,17 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.EINVAL)
     if length == 0:
         return 0
-    end = page_up(addr + length)
-    if end <= addr:
+    end = addr + _page_align(length)
+    if end <= addr or end >= 1 << 64:       # the kernel's sum wrapped
         raise KernelError(E.ENOMEM)
-    if prot & PROT_WRITE:
-        v = t.mm.find(addr)
-        while v is not None and v.start < end:
-            if v.shared and v.file is not None and not v.file.writable:
-                raise KernelError(E.EACCES)
-            v = t.mm.find(v.end)
-    t.mm.protect(addr, length, prot & 7)
+
+    def refuse(v):
+        if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
+            raise KernelError(E.EACCES)
+        if prot & (PROT_WRITE | PROT_EXEC) and v.name == "[vvar]":
+            # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
+            raise KernelError(E.EACCES)
+    t.mm.protect(addr, length, prot & 7, refuse)
     return 0
 
 
@@ -190,33 +236,25 @@ def _grow(t, v, at, length, offset):
     if v.file is not None:
         mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
                     ino=v.ino)
-    elif v.hold is not None:
-        mm.map_shared_anon(at, length, v.prot)
+    elif v.shared:
+        mm.grow_shared(v, at, length)
     else:
-        mm.map(at, length, v.prot, shared=v.shared, name=v.name)
+        mm.map(at, length, v.prot, shared=v.shared, name=v.name,
+               anon_off=v.anon_off + (at - v.start))
 
 
-def _move(t, v, old, old_len, new_len, dest):
+def _move(t, old, old_len, new_len, dest):
+    """Move [old, old+old_len) to dest (free by now) as new_len bytes: the
+    pages themselves move (no copy); growth is more of the last piece. The
+    commit check comes first: a refused move leaves the original alone."""
     mm = t.mm
     keep = min(old_len, new_len)
-    # Piece by piece: a file mapping's pages past the end of its file stay
-    # lazy where they land.
-    moved = []
-    at = old
-    while at < old + keep:
-        p = mm.find(at)
-        end = min(p.end, old + keep)
-        off = p.offset + (at - p.start)
-        ident = {"name": p.name, "offset": off if p.ino else 0, "dev": p.dev, "ino": p.ino,
-                 "file": p.file, "hold": p.hold}
-        ptr = p.ptr + (at - p.start) if p.ptr else 0
-        data = b"" if ptr or not p.backed else mm.peek(at, end - at)
-        lazy = not p.backed and p.file is not None
-        moved.append((dest + (at - old), end - at, p.prot, data, ptr, lazy, p.shared, ident))
-        at = end
-    mm.unmap(old, old_len)
-    for start, size, prot, data, ptr, lazy, shared, ident in moved:
-        mm.map(start, size, prot, data, ptr=ptr, lazy=lazy, shared=shared, **ident)
+    tmpl = mm.find(old + keep - 1)
+    grow = new_len - keep if tmpl.charge() else 0
+    if grow:
+        mm.check_commit(old + keep, old + old_len, grow)
+    mm.unmap(old + keep, old_len - keep)
+    mm.move(old, keep, dest)
     if new_len > keep:
         tmpl = mm.find(dest + keep - 1)
         _grow(t, tmpl, dest + keep, new_len - keep,
@@ -224,68 +262,122 @@ def _move(t, v, old, old_len, new_len, dest):
     return dest
 
 
+def _page_align(n):
+    """PAGE_ALIGN in the kernel's 64-bit arithmetic (a huge length wraps)."""
+    return page_up(n) & ((1 << 64) - 1)
+
+
 @syscall("mremap", "addr size size mflags addr")
 def sys_mremap(t, old, old_len, new_len, flags, new_addr):
+    # The order of mm/mremap.c: check_mremap_params, then the VMA at old,
+    # then mremap_to (a new address) or mremap_at (in place, or moved).
     mm = t.mm
     if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) and not flags & MREMAP_MAYMOVE:
+    if _page_align(new_len) == 0:
         raise KernelError(E.EINVAL)
-    old_len, new_len = page_up(old_len), page_up(new_len)
-    if new_len == 0:
+    to_new = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)
+    if to_new and (new_addr & (PAGE - 1) or not flags & MREMAP_MAYMOVE
+                   or flags & MREMAP_DONTUNMAP and old_len != new_len):
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_DONTUNMAP and old_len != new_len:
+    old_len, new_len = _page_align(old_len), _page_align(new_len)
+    if to_new and (new_len > mm.task_size or new_addr > mm.task_size - new_len
+                   or new_addr < old + old_len and old < new_addr + new_len):
         raise KernelError(E.EINVAL)
-    if flags & MREMAP_FIXED:
-        if new_addr & (PAGE - 1):
-            raise KernelError(E.EINVAL)
-        if new_addr < old + old_len and old < new_addr + new_len:
-            raise KernelError(E.EINVAL)
-        if new_addr + new_len > mm.task_size:
-            raise KernelError(E.EINVAL)
     v = mm.find(old)
     if v is None:
         raise KernelError(E.EFAULT)
-    if old_len == 0:
-        # Only a shared mapping can be duplicated this way; none is here.
-        raise KernelError(E.EINVAL)
-    vend = mm.pieces_end(v)
-    if old + old_len > vend:
-        raise KernelError(E.EFAULT)
-    if flags & MREMAP_FIXED:
-        mm.unmap(new_addr, new_len)
-        if flags & MREMAP_DONTUNMAP:
-            return _dontunmap(t, v, old, old_len, new_addr)
-        return _move(t, v, old, old_len, new_len, new_addr)
-    if new_len <= old_len:
-        if new_len < old_len:
-            mm.unmap(old + new_len, old_len - new_len)
-        if not flags & MREMAP_DONTUNMAP:
-            return old
-    elif (old + old_len == vend and not mm.overlaps(old + old_len, old + new_len)
-            and old + new_len <= mm.task_size):
-        _grow(t, v, old + old_len, new_len - old_len, v.offset + (old + old_len - v.start))
+    if to_new:
+        return _mremap_to(t, old, old_len, new_len, flags, new_addr)
+    if new_len == old_len:
+        return old
+    if new_len < old_len:
+        mm.unmap(old + new_len, old_len - new_len)
+        return old
+    _remap_valid(mm, v, old, old_len, new_len, flags)
+    end = old + old_len
+    if (end == mm.pieces_end(v) and end + (new_len - old_len) <= mm.task_size
+            and not mm.overlaps(end, end + (new_len - old_len))):
+        last = mm.find(end - 1)
+        _grow(t, last, end, new_len - old_len, last.offset + (end - last.start))
         return old
     if not flags & MREMAP_MAYMOVE:
         raise KernelError(E.ENOMEM)
     dest = mm.find_free(new_len, 0, _compat_limit(t))
+    return _move(t, old, old_len, new_len, dest)
+
+
+def _remap_valid(mm, v, old, old_len, new_len, flags):
+    """remap_is_valid: the range is one mapping, and may grow."""
+    if not old_len and not v.shared:
+        raise KernelError(E.EINVAL)     # "duplicating" a private mapping
+    special = v.name in ("[vvar]", "[vdso]")
+    if flags & MREMAP_DONTUNMAP and special:
+        raise KernelError(E.EINVAL)
+    if old + old_len > mm.pieces_end(v):
+        raise KernelError(E.EFAULT)
+    if new_len > old_len and special:
+        raise KernelError(E.EFAULT)     # VM_DONTEXPAND
+
+
+def _mremap_to(t, old, old_len, new_len, flags, new_addr):
+    """A move to new_addr (MREMAP_FIXED) or away (MREMAP_DONTUNMAP). The
+    part that moves is checked before the destination or the shrunk tail is
+    unmapped: a refused call changes nothing (as on Linux 6.18)."""
+    mm = t.mm
+    v = mm.find(old)
+    if flags & MREMAP_FIXED and new_addr < MMAP_MIN_ADDR and not _privileged(t):
+        raise KernelError(E.EPERM)
+    if (flags & MREMAP_FIXED and old_len == new_len and not flags & MREMAP_DONTUNMAP
+            and old + old_len > mm.pieces_end(v)):
+        return _move_many(mm, old, old_len, new_addr)
+    _remap_valid(mm, v, old, min(old_len, new_len), new_len, flags)
+    if flags & MREMAP_FIXED:
+        mm.unmap(new_addr, new_len)
+    if new_len < old_len:
+        mm.unmap(old + new_len, old_len - new_len)
+        old_len = new_len
+    v = mm.find(old)
+    if flags & MREMAP_FIXED:
+        dest = new_addr
+    else:
+        dest = mm.find_free(new_len, new_addr, _compat_limit(t))
     if flags & MREMAP_DONTUNMAP:
         return _dontunmap(t, v, old, old_len, dest)
-    return _move(t, v, old, old_len, new_len, dest)
+    return _move(t, old, old_len, new_len, dest)
 
 
-def _dontunmap(t, v, old, old_len, dest):
-    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty."""
-    mm = t.mm
-    if v.shared or v.file is not None:
-        raise KernelError(E.EINVAL)
-    data = mm.peek(old, old_len) if v.backed else b""
-    mm.map(dest, old_len, v.prot, data, name=v.name)
-    mm.map(old, old_len, v.prot, name=v.name)
+def _move_many(mm, old, size, dest):
+    """A pure move (MREMAP_FIXED, no resize) of a range holding several
+    mappings, as Linux 6.17 permits: each moves to its place at dest, and
+    the destination's gaps keep what was there."""
+    for s, e in mm.mapped_ranges(old, old + size):
+        mm.unmap(dest + (s - old), e - s)
+        mm.move(s, e - s, dest + (s - old))
     return dest
 
 
-MADV_DONTNEED, MADV_DONTNEED_LOCKED = 4, 24
+def _dontunmap(t, v, old, old_len, dest):
+    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty
+    (a private file mapping's pages read from the file again)."""
+    mm = t.mm
+    if v.shared:
+        raise KernelError(E.EINVAL)     # not modelled: a second view of shared memory
+    mm.check_commit(dest, dest, mm.charge_in(old, old + old_len))
+    pieces = [(p.start, p.end, p.prot, p.name, p.file, p.offset, p.dev, p.ino)
+              for p in mm.vmas if p.start < old + old_len and p.end > old]
+    mm.move(old, old_len, dest)
+    for start, end, prot, name, f, offset, dev, ino in pieces:
+        s, e = max(start, old), min(end, old + old_len)
+        if f is not None:
+            mm.map_file(s, e - s, prot, False, f, offset + (s - start), name=name, dev=dev,
+                        ino=ino)
+        else:
+            mm.map(s, e - s, prot, name=name)
+    return dest
+
+
+MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
 MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 
@@ -293,9 +385,12 @@ MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 
 def sys_madvise(t, addr, length, advice):
     if addr & (PAGE - 1) or advice not in MADV_VALID:
         raise KernelError(E.EINVAL)
-    end = page_up(addr + length)
-    if end < addr:
+    # The kernel's own 64-bit arithmetic: a length that rounds up to 0, or
+    # an end past the top of the address space, is EINVAL.
+    size = page_up(length)
+    if (length and size >= 1 << 64) or addr + size >= 1 << 64:
         raise KernelError(E.EINVAL)
+    end = addr + size
     if end == addr:
         return 0
     mm = t.mm
@@ -304,14 +399,12 @@ def sys_madvise(t, addr, length, advice):
     while v is not None and v.start < end:
         s, e = max(v.start, addr), min(v.end, end)
         covered += e - s
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED) and v.backed and not v.shared:
-            # Private pages are dropped: anonymous ones read back as zeros,
-            # file ones as the file's pages again (SIGBUS past its end).
-            if v.file is not None:
-                mm.map_file(s, e - s, v.prot, False, v.file, v.offset + (s - v.start),
-                            name=v.name, dev=v.dev, ino=v.ino)
-            else:
-                mm.write_kernel(s, bytes(e - s))
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
+            if v.name == "[vvar]":
+                # VM_PFNMAP: refused, after what came before it was done.
+                raise KernelError(E.EINVAL)
+            if advice != MADV_FREE:
+                mm.discard(s, e - s)
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)
@@ -331,8 +424,8 @@ def _covered(mm, addr, length):
     """[addr, end) page-aligned, or ENOMEM where part of it is unmapped."""
     if addr & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    end = page_up(addr + length)
-    if end < addr:
+    end = addr + _page_align(length)
+    if end >= 1 << 64:
         raise KernelError(E.ENOMEM)
     if sum(e - s for s, e in mm.mapped_ranges(addr, end)) < end - addr:
         raise KernelError(E.ENOMEM)
@@ -348,11 +441,27 @@ def sys_msync(t, addr, length, flags):
     return 0
 
 
+_RESIDENT = bytes(b & 1 for b in range(256))   # mincore's bit 0; the others are reserved
+
+
 @syscall("mincore", "addr size ptr")
 def sys_mincore(t, addr, length, vec):
-    end = _covered(t.mm, addr, length)
-    n = (end - addr) // PAGE
-    t.mm.write(vec, b"\x01" * n)
+    mm = t.mm
+    end = _covered(mm, addr, length)
+    if mm.extent(vec, (end - addr) // PAGE, PROT_WRITE) < (end - addr) // PAGE:
+        raise KernelError(E.EFAULT)
+    # The host's own answer for the host pages behind each piece, a bounded
+    # vector at a time (a reservation of terabytes costs no more).
+    at = addr
+    while at < end:
+        v = mm.find(at)
+        stop = min(v.end, end, at + (256 << 20))
+        n = (stop - at) // PAGE
+        out = ctypes.create_string_buffer(n)
+        if v.backed:
+            libc.mincore(ctypes.c_void_p(v.ptr + (at - v.start)), ctypes.c_size_t(stop - at), out)
+        mm.write(vec + (at - addr) // PAGE, out.raw.translate(_RESIDENT))
+        at = stop
     return 0
 
 

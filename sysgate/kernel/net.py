@@ -18,10 +18,12 @@ import struct
 from . import sched
 from .errors import KernelError, E
 from .fs.lookup import open_at, parent_at
+from .hostbuf import Fenced, gather, room, scatter
 from .hostlibc import call, libc
+from .mm import PROT_READ, PROT_WRITE
 from .registry import syscall
 
-AF_UNIX = 1
+AF_UNIX, AF_INET = 1, 2
 SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 O_PATH, O_NONBLOCK = 0o10000000, 0o4000
@@ -29,10 +31,15 @@ AT_FDCWD = -100
 SUN_PATH = 108
 SOL_SOCKET, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 1, 20, 21
 SOCKADDR_MAX = 128
+MAX_MSG = 1 << 20           # bytes moved through sysgate per send or receive call
 
 # Names the guest bound, by socket inode: getsockname gives them back as
 # the guest wrote them (the host saw a translated one).
 _BOUND = {}
+# Errors a recvmmsg batch ended on after receiving something, by socket
+# inode: Linux leaves them in sk_err, for the next receive (or SO_ERROR).
+_SOCK_ERR = {}
+MSG_ERRQUEUE, SO_ERROR, SO_TYPE, SOCK_STREAM, FIONREAD = 0x2000, 4, 3, 1, 0x541B
 
 
 def _key(host):
@@ -52,11 +59,58 @@ def _blocking(host, flags=0):
     return not flags & MSG_DONTWAIT and not fcntl.fcntl(host, fcntl.F_GETFL) & O_NONBLOCK
 
 
+def _pending_error(host, flags):
+    """sock_error for a receive: a kept error is the answer when a datagram
+    socket is asked, or a stream socket has nothing queued."""
+    key = _key(host)
+    if key not in _SOCK_ERR or flags & MSG_ERRQUEUE:
+        return
+    kind, n, queued = ctypes.c_int(0), ctypes.c_uint32(4), ctypes.c_int(0)
+    libc.getsockopt(host, SOL_SOCKET, SO_TYPE, ctypes.byref(kind), ctypes.byref(n))
+    if kind.value == SOCK_STREAM:
+        libc.ioctl(host, FIONREAD, ctypes.byref(queued))
+        if queued.value:
+            return
+    raise KernelError(_SOCK_ERR.pop(key))
+
+
 def _wait(t, host, write, flags=0):
     """Wait until the socket is ready where a signal can end the wait; a
     non-blocking socket (or MSG_DONTWAIT) does not wait."""
     if _blocking(host, flags):
         sched.wait_fd(t, host, write)
+
+
+# --- sizes -------------------------------------------------------------------------
+# Every length a guest passes is checked before sysgate allocates: Linux
+# copies straight between user memory and the socket, so its answers depend
+# on what the host can take, never on the guest's number alone.
+INT_MAX = 0x7FFFFFFF
+PAGE = 4096
+SOCKOPT_MAX = 1 << 20        # no option reads or writes more (netfilter tables aside)
+
+
+def _optmem_max():
+    """The host's bound on a socket's control-message memory (sock_kmalloc)."""
+    try:
+        with open("/proc/sys/net/core/optmem_max") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 131072
+
+
+OPTMEM_MAX = _optmem_max()
+
+
+def _send_cap(host, length):
+    """How many bytes of a send are worth reading: a datagram longer than
+    the send buffer is refused by the host whatever its size (EMSGSIZE), and
+    a stream takes part of a long one, as a signal can make it on Linux."""
+    if length <= MAX_MSG:
+        return length
+    v, n = ctypes.c_int(0), ctypes.c_uint32(4)
+    libc.getsockopt(host, SOL_SOCKET, 7, ctypes.byref(v), ctypes.byref(n))     # SO_SNDBUF
+    return min(length, max(MAX_MSG, 2 * v.value + PAGE))
 
 
 # --- addresses -----------------------------------------------------------------
@@ -115,16 +169,17 @@ def _to_host(t, raw, creating):
 
 
 def _give_addr(t, raw, addr, alen_ptr):
-    """Write a sockaddr back: truncated to the caller's buffer, its full
-    length in *alen_ptr (as move_addr_to_user)."""
-    if not alen_ptr:
-        return
+    """Write a sockaddr back as move_addr_to_user does: the full length to
+    *alen_ptr first (unless the caller's is negative), then the address cut
+    to the caller's length (EINVAL if that is negative)."""
     have = struct.unpack("<i", t.mm.read(alen_ptr, 4))[0]
-    if have < 0:
+    n = min(have, len(raw))
+    if n >= 0:
+        t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
+    if n < 0:
         raise KernelError(E.EINVAL)
-    if addr and have:
-        t.mm.write(addr, raw[:have])
-    t.mm.write(alen_ptr, struct.pack("<i", len(raw)))
+    if n:
+        t.mm.write(addr, raw[:n])
 
 
 def _host_name(host, which):
@@ -228,7 +283,8 @@ def _accept(t, fd, addr, alen_ptr, flags):
     n = ctypes.c_uint32(SOCKADDR_MAX)
     new = call("accept4", host, buf, ctypes.byref(n), (flags & SOCK_NONBLOCK) | SOCK_CLOEXEC)
     try:
-        _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
+        if addr:
+            _give_addr(t, buf.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
     except KernelError:
         os.close(new)
         raise
@@ -267,11 +323,12 @@ def sys_shutdown(t, fd, how):
 
 def _sendto(t, fd, buf, length, flags, addr, alen):
     host = _socket_fd(t, fd)
-    data = t.mm.read(buf, length) if length else b""
+    length = _send_cap(host, min(length, MAX_RW_COUNT))
     raw = _read_addr(t, addr, alen) if addr else b""
-    with _to_host(t, raw, creating=False) as ha:
+    with _to_host(t, raw, creating=False) as ha, gather(t, [(buf, length)], length) as data:
         _wait(t, host, True, flags)
-        r = libc.sendto(host, data, len(data), flags, ha.buf, len(ha.raw))
+        r = libc.sendto(host, ctypes.c_void_p(data.addr), ctypes.c_size_t(length), flags,
+                        ha.buf, len(ha.raw))
     if r < 0:
         raise KernelError(ctypes.get_errno(), quiet=bool(flags & MSG_NOSIGNAL))
     return r
@@ -289,16 +346,19 @@ def sys_send(t, fd, buf, length, flags):
 
 def _recvfrom(t, fd, buf, length, flags, addr, alen_ptr):
     host = _socket_fd(t, fd)
+    if _SOCK_ERR:
+        _pending_error(host, flags)
     _wait(t, host, False, flags)
-    length = min(length, 1 << 20)
-    out = ctypes.create_string_buffer(max(length, 1))
+    length = min(length, MAX_MSG)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     n = ctypes.c_uint32(SOCKADDR_MAX)
-    r = libc.recvfrom(host, out, length, flags, sa, ctypes.byref(n))
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    if r:
-        t.mm.write(buf, out.raw[:min(r, length)])
+    with room(t, [(buf, length)], length) as out:
+        r = libc.recvfrom(host, ctypes.c_void_p(out.addr), ctypes.c_size_t(length), flags, sa,
+                          ctypes.byref(n))
+        if r < 0:
+            raise KernelError(ctypes.get_errno())
+        if r:
+            t.mm.write(buf, out.get(min(r, length)))
     if addr:
         _give_addr(t, sa.raw[:min(n.value, SOCKADDR_MAX)], addr, alen_ptr)
     return r
@@ -317,7 +377,8 @@ def sys_recv(t, fd, buf, length, flags):
 # --- sendmsg and recvmsg ------------------------------------------------------------
 SCM_RIGHTS, MSG_CTRUNC, MSG_CMSG_CLOEXEC = 1, 0x8, 0x40000000
 UIO_MAXIOV = 1024
-MAX_MSG = 1 << 20
+MAX_RW_COUNT = INT_MAX & ~(PAGE - 1)
+CMSG_HOST_MAX = 1 << 16     # room for every control message a receive can carry
 
 
 class _Iovec(ctypes.Structure):
@@ -336,10 +397,19 @@ def _msghdr(t, ptr):
     msghdr, and where its fields sit (for the ones recvmsg writes back)."""
     if t.is64:
         raw = t.mm.read(ptr, 56)
-        f = struct.unpack("<QI4xQQQQi4x", raw)
-        return f, {"namelen": 8, "controllen": 40, "flags": 48}
-    f = struct.unpack("<IIIIIIi", t.mm.read(ptr, 28))
-    return f, {"namelen": 4, "controllen": 20, "flags": 24}
+        f = list(struct.unpack("<QI4xQQQQi4x", raw))
+        where = {"namelen": 8, "controllen": 40, "flags": 48}
+    else:
+        f = list(struct.unpack("<IIIIIIi", t.mm.read(ptr, 28)))
+        where = {"namelen": 4, "controllen": 20, "flags": 24}
+    # namelen is an int: negative is EINVAL, more than a sockaddr_storage is
+    # cut to one (__copy_msghdr).
+    if not f[0]:
+        f[1] = 0
+    elif f[1] >> 31:
+        raise KernelError(E.EINVAL)
+    f[1] = min(f[1], SOCKADDR_MAX)
+    return f, where
 
 
 def _iovecs(t, iov, n):
@@ -349,19 +419,30 @@ def _iovecs(t, iov, n):
     size = struct.calcsize(fmt)
     raw = t.mm.read(iov, n * size) if n else b""
     out = [struct.unpack_from(fmt, raw, i * size) for i in range(n)]
-    if any(length >> 63 for _, length in out):
+    # A length negative as the ABI's ssize_t is EINVAL; the total is cut
+    # to MAX_RW_COUNT, as import_iovec cuts it.
+    sign = 63 if t.is64 else 31
+    if any(length >> sign for _, length in out):
         raise KernelError(E.EINVAL)
-    return out
+    room, cut = MAX_RW_COUNT, []
+    for base, length in out:
+        length = min(length, room)
+        room -= length
+        cut.append((base, length))
+    return cut
 
 
-def _cmsgs(raw, word):
+def _cmsgs(raw, word, strict=False):
     """[(level, type, data)] of a control buffer whose headers and
-    alignment are the ABI's (word: 8 on x86-64, 4 for i386)."""
+    alignment are the ABI's (word: 8 on x86-64, 4 for i386). strict: a
+    header whose length does not fit is EINVAL (CMSG_OK), as for a send."""
     hdr = struct.Struct("<Qii" if word == 8 else "<Iii")
     out, at = [], 0
     while at + hdr.size <= len(raw):
         length, level, kind = hdr.unpack_from(raw, at)
         if length < hdr.size or at + length > len(raw):
+            if strict:
+                raise KernelError(E.EINVAL)
             break
         out.append((level, kind, raw[at + hdr.size:at + length]))
         at += (length + word - 1) & ~(word - 1)
@@ -374,15 +455,42 @@ def _pack_cmsg(level, kind, data, word):
     return body + b"\0" * (-len(body) % word)
 
 
+def _control_in(t, control, controllen):
+    """The guest's control buffer for a send, read only once its size is
+    one the host would take (____sys_sendmsg: ENOBUFS past INT_MAX or what
+    sock_kmalloc gives; i386's headers are walked first, as
+    cmsghdr_from_user_compat_to_kern walks them: EINVAL for a bad one or
+    none at all)."""
+    if controllen > INT_MAX:
+        raise KernelError(E.ENOBUFS)
+    if t.is64:
+        if controllen >= OPTMEM_MAX:                 # sock_kmalloc's bound
+            raise KernelError(E.ENOBUFS)
+        return _cmsgs(t.mm.read(control, controllen), 8, strict=True)
+    at = kcmlen = 0
+    while control and controllen - at >= 12:      # a NULL buffer has no first header
+        ucmlen = struct.unpack("<I", t.mm.read(control + at, 4))[0]
+        if not 12 <= ucmlen <= controllen - at:
+            raise KernelError(E.EINVAL)
+        kcmlen += (ucmlen - 12 + 16 + 7) & ~7
+        if kcmlen >= OPTMEM_MAX:
+            raise KernelError(E.ENOBUFS)
+        at += (ucmlen + 3) & ~3
+    if not kcmlen:
+        raise KernelError(E.EINVAL)
+    return _cmsgs(t.mm.read(control, min(at, controllen)), 4)
+
+
 def _sendmsg(t, fd, msg, flags):
     host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), _ = _msghdr(t, msg)
-    data = b"".join(t.mm.read(base, length) for base, length in _iovecs(t, iov, iovlen)
-                    if length)
     raw = _read_addr(t, name, namelen) if name else b""
+    vecs = _iovecs(t, iov, iovlen)
+    cmsgs = _control_in(t, control, controllen) if controllen else ()
+    total = _send_cap(host, sum(length for _, length in vecs))
     ctl = b""
-    if controllen:
-        for level, kind, body in _cmsgs(t.mm.read(control, controllen), t.word):
+    if cmsgs:
+        for level, kind, body in cmsgs:
             if level == SOL_SOCKET and kind == SCM_RIGHTS:
                 fds = struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4])
                 hosts = []
@@ -393,10 +501,9 @@ def _sendmsg(t, fd, msg, flags):
                     hosts.append(f.host)
                 body = struct.pack(f"<{len(hosts)}i", *hosts)
             ctl += _pack_cmsg(level, kind, body, 8)
-    with _to_host(t, raw, creating=False) as ha:
+    with _to_host(t, raw, creating=False) as ha, gather(t, vecs, total) as data:
         _wait(t, host, True, flags)
-        buf = ctypes.create_string_buffer(data, max(len(data), 1))
-        vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), len(data))
+        vec = _Iovec(data.addr, total)
         cbuf = ctypes.create_string_buffer(ctl, max(len(ctl), 1))
         m = _Msghdr(ctypes.cast(ha.buf, ctypes.c_void_p) if ha.buf else None, len(ha.raw),
                     ctypes.pointer(vec), 1, ctypes.cast(cbuf, ctypes.c_void_p) if ctl else None,
@@ -407,37 +514,43 @@ def _sendmsg(t, fd, msg, flags):
     return r
 
 
+def _max_fds(controllen, word):
+    """scm_max_fds: how many descriptors the rest of the buffer holds, as
+    the int Linux makes of it (so 2^62 bytes hold none: MSG_CTRUNC)."""
+    hdr = 16 if word == 8 else 12
+    if controllen <= hdr:
+        return 0
+    n = ((controllen - hdr) // 4) & 0xFFFFFFFF
+    return n - (1 << 32) if n >> 31 else n
+
+
 def _recvmsg(t, fd, msg, flags):
     host = _socket_fd(t, fd)
     (name, namelen, iov, iovlen, control, controllen, _), where = _msghdr(t, msg)
     vecs = _iovecs(t, iov, iovlen)
     total = min(sum(length for _, length in vecs), MAX_MSG)
+    if _SOCK_ERR:
+        _pending_error(host, flags)
     _wait(t, host, False, flags)
-    buf = ctypes.create_string_buffer(max(total, 1))
-    vec = _Iovec(ctypes.cast(buf, ctypes.c_void_p), total)
     sa = ctypes.create_string_buffer(SOCKADDR_MAX)
     # Room for what fits the guest's buffer once its headers are the host's.
-    cbuf = ctypes.create_string_buffer(max(2 * controllen + 64, 1))
-    m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
-                ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
-    r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
-    if r < 0:
-        raise KernelError(ctypes.get_errno())
-    data, at = buf.raw[:min(r, total)], 0
-    for base, length in vecs:
-        if at >= len(data):
-            break
-        piece = data[at:at + length]
-        if piece:
-            t.mm.write(base, piece)
-        at += len(piece)
-    out_flags = m.flags
+    cbuf = ctypes.create_string_buffer(min(2 * controllen + 64, CMSG_HOST_MAX))
+    with room(t, vecs, total) as buf:
+        vec = _Iovec(buf.addr, total)
+        m = _Msghdr(ctypes.cast(sa, ctypes.c_void_p), SOCKADDR_MAX, ctypes.pointer(vec), 1,
+                    ctypes.cast(cbuf, ctypes.c_void_p), len(cbuf) if controllen else 0, 0)
+        r = libc.recvmsg(host, ctypes.byref(m), (flags & ~MSG_CMSG_CLOEXEC) | MSG_CMSG_CLOEXEC)
+        if r < 0:
+            raise KernelError(ctypes.get_errno())
+        scatter(t, vecs, buf.get(min(r, total)))
+    # The host was always asked for MSG_CMSG_CLOEXEC; msg_flags carries it
+    # back only when the guest asked (___sys_recvmsg).
+    out_flags = (m.flags & ~MSG_CMSG_CLOEXEC) | (flags & MSG_CMSG_CLOEXEC)
     ctl = b""
     for level, kind, body in _cmsgs(cbuf.raw[:m.controllen], 8):
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             hosts = list(struct.unpack(f"<{len(body) // 4}i", body[:len(body) // 4 * 4]))
-            room = (controllen - len(ctl) - len(_pack_cmsg(level, kind, b"", t.word))) // 4
-            fit = max(0, min(len(hosts), room))
+            fit = max(0, min(len(hosts), _max_fds(controllen - len(ctl), t.word)))
             if fit < len(hosts):
                 out_flags |= MSG_CTRUNC
                 for h in hosts[fit:]:
@@ -483,19 +596,23 @@ def _mmsg_size(t):
     return 64 if t.is64 else 32          # msghdr, then unsigned msg_len (padded)
 
 
-def _multi(t, fd, vec, vlen, one, deadline=None):
+def _multi(t, fd, vec, vlen, one, deadline=None, keep=None):
     """sendmmsg/recvmmsg: one message at a time, each one's length into its
-    msg_len; an error after the first ends the batch with the count so far."""
+    msg_len; an error after the first ends the batch with the count so far
+    (keep: the socket whose next receive gets that error, as do_recvmmsg
+    leaves it in sk_err)."""
     vlen = min(vlen, UIO_MAXIOV)
     size, done = _mmsg_size(t), 0
     for i in range(vlen):
         try:
             n = one(vec + i * size, i)
-        except KernelError:
-            if done:
-                break
-            raise
-        t.mm.write(vec + i * size + (56 if t.is64 else 28), struct.pack("<I", n))
+            t.mm.write(vec + i * size + (56 if t.is64 else 28), struct.pack("<I", n))
+        except KernelError as e:
+            if not done:
+                raise
+            if keep is not None and e.errno != E.EAGAIN:
+                _SOCK_ERR[_key(keep)] = e.errno
+            break
         done += 1
         if deadline is not None and sched.now_ns() >= deadline:
             break
@@ -504,18 +621,24 @@ def _multi(t, fd, vec, vlen, one, deadline=None):
 
 @syscall("sendmmsg", "fd ptr uint flags")
 def sys_sendmmsg(t, fd, vec, vlen, flags):
+    _socket_fd(t, fd)                   # EBADF, ENOTSOCK even for no message
     return _multi(t, fd, vec, vlen, lambda msg, i: _sendmsg(t, fd, msg, flags))
 
 
 def _recvmmsg(t, fd, vec, vlen, flags, ts, wide):
     from .time import get_timespec
+    host = _socket_fd(t, fd)
+    if _SOCK_ERR and not flags & MSG_ERRQUEUE:
+        err = _SOCK_ERR.pop(_key(host), 0)
+        if err:
+            raise KernelError(err)
     deadline = None if not ts else sched.now_ns() + get_timespec(t, ts, wide)
 
     def one(msg, i):
         # MSG_WAITFORONE: only the first receive may wait.
         more = MSG_DONTWAIT if i and flags & MSG_WAITFORONE else 0
         return _recvmsg(t, fd, msg, (flags & ~MSG_WAITFORONE) | more)
-    return _multi(t, fd, vec, vlen, one, deadline)
+    return _multi(t, fd, vec, vlen, one, deadline, keep=host)
 
 
 @syscall("recvmmsg", "fd ptr uint flags ptr")
@@ -538,31 +661,62 @@ def _timeval_compat(t, level, name, raw, to_host):
     return struct.pack("<ii", *struct.unpack("<qq", raw[:16])) if len(raw) >= 16 else raw
 
 
+def _compat_timeval(t, level, name):
+    return not t.is64 and level == SOL_SOCKET and name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD)
+
+
 @syscall("setsockopt", "fd int int ptr int")
 def sys_setsockopt(t, fd, level, name, val, vlen):
     host = _socket_fd(t, fd)
     if vlen < 0:
         raise KernelError(E.EINVAL)
-    raw = _timeval_compat(t, level, name, t.mm.read(val, vlen) if vlen else b"", True)
-    buf = ctypes.create_string_buffer(raw, max(len(raw), 1))
-    return call("setsockopt", host, level, name, buf, len(raw))
+    if _compat_timeval(t, level, name):
+        if vlen < 8:
+            raise KernelError(E.EINVAL)
+        raw = _timeval_compat(t, level, name, t.mm.read(val, 8), True)
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        return call("setsockopt", host, level, name, buf, len(raw))
+    # The host reads what the option needs of the guest's bytes and faults
+    # where the guest's memory ends, so no more than that is copied.
+    have = t.mm.extent(val, min(vlen, SOCKOPT_MAX), PROT_READ) if vlen else 0
+    with Fenced(have) as f:
+        f.put(t.mm.peek(val, have) if have else b"")
+        return call("setsockopt", host, level, name, ctypes.c_void_p(f.addr), vlen)
 
 
 @syscall("getsockopt", "fd int int ptr ptr")
 def sys_getsockopt(t, fd, level, name, val, vlen_ptr):
     host = _socket_fd(t, fd)
+    if _compat_timeval(t, level, name):
+        have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
+        if have < 0:
+            raise KernelError(E.EINVAL)
+        buf = ctypes.create_string_buffer(32)
+        n = ctypes.c_uint32(min(have * 2, 32))
+        call("getsockopt", host, level, name, buf, ctypes.byref(n))
+        raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
+        if raw:
+            t.mm.write(val, raw)
+        t.mm.write(vlen_ptr, struct.pack("<i", len(raw)))
+        return 0
+    # The host reads and judges the length itself (after the level: an
+    # option the socket lacks is EOPNOTSUPP before any EFAULT or EINVAL).
+    if t.mm.extent(vlen_ptr, 4, PROT_READ) < 4:
+        with Fenced(0) as nothing:
+            return call("getsockopt", host, level, name, ctypes.c_void_p(nothing.addr),
+                        ctypes.c_void_p(nothing.addr))
     have = struct.unpack("<i", t.mm.read(vlen_ptr, 4))[0]
-    if have < 0:
-        raise KernelError(E.EINVAL)
-    compat = not t.is64 and level == SOL_SOCKET and name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD)
-    size = max(have * 2 if compat else have, 0)
-    buf = ctypes.create_string_buffer(max(size, 1))
-    n = ctypes.c_uint32(size)
-    call("getsockopt", host, level, name, buf, ctypes.byref(n))
-    raw = _timeval_compat(t, level, name, buf.raw[:n.value], False)[:have]
+    room = t.mm.extent(val, min(have, SOCKOPT_MAX), PROT_WRITE) if have > 0 else 0
+    n = ctypes.c_int32(have)
+    with Fenced(room) as f:
+        call("getsockopt", host, level, name, ctypes.c_void_p(f.addr), ctypes.byref(n))
+        raw = f.get(max(0, min(n.value, room)))
+    if _SOCK_ERR and level == SOL_SOCKET and name == SO_ERROR and len(raw) == 4 \
+            and not struct.unpack("<i", raw)[0]:
+        raw = struct.pack("<i", _SOCK_ERR.pop(_key(host), 0))
     if raw:
         t.mm.write(val, raw)
-    t.mm.write(vlen_ptr, struct.pack("<i", len(raw)))
+    t.mm.write(vlen_ptr, struct.pack("<i", n.value))
     return 0
 
 

@@ -127,12 +127,19 @@ def restore_rt_frame_64(t, sp):
     cs, _gs, _fs, ss = struct.unpack_from("<HHHH", sc, 144)
     fp_addr = struct.unpack_from("<Q", sc, 184)[0]
     uc_flags = struct.unpack_from("<Q", uc, 0)[0]
-    regs["cs"] = cs | 3
-    regs["ss"] = (ss | 3) if uc_flags & UC_SIGCONTEXT_SS else 0x2B
+    # Both are restored (forced to RPL 3) whatever uc_flags says; SS is
+    # mended only for a frame that does not ask to be strict.
+    regs["cs"], regs["ss"] = cs | 3, ss | 3
+    force_valid_ss(t, regs, uc_flags)
     mask = struct.unpack_from("<Q", uc, 296)[0]
-    fpu = _fxrestore(t.mm.read(fp_addr, FXSAVE_SIZE), 16) if fp_addr else None
     alt = struct.unpack_from("<QiiQ", uc, 16)
-    return regs, mask, fpu, (alt[0], alt[1], alt[3])
+    return regs, mask, fp_addr, (alt[0], alt[1], alt[3])
+
+
+def restore_fpu(t, fp_addr, is64):
+    """The FPU state a sigreturn frame points to (None: none saved);
+    EFAULT when it cannot be read or would fault in FXRSTOR."""
+    return _fxrestore(t.mm.read(fp_addr, FXSAVE_SIZE), 16 if is64 else 8) if fp_addr else None
 
 
 def _sigcontext_32(regs, fp_addr, oldmask, trap):
@@ -214,5 +221,133 @@ def restore_frame_32(t, sp, rt):
         extra = struct.unpack_from("<I", raw, 96 + 624)[0]
         mask = oldmask | (extra << 32)
         alt = None
-    fpu = _fxrestore(t.mm.read(fp_addr, FXSAVE_SIZE), 8) if fp_addr else None
-    return regs, mask, fpu, alt
+    return regs, mask, fp_addr, alt
+
+
+# --- the segments a sigreturn hands back ------------------------------------------------
+# A sigreturn returns through IRET, which loads CS and SS from the frame
+# (forced to RPL 3) and faults when they do not describe a user code and
+# stack segment: Linux takes that fault as if user mode had raised it
+# (fixup_bad_iret) and the task gets SIGSEGV (#GP; SIGBUS for a segment not
+# present, #NP/#SS), with the bad selectors in the frame it may see. The
+# i386 data segments are loaded by the kernel itself (reload_segments),
+# where a selector that cannot be loaded becomes the null selector instead
+# (loadsegment's fixup). Descriptors are read from the modelled GDT (sysgate
+# models no LDT: selectors with TI set are as on a task without one).
+GDT_ENTRIES = 16              # Linux's GDT, as cpu/engine lays it out
+USER_CS, USER_DS = 0x33, 0x2B
+SIGSEGV_, SIGBUS_ = 11, 7
+_S, _CODE, _CONFORMING, _RW, _P = 1 << 12, 1 << 11, 1 << 10, 1 << 9, 1 << 15
+_L, _DB, _G = 1 << 21, 1 << 22, 1 << 23
+
+
+def _high(t, sel):
+    """The upper dword of the GDT descriptor sel names; None for the null
+    selector, an LDT one, or one past the GDT."""
+    index = sel >> 3
+    if sel & 4 or not index or index >= GDT_ENTRIES:
+        return None
+    return struct.unpack("<I", t.thread.read_gdt(index)[4:])[0]
+
+
+def _dpl(high):
+    return (high >> 13) & 3
+
+
+def _stack_ok(high):
+    return high is not None and high & _S and not high & _CODE and high & _RW \
+        and _dpl(high) == 3
+
+
+def load_data_segment(t, sel):
+    """What loadsegment leaves in DS/ES/FS/GS for sel (RPL 3, loaded at
+    CPL 0): sel when the CPU takes it, else the null selector."""
+    if not sel & 0xFFFC:
+        return sel
+    high = _high(t, sel)
+    if high is None or not high & _S or high & (_CODE | _RW) == _CODE:
+        return 0
+    if not (high & _CODE and high & _CONFORMING) and _dpl(high) != 3:
+        return 0
+    return sel if high & _P else 0
+
+
+def force_valid_ss(t, regs, uc_flags):
+    """x86-64 without UC_STRICT_RESTORE_SS, returning to 64-bit code: an SS
+    that is not a present DPL-3 writable data segment becomes __USER_DS."""
+    if uc_flags & UC_STRICT_RESTORE_SS or regs["cs"] != USER_CS:
+        return
+    high = _high(t, regs["ss"])
+    if not (_stack_ok(high) and high & _P):
+        regs["ss"] = USER_DS
+
+
+def iret_fault(t, regs):
+    """(signo, trapno, error code) of the fault IRET raises returning to
+    regs, or None when it returns. Checks in the order the CPU makes them:
+    CS, then SS, then the instruction pointer."""
+    cs, ss, ip = regs["cs"], regs["ss"], regs["rip"]
+    if ss & 4:
+        # A stack segment from the LDT takes Linux's espfix64 way out,
+        # which faults before IRET looks at CS: #GP(0) (measured here).
+        return SIGSEGV_, 13, 0
+    if not cs & 0xFFFC:
+        return SIGSEGV_, 13, 0
+    high = _high(t, cs)
+    if high is None or not high & _S or not high & _CODE \
+            or (_dpl(high) > 3 if high & _CONFORMING else _dpl(high) != 3) \
+            or high & _L and high & _DB:
+        return SIGSEGV_, 13, cs & 0xFFFC
+    if not high & _RW:
+        # Execute-only code is a valid CS, but Unicorn cannot load one.
+        return SIGSEGV_, 13, cs & 0xFFFC
+    if not high & _P:
+        return SIGBUS_, 11, cs & 0xFFFC
+    long_mode = high & _L
+    if not ss & 0xFFFC:
+        return SIGSEGV_, 13, 0
+    shigh = _high(t, ss)
+    if not _stack_ok(shigh):
+        return SIGSEGV_, 13, ss & 0xFFFC
+    if not shigh & _P:
+        return SIGBUS_, 12, ss & 0xFFFC
+    top = ip >> 47
+    if top and top != (1 << 17) - 1:
+        return SIGSEGV_, 13, 0                # non-canonical, into either mode
+    if not long_mode:
+        # Into 32-bit code the upper half of a canonical RIP is dropped, not
+        # refused (measured here: the task faults at the 32-bit address).
+        ip &= 0xFFFFFFFF
+        raw = t.thread.read_gdt(cs >> 3)
+        limit = struct.unpack_from("<H", raw)[0] | (high & 0xF0000)
+        if high & _G:
+            limit = (limit << 12) | 0xFFF
+        if ip > limit:
+            return SIGSEGV_, 13, 0
+        regs["rip"] = ip
+    return None
+
+
+DATA_SEGMENTS = ("gs", "fs", "ds", "es")
+
+
+def reload_segments_32(t, regs, cur):
+    """ia32 sigreturn: each data segment the frame changed is loaded (with
+    RPL 3), as reload_segments does; one the CPU refuses becomes null. A
+    null selector stays as the frame gave it (measured: its RPL shows in
+    the frame of a fault that follows at once)."""
+    for seg in DATA_SEGMENTS:
+        sel = regs[seg] & 0xFFFF
+        if not sel & 0xFFFC:
+            regs[seg] = sel
+        else:
+            want = sel | 3
+            regs[seg] = cur[seg] if want == cur[seg] else load_data_segment(t, want)
+
+
+def after_iret_32(regs):
+    """What a 32-bit task holds once IRET has taken it back to user mode: a
+    null data selector reads as 0 (measured on this host's CPU)."""
+    for seg in DATA_SEGMENTS:
+        if not regs[seg] & 0xFFFC:
+            regs[seg] = 0

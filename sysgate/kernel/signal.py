@@ -91,7 +91,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, size):
     return 0
 
 
-SS_ONSTACK, SS_DISABLE = 1, 2
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM, MINSIGSTKSZ = 1, 2, 1 << 31, 2048
 
 
 @syscall("sigaltstack", "ptr ptr")
@@ -255,25 +255,78 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
 def sys_rt_sigreturn(t):
     sp = t.thread.user_sp()
     if t.is64:
-        regs, mask, fpu, _alt = sigframe.restore_rt_frame_64(t, sp)
-    else:
-        regs, mask, fpu, _alt = sigframe.restore_frame_32(t, sp, rt=True)
-    return _sigreturn(t, regs, mask, fpu)
+        return _sigreturn(t, lambda: sigframe.restore_rt_frame_64(t, sp))
+    return _sigreturn(t, lambda: sigframe.restore_frame_32(t, sp, rt=True))
 
 
 @syscall("sigreturn")
 def sys_sigreturn(t):
-    regs, mask, fpu, _alt = sigframe.restore_frame_32(t, t.thread.user_sp(), rt=False)
-    return _sigreturn(t, regs, mask, fpu)
+    sp = t.thread.user_sp()
+    return _sigreturn(t, lambda: sigframe.restore_frame_32(t, sp, rt=False))
 
 
-def _sigreturn(t, regs, mask, fpu):
+FPU_INIT = {"fpcw": 0x37F, "fpsw": 0, "mxcsr": 0x1F80, "xmm": [0] * 16}
+
+
+def _sigreturn(t, read_frame):
+    """Registers, mask and FPU state from the frame; a frame that cannot be
+    read, or whose FPU state would fault, is SIGSEGV (badframe), and one
+    whose CS or SS IRET refuses is that fault's signal, delivered on the
+    restored registers as fixup_bad_iret makes Linux deliver it."""
     cur = t.thread.read_regs()
-    regs["eflags"] = (cur["eflags"] & ~sigframe.FIX_EFLAGS) | (regs["eflags"] & sigframe.FIX_EFLAGS)
+    try:
+        regs, mask, fp_addr, alt = read_frame()
+    except KernelError:
+        gate = t.machine.gate          # the registers as the call returns 0
+        regs = gate._user_regs_at_exit(gate.current, dict(cur))
+        regs["rax"] = 0
+        return _force_segv(t, regs, (0, 0))
     t.sigmask = mask & ~UNBLOCKABLE
-    if fpu is not None:
-        t.thread.write_fpu(fpu)
+    regs["eflags"] = (cur["eflags"] & ~sigframe.FIX_EFLAGS) | (regs["eflags"] & sigframe.FIX_EFLAGS)
+    if not t.is64:
+        sigframe.reload_segments_32(t, regs, cur)
+    try:
+        fpu = sigframe.restore_fpu(t, fp_addr, t.is64)
+    except KernelError:
+        return _force_segv(t, regs, (0, 0))
+    t.thread.write_fpu(fpu if fpu is not None else FPU_INIT)     # none saved: init state
+    if alt is not None:
+        _restore_altstack(t, alt, regs["rsp"])
+    fault = sigframe.iret_fault(t, regs)
+    if fault:
+        signo, trapno, err = fault
+        return _force_segv(t, regs, (trapno, err), signo)
+    if not t.is64:
+        sigframe.after_iret_32(regs)
     t.thread.set_frame(regs)
+    return _as_return(t, regs)
+
+
+def _restore_altstack(t, alt, sp):
+    """restore_altstack: the rt frame's uc_stack becomes the alternate
+    stack, as sigaltstack would take it, its refusals ignored (on the
+    current one: EPERM; a bad mode: EINVAL; too small: ENOMEM)."""
+    ss_sp, flags, size = alt
+    cur_sp, cur_flags, cur_size = t.altstack
+    if not cur_flags & SS_DISABLE and cur_sp <= sp & (2**64 - 1) < cur_sp + cur_size:
+        return
+    mode = flags & ~SS_AUTODISARM
+    if mode == SS_DISABLE:
+        t.altstack = (0, SS_DISABLE, 0)
+    elif mode in (0, SS_ONSTACK) and size >= MINSIGSTKSZ:
+        t.altstack = (ss_sp, flags & SS_AUTODISARM, size)
+
+
+def _force_segv(t, regs, trap, signo=SIGSEGV):
+    """force_sig(signo) on regs: a handler's frame, or the task dies."""
+    info = sigframe.siginfo(signo, SI_KERNEL, True, addr=0)
+    new = deliver(t, signo, regs, t.thread.read_fpu(), info=info, trap=trap + (0,),
+                  forced=True)
+    t.thread.set_frame(new)
+    return _as_return(t, new)
+
+
+def _as_return(t, regs):
     # The restored RAX, as the signed value the call "returns".
     ax = regs["rax"] & (2**64 - 1 if t.is64 else 0xFFFFFFFF)
     return ax - (1 << (64 if t.is64 else 32)) if ax >> (63 if t.is64 else 31) else ax

@@ -338,30 +338,43 @@ def sys_readv(t, fd, iov, cnt):
 @syscall("writev", "fd ptr int")
 def sys_writev(t, fd, iov, cnt):
     f = _file(t, fd)
-    data = _gather(t, f, iov, cnt, None)
+    bufs = _gather(t, f, iov, cnt, None)
     if f.blocks:
         _wait(t, f, True)
-    return os.write(f.host, data)
+    return os.writev(f.host, bufs)
 
 
 def _gather(t, f, iov, cnt, pos):
-    """The bytes a writev-style call writes: the iovecs' contents up to the
-    first unreadable byte (a partial write, as Linux's), EFAULT if none."""
-    parts, faulted, mm = [], False, t.mm
+    """What a writev-style call writes, as views of the host memory behind
+    the guest's (nothing is copied, however large the iovecs): the iovecs'
+    contents up to the first unreadable byte (a partial write, as Linux's),
+    EFAULT if none."""
+    bufs, total, faulted, mm = [], 0, False, t.mm
     for base, n in _iovecs(t, iov, cnt):
-        room = mm.extent(base, n, PROT_READ) if n else 0
-        if room:
-            parts.append(mm.peek(base, room))
+        if not n:
+            continue
+        views, room = mm.host_buffers(base, n, PROT_READ)
+        bufs += views
+        total += room
         if room < n:
             faulted = True
             break
-    data = b"".join(parts)
-    if f.nolfs:
-        data = data[:_lfs_count(t, f, len(data), pos)]
-    if not data and faulted:
+    if not total and faulted:
         os.write(f.host, b"")
         raise KernelError(E.EFAULT)
-    return data
+    if f.nolfs:
+        bufs = _first_bytes(bufs, _lfs_count(t, f, total, pos))
+    return bufs[:IOV_MAX]
+
+
+def _first_bytes(bufs, n):
+    out = []
+    for b in bufs:
+        if n <= 0:
+            break
+        out.append(memoryview(b)[:n])
+        n -= len(out[-1])
+    return out
 
 
 @syscall("lseek", "fd off int")
@@ -561,6 +574,10 @@ def sys_ioctl(t, fd, cmd, arg):
         return t.files.install(peer, cloexec=bool(arg & os.O_CLOEXEC))
     if cmd in _IOCTL_REFUSED and stat.S_ISCHR(os.fstat(h).st_mode):
         raise KernelError(_IOCTL_REFUSED[cmd])
+    from ..sockioctl import socket_ioctl    # interfaces, routes, ARP: the socket's own
+    r = socket_ioctl(t, h, cmd, arg)
+    if r is not None:
+        return r
     os.fstat(h)
     raise KernelError(E.ENOTTY)
 
@@ -689,7 +706,7 @@ def _pwritev(t, fd, iov, cnt, pos):
     f = _file(t, fd)
     if pos < 0:
         raise KernelError(E.EINVAL)
-    return os.pwrite(f.host, _gather(t, f, iov, cnt, pos), pos)
+    return os.pwritev(f.host, _gather(t, f, iov, cnt, pos), pos)
 
 
 @syscall("preadv", "fd ptr int ulong ulong")
