@@ -15,6 +15,7 @@ from .kernel.sigframe import siginfo
 from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
+from .kernel.fs.procspool import publish as publish_guest_view
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, check_image, set_memory_limit
 from .kernel.task import Task
 from .kernel.hostsig import HostSignals, die_by_signal
@@ -300,6 +301,7 @@ class Machine:
         self.cpu.gate = self.gate
         self.cpu.boot(entry, sp, compat=not img.is64)
         self.entry = entry
+        publish_guest_view(self)     # what the session's other guests see in /proc/<pid>
         if trace is not None:
             self.enable_tracing(self._strsize)
 

@@ -548,8 +548,8 @@ def _recvmsg(t, fd, msg, flags):
                     os.close(h)
             if not fit:
                 continue
-            gfds = [t.files.install(h, cloexec=bool(flags & MSG_CMSG_CLOEXEC))
-                    for h in hosts[:fit]]
+            gfds = [t.files.install(h, cloexec=bool(flags & MSG_CMSG_CLOEXEC),
+                                    foreign=t.fs.is_foreign(h)) for h in hosts[:fit]]
             body = struct.pack(f"<{fit}i", *gfds)
         piece = _pack_cmsg(level, kind, body, t.word)
         if len(ctl) + len(piece) > controllen:

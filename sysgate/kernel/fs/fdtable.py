@@ -32,7 +32,10 @@ class OpenFile:
         self.isdir = fmt == stat.S_IFDIR
         self.isreg = fmt == stat.S_IFREG
         self.nolfs = nolfs
-        self.inproc = None     # below /proc? (lookup asks once, for dirfds)
+        # An object of the guest's /proc? Its name says so for the model's
+        # objects; for any other descriptor lookup asks the host once.
+        self.inproc = True if path is not None and (path == "/proc" or
+                                                    path.startswith("/proc/")) else None
 
     def dup(self, host, cloexec=False):
         f = OpenFile(host, self.path, cloexec, self.nolfs, self.foreign, stat.S_IFREG)
@@ -71,15 +74,18 @@ class FdTable:
             raise KernelError(E.EMFILE)
         return fd
 
-    def install(self, host, path=None, cloexec=False, start=0, like=None, nolfs=False):
+    def install(self, host, path=None, cloexec=False, start=0, like=None, nolfs=False,
+                foreign=False):
         """Give host fd the lowest free guest fd >= start; like: the
-        OpenFile it duplicates."""
+        OpenFile it duplicates; foreign: it came from outside the root
+        (path resolution never starts from it)."""
         try:
             fd = self.lowest_free(start)
         except KernelError:
             os.close(host)
             raise
-        self.fds[fd] = like.dup(host, cloexec) if like else OpenFile(host, path, cloexec, nolfs)
+        self.fds[fd] = like.dup(host, cloexec) if like else OpenFile(host, path, cloexec, nolfs,
+                                                                     foreign)
         return fd
 
     def install_at(self, fd, host, path=None, cloexec=False, like=None):

@@ -18,7 +18,8 @@ from ..registry import syscall
 from ..sched import deadline_after, host_call, now_ns, wait_event, wait_fd
 from .fdtable import NOFILE
 from .locks import LOCK_CMDS, do_lock
-from .lookup import AT_FDCWD, open_at, read_path
+from .lookup import AT_FDCWD, in_proc, open_at, read_path
+from .proc import dirents as proc_dirents
 from ..hostlibc import host_syscall, libc
 from .path import SYS_getdents64, compat, compat_call
 
@@ -773,7 +774,9 @@ def sys_getdents64(t, fd, buf, count):
         if not stat.S_ISDIR(os.fstat(h).st_mode):
             raise KernelError(E.ENOTDIR)
         raise KernelError(E.EFAULT)
-    if not t.is64 and f.isdir and compat():
+    if f.isdir and in_proc(f):
+        data = proc_dirents(t, f, count)
+    elif not t.is64 and f.isdir and compat():
         # A compat caller gets 32-bit offsets (ext4 hashes): glibc's i386
         # readdir refuses 64-bit ones with EOVERFLOW.
         _, scratch, addr, _ = compat()
@@ -784,7 +787,7 @@ def sys_getdents64(t, fd, buf, count):
         n = host_syscall(SYS_getdents64, ctypes.c_long(h), tmp, ctypes.c_long(count))
         data = tmp.raw[:n]
     t.mm.write(buf, data)
-    return n
+    return len(data)
 
 
 @syscall("fsync", "fd")

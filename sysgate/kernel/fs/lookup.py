@@ -2,11 +2,15 @@
 the one place that decides between the guest's own /proc and the confined
 host walk.
 
-The fast path is a single openat2 (path.FsContext.open). Paths that name
-/proc take the lexical check for the guest's own /proc entries first; a
-host walk that meets a magic link (ELOOP: /dev/stdin -> /proc/self/fd/0)
-is redone here one component at a time, so that links into the guest's
-/proc resolve to the guest's own objects."""
+The fast path is a single openat2 (path.FsContext.open) and one fstatfs of
+the result: whatever it reached, if that is on a proc file system (the
+host's /proc, a proc mounted inside the root, a bind mount of one, reached
+by any name), it is closed unused and the path is answered by the model
+(proc.py) under the object's canonical name. Paths that name /proc
+lexically, relative paths from a directory of the model, and host walks
+that meet a magic link (ELOOP: /dev/stdin -> /proc/self/fd/0) are resolved
+here one component at a time (_walk), so that links into the guest's /proc
+resolve to the guest's own objects."""
 import os
 import stat
 from contextlib import contextmanager
@@ -20,6 +24,9 @@ AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW = 0x100, 0x200, 0x400
 AT_EMPTY_PATH = 0x1000
 MAX_SYMLINKS = 40
 O_NOFOLLOW = os.O_NOFOLLOW
+# openat2's resolve flags, as _walk honours them for paths it resolves itself.
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
 
 
 def read_path(t, ptr):
@@ -29,6 +36,16 @@ def read_path(t, ptr):
 def fd_path(t, f):
     """The guest-visible name of OpenFile f."""
     return f.path if f.path is not None else t.fs.guest_path_of(f.host)
+
+
+def in_proc(f):
+    """Whether OpenFile f is an object of the guest's /proc (asked of the
+    host once: a descriptor from outside may be one)."""
+    if f.inproc is None:
+        f.inproc = proc.is_procfs(f.host)
+        if f.inproc:
+            f.path = proc.canonical(f.host)
+    return f.inproc
 
 
 def _base(t, dirfd):
@@ -45,19 +62,29 @@ def absolute(t, dirfd, path):
     """The absolute guest path of (dirfd, path), by name."""
     if path.startswith(b"/"):
         return path
-    base, _ = _base(t, dirfd)
-    where = t.fs.guest_path_of(t.fs.cwd_fd if base is None else base)
+    base, f = _base(t, dirfd)
+    where = t.fs.cwd if f is None else fd_path(t, f)
     return where.encode(errors="surrogateescape").rstrip(b"/") + b"/" + path
 
 
-def _in_proc(t, dirfd, path, f):
-    if path[:1] == b"/":
-        return b"proc" in path
+def _lexically_proc(path):
+    if b"proc" not in path:
+        return False
+    norm = proc_norm(path)
+    return norm == "/proc" or norm.startswith("/proc/") or b".." in path
+
+
+def proc_norm(path):
+    import posixpath
+    return posixpath.normpath(path.decode(errors="surrogateescape"))
+
+
+def _relative_in_proc(t, f):
     if f is None:
-        return t.fs.cwd_in_proc
-    if f.inproc is None:         # a directory cannot move into or out of /proc
-        f.inproc = fd_path(t, f).startswith("/proc")
-    return f.inproc
+        return t.fs.cwd_virtual is not None
+    if not f.isdir:
+        return False
+    return in_proc(f)
 
 
 def open_at(t, dirfd, path, flags, mode=0):
@@ -65,60 +92,64 @@ def open_at(t, dirfd, path, flags, mode=0):
     OpenFile it reopens or None)."""
     if not path:
         raise KernelError(E.ENOENT)
-    base, f = _base(t, dirfd) if path[:1] != b"/" else (None, None)
-    if _in_proc(t, dirfd, path, f):
-        return _open_virtual(t, absolute(t, dirfd, path), flags, mode)
+    if path[:1] == b"/":
+        if _lexically_proc(path):
+            return _walk(t, path, flags, mode)
+        base = None
+    else:
+        base, f = _base(t, dirfd)
+        if _relative_in_proc(t, f):
+            return _walk(t, absolute(t, dirfd, path), flags, mode)
+    fs = t.fs
     try:
-        return t.fs.open(base, path, flags, mode), None, None
+        host = fs.open_same_mount(base, path, flags, mode)
     except KernelError as e:
-        if e.errno != E.ELOOP:
-            raise
-    return _walk(t, absolute(t, dirfd, path), flags, mode)
+        if e.errno not in (E.EXDEV, E.ELOOP):
+            raise            # decided before any mount was crossed
+        try:
+            # Across mounts (or climbing above a relative path's directory):
+            # a proc on the way may have decided, so only a success is
+            # taken as it is; a failure is looked at component by component.
+            host = fs.open(base, path, flags, mode) if e.errno == E.EXDEV else None
+        except KernelError:
+            host = None
+        if host is None:
+            return _walk(t, absolute(t, dirfd, path), flags, mode)
+    if proc.is_procfs(host):
+        return _redo_in_proc(t, host, flags, mode, path.endswith(b"/"))
+    return host, None, None
 
 
-def _reopen(t, target, f, flags):
+def _redo_in_proc(t, host, flags, mode, trailing, resolve=0):
+    """The host walk reached a procfs object: answer from the model, by the
+    object's canonical name, never with the host's object."""
+    try:
+        name = proc.canonical(host)
+    finally:
+        os.close(host)
+    path = name.encode(errors="surrogateescape") + (b"/" if trailing else b"")
+    return _walk(t, path, flags, mode, resolve)
+
+
+def _reopen(t, f, flags):
     """Open the guest's own open file f again, as /proc/self/fd/N does."""
     if flags & O_NOFOLLOW and not flags & O_PATH:
         raise KernelError(E.ELOOP)
+    if in_proc(f):
+        return _walk(t, f.path.encode(errors="surrogateescape"), flags, 0)
     host = os.open(f"/proc/self/fd/{f.host}", (flags & ~(os.O_CREAT | os.O_EXCL)) | os.O_CLOEXEC)
     return host, f.path, f
 
 
-def _open_virtual(t, abspath, flags, mode):
-    """Paths that may name the guest's /proc: its generated files and its
-    magic links, which resolve to the guest's objects."""
-    if b".." in abspath.split(b"/"):
-        return _walk(t, abspath, flags, mode)    # '..' after a magic link is not lexical
-    for _ in range(MAX_SYMLINKS):
-        norm = proc.normalise(abspath)
-        host = proc.open_file(t, norm)
-        if host is not None:
-            return host, norm, None
-        link = proc.magic(t, norm)
-        if link is None:
-            break
-        target, f, rest = link
-        if not rest:
-            if f is not None:
-                return _reopen(t, target, f, flags)
-            if flags & O_NOFOLLOW and not flags & O_PATH:
-                raise KernelError(E.ELOOP)
-        elif not target.startswith("/"):
-            raise KernelError(E.ENOTDIR)
-        abspath = "/".join([target.rstrip("/")] + rest).encode(errors="surrogateescape") or b"/"
-    else:
-        raise KernelError(E.ELOOP)
-    try:
-        return t.fs.open(None, abspath, flags, mode), None, None
-    except KernelError as e:
-        if e.errno != E.ELOOP:
-            raise
-    return _walk(t, abspath, flags, mode)
+def _refuse_foreign_dir(t, f):
+    if f.foreign and t.fs.confined and f.isdir and not t.fs.inside(f.host):
+        raise KernelError(E.EACCES)
 
 
-def _walk(t, abspath, flags, mode):
+def _walk(t, abspath, flags, mode, resolve=0):
     """Resolve abspath one component at a time: each symlink is read and
-    spliced in, so a link into /proc/self reaches the guest's own objects.
+    spliced in, /proc components are the model's, and a host component on a
+    procfs (a proc mounted elsewhere) continues under its canonical name.
     Every host access stays a confined open of a symlink-free prefix."""
     comps = abspath.decode(errors="surrogateescape").split("/")
     trailing = abspath.endswith(b"/")
@@ -134,19 +165,34 @@ def _walk(t, abspath, flags, mode):
                 done.pop()
             continue
         last = all(x in ("", ".") for x in comps[i:])
-        cand = "/" + "/".join(done + [c])
-        link = proc.magic(t, cand)
-        target = None
-        if link is None and proc.is_own_dir(t, cand):
-            done.append(c)           # /proc, /proc/self, /proc/self/fd: the guest's own
-            continue
-        if link is not None:
-            target, f, _ = link
-            if f is not None and (last or not target.startswith("/")):
-                if not last:
+        follow = not (last and nofollow and not trailing)
+        if not done and c == "proc" or done and done[0] == "proc":
+            if not done and resolve & RESOLVE_NO_XDEV:
+                raise KernelError(E.EXDEV)      # the guest's /proc is a mount of its own
+            try:
+                n = proc.node(t, done[1:] + [c] if done else [])
+            except KernelError as e:
+                if e.errno != E.ENOENT or not last:
+                    raise
+                done.append(c)
+                break
+            if n.kind != "link" or not follow:
+                done.append(c)
+                continue
+            if resolve & RESOLVE_NO_SYMLINKS or n.magic and resolve & (
+                    RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT):
+                raise KernelError(E.ELOOP)
+            target, f = n.target, n.file
+            if f is not None:
+                _refuse_foreign_dir(t, f)
+                if last:
+                    return _reopen(t, f, flags)
+                if not f.isdir:
                     raise KernelError(E.ENOTDIR)
-                return _reopen(t, target, f, flags)
+                if in_proc(f):
+                    target = f.path
         else:
+            cand = "/" + "/".join(done + [c])
             try:
                 h = t.fs.open(None, cand.encode(errors="surrogateescape"), O_PATH | O_NOFOLLOW)
             except KernelError:
@@ -155,13 +201,24 @@ def _walk(t, abspath, flags, mode):
                     break
                 raise
             try:
+                if proc.is_procfs(h):
+                    if resolve & RESOLVE_NO_XDEV:
+                        raise KernelError(E.EXDEV)
+                    name = proc.canonical(h).split("/")[1:]
+                    done = name[:-1]
+                    comps = name[-1:] + comps[i:]
+                    i = 0
+                    continue
+                target = None
                 if stat.S_ISLNK(os.fstat(h).st_mode):
                     target = os.readlink("", dir_fd=h)
             finally:
                 os.close(h)
-        if target is None or (last and nofollow and not trailing):
-            done.append(c)
-            continue
+            if target is None or not follow:
+                done.append(c)
+                continue
+            if resolve & RESOLVE_NO_SYMLINKS:
+                raise KernelError(E.ELOOP)
         links += 1
         if links > MAX_SYMLINKS:
             raise KernelError(E.ELOOP)
@@ -169,12 +226,23 @@ def _walk(t, abspath, flags, mode):
             done = []
         comps = target.split("/") + comps[i:]
         i = 0
+    if done and done[0] == "proc":
+        try:
+            n = proc.node(t, done[1:])
+        except KernelError as e:
+            if e.errno == E.ENOENT and flags & os.O_CREAT and len(done) > 1:
+                proc.node(t, done[1:-1])
+                raise KernelError(E.EACCES) from None    # no create in proc's dirs
+            raise
+        name = "/" + "/".join(done)
+        host = proc.open_node(t, n, flags, trailing)
+        return host, name, None
     final = ("/" + "/".join(done) + ("/" if trailing and done else "")).encode(
         errors="surrogateescape")
-    host = proc.open_file(t, proc.normalise(final))
-    if host is not None:
-        return host, proc.normalise(final), None
-    return t.fs.open(None, final, flags, mode), None, None
+    host = t.fs.open(None, final, flags, mode)
+    if proc.is_procfs(host):
+        return _redo_in_proc(t, host, flags, mode, trailing, resolve)
+    return host, None, None
 
 
 @contextmanager
@@ -200,7 +268,9 @@ def parent_at(t, dirfd, path, dots_errno):
     A last name of '.' or '..' (or the root itself) is refused with
     dots_errno, as Linux refuses it, before anything acts relative to the
     parent: '..' from the root's fd would otherwise name the host directory
-    above the root."""
+    above the root. Nothing is created, removed or renamed in /proc: its
+    directories have no such operations (EPERM; EACCES for non-root, whom
+    their permissions stop first)."""
     if not path:
         raise KernelError(E.ENOENT)
     stripped = path.rstrip(b"/")
@@ -213,16 +283,49 @@ def parent_at(t, dirfd, path, dots_errno):
         parent = b"."
     if len(stripped) < len(path):
         last += b"/"
-    host, _, _ = open_at(t, dirfd, parent, O_PATH | os.O_DIRECTORY)
+    host, name, like = open_at(t, dirfd, parent, O_PATH | os.O_DIRECTORY)
+    if name is not None and name.startswith("/proc") or like is not None and in_proc(like):
+        os.close(host)
+        _refuse_in_proc(t, name if like is None else like.path, last, dots_errno)
     try:
         yield host, last
     finally:
         os.close(host)
 
 
+def _refuse_in_proc(t, parent, last, dots_errno):
+    """What Linux answers a call that would create, remove or rename a name
+    in a proc directory: ENOENT for a name proc does not have (its lookup
+    fails), EEXIST for one a creating call finds, else EPERM (no such
+    operation), or EACCES for non-root, whom the permissions stop first."""
+    parts = [p for p in parent.split("/")[2:] if p]
+    proc.node(t, parts + [last.rstrip(b"/").decode(errors="surrogateescape")])
+    if dots_errno == E.EEXIST:
+        raise KernelError(E.EEXIST)
+    raise KernelError(E.EPERM if os.geteuid() == 0 else E.EACCES)
+
+
 def readlink_virtual(t, dirfd, path):
-    """Target of a guest /proc magic link named by (dirfd, path), or None."""
-    base, f = _base(t, dirfd) if path[:1] != b"/" else (None, None)
-    if not _in_proc(t, dirfd, path, f):
+    """Target of a guest /proc magic link named by (dirfd, path), or None
+    (the model's links come back from object_at as symlinks anyway; this
+    spares the round trip for the lexical names)."""
+    if path[:1] == b"/":
+        if not _lexically_proc(path) or b".." in path:
+            return None
+    else:
+        _, f = _base(t, dirfd)
+        if not _relative_in_proc(t, f):
+            return None
+    norm = proc_norm(absolute(t, dirfd, path))
+    parts = norm.split("/")[2:]
+    if not norm.startswith("/proc/") or not parts:
         return None
-    return proc.readlink(t, proc.normalise(absolute(t, dirfd, path)))
+    try:
+        # Only a link whose parents are plain model directories.
+        for k in range(1, len(parts)):
+            if proc.node(t, parts[:k]).kind != "dir":
+                return None
+        n = proc.node(t, parts)
+    except KernelError:
+        return None
+    return n.target if n.kind == "link" else None

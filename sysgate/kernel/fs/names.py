@@ -8,8 +8,8 @@ import time
 from ..errors import KernelError, E
 from ..registry import syscall
 from .lookup import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,
-                     AT_SYMLINK_NOFOLLOW, object_at, open_at, parent_at, read_path,
-                     readlink_virtual)
+                     AT_SYMLINK_NOFOLLOW, in_proc, object_at, open_at, parent_at,
+                     read_path, readlink_virtual)
 from ..hostlibc import host_syscall
 from .path import O_PATH, SYS_linkat, is_dir_fd
 
@@ -188,22 +188,31 @@ def sys_faccessat2(t, dirfd, path, mode, flags):
 
 @syscall("chdir", "path")
 def sys_chdir(t, path):
-    host, _, _ = open_at(t, AT_FDCWD, read_path(t, path), O_PATH | os.O_DIRECTORY)
+    host, name, like = open_at(t, AT_FDCWD, read_path(t, path), O_PATH | os.O_DIRECTORY)
     try:
-        t.fs.chdir_to(host)
+        if like is not None:
+            _check_chdir(t, like)
+            name = like.path if in_proc(like) else None
+        t.fs.chdir_to(host, name if name is not None and name.startswith("/proc") else None)
     finally:
         os.close(host)
     return 0
 
 
-@syscall("fchdir", "fd")
-def sys_fchdir(t, fd):
-    f = t.files.get(fd)
+def _check_chdir(t, f):
+    """A directory from outside the root never becomes the cwd: '..' from
+    it would lead above the root."""
     if not is_dir_fd(f.host):
         raise KernelError(E.ENOTDIR)
     if f.foreign and t.fs.confined and not t.fs.inside(f.host):
         raise KernelError(E.EACCES)
-    t.fs.chdir_to(f.host)
+
+
+@syscall("fchdir", "fd")
+def sys_fchdir(t, fd):
+    f = t.files.get(fd)
+    _check_chdir(t, f)
+    t.fs.chdir_to(f.host, f.path if in_proc(f) else None)
     return 0
 
 

@@ -9,8 +9,9 @@ The host kernel resolves every guest path itself, below the root directory:
   name (a renamed or deleted directory works as on Linux); when the path
   climbs above that directory (EXDEV), it is joined to the directory's guest
   path and resolved in the root as above.
-Only /proc/self entries the kernel model owns are answered without the host
-(see proc.py and lookup.py). Operations on a final name (unlink, mkdir,
+Whatever lands on a proc file system is answered by sysgate's model of the
+guest's /proc instead (lookup.py detects it, proc.py answers): the host's
+/proc describes sysgate's own process. Operations on a final name (unlink, mkdir,
 lstat, ...) open the parent this way and act on the single last component
 relative to it.
 
@@ -27,7 +28,7 @@ from ..errors import KernelError, E
 from ..hostlibc import libc
 
 SYS_openat2, SYS_statx, SYS_getdents64, SYS_linkat = 437, 332, 217, 265
-RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x02, 0x08, 0x10
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x01, 0x02, 0x08, 0x10
 O_PATH = 0o10000000
 PATH_MAX = 4096
 IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
@@ -140,7 +141,7 @@ class FsContext:
             self.cwd_fd = os.open(self.root_host, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         else:
             self.cwd_fd = os.open(".", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        self.cwd_in_proc = self.cwd.startswith("/proc")
+        self.cwd_virtual = None     # the guest name of a cwd in the guest's /proc
         # The guest's umask is the process's: the host applies it to every
         # file this process creates for the guest.
         self.umask = os.umask(0o022)
@@ -153,6 +154,8 @@ class FsContext:
 
     @property
     def cwd(self):
+        if self.cwd_virtual is not None:
+            return self.cwd_virtual
         return self.guest_path_of(self.cwd_fd)
 
     def open(self, base, path, flags, mode=0):
@@ -182,6 +185,17 @@ class FsContext:
                            + b"/" + rest, flags, mode, IN_ROOT)
         finally:
             os.close(fd)
+
+    def open_same_mount(self, base, path, flags, mode=0):
+        """open() as one openat2 that stays on the file systems it starts
+        on (EXDEV where it would cross a mount): what it finds or fails to
+        find cannot have been decided by a proc mounted on the way."""
+        if path[:1] == b"/":
+            return openat2(self.root_fd, path, flags, mode, IN_ROOT | RESOLVE_NO_XDEV)
+        if not path:
+            raise KernelError(E.ENOENT)
+        return openat2(self.cwd_fd if base is None else base, path, flags, mode,
+                       BENEATH | RESOLVE_NO_XDEV)
 
     def _climb(self, base, path):
         comps = path.split(b"/")
@@ -214,6 +228,8 @@ class FsContext:
         return real
 
     def is_deleted_dir(self, hostfd):
+        if hostfd == self.cwd_fd and self.cwd_virtual is not None:
+            return False
         return os.fstat(hostfd).st_nlink == 0
 
     def inside(self, hostfd):
@@ -222,14 +238,29 @@ class FsContext:
             return True
         real = os.readlink(f"/proc/self/fd/{hostfd}")
         root = self.root_host
-        return real == root or (real.startswith(root) and real[len(root)] in "/ ")
+        if root == "/":
+            return True
+        # "<root> evil/x" is not below the root; "<root> (deleted)" is it.
+        return real in (root, root + " (deleted)") or real.startswith(root + "/")
 
-    def chdir_to(self, hostfd):
+    def is_foreign(self, hostfd):
+        """A descriptor from outside (received, inherited) that is a
+        directory not below the root: never a base for path resolution."""
+        try:
+            return self.confined and is_dir_fd(hostfd) and not self.inside(hostfd)
+        except OSError:
+            return False
+
+    def chdir_to(self, hostfd, virtual=None):
+        """Make hostfd the cwd; virtual: its guest name, for a directory of
+        the guest's /proc (held open on a private host directory)."""
         new = os.dup(hostfd)
         os.set_inheritable(new, False)
         old, self.cwd_fd = self.cwd_fd, new
         os.close(old)
-        self.cwd_in_proc = self.cwd.startswith("/proc")
+        self.cwd_virtual = virtual
+        if virtual is not None:
+            return
         if not self.confined:
             try:
                 os.fchdir(new)

@@ -1,98 +1,437 @@
-"""The part of /proc a guest sees as its own: /proc/self (and /proc/<pid>,
-/proc/thread-self). These entries describe the guest, not sysgate's Python
-process: exe is the guest program, maps is the guest's VMA list, fd/N are the
-guest's descriptors, cwd and root its directories."""
+"""The guest's /proc: sysgate's model of the guest, entirely.
+
+Every path that names something in a proc file system, whatever the route
+(the lexical /proc, a proc mounted anywhere inside the root, a bind mount,
+a symlink, a descriptor), is turned into its canonical guest name
+"/proc/<rest>" (lookup.py does that, detecting procfs on the host fd it got
+with fstatfs) and answered here, one component at a time, by node(). What
+this model does not know is refused: nothing here ever opens the host's
+/proc/<pid> of sysgate's own process but for a few read-only files that are
+the same for the guest (mounts, cgroup, net/ ...), opened by a fixed name.
+
+Nodes: directories (served to getdents64 from listing(), held open on a
+private deleted directory), generated files (memfds), links (self,
+thread-self, and the magic exe/cwd/root/fd/N), the guest's memory (mem,
+procmem.py), host passthrough files and directories, and refusals."""
+import ctypes
 import os
-import posixpath
+import stat
+import tempfile
+import zlib
 
 from ..errors import KernelError, E
+from ..hostlibc import libc
+from . import procinfo
+from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
+
+PROC_SUPER_MAGIC = 0x9FA0
+DT_DIR, DT_REG, DT_LNK = 4, 8, 10
+O_PATH = 0o10000000
+O_ACCMODE = 3
+RESOLVE_NO_SYMLINKS = 0x04
+_FIXED_NAME = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 
 
-def normalise(path):
-    """Lexical normalisation, used only to recognise virtual /proc names."""
-    return posixpath.normpath(path.decode(errors="surrogateescape"))
+# --- procfs on the host ------------------------------------------------------
+_statfs = ctypes.create_string_buffer(120)
+_fstatfs = libc.fstatfs
 
 
-def _split(t, norm):
-    """The parts after /proc/self when norm names the guest's own /proc dir."""
-    parts = norm.split("/")
-    if len(parts) < 3 or parts[0] != "" or parts[1] != "proc":
-        return None
-    me = parts[2]
-    if me in ("self", "thread-self") or me in (str(t.pid), str(t.tid)):
-        return parts[3:]
-    return None
+def is_procfs(hostfd):
+    """Whether host descriptor hostfd is on a proc file system (any mount)."""
+    if _fstatfs(hostfd, _statfs) != 0:
+        return False
+    return ctypes.c_long.from_buffer(_statfs).value == PROC_SUPER_MAGIC
 
 
-def is_own_dir(t, norm):
-    """/proc, /proc/self (or /proc/<pid>) and /proc/self/fd."""
-    return norm == "/proc" or _split(t, norm) in ([], ["fd"])
+def _unescape(s):
+    """mountinfo's octal escapes (\\040 for a space)."""
+    if "\\" not in s:
+        return s
+    return s.encode().decode("unicode_escape").encode("latin-1").decode(errors="surrogateescape")
 
 
-def fd_link(t, fd):
-    """(target name, OpenFile) of the guest's /proc/self/fd/<fd>."""
+def _proc_mounts():
+    """(mount point, root inside the file system, st_dev) of every proc mount."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split(" ", 1)[0] != "proc":
+                continue
+            fields = left.split()
+            major, minor = (int(x) for x in fields[2].split(":"))
+            out.append((_unescape(fields[4]), _unescape(fields[3]), os.makedev(major, minor)))
+    return out
+
+
+def canonical(hostfd):
+    """The guest name "/proc/<rest>" of host descriptor hostfd, which is on a
+    procfs: its host path taken relative to the proc mount it lies under
+    (the mount's own root added, for a bind mount of a subdirectory).
+    EACCES when it cannot be placed: such an object is never handed over."""
     try:
-        f = t.files.get(int(fd))
-    except (ValueError, KernelError):
-        raise KernelError(E.ENOENT) from None
-    return (f.path if f.path is not None else t.fs.guest_path_of(f.host)), f
+        real = os.readlink(f"/proc/self/fd/{hostfd}")
+        dev = os.fstat(hostfd).st_dev
+        mounts = _proc_mounts()
+    except OSError:
+        raise KernelError(E.EACCES) from None
+    best = None
+    for mp, root, mdev in mounts:
+        if mdev != dev:
+            continue
+        if real == mp or mp == "/" or real.startswith(mp + "/"):
+            if best is None or len(mp) >= len(best[0]):
+                best = (mp, root)
+    if best is None:
+        raise KernelError(E.EACCES)
+    mp, root = best
+    rest = real[len(mp):] if mp != "/" else real
+    rel = (root.rstrip("/") + "/" + rest.lstrip("/")).strip("/")
+    return "/proc" + ("/" + rel if rel else "")
 
 
-def _link(t, rest):
-    """(target, OpenFile or None, parts after the link) for a magic link."""
-    if not rest:
-        return None
-    head = rest[0]
-    if head == "exe":
-        return t.exe_path, None, rest[1:]
-    if head == "cwd":
-        return t.fs.cwd, None, rest[1:]
-    if head == "root":
-        return "/", None, rest[1:]
-    if head == "fd" and len(rest) >= 2:
-        target, f = fd_link(t, rest[1])
-        return target, f, rest[2:]
-    return None
+# --- host objects the model stands on ----------------------------------------
+_scratch = None
+_host_proc = None
 
 
-def readlink(t, norm):
-    """Target of a /proc/self magic link named exactly, or None."""
-    link = _link(t, _split(t, norm) or ())
-    if link is None or link[2]:
-        return None
-    return link[0]
+def _scratch_dir():
+    global _scratch
+    if _scratch is None or not os.path.isdir(_scratch):
+        _scratch = tempfile.mkdtemp(prefix="sysgate-proc-")
+    return _scratch
 
 
-def magic(t, norm):
-    """For a path through one of the guest's magic links: (target, OpenFile
-    or None, remainder list), else None."""
-    return _link(t, _split(t, norm) or ())
+def _host_proc_fd():
+    global _host_proc
+    if _host_proc is None:
+        _host_proc = os.open("/proc", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return _host_proc
 
 
-def _memfd(name, data):
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+def backing_dir(flags):
+    """A host directory for a model directory: private, empty and deleted,
+    so nothing can be created in it; each open its own (directory offsets)."""
+    d = tempfile.mkdtemp(dir=_scratch_dir())
+    try:
+        os.chmod(d, 0o555)
+        mode = O_PATH if flags & O_PATH else os.O_RDONLY
+        return os.open(d, mode | os.O_DIRECTORY | os.O_CLOEXEC)
+    finally:
+        os.rmdir(d)
+
+
+def link_fd(target):
+    """An O_PATH descriptor of a symlink reading target (lstat, readlink of a
+    magic link opened with O_NOFOLLOW)."""
+    d = _scratch_dir()
+    name = os.path.join(d, f"l{os.getpid()}-{id(target)}")
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    os.symlink(target, name)
+    try:
+        return os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    finally:
+        os.unlink(name)
+
+
+def memfd(name, data):
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.fchmod(fd, 0o444)        # as proc's files show themselves
     os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
 
-def content(t, norm):
-    """Bytes of a generated /proc/self file, or None."""
-    rest = _split(t, norm)
-    if rest == ["maps"]:
-        return t.mm.maps_text().encode()
-    if rest == ["cmdline"]:
-        return b"".join(a + b"\0" for a in t.argv)
-    if rest == ["environ"]:
-        return b"".join(a + b"\0" for a in t.envp)
-    if rest == ["auxv"]:
-        return t.auxv_bytes
-    return None
+# --- nodes -----------------------------------------------------------------
+class Node:
+    """kind: dir, file, link, mem, host, denied. For a link, target is its
+    text and file the guest's OpenFile behind fd/N; magic marks the links a
+    path walk may not follow under RESOLVE_NO_MAGICLINKS."""
+    __slots__ = ("kind", "path", "gen", "target", "file", "magic", "host", "errno")
+
+    def __init__(self, kind, path, gen=None, target=None, file=None, magic=False, host=None,
+                 errno=0):
+        self.kind, self.path, self.gen, self.target = kind, path, gen, target
+        self.file, self.magic, self.host, self.errno = file, magic, host, errno
 
 
-def open_file(t, norm):
-    """A host fd for a generated /proc/self file, or None."""
-    data = content(t, norm)
-    if data is None:
+def tids(t):
+    """The thread ids of the guest process (one thread today)."""
+    return [t.tid]
+
+
+# Whole-system files, read-only from the host; the rest of the host's /proc
+# (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
+SYSTEM = frozenset((
+    "buddyinfo", "cgroups", "cmdline", "consoles", "cpuinfo", "crypto", "devices",
+    "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users", "loadavg",
+    "locks", "mdstat", "meminfo", "misc", "pagetypeinfo", "partitions", "pressure",
+    "schedstat", "softirqs", "stat", "swaps", "sys", "sysvipc", "tty", "uptime", "version",
+    "vmstat", "zoneinfo"))
+SYSTEM_LINKS = {"mounts": "self/mounts", "net": "self/net"}
+# Per-process files that say the same for the guest as for sysgate's process
+# (its mount and network namespaces, its cgroup), read-only from the host.
+OWN_HOST = frozenset(("mounts", "mountinfo", "mountstats", "net", "cgroup", "oom_score",
+                      "oom_score_adj", "oom_adj", "loginuid", "sessionid", "uid_map", "gid_map",
+                      "setgroups"))
+OWN_FILES = ("maps", "smaps", "smaps_rollup", "status", "stat", "statm", "cmdline", "environ",
+             "auxv", "comm", "limits", "personality", "wchan", "io")
+OWN_LINKS = ("exe", "cwd", "root")
+# Another guest process of the session: what it published (procspool).
+OTHER_FILES = ("cmdline", "comm", "status", "stat", "statm")
+OTHER_DENIED = ("mem", "maps", "smaps", "smaps_rollup", "environ", "auxv", "pagemap", "limits",
+                "fd", "fdinfo", "cwd", "root", "task", "io")
+
+
+def _pid_of(name):
+    """The number a /proc entry names, as proc's name_to_int reads it."""
+    if not name.isdigit() or (len(name) > 1 and name[0] == "0") or len(name) > 10:
         return None
-    return _memfd(norm.rsplit("/", 1)[-1], data)
+    return int(name)
+
+
+def node(t, parts):
+    """The node of the canonical /proc path /proc/<parts...> (each
+    component but the last a directory: the walker splices links)."""
+    path = "/proc" + "".join("/" + p for p in parts)
+    if not parts:
+        return Node("dir", path)
+    head, rest = parts[0], parts[1:]
+    if head == "self":
+        return _only(Node("link", path, target=str(t.pid)), rest)
+    if head == "thread-self":
+        return _only(Node("link", path, target=f"{t.pid}/task/{t.tid}"), rest)
+    pid = _pid_of(head)
+    if pid is not None:
+        if pid == t.pid or pid in tids(t):
+            return _own(t, pid, rest, path, pid == t.pid)
+        from . import procspool
+        info = procspool.lookup(t, pid)
+        if info is None:
+            raise KernelError(E.ENOENT)
+        return _other(t, info, rest, path)
+    if head in SYSTEM_LINKS:
+        return _only(Node("link", path, target=SYSTEM_LINKS[head]), rest)
+    if head in SYSTEM:
+        return _host(path, "/".join(parts))
+    raise KernelError(E.ENOENT)
+
+
+def _only(n, rest):
+    if rest:
+        raise KernelError(E.ENOTDIR)
+    return n
+
+
+def _host(path, rel):
+    """A host proc entry by a fixed name; its type decides the node."""
+    try:
+        st = os.stat(rel, dir_fd=_host_proc_fd(), follow_symlinks=False)
+    except FileNotFoundError:
+        raise KernelError(E.ENOENT) from None
+    except OSError:
+        raise KernelError(E.EACCES) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise KernelError(E.EACCES)
+    return Node("dir" if stat.S_ISDIR(st.st_mode) else "host", path, host=rel)
+
+
+def _own(t, pid, rest, path, is_process):
+    if not rest:
+        return Node("dir", path)
+    name = rest[0]
+    sub = rest[1:]
+    if name == "task" and is_process:
+        if not sub:
+            return Node("dir", path)
+        tid = _pid_of(sub[0])
+        if tid is None or tid not in tids(t):
+            raise KernelError(E.ENOENT)
+        return _own(t, tid, sub[1:], path, False)
+    if name in ("fd", "fdinfo"):
+        if not sub:
+            return Node("dir", path)
+        fd = _pid_of(sub[0])
+        f = t.files.fds.get(fd) if fd is not None else None
+        if f is None or len(sub) > 1:
+            raise KernelError(E.ENOENT if f is None else E.ENOTDIR)
+        if name == "fd":
+            return Node("link", path, target=fd_target(t, f), file=f, magic=True)
+        return Node("file", path, gen=lambda t: procinfo.fdinfo(t, f))
+    if name in OWN_HOST:
+        n = _host(path, "/".join([str(os.getpid())] + rest))
+        return n
+    if sub:
+        if name in OWN_FILES or name in OWN_LINKS or name in ("mem", "pagemap"):
+            raise KernelError(E.ENOTDIR)
+        raise KernelError(E.ENOENT)
+    if name in OWN_LINKS:
+        target = {"exe": lambda: t.exe_path, "cwd": lambda: t.fs.cwd, "root": lambda: "/"}[name]()
+        return Node("link", path, target=target, magic=True)
+    if name in ("mem", "pagemap"):
+        return Node("mem", path)
+    if name in OWN_FILES:
+        return Node("file", path, gen=getattr(procinfo, name))
+    raise KernelError(E.ENOENT)
+
+
+def _other(t, info, rest, path):
+    if not rest:
+        return Node("dir", path)
+    name = rest[0]
+    if len(rest) > 1:
+        if name in OTHER_DENIED:
+            raise KernelError(E.EACCES)
+        raise KernelError(E.ENOENT if name not in OTHER_FILES else E.ENOTDIR)
+    if name == "exe":
+        return Node("link", path, target=info.get("exe", ""), magic=True)
+    if name in OTHER_FILES:
+        return Node("file", path, gen=lambda t: procinfo.other(t, info, name))
+    if name in OTHER_DENIED:
+        return Node("denied", path, errno=E.EACCES)
+    raise KernelError(E.ENOENT)
+
+
+def fd_target(t, f):
+    """What /proc/self/fd/N reads for the guest's open file f."""
+    if f.path is not None:
+        return f.path
+    return t.fs.guest_path_of(f.host)
+
+
+# --- listings ------------------------------------------------------------------
+def listing(t, path):
+    """[(name, d_type)] of the model directory path (canonical)."""
+    parts = [p for p in path.split("/")[2:] if p]
+    n = node(t, parts)
+    if n.kind != "dir":
+        raise KernelError(E.ENOTDIR)
+    if n.host is not None:
+        return _host_listing(n.host)
+    if not parts:
+        return _root_listing(t)
+    pid = _pid_of(parts[0])
+    rest = parts[1:]
+    own = pid == t.pid or pid in tids(t)
+    if not own:
+        return sorted([(x, DT_REG) for x in OTHER_FILES] + [("exe", DT_LNK)]
+                      + [(x, DT_DIR if x in ("fd", "fdinfo", "task") else DT_REG)
+                         for x in OTHER_DENIED if x not in ("cwd", "root")]
+                      + [("cwd", DT_LNK), ("root", DT_LNK)])
+    if rest and rest[0] == "task":
+        rest = rest[2:]
+        if not rest and len(parts) == 2:
+            return [(str(x), DT_DIR) for x in tids(t)]
+        process = False
+    else:
+        process = True
+    if rest and rest[0] in ("fd", "fdinfo"):
+        kind = DT_LNK if rest[0] == "fd" else DT_REG
+        return [(str(fd), kind) for fd in sorted(t.files.fds)]
+    out = [(x, DT_REG) for x in OWN_FILES + ("mem", "pagemap")]
+    out += [(x, DT_LNK) for x in OWN_LINKS]
+    out += [("fd", DT_DIR), ("fdinfo", DT_DIR), ("net", DT_DIR)]
+    out += [(x, DT_REG) for x in OWN_HOST if x != "net"]
+    if process:
+        out.append(("task", DT_DIR))
+    return sorted(out)
+
+
+def _root_listing(t):
+    from . import procspool
+    out = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        names = []
+    for name in sorted(names):
+        if name in SYSTEM:
+            try:
+                st = os.stat(name, dir_fd=_host_proc_fd(), follow_symlinks=False)
+            except OSError:
+                continue
+            out.append((name, DT_DIR if stat.S_ISDIR(st.st_mode) else DT_REG))
+    out += [(x, DT_LNK) for x in ("self", "thread-self", *SYSTEM_LINKS)]
+    out += [(str(p), DT_DIR) for p in sorted(procspool.guest_pids(t))]
+    return out
+
+
+def _host_listing(rel):
+    out = []
+    fd = os.open(rel, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW,
+                 dir_fd=_host_proc_fd())
+    try:
+        with os.scandir(fd) as it:
+            for e in it:
+                kind = DT_DIR if e.is_dir(follow_symlinks=False) else (
+                    DT_LNK if e.is_symlink() else DT_REG)
+                out.append((e.name, kind))
+    finally:
+        os.close(fd)
+    return sorted(out)
+
+
+def ino(path):
+    return zlib.crc32(path.encode(errors="surrogateescape")) | 1
+
+
+# --- opening -----------------------------------------------------------------
+def open_node(t, n, flags, trailing=False):
+    """A host fd standing for node n, opened with the guest's flags."""
+    acc = flags & O_ACCMODE
+    path_only = bool(flags & O_PATH)
+    kind = n.kind
+    if kind == "denied":
+        raise KernelError(n.errno)
+    if kind == "link":              # reached only when not followed
+        if not path_only:
+            raise KernelError(E.ELOOP)
+        return link_fd(n.target)
+    if kind == "dir":
+        if not path_only and (acc != os.O_RDONLY or flags & os.O_CREAT):
+            raise KernelError(E.EISDIR)
+        return backing_dir(flags)
+    if flags & os.O_DIRECTORY or trailing:
+        raise KernelError(E.ENOTDIR)
+    if flags & os.O_CREAT and flags & os.O_EXCL:
+        raise KernelError(E.EEXIST)
+    if kind == "mem":
+        from . import procmem
+        return procmem.open_mem(t, n, flags)
+    if acc != os.O_RDONLY and not path_only:
+        raise KernelError(E.EACCES)
+    if kind == "host":
+        # By its fixed name, below the host's /proc, following nothing.
+        mode = O_PATH if path_only else os.O_RDONLY
+        return openat2(_host_proc_fd(), n.host.encode(), mode | os.O_NOFOLLOW, 0, _FIXED_NAME)
+    return memfd(n.path.rsplit("/", 1)[-1], n.gen(t))
+
+
+def dirents(t, f, count):
+    """getdents64 of the model directory open as OpenFile f: its entries from
+    the position its host directory holds (which lseek and rewinddir move),
+    as many as fit in count bytes; EINVAL if not even one does."""
+    import struct
+    entries = [(".", DT_DIR), ("..", DT_DIR)] + listing(t, f.path)
+    pos = os.lseek(f.host, 0, os.SEEK_CUR)
+    out = []
+    size = 0
+    i = pos
+    while i < len(entries):
+        name, kind = entries[i]
+        raw = name.encode(errors="surrogateescape")
+        reclen = (19 + len(raw) + 1 + 7) & ~7
+        if size + reclen > count:
+            if not out:
+                raise KernelError(E.EINVAL)
+            break
+        out.append(struct.pack("<QqHB", ino(f.path + "/" + name), i + 1, reclen, kind)
+                   + raw + bytes(reclen - 19 - len(raw)))
+        size += reclen
+        i += 1
+    os.lseek(f.host, i, os.SEEK_SET)
+    return b"".join(out)

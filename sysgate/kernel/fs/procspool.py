@@ -1,0 +1,91 @@
+"""What one guest process of a session shows another in /proc/<pid>.
+
+Each guest process is a host process running its own sysgate, so one cannot
+ask another's model. Each publishes its guest's view (name, command line,
+program, ids, sizes) in a spool directory of the session when it starts a
+program (exec) and when it is forked; a reader takes the entry of a pid
+that is a live guest of its session (signal.guest_processes), checked
+against the host process's start time so a reused pid shows nothing. The
+session's first process removes the directory when it ends."""
+import atexit
+import json
+import os
+import shutil
+import tempfile
+
+_registered = set()
+
+
+def _dir(session):
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(base, f"sysgate-{os.getuid()}", str(session))
+
+
+def _ours(d):
+    """A spool directory someone else made (in a shared /tmp) is not used."""
+    try:
+        return all(os.lstat(p).st_uid == os.getuid() and not os.path.islink(p)
+                   for p in (os.path.dirname(d), d))
+    except OSError:
+        return False
+
+
+def _start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def publish(machine):
+    """Write this process's guest view (at exec and after fork)."""
+    t = machine.task
+    if t is None or t.mm is None:
+        return
+    from .procinfo import _comm, _mem_summary
+    d = _dir(machine.session)
+    try:
+        os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        if not _ours(d):
+            return
+        m = _mem_summary(t)
+        pid = os.getpid()
+        info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
+                "exe": t.exe_path, "uid": os.geteuid(), "gid": os.getegid(),
+                "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
+        tmp = os.path.join(d, f".{pid}")
+        with open(tmp, "w") as f:
+            json.dump(info, f)
+        os.replace(tmp, os.path.join(d, str(pid)))
+    except OSError:
+        return
+    if machine.session == os.getpid() and d not in _registered:
+        _registered.add(d)
+        atexit.register(shutil.rmtree, d, True)
+    if not _registered.intersection({"fork"}):
+        _registered.add("fork")
+        os.register_at_fork(after_in_child=lambda: publish(machine))
+
+
+def guest_pids(t):
+    from ..signal import guest_processes
+    return set(guest_processes(t))
+
+
+def lookup(t, pid):
+    """The published view of guest pid of t's session, or None."""
+    if pid not in guest_pids(t):
+        return None
+    d = _dir(t.machine.session)
+    if not _ours(d):
+        return None
+    try:
+        with open(os.path.join(d, str(pid))) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if info.get("start") != _start_time(pid):
+        return None
+    return info
