@@ -131,6 +131,7 @@ class Machine:
         self.follow = False        # children keep emitting events (trace -f)
         self.pending_exec = None   # set by execve; the run loop switches CPUs
         self._strsize = 32
+        self.debug = None          # gdb stub: sysgate.debug.target.SysgateTarget
 
     # --- processes --------------------------------------------------------
     def before_fork(self):
@@ -467,6 +468,8 @@ class Machine:
                 if armed != watching:
                     self.cpu.watch_blocks(check_deadline if armed else None)
                     watching = armed
+                if self.debug is not None:     # gdb stub: report a stop, arm a step
+                    pc = self.debug.before_run(pc)
                 self.cpu.run(pc)
                 if self.pending_exec is not None:
                     self.pending_exec, new = None, self.pending_exec
@@ -502,6 +505,8 @@ class Machine:
                 self.status = ("signal", s.signo, s.why)
             if self.status is None:
                 pc = self.cpu.reg_read(REG["rip"])
+        if self.debug is not None:         # gdb stub: W or X
+            self.debug.exited(self.status)
         self.task.files.close_all()
         if self.events:
             self.events.emit(ExitEvent(self.status))

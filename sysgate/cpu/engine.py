@@ -85,6 +85,14 @@ REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
     "RAX RBX RCX RDX RSI RDI RBP RSP R8 R9 R10 R11 R12 R13 R14 R15 "
     "RIP EFLAGS CS SS DS ES FS GS FS_BASE GS_BASE").split()}
 
+# What a debugger sees beyond REG (gdb's names for the x87 registers).
+_DEBUG_REG = dict(
+    [(f"st{i}", getattr(X, f"UC_X86_REG_FP{i}")) for i in range(8)]
+    + [(f"xmm{i}", getattr(X, f"UC_X86_REG_XMM{i}")) for i in range(16)]
+    + [("mxcsr", X.UC_X86_REG_MXCSR), ("fctrl", X.UC_X86_REG_FPCW), ("fstat", X.UC_X86_REG_FPSW),
+       ("ftag", X.UC_X86_REG_FPTAG), ("fiseg", X.UC_X86_REG_FCS), ("fioff", X.UC_X86_REG_FIP),
+       ("foseg", X.UC_X86_REG_FDS), ("fooff", X.UC_X86_REG_FDP), ("fop", X.UC_X86_REG_FOP)])
+
 # What an instruction the CPU must not finish may have changed by the time
 # Unicorn stops (the rest of its translation block runs): put back at stop.
 _REWIND_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
@@ -233,6 +241,7 @@ class Engine:
         self._exception_in_flight = False
         self._rewind = None
         self._skip_step_at = None
+        self._count = 0              # see step_next
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -404,8 +413,9 @@ class Engine:
         GuestFault when user code faults. (No emu_start timeout: see
         watch_blocks.)"""
         self._last_bad = None
+        count, self._count = self._count, 0
         try:
-            self.uc.emu_start(pc, NEVER)
+            self.uc.emu_start(pc, NEVER, 0, count)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err
@@ -466,6 +476,34 @@ class Engine:
 
     def stop(self):
         self.uc.emu_stop()
+
+    # --- for the gdb stub (sysgate.debug) -------------------------------
+    def step_next(self):
+        """The next run() executes exactly one user instruction (a SYSCALL,
+        SYSENTER or INT 0x80 with its whole system call)."""
+        self._count = 1
+
+    def unhook(self, handle):
+        self.uc.hook_del(handle)
+
+    def drop_code(self, addr, size):
+        """Memory at [addr, addr+size) was written behind the CPU's back:
+        its translations must not run again."""
+        self.uc.ctl_remove_cache(addr, addr + max(size, 1))
+
+    def debug_reg(self, name, value=None):
+        """Read (value None) or write any register a debugger shows: the
+        names of REG, st0-st7 (10 bytes each), xmm0-15, mxcsr and the x87
+        control registers by gdb's names."""
+        rid = REG.get(name) or _DEBUG_REG[name]
+        if name.startswith("st"):
+            if value is None:
+                mant, exp = self.uc.reg_read(rid)
+                return mant.to_bytes(8, "little") + (exp & 0xFFFF).to_bytes(2, "little")
+            value = (int.from_bytes(value[:8], "little"), int.from_bytes(value[8:10], "little"))
+        if value is None:
+            return self.uc.reg_read(rid)
+        self.uc.reg_write(rid, value)
 
     def skip_single_step_at(self, ip):
         """The gate returns from SYSCALL or SYSENTER to ip with TF set: drop

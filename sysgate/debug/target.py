@@ -1,0 +1,285 @@
+"""sysgate as a gdb target: the guest's registers, memory, breakpoints and
+stops, behind the interface gdbstub.GdbStub expects.
+
+The rest of sysgate calls in at four places only (each hunk marked "gdb
+stub"), all no-ops while no gdb is attached (machine.debug is None):
+  Machine._run        before_run(pc) each time user code is about to run,
+                      exited(status) at the end
+  signal.deliver      signal_stop(): gdb sees a signal before the guest does
+  Gate._call          syscall_stop() at entry and return, for `catch syscall`
+Breakpoints are code hooks bounded to their address (Engine.hook_code_at),
+never int3 bytes in guest memory: a forked child, which runs on without
+gdb, carries none, and no memory hook ever slows user stores.
+
+A stop that happens inside the CPU (a system call, a signal delivered on
+its way out) is reported from there, with the registers as user mode will
+see them; once gdb resumes, the CPU is stopped at the end of that
+instruction so the run loop passes through before_run, where breakpoint
+changes and single-steps are applied outside any hook.
+"""
+import os
+import signal
+
+from ..cpu.engine import REG
+from ..kernel.signal import GuestSignal, deliver
+from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
+from .regs import NAME64, layout
+
+_SEGMENTS = frozenset("cs ss ds es fs gs".split())
+_GPR32 = frozenset(NAME64.values()) | {"eflags"}
+
+
+class SysgateTarget:
+    def __init__(self, machine):
+        self.machine = machine
+        self.stub = None
+        self.pid = os.getpid()
+        self.bps = {}              # addr -> Z type gdb asked for
+        self._hooks = {}           # addr -> hook handle on self._cpu
+        self._cpu = None           # the Engine the hooks live on (a new one at exec)
+        self.pending = Stop(SIGTRAP)   # the first stop: before the first instruction
+        self._first = True
+        self.overlay = None        # registers of a stop inside the CPU
+        self.stepping = False      # gdb asked for one instruction
+        self._step_ran = False     # ... and the CPU was told to run just that
+        self._skip_bp = None       # resuming at a breakpoint: it does not fire at once
+        self._catch = None         # None, or syscall numbers to stop at (empty: all)
+        self._pass = frozenset()
+        self._killed = False
+
+    # --- plumbing -----------------------------------------------------------
+    @property
+    def cpu(self):
+        return self.machine.cpu
+
+    @property
+    def task(self):
+        return self.machine.task
+
+    def _active(self):
+        if self.machine.debug is not self:
+            return False
+        if os.getpid() != self.pid:
+            # A forked child: it runs free; the line and gdb stay the parent's.
+            self.detach(shutdown=False)
+            return False
+        return True
+
+    def detach(self, shutdown=True):
+        for h in self._hooks.values():
+            try:
+                self._cpu.unhook(h)
+            except Exception:
+                pass
+        self._hooks, self.bps, self._catch = {}, {}, None
+        self.machine.debug = None
+        self.stub.conn.close(shutdown)
+
+    def interrupt(self, eof=False):
+        """^C from gdb while the guest runs (reader thread): a SIGINT, as
+        gdbserver sends, so a blocking call is interrupted too; gdb sees it
+        at delivery and keeps it from the guest unless told to pass it."""
+        if not eof:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def _report(self, stop):
+        """Tell gdb; serve it until it resumes. Returns the Resume."""
+        self._step_ran = False
+        self.stepping = False
+        conn = self.stub.conn
+        conn.running = False
+        resume = self.stub.stopped(stop, report=not self._first)
+        self._first = False
+        if resume.action == "kill":
+            self._killed = True
+            self.detach()
+            raise GuestSignal(SIGKILL, "killed by gdb")
+        if resume.action == "detach":
+            self.detach()
+            return resume
+        self.stepping = resume.action == "step"
+        conn.running = True
+        return resume
+
+    def _sync(self):
+        """Breakpoints as gdb wants them, on the CPU now running the task."""
+        cpu = self.cpu
+        if cpu is not self._cpu:
+            if self._cpu is not None and self.stub.exec_events:
+                self.pending = Stop(SIGTRAP, ("exec", self.exec_file().hex()))
+            self._cpu, self._hooks = cpu, {}
+        for addr in [a for a in self._hooks if a not in self.bps]:
+            cpu.unhook(self._hooks.pop(addr))
+            cpu.drop_code(addr, 1)
+        for addr in self.bps:
+            if addr not in self._hooks:
+                self._hooks[addr] = cpu.hook_code_at(addr, lambda a=addr: self._on_breakpoint(a))
+
+    def _on_breakpoint(self, addr):
+        if not self._active():
+            return
+        if self._skip_bp == addr:
+            self._skip_bp = None
+            return
+        if addr in self.bps:
+            self.pending = Stop(SIGTRAP, ("hwbreak" if self.bps[addr] == 1 else "swbreak", ""))
+            self.cpu.stop()
+
+    # --- the calls from the run loop, the gate and signal delivery ---------
+    def before_run(self, pc):
+        """User code is about to run from pc: report a stop if there is one,
+        then arm what gdb asked for. Returns where to run from."""
+        if not self._active():
+            return pc
+        self._sync()
+        stop, self.pending = self.pending, None
+        if stop is None and self._step_ran:
+            stop = Stop(SIGTRAP)
+        if stop is not None:
+            resume = self._report(stop)
+            if resume.action == "detach":
+                return self.cpu.reg_read(REG["rip"])
+            self._sync()
+            if resume.signo:
+                self._inject(resume.signo)
+        pc = self.cpu.reg_read(REG["rip"])
+        self._skip_bp = pc if pc in self.bps else None
+        if self.stepping:
+            self.cpu.step_next()
+            self._step_ran = True
+        return pc
+
+    def _inject(self, signo):
+        """gdb resumed from a breakpoint or step stop with a signal: on Linux
+        those stops are SIGTRAP deliveries, and the signal replaces it."""
+        thread = self.machine.thread
+        self.machine.debug = None          # not a stop again
+        try:
+            new = deliver(self.task, signo, thread.read_regs(), thread.read_fpu())
+        finally:
+            self.machine.debug = self
+        if new is not None:
+            thread.write_regs(new)
+
+    def signal_stop(self, t, signo, regs, info):
+        """A signal is about to be delivered to user code stopped with regs:
+        gdb sees it first. Returns (signo, info) to deliver, signo 0 for
+        none (gdb kept it from the guest)."""
+        if signo == SIGKILL or signo in self._pass or not self._active():
+            return signo, info
+        self.overlay = regs
+        try:
+            resume = self._report(Stop(signo))
+        finally:
+            self.overlay = None
+        if resume.action != "detach":
+            self.cpu.stop()
+        new = resume.signo if resume.action != "detach" else signo
+        if new != signo:
+            t.pending &= ~(1 << (signo - 1))
+            t.siginfo.pop(signo, None)
+            info = None
+        return new, info
+
+    def syscall_stop(self, gate, regs, entry):
+        """The gate is dispatching (entry) or has just run (return) a system
+        call: a stop when gdb catches it."""
+        if self._catch is None or self._catch and regs.orig_ax not in self._catch:
+            return
+        if not self._active():
+            return
+        ov = gate._user_regs_at_exit(regs, self.machine.thread.read_regs())
+        ov["orig_rax"] = regs.orig_ax
+        self.overlay = ov
+        why = "syscall_entry" if entry else "syscall_return"
+        try:
+            resume = self._report(Stop(SIGTRAP, (why, f"{regs.orig_ax:x}")))
+        finally:
+            self.overlay = None
+        if resume.action != "detach":
+            self.cpu.stop()
+
+    def exited(self, status):
+        if self._killed or not self._active():
+            return
+        self.stub.conn.running = False
+        self.stub.exited(status[0], status[1])
+        self.stub.conn.close()
+        self.machine.debug = None
+
+    # --- the GdbStub target interface ---------------------------------------
+    @property
+    def layout(self):
+        return layout(self.task.is64)
+
+    def threads(self):
+        return [self.task.tid]
+
+    def read_reg(self, name):
+        name = NAME64.get(name, name)
+        ov = self.overlay
+        if ov is not None and name in ov:
+            v = ov[name]
+        elif name == "orig_rax":
+            v = -1
+        else:
+            v = self.cpu.debug_reg(name)
+        if not self.task.is64 and name in _GPR32:
+            v &= 0xFFFFFFFF
+        return v
+
+    def write_reg(self, name, value):
+        name = NAME64.get(name, name)
+        if name in _SEGMENTS or name == "orig_rax":
+            return      # loading a selector reloads its descriptor: not from gdb
+        if self.overlay is not None and name in self.overlay:
+            self.overlay[name] = value
+        self.cpu.debug_reg(name, value)
+
+    def _backed(self, addr, end):
+        """How far from addr toward end the guest has memory (any rights)."""
+        mm = self.task.mm
+        a = addr
+        while a < end:
+            v = mm.find(a)
+            if v is None or not v.backed:
+                break
+            a = v.end
+        return min(a, end)
+
+    def read_memory(self, addr, n):
+        upto = self._backed(addr, addr + n)
+        return self.cpu.mem_read(addr, upto - addr) if upto > addr else b""
+
+    def write_memory(self, addr, data):
+        if self._backed(addr, addr + len(data)) != addr + len(data):
+            return False
+        if data:
+            self.task.mm.write_kernel(addr, data)
+            self.cpu.drop_code(addr, len(data))
+        return True
+
+    def breakpoint(self, ztype, addr, kind, insert):
+        if ztype not in (0, 1):
+            return None
+        if insert:
+            self.bps[addr] = ztype
+        else:
+            self.bps.pop(addr, None)
+        return True
+
+    def auxv(self):
+        return self.task.auxv_bytes
+
+    def exec_file(self):
+        path = self.task.exe_path
+        fs = self.task.fs
+        if getattr(fs, "confined", False):
+            path = os.path.join(fs.root_host, path.lstrip("/"))
+        return os.fsencode(path)
+
+    def catch_syscalls(self, which):
+        self._catch = which
+
+    def pass_signals(self, signos):
+        self._pass = frozenset(signos)
