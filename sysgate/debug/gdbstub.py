@@ -13,13 +13,17 @@ Target interface:
   breakpoint(ztype, addr, kind, insert)
                               True done, False refused, None unsupported type
   auxv(), exec_file()         bytes
+  siginfo()                   bytes of the last stop's siginfo, or None
+  open_file(path), readlink(path)
+                              a readable binary file object, the link's bytes
+                              (OSError as the host says)
   catch_syscalls(which)       None: off; a set of numbers (empty: all)
   pass_signals(signos)        Linux numbers gdb lets through without a stop
 
 The stub answers a stop (`stopped`) by reporting it and serving packets
 until gdb resumes the target; it returns a Resume saying how.
 """
-from . import regs as R
+import struct
 
 # Linux x86 signal number -> gdb's (include/gdb/signals.def).
 _LINUX_TO_GDB = {
@@ -90,6 +94,16 @@ def _xfer_slice(data, spec):
     return (b"m" if off + length < len(data) else b"l") + chunk
 
 
+# gdb's File-I/O errno values: Linux's below 31, then a few renumbered.
+_FILEIO_ERRNO = {36: 91}
+
+
+def _file_error(errno):
+    if errno is None or errno > 30 and errno not in _FILEIO_ERRNO:
+        errno = 9999
+    return b"F-1,%x" % _FILEIO_ERRNO.get(errno, errno)
+
+
 class GdbStub:
     def __init__(self, conn, target):
         self.conn = conn
@@ -98,6 +112,7 @@ class GdbStub:
         self.multiprocess = False
         self.exec_events = False
         self.extended = False
+        self._files, self._next_fd = {}, 1
 
     # --- the two moments gdb hears from us ------------------------------
     def stopped(self, stop, report=True):
@@ -186,7 +201,7 @@ class GdbStub:
             self.multiprocess = "multiprocess+" in feats
             self.exec_events = "exec-events+" in feats
             return (f"PacketSize={PACKET_SIZE:x};QStartNoAckMode+;qXfer:features:read+;"
-                    "qXfer:auxv:read+;qXfer:exec-file:read+;QCatchSyscalls+;QPassSignals+;"
+                    "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;QCatchSyscalls+;QPassSignals+;"
                     "swbreak+;hwbreak+;vContSupported+"
                     + (";multiprocess+" if self.multiprocess else "")
                     + (";exec-events+" if self.exec_events else "")).encode()
@@ -203,7 +218,7 @@ class GdbStub:
         if name == "Symbol":
             return b"OK"
         if name.startswith("ThreadExtraInfo"):
-            return b"".hex().encode() or b"00"
+            return b"sysgate".hex().encode()
         return b""
 
     def _cmd_Q(self, text):
@@ -239,6 +254,9 @@ class GdbStub:
             return _xfer_slice(t.layout.target_xml().encode(), spec)
         if obj == "auxv":
             return _xfer_slice(t.auxv(), spec)
+        if obj == "siginfo":
+            info = t.siginfo()
+            return E_FAULT.encode() if info is None else _xfer_slice(info, spec)
         if obj == "exec-file":
             return _xfer_slice(t.exec_file(), spec)
         return b""
@@ -365,8 +383,55 @@ class GdbStub:
         if text.startswith("Kill"):
             self.conn.send("OK")
             return Resume("kill")
+        if text.startswith("File:"):
+            return self._vfile(text[5:])
         if text == "MustReplyEmpty":
             return b""
+        return b""
+
+    # --- vFile: gdb reads the program, its libraries and /proc through us --
+    def _vfile(self, text):
+        op, _, arg = text.partition(":")
+        args = arg.split(",")
+        try:
+            if op == "setfs":
+                return b"F0"
+            if op == "open":
+                if _hexint(args[1]) & 3:
+                    return _file_error(13)          # read-only, like gdbserver's reads
+                f = self.target.open_file(bytes.fromhex(args[0]))
+                fd = self._next_fd
+                self._next_fd += 1
+                self._files[fd] = f
+                return b"F%x" % fd
+            if op == "pread":
+                f = self._files.get(_hexint(args[0]))
+                if f is None:
+                    return _file_error(9)
+                count = min(_hexint(args[1]), PACKET_SIZE // 2 - 64)
+                f.seek(_hexint(args[2]))
+                data = f.read(count)
+                return b"F%x;" % len(data) + data
+            if op == "close":
+                f = self._files.pop(_hexint(args[0]), None)
+                if f is None:
+                    return _file_error(9)
+                f.close()
+                return b"F0"
+            if op == "fstat":
+                f = self._files.get(_hexint(args[0]))
+                if f is None:
+                    return _file_error(9)
+                pos = f.seek(0, 2)
+                # gdb's struct stat: big-endian, dev..rdev 32-bit, sizes 64, times 32.
+                st = struct.pack(">IIIIIIIQQQIII", 0, 0, 0o100444, 1, 0, 0, 0, pos, 4096,
+                                 (pos + 511) // 512, 0, 0, 0)
+                return b"F%x;" % len(st) + st
+            if op == "readlink":
+                data = self.target.readlink(bytes.fromhex(args[0]))
+                return b"F%x;" % len(data) + data
+        except OSError as e:
+            return _file_error(e.errno)
         return b""
 
     def _vcont(self, text):

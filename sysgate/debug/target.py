@@ -17,14 +17,18 @@ see them; once gdb resumes, the CPU is stopped at the end of that
 instruction so the run loop passes through before_run, where breakpoint
 changes and single-steps are applied outside any hook.
 """
+import io
 import os
+import re
 import signal
 
 from ..cpu.engine import REG
-from ..kernel.signal import GuestSignal, deliver
+from ..kernel.sigframe import siginfo, siginfo_32
+from ..kernel.signal import GuestSignal, SI_KERNEL, deliver
 from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
+TRAP_TRACE = 2
 _SEGMENTS = frozenset("cs ss ds es fs gs".split())
 _GPR32 = frozenset(NAME64.values()) | {"eflags"}
 
@@ -46,6 +50,7 @@ class SysgateTarget:
         self._catch = None         # None, or syscall numbers to stop at (empty: all)
         self._pass = frozenset()
         self._killed = False
+        self._siginfo = None
 
     # --- plumbing -----------------------------------------------------------
     @property
@@ -84,6 +89,10 @@ class SysgateTarget:
 
     def _report(self, stop):
         """Tell gdb; serve it until it resumes. Returns the Resume."""
+        if stop.signo == SIGTRAP:
+            # What ptrace shows at a breakpoint or step stop (int3: SI_KERNEL).
+            code = TRAP_TRACE if not stop.reasons else SI_KERNEL
+            self._siginfo = siginfo(SIGTRAP, code, True)
         self._step_ran = False
         self.stepping = False
         conn = self.stub.conn
@@ -168,6 +177,7 @@ class SysgateTarget:
         if signo == SIGKILL or signo in self._pass or not self._active():
             return signo, info
         self.overlay = regs
+        self._siginfo = info or t.siginfo.get(signo) or siginfo(signo, SI_KERNEL, True)
         try:
             resume = self._report(Stop(signo))
         finally:
@@ -268,6 +278,13 @@ class SysgateTarget:
             self.bps.pop(addr, None)
         return True
 
+    def siginfo(self):
+        """The siginfo of the signal of the last stop, in the program's ABI."""
+        info = self._siginfo
+        if info is None:
+            return None
+        return info if self.task.is64 else siginfo_32(info)
+
     def auxv(self):
         return self.task.auxv_bytes
 
@@ -277,6 +294,33 @@ class SysgateTarget:
         if getattr(fs, "confined", False):
             path = os.path.join(fs.root_host, path.lstrip("/"))
         return os.fsencode(path)
+
+    def _host_path(self, path):
+        """gdb names guest paths: the program's own /proc is the guest's
+        (its maps, its exe); other paths are host files under the root."""
+        m = re.fullmatch(rb"/proc/(\d+)(?:/task/(\d+))?/(maps|exe)", path)
+        if m and int(m[1]) == self.task.pid:
+            return m[3].decode()
+        fs = self.task.fs
+        if getattr(fs, "confined", False):
+            return os.path.join(os.fsencode(fs.root_host), path.lstrip(b"/"))
+        return path
+
+    def open_file(self, path):
+        p = self._host_path(path)
+        if p == "maps":
+            return io.BytesIO(self.task.mm.maps_text().encode())
+        if p == "exe":
+            p = self.exec_file()
+        return open(p, "rb")
+
+    def readlink(self, path):
+        p = self._host_path(path)
+        if p == "exe":
+            return os.fsencode(self.task.exe_path)
+        if p == "maps":
+            raise OSError(22, "not a link")
+        return os.readlink(p)
 
     def catch_syscalls(self, which):
         self._catch = which
