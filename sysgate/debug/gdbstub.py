@@ -36,7 +36,7 @@ _LINUX_TO_GDB[64] = 78
 _GDB_TO_LINUX = {g: n for n, g in _LINUX_TO_GDB.items() if g != 143}
 SIGTRAP, SIGKILL = 5, 9
 PACKET_SIZE = 0x4000
-E_FAULT, E_INVAL = "E0e", "E16"
+E_FAULT, E_INVAL = b"E0e", b"E16"
 
 
 def to_gdb_signal(signo):
@@ -250,13 +250,13 @@ class GdbStub:
         t = self.target
         if obj == "features":
             if annex != "target.xml":
-                return E_FAULT.encode()
+                return E_FAULT
             return _xfer_slice(t.layout.target_xml().encode(), spec)
         if obj == "auxv":
             return _xfer_slice(t.auxv(), spec)
         if obj == "siginfo":
             info = t.siginfo()
-            return E_FAULT.encode() if info is None else _xfer_slice(info, spec)
+            return E_FAULT if info is None else _xfer_slice(info, spec)
         if obj == "exec-file":
             return _xfer_slice(t.exec_file(), spec)
         return b""
@@ -306,7 +306,7 @@ class GdbStub:
         n = lay.names[i]
         raw = bytes.fromhex(value)
         if len(raw) != lay.size(n):
-            return E_INVAL.encode()
+            return E_INVAL
         self.target.write_reg(n, lay.decode(n, raw))
         return b"OK"
 
@@ -315,7 +315,7 @@ class GdbStub:
         n = min(n, (PACKET_SIZE - 16) // 2)
         data = self.target.read_memory(addr, n) if n else b""
         if n and not data:
-            return E_FAULT.encode()
+            return E_FAULT
         return data.hex().encode()
 
     def _cmd_M(self, text):
@@ -326,7 +326,7 @@ class GdbStub:
         data = bytes.fromhex(hexdata)
         if len(data) != n:
             raise Malformed(text)
-        return b"OK" if self.target.write_memory(addr, data) else E_FAULT.encode()
+        return b"OK" if self.target.write_memory(addr, data) else E_FAULT
 
     def _write_binary(self, body):
         head, sep, raw = body.partition(b":")
@@ -340,7 +340,7 @@ class GdbStub:
             raise Malformed(body)
         if n == 0:
             return b"OK"              # gdb's probe for X support
-        return b"OK" if self.target.write_memory(addr, data) else E_FAULT.encode()
+        return b"OK" if self.target.write_memory(addr, data) else E_FAULT
 
     def _cmd_Z(self, text, insert=True):
         parts = text.split(",")
@@ -441,7 +441,7 @@ class GdbStub:
             if tid and self._parse_thread(tid) not in (None, *mine):
                 continue
             if not act or act[0] not in "cCsS":
-                return E_INVAL.encode()
+                return E_INVAL
             sig = from_gdb_signal(_hexint(act[1:])) if act[0] in "CS" else 0
             return Resume("continue" if act[0] in "cC" else "step", sig)
-        return E_INVAL.encode()
+        return E_INVAL

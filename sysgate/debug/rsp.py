@@ -11,6 +11,7 @@ import threading
 
 INTERRUPT = b"\x03"
 _ESCAPED = frozenset(b"#$}*")
+_BAD_COUNT = frozenset(b"#$*}")
 
 
 def checksum(data):
@@ -64,7 +65,8 @@ def rle_decode(data):
 
 def rle_encode(data):
     """Run-length encode a reply: runs of 4 or more; the count byte never
-    becomes "#", "$" or "}" (runs of 7 or 8 are split, runs stop at 96)."""
+    is "#" or "$" (nor "*" or "}", which frame() would escape): such runs
+    are split. Not used for replies today (frame() escapes '*')."""
     out = bytearray()
     i = 0
     while i < len(data):
@@ -75,8 +77,8 @@ def rle_encode(data):
         n = j - i
         if n >= 4:
             extra = n - 1
-            if extra in (6, 7):       # 6+29 = '#', 7+29 = '$'
-                extra = 5
+            while extra + 29 in _BAD_COUNT:
+                extra -= 1
             out.append(b)
             out += b"*" + bytes((extra + 29,))
             i += 1 + extra
