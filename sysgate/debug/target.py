@@ -51,6 +51,7 @@ class SysgateTarget:
         self._pass = frozenset()
         self._killed = False
         self._siginfo = None
+        self._interrupting = False   # a SIGINT sent for gdb's ^C
 
     # --- plumbing -----------------------------------------------------------
     @property
@@ -85,6 +86,7 @@ class SysgateTarget:
         gdbserver sends, so a blocking call is interrupted too; gdb sees it
         at delivery and keeps it from the guest unless told to pass it."""
         if not eof:
+            self._interrupting = True
             os.kill(os.getpid(), signal.SIGINT)
 
     def _report(self, stop):
@@ -184,7 +186,12 @@ class SysgateTarget:
             self.overlay = None
         if resume.action != "detach":
             self.cpu.stop()
-        new = resume.signo if resume.action != "detach" else signo
+        new = resume.signo
+        if resume.action == "detach":
+            # Detaching lets the signal through, unless it was gdb's own ^C.
+            new = 0 if signo == signal.SIGINT and self._interrupting else signo
+        if signo == signal.SIGINT:
+            self._interrupting = False
         if new != signo:
             t.pending &= ~(1 << (signo - 1))
             t.siginfo.pop(signo, None)
