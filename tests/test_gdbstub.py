@@ -232,7 +232,7 @@ def test_breakpoints_and_resume():
     assert s.handle(b"Z0,401000,1") == b"OK" and t.bps == {0x401000: 0}
     assert s.handle(b"z0,401000,1") == b"OK" and t.bps == {}
     assert s.handle(b"Z1,401000,1") == b"OK" and t.bps == {0x401000: 1}
-    assert s.handle(b"Z2,601000,4") == b""      # unsupported by this target
+    assert s.handle(b"Z2,601000,4") == b""      # unsupported by the fake target
     assert s.handle(b"Z9,0,0") == b""
     assert s.handle(b"vCont?") == b"vCont;c;C;s;S"
     r = s.handle(b"vCont;S0b:p64.64;c")
@@ -471,6 +471,16 @@ def test_gdb_stepi_over_the_syscall_instruction(tmp_path):
     steps = re.findall(r"^\$(\d) = (\d+)$", text, re.M)
     assert [v for _, v in steps][1:] == [str(int(steps[0][1]) + 2), "9",
                                          str(int(steps[0][1]) + 2)], text
+
+
+@needs_gdb
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_watchpoints(variant):
+    text = compare(guest(variant), [], [
+        "watch counter", "continue", "continue", "rwatch counter", "continue", "delete",
+        "awatch counter", "continue", "delete", "continue"])
+    assert "Old value = 1\nNew value = 5" in text and "Value = 5" in text
+    assert "Hardware access (read/write) watchpoint 3: counter\n\nOld value = 5" in text
 
 
 @needs_gdb

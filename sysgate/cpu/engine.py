@@ -226,7 +226,8 @@ class Engine:
         # dirty), so faults are seen by the fill hook instead.
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
-        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped)
+        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
+        self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
         self._cpuid = cpuid
         self.gate = None
         self._last_bad = None
@@ -412,7 +413,7 @@ class Engine:
         """Run user code from pc until a hook stops the CPU; raise
         GuestFault when user code faults. (No emu_start timeout: see
         watch_blocks.)"""
-        self._last_bad = None
+        self._last_bad = self._watch_trap = None
         count, self._count = self._count, 0
         try:
             self.uc.emu_start(pc, NEVER, 0, count)
@@ -420,6 +421,8 @@ class Engine:
                 err, self._pending_error = self._pending_error, None
                 raise err
         except UcError as e:
+            if self._watch_trap is not None:
+                return self._watch_step(self.uc.reg_read(X.UC_X86_REG_RIP))
             if e.errno == UC.UC_ERR_INSN_INVALID:
                 raise GuestFault("ill", self.uc.reg_read(X.UC_X86_REG_RIP), True) from None
             kind = _UC_ERR_TO_KIND.get(e.errno)
@@ -490,6 +493,38 @@ class Engine:
         """Memory at [addr, addr+size) was written behind the CPU's back:
         its translations must not run again."""
         self.uc.ctl_remove_cache(addr, addr + max(size, 1))
+
+    def watch_pages(self, pages, on_hit):
+        """Watchpoints: pages maps each watched page to 'w' (stores) or 'rw'
+        (loads too). An access of that kind to such a page is refused by the
+        TLB fill, so the CPU stops on the instruction; that one instruction
+        then runs alone with the watch lifted and a memory hook bounded to
+        the watched pages, and on_hit([(is_write, addr, size)]) hears what it
+        touched there. No hook covers any page between watch hits."""
+        self._watch = {p: UC.UC_PROT_WRITE | (UC.UC_PROT_READ if k == "rw" else 0)
+                       for p, k in pages.items()}
+        self.watch_hit = on_hit
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+
+    def _watch_step(self, pc):
+        watched, self._watch = self._watch, {}
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+        seen = []
+
+        def note(uc, access, addr, size, value, _):
+            seen.append((access == UC.UC_MEM_WRITE, addr, size))
+        hooks = [self.uc.hook_add(UC.UC_HOOK_MEM_READ | UC.UC_HOOK_MEM_WRITE, note, None,
+                                  page, page + 0xFFF) for page in watched]
+        try:
+            self._count = 1
+            self.run(pc)
+        finally:
+            for h in hooks:
+                self.uc.hook_del(h)
+            self._watch = watched
+            self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+        if self.watch_hit is not None and seen:
+            self.watch_hit(seen)
 
     def debug_reg(self, name, value=None):
         """Read (value None) or write any register a debugger shows: the
@@ -590,9 +625,13 @@ class Engine:
             e.paddr, e.perms = addr, want
             return True
         r = self.prot.at(addr)
+        watched = False
         if r is not None and r[2] & want:
-            e.paddr, e.perms = addr, r[2]
-            return True
+            w = self._watch.get(addr, 0) if self._watch else 0
+            if not w & want:
+                e.paddr, e.perms = addr, r[2] & ~w
+                return True
+            watched = True      # a debugger watches this page (see watch_pages)
         n = self._trap_next
         if n == TRAP_PAGES:
             # Every trap page is in use: entries still pointing at one must
@@ -600,12 +639,14 @@ class Engine:
             self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
             n = 0
         self._trap_next = n + 1
-        self._traps[n] = (addr, r is not None)
+        self._traps[n] = (addr, r is not None, watched)
         e.paddr, e.perms = TRAP_BASE + (n << 12), want
         return True
 
     def _on_trap(self, uc, access, paddr, size, value, _):
-        page, mapped = self._traps[(paddr - TRAP_BASE) >> 12]
+        page, mapped, watched = self._traps[(paddr - TRAP_BASE) >> 12]
+        if watched:
+            self._watch_trap = page | (paddr & 0xFFF)
         self._last_bad = (page | (paddr & 0xFFF), mapped)
         return False
 

@@ -29,6 +29,7 @@ from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
 TRAP_TRACE = 2
+MAX_WATCH = 1 << 20            # a watched range's largest length
 _SEGMENTS = frozenset("cs ss ds es fs gs".split())
 _GPR32 = frozenset(NAME64.values()) | {"eflags"}
 
@@ -39,6 +40,8 @@ class SysgateTarget:
         self.stub = None
         self.pid = os.getpid()
         self.bps = {}              # addr -> Z type gdb asked for
+        self.watches = set()       # (Z type, addr, length)
+        self._watch_synced = True
         self._hooks = {}           # addr -> hook handle on self._cpu
         self._cpu = None           # the Engine the hooks live on (a new one at exec)
         self.pending = Stop(SIGTRAP)   # the first stop: before the first instruction
@@ -78,6 +81,12 @@ class SysgateTarget:
             except Exception:
                 pass
         self._hooks, self.bps, self._catch = {}, {}, None
+        if self.watches:
+            self.watches = set()
+            try:
+                self._cpu.watch_pages({}, None)
+            except Exception:
+                pass
         self.machine.debug = None
         self.stub.conn.close(shutdown)
 
@@ -119,9 +128,12 @@ class SysgateTarget:
             if self._cpu is not None and self.stub.exec_events:
                 self.pending = Stop(SIGTRAP, ("exec", self.exec_file().hex()))
             self._cpu, self._hooks = cpu, {}
+            self._watch_synced = not self.watches
         for addr in [a for a in self._hooks if a not in self.bps]:
             cpu.unhook(self._hooks.pop(addr))
             cpu.drop_code(addr, 1)
+        if not self._watch_synced:
+            self._sync_watches()
         for addr in self.bps:
             if addr not in self._hooks:
                 self._hooks[addr] = cpu.hook_code_at(addr, lambda a=addr: self._on_breakpoint(a))
@@ -277,13 +289,43 @@ class SysgateTarget:
         return True
 
     def breakpoint(self, ztype, addr, kind, insert):
-        if ztype not in (0, 1):
-            return None
+        if ztype in (0, 1):
+            if insert:
+                self.bps[addr] = ztype
+            else:
+                self.bps.pop(addr, None)
+            return True
+        # Watchpoints: 2 write, 3 read, 4 access; kind is the length.
+        if not 0 < kind <= MAX_WATCH or addr + kind > 1 << 64:
+            return False
         if insert:
-            self.bps[addr] = ztype
+            self.watches.add((ztype, addr, kind))
         else:
-            self.bps.pop(addr, None)
+            self.watches.discard((ztype, addr, kind))
+        self._watch_synced = False
         return True
+
+    def _sync_watches(self):
+        pages = {}
+        for ztype, addr, n in self.watches:
+            for page in range(addr & ~0xFFF, addr + n, 0x1000):
+                if ztype != 2 or pages.get(page) != "rw":
+                    pages[page] = "w" if ztype == 2 else "rw"
+        self.cpu.watch_pages(pages, self._on_watch)
+        self._watch_synced = True
+
+    def _on_watch(self, accesses):
+        """The instruction just run touched a watched page: a stop if it
+        touched a watched range the way gdb asked."""
+        if not self._active():
+            return
+        for is_write, a, size in accesses:
+            for ztype, addr, n in sorted(self.watches):
+                if a < addr + n and addr < a + size and (
+                        ztype == 4 or (ztype == 2) == is_write):
+                    why = {2: "watch", 3: "rwatch", 4: "awatch"}[ztype]
+                    self.pending = Stop(SIGTRAP, (why, f"{max(a, addr):x}"))
+                    return
 
     def siginfo(self):
         """The siginfo of the signal of the last stop, in the program's ABI."""
