@@ -364,9 +364,9 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def start_sysgate(exe, args=()):
+def start_sysgate(exe, args=(), opts=()):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    p = subprocess.Popen(sysgate_cmd("-g", "0", exe, *args), stdout=subprocess.PIPE,
+    p = subprocess.Popen(sysgate_cmd(*opts, "-g", "0", exe, *args), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
     m = _wait_for(p.stderr, rb"waiting for gdb on 127\.0\.0\.1:(\d+)\n", time.monotonic() + 30)
     return p, int(m[1])
@@ -471,6 +471,30 @@ def test_gdb_stepi_over_the_syscall_instruction(tmp_path):
     steps = re.findall(r"^\$(\d) = (\d+)$", text, re.M)
     assert [v for _, v in steps][1:] == [str(int(steps[0][1]) + 2), "9",
                                          str(int(steps[0][1]) + 2)], text
+
+
+@needs_gdb
+@pytest.mark.parametrize("cpu, gate", [("intel", "sysenter"), ("amd", "syscall"),
+                                       ("i486", "int    $0x80")])
+def test_gdb_stepi_over_each_32bit_gate(tmp_path, cpu, gate):
+    """One stepi runs the vDSO's gate instruction and the whole system call,
+    whichever gate the CPU model patched into __kernel_vsyscall."""
+    script = tmp_path / "steps.gdb"
+    script.write_text("break write\ncontinue\n"
+                      "while *(unsigned short *)$pc != 0x340f && *(unsigned short *)$pc != 0x050f"
+                      " && *(unsigned short *)$pc != 0x80cd\n  stepi\nend\n"
+                      "x/i $pc\nprint $eax\nstepi\nprint $eax\nx/i $pc\ncontinue\n")
+    p, port = start_sysgate(guest("gcc32"), [], ["--cpu", cpu])
+    try:
+        text = normalize(run_gdb(port, [], str(script)))
+        out, _ = p.communicate(timeout=TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert re.search(rf"<__kernel_vsyscall\+\d+>:\s+{re.escape(gate)}\n\$1 = 4\n", text), text
+    assert re.search(r"\$2 = 9\n=> ADDR <__kernel_vsyscall\+\d+>:\s+pop ", text), text
+    assert out == b"total 14\n" and "exited normally" in text
 
 
 @needs_gdb

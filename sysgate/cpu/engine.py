@@ -485,6 +485,9 @@ class Engine:
         """The next run() executes exactly one user instruction (a SYSCALL,
         SYSENTER or INT 0x80 with its whole system call)."""
         self._count = 1
+        # Unicorn counts instructions with a code hook that blocks translated
+        # before it was added lack (seen: a call into the vDSO ran on).
+        self.uc.ctl_flush_tb()
 
     def unhook(self, handle):
         self.uc.hook_del(handle)
