@@ -508,6 +508,14 @@ def test_gdb_watchpoints(variant):
 
 
 @needs_gdb
+def test_gdb_follows_exec():
+    exe = guest("gcc64")
+    text = compare(exe, ["exec", exe], ["catch exec", "continue", "break square", "continue",
+                                        "bt", "delete", "continue"])
+    assert "is executing new program" in text and "Breakpoint 2, square (x=1)" in text
+
+
+@needs_gdb
 def test_gdb_dynamic_program_libraries():
     exe = build("gdb_target.c", "gcc64-dyn", ["-g", "-O0"])
     text = compare(exe, [], ["break square", "continue", "info sharedlibrary", "bt",

@@ -23,7 +23,9 @@ Target interface:
 The stub answers a stop (`stopped`) by reporting it and serving packets
 until gdb resumes the target; it returns a Resume saying how.
 """
+import os
 import struct
+import traceback
 
 # Linux x86 signal number -> gdb's (include/gdb/signals.def).
 _LINUX_TO_GDB = {
@@ -149,6 +151,12 @@ class GdbStub:
             return self._dispatch(data)
         except (Malformed, ValueError, IndexError, KeyError, UnicodeError, OverflowError):
             return E_INVAL
+        except Exception:
+            # A bug of the stub or the target must not take the guest down
+            # with it: gdb gets an error; SYSGATE_DEBUG shows the traceback.
+            if os.environ.get("SYSGATE_DEBUG"):
+                traceback.print_exc()
+            return b"E01"
 
     def _dispatch(self, data):
         if not data:

@@ -242,6 +242,8 @@ class SysgateTarget:
         return layout(self.task.is64)
 
     def threads(self):
+        # One thread per process today. With threads, list every tid here
+        # and let read_reg/write_reg follow the thread gdb selects (Hg).
         return [self.task.tid]
 
     def read_reg(self, name):

@@ -1,6 +1,6 @@
 /* A target for the gdb stub tests (tests/test_gdbstub.py): a function to
    break in, a variable to watch, a write to catch, and on request a fault,
-   a raised signal or a long sleep to interrupt. */
+   a raised signal, an exec of itself or a long sleep to interrupt. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +37,11 @@ int main(int argc, char **argv)
         raise(SIGUSR1);
         n = snprintf(buf, sizeof buf, "counter %d\n", counter);
         write(1, buf, n);
+    }
+    if (argc > 2 && strcmp(argv[1], "exec") == 0) {
+        char *again[] = {argv[2], NULL};
+        execv(argv[2], again);
+        return 127;
     }
     if (argc > 1 && strcmp(argv[1], "sleep") == 0)
         sleep(30);
