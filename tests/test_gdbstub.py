@@ -508,6 +508,17 @@ def test_gdb_watchpoints(variant):
 
 
 @needs_gdb
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_hbreak_and_the_fpu_registers(variant):
+    text = compare(guest(variant), [], [
+        "hbreak square", "continue", "info registers float", "print $xmm0", "print $mxcsr",
+        "info registers eflags cs ss fs", "print $orig_rax" if variant == "gcc64" else
+        "print $orig_eax", "tbreak main", "kill"])
+    assert "Hardware assisted breakpoint 1 at" in text and "Breakpoint 1, square (x=1)" in text
+    assert "fctrl          0x37f" in text and "[ IM DM ZM OM UM PM ]" in text
+
+
+@needs_gdb
 def test_gdb_follows_exec():
     exe = guest("gcc64")
     text = compare(exe, ["exec", exe], ["catch exec", "continue", "break square", "continue",

@@ -18,6 +18,8 @@ _MXCSR = """<flags id="i386_mxcsr" size="4">{}</flags>""".format("".join(
         ("IM", 7), ("DM", 8), ("ZM", 9), ("OM", 10), ("UM", 11), ("PM", 12), ("FZ", 15))))
 
 _VEC128 = (
+    '<vector id="v8bf16" type="bfloat16" count="8"/>'
+    '<vector id="v8h" type="ieee_half" count="8"/>'
     '<vector id="v4f" type="ieee_single" count="4"/>'
     '<vector id="v2d" type="ieee_double" count="2"/>'
     '<vector id="v16i8" type="int8" count="16"/>'
@@ -25,6 +27,7 @@ _VEC128 = (
     '<vector id="v4i32" type="int32" count="4"/>'
     '<vector id="v2i64" type="int64" count="2"/>'
     '<union id="vec128">'
+    '<field name="v8_bfloat16" type="v8bf16"/><field name="v8_half" type="v8h"/>'
     '<field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/>'
     '<field name="v16_int8" type="v16i8"/><field name="v8_int16" type="v8i16"/>'
     '<field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>'

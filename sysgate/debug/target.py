@@ -29,6 +29,7 @@ from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
 TRAP_TRACE = 2
+X86_EFLAGS_RF = 1 << 16
 MAX_WATCH = 1 << 20            # a watched range's largest length
 _SEGMENTS = frozenset("cs ss ds es fs gs".split())
 _GPR32 = frozenset(NAME64.values()) | {"eflags"}
@@ -159,7 +160,14 @@ class SysgateTarget:
         if stop is None and self._step_ran:
             stop = Stop(SIGTRAP)
         if stop is not None:
-            resume = self._report(stop)
+            if ("hwbreak", "") in stop.reasons:
+                # A debug-register breakpoint is a fault: Linux reports it with
+                # RF set, so the instruction does not trap again on resuming.
+                self.overlay = {"eflags": self.cpu.reg_read(REG["eflags"]) | X86_EFLAGS_RF}
+            try:
+                resume = self._report(stop)
+            finally:
+                self.overlay = None
             if resume.action == "detach":
                 return self.cpu.reg_read(REG["rip"])
             self._sync()
