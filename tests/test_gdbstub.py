@@ -511,9 +511,12 @@ def test_gdb_watchpoints(variant):
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_gdb_hbreak_and_the_fpu_registers(variant):
     text = compare(guest(variant), [], [
-        "hbreak square", "continue", "info registers float", "print $xmm0", "print $mxcsr",
+        "hbreak square", "continue", "info registers float", "print $mxcsr",
         "info registers eflags cs ss fs", "print $orig_rax" if variant == "gcc64" else
-        "print $orig_eax", "tbreak main", "kill"])
+        "print $orig_eax", "set var $xmm7.v2_int64[1] = 0x1122334455667788",
+        "set var $xmm7.v2_int64[0] = -2",
+        "print/x $xmm7.v4_int32", "set var $mxcsr = 0x1f00", "print $mxcsr",
+        "set var $fctrl = 0x27f", "print $fctrl", "tbreak main", "kill"])
     assert "Hardware assisted breakpoint 1 at" in text and "Breakpoint 1, square (x=1)" in text
     assert "fctrl          0x37f" in text and "[ IM DM ZM OM UM PM ]" in text
 
