@@ -21,14 +21,17 @@ import io
 import os
 import re
 import signal
+import threading
+import time
 
 from ..cpu.engine import REG
 from ..kernel.sigframe import siginfo, siginfo_32
-from ..kernel.signal import GuestSignal, SI_KERNEL, deliver
+from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver
 from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
 TRAP_TRACE = 2
+INTERRUPT_WAIT = 0.2            # seconds before ^C becomes a real SIGINT
 X86_EFLAGS_RF = 1 << 16
 MAX_WATCH = 1 << 20            # a watched range's largest length
 _SEGMENTS = frozenset("cs ss ds es fs gs".split())
@@ -55,7 +58,8 @@ class SysgateTarget:
         self._pass = frozenset()
         self._killed = False
         self._siginfo = None
-        self._interrupting = False   # a SIGINT sent for gdb's ^C
+        self._interrupt = None       # gdb's ^C: "stop" the CPU, or a "signal" was sent
+        self._lock = threading.Lock()
 
     # --- plumbing -----------------------------------------------------------
     @property
@@ -92,15 +96,42 @@ class SysgateTarget:
         self.stub.conn.close(shutdown)
 
     def interrupt(self, eof=False):
-        """^C from gdb while the guest runs (reader thread): a SIGINT, as
-        gdbserver sends, so a blocking call is interrupted too; gdb sees it
-        at delivery and keeps it from the guest unless told to pass it."""
-        if not eof:
-            self._interrupting = True
-            os.kill(os.getpid(), signal.SIGINT)
+        """^C from gdb while the guest runs (reader thread). Computing user
+        code is stopped and the stop reported as SIGINT, which the guest
+        never sees unless gdb passes it. A guest blocked in a system call
+        does not stop so: after INTERRUPT_WAIT it gets a real SIGINT, as
+        gdbserver sends one, which ends the wait and is reported (and kept
+        from the guest) at its delivery."""
+        if eof:
+            return
+        with self._lock:
+            self._interrupt = "stop"
+        deadline = time.monotonic() + INTERRUPT_WAIT
+        while time.monotonic() < deadline:
+            if self._interrupt != "stop":
+                return
+            self.machine._async_stop()
+            time.sleep(0.005)
+        with self._lock:
+            if self._interrupt != "stop":
+                return
+            self._interrupt = "signal"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def _take_interrupt(self):
+        """A Stop for gdb's ^C if user code was stopped for it."""
+        with self._lock:
+            if self._interrupt != "stop":
+                return None
+            self._interrupt = None
+        self._siginfo = siginfo(signal.SIGINT, SI_USER, True, pid=os.getpid())
+        return Stop(signal.SIGINT)
 
     def _report(self, stop):
         """Tell gdb; serve it until it resumes. Returns the Resume."""
+        with self._lock:
+            if self._interrupt == "stop":
+                self._interrupt = None      # this stop answers the ^C as well
         if stop.signo == SIGTRAP:
             # What ptrace shows at a breakpoint or step stop (int3: SI_KERNEL).
             code = TRAP_TRACE if not stop.reasons else SI_KERNEL
@@ -159,6 +190,8 @@ class SysgateTarget:
         stop, self.pending = self.pending, None
         if stop is None and self._step_ran:
             stop = Stop(SIGTRAP)
+        if stop is None:
+            stop = self._take_interrupt()
         if stop is not None:
             if ("hwbreak", "") in stop.reasons:
                 # A debug-register breakpoint is a fault: Linux reports it with
@@ -209,9 +242,9 @@ class SysgateTarget:
         new = resume.signo
         if resume.action == "detach":
             # Detaching lets the signal through, unless it was gdb's own ^C.
-            new = 0 if signo == signal.SIGINT and self._interrupting else signo
+            new = 0 if signo == signal.SIGINT and self._interrupt == "signal" else signo
         if signo == signal.SIGINT:
-            self._interrupting = False
+            self._interrupt = None
         if new != signo:
             t.pending &= ~(1 << (signo - 1))
             t.siginfo.pop(signo, None)
