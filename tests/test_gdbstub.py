@@ -112,6 +112,9 @@ class FakeTarget:
     def siginfo(self):
         return b"\x0b" + b"\0" * 127
 
+    def libraries_svr4(self):
+        return b'<library-list-svr4 version="1.0"/>'
+
     def auxv(self):
         return bytes(range(48))
 
@@ -305,6 +308,47 @@ def test_stopped_serves_until_resumed():
     s.conn.incoming = []
     assert s.stopped(Stop(11)).action == "detach"      # gdb went away: run on
     assert s.conn.sent[-1].startswith(b"T0b")
+
+
+def test_svr4_library_list_from_memory():
+    """auxv -> program headers -> PT_DYNAMIC's DT_DEBUG -> r_debug -> link_maps,
+    with a cycle in the chain, for both word sizes."""
+    import struct
+    from sysgate.debug import svr4
+    for word, q in ((8, "Q"), (4, "I")):
+        mem = {}
+
+        def put(addr, data):
+            for i, b in enumerate(data):
+                mem[addr + i] = b
+
+        def read(addr, n):
+            out = bytearray()
+            while len(out) < n and addr + len(out) in mem:
+                out.append(mem[addr + len(out)])
+            return bytes(out)
+        bias, phdr = 0x550000, 0x550040
+        if word == 8:
+            ph = struct.pack("<IIQQQQQQ", 6, 4, 0x40, 0x40, 0, 112, 112, 8) + \
+                struct.pack("<IIQQQQQQ", 2, 6, 0x100, 0x2000, 0, 32, 32, 8)
+        else:
+            ph = struct.pack("<IIIIIIII", 6, 0x40, 0x40, 0, 64, 64, 4, 4) + \
+                struct.pack("<IIIIIIII", 2, 0x100, 0x2000, 0, 32, 32, 6, 4)
+        put(phdr, ph)
+        dyn = bias + 0x2000
+        put(dyn, struct.pack(f"<{q}{q}{q}{q}{q}{q}", 1, 5, 21, 0x9000, 0, 0))
+        put(0x9000 + word, struct.pack(f"<{q}", 0xA000))          # r_debug.r_map
+        put(0xA000, struct.pack(f"<5{q}", 0, 0, 0, 0xB000, 0))     # the program
+        put(0xB000, struct.pack(f"<5{q}", 0x7000, 0xC000, 0x7100, 0xA000, 0xA000))
+        put(0xC000, b"/lib/libc.so.6\0")
+        auxv = struct.pack(f"<6{q}", 3, phdr, 5, 2, 0, 0)
+        doc = svr4.library_list(read, auxv, word)
+        assert doc == (b'<library-list-svr4 version="1.0" main-lm="0xa000"><library '
+                       b'name="/lib/libc.so.6" lm="0xb000" l_addr="0x7000" l_ld="0x7100" '
+                       b'lmid="0x0"/></library-list-svr4>'), doc
+        put(0x9000 + word, struct.pack(f"<{q}", 0))                 # ld.so not there yet
+        assert svr4.library_list(read, auxv, word) == b'<library-list-svr4 version="1.0"/>'
+        assert svr4.library_list(read, b"", word) == b'<library-list-svr4 version="1.0"/>'
 
 
 MALFORMED = [b"m", b"mzz,1", b"m1000", b"M1000,1", b"M1000,1:zz", b"X", b"X1000", b"Xq,1:a",
@@ -530,11 +574,13 @@ def test_gdb_follows_exec():
 
 
 @needs_gdb
-def test_gdb_dynamic_program_libraries():
-    exe = build("gdb_target.c", "gcc64-dyn", ["-g", "-O0"])
-    text = compare(exe, [], ["break square", "continue", "info sharedlibrary", "bt",
-                             "delete 1", "print (int)square(5)", "continue"])
-    assert "libc.so.6" in text and "ld-linux-x86-64.so.2" in text and "$1 = 25" in text
+@pytest.mark.parametrize("variant", ["gcc64-dyn", "gcc32-dyn"])
+def test_gdb_dynamic_program_libraries(variant):
+    exe = build("gdb_target.c", variant, ["-g", "-O0"])
+    text = compare(exe, [], ["info sharedlibrary", "break square", "continue",
+                             "info sharedlibrary", "bt", "delete 1", "print (int)square(5)",
+                             "continue"])
+    assert "libc.so.6" in text and "/ld-linux" in text and "$1 = 25" in text
 
 
 # --- the protocol by hand: interrupts, garbage, detach --------------------------------

@@ -14,6 +14,7 @@ Target interface:
                               True done, False refused, None unsupported type
   auxv(), exec_file()         bytes
   siginfo()                   bytes of the last stop's siginfo, or None
+  libraries_svr4()            the <library-list-svr4> document (svr4.py)
   open_file(path), readlink(path)
                               a readable binary file object, the link's bytes
                               (OSError as the host says)
@@ -209,7 +210,7 @@ class GdbStub:
             self.multiprocess = "multiprocess+" in feats
             self.exec_events = "exec-events+" in feats
             return (f"PacketSize={PACKET_SIZE:x};QStartNoAckMode+;qXfer:features:read+;"
-                    "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;QCatchSyscalls+;QPassSignals+;"
+                    "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;qXfer:libraries-svr4:read+;QCatchSyscalls+;QPassSignals+;"
                     "swbreak+;hwbreak+;vContSupported+"
                     + (";multiprocess+" if self.multiprocess else "")
                     + (";exec-events+" if self.exec_events else "")).encode()
@@ -262,6 +263,8 @@ class GdbStub:
             return _xfer_slice(t.layout.target_xml().encode(), spec)
         if obj == "auxv":
             return _xfer_slice(t.auxv(), spec)
+        if obj == "libraries-svr4":
+            return _xfer_slice(t.libraries_svr4(), spec)
         if obj == "siginfo":
             info = t.siginfo()
             return E_FAULT if info is None else _xfer_slice(info, spec)

@@ -27,6 +27,7 @@ import time
 from ..cpu.engine import REG
 from ..kernel.sigframe import siginfo, siginfo_32
 from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver
+from . import svr4
 from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
@@ -376,6 +377,9 @@ class SysgateTarget:
         if info is None:
             return None
         return info if self.task.is64 else siginfo_32(info)
+
+    def libraries_svr4(self):
+        return svr4.library_list(self.read_memory, self.task.auxv_bytes, self.task.word)
 
     def auxv(self):
         return self.task.auxv_bytes
