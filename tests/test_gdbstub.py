@@ -497,6 +497,15 @@ def test_gdb_sees_the_fault(variant):
 
 
 @needs_gdb
+def test_gdb_siginfo_at_each_kind_of_stop():
+    text = compare(guest("gcc64"), [], [
+        "break square", "continue", "print $_siginfo.si_code", "stepi",
+        "print $_siginfo.si_code", "watch counter", "continue", "print $_siginfo.si_code",
+        "delete", "catch syscall write", "continue", "print $_siginfo.si_code", "kill"])
+    assert re.findall(r"^\$\d = (\d+)$", text, re.M) == ["128", "2", "4", "133"], text
+
+
+@needs_gdb
 def test_gdb_passes_a_handled_signal():
     text = compare(guest("gcc64"), ["usr1"], ["continue", "bt 1", "continue"])
     assert "Program received signal SIGUSR1" in text

@@ -31,7 +31,7 @@ from . import svr4
 from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
-TRAP_TRACE = 2
+TRAP_TRACE, TRAP_HWBKPT = 2, 4
 INTERRUPT_WAIT = 0.2            # seconds before ^C becomes a real SIGINT
 X86_EFLAGS_RF = 1 << 16
 MAX_WATCH = 1 << 20            # a watched range's largest length
@@ -133,10 +133,6 @@ class SysgateTarget:
         with self._lock:
             if self._interrupt == "stop":
                 self._interrupt = None      # this stop answers the ^C as well
-        if stop.signo == SIGTRAP:
-            # What ptrace shows at a breakpoint or step stop (int3: SI_KERNEL).
-            code = TRAP_TRACE if not stop.reasons else SI_KERNEL
-            self._siginfo = siginfo(SIGTRAP, code, True)
         self._step_ran = False
         self.stepping = False
         conn = self.stub.conn
@@ -194,6 +190,12 @@ class SysgateTarget:
         if stop is None:
             stop = self._take_interrupt()
         if stop is not None:
+            # The siginfo ptrace shows at such a stop: a step is TRAP_TRACE,
+            # int3 SI_KERNEL, a debug-register hit TRAP_HWBKPT.
+            why = stop.reasons[0][0] if stop.reasons else None
+            if stop.signo == SIGTRAP:
+                code = {None: TRAP_TRACE, "swbreak": SI_KERNEL}.get(why, TRAP_HWBKPT)
+                self._siginfo = siginfo(SIGTRAP, code, True)
             if ("hwbreak", "") in stop.reasons:
                 # A debug-register breakpoint is a fault: Linux reports it with
                 # RF set, so the instruction does not trap again on resuming.
@@ -262,6 +264,7 @@ class SysgateTarget:
         ov = gate._user_regs_at_exit(regs, self.machine.thread.read_regs())
         ov["orig_rax"] = regs.orig_ax
         self.overlay = ov
+        self._siginfo = siginfo(SIGTRAP, SIGTRAP | 0x80, True)   # as with PTRACE_O_TRACESYSGOOD
         why = "syscall_entry" if entry else "syscall_return"
         try:
             resume = self._report(Stop(SIGTRAP, (why, f"{regs.orig_ax:x}")))
