@@ -88,7 +88,7 @@ def cmd_run(opts, trace=None):
     if getattr(opts, "gdb_port", None) is not None:
         from .debug import attach
         try:
-            attach(m, opts.gdb_port)
+            attach(m, opts.gdb_port, opts.program)
         except OSError as e:
             print(f"sysgate: gdb port {opts.gdb_port}: {e.strerror}", file=sys.stderr)
             return 126

@@ -592,6 +592,24 @@ def test_gdb_dynamic_program_libraries(variant):
     assert "libc.so.6" in text and "/ld-linux" in text and "$1 = 25" in text
 
 
+@needs_gdb
+def test_gdb_under_root_sees_the_guests_own_proc(tmp_path):
+    """With --root, gdb reads the program and /proc as the guest names them:
+    the program at its guest path, the guest's maps, cmdline and cwd."""
+    exe = tmp_path / "prog"
+    shutil.copy(guest("gcc64"), exe)
+    p, port = start_sysgate(str(exe), ["segv"], ["--root", str(tmp_path)])
+    try:
+        text = run_gdb(port, ["break square", "continue", "info proc", "info proc mappings",
+                              "bt 1", "kill"])
+    finally:
+        p.kill()
+        p.wait()
+    assert f"cmdline = '{exe} segv'" in text and "cwd = '/'" in text and "exe = '/prog'" in text
+    assert re.search(r"r-xp +/prog\n", text) and "[vdso]" in text and "[stack]" in text
+    assert "square (x=1) at" in text and "unable to" not in text, text
+
+
 # --- the protocol by hand: interrupts, garbage, detach --------------------------------
 
 

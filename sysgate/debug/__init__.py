@@ -6,6 +6,7 @@ rsp.py frames packets, gdbstub.py answers them against a target,
 regs.py holds gdb's x86 register layouts, target.py is sysgate's target.
 A gdb that disconnects (or `detach`es) lets the guest run on; `kill` ends it.
 """
+import os
 import socket
 import sys
 
@@ -22,9 +23,10 @@ def listen(port, host="127.0.0.1"):
     return srv
 
 
-def attach(machine, port, host="127.0.0.1", log=sys.stderr):
+def attach(machine, port, program=None, host="127.0.0.1", log=sys.stderr):
     """Wait for gdb on host:port (0: any free port, announced on log) and
-    make it the machine's debugger. OSError when the port cannot be had."""
+    make it the machine's debugger (program: the host path it was loaded
+    from). OSError when the port cannot be had."""
     srv = listen(port, host)
     try:
         print(f"sysgate: waiting for gdb on {host}:{srv.getsockname()[1]}", file=log, flush=True)
@@ -33,6 +35,9 @@ def attach(machine, port, host="127.0.0.1", log=sys.stderr):
         srv.close()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     target = SysgateTarget(machine)
+    if program is not None:
+        target.host_paths[os.fsencode(machine.task.exe_path)] = os.fsencode(
+            os.path.realpath(program))
     target.stub = GdbStub(Connection(sock, target.interrupt), target)
     machine.debug = target
     return target

@@ -25,6 +25,7 @@ import threading
 import time
 
 from ..cpu.engine import REG
+from ..kernel.fs import proc
 from ..kernel.sigframe import siginfo, siginfo_32
 from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver
 from . import svr4
@@ -61,6 +62,7 @@ class SysgateTarget:
         self._siginfo = None
         self._interrupt = None       # gdb's ^C: "stop" the CPU, or a "signal" was sent
         self._lock = threading.Lock()
+        self.host_paths = {}         # guest path -> host path (the first program)
 
     # --- plumbing -----------------------------------------------------------
     @property
@@ -388,38 +390,44 @@ class SysgateTarget:
         return self.task.auxv_bytes
 
     def exec_file(self):
-        path = self.task.exe_path
-        fs = self.task.fs
-        if getattr(fs, "confined", False):
-            path = os.path.join(fs.root_host, path.lstrip("/"))
-        return os.fsencode(path)
+        """The program's path as the guest names it (gdb opens it with
+        vFile, which resolves it as the guest would)."""
+        return os.fsencode(self.task.exe_path)
+
+    def _guest_proc(self, path):
+        """path normalised when it names the guest's own /proc entries (gdb
+        reads /proc/PID/task/TID/maps, cmdline, exe, cwd), else None."""
+        t = self.task
+        m = re.fullmatch(rb"/proc/(\d+)/task/(\d+)(/.*)", path)
+        if m and int(m[1]) == t.pid:
+            path = b"/proc/%d%s" % (t.pid, m[3])
+        norm = proc.normalise(path)
+        return norm if proc.content(t, norm) is not None or proc.readlink(t, norm) else None
 
     def _host_path(self, path):
-        """gdb names guest paths: the program's own /proc is the guest's
-        (its maps, its exe); other paths are host files under the root."""
-        m = re.fullmatch(rb"/proc/(\d+)(?:/task/(\d+))?/(maps|exe)", path)
-        if m and int(m[1]) == self.task.pid:
-            return m[3].decode()
+        """gdb names guest paths: host files under the root, except the first
+        program, which may lie outside it."""
+        if path in self.host_paths:
+            return self.host_paths[path]
         fs = self.task.fs
         if getattr(fs, "confined", False):
             return os.path.join(os.fsencode(fs.root_host), path.lstrip(b"/"))
         return path
 
     def open_file(self, path):
-        p = self._host_path(path)
-        if p == "maps":
-            return io.BytesIO(self.task.mm.maps_text().encode())
-        if p == "exe":
-            p = self.exec_file()
-        return open(p, "rb")
+        norm = self._guest_proc(path)
+        if norm is not None:
+            data = proc.content(self.task, norm)
+            if data is not None:
+                return io.BytesIO(data)
+            path = os.fsencode(proc.readlink(self.task, norm))
+        return open(self._host_path(path), "rb")
 
     def readlink(self, path):
-        p = self._host_path(path)
-        if p == "exe":
-            return os.fsencode(self.task.exe_path)
-        if p == "maps":
-            raise OSError(22, "not a link")
-        return os.readlink(p)
+        norm = self._guest_proc(path)
+        if norm is not None and proc.readlink(self.task, norm) is not None:
+            return os.fsencode(proc.readlink(self.task, norm))
+        return os.readlink(self._host_path(path))
 
     def catch_syscalls(self, which):
         self._catch = which
