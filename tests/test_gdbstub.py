@@ -8,7 +8,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -380,8 +379,9 @@ def test_malformed_packets_get_errors_never_exceptions():
 
 GDB = shutil.which("gdb")
 GDBSERVER = shutil.which("gdbserver")
-needs_gdb = pytest.mark.skipif(GDB is None or GDBSERVER is None,
-                               reason="gdb and gdbserver are not installed (tests/run installs them)")
+needs_gdb = pytest.mark.skipif(
+    GDB is None or GDBSERVER is None,
+    reason="gdb and gdbserver are not installed (tests/run installs them)")
 TIMEOUT = 60
 
 

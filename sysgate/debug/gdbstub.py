@@ -210,7 +210,8 @@ class GdbStub:
             self.multiprocess = "multiprocess+" in feats
             self.exec_events = "exec-events+" in feats
             return (f"PacketSize={PACKET_SIZE:x};QStartNoAckMode+;qXfer:features:read+;"
-                    "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;qXfer:libraries-svr4:read+;QCatchSyscalls+;QPassSignals+;"
+                    "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;"
+                    "qXfer:libraries-svr4:read+;QCatchSyscalls+;QPassSignals+;"
                     "swbreak+;hwbreak+;vContSupported+"
                     + (";multiprocess+" if self.multiprocess else "")
                     + (";exec-events+" if self.exec_events else "")).encode()

@@ -29,7 +29,7 @@ from ..kernel.fs import proc
 from ..kernel.sigframe import siginfo, siginfo_32
 from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver
 from . import svr4
-from .gdbstub import GdbStub, Stop, SIGTRAP, SIGKILL
+from .gdbstub import Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
 
 TRAP_TRACE, TRAP_HWBKPT = 2, 4
