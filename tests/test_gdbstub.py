@@ -593,6 +593,22 @@ def test_gdb_dynamic_program_libraries(variant):
 
 
 @needs_gdb
+def test_gdb_stays_with_the_parent_of_a_fork():
+    """The forked child runs free (gdb's default follow-fork-mode parent):
+    it never stops at the breakpoint it inherited; the parent does."""
+    p, port = start_sysgate(guest("gcc64"), ["fork"])
+    try:
+        text = run_gdb(port, ["break square if x > 5", "continue", "print x", "continue"])
+        out, _ = p.communicate(timeout=TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "$1 = 8" in text and "exited normally" in text, text
+    assert sorted(out.splitlines()) == [b"child 49", b"parent 64", b"total 14"]
+
+
+@needs_gdb
 def test_gdb_under_root_sees_the_guests_own_proc(tmp_path):
     """With --root, gdb reads the program and /proc as the guest names them:
     the program at its guest path, the guest's maps, cmdline and cwd."""

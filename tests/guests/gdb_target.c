@@ -1,9 +1,10 @@
 /* A target for the gdb stub tests (tests/test_gdbstub.py): a function to
    break in, a variable to watch, a write to catch, and on request a fault,
-   a raised signal, an exec of itself or a long sleep to interrupt. */
+   a raised signal, an exec of itself, a fork or a long sleep to interrupt. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int counter;
@@ -42,6 +43,15 @@ int main(int argc, char **argv)
         char *again[] = {argv[2], NULL};
         execv(argv[2], again);
         return 127;
+    }
+    if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+        pid_t child = fork();
+        n = snprintf(buf, sizeof buf, "%s %d\n", child ? "parent" : "child",
+                     square(child ? 8 : 7));
+        write(1, buf, n);
+        if (child == 0)
+            _exit(0);
+        waitpid(child, NULL, 0);
     }
     if (argc > 1 && strcmp(argv[1], "sleep") == 0)
         sleep(30);
