@@ -62,6 +62,29 @@ def test_run_length_encoding():
     assert len(rsp.rle_encode(b"0" * 64)) < 10
 
 
+def test_connection_acks_interrupts_and_hangup():
+    a, b = socket.socketpair()
+    b.settimeout(10)
+    hits = []
+    conn = rsp.Connection(a, lambda eof=False: hits.append(eof))
+    b.sendall(b"$g#00$g#67")                  # a corrupted packet, then a good one
+    assert conn.receive() == b"g"
+    assert b.recv(2) == b"-+"
+    b.sendall(b"\x03")                        # stopped: ^C means nothing
+    b.sendall(b"+")                            # gdb's ack for the reply below
+    conn.send("OK")
+    assert b.recv(16) == b"$OK#9a"
+    conn.running = True
+    b.sendall(b"\x03")
+    deadline = time.monotonic() + 10
+    while not hits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert hits == [False]
+    b.close()
+    assert conn.receive() is None and conn.receive() is None
+    conn.close()
+
+
 # --- the commands, against a fake target -----------------------------------------------
 
 
