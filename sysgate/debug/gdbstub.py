@@ -114,7 +114,6 @@ class GdbStub:
         self.last_stop = Stop(SIGTRAP)
         self.multiprocess = False
         self.exec_events = False
-        self.extended = False
         self._files, self._next_fd = {}, 1
 
     # --- the two moments gdb hears from us ------------------------------
