@@ -530,8 +530,23 @@ def test_gdb_siginfo_at_each_kind_of_stop():
 
 @needs_gdb
 def test_gdb_passes_a_handled_signal():
-    text = compare(guest("gcc64"), ["usr1"], ["continue", "bt 1", "continue"])
+    """Stopped at the signal, a stepi enters the handler and stops at its
+    first instruction, as Linux reports a step into a handler."""
+    text = compare(guest("gcc64"), ["usr1"], ["continue", "stepi", "x/i $pc", "bt 1",
+                                              "stepi", "x/i $pc", "continue"])
     assert "Program received signal SIGUSR1" in text
+    assert re.search(r"=> ADDR <on_usr1>:|=> 0x[0-9a-f]+ <on_usr1>:", text), text
+
+
+@needs_gdb
+def test_gdb_stepi_from_a_syscall_entry_stop():
+    """A step from a syscall-entry stop ends right after the call (the call
+    was the instruction), with no syscall-return stop, as with ptrace."""
+    text = compare(guest("gcc64"), [], [
+        "break write", "continue", "catch syscall write", "continue", "stepi",
+        "print $rax", "print (long)$pc - (long)write", "stepi",
+        "print (long)$pc - (long)write", "kill"])
+    assert "returned from syscall" not in text and "$1 = 9" in text
 
 
 @needs_gdb

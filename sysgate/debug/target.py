@@ -27,7 +27,7 @@ import time
 from ..cpu.engine import REG
 from ..kernel.fs import proc
 from ..kernel.sigframe import siginfo, siginfo_32
-from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver
+from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver, has_handler
 from . import svr4
 from .gdbstub import Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
@@ -59,6 +59,7 @@ class SysgateTarget:
         self._catch = None         # None, or syscall numbers to stop at (empty: all)
         self._pass = frozenset()
         self._killed = False
+        self._step_over_syscall = False
         self._siginfo = None
         self._interrupt = None       # gdb's ^C: "stop" the CPU, or a "signal" was sent
         self._lock = threading.Lock()
@@ -245,6 +246,9 @@ class SysgateTarget:
         if resume.action != "detach":
             self.cpu.stop()
         new = resume.signo
+        if resume.action == "step" and new and has_handler(t, new):
+            # Linux reports a step into a handler at its first instruction.
+            self._step_done()
         if resume.action == "detach":
             # Detaching lets the signal through, unless it was gdb's own ^C.
             new = 0 if signo == signal.SIGINT and self._interrupt == "signal" else signo
@@ -259,6 +263,9 @@ class SysgateTarget:
     def syscall_stop(self, gate, regs, entry):
         """The gate is dispatching (entry) or has just run (return) a system
         call: a stop when gdb catches it."""
+        if not entry and self._step_over_syscall:
+            self._step_over_syscall = False     # the step ends after the call: no return stop
+            return
         if self._catch is None or self._catch and regs.orig_ax not in self._catch:
             return
         if not self._active():
@@ -274,6 +281,17 @@ class SysgateTarget:
             self.overlay = None
         if resume.action != "detach":
             self.cpu.stop()
+        if entry and resume.action == "step":
+            # As PTRACE_SINGLESTEP from a syscall-entry stop: the system call
+            # is the instruction stepped; it stops right after it.
+            self._step_done()
+            self._step_over_syscall = True
+
+    def _step_done(self):
+        """The step gdb asked for is over once the CPU stops (before_run
+        reports it without running another instruction)."""
+        self.stepping = False
+        self._step_ran = True
 
     def exited(self, status):
         if self._killed or not self._active():
