@@ -752,6 +752,31 @@ def test_interrupt_a_blocking_call_then_detach():
         p.wait()
 
 
+@pytest.mark.parametrize("resume, want", [(b"c", b"slept counter 14\n"),
+                                          (b"C02", b"cut short counter 1016\n")])
+def test_interrupted_sleep_restarts_unless_gdb_passes_the_signal(resume, want):
+    """^C while the guest sleeps with a SIGINT handler: continuing without
+    the signal restarts the sleep (as when a tracer suppresses a signal);
+    passing it runs the handler and the sleep is cut short."""
+    p, port = start_sysgate(guest("gcc64"), ["sleepint"])
+    try:
+        c = Client(port)
+        c.ask(b"QStartNoAckMode")
+        c.send_raw(rsp.frame(b"c"))
+        time.sleep(0.5)
+        c.send_raw(b"\x03")
+        stop = c.reply()
+        assert stop.startswith(b"T02"), stop
+        c.send_raw(rsp.frame(resume))
+        assert c.reply().startswith(b"W00")
+        out, _ = p.communicate(timeout=TIMEOUT)
+        assert out == b"total 14\n" + want
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_gdb_going_away_lets_the_guest_finish():
     p, port = start_sysgate(guest("gcc64"), [])
     c = Client(port)

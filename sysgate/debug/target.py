@@ -27,7 +27,8 @@ import time
 from ..cpu.engine import REG
 from ..kernel.fs import proc
 from ..kernel.sigframe import siginfo, siginfo_32
-from ..kernel.signal import GuestSignal, SI_KERNEL, SI_USER, deliver, has_handler
+from ..kernel.signal import (GuestSignal, SI_KERNEL, SI_USER, UNBLOCKABLE, deliver,
+                              has_handler)
 from . import svr4
 from .gdbstub import Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
@@ -60,6 +61,7 @@ class SysgateTarget:
         self._pass = frozenset()
         self._killed = False
         self._step_over_syscall = False
+        self._reported = None        # the signal gdb saw in signal_pick, delivered next
         self._siginfo = None
         self._interrupt = None       # gdb's ^C: "stop" the CPU, or a "signal" was sent
         self._lock = threading.Lock()
@@ -231,12 +233,55 @@ class SysgateTarget:
         if new is not None:
             thread.write_regs(new)
 
+    def signal_pick(self, t, signo):
+        """signo is the pending signal to deliver next (signal.deliverable):
+        gdb sees it first, before a system call it interrupted decides on a
+        restart, so a signal gdb keeps from the guest restarts the call as
+        under ptrace. Returns the signal to deliver now (0: none)."""
+        while signo:
+            if signo == SIGKILL or signo in self._pass or not self._active():
+                return signo
+            gate = self.machine.gate
+            cur = gate.current
+            ov = None
+            if cur is not None and cur.exit_path is None:
+                # On the way out of a system call: what ptrace shows there
+                # (the -ERESTART* code in RAX, orig_rax the call).
+                ov = gate._user_regs_at_exit(cur, self.machine.thread.read_regs())
+                ov["orig_rax"] = cur.orig_ax
+            new = self._signal_report(t, signo, ov, t.siginfo.get(signo))
+            if new == signo:
+                self._reported = signo
+                return signo
+            t.pending &= ~(1 << (signo - 1))
+            t.siginfo.pop(signo, None)
+            if new:
+                t.pending |= 1 << (new - 1)
+                self._reported = new
+                return new
+            ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
+            signo = (ready & -ready).bit_length()
+        return 0
+
     def signal_stop(self, t, signo, regs, info):
-        """A signal is about to be delivered to user code stopped with regs:
-        gdb sees it first. Returns (signo, info) to deliver, signo 0 for
-        none (gdb kept it from the guest)."""
+        """A signal is about to be delivered to user code stopped with regs
+        (a fault, or one signal_pick let through): gdb sees it first, once.
+        Returns (signo, info) to deliver, signo 0 for none."""
+        if self._reported == signo:
+            self._reported = None
+            return signo, info
         if signo == SIGKILL or signo in self._pass or not self._active():
             return signo, info
+        new = self._signal_report(t, signo, regs, info)
+        if new != signo:
+            t.pending &= ~(1 << (signo - 1))
+            t.siginfo.pop(signo, None)
+            info = None
+        return new, info
+
+    def _signal_report(self, t, signo, regs, info):
+        """Report signo with regs over the CPU's registers; the signal gdb
+        resumes with."""
         self.overlay = regs
         self._siginfo = info or t.siginfo.get(signo) or siginfo(signo, SI_KERNEL, True)
         try:
@@ -254,11 +299,7 @@ class SysgateTarget:
             new = 0 if signo == signal.SIGINT and self._interrupt == "signal" else signo
         if signo == signal.SIGINT:
             self._interrupt = None
-        if new != signo:
-            t.pending &= ~(1 << (signo - 1))
-            t.siginfo.pop(signo, None)
-            info = None
-        return new, info
+        return new
 
     def syscall_stop(self, gate, regs, entry):
         """The gate is dispatching (entry) or has just run (return) a system

@@ -53,6 +53,18 @@ int main(int argc, char **argv)
             _exit(0);
         waitpid(child, NULL, 0);
     }
+    if (argc > 1 && strcmp(argv[1], "sleepint") == 0) {
+        /* With a SIGINT handler, a SIGINT that reaches it cuts the sleep
+           short; one a debugger keeps from it lets the sleep restart. */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_usr1;
+        sigaction(SIGINT, &sa, NULL);
+        unsigned left = sleep(2);
+        n = snprintf(buf, sizeof buf, "%s counter %d\n", left ? "cut short" : "slept",
+                     counter);
+        write(1, buf, n);
+    }
     if (argc > 1 && strcmp(argv[1], "sleep") == 0)
         sleep(30);
     if (argc > 1 && strcmp(argv[1], "spin") == 0)
