@@ -1,12 +1,16 @@
 """sysgate as a gdb target: the guest's registers, memory, breakpoints and
 stops, behind the interface gdbstub.GdbStub expects.
 
-The rest of sysgate calls in at four places only (each hunk marked "gdb
+The rest of sysgate calls in at a few places only (each hunk marked "gdb
 stub"), all no-ops while no gdb is attached (machine.debug is None):
   Machine._run        before_run(pc) each time user code is about to run,
                       exited(status) at the end
-  signal.deliver      signal_stop(): gdb sees a signal before the guest does
+  signal.deliverable  signal_pick(): gdb sees a pending signal as it is
+                      picked (before a system call's restart is decided)
+  signal.deliver      signal_stop(): the same for faults, which skip that
   Gate._call          syscall_stop() at entry and return, for `catch syscall`
+The engine (cpu/engine.py) gives: hook_code_at, unhook, step_next,
+drop_code, debug_reg, watch_pages, stop.
 Breakpoints are code hooks bounded to their address (Engine.hook_code_at),
 never int3 bytes in guest memory: a forked child, which runs on without
 gdb, carries none, and no memory hook ever slows user stores.
