@@ -762,6 +762,13 @@ def test_interrupted_sleep_restarts_unless_gdb_passes_the_signal(resume, want):
     try:
         c = Client(port)
         c.ask(b"QStartNoAckMode")
+        # Into the sleep first (clock_nanosleep, 230), so the ^C finds it there.
+        c.send_raw(rsp.frame(b"QCatchSyscalls:1;e6"))
+        assert c.reply() == b"OK"
+        c.send_raw(rsp.frame(b"c"))
+        assert b"syscall_entry:e6;" in c.reply()
+        c.send_raw(rsp.frame(b"QCatchSyscalls:0"))
+        assert c.reply() == b"OK"
         c.send_raw(rsp.frame(b"c"))
         time.sleep(0.5)
         c.send_raw(b"\x03")
