@@ -37,6 +37,9 @@ def _run_options():
                    help="the host's network without the power to configure it (host, the "
                         "default), with sysgate's own powers (admin), or a private one "
                         "with only loopback (none)")
+    p.add_argument("-g", dest="gdb_port", type=int, metavar="PORT",
+                   help="wait before the first instruction for gdb on 127.0.0.1:PORT "
+                        "(`target remote :PORT`; 0 picks a free port and prints it)")
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     return p
@@ -102,6 +105,13 @@ def cmd_run(opts, trace=None):
         return 127 if "No such file" in str(e) else 126
     if trace:
         trace(m)
+    if getattr(opts, "gdb_port", None) is not None:
+        from .debug import attach
+        try:
+            attach(m, opts.gdb_port, opts.program)
+        except OSError as e:
+            print(f"sysgate: gdb port {opts.gdb_port}: {e.strerror}", file=sys.stderr)
+            return 126
     status = m.run()
     if status[0] == "exit":
         return status[1]

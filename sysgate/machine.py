@@ -135,6 +135,7 @@ class Machine:
         self.follow = False        # children keep emitting events (trace -f)
         self.pending_exec = None   # set by execve; the run loop switches CPUs
         self._strsize = 32
+        self.debug = None          # gdb stub: sysgate.debug.target.SysgateTarget
 
     # --- processes --------------------------------------------------------
     def before_fork(self):
@@ -487,6 +488,8 @@ class Machine:
             try:
                 armed = timers.deadline is not None
                 self.hostsig.deadlines.watch(timers.deadline)
+                if self.debug is not None:     # gdb stub: report a stop, arm a step
+                    pc = self.debug.before_run(pc)
                 self.cpu.run(pc)
                 if self.pending_exec is not None:
                     self.pending_exec, new = None, self.pending_exec
@@ -522,6 +525,8 @@ class Machine:
                 self.status = ("signal", s.signo, s.why)
             if self.status is None:
                 pc = self.cpu.reg_read(REG["rip"])
+        if self.debug is not None:         # gdb stub: W or X
+            self.debug.exited(self.status)
         self.task.files.close_all()
         if self.events:
             self.events.emit(ExitEvent(self.status))

@@ -85,6 +85,14 @@ REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
     "RAX RBX RCX RDX RSI RDI RBP RSP R8 R9 R10 R11 R12 R13 R14 R15 "
     "RIP EFLAGS CS SS DS ES FS GS FS_BASE GS_BASE").split()}
 
+# What a debugger sees beyond REG (gdb's names for the x87 registers).
+_DEBUG_REG = dict(
+    [(f"st{i}", getattr(X, f"UC_X86_REG_FP{i}")) for i in range(8)]
+    + [(f"xmm{i}", getattr(X, f"UC_X86_REG_XMM{i}")) for i in range(16)]
+    + [("mxcsr", X.UC_X86_REG_MXCSR), ("fctrl", X.UC_X86_REG_FPCW), ("fstat", X.UC_X86_REG_FPSW),
+       ("ftag", X.UC_X86_REG_FPTAG), ("fiseg", X.UC_X86_REG_FCS), ("fioff", X.UC_X86_REG_FIP),
+       ("foseg", X.UC_X86_REG_FDS), ("fooff", X.UC_X86_REG_FDP), ("fop", X.UC_X86_REG_FOP)])
+
 # What an instruction the CPU must not finish may have changed by the time
 # Unicorn stops (the rest of its translation block runs): put back at stop.
 _REWIND_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
@@ -218,7 +226,8 @@ class Engine:
         # dirty), so faults are seen by the fill hook instead.
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
-        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped)
+        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
+        self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
         self._cpuid = cpuid
         self.gate = None
         self._last_bad = None
@@ -233,6 +242,7 @@ class Engine:
         self._exception_in_flight = False
         self._rewind = None
         self._skip_step_at = None
+        self._count = 0              # see step_next
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -403,13 +413,16 @@ class Engine:
         """Run user code from pc until a hook stops the CPU; raise
         GuestFault when user code faults. (No emu_start timeout: see
         watch_blocks.)"""
-        self._last_bad = None
+        self._last_bad = self._watch_trap = None
+        count, self._count = self._count, 0
         try:
-            self.uc.emu_start(pc, NEVER)
+            self.uc.emu_start(pc, NEVER, 0, count)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err
         except UcError as e:
+            if self._watch_trap is not None:
+                return self._watch_step(self.uc.reg_read(X.UC_X86_REG_RIP))
             if e.errno == UC.UC_ERR_INSN_INVALID:
                 raise GuestFault("ill", self.uc.reg_read(X.UC_X86_REG_RIP), True) from None
             kind = _UC_ERR_TO_KIND.get(e.errno)
@@ -466,6 +479,69 @@ class Engine:
 
     def stop(self):
         self.uc.emu_stop()
+
+    # --- for the gdb stub (sysgate.debug) -------------------------------
+    def step_next(self):
+        """The next run() executes exactly one user instruction (a SYSCALL,
+        SYSENTER or INT 0x80 with its whole system call)."""
+        self._count = 1
+        # Unicorn counts instructions with a code hook that blocks translated
+        # before it was added lack (seen: a call into the vDSO ran on).
+        self.uc.ctl_flush_tb()
+
+    def unhook(self, handle):
+        self.uc.hook_del(handle)
+
+    def drop_code(self, addr, size):
+        """Memory at [addr, addr+size) was written behind the CPU's back:
+        its translations must not run again."""
+        self.uc.ctl_remove_cache(addr, addr + max(size, 1))
+
+    def watch_pages(self, pages, on_hit):
+        """Watchpoints: pages maps each watched page to 'w' (stores) or 'rw'
+        (loads too). An access of that kind to such a page is refused by the
+        TLB fill, so the CPU stops on the instruction; that one instruction
+        then runs alone with the watch lifted and a memory hook bounded to
+        the watched pages, and on_hit([(is_write, addr, size)]) hears what it
+        touched there. No hook covers any page between watch hits."""
+        self._watch = {p: UC.UC_PROT_WRITE | (UC.UC_PROT_READ if k == "rw" else 0)
+                       for p, k in pages.items()}
+        self.watch_hit = on_hit
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+
+    def _watch_step(self, pc):
+        watched, self._watch = self._watch, {}
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+        seen = []
+
+        def note(uc, access, addr, size, value, _):
+            seen.append((access == UC.UC_MEM_WRITE, addr, size))
+        hooks = [self.uc.hook_add(UC.UC_HOOK_MEM_READ | UC.UC_HOOK_MEM_WRITE, note, None,
+                                  page, page + 0xFFF) for page in watched]
+        try:
+            self._count = 1
+            self.run(pc)
+        finally:
+            for h in hooks:
+                self.uc.hook_del(h)
+            self._watch = watched
+            self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
+        if self.watch_hit is not None and seen:
+            self.watch_hit(seen)
+
+    def debug_reg(self, name, value=None):
+        """Read (value None) or write any register a debugger shows: the
+        names of REG, st0-st7 (10 bytes each), xmm0-15, mxcsr and the x87
+        control registers by gdb's names."""
+        rid = REG.get(name) or _DEBUG_REG[name]
+        if name.startswith("st"):
+            if value is None:
+                mant, exp = self.uc.reg_read(rid)
+                return mant.to_bytes(8, "little") + (exp & 0xFFFF).to_bytes(2, "little")
+            value = (int.from_bytes(value[:8], "little"), int.from_bytes(value[8:10], "little"))
+        if value is None:
+            return self.uc.reg_read(rid)
+        self.uc.reg_write(rid, value)
 
     def skip_single_step_at(self, ip):
         """The gate returns from SYSCALL or SYSENTER to ip with TF set: drop
@@ -552,9 +628,13 @@ class Engine:
             e.paddr, e.perms = addr, want
             return True
         r = self.prot.at(addr)
+        watched = False
         if r is not None and r[2] & want:
-            e.paddr, e.perms = addr, r[2]
-            return True
+            w = self._watch.get(addr, 0) if self._watch else 0
+            if not w & want:
+                e.paddr, e.perms = addr, r[2] & ~w
+                return True
+            watched = True      # a debugger watches this page (see watch_pages)
         n = self._trap_next
         if n == TRAP_PAGES:
             # Every trap page is in use: entries still pointing at one must
@@ -562,12 +642,14 @@ class Engine:
             self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
             n = 0
         self._trap_next = n + 1
-        self._traps[n] = (addr, r is not None)
+        self._traps[n] = (addr, r is not None, watched)
         e.paddr, e.perms = TRAP_BASE + (n << 12), want
         return True
 
     def _on_trap(self, uc, access, paddr, size, value, _):
-        page, mapped = self._traps[(paddr - TRAP_BASE) >> 12]
+        page, mapped, watched = self._traps[(paddr - TRAP_BASE) >> 12]
+        if watched:
+            self._watch_trap = page | (paddr & 0xFFF)
         self._last_bad = (page | (paddr & 0xFFF), mapped)
         return False
 

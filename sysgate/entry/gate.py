@@ -271,6 +271,9 @@ class Gate:
         if task.is64 is not is64:
             task.set_abi(is64)
         self.current = regs
+        debug = self.machine.debug     # gdb stub: `catch syscall` stops
+        if debug is not None:
+            debug.syscall_stop(self, regs, True)
         if self.trace is None:
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
         else:
@@ -278,6 +281,8 @@ class Gate:
             regs.ax = invoke(task, table, regs.orig_ax, regs.args)
             regs.seconds = perf_counter() - t0
             regs.retval = regs.ax     # before a restart rewrites ax
+        if debug is not None:
+            debug.syscall_stop(self, regs, False)
         if task.pending or task.host.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
                 task.timers.deadline is not None and now_ns() >= task.timers.deadline):
             self._exit_work(regs)

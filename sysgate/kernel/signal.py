@@ -196,6 +196,8 @@ def deliverable(t):
     ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
     if not ready:
         return 0
+    if t.machine.debug is not None:     # gdb stub: gdb sees it first, may drop or change it
+        return t.machine.debug.signal_pick(t, (ready & -ready).bit_length())
     return (ready & -ready).bit_length()
 
 
@@ -206,6 +208,10 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     when the signal was ignored. Raises GuestSignal when its action kills.
     forced: a synchronous fault, which a blocked or ignored action cannot
     stop (force_sig_info)."""
+    if t.machine.debug is not None:     # gdb stub: gdb sees it first, may drop or change it
+        signo, info = t.machine.debug.signal_stop(t, signo, regs, info)
+        if not signo:
+            return None
     bit = 1 << (signo - 1)
     t.pending &= ~bit
     # siginfo is kept in the x86-64 layout and recast for i386 frames.

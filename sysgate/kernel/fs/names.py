@@ -135,19 +135,22 @@ def sys_linkat(t, od, old, nd, new, flags):
     return 0
 
 
+def readlink_at(t, dirfd, p):
+    """The target of the link (dirfd, p) names, as the guest sees it: its
+    /proc magic links are the model's."""
+    target = readlink_virtual(t, dirfd, p)
+    if target is not None:
+        return target.encode(errors="surrogateescape")
+    with object_at(t, dirfd, p, AT_SYMLINK_NOFOLLOW) as h:
+        if not stat.S_ISLNK(os.fstat(h).st_mode):
+            raise KernelError(E.EINVAL)
+        return os.fsencode(os.readlink("", dir_fd=h))
+
+
 def _readlink(t, dirfd, path, buf, size):
     if size <= 0:
         raise KernelError(E.EINVAL)
-    p = read_path(t, path)
-    target = readlink_virtual(t, dirfd, p)
-    if target is not None:
-        data = target.encode()
-    else:
-        with object_at(t, dirfd, p, AT_SYMLINK_NOFOLLOW) as h:
-            if not stat.S_ISLNK(os.fstat(h).st_mode):
-                raise KernelError(E.EINVAL)
-            data = os.fsencode(os.readlink("", dir_fd=h))
-    data = data[:size]
+    data = readlink_at(t, dirfd, read_path(t, path))[:size]
     t.mm.write(buf, data)
     return len(data)
 
