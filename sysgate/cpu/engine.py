@@ -166,6 +166,11 @@ class Engine:
         self._exception_in_flight = False
         self._rewind = None
         self._skip_step_at = None
+        # Threaded: a system call stops the CPU and is dispatched after
+        # emu_start returns, so its handler may block (and other threads
+        # use the engine) without emu_start on its stack.
+        self.defer = False
+        self.deferred = None
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -310,13 +315,46 @@ class Engine:
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
 
-    def run(self, pc):
-        """Run user code from pc until a hook stops the CPU; raise
-        GuestFault when user code faults. (No emu_start timeout: see
-        watch_blocks.)"""
+    # --- threads: one engine, a context per thread -----------------------
+    def context_save(self):
+        return self.uc.context_save()
+
+    def context_update(self, ctx):
+        self.uc.context_update(ctx)
+
+    def context_restore(self, ctx):
+        self.uc.context_restore(ctx)
+
+    def take_skip_step(self):
+        skip, self._skip_step_at = self._skip_step_at, None
+        return skip
+
+    def set_skip_step(self, ip):
+        self._skip_step_at = ip
+
+    def dispatch_deferred(self):
+        """Run the system call a hook deferred (see defer), as the hook
+        would have: SYSCALL and SYSENTER hooks see RIP on the instruction
+        and Unicorn adds its length after them."""
+        kind, self.deferred = self.deferred, None
+        if kind == "intr":
+            self.gate.interrupt(0x80)
+            return
+        rip = self.uc.reg_read(X.UC_X86_REG_RIP)
+        self.uc.reg_write(X.UC_X86_REG_RIP, rip - 2)
+        if kind == "syscall":
+            self.gate.syscall_insn()
+        else:
+            self.gate.sysenter_insn()
+        self.uc.reg_write(X.UC_X86_REG_RIP, self.uc.reg_read(X.UC_X86_REG_RIP) + 2)
+
+    def run(self, pc, count=0):
+        """Run user code from pc until a hook stops the CPU (or count
+        instructions ran); raise GuestFault when user code faults. (No
+        emu_start timeout: see watch_blocks.)"""
         self._last_bad = None
         try:
-            self.uc.emu_start(pc, NEVER)
+            self.uc.emu_start(pc, NEVER, 0, count)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err
@@ -390,6 +428,10 @@ class Engine:
     def _on_intr(self, uch, intno, _):
         if self._rewind is not None:
             return          # stopping at an instruction that faulted (see _port_fault)
+        if intno == 0x80 and self.defer:
+            self.deferred = "intr"
+            self.uc.emu_stop()
+            return
         if self._skip_step_at is not None:
             skip, self._skip_step_at = self._skip_step_at, None
             if intno == 1 and self.uc.reg_read(X.UC_X86_REG_RIP) == skip:
@@ -405,6 +447,10 @@ class Engine:
     def _on_syscall(self, uch, _):
         if self._rewind is not None:
             return
+        if self.defer:
+            self.deferred = "syscall"
+            self.uc.emu_stop()
+            return
         try:
             self.gate.syscall_insn()
         except BaseException as e:
@@ -413,6 +459,10 @@ class Engine:
 
     def _on_sysenter(self, uch, _):
         if self._rewind is not None:
+            return
+        if self.defer:
+            self.deferred = "sysenter"
+            self.uc.emu_stop()
             return
         try:
             self.gate.sysenter_insn()

@@ -9,7 +9,8 @@ from .task import ExitGroup
 
 @syscall("exit", "int")
 def sys_exit(t, code):
-    # One thread per process for now: the last thread's exit ends the group.
+    # Only this thread ends; the last thread's exit ends the group.
+    t.exit_thread = True
     raise ExitGroup(code & 0xFF)
 
 

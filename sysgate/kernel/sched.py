@@ -112,7 +112,12 @@ def _host_wait(t, polls, seconds):
     if wake >= 0:
         p.register(wake, select.POLLIN)
     ms = None if seconds is None else max(1, int(seconds * 1000)) if seconds > 0 else 0
-    return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
+    if ms == 0 or t.proc.cpu_sched is None:
+        return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
+    from .thread import host_wait
+    with host_wait(t):          # the other threads run meanwhile
+        got = p.poll(ms)
+    return [(fd, rev) for fd, rev in got if fd != wake]
 
 
 def poll_now(t, polls):

@@ -66,7 +66,7 @@ def sys_rt_sigaction(t, sig, act, oact, size):
         # frames are i386 frames.
         t.sigactions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE, not t.is64)
         if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
-            t.pending &= ~(1 << (sig - 1))      # discarded, as POSIX asks
+            _discard(t, sig)                    # discarded, as POSIX asks
         after_action_change(t, sig)
     return 0
 
@@ -88,7 +88,31 @@ def sys_rt_sigprocmask(t, how, nset, oset, size):
         else:
             t.sigmask = new
         t.sigmask &= ~UNBLOCKABLE
+        _retarget(t)
     return 0
+
+
+def _discard(t, sig):
+    """A signal whose action became ignore leaves every pending set."""
+    bit = 1 << (sig - 1)
+    proc = t.proc
+    for o in proc.threads.values():
+        o.own_pending &= ~bit
+        o.siginfo.pop(sig, None)
+    proc.shared_siginfo.pop(sig, None)
+    proc.set_shared(proc.shared_pending & ~bit)
+
+
+def _retarget(t):
+    """The group's pending signals this thread now blocks go to a thread
+    that does not (retarget_shared_pending)."""
+    lock = t.proc.cpu_sched
+    blocked = t.proc.shared_pending & t.sigmask
+    if lock is not None and blocked:
+        while blocked:
+            low = blocked & -blocked
+            lock.signal_group(t.proc, low.bit_length())
+            blocked &= ~low
 
 
 SS_ONSTACK, SS_DISABLE = 1, 2
@@ -112,17 +136,26 @@ def sys_sigaltstack(t, ss, oss):
     return 0
 
 
-def send_self(t, sig, code=SI_TKILL):
-    """A signal the task sent itself: pending until the way out of the
-    kernel, where deliver_pending acts on it."""
+def send_self(t, sig, code=SI_TKILL, to=None, group=False):
+    """A signal the task sent itself (to its own thread, or with SI_USER to
+    its process) or, with to, to another thread of its process: pending
+    until the way out of the kernel, where deliver_pending acts on it."""
     if sig == 0:
         return 0
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if ignored(t, sig):
         return 0
-    t.pending |= 1 << (sig - 1)
-    t.siginfo[sig] = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    info = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    if group:
+        if not t.proc.shared_pending & (1 << (sig - 1)) or sig > 31:
+            t.proc.raise_signal(sig, info)
+        return 0
+    target = to if to is not None else t
+    if not target.own_pending & (1 << (sig - 1)):
+        target.add_pending(sig, info)
+    if target is not t and t.proc.cpu_sched is not None:
+        t.proc.cpu_sched.signal_thread(target)
     return 0
 
 
@@ -155,6 +188,9 @@ def after_action_change(t, sig):
 def absorb_host_signals(t):
     """Make the signals that reached this process from outside pending,
     with the sender's siginfo (kernel.hostsig)."""
+    drain = getattr(t.host, "drain", None)
+    if drain is not None:
+        drain()         # a thread's own wake-ups: looked at from here on
     if not t.host.pending:
         return
     for hi in t.host.take():
@@ -175,8 +211,8 @@ def absorb_host_signals(t):
         else:
             info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
         if not ignored(t, signo):
-            t.pending |= 1 << (signo - 1)
-            t.siginfo.setdefault(signo, info)
+            if not t.proc.shared_pending & (1 << (signo - 1)):
+                t.proc.raise_signal(signo, info)
 
 
 def ignored(t, sig):
@@ -207,9 +243,9 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     forced: a synchronous fault, which a blocked or ignored action cannot
     stop (force_sig_info)."""
     bit = 1 << (signo - 1)
-    t.pending &= ~bit
+    queued = t.take_pending(signo) if t.pending & bit else None
     # siginfo is kept in the x86-64 layout and recast for i386 frames.
-    info = info or t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+    info = info or queued or sigframe.siginfo(signo, SI_KERNEL, True)
     if t.machine.events:
         code, = struct.unpack_from("<i", info, 8)
         addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
@@ -330,7 +366,7 @@ def guest_processes(t):
 
 def _signal_process(t, pid, sig, code):
     if pid == t.pid:
-        return send_self(t, sig, code)
+        return send_self(t, sig, code, group=True)
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
@@ -345,7 +381,7 @@ def sys_kill(t, pid, sig):
     if not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if pid == t.pid:
-        return send_self(t, sig, SI_USER)
+        return send_self(t, sig, SI_USER, group=True)
     if pid == -2**31:
         raise KernelError(E.ESRCH)
     guests = guest_processes(t)
@@ -369,12 +405,20 @@ def sys_kill(t, pid, sig):
     return 0
 
 
+def _own_thread(t, tid):
+    """The thread tid of the caller's process, or None."""
+    return t.proc.threads.get(tid)
+
+
 @syscall("tgkill", "pid pid sig")
 def sys_tgkill(t, tgid, tid, sig):
-    if tgid <= 0 or tid <= 0:
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    if tgid == t.pid and tid == t.tid:
-        return send_self(t, sig)
+    if tgid == t.pid:
+        target = _own_thread(t, tid)
+        if target is None:
+            raise KernelError(E.ESRCH)
+        return send_self(t, sig, to=target)
     if tgid != tid or tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
     return _signal_process(t, tid, sig, SI_TKILL)
@@ -382,11 +426,12 @@ def sys_tgkill(t, tgid, tid, sig):
 
 @syscall("tkill", "pid sig")
 def sys_tkill(t, tid, sig):
-    if tid <= 0:
+    if tid <= 0 or not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    if tid != t.tid:
+    target = _own_thread(t, tid)
+    if target is None:
         raise KernelError(E.ESRCH)
-    return send_self(t, sig)
+    return send_self(t, sig, to=target)
 
 
 # --- waiting for signals ----------------------------------------------------
@@ -422,11 +467,11 @@ def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
     saved = t.sigmask
     # The awaited signals count as unblocked only for the wait's purposes.
     while True:
+        absorb_host_signals(t)
         ready = t.pending & wanted
         if ready:
             signo = (ready & -ready).bit_length()
-            t.pending &= ~(1 << (signo - 1))
-            info = t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+            info = t.take_pending(signo) or sigframe.siginfo(signo, SI_KERNEL, True)
             if info_ptr:
                 t.mm.write(info_ptr, info if t.is64 else sigframe.siginfo_32(info))
             return signo

@@ -1,5 +1,13 @@
-"""The task: everything a handler may touch, and nothing of the CPU engine
-but the address space's accessors and the register file through entry."""
+"""Processes and threads, split where Linux splits them.
+
+A Process owns what its threads share: the address space, the fd table,
+the fs root and cwd, signal actions, the shared pending set, itimers, limits
+and the children. A Task is one thread: its CPU context (through `thread`),
+its signal mask, pending set and alternate stack, its TLS, tid,
+clear_child_tid, robust list and rseq. Handlers get the calling Task `t`;
+what belongs to the process is reached through it (t.mm, t.files,
+t.sigactions, ...), as Linux reaches current->mm or current->sighand.
+"""
 import os
 import struct
 
@@ -14,43 +22,124 @@ class ExitGroup(Exception):
         self.status = status
 
 
-class Task:
-    def __init__(self, machine, mm, files, fs, is64):
+class Process:
+    def __init__(self, machine, mm, files, fs):
         self.machine = machine
         self.mm = mm
         self.files = files
         self.fs = fs
-        self.set_abi(is64)
-        self.pid = self.tid = os.getpid()
+        self.pid = os.getpid()
         self.exe_path = ""
         self.argv, self.envp = [], []
         self.auxv_bytes = b""
-        self.clear_child_tid = 0
-        self.robust_list = (0, 0)
         self.sigactions = {}
-        self.sigmask = 0
-        self.pending = 0
-        self.siginfo = {}             # signo -> siginfo bytes of the pending instance
+        self.shared_pending = 0       # process-directed signals (shared_pending)
+        self.shared_siginfo = {}
         self.vdso_symbols = None      # name -> address, once a vDSO is mapped
         self.uid = os.getuid()
-        self.saved_sigmask = None     # set by sigsuspend, restored after the handler
-        self.rseq = None              # (address, length, signature) once registered
-        self.restart_block = None     # what restart_syscall resumes
         self.timers = Timers(self)
         self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
-        self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.rlimits = {}
-        self.exit_status = None       # ('exit', code) or ('signal', signo)
         self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
         self.children = {}            # pid -> exit signal, of the children forked
         self.vfork_done = None        # a vfork child's pipe to its waiting parent
+        self.threads = {}             # tid -> Task, the live threads
+        self.group_exit = None        # ('exit', code) / ('signal', signo, why) once ending
+        self.leader_status = None     # the first thread's own exit, while others run on
+        self.futex_queues = {}        # address -> [Waiter], private futexes of the threads
+        self.cpu_sched = None         # kernel.thread.CpuLock once a second thread exists
 
     def raise_signal(self, signo, info=None):
-        """Make signo pending (a timer fired, a fault, another sender)."""
+        """A process-directed signal (a timer fired, a signal from outside):
+        pending for the whole group; a thread not blocking it takes it."""
         if signo:
-            self.pending |= 1 << (signo - 1)
             if info is not None:
-                self.siginfo[signo] = info
+                self.shared_siginfo[signo] = info
+            self.set_shared(self.shared_pending | 1 << (signo - 1))
+            if self.cpu_sched is not None:
+                self.cpu_sched.signal_group(self, signo)
+
+    def set_shared(self, bits):
+        """Change the shared pending set; every thread's pending view follows."""
+        self.shared_pending = bits
+        for t in self.threads.values():
+            t.pending = t.own_pending | bits
+
+
+def _shared(name):
+    return property(lambda self: getattr(self.proc, name),
+                    lambda self, v: setattr(self.proc, name, v))
+
+
+class Task:
+    """One thread of a process."""
+
+    def __init__(self, machine, mm, files, fs, is64, proc=None, register=True):
+        self.machine = machine
+        self.proc = proc if proc is not None else Process(machine, mm, files, fs)
+        self.set_abi(is64)
+        self.tid = self.proc.pid
+        if register:
+            self.proc.threads[self.tid] = self
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.sigmask = 0
+        self.own_pending = 0          # thread-directed signals (tkill, faults)
+        self.pending = self.proc.shared_pending   # own | the group's, kept current
+        self.siginfo = {}             # signo -> siginfo of the thread's pending instance
+        self.saved_sigmask = None     # set by sigsuspend, restored after the handler
+        self.rseq = None              # (address, length, signature) once registered
+        self.restart_block = None     # what restart_syscall resumes
+        self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
+        self.exit_status = None       # ('exit', code) or ('signal', signo)
+        self.exit_thread = False      # sys_exit: only this thread ends
+        self.thread = None            # the CPU context (machine.Thread)
+        self.host = self.proc.host    # per-thread wake-ups once threaded (kernel.thread)
+        self.gate_regs = None         # the gate's pt_regs while switched out
+        self.wakeup = False           # a private futex wake or a signal for a sleeper
+        self.sleeping = False         # in CpuLock.sleep
+        self.killed = False           # its group is ending, or another thread execs
+
+    mm = _shared("mm")
+    files = _shared("files")
+    fs = _shared("fs")
+    pid = _shared("pid")
+    exe_path = _shared("exe_path")
+    argv = _shared("argv")
+    envp = _shared("envp")
+    auxv_bytes = _shared("auxv_bytes")
+    sigactions = _shared("sigactions")
+    vdso_symbols = _shared("vdso_symbols")
+    uid = _shared("uid")
+    timers = _shared("timers")
+    timekeeper = _shared("timekeeper")
+    rlimits = _shared("rlimits")
+    children = _shared("children")
+    vfork_done = _shared("vfork_done")
+
+    def add_pending(self, signo, info=None):
+        """A thread-directed signal (tkill, a fault): pending for this thread."""
+        self.own_pending |= 1 << (signo - 1)
+        self.pending |= 1 << (signo - 1)
+        if info is not None:
+            self.siginfo[signo] = info
+
+    def take_pending(self, signo):
+        """Dequeue signo, the thread's own instance first (as dequeue_signal
+        looks at the thread's queue before the group's): its siginfo or None."""
+        bit = 1 << (signo - 1)
+        if self.own_pending & bit:
+            self.own_pending &= ~bit
+            info = self.siginfo.pop(signo, None)
+        else:
+            info = self.proc.shared_siginfo.pop(signo, None)
+            self.proc.set_shared(self.proc.shared_pending & ~bit)
+        self.pending = self.own_pending | self.proc.shared_pending
+        return info
+
+    def raise_signal(self, signo, info=None):
+        """Make signo pending for the whole group (a timer fired, ...)."""
+        self.proc.raise_signal(signo, info)
 
     def set_abi(self, is64):
         """The ABI of the system call in progress (Linux's in_compat_syscall):

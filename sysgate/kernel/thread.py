@@ -1,0 +1,377 @@
+"""Threads: one host thread per guest thread, one CPU per process.
+
+A process's threads share one Unicorn engine (so memory and the translation
+cache are shared for free). The CPU lock below is the big kernel lock of
+that machine: a thread holds it while it runs user code or kernel Python,
+and lets go of it only around a host wait (a blocking call, a futex wait)
+or when its slice is over. Whoever takes the lock loads its own register
+context into the engine (machine.switch_to).
+
+Slices: without --seed, a helper stops user code that has held the CPU for
+SLICE_SECONDS while another thread waits for it. With --seed the machine is
+deterministic: user code runs for a counted number of instructions, the
+next thread is chosen by a seeded generator among the threads that can run,
+and a wake-up makes its sleeper runnable at once, so host timing never
+decides the interleaving of threads that compute and use futexes.
+"""
+import os
+import random
+import threading
+import time
+
+SLICE_SECONDS = 0.004
+SLICE_INSNS = 4000          # --seed: instructions per slice (at most)
+SLICE_SYSCALLS = 16         # --seed: system calls per slice (at most)
+
+
+class ThreadKilled(BaseException):
+    """This thread is gone (the group is exiting, or execve from another
+    thread): unwound through any kernel code up to the thread's run loop.
+    A BaseException, so no handler's `except Exception` can swallow it."""
+
+
+class ThreadHost:
+    """A thread's view of kernel.hostsig: the process's signals from
+    outside, and a wake-up pipe of its own for its host waits."""
+
+    def __init__(self, host):
+        self._host = host
+        self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+    @property
+    def pending(self):
+        return self._host.pending
+
+    def __getattr__(self, name):
+        return getattr(self._host, name)
+
+    def kick(self):
+        try:
+            os.write(self.wake_w, b"!")
+        except OSError:
+            pass
+
+    def drain(self):
+        try:
+            os.read(self.wake_r, 4096)
+        except OSError:
+            pass
+
+    def close(self):
+        for fd in (self.wake_r, self.wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class CpuLock:
+    """Who runs on the process's CPU, and who is next."""
+
+    def __init__(self, machine, proc, owner):
+        self.machine = machine
+        self.proc = proc
+        self.cond = threading.Condition(threading.Lock())
+        self.owner = owner           # the Task holding the CPU
+        self.queue = []              # tasks waiting for the CPU, oldest first
+        self.det = machine.seed is not None
+        self.rng = random.Random(f"sysgate-threads-{machine.seed}")
+        self.ready = set()           # --seed: tasks that can run (not sleeping)
+        self.chosen = None           # --seed: who takes the CPU next
+        self.since = time.monotonic()
+        self.in_user = False
+        self.syscalls = 0
+        self.closed = False
+        if not self.det:
+            threading.Thread(target=self._preempter, name="sysgate-slices",
+                             daemon=True).start()
+
+    # --- taking and giving the CPU ---------------------------------------
+    def _may_take(self, t):
+        if self.owner is not None:
+            return False
+        if self._dying(t) and t.exit_status is None:
+            return False
+        if self.det:
+            return self.chosen is t or (self.chosen is None and self.queue[0] is t)
+        return self.queue[0] is t
+
+    def _take_locked(self, t):
+        self.queue.append(t)
+        self.ready.add(t)
+        while not self._may_take(t):
+            if self._dying(t) and t.exit_status is None:
+                self.queue.remove(t)
+                self.ready.discard(t)
+                if self.chosen is t:
+                    self.chosen = None
+                    self.cond.notify_all()
+                raise ThreadKilled()
+            self.cond.wait()
+        self.queue.remove(t)
+        self.ready.discard(t)
+        self.owner, self.chosen = t, None
+        self.since = time.monotonic()
+        self.syscalls = 0
+
+    def _release_locked(self, t, ready):
+        """t gives up the CPU; ready: it can run again at once."""
+        self.owner = None
+        t.gate_regs = self.machine.gate.current
+        if ready:
+            self.ready.add(t)
+        else:
+            self.ready.discard(t)
+        if self.det and self.ready:
+            self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+        self.cond.notify_all()
+
+    def acquire(self, t):
+        with self.cond:
+            self._take_locked(t)
+        self.machine.switch_to(t)
+        self._check_killed(t)
+
+    def release(self, t, ready=False):
+        with self.cond:
+            self._release_locked(t, ready)
+
+    def slice_insns(self):
+        """--seed: the next slice's length, from the seeded generator."""
+        return self.rng.randint(SLICE_INSNS // 4, SLICE_INSNS)
+
+    def want_switch(self, t, by_syscall=False):
+        """True when t's slice is over and someone else could run. With
+        --seed a slice ends after its instructions or SLICE_SYSCALLS calls."""
+        if self.det:
+            return bool(self.ready) and (not by_syscall or self.syscalls >= SLICE_SYSCALLS)
+        return bool(self.queue) and time.monotonic() - self.since >= SLICE_SECONDS
+
+    def yield_cpu(self, t, force=False):
+        """A preemption point (sched_yield, the end of a slice)."""
+        if not force and not self.want_switch(t):
+            return
+        with self.cond:
+            if not (self.queue or self.ready):
+                self.since = time.monotonic()
+                return
+            self._release_locked(t, True)
+            if self.chosen is t:
+                self.ready.discard(t)
+                self.owner, self.chosen = t, None
+                self.since = time.monotonic()
+                self.syscalls = 0
+                return
+            self.ready.discard(t)
+            self._take_locked(t)
+        self.machine.switch_to(t)
+        self._check_killed(t)
+
+    def sleep(self, t, deadline=None):
+        """Give up the CPU until wake(t), a signal or the group's end, or
+        until deadline (time.monotonic seconds); True when woken."""
+        with self.cond:
+            self._release_locked(t, False)
+            t.sleeping = True
+            woken = False
+            while True:
+                if t.wakeup or self._dying(t):
+                    woken = t.wakeup
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self.cond.wait(left)
+            t.wakeup = False
+            t.sleeping = False
+            self._take_locked(t)
+        self.machine.switch_to(t)
+        self._check_killed(t)
+        return woken
+
+    def wake(self, t):
+        """Make a sleeper runnable (a futex wake, a signal); a thread in a
+        host wait is kicked out of it."""
+        with self.cond:
+            t.wakeup = True
+            if t.sleeping:
+                self.ready.add(t)
+            self.cond.notify_all()
+        kick = getattr(t.host, "kick", None)
+        if kick is not None:
+            kick()
+
+    def poke_sleepers(self):
+        """Something outside (a host signal) may concern any thread: every
+        sleeper looks again."""
+        with self.cond:
+            for o in self.proc.threads.values():
+                if o.sleeping:
+                    o.wakeup = True
+            self.cond.notify_all()
+
+    def host_wait(self, t):
+        """A context for a host wait: the CPU is free meanwhile."""
+        return _Released(self, t)
+
+    # --- ending ------------------------------------------------------------
+    def _dying(self, t):
+        return self.proc.group_exit is not None or getattr(t, "killed", False)
+
+    def _check_killed(self, t):
+        if self._dying(t) and t.exit_status is None:
+            raise ThreadKilled()
+
+    def kill_others(self, t):
+        """Every thread but t is to end (exit_group, a fatal signal, execve)."""
+        for o in list(self.proc.threads.values()):
+            if o is not t:
+                o.killed = True
+                o.host.kick()
+        self._bump_host_futexes()
+        with self.cond:
+            self.cond.notify_all()
+
+    def _bump_host_futexes(self):
+        host = self.proc.host
+        if host is not None and hasattr(host, "_bump_signal_word"):
+            host._bump_signal_word()
+
+    def gone(self, t):
+        """t has ended: it leaves the group and the CPU."""
+        with self.cond:
+            self.proc.threads.pop(t.tid, None)
+            self.ready.discard(t)
+            if self.owner is t:
+                self.owner = None
+                if self.det and self.ready:
+                    self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+            if self.machine._loaded is t:
+                self.machine._loaded = None
+            self.cond.notify_all()
+        if t.host is not self.proc.host:
+            t.host.close()
+
+    def wait_all_gone(self):
+        with self.cond:
+            while self.proc.threads:
+                self.cond.wait(0.1)
+            self.closed = True
+
+    # --- signals -------------------------------------------------------------
+    def signal_group(self, proc, signo):
+        """A process-directed signal became pending: wake a thread that does
+        not block it (complete_signal's choice), so it acts on it."""
+        bit = 1 << (signo - 1)
+        for o in proc.threads.values():
+            if not o.sigmask & bit:
+                if o is not self.owner:
+                    self.wake(o)
+                return
+
+    def signal_thread(self, o):
+        if o is not self.owner:
+            self.wake(o)
+        self._bump_host_futexes()
+
+    # --- slices ----------------------------------------------------------------
+    def _preempter(self):
+        cpu_of = lambda: self.machine.cpu
+        while not self.closed:
+            time.sleep(SLICE_SECONDS)
+            if (self.queue and self.in_user and self.owner is not None
+                    and time.monotonic() - self.since >= SLICE_SECONDS):
+                cpu = cpu_of()
+                cpu.async_stopped = True
+                cpu.stop()
+
+
+class _Released:
+    __slots__ = ("lock", "t")
+
+    def __init__(self, lock, t):
+        self.lock, self.t = lock, t
+
+    def __enter__(self):
+        self.lock.release(self.t)
+
+    def __exit__(self, *exc):
+        self.lock.acquire(self.t)
+        return False
+
+
+class _Held:
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        return False
+
+
+HELD = _Held()
+
+
+def host_wait(t):
+    """Wrap a host wait: the CPU goes to the other threads meanwhile (a
+    no-op while the process has one thread)."""
+    lock = t.proc.cpu_sched
+    if lock is None:
+        return HELD
+    return _Released(lock, t)
+
+
+# --- clone: a new thread ---------------------------------------------------
+def become_threaded(t):
+    """The process gets its second thread: from now on its threads share
+    the CPU through a CpuLock, and system calls are dispatched outside
+    emu_start so that a handler may sleep."""
+    proc = t.proc
+    if proc.cpu_sched is not None:
+        return proc.cpu_sched
+    machine = t.machine
+    proc.cpu_sched = CpuLock(machine, proc, t)
+    machine._loaded = t
+    machine.cpu.defer = True
+    for o in proc.threads.values():
+        if o.host is proc.host and proc.host is not None:
+            o.host = ThreadHost(proc.host)
+    from ..trace import events
+    events.set_tid_source(lambda: machine.task.tid)
+    return proc.cpu_sched
+
+
+def clone_thread(t, flags, newsp, ptid, ctid, tls):
+    """clone with CLONE_THREAD: a new thread of t's process, which returns
+    0 from the same call on its own stack (newsp) and TLS."""
+    from .fork import CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, \
+        CLONE_SETTLS
+    from .task import Task
+    from .errors import KernelError
+    machine = t.machine
+    regs = machine.gate._user_regs_at_exit(machine.gate.current, t.thread.read_regs())
+    regs["rax"] = 0
+    if newsp:
+        regs["rsp"] = newsp
+    child = Task(machine, None, None, None, t.is64, proc=t.proc, register=False)
+    child.sigmask = t.sigmask
+    child.thread = t.thread.spawn(regs)
+    if flags & CLONE_SETTLS:
+        from .tls import set_tls
+        set_tls(child, tls)
+    lock = become_threaded(t)
+    child.host = ThreadHost(t.proc.host) if t.proc.host is not None else None
+    with lock.cond:
+        tid = machine.start_thread(child)
+        child.tid = tid
+        t.proc.threads[tid] = child
+        lock.ready.add(child)
+    if flags & CLONE_CHILD_CLEARTID:
+        child.clear_child_tid = ctid
+    try:
+        if flags & CLONE_PARENT_SETTID:
+            t.mm.write(ptid, tid.to_bytes(4, "little"))
+        if flags & CLONE_CHILD_SETTID:
+            t.mm.write(ctid, tid.to_bytes(4, "little"))
+    except KernelError:
+        pass        # Linux's put_user there fails silently too
+    return tid
