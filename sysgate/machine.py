@@ -660,6 +660,11 @@ class Machine:
                 if lock is None:
                     cpu.run(pc)
                 else:
+                    if t.pending & ~t.sigmask:
+                        # Sent while this thread was off the CPU: delivered
+                        # on its way back to user mode.
+                        self._interrupt_return()
+                        pc = cpu.reg_read(REG["rip"])
                     lock.in_user = True
                     try:
                         cpu.run(pc, lock.slice_insns() if lock.det else 0)
