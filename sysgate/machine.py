@@ -213,15 +213,15 @@ class Machine:
             self.cpu.defer = False
             self.main_ident = threading.get_ident()
         task.host = proc.host
-        proc.pid = task.tid = os.getpid()
+        proc.pid = task.pid = task.tid = os.getpid()
         proc.threads = {task.tid: task}
         proc.group_exit = None
         proc.leader_status = None
         task.own_pending, task.siginfo = 0, {}
         proc.shared_pending, proc.shared_siginfo = 0, {}
         task.pending = 0
-        proc.timers = Timers(proc)      # interval timers and alarms are not inherited
-        proc.children = {}
+        task.timers = Timers(task)      # interval timers and alarms are not inherited
+        task.children = {}
         self._loaded = task
         if not self.follow:
             self.events.clear()
@@ -640,11 +640,11 @@ class Machine:
         self._watching = False
 
         def check_deadline():
-            dl = proc.timers.deadline
+            dl = t.timers.deadline
             if dl is not None and now_ns() >= dl:
                 self.cpu.stop()
         while t.exit_status is None and proc.group_exit is None:
-            timers = proc.timers
+            timers = t.timers
             cpu = self.cpu
             timers.wake = cpu.stop     # a timer was armed: re-plan outside the CPU
             lock = proc.cpu_sched
@@ -689,7 +689,7 @@ class Machine:
                 if cpu.async_stopped:
                     cpu.async_stopped = False
                     self.gate.repair_async_stop()
-                proc.timekeeper.refresh()
+                t.timekeeper.refresh()
                 if (armed or self.hostsig.pending or t.pending) and self.fault is None \
                         and t.exit_status is None and proc.group_exit is None:
                     self._interrupt_return()

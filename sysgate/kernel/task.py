@@ -23,26 +23,17 @@ class ExitGroup(Exception):
 
 
 class Process:
-    def __init__(self, machine, mm, files, fs):
+    """What the threads of a process share beyond the objects every Task
+    holds a reference to (mm, files, fs, sigactions, timers, ...: those are
+    the same objects in each thread, and are only ever replaced while the
+    process has one thread, at exec or in a forked child)."""
+
+    def __init__(self, machine):
         self.machine = machine
-        self.mm = mm
-        self.files = files
-        self.fs = fs
         self.pid = os.getpid()
-        self.exe_path = ""
-        self.argv, self.envp = [], []
-        self.auxv_bytes = b""
-        self.sigactions = {}
         self.shared_pending = 0       # process-directed signals (shared_pending)
         self.shared_siginfo = {}
-        self.vdso_symbols = None      # name -> address, once a vDSO is mapped
-        self.uid = os.getuid()
-        self.timers = Timers(self)
-        self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
-        self.rlimits = {}
         self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
-        self.children = {}            # pid -> exit signal, of the children forked
-        self.vfork_done = None        # a vfork child's pipe to its waiting parent
         self.threads = {}             # tid -> Task, the live threads
         self.group_exit = None        # ('exit', code) / ('signal', signo, why) once ending
         self.leader_status = None     # the first thread's own exit, while others run on
@@ -66,20 +57,38 @@ class Process:
             t.pending = t.own_pending | bits
 
 
-def _shared(name):
-    return property(lambda self: getattr(self.proc, name),
-                    lambda self, v: setattr(self.proc, name, v))
-
-
 class Task:
     """One thread of a process."""
 
-    def __init__(self, machine, mm, files, fs, is64, proc=None, register=True):
+    # What a new thread takes from the thread that made it: the same objects.
+    SHARED = ("mm", "files", "fs", "pid", "exe_path", "argv", "envp", "auxv_bytes",
+              "sigactions", "vdso_symbols", "uid", "timers", "timekeeper", "rlimits",
+              "children", "vfork_done")
+
+    def __init__(self, machine, mm, files, fs, is64, creator=None):
         self.machine = machine
-        self.proc = proc if proc is not None else Process(machine, mm, files, fs)
+        if creator is not None:
+            self.proc = creator.proc
+            for name in self.SHARED:
+                setattr(self, name, getattr(creator, name))
+        else:
+            self.proc = Process(machine)
+            self.mm, self.files, self.fs = mm, files, fs
+            self.pid = self.proc.pid
+            self.exe_path = ""
+            self.argv, self.envp = [], []
+            self.auxv_bytes = b""
+            self.sigactions = {}
+            self.vdso_symbols = None      # name -> address, once a vDSO is mapped
+            self.uid = os.getuid()
+            self.timers = Timers(self)
+            self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
+            self.rlimits = {}
+            self.children = {}            # pid -> exit signal, of the children forked
+            self.vfork_done = None        # a vfork child's pipe to its waiting parent
         self.set_abi(is64)
         self.tid = self.proc.pid
-        if register:
+        if creator is None:
             self.proc.threads[self.tid] = self
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
@@ -99,23 +108,6 @@ class Task:
         self.wakeup = False           # a private futex wake or a signal for a sleeper
         self.sleeping = False         # in CpuLock.sleep
         self.killed = False           # its group is ending, or another thread execs
-
-    mm = _shared("mm")
-    files = _shared("files")
-    fs = _shared("fs")
-    pid = _shared("pid")
-    exe_path = _shared("exe_path")
-    argv = _shared("argv")
-    envp = _shared("envp")
-    auxv_bytes = _shared("auxv_bytes")
-    sigactions = _shared("sigactions")
-    vdso_symbols = _shared("vdso_symbols")
-    uid = _shared("uid")
-    timers = _shared("timers")
-    timekeeper = _shared("timekeeper")
-    rlimits = _shared("rlimits")
-    children = _shared("children")
-    vfork_done = _shared("vfork_done")
 
     def add_pending(self, signo, info=None):
         """A thread-directed signal (tkill, a fault): pending for this thread."""

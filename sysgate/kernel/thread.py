@@ -352,7 +352,7 @@ def clone_thread(t, flags, newsp, ptid, ctid, tls):
     regs["rax"] = 0
     if newsp:
         regs["rsp"] = newsp
-    child = Task(machine, None, None, None, t.is64, proc=t.proc, register=False)
+    child = Task(machine, None, None, None, t.is64, creator=t)
     child.sigmask = t.sigmask
     child.thread = t.thread.spawn(regs)
     if flags & CLONE_SETTLS:
