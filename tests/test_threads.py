@@ -29,3 +29,39 @@ def test_thread_signals(variant):
 def test_thread_end(variant, mode, status):
     native, _ = assert_same(build("thread_end.c", variant), [mode])
     assert native.status == status
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_garbage_arguments(variant):
+    assert_same(build("thread_garbage.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_seed_makes_a_race_repeat(variant):
+    """The racy counter's total depends on the interleaving; with --seed the
+    interleaving is the seed's, so two runs print the same total (and the
+    total shows the race did happen: below 80000)."""
+    exe = build("thread_race.c", variant)
+    first = run_sysgate(exe, opts=["--seed", "11"])
+    second = run_sysgate(exe, opts=["--seed", "11"])
+    assert first.status == 0 and first.stdout == second.stdout, (first, second)
+    assert int(first.stdout.split()[1]) < 80000
+
+
+def test_trace_follows_threads():
+    """trace -f: each thread's crossings carry [pid TID], the TID being what
+    clone returned and what gettid says in that thread."""
+    exe = build("thread_signals.c", "gcc64")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-f", exe],
+                       capture_output=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.decode().splitlines()
+    tids = {int(m.group(1)) for l in lines
+            for m in [re.search(r"clone3?\(.*\) = (\d+)$", l)] if m}
+    assert len(tids) == 3
+    for tid in tids:
+        own = [l for l in lines if l.startswith(f"[pid {tid}] ")]
+        assert any(l.endswith(f"gettid() = {tid}") for l in own) or \
+            any("exit(0)" in l for l in own), own
+    assert any(re.match(rf"\[pid {t}\] .*exit\(0\) = \?$", l) for t in tids for l in lines)

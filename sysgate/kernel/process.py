@@ -199,6 +199,17 @@ def sys_set_robust_list(t, head, size):
     return 0
 
 
+@syscall("get_robust_list", "pid ptr ptr")
+def sys_get_robust_list(t, pid, head_ptr, len_ptr):
+    target = t if pid == 0 else t.proc.threads.get(pid)
+    if target is None:
+        raise KernelError(E.ESRCH)
+    head, size = target.robust_list
+    t.write_word(head_ptr, head)
+    t.write_word(len_ptr, size or (24 if t.is64 else 12))
+    return 0
+
+
 RSEQ_FLAG_UNREGISTER = 1
 ORIG_RSEQ_SIZE = 32
 CPU = 0     # the emulated machine runs its one task on CPU 0

@@ -513,6 +513,29 @@ def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
     return 0
 
 
+@syscall("rt_tgsigqueueinfo", "pid pid sig ptr")
+def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
+    if tgid <= 0 or tid <= 0:
+        raise KernelError(E.EINVAL)
+    raw = t.mm.read(info_ptr, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if (code >= 0 or code == SI_TKILL) and tid != t.tid:
+        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    target = _own_thread(t, tid) if tgid == t.pid else None
+    if target is None:
+        raise KernelError(E.ESRCH)
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    if ignored(t, sig):
+        return 0
+    target.add_pending(sig, struct.pack("<i", sig) + raw[4:])
+    if target is not t and t.proc.cpu_sched is not None:
+        t.proc.cpu_sched.signal_thread(target)
+    return 0
+
+
 @syscall("restart_syscall")
 def sys_restart_syscall(t):
     block, t.restart_block = t.restart_block, None
