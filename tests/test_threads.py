@@ -65,3 +65,12 @@ def test_trace_follows_threads():
         assert any(l.endswith(f"gettid() = {tid}") for l in own) or \
             any("exit(0)" in l for l in own), own
     assert any(re.match(rf"\[pid {t}\] .*exit\(0\) = \?$", l) for t in tids for l in lines)
+
+
+@pytest.mark.parametrize("mode,status", [("fork", 0), ("exec", 5), ("robust", 0)])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_processes(variant, mode, status):
+    native, _ = assert_same(build("thread_procs.c", variant), [mode])
+    assert native.status == status
+    assert b" 0\n" not in native.stdout and b"EOWNERDEAD" in native.stdout \
+        if mode == "robust" else b" 0\n" not in native.stdout
