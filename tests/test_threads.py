@@ -76,3 +76,51 @@ def test_thread_processes(variant, mode, status):
         assert b"EOWNERDEAD" in native.stdout
     else:
         assert b" 0\n" not in native.stdout
+
+
+def _go_build(goarch):
+    """The Go guest, built static (CGO_ENABLED=0) for goarch; skipped without Go."""
+    import shutil
+    if shutil.which("go") is None:
+        pytest.skip("no Go toolchain (apt-get install golang-go)")
+    src = os.path.join(ROOT, "tests", "guests", "go", "threads.go")
+    out_dir = os.path.join(ROOT, "build", "guests")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, f"go-threads-{goarch}")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        env = dict(os.environ, CGO_ENABLED="0", GOARCH=goarch,
+                   GOCACHE=os.path.join(out_dir, "gocache"),
+                   HOME=os.environ.get("HOME") or out_dir)
+        r = subprocess.run(["go", "build", "-o", out + ".tmp", src], env=env,
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            pytest.fail(f"go build failed:\n{r.stderr}")
+        os.replace(out + ".tmp", out)
+    return out
+
+
+@pytest.mark.parametrize("goarch", ["amd64", "386"])
+def test_go_static_binary(goarch):
+    """The Go runtime starts threads before main, gives each a sigaltstack
+    and preempts goroutines with SIGURG by tgkill: goroutines, channels,
+    sync.Mutex, sleeps, timers and os/exec of /bin/true."""
+    native, _ = assert_same(_go_build(goarch))
+    assert b"total 8000" in native.stdout and b"exec /bin/true: <nil>" in native.stdout
+
+
+def test_python_threading():
+    """The host's own python3 (dynamic) with threading, queue and a
+    ThreadPoolExecutor."""
+    script = ("import threading, queue, concurrent.futures\n"
+              "total = 0\nlock = threading.Lock()\n"
+              "def work(n):\n    global total\n    for _ in range(500):\n"
+              "        with lock: total += 1\n    return n * n\n"
+              "ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+              "[t.start() for t in ts]; [t.join() for t in ts]\nprint('total', total)\n"
+              "q = queue.Queue()\n"
+              "threading.Thread(target=lambda: [q.put(i) for i in range(50)] + [q.put(None)]).start()\n"
+              "s = 0\nwhile (v := q.get()) is not None: s += v\nprint('queue', s)\n"
+              "with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:\n"
+              "    print('pool', sum(ex.map(work, range(6))))\n")
+    native, _ = assert_same("/usr/bin/python3", ["-c", script])
+    assert native.stdout == b"total 2000\nqueue 1225\npool 55\n"
