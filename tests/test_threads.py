@@ -124,3 +124,9 @@ def test_python_threading():
               "    print('pool', sum(ex.map(work, range(6))))\n")
     native, _ = assert_same("/usr/bin/python3", ["-c", script])
     assert native.stdout == b"total 2000\nqueue 1225\npool 55\n"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_prio_inherit_mutex(variant):
+    native, _ = assert_same(build("thread_pi.c", variant))
+    assert b"total 12000" in native.stdout

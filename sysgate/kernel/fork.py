@@ -87,13 +87,15 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         # The parent sleeps until the child has exec'd or exited (the pipe's
         # write end closes with either), and takes in the pages it wrote.
         os.close(vfork_w)
+        from .thread import host_wait
         try:
             got = bytearray()
-            while True:
-                chunk = os.read(vfork_r, 1 << 16)
-                if not chunk:
-                    break
-                got += chunk
+            with host_wait(t):      # only this thread waits for the child
+                while True:
+                    chunk = os.read(vfork_r, 1 << 16)
+                    if not chunk:
+                        break
+                    got += chunk
         finally:
             os.close(vfork_r)
         _take_pages(t, got)

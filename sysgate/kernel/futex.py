@@ -29,6 +29,8 @@ from .time import get_timespec
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAKE_OP, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 5, 9, 10
+FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 6, 7, 8
+FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 11, 12, 13
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
@@ -154,10 +156,10 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
 
 
 class Waiter:
-    __slots__ = ("task", "bitset", "woken")
+    __slots__ = ("task", "bitset", "woken", "pi")
 
-    def __init__(self, task, bitset):
-        self.task, self.bitset, self.woken = task, bitset, False
+    def __init__(self, task, bitset, pi=False):
+        self.task, self.bitset, self.woken, self.pi = task, bitset, False, pi
 
 
 def _queue_wait(t, uaddr, deadline, bitset, restart):
@@ -197,7 +199,7 @@ def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
         return 0
     woken = 0
     for w in list(q):
-        if not w.bitset & bitset:
+        if not w.bitset & bitset or w.pi:
             continue
         q.remove(w)
         w.woken = True
@@ -247,8 +249,12 @@ def _wake_op(old, encoded):
 
 def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
-    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                                                 FUTEX_LOCK_PI2):
         raise KernelError(E.ENOSYS)
+    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI):
+        from .futex_pi import futex_pi
+        return futex_pi(t, uaddr, op, cmd, timeout, wide)
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         if cmd == FUTEX_WAIT_BITSET and not val3 & 0xFFFFFFFF:
             raise KernelError(E.EINVAL)

@@ -22,6 +22,7 @@ import time
 SLICE_SECONDS = 0.004
 SLICE_INSNS = 4000          # --seed: instructions per slice (at most)
 SLICE_SYSCALLS = 16         # --seed: system calls per slice (at most)
+GROUP_EXIT_GRACE = 2.0
 
 
 class ThreadKilled(BaseException):
@@ -253,8 +254,17 @@ class CpuLock:
             t.host.close()
 
     def wait_all_gone(self):
+        """The process's first host thread waits for the others to end. A
+        group that is exiting waits GROUP_EXIT_GRACE at most: a thread stuck
+        in a host call no wake-up reaches dies with the host process."""
+        give_up = None
         with self.cond:
             while self.proc.threads:
+                if self.proc.group_exit is not None:
+                    now = time.monotonic()
+                    give_up = give_up or now + GROUP_EXIT_GRACE
+                    if now >= give_up:
+                        break
                 self.cond.wait(0.1)
             self.closed = True
 
