@@ -664,7 +664,7 @@ class Machine:
                         # Sent while this thread was off the CPU: delivered
                         # on its way back to user mode.
                         self._interrupt_return()
-                        pc = cpu.reg_read(REG["rip"])
+                        pc = cpu.rip()
                     lock.in_user = True
                     try:
                         cpu.run(pc, lock.slice_insns() if lock.det else 0)
@@ -718,7 +718,7 @@ class Machine:
                 lock = proc.cpu_sched
                 if lock is not None and lock.want_switch(t, by_syscall):
                     lock.yield_cpu(t, force=True)
-                pc = self.cpu.reg_read(REG["rip"])
+                pc = self.cpu.rip()
 
     def _die(self, t, status):
         """A fatal signal: the whole group ends with it."""

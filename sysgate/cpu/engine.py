@@ -185,6 +185,7 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
         uc.hook_add(UC.UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
         self._all_regs = self.batch(_REWIND_REGS)
+        self._rip = self.batch(["rip"])
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
         self.reg_write_batch = uc.reg_write_batch
@@ -340,13 +341,16 @@ class Engine:
         if kind == "intr":
             self.gate.interrupt(0x80)
             return
-        rip = self.uc.reg_read(X.UC_X86_REG_RIP)
-        self.uc.reg_write(X.UC_X86_REG_RIP, rip - 2)
+        rip = self._rip
+        rip.write((rip.read()[0] - 2,))
         if kind == "syscall":
             self.gate.syscall_insn()
         else:
             self.gate.sysenter_insn()
-        self.uc.reg_write(X.UC_X86_REG_RIP, self.uc.reg_read(X.UC_X86_REG_RIP) + 2)
+        rip.write((rip.read()[0] + 2,))
+
+    def rip(self):
+        return self._rip.read()[0]
 
     def run(self, pc, count=0):
         """Run user code from pc until a hook stops the CPU (or count

@@ -72,7 +72,8 @@ class CpuLock:
     def __init__(self, machine, proc, owner):
         self.machine = machine
         self.proc = proc
-        self.cond = threading.Condition(threading.Lock())
+        self.mutex = threading.Lock()
+        self.cond = threading.Condition(self.mutex)    # thread ends, for the waits on them
         self.owner = owner           # the Task holding the CPU
         self.queue = []              # tasks waiting for the CPU, oldest first
         self.det = machine.seed is not None
@@ -88,27 +89,51 @@ class CpuLock:
                              daemon=True).start()
 
     # --- taking and giving the CPU ---------------------------------------
+    # One mutex; each thread waits on a condition of its own, so a release
+    # wakes exactly the thread that may take the CPU next.
+    def _cv(self, t):
+        cv = t.cpu_cv
+        if cv is None:
+            cv = t.cpu_cv = threading.Condition(self.mutex)
+        return cv
+
+    def _next(self):
+        if self.det and self.chosen is not None:
+            return self.chosen
+        return self.queue[0] if self.queue else None
+
+    def _notify_next(self):
+        if self.owner is None:
+            nxt = self._next()
+            if nxt is not None:
+                self._cv(nxt).notify()
+
+    def _notify_everyone(self):
+        for o in set(self.proc.threads.values()) | set(self.queue):
+            self._cv(o).notify()
+        self.cond.notify_all()
+
     def _may_take(self, t):
         if self.owner is not None:
             return False
         if self._dying(t) and t.exit_status is None:
             return False
-        if self.det:
-            return self.chosen is t or (self.chosen is None and self.queue[0] is t)
-        return self.queue[0] is t
+        return self._next() is t
 
-    def _take_locked(self, t):
-        self.queue.append(t)
+    def _take_locked(self, t, queued=False):
+        if not queued:
+            self.queue.append(t)
         self.ready.add(t)
+        cv = self._cv(t)
         while not self._may_take(t):
             if self._dying(t) and t.exit_status is None:
                 self.queue.remove(t)
                 self.ready.discard(t)
                 if self.chosen is t:
                     self.chosen = None
-                    self.cond.notify_all()
+                self._notify_next()
                 raise ThreadKilled()
-            self.cond.wait()
+            cv.wait()
         self.queue.remove(t)
         self.ready.discard(t)
         self.owner, self.chosen = t, None
@@ -125,16 +150,16 @@ class CpuLock:
             self.ready.discard(t)
         if self.det and self.ready:
             self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
-        self.cond.notify_all()
+        self._notify_next()
 
     def acquire(self, t):
-        with self.cond:
+        with self.mutex:
             self._take_locked(t)
         self.machine.switch_to(t)
         self._check_killed(t)
 
     def release(self, t, ready=False):
-        with self.cond:
+        with self.mutex:
             self._release_locked(t, ready)
 
     def slice_insns(self):
@@ -152,7 +177,7 @@ class CpuLock:
         """A preemption point (sched_yield, the end of a slice)."""
         if not force and not self.want_switch(t):
             return
-        with self.cond:
+        with self.mutex:
             if not (self.queue or self.ready):
                 self.since = time.monotonic()
                 return
@@ -163,7 +188,6 @@ class CpuLock:
                 self.since = time.monotonic()
                 self.syscalls = 0
                 return
-            self.ready.discard(t)
             self._take_locked(t)
         self.machine.switch_to(t)
         self._check_killed(t)
@@ -171,33 +195,36 @@ class CpuLock:
     def sleep(self, t, deadline=None):
         """Give up the CPU until wake(t), a signal or the group's end, or
         until deadline (time.monotonic seconds); True when woken."""
-        with self.cond:
+        with self.mutex:
             self._release_locked(t, False)
             t.sleeping = True
-            woken = False
-            while True:
-                if t.wakeup or self._dying(t):
-                    woken = t.wakeup
-                    break
+            cv = self._cv(t)
+            while not (t.wakeup or self._dying(t)):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     break
-                self.cond.wait(left)
-            t.wakeup = False
-            t.sleeping = False
-            self._take_locked(t)
+                cv.wait(left)
+            woken = t.wakeup
+            t.wakeup = t.sleeping = False
+            self._take_locked(t, queued=t in self.queue)
         self.machine.switch_to(t)
         self._check_killed(t)
         return woken
 
+    def _queue_sleeper(self, t):
+        """A sleeper that was woken waits for the CPU from now on."""
+        t.wakeup = True
+        if t.sleeping and t not in self.queue:
+            self.queue.append(t)
+            self.ready.add(t)
+            if self.owner is None and self._next() is t:
+                self._cv(t).notify()
+
     def wake(self, t):
         """Make a sleeper runnable (a futex wake, a signal); a thread in a
         host wait is kicked out of it."""
-        with self.cond:
-            t.wakeup = True
-            if t.sleeping:
-                self.ready.add(t)
-            self.cond.notify_all()
+        with self.mutex:
+            self._queue_sleeper(t)
         kick = getattr(t.host, "kick", None)
         if kick is not None:
             kick()
@@ -205,11 +232,11 @@ class CpuLock:
     def poke_sleepers(self):
         """Something outside (a host signal) may concern any thread: every
         sleeper looks again."""
-        with self.cond:
-            for o in self.proc.threads.values():
+        with self.mutex:
+            for o in list(self.proc.threads.values()):
                 if o.sleeping:
-                    o.wakeup = True
-            self.cond.notify_all()
+                    self._queue_sleeper(o)
+                    self._cv(o).notify()
 
     def host_wait(self, t):
         """A context for a host wait: the CPU is free meanwhile."""
@@ -230,8 +257,8 @@ class CpuLock:
                 o.killed = True
                 o.host.kick()
         self._bump_host_futexes()
-        with self.cond:
-            self.cond.notify_all()
+        with self.mutex:
+            self._notify_everyone()
 
     def _bump_host_futexes(self):
         host = self.proc.host
@@ -247,6 +274,7 @@ class CpuLock:
                 self.owner = None
                 if self.det and self.ready:
                     self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+                self._notify_next()
             if self.machine._loaded is t:
                 self.machine._loaded = None
             self.cond.notify_all()
@@ -370,7 +398,7 @@ def clone_thread(t, flags, newsp, ptid, ctid, tls):
         set_tls(child, tls)
     lock = become_threaded(t)
     child.host = ThreadHost(t.proc.host) if t.proc.host is not None else None
-    with lock.cond:
+    with lock.mutex:
         tid = machine.start_thread(child)
         child.tid = tid
         t.proc.threads[tid] = child
