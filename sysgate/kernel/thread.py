@@ -20,7 +20,7 @@ import threading
 import time
 
 SLICE_SECONDS = 0.004
-SLICE_INSNS = 4000          # --seed: instructions per slice (at most)
+SLICE_INSNS = 40000         # --seed: instructions per slice (at most)
 SLICE_SYSCALLS = 16         # --seed: system calls per slice (at most)
 GROUP_EXIT_GRACE = 2.0
 
