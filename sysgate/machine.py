@@ -243,11 +243,17 @@ class Machine:
     def _async_stop(self):
         """Stop user code from the host-signal thread (and wake every
         thread in a host wait: one of them may be the signal's taker)."""
-        self.cpu.async_stopped = True
-        self.cpu.stop()
         task = self.task
         lock = task.proc.cpu_sched if task is not None else None
-        if lock is not None:
+        if lock is None:
+            self.cpu.async_stopped = True
+            self.cpu.stop()
+        else:
+            # Threaded: stopped exactly at its next block instead (see
+            # cpu.engine on stops from other threads).
+            flag = getattr(self.cpu, "preempt", None)
+            if flag is not None:
+                flag.flag = 1
             lock.poke_sleepers()
             for o in list(task.proc.threads.values()):
                 kick = getattr(o.host, "kick", None)
@@ -659,6 +665,9 @@ class Machine:
                 by_syscall = False
                 if lock is None:
                     cpu.run(pc)
+                    if cpu.deferred is not None:
+                        # The first call after the first clone: threaded now.
+                        cpu.dispatch_deferred()
                 else:
                     if t.pending & ~t.sigmask:
                         # Sent while this thread was off the CPU: delivered
@@ -667,7 +676,7 @@ class Machine:
                         pc = cpu.rip()
                     lock.in_user = True
                     try:
-                        cpu.run(pc, lock.slice_insns() if lock.det else 0)
+                        cpu.run(pc, lock.slice_insns())
                     finally:
                         lock.in_user = False
                     if cpu.deferred is not None:
@@ -681,7 +690,7 @@ class Machine:
                         de_thread(t)
                     new()
                     if proc.cpu_sched is not None:
-                        self.cpu.defer = True
+                        self.cpu.threaded()
                         self._loaded = t
                         t.thread.ctx = None
                     pc, self._watching = self.entry, False

@@ -120,6 +120,31 @@ def _boot_stub(entry, sp, cs):
 _BOOT_STUB_INSNS = 13
 
 
+# Preemption from another host thread must not use uc_emu_stop: Unicorn
+# 2.1.4 then resumes at the start of the block it was running, whose stores
+# run again (a `lock xadd` loop counts twice). Instead that thread sets a
+# flag, and a block hook written in machine code (no Python per block)
+# stops the CPU from inside, which is exact:
+#   mov rax,[rcx]; test rax,rax; jnz stop; ret
+#   stop: mov qword [rcx],0; mov rax,[rcx+8]; jmp rax  (uc_emu_stop(uc))
+_PREEMPT_STUB = bytes.fromhex("488b01" "4885c0" "7501" "c3" "48c70100000000" "488b4108" "ffe0")
+_STUB_PAGE = []
+
+
+class PreemptFlag(ctypes.Structure):
+    _fields_ = [("flag", ctypes.c_int64), ("stop", ctypes.c_void_p)]
+
+
+def _preempt_stub():
+    if not _STUB_PAGE:
+        import mmap
+        page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(_PREEMPT_STUB)
+        _STUB_PAGE.append(page)
+        _STUB_PAGE.append(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+    return _STUB_PAGE[1]
+
+
 class RegBatch:
     """A fixed list of registers read or written in one C call."""
 
@@ -351,6 +376,23 @@ class Engine:
 
     def rip(self):
         return self._rip.read()[0]
+
+    def threaded(self):
+        """The process has threads: system calls are deferred (see defer)
+        and user code can be asked to stop from another host thread by
+        setting the returned PreemptFlag's flag."""
+        self.defer = True
+        if getattr(self, "preempt", None) is None:
+            ctl = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+            handle = ctypes.c_size_t()
+            err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_BLOCK),
+                               ctypes.c_void_p(_preempt_stub()), ctypes.c_void_p(ctypes.addressof(ctl)),
+                               ctypes.c_uint64(1), ctypes.c_uint64(0))
+            if err:
+                raise UcError(err)
+            self.preempt = ctl
+            self.uc.ctl_flush_tb()      # blocks translated before must call it too
+        return self.preempt
 
     def run(self, pc, count=0):
         """Run user code from pc until a hook stops the CPU (or count

@@ -104,15 +104,10 @@ def _discard(t, sig):
 
 
 def _retarget(t):
-    """The group's pending signals this thread now blocks go to a thread
-    that does not (retarget_shared_pending)."""
-    lock = t.proc.cpu_sched
-    blocked = t.proc.shared_pending & t.sigmask
-    if lock is not None and blocked:
-        while blocked:
-            low = blocked & -blocked
-            lock.signal_group(t.proc, low.bit_length())
-            blocked &= ~low
+    """A mask changed: the group's pending signals may now belong to another
+    thread (retarget_shared_pending)."""
+    if t.proc.shared_pending and t.proc.cpu_sched is not None:
+        t.proc.retarget()
 
 
 SS_ONSTACK, SS_DISABLE = 1, 2
@@ -443,6 +438,7 @@ def sys_pause(t):
 def _sigsuspend(t, mask):
     t.saved_sigmask = t.sigmask
     t.sigmask = mask & ~UNBLOCKABLE
+    _retarget(t)
     sched.sleep_until(t, None, sched.ERESTARTNOHAND)
 
 
@@ -479,6 +475,7 @@ def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
             raise KernelError(E.EAGAIN)
         try:
             t.sigmask = saved & ~wanted
+            _retarget(t)
             sched.sleep_until(t, deadline, E.EINTR)
         except KernelError as e:
             if not t.pending & wanted:

@@ -42,19 +42,46 @@ class Process:
 
     def raise_signal(self, signo, info=None):
         """A process-directed signal (a timer fired, a signal from outside):
-        pending for the whole group; a thread not blocking it takes it."""
+        pending for the whole group; the thread complete_signal would pick
+        (the leader unless it blocks it) is the one woken to act on it."""
         if signo:
             if info is not None:
                 self.shared_siginfo[signo] = info
-            self.set_shared(self.shared_pending | 1 << (signo - 1))
-            if self.cpu_sched is not None:
-                self.cpu_sched.signal_group(self, signo)
+            self.shared_pending |= 1 << (signo - 1)
+            self.retarget()
+
+    def retarget(self):
+        """Give each pending group signal a thread that does not block it,
+        the leader first (the rest see it only once that one blocks it or
+        ends), and wake that thread."""
+        lock = self.cpu_sched
+        bits = self.shared_pending
+        hidden = {}
+        if lock is not None and len(self.threads) > 1:
+            order = sorted(self.threads.values(), key=lambda o: o.tid != self.pid)
+            while bits:
+                low = bits & -bits
+                bits &= ~low
+                taker = next((o for o in order if not o.sigmask & low), None)
+                if taker is None:
+                    # Blocked everywhere: whoever unblocks it (sigwait,
+                    # sigsuspend, ppoll's mask) takes it; all look again.
+                    for o in order:
+                        if o is not lock.owner:
+                            lock.wake(o)
+                    continue
+                for o in order:
+                    if o is not taker:
+                        hidden[o] = hidden.get(o, 0) | low
+                if taker is not lock.owner:
+                    lock.wake(taker)
+        for t in self.threads.values():
+            t.pending = t.own_pending | (self.shared_pending & ~hidden.get(t, 0))
 
     def set_shared(self, bits):
         """Change the shared pending set; every thread's pending view follows."""
         self.shared_pending = bits
-        for t in self.threads.values():
-            t.pending = t.own_pending | bits
+        self.retarget()
 
 
 class Task:
@@ -127,7 +154,7 @@ class Task:
         else:
             info = self.proc.shared_siginfo.pop(signo, None)
             self.proc.set_shared(self.proc.shared_pending & ~bit)
-        self.pending = self.own_pending | self.proc.shared_pending
+        self.pending = self.own_pending | (self.pending & self.proc.shared_pending)
         return info
 
     def raise_signal(self, signo, info=None):

@@ -7,12 +7,15 @@ and lets go of it only around a host wait (a blocking call, a futex wait)
 or when its slice is over. Whoever takes the lock loads its own register
 context into the engine (machine.switch_to).
 
-Slices: without --seed, a helper stops user code that has held the CPU for
-SLICE_SECONDS while another thread waits for it. With --seed the machine is
-deterministic: user code runs for a counted number of instructions, the
-next thread is chosen by a seeded generator among the threads that can run,
-and a wake-up makes its sleeper runnable at once, so host timing never
-decides the interleaving of threads that compute and use futexes.
+Slices: without --seed, a helper asks user code that has held the CPU for
+SLICE_SECONDS, while another thread waits for it, to stop at its next block
+(cpu.engine's preempt flag: a uc_emu_stop from another host thread is not
+exact in Unicorn and is never used). With --seed the machine is
+deterministic: user code runs for a counted number of instructions, slice
+lengths and the next thread come from a seeded generator, among the threads
+that can run, and a wake-up makes its sleeper runnable at once, so host
+timing never decides the interleaving of threads that compute and use
+futexes.
 """
 import os
 import random
@@ -163,7 +166,10 @@ class CpuLock:
             self._release_locked(t, ready)
 
     def slice_insns(self):
-        """--seed: the next slice's length, from the seeded generator."""
+        """The next slice's length: with --seed, counted in instructions
+        (from the seeded generator); else unbounded (the preempter ends it)."""
+        if not self.det:
+            return 0
         return self.rng.randint(SLICE_INSNS // 4, SLICE_INSNS)
 
     def want_switch(self, t, by_syscall=False):
@@ -278,6 +284,8 @@ class CpuLock:
             if self.machine._loaded is t:
                 self.machine._loaded = None
             self.cond.notify_all()
+        if self.proc.shared_pending:
+            self.proc.retarget()
         if t.host is not self.proc.host:
             t.host.close()
 
@@ -297,16 +305,6 @@ class CpuLock:
             self.closed = True
 
     # --- signals -------------------------------------------------------------
-    def signal_group(self, proc, signo):
-        """A process-directed signal became pending: wake a thread that does
-        not block it (complete_signal's choice), so it acts on it."""
-        bit = 1 << (signo - 1)
-        for o in proc.threads.values():
-            if not o.sigmask & bit:
-                if o is not self.owner:
-                    self.wake(o)
-                return
-
     def signal_thread(self, o):
         if o is not self.owner:
             self.wake(o)
@@ -314,14 +312,13 @@ class CpuLock:
 
     # --- slices ----------------------------------------------------------------
     def _preempter(self):
-        cpu_of = lambda: self.machine.cpu
         while not self.closed:
             time.sleep(SLICE_SECONDS)
             if (self.queue and self.in_user and self.owner is not None
                     and time.monotonic() - self.since >= SLICE_SECONDS):
-                cpu = cpu_of()
-                cpu.async_stopped = True
-                cpu.stop()
+                flag = getattr(self.machine.cpu, "preempt", None)
+                if flag is not None:
+                    flag.flag = 1
 
 
 class _Released:
@@ -369,7 +366,7 @@ def become_threaded(t):
     machine = t.machine
     proc.cpu_sched = CpuLock(machine, proc, t)
     machine._loaded = t
-    machine.cpu.defer = True
+    machine.cpu.threaded()
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)

@@ -108,7 +108,8 @@ def _file(t, fd):
 def _wait(t, f, write=False):
     """Before a call that may block on a pipe, tty or socket: wait where a
     guest timer can interrupt the wait (sched.wait_fd)."""
-    if t.timers.deadline is not None and not _fcntl.fcntl(f.host, F_GETFL) & os.O_NONBLOCK:
+    if (t.timers.deadline is not None or t.proc.cpu_sched is not None) \
+            and not _fcntl.fcntl(f.host, F_GETFL) & os.O_NONBLOCK:      # (threads: the CPU is freed)
         wait_fd(t, f.host, write)
 
 
