@@ -130,3 +130,11 @@ def test_python_threading():
 def test_thread_prio_inherit_mutex(variant):
     native, _ = assert_same(build("thread_pi.c", variant))
     assert b"total 12000" in native.stdout
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_atomics_and_blocked_threads(variant, cpu):
+    native, _ = assert_same(build("thread_atomics.c", variant), opts=["--cpu", cpu])
+    assert native.stdout.startswith(b"xadd 600000 cas 1200000 wide 927c0000927c0\n")
+    assert native.status == 4
