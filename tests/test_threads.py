@@ -138,3 +138,15 @@ def test_thread_atomics_and_blocked_threads(variant, cpu):
     native, _ = assert_same(build("thread_atomics.c", variant), opts=["--cpu", cpu])
     assert native.stdout.startswith(b"xadd 600000 cas 1200000 wide 927c0000927c0\n")
     assert native.status == 4
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_cancel(variant):
+    native, _ = assert_same(build("thread_cancel.c", variant))
+    assert native.stdout.count(b"canceled 1") == 3
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_openmp_parallel_for(variant):
+    native, _ = assert_same(build("thread_openmp.c", variant, ["-fopenmp"]))
+    assert native.stdout == b"sum 2999997\n"
