@@ -642,8 +642,7 @@ class Machine:
         if self._loaded is None:
             self._loaded = t
         self.fault = None
-        watching = False
-        self._watching = False
+        self._watching = cpu.watching()
 
         def check_deadline():
             dl = t.timers.deadline

@@ -249,6 +249,9 @@ class Engine:
             self._block_hook = self.uc.hook_add(UC.UC_HOOK_BLOCK, lambda uc, a, s, _: fn())
         self.uc.ctl_flush_tb()      # blocks translated before must see the change
 
+    def watching(self):
+        return getattr(self, "_block_hook", None) is not None
+
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
         return RegBatch(self.uc._uch, [REG[n] for n in names])
