@@ -150,3 +150,9 @@ def test_thread_cancel(variant):
 def test_openmp_parallel_for(variant):
     native, _ = assert_same(build("thread_openmp.c", variant, ["-fopenmp"]))
     assert native.stdout == b"sum 2999997\n"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_futex_waitv_between_threads(variant):
+    native, _ = assert_same(build("thread_waitv.c", variant))
+    assert native.stdout.startswith(b"waitv woke 1\n")

@@ -335,3 +335,61 @@ def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3):
 @syscall("futex_time64", "ptr int uint ptr ptr uint")
 def sys_futex_time64(t, uaddr, op, val, timeout, uaddr2, val3):
     return do_futex(t, uaddr, op, val, timeout, uaddr2, val3, True)
+
+
+# --- futex_waitv: wait on several words at once (Linux 5.16) --------------------
+FUTEX2_SIZE_MASK, FUTEX2_PRIVATE, FUTEX_WAITV_MAX = 3, 128, 128
+_WAITV = struct.Struct("<QQII")
+
+
+@syscall("futex_waitv", "ptr uint flags ptr clock")
+def sys_futex_waitv(t, waiters, nr, flags, timeout, clockid):
+    if flags or not 0 < nr <= FUTEX_WAITV_MAX:
+        raise KernelError(E.EINVAL)
+    deadline = None
+    if timeout:
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise KernelError(E.EINVAL)
+        ns = get_timespec(t, timeout, True)
+        deadline = sched.now_ns() + ns - t.timekeeper.now(clockid)
+    raw = t.mm.read(waiters, _WAITV.size * nr)
+    words = []
+    for i in range(nr):
+        val, uaddr, wflags, reserved = _WAITV.unpack_from(raw, i * _WAITV.size)
+        if reserved or wflags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) \
+                or wflags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or uaddr & 3 \
+                or val >> 32:
+            raise KernelError(E.EINVAL)
+        words.append((uaddr, val))
+    for uaddr, val in words:
+        if struct.unpack("<I", t.mm.read(uaddr, 4))[0] != val:
+            raise KernelError(E.EAGAIN)
+    restart = sched.ERESTARTSYS
+    lock = t.proc.cpu_sched
+    if lock is None:
+        # No other thread: only a signal or the timeout ends the wait.
+        sched.sleep_until(t, deadline, restart)
+        raise KernelError(E.ETIMEDOUT)
+    mine = [Waiter(t, 0xFFFFFFFF) for _ in words]
+    for w, (uaddr, _) in zip(mine, words):
+        t.proc.futex_queues.setdefault(uaddr, []).append(w)
+    try:
+        while True:
+            for i, w in enumerate(mine):
+                if w.woken:
+                    return i
+            t.timers.expire()
+            if sched.interruptible(t):
+                raise KernelError(restart)
+            now = sched.now_ns()
+            if deadline is not None and now >= deadline:
+                raise KernelError(E.ETIMEDOUT)
+            until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
+            lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+    finally:
+        for w, (uaddr, _) in zip(mine, words):
+            q = t.proc.futex_queues.get(uaddr)
+            if q is not None and w in q:
+                q.remove(w)
+                if not q:
+                    del t.proc.futex_queues[uaddr]
