@@ -156,3 +156,9 @@ def test_openmp_parallel_for(variant):
 def test_futex_waitv_between_threads(variant):
     native, _ = assert_same(build("thread_waitv.c", variant))
     assert native.stdout.startswith(b"waitv woke 1\n")
+
+
+@pytest.mark.parametrize("variant", ["gcc64-dyn", "gcc32-dyn", "musl64-dyn"])
+def test_thread_basic_dynamic(variant):
+    native, _ = assert_same(build("thread_basic.c", variant))
+    assert b"ping-pong rounds 200" in native.stdout
