@@ -315,10 +315,14 @@ class Engine:
             # set, as Linux's fill_ldt does, so that loading one never makes
             # the CPU write to the GDT (user code may only read it).
             raw8[5] |= 1
-        self.uc.mem_write(GDT_ADDR + 8 * index, bytes(raw8))
+        raw8 = bytes(raw8)
+        # A write to the GDT's page costs a translation-cache check: only
+        # when the entry changes (thread switches rewrite the TLS entries).
+        if self.mem_read(GDT_ADDR + 8 * index, 8) != raw8:
+            self.mem_write(GDT_ADDR + 8 * index, raw8)
 
     def read_gdt_entry(self, index):
-        return bytes(self.uc.mem_read(GDT_ADDR + 8 * index, 8))
+        return self.mem_read(GDT_ADDR + 8 * index, 8)
 
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
