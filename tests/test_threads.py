@@ -48,6 +48,14 @@ def test_seed_makes_a_race_repeat(variant):
     assert int(first.stdout.split()[1]) < 80000
 
 
+@pytest.mark.parametrize("guest", ["thread_basic.c", "thread_signals.c", "thread_procs.c"])
+def test_seeded_scheduling_runs_as_natively(guest):
+    """The deterministic scheduler (counted slices, seeded choice of the
+    next thread) gives native results too."""
+    args = ["robust"] if guest == "thread_procs.c" else []
+    assert_same(build(guest, "gcc64"), args, opts=["--seed", "5"])
+
+
 def test_trace_follows_threads():
     """trace -f: each thread's crossings carry [pid TID], the TID being what
     clone returned and what gettid says in that thread."""
