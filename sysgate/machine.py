@@ -5,6 +5,8 @@ The run loop is a small state machine: run user code until the CPU stops
 """
 import os
 import random
+import sys
+import threading
 
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
@@ -18,6 +20,7 @@ from .kernel.fs.path import FsContext
 from .kernel.fs.procspool import publish as publish_guest_view
 from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, check_image, set_memory_limit
 from .kernel.task import Task
+from .kernel.thread import ThreadKilled
 from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
 from .loader.image import STACK_SIZE, choose_layout, plan_segments
@@ -28,6 +31,7 @@ from .trace.decode import decode_args
 from . import handlers  # noqa: F401  (registers every system call)
 
 
+SIGKILL_NO = 9
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR = 1, 2, 2, 1, 2
 
 
@@ -49,17 +53,23 @@ class LoadError(Exception):
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
              "rip eflags cs ss ds es fs gs").split()
 SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
+TLS_MIN = 12
 
 
 class Thread:
     """What the kernel may see and change of the CPU beyond pt_regs: the
     whole user register file (for signal frames and sigreturn), FPU state,
-    segment bases and the TLS descriptors of the GDT."""
+    segment bases and the TLS descriptors of the GDT. Each guest thread has
+    one; while its thread is switched out the CPU context is kept here
+    (save/load), with its own three TLS descriptors."""
 
     def __init__(self, machine, cpu):
         self.machine = machine
         self.cpu = cpu
         self._all = cpu.batch(USER_REGS)
+        self.ctx = None             # the Unicorn context while switched out
+        self.tls = None             # its GDT TLS entries, once it has its own
+        self.first = None           # registers a new thread starts with
 
     def read_regs(self):
         vals = self._all.read()
@@ -95,16 +105,63 @@ class Thread:
         self.machine.gate.current.full = regs
 
     def set_base(self, seg, value):
-        self.cpu.reg_write(REG[seg + "_base"], value)
+        if self.first is not None:
+            self.first[seg + "_base"] = value
+        else:
+            self.cpu.reg_write(REG[seg + "_base"], value)
 
     def get_base(self, seg):
         return self.cpu.reg_read(REG[seg + "_base"])
 
     def write_gdt(self, index, raw):
+        if self.tls is not None and TLS_MIN <= index < TLS_MIN + 3:
+            self.tls[index - TLS_MIN] = bytes(raw)
+            if self.first is not None:
+                return          # a new thread: its entries go in when it first runs
         self.cpu.write_gdt_entry(index, raw)
 
     def read_gdt(self, index):
+        if self.tls is not None and TLS_MIN <= index < TLS_MIN + 3:
+            return self.tls[index - TLS_MIN]
         return self.cpu.read_gdt_entry(index)
+
+    # --- switching threads ---------------------------------------------
+    def save(self):
+        if self.ctx is None:
+            self.ctx = self.cpu.context_save()
+        else:
+            self.cpu.context_update(self.ctx)
+        self.skip_step = self.cpu.take_skip_step()
+
+    def load(self):
+        cpu = self.cpu
+        cpu.context_restore(self.ctx)
+        cpu.set_skip_step(getattr(self, "skip_step", None))
+        if self.tls is not None:
+            for i, raw in enumerate(self.tls):
+                cpu.write_gdt_entry(TLS_MIN + i, raw)
+        if self.first is not None:
+            first, self.first = self.first, None
+            segs = {k: first.pop(k) for k in ("fs", "gs") if k in first}
+            if first.get("cs") != 0x23:
+                segs = {}       # 64-bit: the selectors are the parent's, bases set below
+            bases = [(REG[k], first.pop(k)) for k in ("fs_base", "gs_base") if k in first]
+            self.write_regs(first)
+            for k, v in segs.items():
+                cpu.reg_write(REG[k], v)        # reload: its descriptor may be new
+            if bases:
+                cpu.reg_write_batch(bases)
+
+    def spawn(self, regs):
+        """The Thread of a new thread: this one's CPU context and TLS, with
+        regs (its registers on return from clone) put in when it first runs."""
+        child = Thread(self.machine, self.cpu)
+        child.ctx = self.cpu.context_save()
+        if self.tls is None:
+            self.tls = [self.cpu.read_gdt_entry(TLS_MIN + i) for i in range(3)]
+        child.tls = list(self.tls)
+        child.first = dict(regs)
+        return child
 
 
 class Machine:
@@ -134,6 +191,8 @@ class Machine:
         self.forked = False        # a child process: its end is this host process's end
         self.follow = False        # children keep emitting events (trace -f)
         self.pending_exec = None   # set by execve; the run loop switches CPUs
+        self._loaded = None        # the thread whose context is in the CPU
+        self.main_ident = None     # the host thread that runs the process's end
         self._strsize = 32
         self.debug = None          # gdb stub: sysgate.debug.target.SysgateTarget
 
@@ -146,15 +205,32 @@ class Machine:
     def after_fork_child(self):
         from .kernel.sched import Timers
         task = self.task
+        proc = task.proc
         self.forked = True
         self.hostsig.after_fork()
-        task.pid = task.tid = os.getpid()
-        task.pending, task.siginfo = 0, {}
+        # Only the forking thread lives on in the child, as its first thread.
+        lock, proc.cpu_sched = proc.cpu_sched, None
+        if lock is not None:
+            lock.closed = True
+            for o in proc.threads.values():
+                if o.host is not proc.host:
+                    o.host.close()
+            self.cpu.defer = False
+            self.main_ident = threading.get_ident()
+        task.host = proc.host
+        proc.pid = task.pid = task.tid = os.getpid()
+        proc.threads = {task.tid: task}
+        proc.group_exit = None
+        proc.leader_status = None
+        task.own_pending, task.siginfo = 0, {}
+        proc.shared_pending, proc.shared_siginfo = 0, {}
+        task.pending = 0
         # Interval timers and alarms are not inherited; the run loop's wake-up
         # (armed from inside the fork call) must be.
         wake, task.timers = task.timers.wake, Timers(task)
         task.timers.wake = wake
         task.children = {}
+        self._loaded = task
         if not self.follow:
             self.events.clear()
             self.gate.trace = None
@@ -173,9 +249,20 @@ class Machine:
         self.cpu.stop()
 
     def _async_stop(self):
-        """Stop user code from the host-signal thread."""
-        self.cpu.async_stopped = True
-        self.cpu.stop()
+        """Stop user code from the host-signal thread (and wake every
+        thread in a host wait: one of them may be the signal's taker)."""
+        task = self.task
+        lock = task.proc.cpu_sched if task is not None else None
+        cpu = self.cpu
+        if cpu is not None:
+            cpu.async_stopped = True
+            cpu.stop_async()        # exactly at the next block (see cpu.engine)
+        if lock is not None:
+            lock.poke_sleepers()
+            for o in list(task.proc.threads.values()):
+                kick = getattr(o.host, "kick", None)
+                if kick is not None:
+                    kick()
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -390,6 +477,21 @@ class Machine:
 
     # --- run --------------------------------------------------------------
     def finish(self, status):
+        """The calling thread ends: the whole group (exit_group, a fatal
+        signal), or only itself (exit from a thread that is not the last)."""
+        t = self.task
+        proc = t.proc
+        t.exit_status = status
+        if t.exit_thread and len(proc.threads) > 1:
+            if t.tid == proc.pid:
+                proc.leader_status = status
+        else:
+            if t.exit_thread and getattr(proc, "leader_status", None) is not None:
+                status = proc.leader_status     # the group's status is the leader's
+            if proc.group_exit is None:
+                proc.group_exit = status
+            if proc.cpu_sched is not None:
+                proc.cpu_sched.kill_others(t)
         self.status = status
         self.cpu.stop()
 
@@ -460,8 +562,9 @@ class Machine:
         ('signal', signo, why). In a forked child the host process ends
         here, as the guest process did."""
         self.hostsig.start()
+        self.main_ident = threading.get_ident()
         try:
-            status = self._run()
+            status = self._run_main(self.task)
         finally:
             if not self.forked:
                 self.hostsig.close()
@@ -477,30 +580,149 @@ class Machine:
             os._exit(status[1])
         die_by_signal(status[1])
 
-    def _run(self):
-        pc = self.entry
+    # --- threads --------------------------------------------------------
+    def switch_to(self, t):
+        """t holds the CPU now: its register context goes into the engine
+        and it is `current` for the gate and the handlers."""
+        cur = self._loaded
+        if cur is not t:
+            if cur is not None and cur.thread.cpu is self.cpu:
+                cur.thread.save()
+            t.thread.load()
+            self._loaded = t
+        self.task = self.gate.task = t
+        self.thread = t.thread
+        self.gate.current = t.gate_regs
+
+    def start_thread(self, child):
+        """A host thread for a new guest thread; returns its tid (the host
+        thread's own id, unique among the host's tasks as a tid must be)."""
+        h = threading.Thread(target=self._thread_main, args=(child,),
+                             name="sysgate-guest", daemon=True)
+        h.start()
+        return h.native_id
+
+    def _thread_main(self, t):
+        lock = t.proc.cpu_sched
+        try:
+            lock.acquire(t)
+            self._run_thread(t)
+        except ThreadKilled:
+            pass
+        except BaseException as e:      # a kernel bug: the group ends with it
+            import traceback
+            if os.environ.get("SYSGATE_DEBUG"):
+                traceback.print_exc()
+            print(f"sysgate: internal error in thread {t.tid}: {e!r}", file=sys.stderr)
+            t.exit_thread = False
+            if lock.owner is t:
+                self.finish(("signal", SIGKILL_NO, "internal error"))
+            else:
+                t.proc.group_exit = t.proc.group_exit or ("signal", SIGKILL_NO, "internal error")
+                lock.kill_others(t)
+        if threading.get_ident() == self.main_ident:
+            # A forked child whose parent forked from a thread: this host
+            # thread is now its process's first.
+            status = self._process_end(t)
+            self.end_host_process(status)
+        self._thread_end(t)
+
+    def _thread_end(self, t):
+        """The thread is done (exit, or killed with its group): Linux's
+        exit_mm work, then it leaves the group and the CPU."""
+        from .kernel.thread_exit import exit_mm_release
+        lock = t.proc.cpu_sched
+        if lock is not None and lock.owner is t and t.exit_thread:
+            exit_mm_release(t)
+        if lock is not None:
+            lock.gone(t)
+
+    def _run_main(self, task):
+        try:
+            self._run_thread(task)
+        except ThreadKilled:
+            pass
+        return self._process_end(task)
+
+    def _process_end(self, t):
+        """The process's first host thread: wait for every thread to end,
+        then the process ends."""
+        proc = t.proc
+        lock = proc.cpu_sched
+        if lock is not None:
+            self._thread_end(t)
+            lock.wait_all_gone()
+            status = proc.group_exit or getattr(proc, "leader_status", None) or t.exit_status
+        else:
+            status = t.exit_status or self.status
+        self.status = status
+        if self.debug is not None:         # gdb stub: W or X
+            self.debug.exited(status)
+        self.task.files.close_all()
+        if self.events:
+            self.events.emit(ExitEvent(status))
+        return status
+
+    def _run_thread(self, t):
+        """Run thread t's user code until it ends (its exit, or its group's)."""
+        proc = t.proc
+        cpu = self.cpu
+        pc = cpu.reg_read(REG["rip"]) if t.thread.ctx is not None or self._loaded is t \
+            else self.entry
+        if self._loaded is None:
+            self._loaded = t
         self.fault = None
-        while self.status is None:
-            timers = self.task.timers
+        while t.exit_status is None and proc.group_exit is None:
+            timers = t.timers
+            cpu = self.cpu
             # A thread stops user code at the next timer's deadline, so the
             # signal arrives mid-computation as a timer interrupt's would.
             timers.wake = self.hostsig.deadlines.watch
+            lock = proc.cpu_sched
             try:
                 armed = timers.deadline is not None
                 self.hostsig.deadlines.watch(timers.deadline)
                 if self.debug is not None:     # gdb stub: report a stop, arm a step
                     pc = self.debug.before_run(pc)
-                self.cpu.run(pc)
+                by_syscall = False
+                if lock is None:
+                    cpu.run(pc)
+                    if cpu.deferred is not None:
+                        # The first call after the first clone: threaded now.
+                        cpu.dispatch_deferred()
+                else:
+                    if t.pending & ~t.sigmask:
+                        # Sent while this thread was off the CPU: delivered
+                        # on its way back to user mode.
+                        self._interrupt_return()
+                        pc = cpu.rip()
+                    lock.in_user = True
+                    try:
+                        cpu.run(pc, lock.slice_insns())
+                    finally:
+                        lock.in_user = False
+                    if cpu.deferred is not None:
+                        by_syscall = True
+                        cpu.dispatch_deferred()
+                        lock.syscalls += 1
                 if self.pending_exec is not None:
                     self.pending_exec, new = None, self.pending_exec
+                    if proc.cpu_sched is not None:
+                        from .kernel.thread_exit import de_thread
+                        de_thread(t)
                     new()
+                    if proc.cpu_sched is not None:
+                        self.cpu.threaded()
+                        self._loaded = t
+                        t.thread.ctx = None
                     pc = self.entry
                     continue
-                if self.cpu.async_stopped:
-                    self.cpu.async_stopped = False
+                if cpu.async_stopped:
+                    cpu.async_stopped = False
                     self.gate.repair_async_stop()
-                self.task.timekeeper.refresh()
-                if (armed or self.hostsig.pending) and self.fault is None and self.status is None:
+                t.timekeeper.refresh()
+                if (armed or self.hostsig.pending or t.pending) and self.fault is None \
+                        and t.exit_status is None and proc.group_exit is None:
                     self._interrupt_return()
                 if self.fault is not None:
                     signo, why, ip, trapno, err, code, addr = self.fault
@@ -520,14 +742,17 @@ class Machine:
                 try:
                     self._deliver_fault(signo, code, addr, trap)
                 except GuestSignal as s:
-                    self.status = ("signal", s.signo, why)
+                    self._die(t, ("signal", s.signo, why))
             except GuestSignal as s:
-                self.status = ("signal", s.signo, s.why)
-            if self.status is None:
-                pc = self.cpu.reg_read(REG["rip"])
-        if self.debug is not None:         # gdb stub: W or X
-            self.debug.exited(self.status)
-        self.task.files.close_all()
-        if self.events:
-            self.events.emit(ExitEvent(self.status))
-        return self.status
+                self._die(t, ("signal", s.signo, s.why))
+            if t.exit_status is None and proc.group_exit is None:
+                lock = proc.cpu_sched
+                if lock is not None and lock.want_switch(t, by_syscall):
+                    lock.yield_cpu(t, force=True)
+                pc = self.cpu.rip()
+
+    def _die(self, t, status):
+        """A fatal signal: the whole group ends with it."""
+        t.exit_thread = False
+        self.finish(status)
+

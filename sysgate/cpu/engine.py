@@ -144,6 +144,31 @@ def _boot_stub(entry, sp, cs):
 _BOOT_STUB_INSNS = 13
 
 
+# Preemption from another host thread must not use uc_emu_stop: Unicorn
+# 2.1.4 then resumes at the start of the block it was running, whose stores
+# run again (a `lock xadd` loop counts twice). Instead that thread sets a
+# flag, and a block hook written in machine code (no Python per block)
+# stops the CPU from inside, which is exact:
+#   mov rax,[rcx]; test rax,rax; jnz stop; ret
+#   stop: mov qword [rcx],0; mov rax,[rcx+8]; jmp rax  (uc_emu_stop(uc))
+_PREEMPT_STUB = bytes.fromhex("488b01" "4885c0" "7501" "c3" "48c70100000000" "488b4108" "ffe0")
+_STUB_PAGE = []
+
+
+class PreemptFlag(ctypes.Structure):
+    _fields_ = [("flag", ctypes.c_int64), ("stop", ctypes.c_void_p)]
+
+
+def _preempt_stub():
+    if not _STUB_PAGE:
+        import mmap
+        page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(_PREEMPT_STUB)
+        _STUB_PAGE.append(page)
+        _STUB_PAGE.append(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+    return _STUB_PAGE[1]
+
+
 class RegBatch:
     """A fixed list of registers read or written in one C call."""
 
@@ -243,6 +268,12 @@ class Engine:
         self._rewind = None
         self._skip_step_at = None
         self._count = 0              # see step_next
+        # Threaded: a system call stops the CPU and is dispatched after
+        # emu_start returns, so its handler may block (and other threads
+        # use the engine) without emu_start on its stack.
+        self.defer = False
+        self.deferred = None
+        self._install_preempt()
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
@@ -261,6 +292,7 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
         uc.hook_add(UC.UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
         self._all_regs = self.batch(_REWIND_REGS)
+        self._rip = self.batch(["rip"])
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
         self.reg_write_batch = uc.reg_write_batch
@@ -298,6 +330,9 @@ class Engine:
         if fn is not None:
             self._block_hook = self.uc.hook_add(UC.UC_HOOK_BLOCK, lambda uc, a, s, _: fn())
         self.uc.ctl_flush_tb()      # blocks translated before must see the change
+
+    def watching(self):
+        return getattr(self, "_block_hook", None) is not None
 
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
@@ -380,10 +415,14 @@ class Engine:
             # set, as Linux's fill_ldt does, so that loading one never makes
             # the CPU write to the GDT (user code may only read it).
             raw8[5] |= 1
-        self.uc.mem_write(GDT_ADDR + 8 * index, bytes(raw8))
+        raw8 = bytes(raw8)
+        # A write to the GDT's page costs a translation-cache check: only
+        # when the entry changes (thread switches rewrite the TLS entries).
+        if self.mem_read(GDT_ADDR + 8 * index, 8) != raw8:
+            self.mem_write(GDT_ADDR + 8 * index, raw8)
 
     def read_gdt_entry(self, index):
-        return bytes(self.uc.mem_read(GDT_ADDR + 8 * index, 8))
+        return self.mem_read(GDT_ADDR + 8 * index, 8)
 
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
@@ -409,12 +448,77 @@ class Engine:
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
 
-    def run(self, pc):
-        """Run user code from pc until a hook stops the CPU; raise
-        GuestFault when user code faults. (No emu_start timeout: see
-        watch_blocks.)"""
+    # --- threads: one engine, a context per thread -----------------------
+    def context_save(self):
+        return self.uc.context_save()
+
+    def context_update(self, ctx):
+        self.uc.context_update(ctx)
+
+    def context_restore(self, ctx):
+        self.uc.context_restore(ctx)
+
+    def take_skip_step(self):
+        skip, self._skip_step_at = self._skip_step_at, None
+        return skip
+
+    def set_skip_step(self, ip):
+        self._skip_step_at = ip
+
+    def dispatch_deferred(self):
+        """Run the system call a hook deferred (see defer), as the hook
+        would have: SYSCALL and SYSENTER hooks see RIP on the instruction
+        and Unicorn adds its length after them."""
+        kind, self.deferred = self.deferred, None
+        if kind == "intr":
+            self.gate.interrupt(0x80)
+            return
+        rip = self._rip
+        rip.write((rip.read()[0] - 2,))
+        if kind == "syscall":
+            self.gate.syscall_insn()
+        else:
+            self.gate.sysenter_insn()
+        rip.write((rip.read()[0] + 2,))
+
+    def rip(self):
+        return self._rip.read()[0]
+
+    def threaded(self):
+        """The process has threads: system calls are deferred (see defer)."""
+        self.defer = True
+        return self.preempt
+
+    def _install_preempt(self):
+        """A block hook in machine code that stops the CPU when the flag is
+        set: a stop asked from another host thread (a timer, a signal from
+        outside, a thread's slice) lands at the start of a block, exactly.
+        uc_emu_stop called from another thread instead lets the check after
+        a memory access exit mid-instruction with the PC put back on it, so
+        an instruction whose store already ran (add [mem], lock xadd) runs
+        twice."""
+        ctl = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+        handle = ctypes.c_size_t()
+        err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_BLOCK),
+                           ctypes.c_void_p(_preempt_stub()), ctypes.c_void_p(ctypes.addressof(ctl)),
+                           ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if err:
+            raise UcError(err)
+        self.preempt = ctl
+
+    def stop_async(self):
+        """Stop user code from another host thread, exactly (see
+        _install_preempt)."""
+        self.preempt.flag = 1
+
+    def run(self, pc, count=0):
+        """Run user code from pc until a hook stops the CPU (or count
+        instructions ran: a thread's slice); raise GuestFault when user code
+        faults. (No emu_start timeout: see watch_blocks.)"""
         self._last_bad = self._watch_trap = None
-        count, self._count = self._count, 0
+        step, self._count = self._count, 0      # a gdb single step (see step_next)
+        if step:
+            count = min(count, step) if count else step
         try:
             self.uc.emu_start(pc, NEVER, 0, count)
             if self._pending_error is not None:
@@ -555,6 +659,10 @@ class Engine:
     def _on_intr(self, uch, intno, _):
         if self._rewind is not None:
             return          # stopping at an instruction that faulted (see _port_fault)
+        if intno == 0x80 and self.defer:
+            self.deferred = "intr"
+            self.uc.emu_stop()
+            return
         if self._skip_step_at is not None:
             skip, self._skip_step_at = self._skip_step_at, None
             if intno == 1 and self.uc.reg_read(X.UC_X86_REG_RIP) == skip:
@@ -570,6 +678,10 @@ class Engine:
     def _on_syscall(self, uch, _):
         if self._rewind is not None:
             return
+        if self.defer:
+            self.deferred = "syscall"
+            self.uc.emu_stop()
+            return
         try:
             self.gate.syscall_insn()
         except BaseException as e:
@@ -578,6 +690,10 @@ class Engine:
 
     def _on_sysenter(self, uch, _):
         if self._rewind is not None:
+            return
+        if self.defer:
+            self.deferred = "sysenter"
+            self.uc.emu_stop()
             return
         try:
             self.gate.sysenter_insn()

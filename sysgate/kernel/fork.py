@@ -17,22 +17,37 @@ CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS = 0x1000, 0x4000, 0x10000, 0x80000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 CLONE_NEWS = 0x7E020000     # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_PARENT = 0x20000, 0x10000000, 0x8000
+CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP = 0x100000000, 0x200000000
 SIGCHLD = 17
+
+
+def _check_flags(flags):
+    """copy_process's refusals, in its order."""
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS or \
+            flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_SIGHAND and flags & CLONE_CLEAR_SIGHAND:
+        raise KernelError(E.EINVAL)
 
 
 def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
     if exit_signal is None:
         exit_signal = flags & 0xFF
-    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND or \
-            flags & CLONE_SIGHAND and not flags & CLONE_VM:
-        raise KernelError(E.EINVAL)
-    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS) or \
-            flags & CLONE_VM and not flags & CLONE_VFORK:
-        # Shared address spaces and tables (threads) are not modelled yet;
-        # glibc and musl report EAGAIN from pthread_create for this.
-        raise KernelError(E.EAGAIN)
+    _check_flags(flags)
     if flags & CLONE_NEWS:
         raise KernelError(E.EPERM)
+    if flags & CLONE_THREAD:
+        from .thread import clone_thread
+        return clone_thread(t, flags, newsp, ptid, ctid, tls)
+    if flags & CLONE_VM and not flags & CLONE_VFORK:
+        # A process sharing its parent's memory without being its thread:
+        # guest processes are host processes, whose memory is their own.
+        raise KernelError(E.EAGAIN)
     if not 0 <= exit_signal <= 64:
         raise KernelError(E.EINVAL)
     machine = t.machine
@@ -72,13 +87,15 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         # The parent sleeps until the child has exec'd or exited (the pipe's
         # write end closes with either), and takes in the pages it wrote.
         os.close(vfork_w)
+        from .thread import host_wait
         try:
             got = bytearray()
-            while True:
-                chunk = os.read(vfork_r, 1 << 16)
-                if not chunk:
-                    break
-                got += chunk
+            with host_wait(t):      # only this thread waits for the child
+                while True:
+                    chunk = os.read(vfork_r, 1 << 16)
+                    if not chunk:
+                        break
+                    got += chunk
         finally:
             os.close(vfork_r)
         _take_pages(t, got)
@@ -131,6 +148,8 @@ def sys_vfork(t):
 def sys_clone(t, flags, newsp, ptid, a3, a4):
     # x86-64 passes child_tid then tls; i386 (CONFIG_CLONE_BACKWARDS) the reverse.
     ctid, tls = (a3, a4) if t.is64 else (a4, a3)
+    if flags & CLONE_PIDFD and flags & CLONE_PARENT_SETTID:
+        raise KernelError(E.EINVAL)     # both would use parent_tid
     return do_fork(t, flags & ~0xFF, newsp, ptid, ctid, tls, flags & 0xFF)
 
 
@@ -143,8 +162,19 @@ def sys_clone3(t, uargs, size):
         raise KernelError(E.E2BIG)
     flags, pidfd, ctid, ptid, exit_signal, stack, stack_size, tls = \
         struct.unpack_from("<8Q", raw)
-    if flags & CLONE_PIDFD or exit_signal > 64 or flags & 0xFF:
+    # clone3_args_valid, in its order.
+    if flags & ~(0xFFFFFFFF | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) or flags & 0xFF:
         raise KernelError(E.EINVAL)
+    if flags & (CLONE_THREAD | CLONE_PARENT) and exit_signal:
+        raise KernelError(E.EINVAL)
+    if exit_signal & ~0xFF or exit_signal > 64:
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_INTO_CGROUP:
+        raise KernelError(E.EINVAL if size < 88 else E.EBADF)
+    if bool(stack) != bool(stack_size):
+        raise KernelError(E.EINVAL)
+    if flags & CLONE_PIDFD:
+        raise KernelError(E.EINVAL)     # no pidfds here
     newsp = stack + stack_size if stack else 0
     return do_fork(t, flags, newsp, ptid, ctid, tls, exit_signal)
 

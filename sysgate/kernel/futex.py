@@ -1,6 +1,11 @@
-"""futex: wait and wake, as kernel/futex does them for a process with one
-thread (threads are not modelled yet, so nobody else can wake a private
-futex: a wait ends by its value check, its timeout or a signal).
+"""futex: wait and wake, as kernel/futex does them.
+
+Between the threads of one process a futex is a queue of waiters kept
+here, keyed by address; the value check and the queueing are atomic with
+respect to the other threads because the caller holds the process's CPU
+(kernel.thread) until it sleeps. A process with one thread has no queue:
+nobody could wake it, so a wait ends by its value check, its timeout or a
+signal.
 
 A futex in shared memory (a shared file or anonymous mapping, which is host
 memory) that is not FUTEX_PRIVATE is shared with other processes: there the
@@ -13,15 +18,19 @@ deadline, or fails with EINTR when a handler ran (futex_wait_restart).
 """
 import ctypes
 import struct
+import time
 
 from . import sched
 from .errors import KernelError, E
 from .hostlibc import syscall_errno
 from .registry import syscall
+from .thread import host_wait
 from .time import get_timespec
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAKE_OP, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 5, 9, 10
+FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 6, 7, 8
+FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 11, 12, 13
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
@@ -129,9 +138,12 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     host = shared_word(t, uaddr, op)
     try:
         if host is None:
+            if t.proc.cpu_sched is not None:
+                return _queue_wait(t, uaddr, deadline, bitset, restart)
             sched.sleep_until(t, deadline, restart)
             raise KernelError(E.ETIMEDOUT)
-        r = _host_wait(t, host, val, deadline, bitset)
+        with host_wait(t):
+            r = _host_wait(t, host, val, deadline, bitset)
         if r is _INTERRUPTED:
             raise KernelError(restart)
         if r < 0:
@@ -141,6 +153,84 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
         if e.errno == sched.ERESTART_RESTARTBLOCK:
             t.restart_block = lambda t2: _wait(t2, uaddr, val, deadline, op, bitset)
         raise
+
+
+class Waiter:
+    __slots__ = ("task", "bitset", "woken", "pi")
+
+    def __init__(self, task, bitset, pi=False):
+        self.task, self.bitset, self.woken, self.pi = task, bitset, False, pi
+
+
+def _queue_wait(t, uaddr, deadline, bitset, restart):
+    """Sleep on this process's queue for uaddr until a wake, a signal or
+    the deadline (CLOCK_MONOTONIC ns)."""
+    lock = t.proc.cpu_sched
+    w = Waiter(t, bitset)
+    t.proc.futex_queues.setdefault(uaddr, []).append(w)
+    try:
+        while True:
+            if w.woken:
+                return 0
+            t.timers.expire()
+            if sched.interruptible(t):
+                raise KernelError(restart)
+            now = sched.now_ns()
+            if deadline is not None and now >= deadline:
+                raise KernelError(E.ETIMEDOUT)
+            until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
+            wake_at = None
+            if until:
+                wake_at = time.monotonic() + (min(until) - now) / 1e9
+            lock.sleep(t, wake_at)
+    finally:
+        if not w.woken:
+            q = t.proc.futex_queues.get(uaddr)
+            if q is not None and w in q:
+                q.remove(w)
+                if not q:
+                    del t.proc.futex_queues[uaddr]
+
+
+def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
+    """Wake up to n of this process's waiters on uaddr."""
+    q = t.proc.futex_queues.get(uaddr)
+    if not q or n <= 0:
+        return 0
+    woken = 0
+    for w in list(q):
+        if not w.bitset & bitset or w.pi:
+            continue
+        q.remove(w)
+        w.woken = True
+        t.proc.cpu_sched.wake(w.task)
+        woken += 1
+        if woken >= n:
+            break
+    if not q:
+        del t.proc.futex_queues[uaddr]
+    return woken
+
+
+def _requeue(t, uaddr, uaddr2, n, nr_requeue):
+    woken = wake_queue(t, uaddr, n)
+    q = t.proc.futex_queues.get(uaddr)
+    moved = 0
+    while q and moved < nr_requeue:
+        t.proc.futex_queues.setdefault(uaddr2, []).append(q.pop(0))
+        moved += 1
+    if q is not None and not q:
+        del t.proc.futex_queues[uaddr]
+    return woken + moved
+
+
+_CMP = {0: lambda a, b: a == b, 1: lambda a, b: a != b, 2: lambda a, b: a < b,
+        3: lambda a, b: a <= b, 4: lambda a, b: a > b, 5: lambda a, b: a >= b}
+
+
+def _s32(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
 
 
 def _wake_op(old, encoded):
@@ -159,8 +249,12 @@ def _wake_op(old, encoded):
 
 def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
-    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                                                 FUTEX_LOCK_PI2):
         raise KernelError(E.ENOSYS)
+    if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI):
+        from .futex_pi import futex_pi
+        return futex_pi(t, uaddr, op, cmd, timeout, wide)
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         if cmd == FUTEX_WAIT_BITSET and not val3 & 0xFFFFFFFF:
             raise KernelError(E.EINVAL)
@@ -177,18 +271,21 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         return _wait(t, uaddr, val, deadline, op,
                      val3 if cmd == FUTEX_WAIT_BITSET else 0xFFFFFFFF)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-        if cmd == FUTEX_WAKE_BITSET and not val3 & 0xFFFFFFFF:
+        bitset = val3 & 0xFFFFFFFF if cmd == FUTEX_WAKE_BITSET else 0xFFFFFFFF
+        if not bitset:
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
         t.mm.read(uaddr, 4)
         host = shared_word(t, uaddr, op)
         if host is None:
-            return 0             # no other thread of this process can be waiting
-        return _checked(_host_futex(host, FUTEX_WAKE_BITSET, val,
-                                    val3=val3 if cmd == FUTEX_WAKE_BITSET else 0xFFFFFFFF))
+            return _wake_private(t, uaddr, val, bitset)
+        return _checked(_host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
+            raise KernelError(E.EINVAL)
+        nr2 = _s32(timeout)      # the "timeout" argument is a count here
+        if cmd != FUTEX_WAKE_OP and (_s32(val) < 0 or nr2 < 0):
             raise KernelError(E.EINVAL)
         cur = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
         old = struct.unpack("<I", t.mm.read(uaddr2, 4))[0]
@@ -200,11 +297,34 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         if cmd == FUTEX_CMP_REQUEUE and cur != val3 & 0xFFFFFFFF:
             raise KernelError(E.EAGAIN)
         if cmd == FUTEX_WAKE_OP:
+            cmp = (val3 >> 24) & 15
+            if cmp not in _CMP:
+                raise KernelError(E.ENOSYS)
             t.mm.write(uaddr2, struct.pack("<I", _wake_op(old, val3)))
-        # One word shared, the other private: waiters elsewhere on the
-        # shared one are woken, none is requeued into this process.
-        return _checked(_host_futex(host, FUTEX_WAKE, val)) if host is not None else 0
+            arg = val3 & 0xFFF
+            arg = arg - 0x1000 if arg & 0x800 else arg
+            woken = _wake_private(t, uaddr, val) if host is None else \
+                _checked(_host_futex(host, FUTEX_WAKE, val))
+            if _CMP[cmp](_s32(old), arg):
+                woken += _wake_private(t, uaddr2, nr2) if host2 is None else \
+                    _checked(_host_futex(host2, FUTEX_WAKE, nr2))
+            return woken
+        if host is not None:
+            # One word shared, the other private: waiters elsewhere on the
+            # shared one are woken, none is requeued into this process.
+            return _checked(_host_futex(host, FUTEX_WAKE, val))
+        if t.proc.cpu_sched is None:
+            return 0
+        return _requeue(t, uaddr, uaddr2, _s32(val), nr2)
     raise KernelError(E.ENOSYS)
+
+
+def _wake_private(t, uaddr, n, bitset=0xFFFFFFFF):
+    """futex_wake for a word only this process's threads can wait on."""
+    if t.proc.cpu_sched is None:
+        return 0             # no other thread can be waiting
+    n = _s32(n)
+    return wake_queue(t, uaddr, n if n > 0 else 1, bitset)
 
 
 @syscall("futex", "ptr int uint ptr ptr uint")
@@ -215,3 +335,61 @@ def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3):
 @syscall("futex_time64", "ptr int uint ptr ptr uint")
 def sys_futex_time64(t, uaddr, op, val, timeout, uaddr2, val3):
     return do_futex(t, uaddr, op, val, timeout, uaddr2, val3, True)
+
+
+# --- futex_waitv: wait on several words at once (Linux 5.16) --------------------
+FUTEX2_SIZE_MASK, FUTEX2_PRIVATE, FUTEX_WAITV_MAX = 3, 128, 128
+_WAITV = struct.Struct("<QQII")
+
+
+@syscall("futex_waitv", "ptr uint flags ptr clock")
+def sys_futex_waitv(t, waiters, nr, flags, timeout, clockid):
+    if flags or not 0 < nr <= FUTEX_WAITV_MAX:
+        raise KernelError(E.EINVAL)
+    deadline = None
+    if timeout:
+        if clockid not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            raise KernelError(E.EINVAL)
+        ns = get_timespec(t, timeout, True)
+        deadline = sched.now_ns() + ns - t.timekeeper.now(clockid)
+    raw = t.mm.read(waiters, _WAITV.size * nr)
+    words = []
+    for i in range(nr):
+        val, uaddr, wflags, reserved = _WAITV.unpack_from(raw, i * _WAITV.size)
+        if reserved or wflags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) \
+                or wflags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or uaddr & 3 \
+                or val >> 32:
+            raise KernelError(E.EINVAL)
+        words.append((uaddr, val))
+    for uaddr, val in words:
+        if struct.unpack("<I", t.mm.read(uaddr, 4))[0] != val:
+            raise KernelError(E.EAGAIN)
+    restart = sched.ERESTARTSYS
+    lock = t.proc.cpu_sched
+    if lock is None:
+        # No other thread: only a signal or the timeout ends the wait.
+        sched.sleep_until(t, deadline, restart)
+        raise KernelError(E.ETIMEDOUT)
+    mine = [Waiter(t, 0xFFFFFFFF) for _ in words]
+    for w, (uaddr, _) in zip(mine, words):
+        t.proc.futex_queues.setdefault(uaddr, []).append(w)
+    try:
+        while True:
+            for i, w in enumerate(mine):
+                if w.woken:
+                    return i
+            t.timers.expire()
+            if sched.interruptible(t):
+                raise KernelError(restart)
+            now = sched.now_ns()
+            if deadline is not None and now >= deadline:
+                raise KernelError(E.ETIMEDOUT)
+            until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
+            lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+    finally:
+        for w, (uaddr, _) in zip(mine, words):
+            q = t.proc.futex_queues.get(uaddr)
+            if q is not None and w in q:
+                q.remove(w)
+                if not q:
+                    del t.proc.futex_queues[uaddr]

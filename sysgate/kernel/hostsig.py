@@ -13,10 +13,10 @@ lands just as emulation is restarted.
 
 A host call that may block (sched.host_call: a read on a tty, the open of a
 FIFO) cannot watch the wake pipe; while one is in progress the helper also
-pokes the main thread with POKE, whose handler does nothing, so that the
-call fails with EINTR and the run loop sees the signal. The poke too is
-repeated until the queue is taken: one that lands just before the call
-starts is lost.
+pokes the host thread making it (each guest thread has its own) with POKE,
+whose handler does nothing, so that the call fails with EINTR and the run
+loop sees the signal. The poke too is repeated until the queue is taken:
+one that lands just before the call starts is lost.
 """
 import ctypes
 import os
@@ -55,10 +55,10 @@ class HostSignals:
         self.wake_r = self.wake_w = -1
         self.saved_mask = None
         self.autoreap = False      # see reap_children
-        self.in_call = False       # the main thread is in a blocking host call
+        self.callers = set()       # native tids of the host threads in a blocking host call
         self.main_tid = None
         self.can_poke = False
-        self._poke_timer = None    # host timer id: pokes at a guest timer's deadline
+        self._poke_timers = {}     # native tid -> host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
         self.deadlines = DeadlineWatch(stop_cpu)
 
@@ -86,7 +86,8 @@ class HostSignals:
             os.close(fd)
         self.queue, self.pending = [], False
         self.main_tid = threading.get_native_id()
-        self._poke_timer = None        # timers are not inherited
+        self.callers = set()            # only the forking thread lives on
+        self._poke_timers = {}          # timers are not inherited
         self._spawn()
         self.deadlines.after_fork()
 
@@ -121,28 +122,45 @@ class HostSignals:
                 self._bump_signal_word()
             if self.pending:
                 self.stop_cpu()
-                if self.in_call and self.can_poke:
-                    libc.syscall(NR_TGKILL, os.getpid(), self.main_tid, POKE)
+                for tid in list(self.callers):
+                    self.poke_thread(tid)
+
+    # --- blocking host calls (sched.host_call) --------------------------------
+    def enter_call(self):
+        self.callers.add(threading.get_native_id())
+
+    def leave_call(self):
+        self.callers.discard(threading.get_native_id())
+
+    @property
+    def in_call(self):
+        return bool(self.callers)
+
+    def poke_thread(self, tid):
+        """End the blocking host call host thread tid is making, if any."""
+        if self.can_poke and tid in self.callers:
+            libc.syscall(NR_TGKILL, os.getpid(), tid, POKE)
 
     def poke_at(self, deadline):
-        """Poke the main thread at CLOCK_MONOTONIC deadline (ns; None:
-        never), so that a guest timer ends a blocking host call. False when
-        that cannot be arranged."""
+        """Poke the calling host thread at CLOCK_MONOTONIC deadline (ns;
+        None: never), so that a guest timer ends its blocking host call.
+        False when that cannot be arranged."""
         if not self.can_poke:
             return False
-        if self._poke_timer is None:
+        me = threading.get_native_id()
+        timer = self._poke_timers.get(me)
+        if timer is None:
             if deadline is None:
                 return True
             # struct sigevent: value, signo, notify = SIGEV_THREAD_ID, tid
-            ev = struct.pack("<QiiI", 0, POKE, SIGEV_THREAD_ID, self.main_tid).ljust(64, b"\0")
+            ev = struct.pack("<QiiI", 0, POKE, SIGEV_THREAD_ID, me).ljust(64, b"\0")
             tid = ctypes.c_int(0)
             if libc.syscall(NR_TIMER_CREATE, CLOCK_MONOTONIC, ev, ctypes.byref(tid)) != 0:
                 return False
-            self._poke_timer = tid.value
+            timer = self._poke_timers[me] = tid.value
         sec, ns = divmod(deadline, 10**9) if deadline is not None else (0, 0)
         spec = (ctypes.c_long * 4)(0, 0, min(max(sec, 0), 2**62), ns)
-        return libc.syscall(NR_TIMER_SETTIME, self._poke_timer, TIMER_ABSTIME, spec,
-                            None) == 0
+        return libc.syscall(NR_TIMER_SETTIME, timer, TIMER_ABSTIME, spec, None) == 0
 
     # A word a host futex wait can watch besides its own (futex_waitv): the
     # helper bumps it and wakes it for every signal it queues.

@@ -136,20 +136,46 @@ def _possible_cpus():
         return os.cpu_count() or 1
 
 
+def _affinity_task(t, pid):
+    """The thread a sched_*affinity call names: 0 is the caller."""
+    if pid == 0:
+        return t
+    target = t.proc.threads.get(pid)
+    if target is None:
+        raise KernelError(E.ESRCH)
+    return target
+
+
 @syscall("sched_getaffinity", "pid uint ptr")
 def sys_sched_getaffinity(t, pid, size, mask):
-    if pid not in (0, t.pid):
-        raise KernelError(E.ESRCH)
+    target = _affinity_task(t, pid)
     word = t.word
     ncpu = _possible_cpus()
     if size * 8 < ncpu or size & (word - 1):
         raise KernelError(E.EINVAL)
     n = min(size, _cpumask_size())
-    bits = 0
-    for c in os.sched_getaffinity(0):
-        bits |= 1 << c
+    bits = getattr(target, "affinity", None)
+    if bits is None:
+        bits = 0
+        for c in os.sched_getaffinity(0):
+            bits |= 1 << c
     t.mm.write(mask, bits.to_bytes(n, "little"))
     return n
+
+
+@syscall("sched_setaffinity", "pid uint ptr")
+def sys_sched_setaffinity(t, pid, size, mask):
+    # Kept per thread and reported back; the emulated CPU is one anyway.
+    n = min(size, _cpumask_size())
+    bits = int.from_bytes(t.mm.read(mask, n), "little") if n else 0
+    target = _affinity_task(t, pid)
+    allowed = 0
+    for c in os.sched_getaffinity(0):
+        allowed |= 1 << c
+    if not bits & allowed:
+        raise KernelError(E.EINVAL)
+    target.affinity = bits & allowed
+    return 0
 
 
 _CPUMASK_SIZE = []
@@ -171,7 +197,11 @@ def _cpumask_size():
 
 @syscall("sched_yield")
 def sys_sched_yield(t):
-    os.sched_yield()
+    lock = t.proc.cpu_sched
+    if lock is None:
+        os.sched_yield()
+    else:
+        lock.yield_cpu(t, force=True)     # the other threads go first
     return 0
 
 

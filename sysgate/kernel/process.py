@@ -9,7 +9,8 @@ from .task import ExitGroup
 
 @syscall("exit", "int")
 def sys_exit(t, code):
-    # One thread per process for now: the last thread's exit ends the group.
+    # Only this thread ends; the last thread's exit ends the group.
+    t.exit_thread = True
     raise ExitGroup(code & 0xFF)
 
 
@@ -195,6 +196,17 @@ def sys_set_robust_list(t, head, size):
     if size != (24 if t.is64 else 12):
         raise KernelError(E.EINVAL)
     t.robust_list = (head, size)
+    return 0
+
+
+@syscall("get_robust_list", "pid ptr ptr")
+def sys_get_robust_list(t, pid, head_ptr, len_ptr):
+    target = t if pid == 0 else t.proc.threads.get(pid)
+    if target is None:
+        raise KernelError(E.ESRCH)
+    head, size = target.robust_list
+    t.write_word(head_ptr, head)
+    t.write_word(len_ptr, size or (24 if t.is64 else 12))
     return 0
 
 

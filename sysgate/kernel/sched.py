@@ -135,7 +135,12 @@ def _host_wait(t, polls, seconds):
         p.register(wake, select.POLLIN)
     ms = None if seconds is None else min(MAX_POLL_MS, max(1, int(seconds * 1000))) \
         if seconds > 0 else 0
-    return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
+    if ms == 0 or t.proc.cpu_sched is None:
+        return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
+    from .thread import host_wait
+    with host_wait(t):          # the other threads run meanwhile
+        got = p.poll(ms)
+    return [(fd, rev) for fd, rev in got if fd != wake]
 
 
 def poll_now(t, polls):
@@ -184,15 +189,17 @@ def host_call(t, fn, *args, restart=ERESTARTSYS):
         if interruptible(t):
             raise KernelError(restart)
         deadline = t.timers.deadline
-        hs.in_call = True
+        hs.enter_call()
         try:
-            if hs.pending:
+            if hs.pending or getattr(t, "killed", False):
                 continue
             if deadline is not None:
                 hs.poke_at(deadline)
-            r = fn(*args)
+            from .thread import host_wait
+            with host_wait(t):          # the other threads run meanwhile
+                r = fn(*args)
         finally:
-            hs.in_call = False
+            hs.leave_call()
             if deadline is not None:
                 hs.poke_at(None)
         if r >= 0:

@@ -66,7 +66,7 @@ def sys_rt_sigaction(t, sig, act, oact, size):
         # frames are i386 frames.
         t.sigactions[sig] = (handler, flags, restorer, mask & ~UNBLOCKABLE, not t.is64)
         if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE):
-            t.pending &= ~(1 << (sig - 1))      # discarded, as POSIX asks
+            _discard(t, sig)                    # discarded, as POSIX asks
         after_action_change(t, sig)
     return 0
 
@@ -88,7 +88,26 @@ def sys_rt_sigprocmask(t, how, nset, oset, size):
         else:
             t.sigmask = new
         t.sigmask &= ~UNBLOCKABLE
+        _retarget(t)
     return 0
+
+
+def _discard(t, sig):
+    """A signal whose action became ignore leaves every pending set."""
+    bit = 1 << (sig - 1)
+    proc = t.proc
+    for o in proc.threads.values():
+        o.own_pending &= ~bit
+        o.siginfo.pop(sig, None)
+    proc.shared_siginfo.pop(sig, None)
+    proc.set_shared(proc.shared_pending & ~bit)
+
+
+def _retarget(t):
+    """A mask changed: the group's pending signals may now belong to another
+    thread (retarget_shared_pending)."""
+    if t.proc.shared_pending and t.proc.cpu_sched is not None:
+        t.proc.retarget()
 
 
 SS_ONSTACK, SS_DISABLE, SS_AUTODISARM, MINSIGSTKSZ = 1, 2, 1 << 31, 2048
@@ -112,17 +131,26 @@ def sys_sigaltstack(t, ss, oss):
     return 0
 
 
-def send_self(t, sig, code=SI_TKILL):
-    """A signal the task sent itself: pending until the way out of the
-    kernel, where deliver_pending acts on it."""
+def send_self(t, sig, code=SI_TKILL, to=None, group=False):
+    """A signal the task sent itself (to its own thread, or with SI_USER to
+    its process) or, with to, to another thread of its process: pending
+    until the way out of the kernel, where deliver_pending acts on it."""
     if sig == 0:
         return 0
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if ignored(t, sig):
         return 0
-    t.pending |= 1 << (sig - 1)
-    t.siginfo[sig] = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    info = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    if group:
+        if not t.proc.shared_pending & (1 << (sig - 1)) or sig > 31:
+            t.proc.raise_signal(sig, info)
+        return 0
+    target = to if to is not None else t
+    if not target.own_pending & (1 << (sig - 1)):
+        target.add_pending(sig, info)
+    if target is not t and t.proc.cpu_sched is not None:
+        t.proc.cpu_sched.signal_thread(target)
     return 0
 
 
@@ -155,6 +183,9 @@ def after_action_change(t, sig):
 def absorb_host_signals(t):
     """Make the signals that reached this process from outside pending,
     with the sender's siginfo (kernel.hostsig)."""
+    drain = getattr(t.host, "drain", None)
+    if drain is not None:
+        drain()         # a thread's own wake-ups: looked at from here on
     if not t.host.pending:
         return
     for hi in t.host.take():
@@ -175,8 +206,8 @@ def absorb_host_signals(t):
         else:
             info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
         if not ignored(t, signo):
-            t.pending |= 1 << (signo - 1)
-            t.siginfo.setdefault(signo, info)
+            if not t.proc.shared_pending & (1 << (signo - 1)):
+                t.proc.raise_signal(signo, info)
 
 
 def ignored(t, sig):
@@ -213,9 +244,9 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         if not signo:
             return None
     bit = 1 << (signo - 1)
-    t.pending &= ~bit
+    queued = t.take_pending(signo) if t.pending & bit else None
     # siginfo is kept in the x86-64 layout and recast for i386 frames.
-    info = info or t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+    info = info or queued or sigframe.siginfo(signo, SI_KERNEL, True)
     if t.machine.events:
         code, = struct.unpack_from("<i", info, 8)
         addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
@@ -389,7 +420,7 @@ def guest_processes(t):
 
 def _signal_process(t, pid, sig, code):
     if pid == t.pid:
-        return send_self(t, sig, code)
+        return send_self(t, sig, code, group=True)
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
@@ -404,7 +435,7 @@ def sys_kill(t, pid, sig):
     if not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if pid == t.pid:
-        return send_self(t, sig, SI_USER)
+        return send_self(t, sig, SI_USER, group=True)
     if pid == -2**31:
         raise KernelError(E.ESRCH)
     guests = guest_processes(t)
@@ -428,12 +459,20 @@ def sys_kill(t, pid, sig):
     return 0
 
 
+def _own_thread(t, tid):
+    """The thread tid of the caller's process, or None."""
+    return t.proc.threads.get(tid)
+
+
 @syscall("tgkill", "pid pid sig")
 def sys_tgkill(t, tgid, tid, sig):
-    if tgid <= 0 or tid <= 0:
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    if tgid == t.pid and tid == t.tid:
-        return send_self(t, sig)
+    if tgid == t.pid:
+        target = _own_thread(t, tid)
+        if target is None:
+            raise KernelError(E.ESRCH)
+        return send_self(t, sig, to=target)
     if tgid != tid or tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
     return _signal_process(t, tid, sig, SI_TKILL)
@@ -441,11 +480,12 @@ def sys_tgkill(t, tgid, tid, sig):
 
 @syscall("tkill", "pid sig")
 def sys_tkill(t, tid, sig):
-    if tid <= 0:
+    if tid <= 0 or not 0 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    if tid != t.tid:
+    target = _own_thread(t, tid)
+    if target is None:
         raise KernelError(E.ESRCH)
-    return send_self(t, sig)
+    return send_self(t, sig, to=target)
 
 
 # --- waiting for signals ----------------------------------------------------
@@ -457,6 +497,7 @@ def sys_pause(t):
 def _sigsuspend(t, mask):
     t.saved_sigmask = t.sigmask
     t.sigmask = mask & ~UNBLOCKABLE
+    _retarget(t)
     sched.sleep_until(t, None, sched.ERESTARTNOHAND)
 
 
@@ -481,11 +522,11 @@ def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
     saved = t.sigmask
     # The awaited signals count as unblocked only for the wait's purposes.
     while True:
+        absorb_host_signals(t)
         ready = t.pending & wanted
         if ready:
             signo = (ready & -ready).bit_length()
-            t.pending &= ~(1 << (signo - 1))
-            info = t.siginfo.pop(signo, None) or sigframe.siginfo(signo, SI_KERNEL, True)
+            info = t.take_pending(signo) or sigframe.siginfo(signo, SI_KERNEL, True)
             if info_ptr:
                 t.mm.write(info_ptr, info if t.is64 else sigframe.siginfo_32(info))
             return signo
@@ -493,6 +534,7 @@ def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
             raise KernelError(E.EAGAIN)
         try:
             t.sigmask = saved & ~wanted
+            _retarget(t)
             sched.sleep_until(t, deadline, E.EINTR)
         except KernelError as e:
             if not t.pending & wanted:
@@ -524,6 +566,29 @@ def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
         raw = raw[:12] + b"\0" * 4 + raw[12:124]
     send_self(t, sig)
     t.siginfo[sig] = struct.pack("<i", sig) + raw[4:]
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo", "pid pid sig ptr")
+def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
+    if tgid <= 0 or tid <= 0:
+        raise KernelError(E.EINVAL)
+    raw = t.mm.read(info_ptr, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if (code >= 0 or code == SI_TKILL) and tid != t.tid:
+        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    target = _own_thread(t, tid) if tgid == t.pid else None
+    if target is None:
+        raise KernelError(E.ESRCH)
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    if ignored(t, sig):
+        return 0
+    target.add_pending(sig, struct.pack("<i", sig) + raw[4:])
+    if target is not t and t.proc.cpu_sched is not None:
+        t.proc.cpu_sched.signal_thread(target)
     return 0
 
 

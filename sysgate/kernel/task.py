@@ -1,5 +1,13 @@
-"""The task: everything a handler may touch, and nothing of the CPU engine
-but the address space's accessors and the register file through entry."""
+"""Processes and threads, split where Linux splits them.
+
+A Process owns what its threads share: the address space, the fd table,
+the fs root and cwd, signal actions, the shared pending set, itimers, limits
+and the children. A Task is one thread: its CPU context (through `thread`),
+its signal mask, pending set and alternate stack, its TLS, tid,
+clear_child_tid, robust list and rseq. Handlers get the calling Task `t`;
+what belongs to the process is reached through it (t.mm, t.files,
+t.sigactions, ...), as Linux reaches current->mm or current->sighand.
+"""
 import os
 import struct
 
@@ -14,43 +22,144 @@ class ExitGroup(Exception):
         self.status = status
 
 
-class Task:
-    def __init__(self, machine, mm, files, fs, is64):
+class Process:
+    """What the threads of a process share beyond the objects every Task
+    holds a reference to (mm, files, fs, sigactions, timers, ...: those are
+    the same objects in each thread, and are only ever replaced while the
+    process has one thread, at exec or in a forked child)."""
+
+    def __init__(self, machine):
         self.machine = machine
-        self.mm = mm
-        self.files = files
-        self.fs = fs
+        self.pid = os.getpid()
+        self.shared_pending = 0       # process-directed signals (shared_pending)
+        self.shared_siginfo = {}
+        self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
+        self.threads = {}             # tid -> Task, the live threads
+        self.group_exit = None        # ('exit', code) / ('signal', signo, why) once ending
+        self.leader_status = None     # the first thread's own exit, while others run on
+        self.futex_queues = {}        # address -> [Waiter], private futexes of the threads
+        self.cpu_sched = None         # kernel.thread.CpuLock once a second thread exists
+
+    def raise_signal(self, signo, info=None):
+        """A process-directed signal (a timer fired, a signal from outside):
+        pending for the whole group; the thread complete_signal would pick
+        (the leader unless it blocks it) is the one woken to act on it."""
+        if signo:
+            if info is not None:
+                self.shared_siginfo[signo] = info
+            self.shared_pending |= 1 << (signo - 1)
+            self.retarget()
+
+    def retarget(self):
+        """Give each pending group signal a thread that does not block it,
+        the leader first (the rest see it only once that one blocks it or
+        ends), and wake that thread."""
+        lock = self.cpu_sched
+        bits = self.shared_pending
+        hidden = {}
+        if lock is not None and len(self.threads) > 1:
+            order = sorted(self.threads.values(), key=lambda o: o.tid != self.pid)
+            while bits:
+                low = bits & -bits
+                bits &= ~low
+                taker = next((o for o in order if not o.sigmask & low), None)
+                if taker is None:
+                    # Blocked everywhere: whoever unblocks it (sigwait,
+                    # sigsuspend, ppoll's mask) takes it; all look again.
+                    for o in order:
+                        if o is not lock.owner:
+                            lock.wake(o)
+                    continue
+                for o in order:
+                    if o is not taker:
+                        hidden[o] = hidden.get(o, 0) | low
+                if taker is not lock.owner:
+                    lock.wake(taker)
+        for t in self.threads.values():
+            t.pending = t.own_pending | (self.shared_pending & ~hidden.get(t, 0))
+
+    def set_shared(self, bits):
+        """Change the shared pending set; every thread's pending view follows."""
+        self.shared_pending = bits
+        self.retarget()
+
+
+class Task:
+    """One thread of a process."""
+
+    # What a new thread takes from the thread that made it: the same objects.
+    SHARED = ("mm", "files", "fs", "pid", "exe_path", "argv", "envp", "auxv_bytes",
+              "sigactions", "vdso_symbols", "uid", "timers", "timekeeper", "rlimits",
+              "children", "vfork_done")
+
+    def __init__(self, machine, mm, files, fs, is64, creator=None):
+        self.machine = machine
+        if creator is not None:
+            self.proc = creator.proc
+            for name in self.SHARED:
+                setattr(self, name, getattr(creator, name))
+        else:
+            self.proc = Process(machine)
+            self.mm, self.files, self.fs = mm, files, fs
+            self.pid = self.proc.pid
+            self.exe_path = ""
+            self.argv, self.envp = [], []
+            self.auxv_bytes = b""
+            self.sigactions = {}
+            self.vdso_symbols = None      # name -> address, once a vDSO is mapped
+            self.uid = os.getuid()
+            self.timers = Timers(self)
+            self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
+            self.rlimits = {}
+            self.children = {}            # pid -> exit signal, of the children forked
+            self.vfork_done = None        # a vfork child's pipe to its waiting parent
         self.set_abi(is64)
-        self.pid = self.tid = os.getpid()
-        self.exe_path = ""
-        self.argv, self.envp = [], []
-        self.auxv_bytes = b""
+        self.tid = self.proc.pid
+        if creator is None:
+            self.proc.threads[self.tid] = self
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
-        self.sigactions = {}
         self.sigmask = 0
-        self.pending = 0
-        self.siginfo = {}             # signo -> siginfo bytes of the pending instance
-        self.vdso_symbols = None      # name -> address, once a vDSO is mapped
-        self.uid = os.getuid()
+        self.own_pending = 0          # thread-directed signals (tkill, faults)
+        self.pending = self.proc.shared_pending   # own | the group's, kept current
+        self.siginfo = {}             # signo -> siginfo of the thread's pending instance
         self.saved_sigmask = None     # set by sigsuspend, restored after the handler
         self.rseq = None              # (address, length, signature) once registered
         self.restart_block = None     # what restart_syscall resumes
-        self.timers = Timers(self)
-        self.timekeeper = None        # set at exec (kernel.time.TimeKeeper)
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
-        self.rlimits = {}
         self.exit_status = None       # ('exit', code) or ('signal', signo)
-        self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
-        self.children = {}            # pid -> exit signal, of the children forked
-        self.vfork_done = None        # a vfork child's pipe to its waiting parent
+        self.exit_thread = False      # sys_exit: only this thread ends
+        self.thread = None            # the CPU context (machine.Thread)
+        self.host = self.proc.host    # per-thread wake-ups once threaded (kernel.thread)
+        self.gate_regs = None         # the gate's pt_regs while switched out
+        self.wakeup = False           # a private futex wake or a signal for a sleeper
+        self.sleeping = False         # in CpuLock.sleep
+        self.cpu_cv = None            # what it waits on for the CPU (kernel.thread)
+        self.killed = False           # its group is ending, or another thread execs
+
+    def add_pending(self, signo, info=None):
+        """A thread-directed signal (tkill, a fault): pending for this thread."""
+        self.own_pending |= 1 << (signo - 1)
+        self.pending |= 1 << (signo - 1)
+        if info is not None:
+            self.siginfo[signo] = info
+
+    def take_pending(self, signo):
+        """Dequeue signo, the thread's own instance first (as dequeue_signal
+        looks at the thread's queue before the group's): its siginfo or None."""
+        bit = 1 << (signo - 1)
+        if self.own_pending & bit:
+            self.own_pending &= ~bit
+            info = self.siginfo.pop(signo, None)
+        else:
+            info = self.proc.shared_siginfo.pop(signo, None)
+            self.proc.set_shared(self.proc.shared_pending & ~bit)
+        self.pending = self.own_pending | (self.pending & self.proc.shared_pending)
+        return info
 
     def raise_signal(self, signo, info=None):
-        """Make signo pending (a timer fired, a fault, another sender)."""
-        if signo:
-            self.pending |= 1 << (signo - 1)
-            if info is not None:
-                self.siginfo[signo] = info
+        """Make signo pending for the whole group (a timer fired, ...)."""
+        self.proc.raise_signal(signo, info)
 
     def set_abi(self, is64):
         """The ABI of the system call in progress (Linux's in_compat_syscall):

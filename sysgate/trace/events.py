@@ -74,3 +74,18 @@ class EventStream:
     def emit(self, event):
         for fn in self.subscribers:
             fn(event)
+
+
+# Whose crossing an event is: the calling thread's tid once the process has
+# threads (the printers' [pid TID]); the process's pid before.
+_tid_source = None
+
+
+def set_tid_source(fn):
+    global _tid_source
+    _tid_source = fn
+
+
+def current_tid():
+    import os
+    return _tid_source() if _tid_source is not None else os.getpid()

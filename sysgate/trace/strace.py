@@ -16,7 +16,7 @@ import json
 import os
 
 from .decode import result_text, signame
-from .events import Crossing, ExitEvent, SignalEvent, VdsoCall
+from .events import Crossing, ExitEvent, SignalEvent, VdsoCall, current_tid
 
 LINE_RE = r"^(?:\[pid +(?P<pid>\d+)\] )?\[(?P<gate>\w+)(?:/(?P<path>\w+))?\] (?P<name>\w+)\((?P<args>.*)\) = (?P<result>.*)$"
 
@@ -66,7 +66,7 @@ class StracePrinter:
             line = signal_line(ev)
         else:
             return
-        pid = os.getpid()
+        pid = current_tid()
         if pid != self.pid:
             line = f"[pid {pid}] {line}"
         self.out.write(line + "\n")
@@ -87,7 +87,8 @@ class JsonPrinter:
         d = dict(vars(ev))
         if "args" in d:
             d["args"] = list(d["args"])
-        if os.getpid() != self.pid:
-            d["pid"] = os.getpid()
+        pid = current_tid()
+        if pid != self.pid:
+            d["pid"] = pid
         self.out.write(json.dumps(d) + "\n")
         self.out.flush()

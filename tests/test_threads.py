@@ -1,0 +1,172 @@
+"""Threads (clone with CLONE_THREAD): pthreads on glibc x86-64, i386 and
+musl, compared with the real kernel; --seed determinism; trace -f."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ALL, ROOT, assert_same, build, run_sysgate
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_basic(variant, cpu):
+    native, _ = assert_same(build("thread_basic.c", variant), opts=["--cpu", cpu])
+    assert b"total 20000" in native.stdout
+    assert b"ping-pong rounds 200" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_signals(variant):
+    native, _ = assert_same(build("thread_signals.c", variant))
+    assert native.stdout.count(b": 1\n") == 2
+
+
+@pytest.mark.parametrize("mode,status", [("fault", 139), ("exit", 3), ("pthread_exit", 0)])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_end(variant, mode, status):
+    native, _ = assert_same(build("thread_end.c", variant), [mode])
+    assert native.status == status
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_garbage_arguments(variant):
+    assert_same(build("thread_garbage.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_seed_makes_a_race_repeat(variant):
+    """The racy counter's total depends on the interleaving; with --seed the
+    interleaving is the seed's, so two runs print the same total (and the
+    total shows the race did happen: below 80000)."""
+    exe = build("thread_race.c", variant)
+    first = run_sysgate(exe, opts=["--seed", "11"])
+    second = run_sysgate(exe, opts=["--seed", "11"])
+    assert first.status == 0 and first.stdout == second.stdout, (first, second)
+    assert int(first.stdout.split()[1]) < 80000
+
+
+@pytest.mark.parametrize("guest", ["thread_basic.c", "thread_signals.c", "thread_procs.c"])
+def test_seeded_scheduling_runs_as_natively(guest):
+    """The deterministic scheduler (counted slices, seeded choice of the
+    next thread) gives native results too."""
+    args = ["robust"] if guest == "thread_procs.c" else []
+    assert_same(build(guest, "gcc64"), args, opts=["--seed", "5"])
+
+
+def test_trace_follows_threads():
+    """trace -f: each thread's crossings carry [pid TID], the TID being what
+    clone returned and what gettid says in that thread."""
+    exe = build("thread_signals.c", "gcc64")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", "-f", exe],
+                       capture_output=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.decode().splitlines()
+    tids = {int(m.group(1)) for l in lines
+            for m in [re.search(r"clone3?\(.*\) = (\d+)$", l)] if m}
+    assert len(tids) == 3
+    for tid in tids:
+        own = [l for l in lines if l.startswith(f"[pid {tid}] ")]
+        assert any(l.endswith(f"gettid() = {tid}") for l in own) or \
+            any("exit(0)" in l for l in own), own
+    assert any(re.match(rf"\[pid {t}\] .*exit\(0\) = \?$", l) for t in tids for l in lines)
+
+
+@pytest.mark.parametrize("mode,status", [("fork", 0), ("exec", 5), ("robust", 0)])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_processes(variant, mode, status):
+    native, _ = assert_same(build("thread_procs.c", variant), [mode])
+    assert native.status == status
+    if mode == "robust":
+        assert b"EOWNERDEAD" in native.stdout
+    else:
+        assert b" 0\n" not in native.stdout
+
+
+def _go_build(goarch):
+    """The Go guest, built static (CGO_ENABLED=0) for goarch; skipped without Go."""
+    import shutil
+    if shutil.which("go") is None:
+        pytest.skip("no Go toolchain (apt-get install golang-go)")
+    src = os.path.join(ROOT, "tests", "guests", "go", "threads.go")
+    out_dir = os.path.join(ROOT, "build", "guests")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, f"go-threads-{goarch}")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        env = dict(os.environ, CGO_ENABLED="0", GOARCH=goarch,
+                   GOCACHE=os.path.join(out_dir, "gocache"),
+                   HOME=os.environ.get("HOME") or out_dir)
+        r = subprocess.run(["go", "build", "-o", out + ".tmp", src], env=env,
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            pytest.fail(f"go build failed:\n{r.stderr}")
+        os.replace(out + ".tmp", out)
+    return out
+
+
+@pytest.mark.parametrize("goarch", ["amd64", "386"])
+def test_go_static_binary(goarch):
+    """The Go runtime starts threads before main, gives each a sigaltstack
+    and preempts goroutines with SIGURG by tgkill: goroutines, channels,
+    sync.Mutex, sleeps, timers and os/exec of /bin/true."""
+    native, _ = assert_same(_go_build(goarch))
+    assert b"total 8000" in native.stdout and b"exec /bin/true: <nil>" in native.stdout
+
+
+def test_python_threading():
+    """The host's own python3 (dynamic) with threading, queue and a
+    ThreadPoolExecutor."""
+    script = ("import threading, queue, concurrent.futures\n"
+              "total = 0\nlock = threading.Lock()\n"
+              "def work(n):\n    global total\n    for _ in range(500):\n"
+              "        with lock: total += 1\n    return n * n\n"
+              "ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+              "[t.start() for t in ts]; [t.join() for t in ts]\nprint('total', total)\n"
+              "q = queue.Queue()\n"
+              "threading.Thread(target=lambda: [q.put(i) for i in range(50)] + [q.put(None)]).start()\n"
+              "s = 0\nwhile (v := q.get()) is not None: s += v\nprint('queue', s)\n"
+              "with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:\n"
+              "    print('pool', sum(ex.map(work, range(6))))\n")
+    native, _ = assert_same("/usr/bin/python3", ["-c", script])
+    assert native.stdout == b"total 2000\nqueue 1225\npool 55\n"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_prio_inherit_mutex(variant):
+    native, _ = assert_same(build("thread_pi.c", variant))
+    assert b"total 12000" in native.stdout
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_atomics_and_blocked_threads(variant, cpu):
+    native, _ = assert_same(build("thread_atomics.c", variant), opts=["--cpu", cpu])
+    assert native.stdout.startswith(b"xadd 600000 cas 1200000 wide 927c0000927c0\n")
+    assert native.status == 4
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_thread_cancel(variant):
+    native, _ = assert_same(build("thread_cancel.c", variant))
+    assert native.stdout.count(b"canceled 1") == 3
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_openmp_parallel_for(variant):
+    native, _ = assert_same(build("thread_openmp.c", variant, ["-fopenmp"]))
+    assert native.stdout == b"sum 2999997\n"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_futex_waitv_between_threads(variant):
+    native, _ = assert_same(build("thread_waitv.c", variant))
+    assert native.stdout.startswith(b"waitv woke 1\n")
+
+
+@pytest.mark.parametrize("variant", ["gcc64-dyn", "gcc32-dyn", "musl64-dyn"])
+def test_thread_basic_dynamic(variant):
+    native, _ = assert_same(build("thread_basic.c", variant))
+    assert b"ping-pong rounds 200" in native.stdout
