@@ -3,6 +3,7 @@
 The run loop is a small state machine: run user code until the CPU stops
 (a gate ended the guest, or user code faulted), then report how it ended.
 """
+import errno
 import os
 import random
 
@@ -20,7 +21,8 @@ from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
 from .kernel.task import Task
 from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
-from .loader.image import STACK_SIZE, choose_layout, plan_segments
+from .loader.image import (STACK_SIZE, Fatal, Limits, Loader, choose_layout, load_interp,
+                           load_program, page_up)
 from .loader.vdso import map_vdso
 from .kernel.time import TimeKeeper
 from .trace.events import Crossing, EventStream, ExitEvent
@@ -43,7 +45,12 @@ def _flush_stdio():
 
 
 class LoadError(Exception):
-    """The program cannot be started; the message is for the user."""
+    """The program cannot be started; the message is for the user, errno
+    what execve answered (None: not an execve answer)."""
+
+    def __init__(self, msg, err=None):
+        super().__init__(msg)
+        self.errno = err
 
 
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
@@ -175,49 +182,53 @@ class Machine:
 
     # --- exec -------------------------------------------------------------
     def load(self, path, argv, envp=None):
-        """The first program: read from the host path the user named."""
+        """The first program: the host path the user named, checked and
+        loaded as a shell's execve would (permissions, #! scripts whose
+        interpreter is looked up inside the root, the ELF checks). Refusals
+        are LoadError; a failure past execve's point of no return leaves
+        the program dead of SIGSEGV, as Linux leaves it."""
+        from .kernel.exec import open_host, prepare
         if envp is None:
             envp = [k + b"=" + v for k, v in os.environb.items()]
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-                st = os.fstat(f.fileno())
-        except FileNotFoundError:
-            raise LoadError(f"{path}: No such file or directory") from None
-        except IsADirectoryError:
-            raise LoadError(f"{path}: Is a directory") from None
-        except OSError as e:
-            raise LoadError(f"{path}: {e.strerror}") from None
-        img = self.parse(data, path)
         fsctx = FsContext(self.root)
-        task = Task(self, None, FdTable(), fsctx, img.is64)
+        task = Task(self, None, FdTable(), fsctx, True)
         self.task = task
         inherit_signal_state(task)
-        exe = self._guest_exe_path(fsctx, path)
-        from .kernel.exec import open_interpreter
+        execfn = os.fsencode(path)
+        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
         try:
-            interp = open_interpreter(task, img)
+            first = open_host(path)
+            img, f, interp, argv = prepare(task, first, execfn, argv)
         except KernelError as e:
-            where = f" inside {self.root}" if self.root else ""
-            raise LoadError(f"{path}: cannot load its interpreter {img.interp}{where}: "
-                            f"{os.strerror(e.errno)}") from None
-        self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
+            why = e.args[1] if len(e.args) > 1 else ""
+            if why.startswith("cannot load its interpreter") and self.root:
+                why += f" inside {self.root}"
+            raise LoadError(f"{path}: " + (f"{why}: " if why else "") + os.strerror(e.errno),
+                            e.errno) from None
+        exe = self._guest_exe_path(fsctx, path) if f is first else f.name
+        try:
+            self.exec_image(img, f, exe, execfn, argv, envp, interp)
+        except GuestSignal as s:
+            self.status, self.entry = ("signal", s.signo, s.why), None
         return task
 
     @staticmethod
-    def parse(data, path):
+    def parse(buf, pread, path):
+        """The ELF checks made before exec's point of no return (buf: the
+        file's first bytes, pread(n, pos) reads more)."""
         try:
-            img = elf.parse(data, path)
+            return elf.parse(buf, pread, path)
         except elf.ElfError as e:
-            raise LoadError(str(e)) from None
-        return img
+            raise LoadError(str(e), e.errno) from None
 
-    def exec_image(self, img, data, st, exe_path, execfn, argv, envp, interp=None):
+    def exec_image(self, img, exe, exe_path, execfn, argv, envp, interp=None):
         """Give the task a new address space holding img (and its program
-        interpreter, for a dynamic program: interp is what
-        kernel.exec.open_interpreter gave), on a fresh CPU (execve's point
-        of no return: nothing here can fail for the guest)."""
+        interpreter for a dynamic program: interp is (image, Opened) from
+        kernel.exec.open_interpreter), on a fresh CPU. This is past execve's
+        point of no return: a failure kills the process with SIGSEGV
+        (GuestSignal), as bprm_execve does."""
         task = self.task
+        trace = self.gate.trace if self.gate is not None else None
         layout = choose_layout(img.is64, img.pie, self.rng)
         self.cpu = Engine(self.model.make_cpuid())
         mm = AddressSpace(self.cpu, img.is64)
@@ -225,40 +236,62 @@ class Machine:
         task.mm = mm
         task.set_abi(img.is64)
         self.thread = task.thread = Thread(self, self.cpu)
-
-        plan = plan_segments(img, data, layout.load_bias)
         task.exe_path = exe_path
-        for m in plan.mappings:
-            mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
-                   offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)
-        mm.brk_start = mm.brk_cur = plan.brk + layout.brk_offset
-        entry, interp_base = plan.entry, 0
-        if interp is not None:
-            # ld.so goes where an mmap without a hint would put it, below
-            # the mmap base, as load_elf_interp maps it.
-            iimg, idata, ist, iname = interp
-            lo, hi = iimg.span()
-            interp_base = (mm.find_free(hi - lo) - lo) if iimg.pie else 0
-            iplan = plan_segments(iimg, idata, interp_base)
-            for m in iplan.mappings:
-                mm.map(m.start, m.size, m.prot, m.data, name=iname,
-                       offset=m.file_offset, dev=ist.st_dev, ino=ist.st_ino)
-            entry = iplan.entry
-
-        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
-        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+        self.gate = Gate(self)
+        self.cpu.gate = self.gate
         self.vdso = None
         task.vdso_symbols = None
+        task.timekeeper = TimeKeeper()
+        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+        task.argv, task.envp = argv, envp
+        try:
+            entry, sp = self._map_images(img, exe, interp, layout, execfn, argv, envp)
+        except (Fatal, KernelError, OSError) as e:
+            raise GuestSignal(SIGSEGV, f"exec failed past its point of no return: {e}") from None
+        finally:
+            exe.close()
+            if interp is not None:
+                interp[1].close()
+        if self.vdso is not None:
+            self.gate.landing_pad = self.vdso.landing_pad
+            if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
+                sysenter_at = self.vdso.landing_pad - 4
+                self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
+        self.cpu.boot(entry, sp, compat=not img.is64)
+        self.entry = entry
+        if trace is not None:
+            self.enable_tracing(self._strsize)
+
+    def _map_images(self, img, exe, interp, layout, execfn, argv, envp):
+        """load_elf_binary from setup_arg_pages on: segments, interpreter,
+        brk, stack, vDSO, initial stack image. Returns (entry, sp)."""
+        task, mm = self.task, self.task.mm
+        loader = Loader(mm, Limits.host(img.is64), img.read_implies_exec)
+        mm.read_implies_exec = loader.rie
+        loaded = load_program(loader, img, exe.exec_file(), layout, interp is not None)
+        entry, interp_base = loaded.entry, 0
+        if interp is not None:
+            iimg, ifile = interp
+            interp_base = load_interp(loader, iimg, ifile.exec_file(), loaded.bias)
+            entry = (interp_base + iimg.entry) & ((1 << 64) - 1)
+        if loader.bad_addr(entry):
+            raise Fatal(errno.EINVAL, f"entry point {entry:#x} beyond TASK_SIZE")
+        # The first stack pages already exist when Linux maps segments:
+        # one mapped over them leaves nowhere for the arguments.
+        if mm.overlaps(layout.stack_top - 0x21000, layout.stack_top):
+            raise Fatal(errno.EFAULT, "a segment covers the initial stack")
+        # A loader run directly has its brk moved out of the mmap area.
+        brk = layout.load_bias if img.pie and interp is None else page_up(loaded.brk)
+        mm.brk_start = mm.brk_cur = brk + layout.brk_offset
+        exec_stack = img.exec_stack or (img.exec_stack is None and loader.rie)
+        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
+        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
         if self.use_vdso:
             self.vdso = map_vdso(mm, img.is64, self.model.fast_compat_gate())
             task.vdso_symbols = self.vdso.symbols
             task.timekeeper = TimeKeeper(
                 lambda page: mm.write_kernel(self.vdso.vvar, page), getcpu=0)
-        else:
-            task.timekeeper = TimeKeeper()
-        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
-        task.argv, task.envp = argv, envp
-        auxv = self._auxv(img, plan, interp_base)
+        auxv = self._auxv(img, loaded, interp_base)
         sp, image, where = stack.build(
             layout.stack_top - layout.sp_offset, argv, envp, auxv,
             execfn=execfn, platform=b"x86_64" if img.is64 else b"i686",
@@ -267,18 +300,7 @@ class Machine:
         task.auxv_bytes = b"".join(
             k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
             for k, v in where["auxv_items"])
-        trace = self.gate.trace if self.gate is not None else None
-        self.gate = Gate(self)
-        if self.vdso is not None:
-            self.gate.landing_pad = self.vdso.landing_pad
-            if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
-                sysenter_at = self.vdso.landing_pad - 4
-                self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
-        self.cpu.gate = self.gate
-        self.cpu.boot(entry, sp, compat=not img.is64)
-        self.entry = entry
-        if trace is not None:
-            self.enable_tracing(self._strsize)
+        return entry, sp
 
     def _guest_exe_path(self, fsctx, path):
         real = os.path.realpath(path)
