@@ -75,7 +75,7 @@ def cmd_run(opts, trace=None):
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)
         # A shell's statuses for a failed exec: 127 for a missing file, 126 otherwise.
-        return 127 if e.errno == errno.ENOENT else 126
+        return 127 if getattr(e, "errno", None) == errno.ENOENT else 126
     if trace:
         trace(m)
     status = m.run()

@@ -45,12 +45,7 @@ def _flush_stdio():
 
 
 class LoadError(Exception):
-    """The program cannot be started; the message is for the user, errno
-    what execve answered (None: not an execve answer)."""
-
-    def __init__(self, msg, err=None):
-        super().__init__(msg)
-        self.errno = err
+    """The program cannot be started; the message is for the user."""
 
 
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
@@ -203,8 +198,9 @@ class Machine:
             why = e.args[1] if len(e.args) > 1 else ""
             if why.startswith("cannot load its interpreter") and self.root:
                 why += f" inside {self.root}"
-            raise LoadError(f"{path}: " + (f"{why}: " if why else "") + os.strerror(e.errno),
-                            e.errno) from None
+            err = LoadError(f"{path}: " + (f"{why}: " if why else "") + os.strerror(e.errno))
+            err.errno = e.errno         # execve's answer: the status a shell gives
+            raise err from None
         exe = self._guest_exe_path(fsctx, path) if f is first else f.name
         try:
             self.exec_image(img, f, exe, execfn, argv, envp, interp)
@@ -219,7 +215,7 @@ class Machine:
         try:
             return elf.parse(buf, pread, path)
         except elf.ElfError as e:
-            raise LoadError(str(e), e.errno) from None
+            raise LoadError(str(e)) from None
 
     def exec_image(self, img, exe, exe_path, execfn, argv, envp, interp=None):
         """Give the task a new address space holding img (and its program

@@ -173,7 +173,9 @@ def open_interpreter(t, img):
         return None
     why = f"cannot load its interpreter {os.fsdecode(img.interp)}"
     try:
-        f = open_exec(t, AT_FDCWD, img.interp, 0)
+        # An empty name is looked up as the kernel's getname_kernel leaves
+        # it: the working directory (so EACCES), not ENOENT.
+        f = open_exec(t, AT_FDCWD, img.interp, 0 if img.interp else AT_EMPTY_PATH)
     except KernelError as e:
         raise KernelError(e.errno, why) from None
     try:

@@ -93,8 +93,24 @@ class Limits:
 
     @classmethod
     def host(cls, is64):
-        return cls((1 << 47) - PAGE if is64 else 0xFFFFE000,
-                   _host_number("/proc/sys/vm/mmap_min_addr", 65536), _commit_pages())
+        # mmap_min_addr binds only a process without CAP_SYS_RAWIO
+        # (cap_mmap_addr); the guest's capabilities are sysgate's own.
+        low = 0 if _has_cap(CAP_SYS_RAWIO) else _host_number("/proc/sys/vm/mmap_min_addr", 65536)
+        return cls((1 << 47) - PAGE if is64 else 0xFFFFE000, low, _commit_pages())
+
+
+CAP_SYS_RAWIO = 17
+
+
+def _has_cap(bit):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 @dataclass
