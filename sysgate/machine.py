@@ -308,6 +308,10 @@ class Machine:
         return "/" + os.path.basename(real)
 
     def _auxv(self, img, plan, interp_base):
+        return [(k, v & ((1 << (64 if img.is64 else 32)) - 1))      # elf_addr_t
+                for k, v in self._auxv_items(img, plan, interp_base)]
+
+    def _auxv_items(self, img, plan, interp_base):
         hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
         A = stack
         vdso = []

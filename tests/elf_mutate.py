@@ -57,14 +57,15 @@ class Elf:
         return out
 
     def set_hdr(self, i, value):
-        self.hdr[i] = value
+        width = {"H": 16, "I": 32, "Q": 64}[EHDR[self.is64][3 + i]] if i else None
+        self.hdr[i] = value & ((1 << width) - 1)
         struct.pack_into(EHDR[self.is64], self.data, 0, *self.hdr)
 
     def set_phdr(self, i, field, value):
         fmt, size = PHDR[self.is64], struct.calcsize(PHDR[self.is64])
         off = self.hdr[E_PHOFF] + i * size
         vals = dict(zip(self.names, struct.unpack_from(fmt, self.data, off)))
-        vals[field] = value
+        vals[field] = value & _mask(self.is64)
         struct.pack_into(fmt, self.data, off, *[vals[n] for n in self.names])
 
 
@@ -154,7 +155,7 @@ def mutate(data, rng, paths):
         else:
             v = rng.choice(_sizes(e.is64, cur, len(data)))
         e.set_phdr(i, field, v & _mask(e.is64))
-        return f"phdr {i} {field} = {v:#x}", bytes(e.data)
+        return f"phdr {i} (type {p['type']:#x}) {field} = {v:#x}", bytes(e.data)
     if op == "interp":
         i = next(j for j, p in enumerate(phdrs) if p["type"] == PT_INTERP)
         kind = rng.choice(["empty", "nul", "unterminated", "past-eof", "path", "path", "path"])

@@ -13,7 +13,6 @@ EM_386, EM_486, EM_X86_64 = 3, 6, 62
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
 PATH_MAX = 4096
-ELF_MIN_ALIGN = 4096
 # Which binfmt takes a file is decided by e_machine alone (elf_check_arch and
 # compat_elf_check_arch): EI_CLASS, EI_DATA and e_version are never looked at,
 # and the header and program headers are read with that loader's layout.
@@ -103,7 +102,7 @@ def _phdrs(img, pread):
     """load_elf_phdrs: None when the table is refused or cannot be read."""
     ph = PHDR[img.is64]
     size = ph.size * img.phnum
-    if img.phentsize != ph.size or size == 0 or size > 65536 or size > ELF_MIN_ALIGN:
+    if img.phentsize != ph.size or size == 0 or size > 65536:
         return None
     try:
         raw = _read(pread, size, img.phoff)
