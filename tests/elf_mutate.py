@@ -27,7 +27,13 @@ E_TYPE, E_MACHINE, E_VERSION, E_ENTRY, E_PHOFF = 1, 2, 3, 4, 5
 E_PHENTSIZE, E_PHNUM = 9, 10
 P64 = ("type", "flags", "offset", "vaddr", "paddr", "filesz", "memsz", "align")
 P32 = ("type", "offset", "vaddr", "paddr", "filesz", "memsz", "flags", "align")
-PT_LOAD, PT_INTERP, PT_GNU_STACK = 1, 3, 0x6474E551
+PT_LOAD, PT_INTERP, PT_GNU_STACK, PT_GNU_RELRO = 1, 3, 0x6474E551, 0x6474E552
+# Exec reads the ELF header and the PT_LOAD, PT_INTERP and PT_GNU_STACK
+# headers; the other program headers are ld.so's and libc's (PT_NOTE,
+# PT_DYNAMIC, PT_TLS, PT_GNU_RELRO...), whose reactions to garbage depend on
+# the CPU they see and on calls outside exec (a malformed PT_GNU_RELRO is an
+# mprotect of a range with a hole). Of those only the type is mutated.
+EXEC_TYPES = (PT_LOAD, PT_INTERP, PT_GNU_STACK, 6)
 # Segments whose memory would be committed in this range stay out of the
 # generated set: sysgate's CPU engine copies such a mapping when part of it
 # is later unmapped (issue #11's memory work, not the loader's); below it
@@ -106,6 +112,7 @@ def mutate(data, rng, paths):
     bytes. paths: host paths to name in PT_INTERP (FIFO, directory, ...)."""
     e = Elf(data)
     phdrs = e.phdrs()
+    others = [i for i, p in enumerate(phdrs) if p["type"] not in EXEC_TYPES]
     op = rng.choice(["hdr", "phdr", "phdr", "phdr", "interp", "truncate", "bytes", "swap"])
     if op == "interp" and not any(p["type"] == PT_INTERP for p in phdrs):
         op = "phdr"
@@ -139,6 +146,11 @@ def mutate(data, rng, paths):
         p = phdrs[i]
         field = rng.choice(["type", "flags", "flags", "offset", "vaddr", "vaddr", "filesz",
                             "memsz", "memsz", "align"])
+        if i in others and p["type"] != PT_GNU_RELRO:
+            field = "type"
+        elif i in others:
+            i = rng.choice(loads) if loads else i
+            p = phdrs[i]
         cur = p[field]
         if field == "type":
             v = rng.choice([0, PT_LOAD, 2, PT_INTERP, 6, PT_GNU_STACK, 0x70000000, 0xFFFFFFFF])
@@ -178,8 +190,8 @@ def mutate(data, rng, paths):
         n = rng.choice([0, 3, 4, 16, 52, 63, 64, 100, e.hdr[E_PHOFF] + 8, 4096,
                         rng.randrange(len(data))])
         return f"truncated to {n}", bytes(e.data[:n])
-    if op == "swap" and len(phdrs) > 1:
-        a, b = rng.sample(range(len(phdrs)), 2)
+    if op == "swap" and len(phdrs) > 1 + len(others):
+        a, b = rng.sample([j for j in range(len(phdrs)) if j not in others], 2)
         pa, pb = phdrs[a], phdrs[b]
         for f in e.names:
             e.set_phdr(a, f, pb[f])
@@ -187,9 +199,11 @@ def mutate(data, rng, paths):
         return f"phdrs {a} and {b} swapped", bytes(e.data)
     # A few bytes anywhere in the headers.
     end = min(len(e.data), e.hdr[E_PHOFF] + len(phdrs) * struct.calcsize(PHDR[e.is64]))
+    size = struct.calcsize(PHDR[e.is64])
+    spared = [range(e.hdr[E_PHOFF] + i * size, e.hdr[E_PHOFF] + (i + 1) * size) for i in others]
     for _ in range(rng.choice([1, 1, 2, 4])):
         at = rng.randrange(max(end, 64))
-        if at < len(e.data):
+        if at < len(e.data) and not any(at in r for r in spared):
             e.data[at] = rng.randrange(256)
     return "header bytes", bytes(e.data)
 
