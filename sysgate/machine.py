@@ -237,7 +237,6 @@ class Machine:
         self.cpu.gate = self.gate
         self.vdso = None
         task.vdso_symbols = None
-        task.timekeeper = TimeKeeper()
         argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
         task.argv, task.envp = argv, envp
         try:
@@ -287,6 +286,8 @@ class Machine:
             task.vdso_symbols = self.vdso.symbols
             task.timekeeper = TimeKeeper(
                 lambda page: mm.write_kernel(self.vdso.vvar, page), getcpu=0)
+        else:
+            task.timekeeper = TimeKeeper()
         auxv = self._auxv(img, loaded, interp_base)
         sp, image, where = stack.build(
             layout.stack_top - layout.sp_offset, argv, envp, auxv,
