@@ -83,8 +83,9 @@ def elf_fuzz(count, seed, program_every, timeout):
     for line in bad:
         print(line)
     print(f"{runs} runs ({len(files)} through execve in {t2 - t1:.0f} s, {len(prog)} as PROGRAM "
-          f"in {t3 - t2:.0f} s; natively {t1 - t0:.1f} s): {internal} internal errors, {hangs} hangs, "
-          f"{differ} outcomes unlike Linux's, {missing} missing; peak RSS {rss // 1024} MiB")
+          f"in {t3 - t2:.0f} s; natively {t1 - t0:.1f} s): {internal} internal errors, "
+          f"{hangs} hangs, {differ} outcomes unlike Linux's, {missing} missing; "
+          f"peak RSS {rss // 1024} MiB")
     return 1 if internal or hangs or missing else 0
 
 

@@ -11,7 +11,6 @@ import errno as _errno
 import os
 import random
 import signal
-import stat
 import struct
 import sys
 import tempfile

@@ -130,7 +130,8 @@ def parse(buf, pread, name="program"):
     if img.etype not in (ET_EXEC, ET_DYN):
         raise ElfError(errno.ENOEXEC, f"not an executable (ELF type {img.etype})")
     if is64 is None:
-        raise ElfError(errno.ENOEXEC, "ELF for another machine (sysgate runs i386 and x86-64 programs)")
+        raise ElfError(errno.ENOEXEC,
+                       "ELF for another machine (sysgate runs i386 and x86-64 programs)")
     phdrs = _phdrs(img, pread)
     if phdrs is None:
         raise ElfError(errno.ENOEXEC, "bad program header table")

@@ -7,9 +7,10 @@ so the process is killed with SIGSEGV (bprm_execve's force_fatal_sig),
 whatever errno the mapping met. The checks are Linux's own (vm_mmap,
 vm_brk_flags, the per-segment TASK_SIZE check, BAD_ADDR of the entry),
 made before anything is allocated; segment contents come from the file
-through the memory manager's file mappings, never a read of the file."""
+through the memory manager's private file mappings (AddressSpace.map_file:
+what the file holds, pages past its end SIGBUS), never a read of the
+whole file."""
 import errno
-import os
 from dataclasses import dataclass
 
 from .elf import ET_DYN, ET_EXEC, PF_R, PF_W, PF_X
