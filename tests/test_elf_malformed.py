@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elf_mutate as M  # noqa: E402
 
 SEED = 11
-EXEC_COUNT = int(os.environ.get("SYSGATE_ELF_FUZZ", "0")) or 200
-PROGRAM_COUNT = int(os.environ.get("SYSGATE_ELF_FUZZ", "0")) or 50
+EXEC_COUNT = int(os.environ.get("SYSGATE_ELF_FUZZ", "0")) or 300
+PROGRAM_COUNT = int(os.environ.get("SYSGATE_ELF_FUZZ", "0")) or 60
 BASES = ("gcc64", "gcc32", "musl64", "gcc64-dyn", "gcc32-dyn")
 ENOEXEC, EACCES, ENOENT, EIO, ELIBBAD, ELOOP = 8, 13, 2, 5, 80, 40
 
