@@ -191,9 +191,12 @@ class Machine:
         inherit_signal_state(task)
         execfn = os.fsencode(path)
         argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+        # A script's interpreter runs inside the root: it is handed the
+        # script's name there, as under chroot.
+        name = os.fsencode(self._guest_exe_path(fsctx, path)) if fsctx.confined else execfn
         try:
             first = open_host(path)
-            img, f, interp, argv = prepare(task, first, execfn, argv)
+            img, f, interp, argv = prepare(task, first, name, argv)
         except KernelError as e:
             why = e.args[1] if len(e.args) > 1 else ""
             if why.startswith("cannot load its interpreter") and self.root:

@@ -284,6 +284,15 @@ def test_script_as_program(tmp_path, targets):
     assert (r.status, r.stdout) == (7, b"target ran\n"), r
     r = run_sysgate(str(s), opts=["--root", str(root)])
     assert r.status == 127 and r.stderr == f"sysgate: {s}: No such file or directory\n".encode()
+    # A script inside the root reaches its interpreter by its name there.
+    if os.path.exists("/bin/busybox"):
+        (root / "bin" / "sh").write_bytes(open("/bin/busybox", "rb").read())
+        (root / "bin" / "sh").chmod(0o755)
+        inside = root / "inside.sh"
+        inside.write_text("#!/bin/sh\necho \"$0 [$1]\"\n")
+        inside.chmod(0o755)
+        r = run_sysgate(str(inside), ["y"], opts=["--root", str(root)])
+        assert (r.status, r.stdout) == (0, b"/inside.sh [y]\n"), r
 
 
 def test_script_nesting_limit(tmp_path):
