@@ -151,6 +151,8 @@ def test_issue_examples(variant, targets, exec_guest, tmp_path):
     files = [_variant(targets[variant], tmp_path / name, edit) for name, edit in EXAMPLES.items()]
     native = native_outcomes(exec_guest, files)
     compare(files, native, execve_outcomes(exec_guest, files), "execve")
+    # The same through the i386 execve (int 0x80 / vsyscall, 32-bit pointers).
+    compare(files, native, execve_outcomes(build("elf_exec.c", "gcc32"), files), "execve32")
     compare(files, native, program_outcomes(files), "program")
     # Past the point of no return Linux kills the process: these are signals.
     for name in ("noncanonical-entry", "unmapped-entry", "huge-memsz", "no-permissions"):
