@@ -3,7 +3,6 @@
 The run loop is a small state machine: run user code until the CPU stops
 (a gate ended the guest, or user code faulted), then report how it ended.
 """
-import errno
 import os
 import random
 
@@ -272,12 +271,7 @@ class Machine:
             iimg, ifile = interp
             interp_base = load_interp(loader, iimg, ifile.exec_file(), loaded.bias)
             entry = (interp_base + iimg.entry) & ((1 << 64) - 1)
-        if loader.bad_addr(entry):
-            raise Fatal(errno.EINVAL, f"entry point {entry:#x} beyond TASK_SIZE")
-        # The first stack pages already exist when Linux maps segments:
-        # one mapped over them leaves nowhere for the arguments.
-        if mm.overlaps(layout.stack_top - 0x21000, layout.stack_top):
-            raise Fatal(errno.EFAULT, "a segment covers the initial stack")
+        loader.check_start(entry, layout.stack_top)
         # A loader run directly has its brk moved out of the mmap area.
         brk = layout.load_bias if img.pie and interp is None else page_up(loaded.brk)
         mm.brk_start = mm.brk_cur = brk + layout.brk_offset

@@ -230,6 +230,16 @@ class Loader:
             self.brk(zs, (ze - zs) & M64, prot & PROT_EXEC)
         return map_addr
 
+    def check_start(self, entry, stack_top):
+        """The last checks before the new program starts: its entry point
+        (BAD_ADDR), and the first stack pages, which exist before Linux
+        maps any segment (one mapped over them leaves nowhere for the
+        arguments)."""
+        if self.bad_addr(entry):
+            raise Fatal(errno.EINVAL, f"entry point {entry:#x} beyond TASK_SIZE")
+        if self.mm.overlaps(stack_top - 0x21000, stack_top):
+            raise Fatal(errno.EFAULT, "a segment covers the initial stack")
+
     def check_segment(self, k, ph):
         """The TASK_SIZE check load_elf_binary makes after each PT_LOAD."""
         ts = self.lim.task_size
