@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, build, run_native, run_sysgate
+from conftest import ROOT, assert_same, build, run_native, run_sysgate
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import elf_mutate as M  # noqa: E402
@@ -315,3 +315,13 @@ def test_script_nesting_limit(tmp_path):
     with pytest.raises(OSError) as e:
         subprocess.run([str(tmp_path / "s5")])
     assert e.value.errno == ELOOP
+
+
+def test_execveat_script_by_descriptor(tmp_path):
+    """A script exec'd through a descriptor is handed to its interpreter as
+    /dev/fd/N (alloc_bprm's name); a close-on-exec one is ENOENT."""
+    (tmp_path / "sc.sh").write_text("#!/bin/echo\n")
+    (tmp_path / "sc.sh").chmod(0o755)
+    native, _ = assert_same(build("elf_execveat.c", "gcc64"),
+                            [str(tmp_path), str(tmp_path / "sc.sh")])
+    assert b"cloexec fd: errno 2" in native.stdout and b"/sc.sh x" in native.stdout

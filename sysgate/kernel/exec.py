@@ -195,16 +195,21 @@ def open_interpreter(t, img):
         raise
 
 
-def prepare(t, f, path, argv):
+def prepare(t, f, path, argv, inaccessible=False):
     """exec_binprm's search up to the point of no return: #! scripts
     rewritten (their interpreters looked up inside the root), then the ELF
-    checks. Returns (image, Opened, interpreter or None, argv)."""
+    checks. Returns (image, Opened, interpreter or None, argv). inaccessible:
+    the file was named by a close-on-exec descriptor, which a script's
+    interpreter could not open (ENOENT, as binfmt_script answers)."""
     for _ in range(MAX_REWRITES + 1):
         if f.buf[:2] == b"#!":
             try:
                 interp, arg = _shebang(f.buf)
+                if inaccessible:
+                    raise KernelError(E.ENOENT)
             finally:
                 f.close()
+            inaccessible = False
             argv = [interp] + ([arg] if arg is not None else []) + [path] + argv[1:]
             path = interp
             f = open_exec(t, AT_FDCWD, interp, 0)
@@ -224,11 +229,22 @@ def prepare(t, f, path, argv):
 
 def do_execve(t, dirfd, path, argv, envp, flags):
     m = t.machine
-    img, f, interp, argv = prepare(t, open_exec(t, dirfd, path, flags), path, argv or [b""])
+    f = open_exec(t, dirfd, path, flags)
+    # The name the new program is given (AT_EXECFN, a script's argument):
+    # a path relative to a descriptor becomes /dev/fd/N/path (alloc_bprm).
+    name, inaccessible = path, False
+    if dirfd != AT_FDCWD and path[:1] != b"/":
+        name = b"/dev/fd/%d" % dirfd + (b"/" + path if path else b"")
+        inaccessible = t.files.get(dirfd).cloexec
+    try:
+        img, f, interp, argv = prepare(t, f, name, argv or [b""], inaccessible)
+    except BaseException:
+        f.close()
+        raise
 
     def replace():
         _reset_for_exec(t)
-        m.exec_image(img, f, f.name, path, argv, envp, interp)
+        m.exec_image(img, f, f.name, name, argv, envp, interp)
     m.request_exec(replace)
     return 0
 
