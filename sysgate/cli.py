@@ -1,5 +1,6 @@
 """Command line: argument parsing and printing only."""
 import argparse
+import errno
 import os
 import re
 import sys
@@ -102,7 +103,8 @@ def cmd_run(opts, trace=None):
         m.load(opts.program, [opts.program] + opts.args)
     except LoadError as e:
         print(f"sysgate: {e}", file=sys.stderr)
-        return 127 if "No such file" in str(e) else 126
+        # A shell's statuses for a failed exec: 127 for a missing file, 126 otherwise.
+        return 127 if getattr(e, "errno", None) == errno.ENOENT else 126
     if trace:
         trace(m)
     if getattr(opts, "gdb_port", None) is not None:

@@ -18,12 +18,13 @@ from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.fs.procspool import publish as publish_guest_view
-from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, check_image, set_memory_limit
+from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, set_memory_limit
 from .kernel.task import Task
 from .kernel.thread import ThreadKilled
 from .kernel.hostsig import HostSignals, die_by_signal
 from .loader import elf, stack
-from .loader.image import STACK_SIZE, choose_layout, plan_segments
+from .loader.image import (STACK_SIZE, Fatal, Limits, Loader, choose_layout, load_interp,
+                           load_program, page_up)
 from .loader.vdso import map_vdso
 from .kernel.time import TimeKeeper
 from .trace.events import Crossing, EventStream, ExitEvent
@@ -270,39 +271,41 @@ class Machine:
 
     # --- exec -------------------------------------------------------------
     def load(self, path, argv, envp=None):
-        """The first program: read from the host path the user named."""
+        """The first program: the host path the user named, checked and
+        loaded as a shell's execve would (permissions, #! scripts whose
+        interpreter is looked up inside the root, the ELF checks). Refusals
+        are LoadError; a failure past execve's point of no return leaves
+        the program dead of SIGSEGV, as Linux leaves it."""
+        from .kernel.exec import open_host, prepare
         if envp is None:
             envp = [k + b"=" + v for k, v in os.environb.items()]
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-                st = os.fstat(f.fileno())
-        except FileNotFoundError:
-            raise LoadError(f"{path}: No such file or directory") from None
-        except IsADirectoryError:
-            raise LoadError(f"{path}: Is a directory") from None
-        except OSError as e:
-            raise LoadError(f"{path}: {e.strerror}") from None
-        img = self.parse(data, path)
         self._setup_network()
         fsctx = FsContext(self.root)
-        task = Task(self, None, FdTable(), fsctx, img.is64)
+        task = Task(self, None, FdTable(), fsctx, True)
         self.task = task
         inherit_signal_state(task)
-        exe = self._guest_exe_path(fsctx, path)
-        from .kernel.exec import open_interpreter
+        execfn = os.fsencode(path)
+        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+        # A script's interpreter runs inside the root: it is handed the
+        # script's name there, as under chroot.
+        name = os.fsencode(self._guest_exe_path(fsctx, path)) if fsctx.confined else execfn
         try:
-            interp = open_interpreter(task, img)
+            first = open_host(path)
+            img, f, interp, argv = prepare(task, first, name, argv)
         except KernelError as e:
-            where = f" inside {self.root}" if self.root else ""
-            raise LoadError(f"{path}: cannot load its interpreter {img.interp}{where}: "
-                            f"{os.strerror(e.errno)}") from None
+            why = e.args[1] if len(e.args) > 1 else ""
+            if why.startswith("cannot load its interpreter") and self.root:
+                why += f" inside {self.root}"
+            err = LoadError(f"{path}: " + (f"{why}: " if why else "") + os.strerror(e.errno))
+            err.errno = e.errno         # execve's answer: the status a shell gives
+            raise err from None
+        exe = self._guest_exe_path(fsctx, path) if f is first else f.name
+        if f is first:
+            f.name = exe       # maps name it as the guest sees it, inside the root
         try:
-            check_image(img, *([interp[0]] if interp else []))
-        except KernelError as e:
-            raise LoadError(f"{path}: {os.strerror(e.errno)} (its image needs more than "
-                            f"the memory limit)") from None
-        self.exec_image(img, data, st, exe, os.fsencode(path), argv, envp, interp)
+            self.exec_image(img, f, exe, execfn, argv, envp, interp)
+        except GuestSignal as s:
+            self.status, self.entry = ("signal", s.signo, s.why), None
         return task
 
     def _setup_network(self):
@@ -315,19 +318,22 @@ class Machine:
             raise LoadError(f"unknown --net mode {self.net!r} (host, admin or none)") from None
 
     @staticmethod
-    def parse(data, path):
+    def parse(buf, pread, path):
+        """The ELF checks made before exec's point of no return (buf: the
+        file's first bytes, pread(n, pos) reads more)."""
         try:
-            img = elf.parse(data, path)
+            return elf.parse(buf, pread, path)
         except elf.ElfError as e:
             raise LoadError(str(e)) from None
-        return img
 
-    def exec_image(self, img, data, st, exe_path, execfn, argv, envp, interp=None):
+    def exec_image(self, img, exe, exe_path, execfn, argv, envp, interp=None):
         """Give the task a new address space holding img (and its program
-        interpreter, for a dynamic program: interp is what
-        kernel.exec.open_interpreter gave), on a fresh CPU (execve's point
-        of no return: nothing here can fail for the guest)."""
+        interpreter for a dynamic program: interp is (image, Opened) from
+        kernel.exec.open_interpreter), on a fresh CPU. This is past execve's
+        point of no return: a failure kills the process with SIGSEGV
+        (GuestSignal), as bprm_execve does."""
         task = self.task
+        trace = self.gate.trace if self.gate is not None else None
         layout = choose_layout(img.is64, img.pie, self.rng)
         self.cpu = Engine(self.model.make_cpuid())
         mm = AddressSpace(self.cpu, img.is64)
@@ -335,32 +341,53 @@ class Machine:
         task.mm = mm
         task.set_abi(img.is64)
         self.thread = task.thread = Thread(self, self.cpu)
-
-        plan = plan_segments(img, data, layout.load_bias)
         task.exe_path = exe_path
         name = execfn.encode(errors="surrogateescape") if isinstance(execfn, str) else execfn
         task.comm = name.rsplit(b"/", 1)[-1][:15]     # as exec names the task
-        for m in plan.mappings:
-            mm.map(m.start, m.size, m.prot, m.data, name=task.exe_path,
-                   offset=m.file_offset, dev=st.st_dev, ino=st.st_ino)
-        mm.brk_start = mm.brk_cur = plan.brk + layout.brk_offset
-        entry, interp_base = plan.entry, 0
-        if interp is not None:
-            # ld.so goes where an mmap without a hint would put it, below
-            # the mmap base, as load_elf_interp maps it.
-            iimg, idata, ist, iname = interp
-            lo, hi = iimg.span()
-            interp_base = (mm.find_free(hi - lo) - lo) if iimg.pie else 0
-            iplan = plan_segments(iimg, idata, interp_base)
-            for m in iplan.mappings:
-                mm.map(m.start, m.size, m.prot, m.data, name=iname,
-                       offset=m.file_offset, dev=ist.st_dev, ino=ist.st_ino)
-            entry = iplan.entry
-
-        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if img.exec_stack else 0)
-        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+        self.gate = Gate(self)
+        self.cpu.gate = self.gate
         self.vdso = None
         task.vdso_symbols = None
+        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+        task.argv, task.envp = argv, envp
+        try:
+            entry, sp = self._map_images(img, exe, interp, layout, execfn, argv, envp)
+        except (Fatal, KernelError, OSError) as e:
+            raise GuestSignal(SIGSEGV, f"exec failed past its point of no return: {e}") from None
+        finally:
+            exe.close()
+            if interp is not None:
+                interp[1].close()
+        if self.vdso is not None:
+            self.gate.landing_pad = self.vdso.landing_pad
+            if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
+                sysenter_at = self.vdso.landing_pad - 4
+                self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
+        self.cpu.boot(entry, sp, compat=not img.is64)
+        self.entry = entry
+        publish_guest_view(self)     # what the session's other guests see in /proc/<pid>
+        if trace is not None:
+            self.enable_tracing(self._strsize)
+
+    def _map_images(self, img, exe, interp, layout, execfn, argv, envp):
+        """load_elf_binary from setup_arg_pages on: segments, interpreter,
+        brk, stack, vDSO, initial stack image. Returns (entry, sp)."""
+        task, mm = self.task, self.task.mm
+        loader = Loader(mm, Limits.host(img.is64), img.read_implies_exec)
+        mm.read_implies_exec = loader.rie
+        loaded = load_program(loader, img, exe.exec_file(), layout, interp is not None)
+        entry, interp_base = loaded.entry, 0
+        if interp is not None:
+            iimg, ifile = interp
+            interp_base = load_interp(loader, iimg, ifile.exec_file(), loaded.bias)
+            entry = (interp_base + iimg.entry) & ((1 << 64) - 1)
+        loader.check_start(entry, layout.stack_top)
+        # A loader run directly has its brk moved out of the mmap area.
+        brk = layout.load_bias if img.pie and interp is None else page_up(loaded.brk)
+        mm.brk_start = mm.brk_cur = brk + layout.brk_offset
+        exec_stack = img.exec_stack or (img.exec_stack is None and loader.rie)
+        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
+        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
         if self.use_vdso:
             self.vdso = map_vdso(mm, img.is64, self.model.fast_compat_gate())
             task.vdso_symbols = self.vdso.symbols
@@ -368,9 +395,7 @@ class Machine:
                 lambda page: mm.write_kernel(self.vdso.vvar, page), getcpu=0)
         else:
             task.timekeeper = TimeKeeper()
-        argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
-        task.argv, task.envp = argv, envp
-        auxv = self._auxv(img, plan, interp_base)
+        auxv = self._auxv(img, loaded, interp_base)
         sp, image, where = stack.build(
             layout.stack_top - layout.sp_offset, argv, envp, auxv,
             execfn=execfn, platform=b"x86_64" if img.is64 else b"i686",
@@ -379,19 +404,7 @@ class Machine:
         task.auxv_bytes = b"".join(
             k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
             for k, v in where["auxv_items"])
-        trace = self.gate.trace if self.gate is not None else None
-        self.gate = Gate(self)
-        if self.vdso is not None:
-            self.gate.landing_pad = self.vdso.landing_pad
-            if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
-                sysenter_at = self.vdso.landing_pad - 4
-                self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
-        self.cpu.gate = self.gate
-        self.cpu.boot(entry, sp, compat=not img.is64)
-        self.entry = entry
-        publish_guest_view(self)     # what the session's other guests see in /proc/<pid>
-        if trace is not None:
-            self.enable_tracing(self._strsize)
+        return entry, sp
 
     def _guest_exe_path(self, fsctx, path):
         real = os.path.realpath(path)
@@ -403,6 +416,10 @@ class Machine:
         return "/" + os.path.basename(real)
 
     def _auxv(self, img, plan, interp_base):
+        return [(k, v & ((1 << (64 if img.is64 else 32)) - 1))      # elf_addr_t
+                for k, v in self._auxv_items(img, plan, interp_base)]
+
+    def _auxv_items(self, img, plan, interp_base):
         hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
         A = stack
         vdso = []
@@ -638,6 +655,8 @@ class Machine:
             lock.gone(t)
 
     def _run_main(self, task):
+        if self.entry is None and self.status is not None:
+            return self._process_end(task)     # exec failed past its point of no return
         try:
             self._run_thread(task)
         except ThreadKilled:

@@ -26,6 +26,7 @@ def test_missing_program():
 def test_not_elf(tmp_path):
     p = tmp_path / "script.txt"
     p.write_text("just text\n")
+    p.chmod(0o755)          # executable: else execve's answer is EACCES
     r = run_sysgate(str(p))
     assert r.status == 126 and b"not an ELF file" in r.stderr
     assert r.stderr.count(b"\n") == 1
@@ -39,6 +40,7 @@ def test_wrong_machine(tmp_path):
     hdr[16:18] = (2).to_bytes(2, "little")
     hdr[18:20] = (183).to_bytes(2, "little")     # EM_AARCH64
     p.write_bytes(bytes(hdr))
+    p.chmod(0o755)
     r = run_sysgate(str(p))
     assert r.status == 126 and b"another machine" in r.stderr
 

@@ -430,7 +430,14 @@ class Engine:
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
-        self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+        try:
+            self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+        except UcError as e:
+            # The stub has entered user mode; its engine looked ahead at an
+            # entry point it cannot fetch. That fault is the program's first
+            # instruction's, taken when run() starts there.
+            if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
+                raise
         # Without paging there is no user/supervisor bit: the kernel page is
         # kept from user code by having no access rights at all. The CPU's
         # own descriptor reads when user code loads a segment are let

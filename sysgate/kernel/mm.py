@@ -44,19 +44,6 @@ def page_up(x):
     return (x + PAGE - 1) & ~(PAGE - 1)
 
 
-def check_image(*imgs, stack=8 << 20):
-    """ENOMEM if loading the ELF images (their writable segments, bss
-    included, and the stack) would commit more than the limit: execve
-    refuses them before its point of no return."""
-    total = stack
-    for img in imgs:
-        for s in img.segments:
-            if s.prot & PROT_WRITE:
-                total += page_up(s.vaddr + s.memsz) - (s.vaddr & ~(PAGE - 1))
-    if total > _limit[0]:
-        raise KernelError(E.ENOMEM)
-
-
 class Vma:
     """One mapping. Its memory (when backed) is host memory at ptr, held by
     hold (a HostMapping, which several pieces of a split mapping share).

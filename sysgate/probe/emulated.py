@@ -38,6 +38,7 @@ def time_emulated(body, n, cpu="intel", patch=None):
     with tempfile.NamedTemporaryFile(suffix=".elf", delete=False) as f:
         f.write(data)
         path = f.name
+    os.chmod(path, 0o700)       # execve runs only what may be executed
     try:
         m = Machine(cpu=cpu, seed=1)
         m.load(path, [path], envp=[])

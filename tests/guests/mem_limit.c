@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
     P(mmap(0, 200 * M, PROT_READ | PROT_WRITE, anon, -1, 0));
     if (argc > 1) {
         char *args[] = {argv[1], 0};
+        fflush(stdout);              /* the exec may not return */
         execve(argv[1], args, 0);
         rep("execve of an 8 GiB bss", 1);
     }
