@@ -9,8 +9,14 @@ ABIs, static and dynamic: tests/elf_mutate.py) natively and under sysgate,
 through a guest's execve and as `sysgate run`'s PROGRAM, and reports
 internal errors, hangs, differences from the native outcome and peak RSS.
 
+--sigframes N runs N seeds of garbage signal frames (tests/guests/
+sigframe_fuzz.c: random registers and segment selectors returned through
+sigreturn, each trial in a forked child) natively and under sysgate, both
+ABIs, and compares what every trial saw.
+
 Usage: python3 bench/fuzz.py [--seeds N] [--timeout S]
        python3 bench/fuzz.py --elf N [--seed S] [--program-every K]
+       python3 bench/fuzz.py --sigframes N [--trials T]
 """
 import argparse
 import os
@@ -89,6 +95,39 @@ def elf_fuzz(count, seed, program_every, timeout):
     return 1 if internal or hangs or missing else 0
 
 
+def sigframe_fuzz(seeds, trials, timeout):
+    import resource
+    src = os.path.join(ROOT, "tests", "guests", "sigframe_fuzz.c")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    internal = hangs = differ = runs = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for flags, name in (([], "gcc64"), (["-m32"], "gcc32")):
+            exe = os.path.join(tmp, name)
+            subprocess.run(["gcc", *flags, "-static", "-O1", "-o", exe, src], check=True)
+            for seed in range(seeds):
+                runs += 1
+                native = subprocess.run([exe, str(seed), str(trials)], capture_output=True,
+                                        timeout=timeout)
+                try:
+                    p = subprocess.run([sys.executable, "-m", "sysgate", "run", exe, str(seed),
+                                        str(trials)], capture_output=True, env=env,
+                                       timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    hangs += 1
+                    print(f"{name} seed {seed}: hang")
+                    continue
+                if b"internal error" in p.stderr or b"Traceback" in p.stderr:
+                    internal += 1
+                    print(f"{name} seed {seed}: {p.stderr.decode(errors='replace')[-300:]}")
+                elif (p.stdout, p.returncode) != (native.stdout, native.returncode):
+                    differ += 1
+                    print(f"{name} seed {seed}: unlike Linux")
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"{runs} runs of {trials} frames: {internal} internal errors, {hangs} hangs, "
+          f"{differ} unlike Linux; peak RSS {rss // 1024} MiB")
+    return 1 if internal or hangs or differ else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=20)
@@ -97,7 +136,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="the ELF mutations' seed")
     ap.add_argument("--program-every", type=int, default=4, metavar="K",
                     help="with --elf, every K-th file also runs as PROGRAM (default 4)")
+    ap.add_argument("--sigframes", type=int, metavar="N",
+                    help="run N seeds of garbage signal frames instead")
+    ap.add_argument("--trials", type=int, default=300, help="frames per --sigframes seed")
     opts = ap.parse_args()
+    if opts.sigframes:
+        return sigframe_fuzz(opts.sigframes, opts.trials, opts.timeout * 10)
     if opts.elf:
         return elf_fuzz(opts.elf, opts.seed, opts.program_every, opts.timeout)
     src = os.path.join(HERE, "guests", "fuzz_syscalls.c")
