@@ -170,3 +170,8 @@ def test_futex_waitv_between_threads(variant):
 def test_thread_basic_dynamic(variant):
     native, _ = assert_same(build("thread_basic.c", variant))
     assert b"ping-pong rounds 200" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_proc_shows_the_threads(variant):
+    assert_same(build("thread_proc.c", variant, ["-pthread"]))

@@ -160,8 +160,11 @@ class Node:
 
 
 def tids(t):
-    """The thread ids of the guest process (one thread today)."""
-    return [t.tid]
+    """The thread ids of the guest process, the leader's first."""
+    threads = getattr(getattr(t, "proc", None), "threads", None)
+    if not threads:
+        return [t.tid]
+    return sorted(threads, key=lambda tid: (tid != t.pid, tid))
 
 
 # Whole-system files, read-only from the host; the rest of the host's /proc
