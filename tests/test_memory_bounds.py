@@ -46,7 +46,7 @@ def baseline(variant, exe):
 
 
 CASES = ["map", "mprotect", "munmap", "mremap", "madvise", "brk", "sparse", "writev",
-         "readv", "reserve", "mincore",
+         "readv", "reserve", "mincore", "readonly",
          # net.py's sendto/sendmsg still read the whole buffer before the
          # host can say EMSGSIZE (mm.host_buffers would send it in place).
          pytest.param("sendto", marks=pytest.mark.xfail(strict=True, reason="net.py copies"))]

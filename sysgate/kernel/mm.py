@@ -128,12 +128,22 @@ class HostMapping:
     file, or shared anonymous memory that a forked child shares. Unmapped
     when the last VMA using it goes (the CPU has let go of it by then)."""
 
+    # Host address space all guest memory may take (uncharged read-only
+    # memory costs address space too): beyond it the guest gets ENOMEM,
+    # and sysgate keeps the rest of the host's 128 TiB for itself.
+    ADDRESS_SPACE_CAP = 1 << 45
+    in_use = 0
+
     def __init__(self, length, prot, flags, fd=-1, offset=0):
+        self.addr = self.length = 0
+        self.released = []      # host ranges given back already (release)
+        if HostMapping.in_use + length > HostMapping.ADDRESS_SPACE_CAP:
+            raise OSError(E.ENOMEM, "guest address space cap")
         addr = libc.mmap(None, length, prot, flags, fd, offset)
         if addr is None or addr == ctypes.c_void_p(-1).value:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         self.addr, self.length = addr, length
-        self.released = []      # host ranges given back already (release)
+        HostMapping.in_use += length
 
     @classmethod
     def anon(cls, length):
@@ -155,8 +165,12 @@ class HostMapping:
         host pages and address space go now, not with the last piece."""
         libc.munmap(ctypes.c_void_p(ptr), ctypes.c_size_t(length))
         self.released.append((ptr, ptr + length))
+        HostMapping.in_use -= length
 
     def __del__(self):
+        if not self.addr:
+            return
+        HostMapping.in_use -= self.length - sum(hi - lo for lo, hi in self.released)
         at, end = self.addr, self.addr + self.length
         for lo, hi in sorted(self.released):
             if lo > at:
@@ -197,6 +211,19 @@ def _same_mapping(a, b):
         return b.file is None and (a.dev, a.ino) == (b.dev, b.ino)
     return (b.file is None and not a.ino and not b.ino and a.name == b.name
             and b.anon_off == a.anon_off + (a.end - a.start))
+
+
+# Read-only anonymous memory is not charged, so its size is the guest's
+# choice: a large mapping gets CPU memory only where it is touched, a chunk
+# at a time (Unicorn's unmap costs time for every page of a region).
+DEMAND_MIN = 32 << 20
+DEMAND_CHUNK = 2 << 20
+
+
+def _on_demand(v, prot=None):
+    prot = v.prot if prot is None else prot
+    return (v.file is None and not v.shared and not prot & PROT_WRITE
+            and v.end - v.start >= DEMAND_MIN)
 
 
 def _touched(v):
@@ -316,6 +343,8 @@ class AddressSpace:
         v = Vma(start, end, prot, ptr=ptr, hold=hold, **kw)
         self.check_commit(start, end, v.charge())
         v.backed = bool(prot or data or ptr) and not lazy
+        if v.backed and not (data or ptr) and _on_demand(v):
+            v.backed = False
         if v.backed and not ptr:
             v.hold = HostMapping.anon(end - start)
             v.ptr = v.hold.addr
@@ -404,11 +433,13 @@ class AddressSpace:
         None if addr is no such page or the mapping forbids the access
         (SIGSEGV: Linux checks the access before it asks the file)."""
         v = self.find(addr)
-        if v is None or v.backed or not v.prot or v.file is None and not v.shared:
+        if v is None or v.backed or not v.prot:
             return None
         need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}.get(kind, 0)
         if need and not _cpu_prot(v.prot) & need:
             return None
+        if v.file is None and not v.shared:
+            return self._back(addr)
         if v.file is None:
             return False            # shared memory grown past its object (grow_shared)
         page = addr & ~(PAGE - 1)
@@ -421,6 +452,23 @@ class AddressSpace:
         except (OSError, ValueError, KernelError):
             return False            # the file shrank again meanwhile: past its end
         return self.find(addr) is not None and self.find(addr).backed
+
+    def _back(self, addr):
+        """Give the CPU memory for the stretch of a large read-only
+        anonymous mapping around addr (see _on_demand): True, retry."""
+        v = self.find(addr)
+        lo = max(v.start, addr & ~(DEMAND_CHUNK - 1))
+        hi = min(v.end, (addr & ~(DEMAND_CHUNK - 1)) + DEMAND_CHUNK)
+        hold = HostMapping.anon(hi - lo)
+        (p,) = self._carve(lo, hi)
+        try:
+            self.cpu.map_ptr(lo, hi - lo, _cpu_prot(p.prot), hold.addr)
+        except UcError:
+            self._insert(p)
+            raise KernelError(E.ENOMEM) from None
+        p.backed, p.ptr, p.hold = True, hold.addr, hold
+        self._insert(p)
+        return True
 
     def unmap(self, start, length):
         end = page_up(start + length)
@@ -623,7 +671,7 @@ class AddressSpace:
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
-            elif prot and v.file is None and not v.shared:   # pages past an end stay lazy
+            elif prot and v.file is None and not v.shared and not _on_demand(v, prot):
                 try:
                     hold = HostMapping.anon(v.end - v.start)
                     self.cpu.map_ptr(v.start, v.end - v.start, _cpu_prot(prot), hold.addr)
