@@ -16,15 +16,13 @@ import struct
 from unicorn import UcError
 
 from .errors import KernelError, E
-from .hostlibc import libc
+from .hostmem import HostMapping, host_inode, resident
 
 PAGE = 0x1000
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = 0x100, 0x100000
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
-MAP_NORESERVE = 0x4000
-_MADV_DONTNEED = 4
 
 # What one process may commit (see Vma.charge), as Linux's strict overcommit
 # accounting counts it. The default bounds a guest whatever the host has.
@@ -122,79 +120,6 @@ class MappedFile:
             pass
 
 
-class HostMapping:
-    """Host memory the CPU maps directly (uc_mem_map_ptr): private
-    anonymous memory, a private (copy-on-write) or shared mapping of a
-    file, or shared anonymous memory that a forked child shares. Unmapped
-    when the last VMA using it goes (the CPU has let go of it by then)."""
-
-    # Host address space all guest memory may take (uncharged read-only
-    # memory costs address space too): beyond it the guest gets ENOMEM,
-    # and sysgate keeps the rest of the host's 128 TiB for itself.
-    ADDRESS_SPACE_CAP = 1 << 45
-    in_use = 0
-
-    def __init__(self, length, prot, flags, fd=-1, offset=0):
-        self.addr = self.length = 0
-        self.released = []      # host ranges given back already (release)
-        if HostMapping.in_use + length > HostMapping.ADDRESS_SPACE_CAP:
-            raise OSError(E.ENOMEM, "guest address space cap")
-        addr = libc.mmap(None, length, prot, flags, fd, offset)
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-        self.addr, self.length = addr, length
-        HostMapping.in_use += length
-
-    @classmethod
-    def anon(cls, length):
-        """Private zero pages that cost nothing until touched."""
-        try:
-            return cls(length, _mmap.PROT_READ | _mmap.PROT_WRITE,
-                       _mmap.MAP_PRIVATE | _mmap.MAP_ANONYMOUS | MAP_NORESERVE)
-        except OSError:
-            raise KernelError(E.ENOMEM) from None
-
-    @staticmethod
-    def drop(ptr, length):
-        """Give back the host pages of a private range at once (they read
-        as zeros, or as the file again, if the range is used after)."""
-        libc.madvise(ctypes.c_void_p(ptr), ctypes.c_size_t(length), _MADV_DONTNEED)
-
-    def release(self, ptr, length):
-        """The private range [ptr, ptr+length) is no VMA's any more: its
-        host pages and address space go now, not with the last piece."""
-        libc.munmap(ctypes.c_void_p(ptr), ctypes.c_size_t(length))
-        self.released.append((ptr, ptr + length))
-        HostMapping.in_use -= length
-
-    def __del__(self):
-        if not self.addr:
-            return
-        HostMapping.in_use -= self.length - sum(hi - lo for lo, hi in self.released)
-        at, end = self.addr, self.addr + self.length
-        for lo, hi in sorted(self.released):
-            if lo > at:
-                libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(lo - at))
-            at = max(at, hi)
-        if at < end:
-            libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(end - at))
-
-
-def _host_inode(ptr):
-    """(dev, ino) of the host mapping at ptr, from the host's own maps."""
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                rng, _, _, dev, ino = line.split()[:5]
-                lo, hi = (int(x, 16) for x in rng.split("-"))
-                if lo <= ptr < hi:
-                    major, minor = (int(x, 16) for x in dev.split(":"))
-                    return major << 8 | minor, int(ino)
-    except (OSError, ValueError):
-        pass
-    return 1, 0
-
-
 def _same_mapping(a, b):
     """b continues a's mapping as Linux sees it: a file mapping split where
     the end of its file falls (one part backed, one lazy), or private
@@ -227,13 +152,8 @@ def _on_demand(v, prot=None):
 
 
 def _touched(v):
-    """Whether any host page behind v is resident (Linux: it has an anon_vma)."""
-    if not v.backed:
-        return False
-    n = (v.end - v.start) // PAGE
-    vec = ctypes.create_string_buffer(n)
-    libc.mincore(ctypes.c_void_p(v.ptr), ctypes.c_size_t(v.end - v.start), vec)
-    return any(vec.raw)
+    """Whether the guest touched v (Linux: it has an anon_vma)."""
+    return v.backed and any(resident(v.ptr, v.end - v.start))
 
 
 def _cpu_prot(prot):
@@ -407,7 +327,7 @@ class AddressSpace:
         fork; Linux names it /dev/zero (deleted), a shmem inode."""
         m = HostMapping(size, _mmap.PROT_READ | _mmap.PROT_WRITE,
                         _mmap.MAP_SHARED | _mmap.MAP_ANONYMOUS)
-        dev, ino = _host_inode(m.addr)
+        dev, ino = host_inode(m.addr)
         self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
