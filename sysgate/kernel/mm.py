@@ -30,6 +30,20 @@ DEFAULT_MEMORY_LIMIT = 4 << 30
 _limit = [DEFAULT_MEMORY_LIMIT]
 
 
+def _max_map_count():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 65530
+
+
+# Linux's per-process bound on mappings, but at most half the host's: every
+# guest mapping is one of sysgate's own (or two, once split), and sysgate
+# needs some for itself.
+MAX_MAP_COUNT = min(_max_map_count(), _max_map_count() // 2 - 1024)
+
+
 def set_memory_limit(n):
     _limit[0] = n
 
@@ -222,13 +236,25 @@ class AddressSpace:
 
     def charge_in(self, start, end):
         """What [start, end) commits now."""
-        total = 0
-        for v in self.vmas[max(bisect.bisect(self.starts, start) - 1, 0):]:
+        total, vmas = 0, self.vmas
+        for i in range(max(bisect.bisect(self.starts, start) - 1, 0), len(vmas)):
+            v = vmas[i]
             if v.start >= end:
                 break
             if v.end > start and v.charge():
                 total += min(v.end, end) - max(v.start, start)
         return total
+
+    def check_count(self, start=None, end=None):
+        """ENOMEM when one more mapping would pass MAX_MAP_COUNT (with
+        start, end: only if changing [start, end) splits a mapping)."""
+        if len(self.vmas) + 2 <= MAX_MAP_COUNT:
+            return
+        if start is not None:
+            a, b = self.find(start), self.find(end - 1)
+            if not (a is not None and a.start < start or b is not None and b.end > end):
+                return
+        raise KernelError(E.ENOMEM)
 
     def check_commit(self, start, end, new):
         """ENOMEM if [start, end) committing new bytes (instead of what it
@@ -262,6 +288,7 @@ class AddressSpace:
         end = page_up(start + length)
         v = Vma(start, end, prot, ptr=ptr, hold=hold, **kw)
         self.check_commit(start, end, v.charge())
+        self.check_count()
         v.backed = bool(prot or data or ptr) and not lazy
         if v.backed and not (data or ptr) and _on_demand(v):
             v.backed = False
@@ -565,6 +592,7 @@ class AddressSpace:
                     new += b - a
                 a = b
         self.check_commit(start, end, new)
+        self.check_count(start, end)
         at = start
         try:
             while at < end:

@@ -205,6 +205,7 @@ def sys_old_mmap(t, args):
 def sys_munmap(t, addr, length):
     if addr & (PAGE - 1) or length == 0 or addr + length > t.mm.task_size:
         raise KernelError(E.EINVAL)
+    t.mm.check_count(addr, page_up(addr + length))     # a split makes one more
     t.mm.unmap(addr, length)
     return 0
 
