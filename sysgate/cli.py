@@ -200,7 +200,8 @@ def cmd_probe(opts):
 def cmd_diff(opts):
     from .trace import diff
     run_opts = ["--cpu", opts.cpu] + (["--root", opts.root] if opts.root else []) \
-        + (["--seed", str(opts.seed)] if opts.seed is not None else [])
+        + (["--seed", str(opts.seed)] if opts.seed is not None else []) \
+        + (["--memory-limit", str(opts.memory_limit)] if opts.memory_limit else [])
     try:
         native, nstatus = diff.native_calls(opts.program, opts.args)
     except (RuntimeError, OSError) as e:

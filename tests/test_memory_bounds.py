@@ -46,7 +46,7 @@ def baseline(variant, exe):
 
 
 CASES = ["map", "mprotect", "munmap", "mremap", "madvise", "brk", "sparse", "writev",
-         "readv", "reserve", "mincore", "sendto"]
+         "readv", "reserve", "mincore", "readonly", "sendto"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -16,20 +16,32 @@ import struct
 from unicorn import UcError
 
 from .errors import KernelError, E
-from .hostlibc import libc
+from .hostmem import HostMapping, host_inode, resident
 
 PAGE = 0x1000
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = 0x100, 0x100000
 MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
-MAP_NORESERVE = 0x4000
-_MADV_DONTNEED = 4
 
 # What one process may commit (see Vma.charge), as Linux's strict overcommit
 # accounting counts it. The default bounds a guest whatever the host has.
 DEFAULT_MEMORY_LIMIT = 4 << 30
 _limit = [DEFAULT_MEMORY_LIMIT]
+
+
+def _max_map_count():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 65530
+
+
+# Linux's per-process bound on mappings, but at most half the host's: every
+# guest mapping is one of sysgate's own (or two, once split), and sysgate
+# needs some for itself.
+MAX_MAP_COUNT = min(_max_map_count(), _max_map_count() // 2 - 1024)
 
 
 def set_memory_limit(n):
@@ -109,65 +121,6 @@ class MappedFile:
             pass
 
 
-class HostMapping:
-    """Host memory the CPU maps directly (uc_mem_map_ptr): private
-    anonymous memory, a private (copy-on-write) or shared mapping of a
-    file, or shared anonymous memory that a forked child shares. Unmapped
-    when the last VMA using it goes (the CPU has let go of it by then)."""
-
-    def __init__(self, length, prot, flags, fd=-1, offset=0):
-        addr = libc.mmap(None, length, prot, flags, fd, offset)
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-        self.addr, self.length = addr, length
-        self.released = []      # host ranges given back already (release)
-
-    @classmethod
-    def anon(cls, length):
-        """Private zero pages that cost nothing until touched."""
-        try:
-            return cls(length, _mmap.PROT_READ | _mmap.PROT_WRITE,
-                       _mmap.MAP_PRIVATE | _mmap.MAP_ANONYMOUS | MAP_NORESERVE)
-        except OSError:
-            raise KernelError(E.ENOMEM) from None
-
-    @staticmethod
-    def drop(ptr, length):
-        """Give back the host pages of a private range at once (they read
-        as zeros, or as the file again, if the range is used after)."""
-        libc.madvise(ctypes.c_void_p(ptr), ctypes.c_size_t(length), _MADV_DONTNEED)
-
-    def release(self, ptr, length):
-        """The private range [ptr, ptr+length) is no VMA's any more: its
-        host pages and address space go now, not with the last piece."""
-        libc.munmap(ctypes.c_void_p(ptr), ctypes.c_size_t(length))
-        self.released.append((ptr, ptr + length))
-
-    def __del__(self):
-        at, end = self.addr, self.addr + self.length
-        for lo, hi in sorted(self.released):
-            if lo > at:
-                libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(lo - at))
-            at = max(at, hi)
-        if at < end:
-            libc.munmap(ctypes.c_void_p(at), ctypes.c_size_t(end - at))
-
-
-def _host_inode(ptr):
-    """(dev, ino) of the host mapping at ptr, from the host's own maps."""
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                rng, _, _, dev, ino = line.split()[:5]
-                lo, hi = (int(x, 16) for x in rng.split("-"))
-                if lo <= ptr < hi:
-                    major, minor = (int(x, 16) for x in dev.split(":"))
-                    return major << 8 | minor, int(ino)
-    except (OSError, ValueError):
-        pass
-    return 1, 0
-
-
 def _same_mapping(a, b):
     """b continues a's mapping as Linux sees it: a file mapping split where
     the end of its file falls (one part backed, one lazy), or private
@@ -186,14 +139,22 @@ def _same_mapping(a, b):
             and b.anon_off == a.anon_off + (a.end - a.start))
 
 
+# Read-only anonymous memory is not charged, so its size is the guest's
+# choice: a large mapping gets CPU memory only where it is touched, a chunk
+# at a time (Unicorn's unmap costs time for every page of a region).
+DEMAND_MIN = 32 << 20
+DEMAND_CHUNK = 2 << 20
+
+
+def _on_demand(v, prot=None):
+    prot = v.prot if prot is None else prot
+    return (v.file is None and not v.shared and not prot & PROT_WRITE
+            and v.end - v.start >= DEMAND_MIN)
+
+
 def _touched(v):
-    """Whether any host page behind v is resident (Linux: it has an anon_vma)."""
-    if not v.backed:
-        return False
-    n = (v.end - v.start) // PAGE
-    vec = ctypes.create_string_buffer(n)
-    libc.mincore(ctypes.c_void_p(v.ptr), ctypes.c_size_t(v.end - v.start), vec)
-    return any(vec.raw)
+    """Whether the guest touched v (Linux: it has an anon_vma)."""
+    return v.backed and any(resident(v.ptr, v.end - v.start))
 
 
 def _cpu_prot(prot):
@@ -262,13 +223,25 @@ class AddressSpace:
 
     def charge_in(self, start, end):
         """What [start, end) commits now."""
-        total = 0
-        for v in self.vmas[max(bisect.bisect(self.starts, start) - 1, 0):]:
+        total, vmas = 0, self.vmas
+        for i in range(max(bisect.bisect(self.starts, start) - 1, 0), len(vmas)):
+            v = vmas[i]
             if v.start >= end:
                 break
             if v.end > start and v.charge():
                 total += min(v.end, end) - max(v.start, start)
         return total
+
+    def check_count(self, start=None, end=None):
+        """ENOMEM when one more mapping would pass MAX_MAP_COUNT (with
+        start, end: only if changing [start, end) splits a mapping)."""
+        if len(self.vmas) + 2 <= MAX_MAP_COUNT:
+            return
+        if start is not None:
+            a, b = self.find(start), self.find(end - 1)
+            if not (a is not None and a.start < start or b is not None and b.end > end):
+                return
+        raise KernelError(E.ENOMEM)
 
     def check_commit(self, start, end, new):
         """ENOMEM if [start, end) committing new bytes (instead of what it
@@ -302,7 +275,10 @@ class AddressSpace:
         end = page_up(start + length)
         v = Vma(start, end, prot, ptr=ptr, hold=hold, **kw)
         self.check_commit(start, end, v.charge())
+        self.check_count()
         v.backed = bool(prot or data or ptr) and not lazy
+        if v.backed and not (data or ptr) and _on_demand(v):
+            v.backed = False
         if v.backed and not ptr:
             v.hold = HostMapping.anon(end - start)
             v.ptr = v.hold.addr
@@ -365,7 +341,7 @@ class AddressSpace:
         fork; Linux names it /dev/zero (deleted), a shmem inode."""
         m = HostMapping(size, _mmap.PROT_READ | _mmap.PROT_WRITE,
                         _mmap.MAP_SHARED | _mmap.MAP_ANONYMOUS)
-        dev, ino = _host_inode(m.addr)
+        dev, ino = host_inode(m.addr)
         self.map(start, size, prot, ptr=m.addr, shared=True, name="/dev/zero (deleted)",
                  dev=dev, ino=ino, hold=m)
 
@@ -391,11 +367,13 @@ class AddressSpace:
         None if addr is no such page or the mapping forbids the access
         (SIGSEGV: Linux checks the access before it asks the file)."""
         v = self.find(addr)
-        if v is None or v.backed or not v.prot or v.file is None and not v.shared:
+        if v is None or v.backed or not v.prot:
             return None
         need = {"read": PROT_READ, "write": PROT_WRITE, "exec": PROT_EXEC}.get(kind, 0)
         if need and not _cpu_prot(v.prot) & need:
             return None
+        if v.file is None and not v.shared:
+            return self._back(addr)
         if v.file is None:
             return False            # shared memory grown past its object (grow_shared)
         page = addr & ~(PAGE - 1)
@@ -408,6 +386,23 @@ class AddressSpace:
         except (OSError, ValueError, KernelError):
             return False            # the file shrank again meanwhile: past its end
         return self.find(addr) is not None and self.find(addr).backed
+
+    def _back(self, addr):
+        """Give the CPU memory for the stretch of a large read-only
+        anonymous mapping around addr (see _on_demand): True, retry."""
+        v = self.find(addr)
+        lo = max(v.start, addr & ~(DEMAND_CHUNK - 1))
+        hi = min(v.end, (addr & ~(DEMAND_CHUNK - 1)) + DEMAND_CHUNK)
+        hold = HostMapping.anon(hi - lo)
+        (p,) = self._carve(lo, hi)
+        try:
+            self.cpu.map_ptr(lo, hi - lo, _cpu_prot(p.prot), hold.addr)
+        except UcError:
+            self._insert(p)
+            raise KernelError(E.ENOMEM) from None
+        p.backed, p.ptr, p.hold = True, hold.addr, hold
+        self._insert(p)
+        return True
 
     def unmap(self, start, length):
         end = page_up(start + length)
@@ -584,6 +579,7 @@ class AddressSpace:
                     new += b - a
                 a = b
         self.check_commit(start, end, new)
+        self.check_count(start, end)
         at = start
         try:
             while at < end:
@@ -610,7 +606,7 @@ class AddressSpace:
             v.prot = prot
             if v.backed:
                 self.cpu.protect(v.start, v.end - v.start, _cpu_prot(prot))
-            elif prot and v.file is None and not v.shared:   # pages past an end stay lazy
+            elif prot and v.file is None and not v.shared and not _on_demand(v, prot):
                 try:
                     hold = HostMapping.anon(v.end - v.start)
                     self.cpu.map_ptr(v.start, v.end - v.start, _cpu_prot(prot), hold.addr)

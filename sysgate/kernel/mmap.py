@@ -6,7 +6,6 @@ mappings are the host's own shared mapping of the file, handed to the CPU as
 its memory, so stores reach the file and read(2) sees them at once. Pages
 wholly past the end of the file are SIGBUS (AddressSpace.map_file)."""
 import bisect
-import ctypes
 import fcntl
 import os
 import stat
@@ -16,7 +15,7 @@ from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
                  MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, MappedFile,
                  page_up)
-from .hostlibc import libc
+from .hostmem import resident
 from .registry import syscall
 
 PROT_SEM = 0x8
@@ -206,6 +205,7 @@ def sys_old_mmap(t, args):
 def sys_munmap(t, addr, length):
     if addr & (PAGE - 1) or length == 0 or addr + length > t.mm.task_size:
         raise KernelError(E.EINVAL)
+    t.mm.check_count(addr, page_up(addr + length))     # a split makes one more
     t.mm.unmap(addr, length)
     return 0
 
@@ -457,10 +457,8 @@ def sys_mincore(t, addr, length, vec):
         v = mm.find(at)
         stop = min(v.end, end, at + (256 << 20))
         n = (stop - at) // PAGE
-        out = ctypes.create_string_buffer(n)
-        if v.backed:
-            libc.mincore(ctypes.c_void_p(v.ptr + (at - v.start)), ctypes.c_size_t(stop - at), out)
-        mm.write(vec + (at - addr) // PAGE, out.raw.translate(_RESIDENT))
+        out = resident(v.ptr + (at - v.start), stop - at) if v.backed else bytes(n)
+        mm.write(vec + (at - addr) // PAGE, out.translate(_RESIDENT))
         at = stop
     return 0
 

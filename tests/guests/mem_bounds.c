@@ -134,6 +134,18 @@ int main(int argc, char **argv) {
         p[PG] = 1;
         T(mincore(p, 4 * PG, v));
         printf("resident: %ld, then %d%d%d%d\n", n, v[0], v[1], v[2], v[3]);
+    } else if (!strcmp(c, "readonly")) {
+        /* Read-only memory is not charged: its size is the guest's choice. */
+        size_t n = sizeof(long) == 8 ? 1UL << 40 : 2 * G;
+        char *p = mmap(0, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        long s = 0;
+        for (size_t i = 0; i < n; i += n / 64) s += p[i];
+        int fd = open("/dev/null", O_WRONLY);
+        T(write(fd, p + n / 2, 64 << 20));
+        T(mprotect(p + PG, 2 * PG, PROT_READ | PROT_WRITE));
+        p[PG] = 5;
+        printf("sum %ld, written %d\n", s, p[PG]);
+        T(munmap(p, n));
     } else if (!strcmp(c, "reserve")) {
         /* Go and the sanitizers reserve address space they never touch. */
         size_t n = sizeof(long) == 8 ? 64 * G : 2 * G;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PG 4096UL
@@ -85,7 +86,7 @@ int main(int argc, char **argv) {
                          PROT_READ | PROT_EXEC, PROT_READ | PROT_WRITE | PROT_EXEC};
     char what[128];
     for (int i = 0; i < steps; i++) {
-        unsigned at = rnd(NPAGES), n = 1 + rnd(8), op = rnd(12);
+        unsigned at = rnd(NPAGES), n = 1 + rnd(8), op = rnd(13);
         if (at + n > NPAGES) n = NPAGES - at;
         char *p = base + at * PG;
         int prot = prots[rnd(6)];
@@ -130,6 +131,27 @@ int main(int argc, char **argv) {
             snprintf(what, sizeof what, "truncate %u", n);
             res(what, ftruncate(fd, n * PG - 50));
             break;
+        case 7: {
+            /* A child stores into a page: the parent sees it only where
+               the page is shared. */
+            unsigned off = rnd(NPAGES * PG);
+            pid_t pid = fork();
+            if (pid == 0) {
+                if (sigsetjmp(jb, 1) == 0) {
+                    ((volatile char *)base)[off] = 99;
+                    printf("child store %u.%u: ok\n", off / 4096, off % 4096);
+                } else {
+                    printf("child store %u.%u: signal %d\n", off / 4096, off % 4096, sig);
+                }
+                _exit(0);
+            }
+            waitpid(pid, 0, 0);
+            if (sigsetjmp(jb, 1) == 0)
+                printf("parent load %u.%u: %d\n", off / 4096, off % 4096, ((volatile char *)base)[off]);
+            else
+                printf("parent load %u.%u: signal %d\n", off / 4096, off % 4096, sig);
+            break;
+        }
         default: {
             unsigned off = rnd(NPAGES * PG);
             int store = op >= 9;
