@@ -8,12 +8,14 @@ time natively and as ratios to it. The three runs must print the same
 output (its hash is compared), so a fast wrong answer cannot count.
 
 Workloads: the host's own gzip, sha256sum and python3 (dynamic programs), a
-bash loop that forks and execs /bin/true, xargs running echo, and four small
+bash loop that forks and execs /bin/true, xargs running echo, four small
 static C kernels (register arithmetic, loads, stores, indirect calls) from
-bench/guests/kernels.c. qemu-user, like sysgate, runs the programs a guest
-execs only when it is told to (binfmt_misc): here it is not, so qemu-user's
-fork+exec rows time its own start-up and fork plus native children, while
-sysgate runs the children itself.
+bench/guests/kernels.c, and two thread kernels (a futex hand-off between
+two threads, thread create+join) from bench/guests/threads.c. qemu-user,
+like sysgate, runs the programs a guest execs only when it is told to
+(binfmt_misc): here it is not, so qemu-user's fork+exec rows time its own
+start-up and fork plus native children, while sysgate runs the children
+itself.
 
 Usage: python3 bench/workloads.py [--quick] [--reps N] [--only NAME,...]
                                   [--json] [--plot FILE.png]
@@ -34,12 +36,12 @@ ROOT = os.path.dirname(HERE)
 BUILD = os.path.join(ROOT, "build", "bench")
 
 
-def build_kernels():
+def build_kernels(name="kernels", extra=()):
     os.makedirs(BUILD, exist_ok=True)
-    src = os.path.join(HERE, "guests", "kernels.c")
-    out = os.path.join(BUILD, "kernels")
+    src = os.path.join(HERE, "guests", name + ".c")
+    out = os.path.join(BUILD, name)
     if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-        subprocess.run(["gcc", "-static", "-O1", "-o", out, src], check=True)
+        subprocess.run(["gcc", "-static", "-O1", *extra, "-o", out, src], check=True)
     return out
 
 
@@ -63,6 +65,7 @@ def data_file(mb):
 
 def workloads(quick):
     k = build_kernels()
+    th = build_kernels("threads", ["-pthread"])
     mb = 2 if quick else 8
     text = data_file(mb)
     n = 1 if quick else 4
@@ -80,6 +83,8 @@ def workloads(quick):
         "C: load loop": ([k, "loads", str(10_000_000 * n)], None),
         "C: store loop": ([k, "stores", str(10_000_000 * n)], None),
         "C: indirect calls": ([k, "calls", str(10_000_000 * n)], None),
+        f"threads: futex hand-off x{4000 * n}": ([th, "handoff", str(2000 * n)], None),
+        f"threads: create+join x{100 * n}": ([th, "spawn", str(100 * n)], None),
     }
 
 
