@@ -149,3 +149,9 @@ def test_futex_wait(variant):
     EFAULT, a timer signal interrupting a wait (restarted with SA_RESTART,
     EINTR without, EINTR with a timeout), FUTEX_WAKE_OP's store."""
     assert_same(build("futex_wait.c", variant))
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_resethand_keeps_flags_and_mask(variant):
+    native, _ = assert_same(build("signal_resethand.c", variant))
+    assert b"SA_SIGINFO 1" in native.stdout

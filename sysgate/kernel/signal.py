@@ -283,7 +283,9 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     t.sigmask |= act[3] | (0 if flags & sigframe.SA_NODEFER else bit)
     t.sigmask &= ~UNBLOCKABLE
     if flags & sigframe.SA_RESETHAND:
-        t.sigactions.pop(signo, None)
+        # Only the handler goes back to SIG_DFL; flags and mask stay, as
+        # get_signal leaves them (sigaction then still shows SA_SIGINFO).
+        t.sigactions[signo] = (SIG_DFL,) + tuple(act[1:])
         after_action_change(t, signo)
     return new
 
