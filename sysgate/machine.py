@@ -595,6 +595,12 @@ class Machine:
         _flush_stdio()
         if status[0] == "exit":
             os._exit(status[1])
+        if os.environ.get("SYSGATE_VERBOSE") and len(status) > 2 and status[2]:
+            # A child's death is its parent's to report; the why is ours.
+            from .kernel.signal import NAMES
+            name = NAMES.get(status[1], f"Signal {status[1]}")
+            print(f"sysgate: pid {os.getpid()}: {name} ({status[2]})", file=sys.stderr,
+                  flush=True)
         die_by_signal(status[1])
 
     # --- threads --------------------------------------------------------

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ALL, ROOT, assert_same, build
+from conftest import ALL, ROOT, assert_same, build, run_sysgate
 
 
 @pytest.mark.parametrize("variant", ALL)
@@ -155,3 +155,12 @@ def test_futex_wait(variant):
 def test_resethand_keeps_flags_and_mask(variant):
     native, _ = assert_same(build("signal_resethand.c", variant))
     assert b"SA_SIGINFO 1" in native.stdout
+
+
+def test_verbose_explains_a_childs_death():
+    import os
+    exe = build("proc_child_segv.c", "gcc64")
+    assert_same(exe)
+    emu = run_sysgate(exe, env=dict(os.environ, SYSGATE_VERBOSE="1"))
+    assert emu.stdout == b"child died of 11\n"
+    assert b": Segmentation fault (write fault at 0x8)\n" in emu.stderr, emu
