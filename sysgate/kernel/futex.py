@@ -162,34 +162,47 @@ class Waiter:
         self.task, self.bitset, self.woken, self.pi = task, bitset, False, pi
 
 
+def enqueue(t, uaddr, w):
+    t.proc.futex_queues.setdefault(uaddr, []).append(w)
+
+
+def dequeue(t, uaddr, w):
+    """Take w off uaddr's queue if a wake has not already done so."""
+    q = t.proc.futex_queues.get(uaddr)
+    if q is not None and w in q:
+        q.remove(w)
+        if not q:
+            del t.proc.futex_queues[uaddr]
+
+
+def sleep_until_woken(t, waiters, deadline, restart):
+    """Sleep on the CPU lock until one of waiters is woken (its index), a
+    signal comes (restart) or the deadline (CLOCK_MONOTONIC ns) passes
+    (ETIMEDOUT); the guest's timers still fire meanwhile."""
+    lock = t.proc.cpu_sched
+    while True:
+        for i, w in enumerate(waiters):
+            if w.woken:
+                return i
+        t.timers.expire()
+        if sched.interruptible(t):
+            raise KernelError(restart)
+        now = sched.now_ns()
+        if deadline is not None and now >= deadline:
+            raise KernelError(E.ETIMEDOUT)
+        until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
+        lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+
+
 def _queue_wait(t, uaddr, deadline, bitset, restart):
     """Sleep on this process's queue for uaddr until a wake, a signal or
     the deadline (CLOCK_MONOTONIC ns)."""
-    lock = t.proc.cpu_sched
     w = Waiter(t, bitset)
-    t.proc.futex_queues.setdefault(uaddr, []).append(w)
+    enqueue(t, uaddr, w)
     try:
-        while True:
-            if w.woken:
-                return 0
-            t.timers.expire()
-            if sched.interruptible(t):
-                raise KernelError(restart)
-            now = sched.now_ns()
-            if deadline is not None and now >= deadline:
-                raise KernelError(E.ETIMEDOUT)
-            until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-            wake_at = None
-            if until:
-                wake_at = time.monotonic() + (min(until) - now) / 1e9
-            lock.sleep(t, wake_at)
+        return sleep_until_woken(t, [w], deadline, restart)
     finally:
-        if not w.woken:
-            q = t.proc.futex_queues.get(uaddr)
-            if q is not None and w in q:
-                q.remove(w)
-                if not q:
-                    del t.proc.futex_queues[uaddr]
+        dequeue(t, uaddr, w)
 
 
 def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
@@ -372,24 +385,9 @@ def sys_futex_waitv(t, waiters, nr, flags, timeout, clockid):
         raise KernelError(E.ETIMEDOUT)
     mine = [Waiter(t, 0xFFFFFFFF) for _ in words]
     for w, (uaddr, _) in zip(mine, words):
-        t.proc.futex_queues.setdefault(uaddr, []).append(w)
+        enqueue(t, uaddr, w)
     try:
-        while True:
-            for i, w in enumerate(mine):
-                if w.woken:
-                    return i
-            t.timers.expire()
-            if sched.interruptible(t):
-                raise KernelError(restart)
-            now = sched.now_ns()
-            if deadline is not None and now >= deadline:
-                raise KernelError(E.ETIMEDOUT)
-            until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-            lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+        return sleep_until_woken(t, mine, deadline, restart)
     finally:
         for w, (uaddr, _) in zip(mine, words):
-            q = t.proc.futex_queues.get(uaddr)
-            if q is not None and w in q:
-                q.remove(w)
-                if not q:
-                    del t.proc.futex_queues[uaddr]
+            dequeue(t, uaddr, w)

@@ -62,7 +62,7 @@ def _owner_alive(t, tid):
 
 
 def _lock(t, uaddr, deadline, trylock):
-    from .futex import Waiter
+    from .futex import Waiter, dequeue, enqueue, sleep_until_woken
     while True:
         val = _word(t, uaddr)
         owner = val & FUTEX_TID_MASK
@@ -85,24 +85,11 @@ def _lock(t, uaddr, deadline, trylock):
             sched.sleep_until(t, deadline, sched.ERESTARTNOINTR)
             raise KernelError(E.ETIMEDOUT)
         w = Waiter(t, 0xFFFFFFFF, pi=True)
-        t.proc.futex_queues.setdefault(uaddr, []).append(w)
+        enqueue(t, uaddr, w)
         try:
-            while not w.woken:
-                t.timers.expire()
-                if sched.interruptible(t):
-                    raise KernelError(sched.ERESTARTNOINTR)
-                now = sched.now_ns()
-                if deadline is not None and now >= deadline:
-                    raise KernelError(E.ETIMEDOUT)
-                until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-                lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+            sleep_until_woken(t, [w], deadline, sched.ERESTARTNOINTR)
         finally:
-            if not w.woken:
-                q = t.proc.futex_queues.get(uaddr)
-                if q is not None and w in q:
-                    q.remove(w)
-                    if not q:
-                        del t.proc.futex_queues[uaddr]
+            dequeue(t, uaddr, w)
         return 0        # the unlocker made us the owner
 
 

@@ -729,12 +729,17 @@ class AddressSpace:
                 return end
             end = n.end
 
-    def maps_text(self):
+    def mappings(self):
+        """[(mapping, its first piece)]: the VMAs as /proc/self/maps shows
+        them, a file mapping's lazy tail joined to it."""
         out, i = [], 0
         while i < len(self.vmas):
             v = self.vmas[i]
             end = self.pieces_end(v)
             while i < len(self.vmas) and self.vmas[i].start < end:
                 i += 1
-            out.append(v.clone(v.start, end).maps_line() + "\n")
-        return "".join(out)
+            out.append((v.clone(v.start, end), v))
+        return out
+
+    def maps_text(self):
+        return "".join(m.maps_line() + "\n" for m, _ in self.mappings())

@@ -177,6 +177,7 @@ def host_call(t, fn, *args, restart=ERESTARTSYS):
     errno on failure): a signal from outside interrupts it (the helper
     thread pokes this thread, kernel.hostsig), and then the call gives up
     with restart, as a wait does. Its result, or OSError for its errno."""
+    from .thread import host_wait   # (thread imports sched)
     hs = t.host
     if hs is None:                  # no signal helper (a machine not run)
         r = fn(*args)
@@ -195,7 +196,6 @@ def host_call(t, fn, *args, restart=ERESTARTSYS):
                 continue
             if deadline is not None:
                 hs.poke_at(deadline)
-            from .thread import host_wait
             with host_wait(t):          # the other threads run meanwhile
                 r = fn(*args)
         finally:

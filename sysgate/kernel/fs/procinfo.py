@@ -22,17 +22,7 @@ def _comm(t):
 
 
 def _vmas(t):
-    """The VMAs as /proc/self/maps shows them (a file mapping's lazy tail
-    joined to it)."""
-    mm = t.mm
-    out, i = [], 0
-    while i < len(mm.vmas):
-        v = mm.vmas[i]
-        end = mm.pieces_end(v)
-        while i < len(mm.vmas) and mm.vmas[i].start < end:
-            i += 1
-        out.append((v.clone(v.start, end), v))
-    return out
+    return t.mm.mappings()
 
 
 def _rss(v):

@@ -19,12 +19,10 @@ from ..errors import KernelError, E
 from ..hostlibc import libc
 from ..registry import syscall
 from ..sched import wait_fd
-from .files import sys_readv, sys_writev
+from .files import IOV_MAX, MAX_RW_COUNT, sys_readv, sys_writev
 
 SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE, SPLICE_F_GIFT = 1, 2, 4, 8
 SPLICE_FLAGS = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT
-MAX_RW_COUNT = 0x7FFFF000
-IOV_MAX = 1024
 
 libc.tee.restype = ctypes.c_ssize_t
 
