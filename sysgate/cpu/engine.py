@@ -264,6 +264,7 @@ class Engine:
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
         self._pending_error = None
         self.async_stopped = False     # a stop was requested from another thread
+        self.async_stops = 0           # how many were ever requested (a gdb step's witness)
         self._exception_in_flight = False
         self._rewind = None
         self._skip_step_at = None
@@ -318,22 +319,6 @@ class Engine:
         self.uc.ctl_remove_cache(addr, addr + 1)
         return h
 
-    def watch_blocks(self, fn):
-        """Call fn() before every translated block of user code (fn None:
-        stop). The run loop uses it to stop at a timer's deadline: stopping
-        from a hook is exact, while emu_start's own timeout stops from
-        another thread, and a stop that lands while a SYSENTER is being
-        handled leaves EIP inside the next instruction (Unicorn 2.1.4)."""
-        if getattr(self, "_block_hook", None) is not None:
-            self.uc.hook_del(self._block_hook)
-            self._block_hook = None
-        if fn is not None:
-            self._block_hook = self.uc.hook_add(UC.UC_HOOK_BLOCK, lambda uc, a, s, _: fn())
-        self.uc.ctl_flush_tb()      # blocks translated before must see the change
-
-    def watching(self):
-        return getattr(self, "_block_hook", None) is not None
-
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
         return RegBatch(self.uc._uch, [REG[n] for n in names])
@@ -368,9 +353,6 @@ class Engine:
     def _map(self, addr, size, perms):
         self.uc.mem_map(addr, size, perms)
         self.prot.set(addr, addr + size, perms)
-
-    def map(self, addr, size, prot):
-        self._map(addr, size, self._uc_prot(prot))
 
     def map_ptr(self, addr, size, prot, ptr):
         """Map host memory at ptr (shared mappings)."""
@@ -516,12 +498,14 @@ class Engine:
     def stop_async(self):
         """Stop user code from another host thread, exactly (see
         _install_preempt)."""
+        self.async_stops += 1
         self.preempt.flag = 1
 
     def run(self, pc, count=0):
         """Run user code from pc until a hook stops the CPU (or count
         instructions ran: a thread's slice); raise GuestFault when user code
-        faults. (No emu_start timeout: see watch_blocks.)"""
+        faults. (No emu_start timeout: stops from other threads are
+        exact through _install_preempt.)"""
         self._last_bad = self._watch_trap = None
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:
@@ -599,6 +583,11 @@ class Engine:
         # Unicorn counts instructions with a code hook that blocks translated
         # before it was added lack (seen: a call into the vDSO ran on).
         self.uc.ctl_flush_tb()
+        # A stop asked while gdb held the guest (the signal helper repeats
+        # its request until the run loop takes the signal) would end the
+        # step before its instruction: the step runs first, the request is
+        # repeated after it.
+        self.preempt.flag = 0
 
     def unhook(self, handle):
         self.uc.hook_del(handle)

@@ -58,6 +58,7 @@ class SysgateTarget:
         self.overlay = None        # registers of a stop inside the CPU
         self.stepping = False      # gdb asked for one instruction
         self._step_ran = False     # ... and the CPU was told to run just that
+        self._step_from = None     # (pc, engine's async_stops) when it was
         self._skip_bp = None       # resuming at a breakpoint: it does not fire at once
         self._catch = None         # None, or syscall numbers to stop at (empty: all)
         self._pass = frozenset()
@@ -193,7 +194,15 @@ class SysgateTarget:
         self._sync()
         stop, self.pending = self.pending, None
         if stop is None and self._step_ran:
-            stop = Stop(SIGTRAP)
+            # A stop from another thread (a SIGCHLD, a timer) can land at the
+            # block's start before the stepped instruction ran: then the
+            # step is made again, not reported as done.
+            armed = self._step_from
+            cut_short = (self.stepping and armed is not None
+                         and armed[0] == self.cpu.reg_read(REG["rip"])
+                         and armed[1] != self.cpu.async_stops)
+            if not cut_short:
+                stop = Stop(SIGTRAP)
         if stop is None:
             stop = self._take_interrupt()
         if stop is not None:
@@ -221,6 +230,7 @@ class SysgateTarget:
         if self.stepping:
             self.cpu.step_next()
             self._step_ran = True
+            self._step_from = (pc, self.cpu.async_stops)
         return pc
 
     def _inject(self, signo):
