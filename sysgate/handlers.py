@@ -4,3 +4,4 @@ from .kernel import (cputime, cred, exec, fork, futex, info, mmap, net, personal
                      prctl, priority, privileged, process, signal, time, timers, tls)  # noqa: F401
 from .kernel.fs import (anon, epoll, files, handles, names, poll, splice, stat, sync,  # noqa: F401
                         xattr)
+from .kernel.ptrace import calls as ptrace_calls  # noqa: F401

@@ -211,6 +211,8 @@ def absorb_host_signals(t):
 
 
 def ignored(t, sig):
+    if getattr(t.machine.debug, "ptraced", False) and sig != SIGKILL:
+        return False        # a tracer sees even ignored signals (sig_ignored)
     handler = t.sigactions.get(sig, (SIG_DFL,))[0]
     return sig not in (SIGKILL, SIGSTOP) and (
         handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))
