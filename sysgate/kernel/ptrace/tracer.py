@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from ..errors import KernelError
 from . import channel
-from .consts import SIGKILL
+from .consts import EVENT_CLONE, EVENT_FORK, EVENT_VFORK, SIGKILL
 
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED = 1, 2, 3, 4
 WNOWAIT = 0x1000000
@@ -86,6 +86,11 @@ class Tracer:
             e.stop = msg
             e.status = msg["stop"]
             e.child = msg.get("parent") == self.pid
+            if (e.status >> 16) in (EVENT_FORK, EVENT_VFORK, EVENT_CLONE):
+                # The new child is our tracee from birth, before it connects.
+                new = msg.get("msg", 0)
+                if new > 0 and new not in self.tracees:
+                    self.tracees[new] = Entry(new, None)
         elif "exit" in msg:
             e.stop = None
             e.status, e.gone = msg["exit"], True
