@@ -74,3 +74,23 @@ def test_strace_to_stderr_and_exit_status():
     emu = run_sysgate(STRACE, ["-qq", "-e", "trace=write", exe])
     assert emu.status == native.returncode
     assert _normal(emu.stderr.decode()) == _normal(native.stderr.decode())
+
+
+GDB = shutil.which("gdb")
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_backtrace(variant):
+    """gdb run under sysgate (it reads the tracee's memory through
+    /proc/<pid>/task/<pid>/mem, its registers with ptrace) on a guest that
+    faults: the same stop, backtrace, registers and fault address."""
+    exe = build("ptrace_segv.c", variant, extra=("-g", "-O0"))
+    args = ["-nx", "-batch", "-ex", "run", "-ex", "bt", "-ex", "info registers rip",
+            "-ex", "print $_siginfo.si_signo", "-ex", "print $_siginfo._sifields._sigfault.si_addr",
+            exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"depth (p=0x10, n=0)" in native.stdout
+    assert emu.stdout == native.stdout
+    assert emu.status == native.returncode

@@ -282,10 +282,19 @@ def _own(t, pid, rest, path, is_process):
     raise KernelError(E.ENOENT)
 
 
+def _traced_by(t, pid):
+    from ..ptrace.tracer import remote_mem      # ptrace: a tracer reads its tracee's mem
+    return pid is not None and remote_mem(t, pid) is not None
+
+
 def _other(t, info, rest, path):
     if not rest:
         return Node("dir", path)
     name = rest[0]
+    pid = info.get("pid")
+    if rest in (["mem"], ["task"], ["task", str(pid)], ["task", str(pid), "mem"]) \
+            and _traced_by(t, pid):
+        return Node("mem" if rest[-1] == "mem" else "dir", path)
     if len(rest) > 1:
         if name in OTHER_DENIED:
             raise KernelError(E.EACCES)

@@ -24,6 +24,7 @@ from .consts import (EVENT_CLONE, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_STOP
 from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS, signed
 
 SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
+USER_CS, USER_DS = 0x33, 0x2B
 EIO, EFAULT = 5, 14
 ENOSYS = 38
 CLONE_VFORK, CLONE_UNTRACED, CLONE_PTRACE, CLONE_THREAD = 0x4000, 0x00800000, 0x2000, 0x10000
@@ -84,8 +85,16 @@ class Tracee:
         v["orig_rax"] = orig & M64
         v["fs_base"] = thread.get_base("fs")
         v["gs_base"] = thread.get_base("gs")
-        return {k: int(x) & M64 for k, x in v.items() if k in USER_REGS or k in (
+        out = {k: int(x) & M64 for k, x in v.items() if k in USER_REGS or k in (
             "orig_rax", "fs_base", "gs_base")}
+        if out["cs"] == USER_CS:
+            # Linux starts 64-bit programs with null ds and es (the engine
+            # loads the flat data selector, which behaves the same there);
+            # a debugger reads 0x2b in ds as an x32 program.
+            for seg in ("ds", "es"):
+                if out[seg] == USER_DS:
+                    out[seg] = 0
+        return out
 
     def detach(self, sig=0):
         self.machine.debug = None

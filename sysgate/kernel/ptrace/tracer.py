@@ -219,3 +219,42 @@ def waitid(t, idtype, id_, options):
             and not options & WNOWAIT:
         tr.forget(r.si_pid)
     return r
+
+
+class RemoteMem:
+    """/proc/<pid>/mem of a tracee, opened by its tracer (gdb reads memory
+    only so): served over the channel while the tracee is stopped."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def _entry(self):
+        tr = _tracer
+        if tr is None or tr.pid != os.getpid():
+            raise KernelError(E.EIO)
+        tr.pump()
+        e = tr.tracees.get(self.pid)
+        if e is None or e.stop is None:
+            raise KernelError(E.EIO)
+        return tr, e
+
+    def read(self, addr, n):
+        tr, e = self._entry()
+        out = tr.request(e, {"op": "read", "addr": addr, "n": min(n, 1 << 16)})
+        return bytes.fromhex(out["data"])
+
+    def write(self, addr, data):
+        tr, e = self._entry()
+        data = data[:1 << 16]
+        tr.request(e, {"op": "write", "addr": addr, "data": data.hex()})
+        return len(data)
+
+
+def remote_mem(t, pid):
+    """A RemoteMem for pid when it is this process's tracee, else None."""
+    tr = get(t, make=False)
+    if tr is None:
+        return None
+    tr.pump()
+    e = tr.tracees.get(pid)
+    return RemoteMem(pid) if e is not None and not e.gone else None
