@@ -131,7 +131,7 @@ class Task:
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.exit_status = None       # ('exit', code) or ('signal', signo)
         self.exit_thread = False      # sys_exit: only this thread ends
-        self.thread = None            # the CPU context (machine.Thread)
+        self.thread = None            # the CPU context (cpu.context.Thread)
         self.host = self.proc.host    # per-thread wake-ups once threaded (kernel.thread)
         self.gate_regs = None         # the gate's pt_regs while switched out
         self.wakeup = False           # a private futex wake or a signal for a sleeper
