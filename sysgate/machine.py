@@ -10,11 +10,11 @@ import threading
 
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
-from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
-from .entry.syscall import TASK_SIZE_MAX
+from .entry.exit import irqentry_exit_to_user_mode
+from .entry.gate import Gate
+from .entry.traps import SIGSEGV, deliver_raised, page_fault, raise_fault
 from .kernel.errors import KernelError
-from .kernel.sigframe import siginfo
-from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
+from .kernel.signal import GuestSignal, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.fs.procspool import publish as publish_guest_view
@@ -33,7 +33,6 @@ from . import handlers  # noqa: F401  (registers every system call)
 
 
 SIGKILL_NO = 9
-SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR = 1, 2, 2, 1, 2
 
 
 def _flush_stdio():
@@ -513,66 +512,11 @@ class Machine:
         self.cpu.stop()
 
     def raise_fault(self, signo, why, ip=None, trapno=0, err=0, code=None, addr=None):
-        """An exception the gate saw (INT n, #UD of a missing gate, ...):
-        handled by the run loop once the CPU has stopped. code and addr
-        default to what Linux's trap handlers report for signo."""
-        self.fault = (signo, why, ip, trapno, err, code, addr)
-        self.cpu.stop()
-
-    def _fault_signal(self, f):
-        """(signo, code, si_addr, trap, why) for a GuestFault, as Linux's
-        page-fault and #UD handlers report them; None when the page fault
-        was the kernel's own business and the instruction runs again (a
-        file page the file has grown to cover, a vfork child's store)."""
-        if f.kind == "ill":
-            return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
-        if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
-            return None         # a vfork child's first store to a page
-        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr, f.kind)
-        if past_eof:
-            return None
-        # Error code: user access, write, instruction fetch, and P, which
-        # Linux sets for any address from TASK_SIZE_MAX up so as not to tell
-        # user space which kernel pages exist (sanitize_error_code).
-        present = f.mapped or f.addr >= TASK_SIZE_MAX
-        err = 4 | (1 if present else 0) | (2 if f.kind == "write" else 0) \
-            | (16 if f.kind == "exec" else 0)
-        trap = (14, err, f.addr)
-        if past_eof is False:
-            return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
-        # A mapping whose pages are not there yet (reserved, or past the
-        # end of its file) still makes it an access error.
-        code = SEGV_ACCERR if f.mapped or self.task.mm.find(f.addr) else SEGV_MAPERR
-        return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
-
-    def _deliver_fault(self, signo, code, addr, trap, ip=None):
-        regs = self.thread.read_regs()
-        if ip is not None:
-            regs["rip"] = ip
-        info = siginfo(signo, code, True, addr=addr)
-        if not self._deliver(signo, regs, info, trap, forced=True) and ip is not None:
-            self.thread.write_regs({"rip": ip})
-
-    def _deliver(self, signo, regs, *args, **kw):
-        """Deliver signo to user code stopped with regs; True if a handler's
-        frame now holds the CPU."""
-        new = deliver(self.task, signo, regs, self.thread.read_fpu(), *args, **kw)
-        if new is not None:
-            self.thread.write_regs(new)
-        return new is not None
+        """An exception seen inside a CPU hook (entry.traps.raise_fault)."""
+        raise_fault(self.gate, signo, why, ip, trapno, err, code, addr)
 
     def _interrupt_return(self):
-        """The return from an interrupt (a timer, a host signal): deliver
-        what became pending."""
-        task = self.task
-        task.timers.expire()
-        # Every pending signal, as Linux's exit loop: a fatal one behind a
-        # handled one (SIGTERM behind a timer's SIGALRM) still ends the
-        # program now. Each delivery clears its signal or blocks it.
-        signo = deliverable(task)
-        while signo:
-            self._deliver(signo, self.thread.read_regs())
-            signo = deliverable(task)
+        irqentry_exit_to_user_mode(self.task)
 
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
@@ -696,7 +640,7 @@ class Machine:
             else self.entry
         if self._loaded is None:
             self._loaded = t
-        self.fault = None
+        self.gate.fault = None
         while t.exit_status is None and proc.group_exit is None:
             timers = t.timers
             cpu = self.cpu
@@ -719,7 +663,7 @@ class Machine:
                     if t.pending & ~t.sigmask:
                         # Sent while this thread was off the CPU: delivered
                         # on its way back to user mode.
-                        self._interrupt_return()
+                        irqentry_exit_to_user_mode(self.task)
                         pc = cpu.rip()
                     lock.in_user = True
                     try:
@@ -746,28 +690,19 @@ class Machine:
                     cpu.async_stopped = False
                     self.gate.repair_async_stop()
                 t.timekeeper.refresh()
-                if (armed or self.hostsig.pending or t.pending) and self.fault is None \
+                gate = self.gate
+                if (armed or self.hostsig.pending or t.pending) and gate.fault is None \
                         and t.exit_status is None and proc.group_exit is None:
-                    self._interrupt_return()
-                if self.fault is not None:
-                    signo, why, ip, trapno, err, code, addr = self.fault
-                    self.fault = None
-                    if code is None:
-                        code = {SIGILL: ILL_ILLOPN, SIGFPE: FPE_INTDIV}.get(signo, SI_KERNEL)
-                    if addr is None:
-                        addr = 0 if code == SI_KERNEL else (
-                            ip if ip is not None else self.cpu.reg_read(REG["rip"]))
-                    self._deliver_fault(signo, code, addr, (trapno, err, 0), ip)
+                    irqentry_exit_to_user_mode(self.task)
+                if gate.fault is not None:
+                    deliver_raised(gate, self.task)     # an exception a gate saw
             except GuestFault as f:
-                fault = self._fault_signal(f)
-                if fault is None:
-                    pc = self.cpu.reg_read(REG["rip"])
-                    continue            # the page is there now: the instruction again
-                signo, code, addr, trap, why = fault
                 try:
-                    self._deliver_fault(signo, code, addr, trap)
+                    if not page_fault(self.task, f):
+                        pc = self.cpu.reg_read(REG["rip"])
+                        continue        # the page is there now: the instruction again
                 except GuestSignal as s:
-                    self._die(t, ("signal", s.signo, why))
+                    self._die(t, ("signal", s.signo, s.why))
             except GuestSignal as s:
                 self._die(t, ("signal", s.signo, s.why))
             if t.exit_status is None and proc.group_exit is None:
