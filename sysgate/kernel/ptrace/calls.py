@@ -28,13 +28,12 @@ def _guest(t, pid):
 
 
 def traceme(t):
-    m = t.machine
-    if m.debug is not None:
+    if t.debugger is not None:
         raise KernelError(E.EPERM)      # traced already (or held by the gdb stub)
     parent = os.getppid()
-    if m.session == os.getpid() or not _guest(t, parent):
+    if t.session == os.getpid() or not _guest(t, parent):
         raise KernelError(E.EPERM)      # the parent is outside the session
-    m.debug = Tracee(m, parent)
+    t.debugger = Tracee(t, parent)
     return 0
 
 

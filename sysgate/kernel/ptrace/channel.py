@@ -8,15 +8,17 @@ until one resumes it. Messages are JSON objects, bytes as hex."""
 import json
 import os
 import socket
+import tempfile
 import time
-
-from ..fs.procspool import _dir
 
 MAX_MSG = 1 << 20
 
 
 def path(session, tracer):
-    return os.path.join(_dir(session), f"ptrace-{tracer}")
+    # procspool's directory of the session (not imported: procspool reaches
+    # the signal code, which must not sit in an import circle).
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(base, f"sysgate-{os.getuid()}", str(session), f"ptrace-{tracer}")
 
 
 def listen(session):

@@ -40,15 +40,15 @@ MAX_IO = 1 << 16          # bytes one read or write request may move
 class Tracee:
     ptraced = True      # signal.ignored: a tracer sees ignored signals too
 
-    def __init__(self, machine, tracer, options=0, seized=False):
-        self.machine = machine
+    def __init__(self, task, tracer, options=0, seized=False):
+        self.t = task
         self.pid = os.getpid()
         self.tracer = tracer
         self.options = options
         self.seized = seized
         self.sock = None
         self.mode = "cont"          # how the tracer resumed it: cont, syscall, step
-        self._cpu = machine.cpu
+        self._cpu = task.thread.cpu
         self._exec_exit = None      # an execve's number: its exit stop waits for the new program
         self._skip_ax = None        # a call the tracer skipped returns this
         self._step_ran = False
@@ -60,10 +60,10 @@ class Tracee:
     # --- plumbing ----------------------------------------------------------
     @property
     def task(self):
-        return self.machine.task
+        return self.t
 
     def _active(self, regs=None):
-        if self.machine.debug is not self:
+        if self.t.debugger is not self:
             return False
         if os.getpid() != self.pid:
             return self._forked(regs)
@@ -80,7 +80,7 @@ class Tracee:
 
     def _view(self, base=None, orig=-1):
         """The registers the tracer sees, over base (a gate's exit view)."""
-        thread = self.machine.thread
+        thread = self.t.thread
         v = dict(base) if base is not None else thread.read_regs()
         v["orig_rax"] = orig & M64
         v["fs_base"] = thread.get_base("fs")
@@ -97,7 +97,7 @@ class Tracee:
         return out
 
     def detach(self, sig=0):
-        self.machine.debug = None
+        self.t.debugger = None
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -114,7 +114,7 @@ class Tracee:
         SIGTRAP|event<<8) and serve the tracer until it resumes us.
         Returns the signal it resumed with (None: detached or gone)."""
         if self.sock is None:
-            self.sock = channel.connect(self.machine.session, self.tracer, self._gone)
+            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
             if self.sock is None:
                 self.detach()
                 return None
@@ -169,9 +169,9 @@ class Tracee:
             elif op == "options":
                 self.options = req["v"]
             elif op == "fpregs":
-                reply["data"] = _fxsave(self.machine.thread.read_fpu()).hex()
+                reply["data"] = _fxsave(self.t.thread.read_fpu()).hex()
             elif op == "setfpregs":
-                self.machine.thread.write_fpu(_fxrestore(bytes.fromhex(req["data"]), 16))
+                self.t.thread.write_fpu(_fxrestore(bytes.fromhex(req["data"]), 16))
             else:
                 reply = {"err": EIO}
         except KernelError as e:
@@ -195,13 +195,13 @@ class Tracee:
         upto = min(a, end)
         if upto <= addr:
             raise KernelError(EIO)
-        return self.machine.cpu.mem_read(addr, upto - addr)
+        return self.t.thread.cpu.mem_read(addr, upto - addr)
 
     def _write(self, addr, data):
         if len(data) > MAX_IO or len(self._read(addr, len(data))) != len(data):
             raise KernelError(EIO)
         self.task.mm.write_kernel(addr, data)
-        self.machine.cpu.drop_code(addr, len(data))
+        self.t.thread.cpu.drop_code(addr, len(data))
 
     def _setregs(self, new):
         v = self.view
@@ -227,10 +227,10 @@ class Tracee:
         """Register changes at a stop outside a system call."""
         out = {k: self.view[k] for k in self.dirty if k in USER_REGS}
         if out:
-            self.machine.thread.write_regs(out)
+            self.t.thread.write_regs(out)
         for seg in ("fs", "gs"):
             if seg + "_base" in self.dirty:
-                self.machine.thread.set_base(seg, self.view[seg + "_base"])
+                self.t.thread.set_base(seg, self.view[seg + "_base"])
 
     def _code(self, event=0):
         if event:
@@ -245,7 +245,7 @@ class Tracee:
             self._skip_ax = None
             if self.mode != "syscall":
                 return
-            view = self._view(gate._user_regs_at_exit(regs, self.machine.thread.read_regs()),
+            view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
                               regs.orig_ax)
             sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
             if sig is None:
@@ -256,12 +256,12 @@ class Tracee:
         if self._skip_ax is not None:
             regs.ax, self._skip_ax = self._skip_ax, None
         self._fork_event(gate, regs)
-        if regs.orig_ax in EXECVE[regs.abi] and self.machine.pending_exec is not None:
+        if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
             return
-        if self.mode != "syscall" or self.machine.debug is not self:
+        if self.mode != "syscall" or self.t.debugger is not self:
             return
-        view = self._view(gate._user_regs_at_exit(regs, self.machine.thread.read_regs()),
+        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
                           regs.orig_ax)
         sig = self._stop(self._code(), view, kind="exit", msg=2, abi=regs.abi)
         if sig is None:
@@ -304,7 +304,7 @@ class Tracee:
             return
         if not self.options & OPTION_OF[event]:
             return
-        view = self._view(gate._user_regs_at_exit(regs, self.machine.thread.read_regs()),
+        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
                           regs.orig_ax)
         view["rax"] = -ENOSYS & M64       # reported from inside the call
         sig = self._stop(self._code(event), view, msg=regs.ax, abi=regs.abi)
@@ -344,7 +344,7 @@ class Tracee:
         traced = event is not None and not flags & CLONE_UNTRACED and (
             flags & CLONE_PTRACE or self.options & OPTION_OF[event])
         if not traced:
-            self.machine.debug = None
+            self.t.debugger = None
             return False
         self.mode = "cont"
         self._exec_exit = self._skip_ax = None
@@ -362,15 +362,14 @@ class Tracee:
             return signo
         if self._reported == signo:
             return signo
-        gate = self.machine.gate
-        cur = gate.current
+        cur = t.pt_regs
         base = None
         orig = -1
         if cur is not None and cur.exit_path is None:
-            base = gate._user_regs_at_exit(cur, self.machine.thread.read_regs())
+            base = t.regs_at_exit(t.thread.read_regs())
             orig = cur.orig_ax
         while signo:
-            if signo == SIGKILL or self.machine.debug is not self:
+            if signo == SIGKILL or self.t.debugger is not self:
                 return signo
             info = t.siginfo.get(signo) or t.proc.shared_siginfo.get(signo) or siginfo(
                 signo, SI_USER, True)
@@ -416,27 +415,27 @@ class Tracee:
             return signo          # detached: the signal goes on
         self._apply_cpu()
         if self.mode == "step":
-            self.machine.cpu.stop()
+            self.t.thread.cpu.stop()
         return sig
 
     # --- the run loop ----------------------------------------------------------
     def before_run(self, pc):
         if not self._active():
             return pc
-        cpu = self.machine.cpu
+        cpu = self.t.thread.cpu
         if cpu is not self._cpu:
             self._cpu = cpu
             self._after_exec()
-            if self.machine.debug is not self:
-                return self.machine.thread.read_regs()["rip"]
+            if self.t.debugger is not self:
+                return self.t.thread.read_regs()["rip"]
         if self._step_ran:
             self._step_ran = False
             sig = self._stop(SIGTRAP, self._view(), info=siginfo(SIGTRAP, TRAP_TRACE, True))
             if sig is not None:
                 self._apply_cpu()
                 self._inject(sig)
-        pc = self.machine.thread.read_regs()["rip"]
-        if self.mode == "step" and self.machine.debug is self:
+        pc = self.t.thread.read_regs()["rip"]
+        if self.mode == "step" and self.t.debugger is self:
             cpu.step_next()
             self._step_ran = True
         return pc
@@ -447,7 +446,7 @@ class Tracee:
         if not sig:
             return
         from ..signal import deliver
-        thread = self.machine.thread
+        thread = self.t.thread
         self._reported = sig
         new = deliver(self.task, sig, thread.read_regs(), thread.read_fpu())
         self._reported = None

@@ -163,7 +163,7 @@ def get(t, make=True):
         _tracer = None
     if _tracer is None and make:
         try:
-            _tracer = Tracer(t.machine.session)
+            _tracer = Tracer(t.session)
         except OSError:
             return None
     return _tracer
