@@ -322,6 +322,7 @@ REQUESTS = {
     PEEKTEXT: _peek, PEEKDATA: _peek, POKETEXT: _poke, POKEDATA: _poke,
     PEEKUSR: _peekuser, POKEUSR: _pokeuser,
     CONT: _resume("cont"), SYSCALL: _resume("syscall"), SINGLESTEP: _resume("step"),
+    SYSEMU: _resume("sysemu"),
     DETACH: _detach,
     GETREGS: _getregs, SETREGS: _setregs_req, GETFPREGS: _getfpregs, SETFPREGS: _setfpregs,
     GETFPXREGS: _getfpxregs, SETFPXREGS: _setfpxregs,
@@ -331,7 +332,7 @@ REQUESTS = {
     GET_SYSCALL_INFO: _get_syscall_info,
 }
 # Not modelled yet: answered as a kernel without them would (EIO).
-_ = (SYSEMU, SYSEMU_SINGLESTEP, LISTEN)
+_ = (SYSEMU_SINGLESTEP, LISTEN)
 
 
 # --- process_vm_readv / process_vm_writev ---------------------------------------------

@@ -47,10 +47,10 @@ class Tracee:
         self.options = options
         self.seized = seized
         self.sock = None
-        self.mode = "cont"          # how the tracer resumed it: cont, syscall, step
+        self.mode = "cont"          # how the tracer resumed it: cont, syscall, sysemu, step
         self._cpu = task.thread.cpu
         self._exec_exit = None      # an execve's number: its exit stop waits for the new program
-        self._skip_ax = None        # a call the tracer skipped returns this
+        self._skip = None           # (rax, orig_ax, regs) a call the tracer skipped returns
         self._step_ran = False
         self._reported = None       # a signal the tracer let through at signal_pick
         self.view = None
@@ -242,19 +242,27 @@ class Tracee:
         if not self._active(None if entry else regs):
             return
         if entry:
-            self._skip_ax = None
-            if self.mode != "syscall":
+            self._skip = None
+            mode = self.mode
+            if mode not in ("syscall", "sysemu"):
                 return
             view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
                               regs.orig_ax)
             sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
             if sig is None:
                 return
-            self._apply_entry(gate, regs)
+            self._apply_entry(gate, regs, mode == "sysemu")
             self._resumed(sig)
             return
-        if self._skip_ax is not None:
-            regs.ax, self._skip_ax = self._skip_ax, None
+        if self._skip is not None:
+            # A skipped call returns what the tracer left in rax, with the
+            # registers it changed (SYSEMU's restart moves rip back).
+            (regs.ax, regs.orig_ax, full), self._skip = self._skip, None
+            if full:
+                full["rax"] = regs.ax & M64
+                regs.full = full
+            if self.mode == "sysemu":
+                return          # SYSEMU: no exit stop
         self._fork_event(gate, regs)
         if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
@@ -269,17 +277,19 @@ class Tracee:
         self._apply_exit(regs)
         self._resumed(sig)
 
-    def _apply_entry(self, gate, regs):
+    def _apply_entry(self, gate, regs, emulated):
         v, d = self.view, self.dirty
-        if not d:
+        if not d and not emulated:
             return
         bits = 64 if regs.abi == "x86_64" else 32
         regs.args = tuple(v[n] for n in ARGS[regs.abi])
         nr = signed(v["orig_rax"], bits)
         table = gate.table64 if regs.abi == "x86_64" else gate.table32
-        if not 0 <= nr < len(table):
-            # Past the table: the call is skipped, rax is what the tracer left.
-            self._skip_ax = signed(v["rax"], bits)
+        if emulated or not 0 <= nr < len(table):
+            # Skipped (SYSEMU, or a number past the table): rax is what the
+            # tracer left; -1 makes the dispatch a no-op.
+            full = {k: v[k] for k in USER_REGS} if d - {"rax", "orig_rax"} else None
+            self._skip = (signed(v["rax"], bits), nr, full)
             nr = -1
         regs.orig_ax = nr
 
@@ -347,7 +357,7 @@ class Tracee:
             self.t.debugger = None
             return False
         self.mode = "cont"
-        self._exec_exit = self._skip_ax = None
+        self._exec_exit = self._skip = None
         self._step_ran = False
         self._reported = None
         self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
