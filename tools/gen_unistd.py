@@ -1,16 +1,51 @@
 #!/usr/bin/env python3
-"""Generate sysgate/kernel/tables/unistd.py from the kernel's own unistd
-headers (Debian's linux-libc-dev), so no system-call number is typed by hand.
+"""Generate sysgate/abi/'s tables from the kernel's own uapi headers
+(Debian's linux-libc-dev), so no system-call number or ABI constant is
+typed by hand:
+
+- sysgate/kernel/tables/unistd.py: the system-call numbers of both ABIs,
+  from asm/unistd_64.h and asm/unistd_32.h;
+- sysgate/abi/consts.py: the constants (O_*, AT_*, PROT_*, MAP_*, signal
+  numbers, errno, ...), each macro of HEADERS whose name has one of the
+  prefixes, as the C preprocessor expands it for x86-64 (gcc -m64) and for
+  i386 (gcc -m32); where the two differ, or only one defines a name, the
+  value is in the ABI's own dict (X86_64, I386).
 
     python3 tools/gen_unistd.py [--check]
 """
 import os
 import re
+import subprocess
 import sys
 
 HEADERS = {"NR_X86_64": "asm/unistd_64.h", "NR_I386": "asm/unistd_32.h"}
 INCLUDE = os.environ.get("UNISTD_INCLUDE", "/usr/include/x86_64-linux-gnu")
-OUT = os.path.join(os.path.dirname(__file__), "..", "sysgate", "kernel", "tables", "unistd.py")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sysgate")
+OUT = os.path.join(HERE, "kernel", "tables", "unistd.py")
+CONSTS = os.path.join(HERE, "abi", "consts.py")
+
+# header -> the prefixes (or whole names) taken from it
+UAPI = {
+    "linux/fcntl.h": ("O_", "AT_", "F_", "FD_CLOEXEC"),
+    "linux/mman.h": ("PROT_", "MAP_", "MREMAP_", "MADV_", "MLOCK_", "MCL_"),
+    "asm/signal.h": ("SIG", "SA_", "SS_", "MINSIGSTKSZ"),
+    "linux/errno.h": ("E",),
+    "linux/time.h": ("CLOCK_", "TIMER_ABSTIME", "ITIMER_"),
+    "asm/socket.h": ("SOL_SOCKET", "SO_", "SCM_"),
+    "linux/net.h": ("SYS_",),
+    "asm/ioctls.h": ("TC", "TIOC", "FIO"),
+    "linux/uio.h": ("UIO_MAXIOV",),
+    "linux/limits.h": ("NGROUPS_MAX", "PATH_MAX", "NAME_MAX", "XATTR_"),
+    "linux/close_range.h": ("CLOSE_RANGE_",),
+    "linux/fs.h": ("RENAME_", "SEEK_", "RWF_"),
+    "linux/stat.h": ("S_IF", "S_IS", "STATX_", "AT_STATX_"),
+    "linux/rseq.h": ("RSEQ_",),
+    "linux/wait.h": ("W", "P_"),
+    "asm/poll.h": ("POLL",),
+}
+# Names the headers define that are not values (or are only aliases
+# readers would trip on).
+SKIP = re.compile(r"^(SIG_(DFL|IGN|ERR)|SIGRTMAX|SIGSTKSZ|S_IS\w+|__\w+)$")
 
 
 def parse(path):
@@ -32,9 +67,99 @@ def render():
     return "\n".join(out)
 
 
+# --- constants ----------------------------------------------------------------
+_NUM = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
+_CAST = re.compile(r"\(\s*(?:unsigned\s+|signed\s+)?(?:int|long|long\s+long|short|char)\s*\)")
+_SAFE = re.compile(r"^[\d\s()+\-*/|&~<>^x]*$")
+
+
+def _value(expr):
+    """An integer constant expression the preprocessor left, or None."""
+    expr = _CAST.sub("", expr)
+
+    def num(m):
+        t = m.group(1)
+        if t.lower().startswith("0x"):
+            return str(int(t, 16))
+        return str(int(t, 8) if len(t) > 1 and t[0] == "0" else int(t))
+    expr = _NUM.sub(num, expr).replace("/", "//")
+    if not expr.strip() or not _SAFE.match(expr.replace("//", "/")):
+        return None
+    try:
+        v = eval(expr, {"__builtins__": {}})        # digits and operators only
+    except Exception:
+        return None
+    return v if isinstance(v, int) else None
+
+
+def constants(bits):
+    """{name: value} for one ABI, as gcc -m<bits> expands the headers."""
+    src = "".join(f"#include <{h}>\n" for h in UAPI)
+    flag = f"-m{bits}"
+    macros = subprocess.run(["gcc", flag, "-E", "-dM", "-x", "c", "-"], input=src,
+                            capture_output=True, text=True, check=True).stdout
+    names = sorted({m.group(1) for m in re.finditer(r"^#define (\w+)[ \t]+\S", macros, re.M)})
+    prefixes = tuple(p for ps in UAPI.values() for p in ps)
+    names = [n for n in names if n.startswith(prefixes) and not SKIP.match(n)]
+    probe = src + "".join(f"@@ \"{n}\" {n}\n" for n in names)
+    expanded = subprocess.run(["gcc", flag, "-E", "-P", "-x", "c", "-"], input=probe,
+                              capture_output=True, text=True, check=True).stdout
+    out = {}
+    for m in re.finditer(r"^@@ \"(\w+)\" (.*)$", expanded, re.M):
+        v = _value(m.group(2))
+        if v is not None:
+            out[m.group(1)] = v
+    return out
+
+
+def _signames(c):
+    """Signal number -> its name, the first the header gives a number
+    (SIGIOT and SIGPOLL are SIGABRT and SIGIO's other names)."""
+    names = {}
+    for n in ("SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 "
+              "SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP "
+              "SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH "
+              "SIGIO SIGPWR SIGSYS").split():
+        names[c[n]] = n
+    return dict(sorted(names.items()))
+
+
+def _errnames(c):
+    names = {}
+    for n, v in c.items():
+        if n.startswith("E") and n[1:].isupper() and 0 < v < 4096 and v not in names \
+                and n not in ("EWOULDBLOCK", "EDEADLOCK"):
+            names[v] = n
+    return dict(sorted(names.items()))
+
+
+def render_consts():
+    c64, c32 = constants(64), constants(32)
+    both = {n: v for n, v in c64.items() if c32.get(n) == v}
+    only64 = {n: v for n, v in c64.items() if n not in both}
+    only32 = {n: v for n, v in c32.items() if n not in both}
+    out = ['"""ABI constants, generated by tools/gen_unistd.py from the uapi headers',
+           f'{", ".join(UAPI)}',
+           '(linux-libc-dev), as gcc -m64 and -m32 expand them. Do not edit."""', ""]
+    out += [f"{n} = {v:#x}" if v > 255 else f"{n} = {v}" for n, v in sorted(both.items())]
+    out += ["", "# Where the ABIs differ (or only one defines the name)."]
+    for var, d in (("X86_64", only64), ("I386", only32)):
+        out.append(f"{var} = {{")
+        out += [f"    {n!r}: {v}," for n, v in sorted(d.items())]
+        out += ["}"]
+    out += ["", "# Signal number -> name, and errno -> name."]
+    for var, d in (("SIGNAMES", _signames(both)), ("ERRNAMES", _errnames(both))):
+        out.append(f"{var} = {{")
+        out += [f"    {k}: {v!r}," for k, v in d.items()]
+        out += ["}"]
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
-    text = render()
+    outputs = {OUT: render(), CONSTS: render_consts()}
     if "--check" in sys.argv:
-        sys.exit(0 if open(OUT).read() == text else "unistd.py is stale: run tools/gen_unistd.py")
-    with open(OUT, "w") as f:
-        f.write(text)
+        stale = [p for p, text in outputs.items() if open(p).read() != text]
+        sys.exit(f"stale: {', '.join(stale)}: run tools/gen_unistd.py" if stale else 0)
+    for path, text in outputs.items():
+        with open(path, "w") as f:
+            f.write(text)

@@ -93,19 +93,12 @@ def _id16(i):
     return i if i < 0x10000 else 65534
 
 
-@syscall("getgroups", "int ptr")
-def sys_getgroups(t, size, ptr):
-    return _groups(t, size, ptr, "<I")
-
-
-@syscall("getgroups32", "int ptr")
-def sys_getgroups32(t, size, ptr):
-    return _groups(t, size, ptr, "<I")
-
-
-@syscall("getgroups16", "int ptr")
-def sys_getgroups16(t, size, ptr):
-    return _groups(t, size, ptr, "<H")
+# The 32 names are i386's calls with 32-bit ids; its old calls give 16-bit
+# ones (kernel/uid16.c).
+@syscall("getgroups i386:getgroups32", "int ptr", fmt="<I")
+@syscall("i386:getgroups", "int ptr", fmt="<H", note="16-bit ids")
+def sys_getgroups(t, size, ptr, fmt):
+    return _groups(t, size, ptr, fmt)
 
 
 def _res(t, ids, ptrs, fmt):
@@ -114,75 +107,25 @@ def _res(t, ids, ptrs, fmt):
     return 0
 
 
-@syscall("getresuid", "ptr ptr ptr")
-def sys_getresuid(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<I")
+@syscall("getresuid i386:getresuid32", "ptr ptr ptr", fmt="<I")
+@syscall("i386:getresuid", "ptr ptr ptr", fmt="<H", note="16-bit ids")
+def sys_getresuid(t, r, e, s, fmt):
+    return _res(t, os.getresuid(), (r, e, s), fmt)
 
 
-@syscall("getresuid32", "ptr ptr ptr")
-def sys_getresuid32(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<I")
+@syscall("getresgid i386:getresgid32", "ptr ptr ptr", fmt="<I")
+@syscall("i386:getresgid", "ptr ptr ptr", fmt="<H", note="16-bit ids")
+def sys_getresgid(t, r, e, s, fmt):
+    return _res(t, os.getresgid(), (r, e, s), fmt)
 
 
-@syscall("getresuid16", "ptr ptr ptr")
-def sys_getresuid16(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<H")
-
-
-@syscall("getresgid", "ptr ptr ptr")
-def sys_getresgid(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<I")
-
-
-@syscall("getresgid32", "ptr ptr ptr")
-def sys_getresgid32(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<I")
-
-
-@syscall("getresgid16", "ptr ptr ptr")
-def sys_getresgid16(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<H")
-
-
-# The guest runs with the host identity; the 32 names are i386's 32-bit-id calls.
-@syscall("getuid")
-def sys_getuid(t):
-    return os.getuid()
-
-
-@syscall("getuid32")
-def sys_getuid32(t):
-    return os.getuid()
-
-
-@syscall("geteuid")
-def sys_geteuid(t):
-    return os.geteuid()
-
-
-@syscall("geteuid32")
-def sys_geteuid32(t):
-    return os.geteuid()
-
-
-@syscall("getgid")
-def sys_getgid(t):
-    return os.getgid()
-
-
-@syscall("getgid32")
-def sys_getgid32(t):
-    return os.getgid()
-
-
-@syscall("getegid")
-def sys_getegid(t):
-    return os.getegid()
-
-
-@syscall("getegid32")
-def sys_getegid32(t):
-    return os.getegid()
+# The guest runs with the host identity.
+@syscall("getuid i386:getuid32", get=os.getuid)
+@syscall("geteuid i386:geteuid32", get=os.geteuid)
+@syscall("getgid i386:getgid32", get=os.getgid)
+@syscall("getegid i386:getegid32", get=os.getegid)
+def sys_getuid(t, get):
+    return get()
 
 
 @syscall("set_tid_address", "ptr")

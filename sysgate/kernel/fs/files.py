@@ -441,12 +441,12 @@ def _u64(lo, hi):
     return v - (1 << 64) if v >> 63 else v
 
 
-@syscall("ia32_pread64", "fd obuf size uint uint")
+@syscall("i386:pread64", "fd obuf size uint uint")
 def sys_ia32_pread64(t, fd, buf, count, lo, hi):
     return do_pread(t, fd, buf, count, _u64(lo, hi))
 
 
-@syscall("ia32_pwrite64", "fd buf size uint uint")
+@syscall("i386:pwrite64", "fd buf size uint uint")
 def sys_ia32_pwrite64(t, fd, buf, count, lo, hi):
     return do_pwrite(t, fd, buf, count, _u64(lo, hi))
 
@@ -844,7 +844,7 @@ def sys_fadvise64(t, fd, off, length, advice):
     return do_fadvise(t, fd, advice)
 
 
-@syscall("ia32_fadvise64", "fd uint uint uint int")
+@syscall("i386:fadvise64", "fd uint uint uint int")
 def sys_ia32_fadvise64(t, fd, lo, hi, length, advice):
     return do_fadvise(t, fd, advice)
 
@@ -975,7 +975,7 @@ def sys_fallocate(t, fd, mode, off, length):
     return do_fallocate(t, fd, mode, off, length)
 
 
-@syscall("ia32_fallocate", "fd int uint uint uint uint")
+@syscall("i386:fallocate", "fd int uint uint uint uint")
 def sys_ia32_fallocate(t, fd, mode, olo, ohi, llo, lhi):
     return do_fallocate(t, fd, mode, _u64(olo, ohi), _u64(llo, lhi))
 
