@@ -2,5 +2,5 @@
 tables can be built. Listed explicitly: a new subsystem is added here."""
 from .kernel import (cputime, cred, exec, fork, futex, info, mmap, net, personality, pidfd,
                      prctl, priority, privileged, process, signal, time, timers, tls)  # noqa: F401
-from .kernel.fs import (anon, epoll, files, handles, names, poll, splice, stat, sync,  # noqa: F401
-                        xattr)
+from .kernel.fs import (anon, descriptors, epoll, fileops, handles, ioctl, names,  # noqa: F401
+                        open, poll, rw, rwvec, seek, splice, stat, sync, xattr)

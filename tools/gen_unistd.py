@@ -26,7 +26,7 @@ CONSTS = os.path.join(HERE, "abi", "consts.py")
 
 # header -> the prefixes (or whole names) taken from it
 UAPI = {
-    "linux/fcntl.h": ("O_", "AT_", "F_", "FD_CLOEXEC"),
+    "linux/fcntl.h": ("O_", "AT_", "F_", "FD_CLOEXEC", "FASYNC"),
     "linux/mman.h": ("PROT_", "MAP_", "MREMAP_", "MADV_", "MLOCK_", "MCL_"),
     "asm/signal.h": ("SIG", "SA_", "SS_", "MINSIGSTKSZ"),
     "linux/errno.h": ("E",),
@@ -69,13 +69,23 @@ def render():
 
 # --- constants ----------------------------------------------------------------
 _NUM = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
-_CAST = re.compile(r"\(\s*(?:unsigned\s+|signed\s+)?(?:int|long|long\s+long|short|char)\s*\)")
+_CAST = re.compile(r"\(\s*(?:(?:unsigned\s+|signed\s+)?(?:int|long|long\s+long|short|char)"
+                   r"|__\w+_t|__[us]\d+)\s*\)")
 _SAFE = re.compile(r"^[\d\s()+\-*/|&~<>^x]*$")
 
 
-def _value(expr):
+_SIZEOF = re.compile(r"sizeof\s*\(\s*(unsigned\s+|signed\s+)?(int|short|char|long|__[us](8|16|32|64))"
+                     r"\s*\)")
+
+
+def _value(expr, bits=64):
     """An integer constant expression the preprocessor left, or None."""
-    expr = _CAST.sub("", expr)
+    def size(m):
+        if m.group(3):
+            return str(int(m.group(3)) // 8)
+        return str({"int": 4, "short": 2, "char": 1, "long": bits // 8}[m.group(2)])
+    expr = _SIZEOF.sub(size, expr)
+    expr = re.sub(r"'(.)'", lambda m: str(ord(m.group(1))), _CAST.sub("", expr))
 
     def num(m):
         t = m.group(1)
@@ -106,7 +116,7 @@ def constants(bits):
                               capture_output=True, text=True, check=True).stdout
     out = {}
     for m in re.finditer(r"^@@ \"(\w+)\" (.*)$", expanded, re.M):
-        v = _value(m.group(2))
+        v = _value(m.group(2), bits)
         if v is not None:
             out[m.group(1)] = v
     return out
