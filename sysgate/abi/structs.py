@@ -48,6 +48,8 @@ def _abi(word, long, ptr):
         "iovec": Layout("iovec", "base len", f"{P}{P}"),
         "msghdr": Layout("msghdr", "name namelen iov iovlen control controllen flags",
                          f"{P}I4x{P}{P}{P}{P}i4x" if word == 8 else "IIIIIIi"),
+        "mmsghdr": Layout("mmsghdr", "name namelen iov iovlen control controllen flags len",
+                          f"{P}I4x{P}{P}{P}{P}i4xI4x" if word == 8 else "IIIIIIiI"),
         "cmsghdr": Layout("cmsghdr", "len level type", f"{P}ii"),
         "stack_t": Layout("stack_t", "sp flags size", f"{P}i4x{P}" if word == 8 else "IiI"),
         "word": Layout("word", "value", P),

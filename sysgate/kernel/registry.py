@@ -147,22 +147,34 @@ class Entry:
     fn: object = None    # call.call, one attribute lookup nearer the hot path
 
 
-def build_table(abi):
-    """A list indexed by number: Entry, or None where nothing is implemented."""
+def converters(abi, kinds):
+    """One function per argument kind: how abi's register value is read."""
     is64 = abi == "x86_64"
-    numbers = NR_X86_64 if is64 else NR_I386
     signed = _s64 if is64 else _s32
     # i386 registers arrive with whatever a 64-bit caller of INT 0x80 left in
     # the upper halves: every i386 argument is cut to 32 bits.
     raw = _raw if is64 else _u32
+    return tuple(signed if KINDS[k] == "signed" else raw if KINDS[k] is _raw else KINDS[k]
+                 for k in kinds)
+
+
+def dispatch(abi, name):
+    """(handler, converters): name's handler in abi as the table calls it,
+    for a multiplexer (socketcall) that reaches calls by name."""
+    call = lookup(abi, name)
+    return call.call, converters(abi, call.kinds)
+
+
+def build_table(abi):
+    """A list indexed by number: Entry, or None where nothing is implemented."""
+    is64 = abi == "x86_64"
+    numbers = NR_X86_64 if is64 else NR_I386
     table = [None] * (max(numbers.values()) + 1)
     for name, nr in numbers.items():
         call = lookup(abi, name)
         if call is None or (is64 and name in X86_64_UNIMPLEMENTED):
             continue
-        conv = tuple(signed if KINDS[k] == "signed" else raw if KINDS[k] is _raw else KINDS[k]
-                     for k in call.kinds)
-        table[nr] = Entry(nr, name, call, conv, call.call)
+        table[nr] = Entry(nr, name, call, converters(abi, call.kinds), call.call)
     return table
 
 

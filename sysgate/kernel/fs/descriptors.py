@@ -1,7 +1,6 @@
 """Descriptors themselves: close, dup, pipe, fcntl."""
 import fcntl as _fcntl
 import os
-import struct
 
 from ...abi.consts import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_ADD_SEALS, F_DUPFD,
                            F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD,
