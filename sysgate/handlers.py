@@ -3,5 +3,5 @@ tables can be built. Listed explicitly: a new subsystem is added here."""
 from .kernel import (cputime, cred, exec, fork, futex, info, mmap, personality, pidfd,
                      prctl, priority, privileged, process, signal, time, timers, tls)  # noqa: F401
 from .kernel.fs import (anon, descriptors, epoll, fileops, handles, ioctl, names,  # noqa: F401
-                        open, poll, rw, rwvec, seek, splice, stat, sync, xattr)
+                        open, owner, poll, rw, rwvec, seek, splice, stat, sync, utimes, xattr)
 from .kernel.net import msg, sockets, sockopt, socketcall  # noqa: F401

@@ -44,6 +44,7 @@ def _abi(word, long, ptr):
         "timespec": Layout("timespec", "sec nsec", f"{L}{L}"),
         "timespec64": Layout("timespec64", "sec nsec", "qq"),
         "timeval": Layout("timeval", "sec usec", f"{L}{L}"),
+        "utimbuf": Layout("utimbuf", "actime modtime", f"{L}{L}"),
         "itimerspec": Layout("itimerspec", "isec insec sec nsec", f"{L}{L}{L}{L}"),
         "iovec": Layout("iovec", "base len", f"{P}{P}"),
         "msghdr": Layout("msghdr", "name namelen iov iovlen control controllen flags",

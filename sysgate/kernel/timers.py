@@ -119,7 +119,10 @@ def _posix(t, tid):
     return timer
 
 
-def _settime(t, tid, flags, new, old, wide=False):
+# The 64 names are i386's calls with a 64-bit time_t.
+@syscall("timer_settime", "int flags ptr ptr")
+@syscall("timer_settime64", "int flags ptr ptr", wide=True)
+def sys_timer_settime(t, tid, flags, new, old, wide=False):
     timer = _posix(t, tid)
     interval, value = read_pair(t, new, 1, wide)
     if old:
@@ -132,30 +135,12 @@ def _settime(t, tid, flags, new, old, wide=False):
     return 0
 
 
-@syscall("timer_settime", "int flags ptr ptr")
-def sys_timer_settime(t, tid, flags, new, old):
-    return _settime(t, tid, flags, new, old)
-
-
-@syscall("timer_settime64", "int flags ptr ptr")
-def sys_timer_settime64(t, tid, flags, new, old):
-    return _settime(t, tid, flags, new, old, wide=True)
-
-
-def _gettime(t, tid, cur, wide=False):
+@syscall("timer_gettime", "int ptr")
+@syscall("timer_gettime64", "int ptr", wide=True)
+def sys_timer_gettime(t, tid, cur, wide=False):
     timer = _posix(t, tid)
     write_pair(t, cur, timer.interval, _remaining(timer), 1, wide)
     return 0
-
-
-@syscall("timer_gettime", "int ptr")
-def sys_timer_gettime(t, tid, cur):
-    return _gettime(t, tid, cur)
-
-
-@syscall("timer_gettime64", "int ptr")
-def sys_timer_gettime64(t, tid, cur):
-    return _gettime(t, tid, cur, wide=True)
 
 
 @syscall("timer_getoverrun", "int")
