@@ -28,15 +28,22 @@ def _iovecs(t, iov, cnt):
 @syscall("readv", "fd ptr int")
 def sys_readv(t, fd, iov, cnt):
     f = t.files.get(fd)
-    h = f.host
     if f.blocks:
         return _readv_waiting(t, f, _iovecs(t, iov, cnt))
+    return _read_each(t, f.host, _iovecs(t, iov, cnt), None)
+
+
+def _read_each(t, h, iovs, pos):
+    """Into each iovec in turn, from pos on (None: the file offset); a
+    short read ends the call, a fault after some bytes gives them."""
     total = 0
-    for base, n in _iovecs(t, iov, cnt):
+    for base, n in iovs:
         if n == 0:
             continue
+        at = None if pos is None else pos + total
+        rd = (lambda k: os.read(h, k)) if at is None else (lambda k: os.pread(h, k, at))
         try:
-            got = _read_into(t, base, n, lambda k: os.read(h, k), h)
+            got = _read_into(t, base, n, rd, h, at=at)
         except KernelError:
             if total:
                 return total
@@ -133,24 +140,9 @@ def sys_pwritev(t, f, iov, cnt, lo, hi):
 
 
 def _preadv(t, f, iov, cnt, pos):
-    h = f.host
     if pos < 0:
         raise KernelError(E.EINVAL)
-    total = 0
-    for base, n in _iovecs(t, iov, cnt):
-        if n == 0:
-            continue
-        at = pos + total
-        try:
-            got = _read_into(t, base, n, lambda k, at=at: os.pread(h, k, at), h, at=at)
-        except KernelError:
-            if total:
-                return total
-            raise
-        total += got
-        if got < n:
-            break
-    return total
+    return _read_each(t, f.host, _iovecs(t, iov, cnt), pos)
 
 
 def _pwritev(t, f, iov, cnt, pos):

@@ -5,6 +5,7 @@ import ctypes
 import fcntl
 import os
 import stat
+from pathlib import Path
 
 from ...abi.consts import FIONREAD, O_NONBLOCK, SO_SNDBUF, SO_TYPE, SOL_SOCKET
 from .. import sched
@@ -98,8 +99,7 @@ SOCKOPT_MAX = 1 << 20        # no option reads or writes more (netfilter tables 
 def _optmem_max():
     """The host's bound on a socket's control-message memory (sock_kmalloc)."""
     try:
-        with open("/proc/sys/net/core/optmem_max") as f:
-            return int(f.read())
+        return int(Path("/proc/sys/net/core/optmem_max").read_text())
     except (OSError, ValueError):
         return 131072
 

@@ -35,10 +35,14 @@ def sys_socketpair(t, domain, kind, proto, sv):
     return 0
 
 
+def _addressed(t, f, addr, alen):
+    """(the host socket, the address the guest gives it)."""
+    return sock(f), _read_addr(t, addr, alen)
+
+
 @syscall("bind", "file ptr int")
 def sys_bind(t, f, addr, alen):
-    host = sock(f)
-    raw = _read_addr(t, addr, alen)
+    host, raw = _addressed(t, f, addr, alen)
     with _to_host(t, raw, creating=True) as ha:
         call("bind", host, ha.buf, len(ha.raw))
     path = _unix_path(raw)
@@ -49,8 +53,7 @@ def sys_bind(t, f, addr, alen):
 
 @syscall("connect", "file ptr int")
 def sys_connect(t, f, addr, alen):
-    host = sock(f)
-    raw = _read_addr(t, addr, alen)
+    host, raw = _addressed(t, f, addr, alen)
     with _to_host(t, raw, creating=False) as ha:
         # A blocking connect waits in the host, where a signal ends it (a
         # Unix listener's full backlog waits too, as on Linux).
