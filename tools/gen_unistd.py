@@ -42,6 +42,7 @@ UAPI = {
     "linux/rseq.h": ("RSEQ_",),
     "linux/wait.h": ("W", "P_"),
     "asm/poll.h": ("POLL",),
+    "linux/openat2.h": ("RESOLVE_",),
 }
 # Names the headers define that are not values (or are only aliases
 # readers would trip on).

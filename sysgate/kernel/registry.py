@@ -5,12 +5,15 @@ its arguments (which fix its arity and how each register value is read, and
 which the trace printer uses), a support status and a note, as gVisor's
 tables do. The tables themselves pair these names with the numbers in
 tables/unistd.py, generated from the kernel headers.
+
+One function may serve several calls: a call's variants (open and openat,
+getuid and getuid32, the _time64 forms) are registrations of one handler,
+each naming the arguments its variant fixes, and a name may be one ABI's
+only ("i386:setuid", which takes 16-bit ids).
 """
 import functools
 import inspect
 from dataclasses import dataclass
-
-from .errors import KernelError, E
 
 from .tables.unistd import NR_I386, NR_X86_64
 
@@ -40,6 +43,7 @@ KINDS = {
     "long": "signed", "off": "signed", "ssize": "signed",
     "ptr": _raw, "buf": _raw, "obuf": _raw, "str": _raw, "path": _raw, "size": _raw,
     "ulong": _raw, "addr": _raw,
+    "file": _s32,     # a descriptor, handed to the handler as its open file
 }
 
 
@@ -69,7 +73,7 @@ def syscall(names, args="", status="supported", note="", **bound):
     its open file (xv6's argfd): EBADF before the handler runs."""
     kinds = tuple(args.split())
     for k in kinds:
-        if k not in KINDS and k != "file":
+        if k not in KINDS:
             raise ValueError(f"{names}: unknown argument kind {k!r}")
 
     def register(fn):
@@ -112,19 +116,13 @@ def _with_files(fn, where):
     """fn, given the open files behind the descriptors at positions where."""
     if where == (0,):
         def call(t, fd, *args):
-            f = t.files.fds.get(fd)
-            if f is None:
-                raise KernelError(E.EBADF)
-            return fn(t, f, *args)
+            return fn(t, t.files.get(fd), *args)
         return call
 
     def call_many(t, *args):
         args = list(args)
         for i in where:
-            f = t.files.fds.get(args[i])
-            if f is None:
-                raise KernelError(E.EBADF)
-            args[i] = f
+            args[i] = t.files.get(args[i])
         return fn(t, *args)
     return call_many
 
