@@ -10,12 +10,17 @@ from .consts import PROT_READ, PROT_WRITE, UIO_MAXIOV
 
 class Layout:
     """One ABI's C structure: its fields in order and their packing."""
-    __slots__ = ("name", "fields", "st", "size", "offset")
+    __slots__ = ("name", "fields", "st", "cut", "masks", "size", "offset")
 
     def __init__(self, name, fields, fmt):
         self.name, self.fields = name, tuple(fields.split())
         self.st = struct.Struct("<" + fmt)
+        # For a copy-out that cuts each value to its field's width, as the
+        # compat copy-outs do (a 64-bit count into a 32-bit long).
+        self.cut = struct.Struct("<" + fmt.upper().replace("X", "x"))
         self.size = self.st.size
+        self.masks = tuple((1 << 8 * struct.calcsize("<" + c)) - 1
+                           for c in _codes(fmt) if not c.endswith("x"))
         # Where each field sits, for a call that writes back one of them.
         self.offset, at = {}, 0
         codes = iter(_codes(fmt))
@@ -46,6 +51,12 @@ def _abi(word, long, ptr):
         "timeval": Layout("timeval", "sec usec", f"{L}{L}"),
         "utimbuf": Layout("utimbuf", "actime modtime", f"{L}{L}"),
         "itimerspec": Layout("itimerspec", "isec insec sec nsec", f"{L}{L}{L}{L}"),
+        "itimerspec64": Layout("itimerspec64", "isec insec sec nsec", "qqqq"),
+        "itimerval": Layout("itimerval", "isec iusec sec usec", f"{L}{L}{L}{L}"),
+        "tms": Layout("tms", "utime stime cutime cstime", f"{L}{L}{L}{L}"),
+        "sigevent": Layout("sigevent", "value signo notify", f"{P}ii"),
+        "rseq": Layout("rseq", "cpu_id_start cpu_id rseq_cs flags node_id mm_cid", "IIQIII"),
+        "cap_header": Layout("cap_header", "version pid", "Ii"),
         "iovec": Layout("iovec", "base len", f"{P}{P}"),
         "msghdr": Layout("msghdr", "name namelen iov iovlen control controllen flags",
                          f"{P}I4x{P}{P}{P}{P}i4x" if word == 8 else "IIIIIIi"),
@@ -56,6 +67,8 @@ def _abi(word, long, ptr):
         "word": Layout("word", "value", P),
         "int": Layout("int", "value", "i"),
         "int2": Layout("int2", "a b", "ii"),
+        "u16": Layout("u16", "value", "H"),
+        "u32": Layout("u32", "value", "I"),
         "loff": Layout("loff", "value", "q"),
         "off": Layout("off", "value", L),
     }
@@ -64,6 +77,7 @@ def _abi(word, long, ptr):
 LAYOUTS = {"x86_64": _abi(8, "q", "Q"), "i386": _abi(4, "i", "I")}
 # The 64-bit time_t forms i386's *_time64 calls take are x86-64's own.
 LAYOUTS["i386"]["timespec64"] = LAYOUTS["x86_64"]["timespec"]
+LAYOUTS["i386"]["itimerspec64"] = LAYOUTS["x86_64"]["itimerspec"]
 
 
 def layout(t, name):
@@ -82,6 +96,12 @@ def write_struct(t, ptr, name, *values):
     t.mm.write(ptr, lay.st.pack(*values))
 
 
+def write_cut(t, ptr, name, *values):
+    """The structure at ptr, each value cut to its field's width."""
+    lay = LAYOUTS[t.abi][name]
+    t.mm.write(ptr, lay.cut.pack(*(v & m for v, m in zip(values, lay.masks))))
+
+
 def write_field(t, ptr, name, field, fmt, value):
     """One field of the structure at ptr (fmt: its struct code)."""
     t.mm.write(ptr + LAYOUTS[t.abi][name].offset[field], struct.pack("<" + fmt, value))
@@ -92,6 +112,13 @@ def read_array(t, ptr, name, count):
     lay = LAYOUTS[t.abi][name]
     raw = t.mm.read(ptr, count * lay.size) if count else b""
     return list(lay.st.iter_unpack(raw))
+
+
+def write_array(t, ptr, name, rows):
+    """Structures (tuples, or single values for one-field ones) from ptr on."""
+    lay = LAYOUTS[t.abi][name]
+    t.mm.write(ptr, b"".join(lay.st.pack(*(r if isinstance(r, tuple) else (r,)))
+                             for r in rows))
 
 
 def read_iovecs(t, ptr, count, limit=UIO_MAXIOV, errno=E.EINVAL):

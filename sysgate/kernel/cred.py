@@ -12,8 +12,8 @@ The i386 ABI's old calls take 16-bit ids ((u16)-1 meaning "unchanged"), as
 Linux's kernel/uid16.c converts them.
 """
 import ctypes
-import struct
 
+from ..abi.structs import read_array, read_struct, write_field
 from .errors import KernelError, E
 from .hostlibc import host_syscall, libc
 from .registry import syscall
@@ -84,10 +84,9 @@ def sys_setfsuid(t, uid, nr, id16=False):
 def _setgroups(t, size, ptr, width):
     if size < 0 or size > NGROUPS_MAX:
         raise KernelError(E.EINVAL)
-    raw = t.mm.read(ptr, size * width) if size else b""
-    ids = struct.unpack(f"<{size}{'H' if width == 2 else 'I'}", raw)
+    ids = [i for i, in read_array(t, ptr, "u16" if width == 2 else "u32", size)]
     if width == 2:
-        ids = tuple(_id16(i) for i in ids)
+        ids = [_id16(i) for i in ids]
     arr = (ctypes.c_uint32 * max(size, 1))(*ids)
     host_syscall(HOST["setgroups"], ctypes.c_long(size), arr)
     return 0
@@ -109,10 +108,10 @@ _WORDS = {CAP_V1: 1, CAP_V2: 2, CAP_V3: 2}
 
 
 def _cap_header(t, hdr):
-    version, pid = struct.unpack("<Ii", t.mm.read(hdr, 8))
+    version, pid = read_struct(t, hdr, "cap_header")
     words = _WORDS.get(version)
     if words is None:
-        t.mm.write(hdr, struct.pack("<I", CAP_V3))
+        write_field(t, hdr, "cap_header", "version", "I", CAP_V3)
     return version, pid, words
 
 
