@@ -30,8 +30,14 @@ def _rss(v):
     return v.end - v.start if v.backed and v.prot else 0
 
 
+# The legacy vsyscall page, which Linux lists last for every 64-bit process
+# (vsyscall=xonly: executable, not readable); sysgate emulates calls into it.
+VSYSCALL_LINE = f"{'ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0':<72} [vsyscall]\n"
+
+
 def maps(t):
-    return t.mm.maps_text().encode()
+    text = t.mm.maps_text()
+    return (text + VSYSCALL_LINE if t.is64 else text).encode()
 
 
 def _smaps_body(size, rss, anon, flags=None):
