@@ -19,6 +19,46 @@ MAX_RW_COUNT = 0x7FFFF000       # INT_MAX & PAGE_MASK: no transfer moves more
 MAX_NON_LFS = 0x7FFFFFFF        # where a file opened without O_LARGEFILE ends
 
 
+# read and write look their descriptor up themselves rather than through
+# the registry's "file" kind: the call it costs shows on the hot path.
+@syscall("read", "fd obuf size")
+def sys_read(t, fd, buf, count):
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    h = f.host
+    mm = t.mm
+    if count <= CHUNK:
+        v = mm.find(buf)
+        if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and v.backed and count:
+            data = read_waiting(t, f, count) if f.blocks else os.read(h, count)
+            mm.write_kernel(buf, data)
+            return len(data)
+    if f.blocks:
+        return _read_into(t, buf, count, lambda n: read_waiting(t, f, n), h)
+    return _read_into(t, buf, count, lambda n: os.read(h, n), h)
+
+
+@syscall("write", "fd buf size")
+def sys_write(t, fd, buf, count):
+    f = t.files.fds.get(fd)
+    if f is None:
+        raise KernelError(E.EBADF)
+    if f.nolfs:
+        count = _lfs_count(t, f, count, None)
+    h = f.host
+    mm = t.mm
+    if count <= CHUNK:
+        v = mm.find(buf)
+        if v is not None and buf + count <= v.end and v.prot and v.backed:
+            if f.blocks:
+                return write_waiting(t, f, mm.peek(buf, count))
+            return os.write(h, mm.peek(buf, count))
+    if f.blocks:
+        return _write_from(t, buf, count, lambda data, _: write_waiting(t, f, data), h)
+    return _write_from(t, buf, count, lambda data, _: os.write(h, data), h)
+
+
 # Linux first checks the whole buffer against the user address limit
 # (access_ok: EFAULT), then copies page by page: a copy that faults after
 # some bytes returns the bytes done. Only the 64-bit limit can be crossed
@@ -75,40 +115,6 @@ def _read_into(t, buf, count, read, host, at=None):
     return done
 
 
-# read and write look their descriptor up themselves rather than through
-# the registry's "file" kind: the call it costs shows on the hot path.
-@syscall("read", "fd obuf size")
-def sys_read(t, fd, buf, count):
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    h = f.host
-    mm = t.mm
-    if count <= CHUNK:
-        v = mm.find(buf)
-        if v is not None and buf + count <= v.end and v.prot & PROT_WRITE and v.backed and count:
-            data = read_waiting(t, f, count) if f.blocks else os.read(h, count)
-            mm.write_kernel(buf, data)
-            return len(data)
-    if f.blocks:
-        return _read_into(t, buf, count, lambda n: read_waiting(t, f, n), h)
-    return _read_into(t, buf, count, lambda n: os.read(h, n), h)
-
-
-@syscall("pread64", "file obuf size off")
-def sys_pread64(t, f, buf, count, off):
-    h = f.host
-    if off < 0:
-        raise KernelError(E.EINVAL)
-    pos = [off]
-
-    def rd(n):
-        data = os.pread(h, n, pos[0])
-        pos[0] += len(data)
-        return data
-    return _read_into(t, buf, count, rd, h, at=off)
-
-
 def _write_from(t, buf, count, write, host=None):
     """write(data, done) -> int, fed from guest memory in chunks; only the
     readable start of the buffer is written (to host, when given)."""
@@ -139,24 +145,18 @@ def _write_from(t, buf, count, write, host=None):
             return done
 
 
-@syscall("write", "fd buf size")
-def sys_write(t, fd, buf, count):
-    f = t.files.fds.get(fd)
-    if f is None:
-        raise KernelError(E.EBADF)
-    if f.nolfs:
-        count = _lfs_count(t, f, count, None)
+@syscall("pread64", "file obuf size off")
+def sys_pread64(t, f, buf, count, off):
     h = f.host
-    mm = t.mm
-    if count <= CHUNK:
-        v = mm.find(buf)
-        if v is not None and buf + count <= v.end and v.prot and v.backed:
-            if f.blocks:
-                return write_waiting(t, f, mm.peek(buf, count))
-            return os.write(h, mm.peek(buf, count))
-    if f.blocks:
-        return _write_from(t, buf, count, lambda data, _: write_waiting(t, f, data), h)
-    return _write_from(t, buf, count, lambda data, _: os.write(h, data), h)
+    if off < 0:
+        raise KernelError(E.EINVAL)
+    pos = [off]
+
+    def rd(n):
+        data = os.pread(h, n, pos[0])
+        pos[0] += len(data)
+        return data
+    return _read_into(t, buf, count, rd, h, at=off)
 
 
 @syscall("pwrite64", "file buf size off")
