@@ -94,3 +94,24 @@ def test_gdb_batch_backtrace(variant):
     assert b"depth (p=0x10, n=0)" in native.stdout
     assert emu.stdout == native.stdout
     assert emu.status == native.returncode
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_breakpoints_and_steps(variant):
+    """Breakpoints (int3 stops, the tracer moving rip back), next and stepi
+    (PTRACE_SINGLESTEP), catch syscall (PTRACE_SYSCALL stops), as natively."""
+    exe = build("ptrace_gdbstep.c", variant, extra=("-g", "-O0"))
+    args = ["-nx", "-batch", "-ex", "break add", "-ex", "run", "-ex", "bt", "-ex", "next",
+            "-ex", "next", "-ex", "stepi", "-ex", "print counter", "-ex", "delete",
+            "-ex", "catch syscall write", "-ex", "continue", "-ex", "continue",
+            "-ex", "continue", exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"Catchpoint 2 (call to syscall write)" in native.stdout
+
+    def normal(out):
+        # The vDSO's place differs (sysgate's layout); its symbols must not.
+        out = re.sub(rb"process \d+", b"process N", out)
+        return re.sub(rb"0x[0-9a-f]+ in __kernel_vsyscall", b"ADDR in __kernel_vsyscall", out)
+    assert normal(emu.stdout) == normal(native.stdout)

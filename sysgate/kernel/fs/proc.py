@@ -285,9 +285,13 @@ def _other(t, info, rest, path):
         return Node("dir", path)
     name = rest[0]
     pid = info.get("pid")
-    if rest in (["mem"], ["task"], ["task", str(pid)], ["task", str(pid), "mem"]) \
+    tail = rest[2:] if rest[:2] == ["task", str(pid)] else rest
+    if (rest in (["task"], ["task", str(pid)]) or tail in (["mem"], ["auxv"], ["maps"])) \
             and _traced_by(t, pid):
-        return Node("mem" if rest[-1] == "mem" else "dir", path)
+        if tail in (["auxv"], ["maps"]):
+            from ..ptrace.tracer import remote_file
+            return Node("file", path, gen=lambda t: remote_file(t, pid, tail[0]))
+        return Node("mem" if tail == ["mem"] else "dir", path)
     if len(rest) > 1:
         if name in OTHER_DENIED:
             raise KernelError(E.EACCES)

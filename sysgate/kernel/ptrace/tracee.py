@@ -168,6 +168,12 @@ class Tracee:
                 self.info = bytes.fromhex(req["data"])
             elif op == "options":
                 self.options = req["v"]
+            elif op == "auxv":
+                reply["data"] = bytes(self.t.auxv_bytes or b"").hex()
+            elif op == "maps":
+                from ..fs.procinfo import maps
+                text = maps(self.t)
+                reply["data"] = (text if isinstance(text, bytes) else text.encode()).hex()
             elif op == "fpregs":
                 reply["data"] = _fxsave(self.t.thread.read_fpu()).hex()
             elif op == "setfpregs":
@@ -410,6 +416,9 @@ class Tracee:
             return signo, info
         new = self._signal_report(t, signo, self._view(regs), info or siginfo(
             signo, SI_KERNEL, True))
+        for k in self.dirty:        # the delivery goes on from the tracer's registers
+            if k in regs:
+                regs[k] = self.view[k]
         if new != signo:
             bit = 1 << (signo - 1)
             if t.pending & bit:

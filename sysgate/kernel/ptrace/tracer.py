@@ -258,3 +258,10 @@ def remote_mem(t, pid):
     tr.pump()
     e = tr.tracees.get(pid)
     return RemoteMem(pid) if e is not None and not e.gone else None
+
+
+def remote_file(t, pid, name):
+    """/proc/<pid>/auxv or maps of a stopped tracee, for its tracer (gdb
+    finds the vDSO there)."""
+    tr, e = RemoteMem(pid)._entry()
+    return bytes.fromhex(tr.request(e, {"op": name})["data"])
