@@ -175,3 +175,14 @@ def test_thread_basic_dynamic(variant):
 @pytest.mark.parametrize("variant", ALL)
 def test_proc_shows_the_threads(variant):
     assert_same(build("thread_proc.c", variant, ["-pthread"]))
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_futex_requeue_pi(variant):
+    """FUTEX_WAIT_REQUEUE_PI / FUTEX_CMP_REQUEUE_PI issued raw between
+    threads: the waiter ends owning the PI word; EINVAL for the pairings
+    Linux refuses, EAGAIN, timeouts and signals before and after the
+    requeue, garbage arguments."""
+    native, _ = assert_same(build("thread_requeue_pi.c", variant))
+    assert b"count 3 mutex 0\n" in native.stdout
+    assert b"signal after a requeue                       -1 Resource" in native.stdout
