@@ -186,3 +186,15 @@ def test_futex_requeue_pi(variant):
     native, _ = assert_same(build("thread_requeue_pi.c", variant))
     assert b"count 3 mutex 0\n" in native.stdout
     assert b"signal after a requeue                       -1 Resource" in native.stdout
+
+
+@pytest.mark.parametrize("mode", ["", "rt"])
+@pytest.mark.parametrize("variant", ALL)
+def test_signal_from_another_process_to_a_thread(variant, mode):
+    """tgkill(pid, tid) from another process reaches that very thread (in a
+    blocking read: EINTR) with SI_TKILL and the sender's pid; kill() goes to
+    the thread that does not block the signal while the leader does."""
+    native, _ = assert_same(build("thread_xsignal.c", variant), [mode] if mode else [])
+    assert b"handler ran 1 in the thread 1" in native.stdout
+    assert b"taken by the thread 1" in native.stdout
+    assert b"SI_TKILL 1, from the parent 1" in native.stdout

@@ -46,6 +46,10 @@ class ThreadHost:
     def pending(self):
         return self._host.pending
 
+    @property
+    def kicked(self):
+        return self._host.kicked
+
     def __getattr__(self, name):
         return getattr(self._host, name)
 
@@ -373,6 +377,9 @@ def become_threaded(t):
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)
+    if proc.host is not None and hasattr(proc.host, "thread_tids"):
+        # Signals other processes send to one thread (kernel.hostsig).
+        proc.host.thread_tids = lambda: list(proc.threads)
     from ..trace import events
     events.set_tid_source(lambda: machine.task.tid)
     return proc.cpu_sched
