@@ -198,3 +198,54 @@ def test_signal_from_another_process_to_a_thread(variant, mode):
     assert b"handler ran 1 in the thread 1" in native.stdout
     assert b"taken by the thread 1" in native.stdout
     assert b"SI_TKILL 1, from the parent 1" in native.stdout
+
+
+def _text(path, size=3_000_000):
+    """A few MB of generated text lines (compressible, many duplicates)."""
+    import random
+    r = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "sysgate", "thread", "futex", "kernel"]
+    out, n = [], 0
+    while n < size:
+        line = " ".join(r.choice(words) + str(r.randrange(1000))
+                        for _ in range(r.randrange(2, 12))) + "\n"
+        out.append(line)
+        n += len(line)
+    path.write_text("".join(out))
+    return str(path)
+
+
+def _host_program(name):
+    import shutil
+    exe = shutil.which(name)
+    if exe is None:
+        pytest.skip(f"no {name} on this host")
+    return exe
+
+
+def test_xz_two_threads(tmp_path):
+    """xz -T2 with small blocks (so both workers compress), then a threaded
+    decompression of its output: byte for byte the native result."""
+    xz = _host_program("xz")
+    data = _text(tmp_path / "data.txt")
+    native, _ = assert_same(xz, ["-T2", "--block-size=512KiB", "-1", "-c", data])
+    assert len(native.stdout) > 100_000
+    packed = tmp_path / "data.txt.xz"
+    packed.write_bytes(native.stdout)
+    native, _ = assert_same(xz, ["-T2", "-d", "-c", str(packed)])
+    assert native.stdout == (tmp_path / "data.txt").read_bytes()
+
+
+@pytest.mark.parametrize("keys", [[], ["-r", "-u"]])
+def test_sort_parallel(tmp_path, keys):
+    """sort --parallel=2 on 300000 short lines (sort starts a second thread
+    only past 128K lines): the native output."""
+    import random
+    sort = _host_program("sort")
+    r = random.Random(7)
+    data = tmp_path / "data.txt"
+    data.write_text("".join(r.choice(["alpha", "beta", "futex", "thread"])
+                            + str(r.randrange(100000)) + "\n" for _ in range(300000)))
+    env = dict(os.environ, LC_ALL="C", TMPDIR=str(tmp_path))
+    native, _ = assert_same(sort, ["--parallel=2", *keys, str(data)], env=env)
+    assert native.stdout.count(b"\n") > 200_000
