@@ -249,3 +249,13 @@ def test_sort_parallel(tmp_path, keys):
     env = dict(os.environ, LC_ALL="C", TMPDIR=str(tmp_path))
     native, _ = assert_same(sort, ["--parallel=2", *keys, str(data)], env=env)
     assert native.stdout.count(b"\n") > 200_000
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_compat_switch_beside_a_spinning_thread(variant, cpu):
+    """sysret_ss_attrs' pattern: sleeps beside a spinning thread, then (on
+    x86-64) compatibility mode on a MAP_32BIT stack: its mapping is below
+    2 GiB and the stack segment is usable after every system call."""
+    native, _ = assert_same(build("thread_compat_switch.c", variant), opts=["--cpu", cpu])
+    assert native.stdout.endswith(b"survived, sum 0x1554f0\n")

@@ -82,6 +82,7 @@ def _accountable(prot, kind, anon):
 
 
 COMPAT_TASK_SIZE = 0xFFFFE000
+MAP_32BIT = 0x40
 
 
 def _compat_limit(t):
@@ -169,7 +170,10 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         hint = addr & ~(PAGE - 1)
         if hint and hint < HINT_MIN_ADDR:
             hint = HINT_MIN_ADDR
-        start = mm.find_free(size, hint, _compat_limit(t))
+        below = _compat_limit(t)
+        if flags & MAP_32BIT and below is None and t.is64:
+            below = 0x80000000     # find_start_end: a 64-bit task's MAP_32BIT is below 2 GiB
+        start = mm.find_free(size, hint, below)
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
