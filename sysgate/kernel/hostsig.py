@@ -48,7 +48,11 @@ NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTI
     222, 223, 4, 1, 1
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 # glibc's own SIGCANCEL, which sysgate's process never uses (no
-# pthread_cancel): never a guest's signal (sigfillset leaves it out).
+# pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
+# guest's signal 32 (or 33, glibc's SIGSETXID) from another process is lost:
+# it is not in FORWARDED, and a thread that takes it runs POKE's empty
+# handler. Natively a glibc program cannot catch either (sigaction refuses
+# them) and dies of it; a musl or raw-syscall program could catch it.
 POKE = 32
 SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
