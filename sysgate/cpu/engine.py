@@ -30,6 +30,7 @@ class _TlbEntry(ctypes.Structure):
 _HOOK_TLB_FILL_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
                                      ctypes.POINTER(_TlbEntry), ctypes.c_void_p)
 _uc_hook_add = _lib.uc_hook_add
+_U32 = ctypes.c_uint32.from_address
 _uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
 _uc_mem_read = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
@@ -170,7 +171,9 @@ def _preempt_stub():
 
 
 class RegBatch:
-    """A fixed list of registers read or written in one C call."""
+    """A fixed list of registers read or written in one C call. The values
+    go through a memoryview of the C array: half the cost of slicing the
+    ctypes array itself, on every system call."""
 
     def __init__(self, uch, ids):
         n = len(ids)
@@ -178,13 +181,16 @@ class RegBatch:
         self._vals = (ctypes.c_uint64 * n)()
         self._ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(self._vals) + 8 * i for i in range(n)])
         self._args = (uch, ctypes.addressof(self._ids), ctypes.addressof(self._ptrs), n)
+        self._view = memoryview(self._vals).cast("B").cast("Q")
+        self._bytes = memoryview(self._vals).cast("B")
+        self._pack = struct.Struct(f"<{n}Q").pack_into
 
     def read(self):
         _uc_reg_read_batch(*self._args)
-        return self._vals[:]
+        return self._view.tolist()
 
     def write(self, values):
-        self._vals[:] = values
+        self._pack(self._bytes, 0, *values)
         _uc_reg_write_batch(*self._args)
 
 
@@ -251,6 +257,7 @@ class Engine:
         # dirty), so faults are seen by the fill hook instead.
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
+        self._host = Protections()     # regions of host memory: [start, end, host - guest]
         self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
         self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
         self._cpuid = cpuid
@@ -339,10 +346,29 @@ class Engine:
             raise UcError(err)
 
     def read_u32(self, addr):
+        # Most guest memory is host memory (map_ptr): read it in place, as
+        # the CPU would, without a call into Unicorn (the i386 fast system
+        # call reads its sixth argument from the user stack this way).
+        r = self._host.at(addr)
+        if r is not None and addr + 4 <= r[1]:
+            return _U32(addr + r[2]).value
         err = _uc_mem_read(self._uch, addr, self._u32_addr, 4)
         if err:
             raise UcError(err)
         return self._u32.value
+
+    def user_u32(self, addr):
+        """The 32-bit word at addr as a user-mode read would find it (host
+        memory the CPU maps readable), or None when the kernel's own
+        checked read must answer (unmapped, not readable, not host memory,
+        crossing a region's end): a system call's argument from the user
+        stack, without a call into Unicorn."""
+        r = self._host.at(addr)
+        if r is not None and addr + 4 <= r[1]:
+            p = self.prot.at(addr)
+            if p is not None and p[2] & UC.UC_PROT_READ and addr + 4 <= p[1]:
+                return _U32(addr + r[2]).value
+        return None
 
     @staticmethod
     def _uc_prot(prot):
@@ -359,10 +385,14 @@ class Engine:
         perms = self._uc_prot(prot)
         self.uc.mem_map_ptr(addr, size, perms, ptr)
         self.prot.set(addr, addr + size, perms)
+        # ptr - addr is the same for any part of the region, so it survives
+        # the splits of a later partial unmap.
+        self._host.set(addr, addr + size, ptr - addr)
 
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)
         self.prot.set(addr, addr + size, None)
+        self._host.set(addr, addr + size, None)
 
     def _protect(self, addr, size, perms):
         self.uc.mem_protect(addr, size, perms)

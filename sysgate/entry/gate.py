@@ -182,7 +182,9 @@ class Gate:
                       cs & 0xFFFF, ss & 0xFFFF)
         regs.cx = cx
         try:
-            arg6 = self.task.mm.read_u32(regs.sp)
+            arg6 = self.cpu.user_u32(regs.sp)
+            if arg6 is None:
+                arg6 = self.task.mm.read_u32(regs.sp)
         except KernelError:
             # Linux returns -EFAULT through IRET, with EBP zeroed: the failed
             # get_user() into regs->bp stores 0.
