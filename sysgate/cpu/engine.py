@@ -156,6 +156,23 @@ _PREEMPT_STUB = bytes.fromhex("488b01" "4885c0" "7501" "c3" "48c70100000000" "48
 _STUB_PAGE = []
 
 
+# The system calls after which a process may be stopped from another thread
+# and go on (a handler to run, a timer's signal, a tracer's stop) make its
+# stops exact (Engine.exact_stops); a sigaction only when it sets an action
+# (a query does not). Until then a stop from outside either kills the
+# process or waits for its next system call (Engine.stop_async).
+_SURVIVED_STOPS = {
+    # rt_sigaction, alarm, setitimer, ptrace, timer_create, timer_settime
+    "x86_64": frozenset((13, 37, 38, 101, 222, 223)),
+    # signal, sigaction, rt_sigaction, alarm, setitimer, ptrace,
+    # timer_create, timer_settime, timer_settime64
+    "i386": frozenset((48, 67, 174, 27, 104, 26, 259, 260, 409)),
+}
+
+# rt_sigaction (both ABIs), sigaction and signal (i386): args[1] is the action.
+_SIGACTIONS = frozenset((13, 174, 67, 48))
+
+
 class PreemptFlag(ctypes.Structure):
     _fields_ = [("flag", ctypes.c_int64), ("stop", ctypes.c_void_p)]
 
@@ -504,32 +521,74 @@ class Engine:
         return self._rip.read()[0]
 
     def threaded(self):
-        """The process has threads: system calls are deferred (see defer)."""
+        """The process has threads: system calls are deferred (see defer),
+        and other threads' stops (slices) must be exact."""
         self.defer = True
+        self.exact_stops()
         return self.preempt
 
     def _install_preempt(self):
-        """A block hook in machine code that stops the CPU when the flag is
-        set: a stop asked from another host thread (a timer, a signal from
-        outside, a thread's slice) lands at the start of a block, exactly.
-        uc_emu_stop called from another thread instead lets the check after
-        a memory access exit mid-instruction with the PC put back on it, so
-        an instruction whose store already ran (add [mem], lock xadd) runs
-        twice."""
-        ctl = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+        """The flag another host thread sets to stop user code exactly. The
+        block hook that reads it is added by exact_stops, only once a stop
+        may come that the process survives: it runs at the start of every
+        block and costs compute-bound code about a fifth of its speed."""
+        self.preempt = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+        self._preempt_hook = None
+        self.want_exact = False     # asked from another thread: added at the next safe point
+
+    def exact_stops(self):
+        """From now on a stop asked from another thread is exact: a block
+        hook in machine code (no Python per block) stops the CPU at the
+        start of a block when the flag is set. uc_emu_stop called from
+        another thread instead lets the check after a memory access exit
+        mid-instruction with the PC put back on it, so an instruction whose
+        store already ran (add [mem], lock xadd) runs twice. Called on the
+        CPU's own thread, between runs or inside a hook."""
+        self.want_exact = False
+        if self._preempt_hook is not None:
+            return
         handle = ctypes.c_size_t()
         err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_BLOCK),
-                           ctypes.c_void_p(_preempt_stub()), ctypes.c_void_p(ctypes.addressof(ctl)),
+                           ctypes.c_void_p(_preempt_stub()),
+                           ctypes.c_void_p(ctypes.addressof(self.preempt)),
                            ctypes.c_uint64(1), ctypes.c_uint64(0))
         if err:
             raise UcError(err)
-        self.preempt = ctl
+        self._preempt_hook = handle
+        # Blocks translated before the hook existed would never call it.
+        self.uc.ctl_flush_tb()
 
-    def stop_async(self):
-        """Stop user code from another host thread, exactly (see
-        _install_preempt)."""
+    @property
+    def exact(self):
+        return self._preempt_hook is not None
+
+    def stop_async(self, how="exact"):
+        """Stop user code from another host thread. how: "exact" (the
+        process goes on afterwards), "now" (it will not: a fatal signal, so
+        where the stop lands does not matter) or "none" (nothing to do in
+        user code: a blocked or ignored signal). Without the block hook an
+        exact stop cannot be had from here: the hook is asked for, added at
+        the next system call (a safe point), and the caller's repeated
+        request (the signal helper repeats it until the run loop takes
+        its queue) is then exact."""
         self.async_stops += 1
-        self.preempt.flag = 1
+        if self._preempt_hook is not None:
+            self.preempt.flag = 1
+        elif how == "now":
+            self.uc.emu_stop()
+        elif how == "exact":
+            self.want_exact = True
+
+    def _after_call(self):
+        """After a system call in a process whose stops are not exact yet:
+        from now on may a stop come that it survives (a handler, a timer, a
+        stop requested)? Then add the block hook, while the CPU is in a
+        hook (a safe point)."""
+        regs = self.gate.current
+        if self.want_exact or (regs is not None and regs.orig_ax in _SURVIVED_STOPS[regs.abi]
+                               and not (regs.orig_ax in _SIGACTIONS and regs.args
+                                        and not regs.args[1])):
+            self.exact_stops()
 
     def run(self, pc, count=0):
         """Run user code from pc until a hook stops the CPU (or count
@@ -537,6 +596,9 @@ class Engine:
         faults. (No emu_start timeout: stops from other threads are
         exact through _install_preempt.)"""
         self._last_bad = self._watch_trap = None
+        if self.want_exact or (self._preempt_hook is None and self.gate is not None
+                               and self.gate.machine.debug is not None):
+            self.exact_stops()      # a debugger's interrupt must be exact too
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:
             count = min(count, step) if count else step
@@ -697,6 +759,8 @@ class Engine:
             self._exception_in_flight = True
         try:
             self.gate.interrupt(intno)
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
@@ -710,6 +774,8 @@ class Engine:
             return
         try:
             self.gate.syscall_insn()
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
@@ -723,6 +789,8 @@ class Engine:
             return
         try:
             self.gate.sysenter_insn()
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
