@@ -45,7 +45,7 @@ class CpuModel:
         return "syscall"
 
     def make_cpuid(self):
-        base = native_cpuid_table([(0, 0), (1, 0), (0x80000000, 0), (0x80000001, 0)])
+        base = _base()
         vb, vc, vd = _vendor_regs(self.vendor)
 
         def cpuid(leaf, sub, compat):
@@ -68,6 +68,13 @@ class CpuModel:
 
 
 _EXTRA = {}
+_BASE = {}
+
+
+def _base():
+    if not _BASE:
+        _BASE.update(native_cpuid_table([(0, 0), (1, 0), (0x80000000, 0), (0x80000001, 0)]))
+    return _BASE
 
 
 def _unicorn_default(leaf, sub, base):
