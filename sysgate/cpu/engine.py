@@ -20,6 +20,7 @@ from unicorn.unicorn_py3.unicorn import uclib as _lib
 # call; the Python binding's wrappers cost several times the C call they
 # wrap, so these go to libunicorn directly through ctypes.
 _HOOK_INSN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_HOOK_CPUID_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 _HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 
@@ -305,7 +306,8 @@ class Engine:
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_sysenter),
                            X.UC_X86_INS_SYSENTER),
         ]
-        uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
+        self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_INSN, _HOOK_CPUID_CB(self._on_cpuid),
+                                              X.UC_X86_INS_CPUID))
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_TLB_FILL,
                                               _HOOK_TLB_FILL_CB(self._on_tlb_fill)))
@@ -317,6 +319,8 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
         uc.hook_add(UC.UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
         self._all_regs = self.batch(_REWIND_REGS)
+        self._cpuid_in = self.batch(["rax", "rcx", "cs"])
+        self._cpuid_out = self.batch(["rax", "rbx", "rcx", "rdx"])
         self._rip = self.batch(["rip"])
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
@@ -900,12 +904,16 @@ class Engine:
             self._pending_error = e
             self.uc.emu_stop()
 
-    def _on_cpuid(self, uc, _):
-        leaf, sub = uc.reg_read(X.UC_X86_REG_EAX), uc.reg_read(X.UC_X86_REG_ECX)
-        a, b, c, d = self._cpuid(leaf & 0xFFFFFFFF, sub & 0xFFFFFFFF, self.compat_mode())
-        uc.reg_write_batch([(X.UC_X86_REG_RAX, a), (X.UC_X86_REG_RBX, b),
-                            (X.UC_X86_REG_RCX, c), (X.UC_X86_REG_RDX, d)])
-        return True
+    def _on_cpuid(self, uch, _):
+        """CPUID: the model's answer (a libc asks a dozen leaves at start)."""
+        try:
+            leaf, sub, cs = self._cpuid_in.read()
+            self._cpuid_out.write(self._cpuid(leaf & 0xFFFFFFFF, sub & 0xFFFFFFFF,
+                                              cs & 0xFFFF == USER32_CS))
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
+        return 1
 
 
 def _scratch_exception(code):
