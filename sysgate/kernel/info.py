@@ -8,6 +8,7 @@ import struct
 from .errors import KernelError, E
 from .hostlibc import libc
 from .registry import syscall
+from . import cpunum
 
 
 
@@ -124,7 +125,7 @@ def sys_getrandom(t, buf, count, flags):
             flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE):
         raise KernelError(E.EINVAL)
     count = min(count, 0x1FFFFFF)
-    t.mm.write(buf, t.machine.random_bytes(count))
+    t.mm.write(buf, t.random_bytes(count))
     return count
 
 
@@ -175,6 +176,7 @@ def sys_sched_setaffinity(t, pid, size, mask):
     if not bits & allowed:
         raise KernelError(E.EINVAL)
     target.affinity = bits & allowed
+    cpunum.moved(target)
     return 0
 
 
@@ -207,9 +209,8 @@ def sys_sched_yield(t):
 
 @syscall("getcpu", "ptr ptr ptr")
 def sys_getcpu(t, cpu, node, _cache):
-    # One emulated CPU, number 0 (as rseq's cpu_id says).
     if cpu:
-        t.mm.write(cpu, struct.pack("<I", 0))
+        t.mm.write(cpu, struct.pack("<I", cpunum.cpu_of(t)))
     if node:
         t.mm.write(node, struct.pack("<I", 0))
     return 0

@@ -20,15 +20,15 @@ _NOTE = "refused: the guest holds no capability over the host"
 def _refuse(name, args, errno=E.EPERM):
     def handler(t, *_):
         raise KernelError(errno)
-    handler.__name__ = "sys_" + name
-    handler.__doc__ = f"{name}: {_NOTE}"
+    handler.__name__ = "sys_" + name.split()[0]
+    handler.__doc__ = f"{name.split()[-1]}: {_NOTE}"
     syscall(name, args, status="partial", note=_NOTE)(handler)
     return handler
 
 
 # (name, argument kinds) answered EPERM before anything else is looked at.
 for _name, _args in (
-        ("mount", "path path str ulong ptr"), ("umount2", "path flags"), ("oldumount", "path"),
+        ("mount", "path path str ulong ptr"), ("umount2", "path flags"), ("oldumount i386:umount", "path"),
         ("pivot_root", "path path"), ("swapon", "path flags"), ("swapoff", "path"),
         ("sethostname", "ptr size"), ("setdomainname", "ptr size"),
         ("kexec_load", "ulong ulong ptr ulong"),
