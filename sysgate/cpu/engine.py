@@ -32,6 +32,7 @@ _HOOK_TLB_FILL_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_ui
                                      ctypes.POINTER(_TlbEntry), ctypes.c_void_p)
 _uc_hook_add = _lib.uc_hook_add
 _U32 = ctypes.c_uint32.from_address
+_NO_REGION = (1, 0, 0)
 _uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
 _uc_mem_read = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
@@ -276,6 +277,7 @@ class Engine:
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
         self._host = Protections()     # regions of host memory: [start, end, host - guest]
+        self._u32_seen = _NO_REGION    # see user_u32
         self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
         self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
         self._cpuid = cpuid
@@ -383,11 +385,16 @@ class Engine:
         memory the CPU maps readable), or None when the kernel's own
         checked read must answer (unmapped, not readable, not host memory,
         crossing a region's end): a system call's argument from the user
-        stack, without a call into Unicorn."""
+        stack, without a call into Unicorn. The last region found is kept
+        (the stack, call after call) until a map, unmap or protect."""
+        lo, hi, delta = self._u32_seen
+        if lo <= addr and addr + 4 <= hi:
+            return _U32(addr + delta).value
         r = self._host.at(addr)
         if r is not None and addr + 4 <= r[1]:
             p = self.prot.at(addr)
             if p is not None and p[2] & UC.UC_PROT_READ and addr + 4 <= p[1]:
+                self._u32_seen = (max(r[0], p[0]), min(r[1], p[1]), r[2])
                 return _U32(addr + r[2]).value
         return None
 
@@ -409,15 +416,18 @@ class Engine:
         # ptr - addr is the same for any part of the region, so it survives
         # the splits of a later partial unmap.
         self._host.set(addr, addr + size, ptr - addr)
+        self._u32_seen = _NO_REGION
 
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)
         self.prot.set(addr, addr + size, None)
         self._host.set(addr, addr + size, None)
+        self._u32_seen = _NO_REGION
 
     def _protect(self, addr, size, perms):
         self.uc.mem_protect(addr, size, perms)
         self.prot.set(addr, addr + size, perms)
+        self._u32_seen = _NO_REGION
         # Unicorn flushes the TLB when a region is split, not when only its
         # rights change; entries filled with the old rights must go.
         self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
