@@ -264,6 +264,9 @@ class HostSignals:
         """The default action of a stop signal: stop this host process with
         that very signal, so the guest parent's wait sees WSTOPSIG = signo;
         the host's SIGCONT resumes it."""
+        if signo == signal.SIGSTOP:     # no action or mask to set aside: it always stops
+            signal.pthread_kill(threading.main_thread().ident, signo)
+            return
         old = signal.signal(signo, signal.SIG_DFL)
         try:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})

@@ -78,6 +78,10 @@ def frame_sp(t, regs, act_flags, need, is64):
     if act_flags & SA_ONSTACK and not alt_flags & SS_DISABLE and not on_alt:
         sp = alt_sp + alt_size
     sp -= need
+    if sp < 1024:
+        # Below the first page (a stack pointer SYSENTER left at 0): the
+        # frame cannot be written, and the task gets SIGSEGV.
+        raise KernelError(E.EFAULT)
     return sp, on_alt
 
 

@@ -233,7 +233,12 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         else:
             new = sigframe.setup_rt_frame_64(t, regs, fpu, signo, act[:4], info, oldmask, trap)
     except KernelError:
-        raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        if signo == SIGSEGV:
+            raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        # force_sigsegv: a SIGSEGV instead, to its own handler if it has one
+        # (on the alternate stack a bad stack pointer calls for).
+        return deliver(t, SIGSEGV, regs, fpu, sigframe.siginfo(SIGSEGV, SI_KERNEL, True),
+                       forced=True)
     flags = act[1]
     t.sigmask |= act[3] | (0 if flags & sigframe.SA_NODEFER else bit)
     t.sigmask &= ~UNBLOCKABLE

@@ -56,6 +56,8 @@ def _absorb_own(t):
 
 
 def ignored(t, sig):
+    if getattr(t.debugger, "ptraced", False) and sig != SIGKILL:
+        return False        # a tracer sees even ignored signals (sig_ignored)
     handler = t.sigactions.get(sig, (SIG_DFL,))[0]
     return sig not in (SIGKILL, SIGSTOP) and (
         handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))

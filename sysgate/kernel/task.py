@@ -185,6 +185,12 @@ class Task:
         """The gdb stub while one is attached (sysgate.debug.target), else None."""
         return self.machine.debug
 
+    @debugger.setter
+    def debugger(self, d):
+        """ptrace: a traced process's stops (kernel.ptrace.tracee) hook in
+        where the gdb stub does."""
+        self.machine.debug = d
+
     @property
     def session(self):
         """The pid of the session's first guest process."""
