@@ -20,3 +20,14 @@ def test_wait_coredump(variant, tmp_path):
     native, emu = assert_same(exe, cwd=tmp_path)
     assert b"mode 5: waitid code 2 status 15" in native.stdout
     assert not os.path.exists(tmp_path / "core")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_exec_under_signals(variant):
+    """A SIGCHLD (or SIGSTOP) arriving while execve loads the new program
+    once stopped the boot stub on the kernel stack, and the new program died
+    of SIGSEGV (bash -c '(true) & exec /bin/echo ok', one run in two here).
+    200 rounds on gcc64, 40 on the others; then stop, continue, SIGTERM."""
+    exe = build("exec_signals.c", variant)
+    native, emu = assert_same(exe, ["200" if variant == "gcc64" else "40"])
+    assert native.stdout == b"0 bad\n"

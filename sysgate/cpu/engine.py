@@ -411,15 +411,26 @@ class Engine:
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
-        self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
-        try:
-            self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
-        except UcError as e:
-            # The stub has entered user mode; its engine looked ahead at an
-            # entry point it cannot fetch. That fault is the program's first
-            # instruction's, taken when run() starts there.
-            if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
-                raise
+        user_cs = USER32_CS if compat else USER_CS
+        stopped = False
+        while True:
+            self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
+            try:
+                self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+            except UcError as e:
+                # The stub has entered user mode; its engine looked ahead at an
+                # entry point it cannot fetch. That fault is the program's first
+                # instruction's, taken when run() starts there.
+                if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
+                    raise
+            if self.uc.reg_read(X.UC_X86_REG_CS) == user_cs:
+                break
+            # A stop from another host thread (a signal arriving during
+            # execve) cut the stub short, still on the kernel stack: run it
+            # again, and let that stop land on the program's first block.
+            stopped = True
+        if stopped:
+            self.stop_async()
         # Without paging there is no user/supervisor bit: the kernel page is
         # kept from user code by having no access rights at all. The CPU's
         # own descriptor reads when user code loads a segment are let
