@@ -66,6 +66,12 @@ GDT_ADDR = KBASE
 STUB_ADDR = KBASE + 0x400
 KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
+# The LDT (modify_ldt): 8192 descriptors, kernel-only like the GDT; LDTR
+# always points at it with the full limit (an entry never written is zero,
+# which a segment load refuses as Linux's absent LDT does: #GP(selector)).
+LDT_ADDR = KBASE + 0x10000
+LDT_SIZE = 0x10000
+KEND = LDT_ADDR + LDT_SIZE
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
 VSYSCALL_PAGE = 0xFFFFFFFFFF600000
@@ -259,6 +265,8 @@ class Engine:
         self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
+        self._map(LDT_ADDR, LDT_SIZE, UC.UC_PROT_NONE)
+        uc.reg_write(X.UC_X86_REG_LDTR, (0, LDT_ADDR, LDT_SIZE - 1, 0x82 << 8))
         # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
         # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
@@ -285,7 +293,7 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_TLB_FILL,
                                               _HOOK_TLB_FILL_CB(self._on_tlb_fill)))
-        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KBASE + KSIZE - 1)
+        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KEND - 1)
         uc.hook_add(UC.UC_HOOK_MEM_UNMAPPED, self._on_trap, None, TRAP_BASE,
                     TRAP_BASE + (TRAP_PAGES << 12) - 1)
         # Unicorn lets user code run IN and OUT (it skips the IOPL and TSS
@@ -405,6 +413,23 @@ class Engine:
 
     def read_gdt_entry(self, index):
         return self.mem_read(GDT_ADDR + 8 * index, 8)
+
+    def write_ldt_entry(self, index, raw8):
+        self.mem_write(LDT_ADDR + 8 * index, raw8)
+
+    def read_ldt_entry(self, index):
+        return self.mem_read(LDT_ADDR + 8 * index, 8)
+
+    def read_ldt(self, size):
+        return self.mem_read(LDT_ADDR, size)
+
+    def reload_segment(self, seg, sel):
+        """Load seg again from its table; a selector that no longer loads
+        leaves 0 (Linux's loadsegment fixup)."""
+        try:
+            self.uc.reg_write(REG[seg], sel)
+        except UcError:
+            self.uc.reg_write(REG[seg], 0)
 
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
@@ -744,7 +769,7 @@ class Engine:
         access itself fails in _on_trap with its exact address."""
         want = _MEM_TO_PROT.get(access, 0)
         e = entry.contents
-        if KBASE <= addr < KBASE + KSIZE:
+        if KBASE <= addr < KEND:
             # The kernel page is guarded by its own protection hook
             # (_on_bad_mem), which lets the CPU's descriptor reads through;
             # Unicorn also looks up the page emu_start's end address is on.
@@ -777,9 +802,9 @@ class Engine:
         return False
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):
-        if KBASE <= addr < KBASE + KSIZE:
-            if (access == UC.UC_MEM_READ_PROT and addr - GDT_ADDR < 8 * GDT_ENTRIES
-                    and size == 4 and not addr & 3):
+        if KBASE <= addr < KEND:
+            if (access == UC.UC_MEM_READ_PROT and size == 4 and not addr & 3
+                    and (addr - GDT_ADDR < 8 * GDT_ENTRIES or addr >= LDT_ADDR)):
                 # The CPU reading a descriptor for user code (a segment load,
                 # far transfer, LAR, LSL). Unicorn then caches the page as
                 # readable, so later reads through non-canonical aliases get

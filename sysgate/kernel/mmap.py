@@ -169,7 +169,10 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         hint = addr & ~(PAGE - 1)
         if hint and hint < HINT_MIN_ADDR:
             hint = HINT_MIN_ADDR
-        start = mm.find_free(size, hint, _compat_limit(t))
+        if flags & MAP_32BIT and t.is64:
+            start = _find_free_32bit(mm, size, hint)
+        else:
+            start = mm.find_free(size, hint, _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
@@ -179,6 +182,27 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     else:
         mm.map(start, size, prot)
     return start
+
+
+MAP_32BIT = 0x40
+MAP_32BIT_BEGIN, MAP_32BIT_END = 0x40000000, 0x80000000
+
+
+def _find_free_32bit(mm, size, hint):
+    """MAP_32BIT from 64-bit code: bottom-up in [1 GiB, 2 GiB), as
+    arch_get_unmapped_area's find_start_end has it (unrandomized here)."""
+    if hint and hint + size <= MAP_32BIT_END and not mm.overlaps(hint, hint + size):
+        return hint
+    at = MAP_32BIT_BEGIN
+    for v in mm.vmas:
+        if v.end <= at:
+            continue
+        if v.start >= at + size:
+            break
+        at = v.end
+    if at + size > MAP_32BIT_END:
+        raise KernelError(E.ENOMEM)
+    return at
 
 
 @syscall("mmap", "addr size prot mflags fd off")
