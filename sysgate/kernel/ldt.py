@@ -121,6 +121,13 @@ def _descriptor_of(cpu, sel):
     return cpu.read_gdt_entry(index) if index < GDT_ENTRIES else None
 
 
+def ldt_entry(t, index):
+    """The raw LDT descriptor at index; None past the table's entries."""
+    if index >= _entries(t):
+        return None
+    return t.thread.cpu.read_ldt_entry(index)
+
+
 def loads(cpu, seg, sel):
     """Whether user code (CPL 3) may load sel into seg: the CPU's checks
     for a data segment register, or for SS."""
@@ -174,3 +181,24 @@ def sys_modify_ldt(t, func, ptr, count):
         # positive number there, which libc's syscall() does not turn into
         # errno.
         return -e.errno & 0xFFFFFFFF
+
+
+def load_segments(thread, loads):
+    """CS, SS, DS, ES loaded with their descriptors (from the GDT or the
+    LDT), as IRET or loadsegment loads them: {name: selector}."""
+    from ..cpu import segments
+    from unicorn import x86_const as X
+    cpu = thread.cpu
+    table = {}
+    for name, sel in loads.items():
+        index = sel >> 3
+        if not sel & 0xFFFC:
+            table[name] = (sel, None)
+        elif sel & SEGMENT_TI_MASK:
+            table[name] = (sel, cpu.read_ldt_entry(index) if index < LDT_ENTRIES else bytes(8))
+        else:
+            table[name] = (sel, thread.read_gdt(index) if index < GDT_ENTRIES else bytes(8))
+    if not segments.load(cpu.uc, table):
+        regs = {"cs": X.UC_X86_REG_CS, "ss": X.UC_X86_REG_SS, "ds": X.UC_X86_REG_DS,
+                "es": X.UC_X86_REG_ES}
+        cpu.reg_write_batch([(regs[n], sel) for n, sel in loads.items()])

@@ -245,7 +245,11 @@ def _high(t, sel):
     """The upper dword of the GDT descriptor sel names; None for the null
     selector, an LDT one, or one past the GDT."""
     index = sel >> 3
-    if sel & 4 or not index or index >= GDT_ENTRIES:
+    if sel & 4:
+        from .ldt import ldt_entry
+        raw = ldt_entry(t, index)
+        return None if raw is None else struct.unpack("<I", raw[4:])[0]
+    if not index or index >= GDT_ENTRIES:
         return None
     return struct.unpack("<I", t.thread.read_gdt(index)[4:])[0]
 
@@ -288,9 +292,12 @@ def iret_fault(t, regs):
     CS, then SS, then the instruction pointer."""
     cs, ss, ip = regs["cs"], regs["ss"], regs["rip"]
     if ss & 4:
-        # A stack segment from the LDT takes Linux's espfix64 way out,
-        # which faults before IRET looks at CS: #GP(0) (measured here).
-        return SIGSEGV_, 13, 0
+        # A stack segment from the LDT takes Linux's espfix64 way out, where
+        # one that does not load faults before IRET looks at CS: #GP(0)
+        # (measured here, absent and not-present entries alike).
+        shigh = _high(t, ss)
+        if not (_stack_ok(shigh) and shigh & _P):
+            return SIGSEGV_, 13, 0
     if not cs & 0xFFFC:
         return SIGSEGV_, 13, 0
     high = _high(t, cs)
@@ -318,7 +325,7 @@ def iret_fault(t, regs):
         # Into 32-bit code the upper half of a canonical RIP is dropped, not
         # refused (measured here: the task faults at the 32-bit address).
         ip &= 0xFFFFFFFF
-        raw = t.thread.read_gdt(cs >> 3)
+        raw = t.thread.read_gdt(cs >> 3) if not cs & 4 else t.thread.cpu.read_ldt_entry(cs >> 3)
         limit = struct.unpack_from("<H", raw)[0] | (high & 0xF0000)
         if high & _G:
             limit = (limit << 12) | 0xFFF
