@@ -106,15 +106,31 @@ def setup_rt_frame_64(t, regs, fpu, signo, act, info, oldmask, trap=(0, 0, 0)):
     sc = struct.pack("<18Q", *[regs.get(r, 0) & (2**64 - 1) for r in SC64])
     sc += struct.pack("<HHHH", regs.get("cs", 0x33), 0, 0, regs.get("ss", 0x2B))
     sc += struct.pack("<QQQQQ", err, trapno, oldmask, cr2, fp_addr) + bytes(64)
-    uc = struct.pack("<QQ", UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0) \
+    # Strict SS restore only for a frame taken in 64-bit mode
+    # (user_64bit_mode: CS is __USER_CS).
+    strict = UC_STRICT_RESTORE_SS if regs.get("cs", 0x33) == USER_CS else 0
+    uc = struct.pack("<QQ", UC_SIGCONTEXT_SS | strict, 0) \
         + _stack_t(t, regs, True) + sc + struct.pack("<Q", oldmask)
     data = struct.pack("<Q", restorer) + uc + info
     t.mm.write(frame, data)
     t.mm.write(fp_addr, _fxsave(fpu))
     new = dict(regs)
     new.update(rip=handler, rsp=frame, rdi=signo, rsi=frame + 8 + 304, rdx=frame + 8, rax=0,
-               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000), cs=0x33, ss=0x2B)
+               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000), cs=0x33,
+               ss=_handler_ss(t, regs.get("ss", USER_DS)))
     return new
+
+
+def _handler_ss(t, ss):
+    """__setup_rt_frame's force_valid_ss: the handler keeps an SS that is a
+    present DPL-3 read-write data segment (a 16-bit LDT stack, say), and
+    gets __USER_DS otherwise."""
+    if ss == USER_DS:
+        return ss
+    high = _high(t, ss)
+    if high is not None and high & (_S | _P | _CODE | _RW | 0x6000) == _S | _P | _RW | 0x6000:
+        return ss
+    return USER_DS
 
 
 def restore_rt_frame_64(t, sp):
@@ -332,6 +348,9 @@ def iret_fault(t, regs):
         if ip > limit:
             return SIGSEGV_, 13, 0
         regs["rip"] = ip
+        # So is the upper half of RSP (measured: the frame of the next
+        # trap from 16- or 32-bit code shows it zero).
+        regs["rsp"] &= 0xFFFFFFFF
     return None
 
 
