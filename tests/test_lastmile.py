@@ -31,3 +31,14 @@ def test_exec_under_signals(variant):
     exe = build("exec_signals.c", variant)
     native, emu = assert_same(exe, ["200" if variant == "gcc64" else "40"])
     assert native.stdout == b"0 bad\n"
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ldt_segments(variant):
+    """modify_ldt's answers and LDT segments used from user code: loaded into
+    the segment registers and read through, LSL/LAR, #NP (SIGBUS) and #GP,
+    the kernel's refresh of ES when its entry is cleared, far calls into
+    32- and 16-bit LDT code (i386)."""
+    exe = build("ldt_segments.c", variant)
+    native, emu = assert_same(exe)
+    assert b"lar: 1" in native.stdout
