@@ -42,3 +42,14 @@ def test_ldt_segments(variant):
     exe = build("ldt_segments.c", variant)
     native, emu = assert_same(exe)
     assert b"lar: 1" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_refusals(variant, tmp_path):
+    """LTP madvise02/mprotect01's arguments (madvise on locked, file and
+    shared mappings; PROT_WRITE on /dev/zero shared from a read-only fd) and
+    mount/umount2's order of checks without CAP_SYS_ADMIN: EFAULT and the
+    path's errors before EINVAL and EPERM."""
+    exe = build("lm_refusals.c", variant)
+    native, emu = assert_same(exe, cwd=tmp_path)
+    assert b"mount bad data               -1 Bad address" in native.stdout

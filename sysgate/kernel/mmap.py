@@ -179,6 +179,10 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
                     dev=st.st_dev, ino=st.st_ino)
     elif shared:
         mm.map_shared_anon(start, size, prot)
+        if f is not None and acc != os.O_RDWR:
+            # /dev/zero opened read-only: no VM_MAYWRITE, so mprotect can
+            # never make it writable (EACCES).
+            mm.find(start).hold.no_maywrite = True
     else:
         mm.map(start, size, prot)
     return start
@@ -231,6 +235,7 @@ def sys_munmap(t, addr, length):
         raise KernelError(E.EINVAL)
     t.mm.check_count(addr, page_up(addr + length))     # a split makes one more
     t.mm.unmap(addr, length)
+    _set_locked(t.mm, addr, page_up(addr + length), False)
     return 0
 
 
@@ -245,7 +250,9 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.ENOMEM)
 
     def refuse(v):
-        if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
+        if prot & PROT_WRITE and v.shared and (
+                v.file is not None and not v.file.writable
+                or getattr(v.hold, "no_maywrite", False)):
             raise KernelError(E.EACCES)
         if prot & (PROT_WRITE | PROT_EXEC) and v.name == "[vvar]":
             # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
@@ -402,6 +409,8 @@ def _dontunmap(t, v, old, old_len, dest):
 
 
 MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
+MADV_REMOVE, MADV_WIPEONFORK, MADV_COLD, MADV_PAGEOUT = 9, 18, 20, 21
+MADV_DODUMP = 17
 MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 
@@ -423,16 +432,43 @@ def sys_madvise(t, addr, length, advice):
     while v is not None and v.start < end:
         s, e = max(v.start, addr), min(v.end, end)
         covered += e - s
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
-            if v.name == "[vvar]":
-                # VM_PFNMAP: refused, after what came before it was done.
-                raise KernelError(E.EINVAL)
-            if advice != MADV_FREE:
-                mm.discard(s, e - s)
+        # Each mapping is judged in turn, what came before it done.
+        _madvise_refuses(mm, v, s, e, advice)
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+            mm.discard(s, e - s)
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)
     return 0
+
+
+def _locked(mm, s, e):
+    locked = getattr(mm, "locked", None)
+    return bool(locked) and any(ls < e and s < le for ls, le in locked)
+
+
+def _madvise_refuses(mm, v, s, e, advice):
+    """madvise_vma_behavior's refusals for one mapping (EINVAL unless said):
+    VM_LOCKED (mlock) and VM_PFNMAP ([vvar]) refuse the LRU advice, MADV_FREE
+    wants anonymous memory, MADV_WIPEONFORK private anonymous memory,
+    MADV_REMOVE an unlocked shared file mapping that may be written."""
+    pfnmap = v.name == "[vvar]"
+    if advice in (MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT):
+        if pfnmap or _locked(mm, s, e):
+            raise KernelError(E.EINVAL)
+    if advice == MADV_DONTNEED_LOCKED and pfnmap:
+        raise KernelError(E.EINVAL)
+    if advice == MADV_FREE and (v.file is not None or v.shared):
+        raise KernelError(E.EINVAL)
+    if advice == MADV_WIPEONFORK and (v.file is not None or v.shared):
+        raise KernelError(E.EINVAL)
+    if advice == MADV_REMOVE:
+        if _locked(mm, s, e) or v.file is None and not v.shared:
+            raise KernelError(E.EINVAL)
+        if not v.shared or (v.file is not None and not v.file.writable):
+            raise KernelError(E.EACCES)
+    if advice == MADV_DODUMP and pfnmap:
+        raise KernelError(E.EINVAL)
 
 
 def _next_vma(mm, addr):
@@ -489,8 +525,25 @@ def sys_mincore(t, addr, length, vec):
 
 @syscall("mlock", "addr size")
 def sys_mlock(t, addr, length):
-    _covered(t.mm, addr & ~(PAGE - 1), length + (addr & (PAGE - 1)))
+    start = addr & ~(PAGE - 1)
+    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
+    _set_locked(t.mm, start, end, True)
     return 0
+
+
+def _set_locked(mm, start, end, on):
+    """The ranges mlock made VM_LOCKED (madvise's refusals read them)."""
+    if start >= end:
+        return
+    kept = [(s, e) for s, e in getattr(mm, "locked", ()) if e <= start or s >= end]
+    for s, e in getattr(mm, "locked", ()):
+        if s < start < e:
+            kept.append((s, start))
+        if s < end < e:
+            kept.append((end, e))
+    if on:
+        kept.append((start, end))
+    mm.locked = sorted(kept)
 
 
 @syscall("mlock2", "addr size flags")
@@ -502,16 +555,23 @@ def sys_mlock2(t, addr, length, flags):
 
 @syscall("munlock", "addr size")
 def sys_munlock(t, addr, length):
-    return sys_mlock(t, addr, length)
+    start = addr & ~(PAGE - 1)
+    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
+    _set_locked(t.mm, start, end, False)
+    return 0
 
 
 @syscall("mlockall", "flags")
 def sys_mlockall(t, flags):
     if not flags or flags & ~7 or flags == 4:
         raise KernelError(E.EINVAL)
+    if flags & 1:           # MCL_CURRENT
+        for v in list(t.mm.vmas):
+            _set_locked(t.mm, v.start, v.end, True)
     return 0
 
 
 @syscall("munlockall")
 def sys_munlockall(t):
+    t.mm.locked = []
     return 0
