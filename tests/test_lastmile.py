@@ -53,3 +53,22 @@ def test_refusals(variant, tmp_path):
     exe = build("lm_refusals.c", variant)
     native, emu = assert_same(exe, cwd=tmp_path)
     assert b"mount bad data               -1 Bad address" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_process_vm(variant):
+    """process_vm_readv/writev on the caller's own memory (test_vsyscall_64
+    reads the vsyscall page with it: EFAULT)."""
+    exe = build("process_vm.c", variant)
+    native, emu = assert_same(exe)
+    assert b"partial              100" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_getcpu_affinity(variant):
+    """getcpu (system call, vDSO, rseq's cpu_id for glibc's sched_getcpu)
+    answers the CPU sched_setaffinity put the thread on; /proc/self/maps
+    lists the vsyscall page of a 64-bit process (test_vsyscall_64 reads it)."""
+    exe = build("getcpu_affinity.c", variant)
+    native, emu = assert_same(exe)
+    assert b"on 0: syscall 1" in native.stdout

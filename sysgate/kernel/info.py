@@ -175,7 +175,41 @@ def sys_sched_setaffinity(t, pid, size, mask):
     if not bits & allowed:
         raise KernelError(E.EINVAL)
     target.affinity = bits & allowed
+    _publish_cpu(t, target)
     return 0
+
+
+def current_cpu(t):
+    """The CPU a task runs on: the lowest its affinity allows (0 unless
+    sched_setaffinity moved it)."""
+    bits = getattr(t, "affinity", None)
+    return (bits & -bits).bit_length() - 1 if bits else 0
+
+
+def _publish_cpu(t, target):
+    """The vDSO's getcpu reads the vvar page, one per process: it holds the
+    only thread's CPU, or sends every caller to the system call once
+    threads may differ."""
+    rseq = getattr(target, "rseq", None)
+    if rseq is not None:
+        # rseq's cpu_id_start and cpu_id follow the thread (glibc's
+        # sched_getcpu reads them).
+        cpu = current_cpu(target)
+        try:
+            t.mm.write(rseq[0], struct.pack("<II", cpu, cpu))
+        except KernelError:
+            pass
+    tk = getattr(target, "timekeeper", None)
+    v = getattr(tk, "vvar", None)
+    if v is None:
+        return
+    from ..vdso import vvar
+    if len(t.proc.threads) <= 1:
+        v.cpu = current_cpu(target)
+    else:
+        v.flags &= ~vvar.F_GETCPU
+    v.seq += 2
+    tk.write_page(v.pack())
 
 
 _CPUMASK_SIZE = []
@@ -207,9 +241,9 @@ def sys_sched_yield(t):
 
 @syscall("getcpu", "ptr ptr ptr")
 def sys_getcpu(t, cpu, node, _cache):
-    # One emulated CPU, number 0 (as rseq's cpu_id says).
+    # The emulated CPU is one; it answers to the number affinity gives it.
     if cpu:
-        t.mm.write(cpu, struct.pack("<I", 0))
+        t.mm.write(cpu, struct.pack("<I", current_cpu(t)))
     if node:
         t.mm.write(node, struct.pack("<I", 0))
     return 0

@@ -575,3 +575,72 @@ def sys_mlockall(t, flags):
 def sys_munlockall(t):
     t.mm.locked = []
     return 0
+
+
+UIO_MAXIOV = 1024
+
+
+def _remote_iovecs(t, iov, cnt):
+    """iovec_from_user: the array only (no access check), EINVAL for too
+    many or a negative length."""
+    if cnt > UIO_MAXIOV:
+        raise KernelError(E.EINVAL)
+    w = t.word
+    vals = struct.unpack(f"<{2 * cnt}{'Q' if w == 8 else 'I'}", t.mm.read(iov, cnt * 2 * w))
+    pairs = list(zip(vals[0::2], vals[1::2]))
+    if any(n >> (8 * w - 1) for _, n in pairs):
+        raise KernelError(E.EINVAL)
+    return pairs
+
+
+def _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, write):
+    """process_vm_rw: the caller's own memory on both sides; another
+    process's memory is not reachable from here (EPERM, as a ptrace refusal)."""
+    from .fs.files import _iovecs
+    if flags:
+        raise KernelError(E.EINVAL)
+    local = _iovecs(t, lvec, lcnt)
+    if not sum(n for _, n in local):
+        return 0
+    remote = _remote_iovecs(t, rvec, rcnt)
+    if pid != t.pid:
+        from .signal import guest_processes
+        raise KernelError(E.EPERM if pid in guest_processes(t) else E.ESRCH)
+    mm, need = t.mm, PROT_WRITE if write else PROT_READ
+    data = b"" if write else bytearray()
+    if write:
+        data = b"".join(mm.read(b, n) for b, n in local if n)
+    want = len(data) if write else sum(n for _, n in local)
+    done = 0
+    for base, n in remote:
+        if done >= want:
+            break
+        n = min(n, want - done)
+        ok = mm.extent(base, n, need)
+        if ok and write:
+            mm.write_kernel(base, data[done:done + ok])
+        elif ok:
+            data += mm.read(base, ok)
+        done += ok
+        if ok < n:
+            break
+    if not done:
+        raise KernelError(E.EFAULT)
+    if not write:
+        at = 0
+        for b, n in local:
+            if at >= done:
+                break
+            mm.write(b, bytes(data[at:at + min(n, done - at)]))
+            at += n
+    return done
+
+
+@syscall("process_vm_readv", "pid ptr ulong ptr ulong ulong")
+def sys_process_vm_readv(t, pid, lvec, lcnt, rvec, rcnt, flags):
+    return _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, False)
+
+
+@syscall("process_vm_writev", "pid ptr ulong ptr ulong ulong")
+def sys_process_vm_writev(t, pid, lvec, lcnt, rvec, rcnt, flags):
+    return _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, True)

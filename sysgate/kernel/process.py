@@ -239,7 +239,8 @@ def sys_rseq(t, rseq, length, flags, sig):
     if length < ORIG_RSEQ_SIZE or rseq & 31:
         raise KernelError(E.EINVAL)
     # cpu_id_start, cpu_id; then node_id and mm_cid after rseq_cs and flags.
-    t.mm.write(rseq, struct.pack("<II", CPU, CPU))
+    from .info import current_cpu
+    t.mm.write(rseq, struct.pack("<II", current_cpu(t), current_cpu(t)))
     if length >= ORIG_RSEQ_SIZE:
         t.mm.write(rseq + 20, struct.pack("<II", 0, 0))
     t.rseq = (rseq, length, sig)
