@@ -72,3 +72,50 @@ def test_getcpu_affinity(variant):
     exe = build("getcpu_affinity.c", variant)
     native, emu = assert_same(exe)
     assert b"on 0: syscall 1" in native.stdout
+
+
+IO_MODEL = b"""  inb 0x80: SIGSEGV code 128
+ioperm 0x80 on: 0 
+ioperm num 0: -1 Invalid argument
+ioperm past 64k: -1 Invalid argument
+ioperm off unheld: 0 
+  inb 0x80: SIGSEGV code 128
+  outb 0x80: ok
+  outb 0x81: SIGSEGV
+ioperm 0x80-0x83: 0 
+  inb 0x80: 0xff inl 0xffffffff
+  inb 0x82: SIGSEGV code 128
+child:
+  outb 0x80: ok
+child ioperm off: 0 
+  outb 0x80: SIGSEGV
+  outb 0x80: ok
+iopl 4: -1 Invalid argument
+iopl 3: 0 
+  inb 0x1234: 0xff inl 0xffffffff
+  cli: SIGSEGV
+iopl 0: 0 
+  outb 0x1234: SIGSEGV
+  outb 0x80: ok
+  outb 0x80: ok
+  outb 0x81: ok
+"""
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_io_ports(variant):
+    """ioperm/iopl as the host's kernel has them (ENOSYS without
+    CONFIG_X86_IOPL_IOPERM, as here): the same as the native run; and the
+    model itself with the host's support assumed: per-thread bitmap, iopl 3
+    for every port but CLI still #GP, fork and exec inheriting, a permitted
+    port reading all ones (no device behind it)."""
+    exe = build("io_ports.c", variant)
+    assert_same(exe)
+    if os.geteuid() != 0:
+        pytest.skip("the model's run needs CAP_SYS_RAWIO")
+    code = ("import sys, sysgate.kernel.ioport as io; io._HOST[:] = [True]; "
+            "from sysgate.cli import main; sys.argv = ['sysgate', 'run', sys.argv[1]]; "
+            "sys.exit(main())")
+    p = subprocess.run([sys.executable, "-c", code, exe], capture_output=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert (p.returncode, p.stdout) == (0, IO_MODEL), p

@@ -816,11 +816,21 @@ class Engine:
         self._last_bad = (addr, mapped)
         return False
 
+    # (port, size) -> whether the current thread may (ioperm, iopl 3):
+    # set by kernel.ioport once a thread gains a port.
+    port_allowed = None
+
     def _on_in(self, uc, port, size, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return (1 << (8 * size)) - 1        # no device: a floating bus
         self._port_fault()
         return 0
 
     def _on_out(self, uc, port, size, value, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return
         self._port_fault()
 
     def _port_fault(self):
