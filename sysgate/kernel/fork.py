@@ -50,14 +50,13 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         raise KernelError(E.EAGAIN)
     if not 0 <= exit_signal <= 64:
         raise KernelError(E.EINVAL)
-    machine = t.machine
     vfork_r = vfork_w = -1
     if flags & CLONE_VFORK:
         vfork_r, vfork_w = os.pipe2(os.O_CLOEXEC)
-    machine.before_fork()
+    t.before_fork()
     pid = os.fork()
     if pid == 0:
-        machine.after_fork_child()
+        t.after_fork_child()
         if t.vfork_done is not None:
             # Forked by a vfork child: the waiting parent is not ours, and
             # our memory is our own.
@@ -71,7 +70,7 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
                 t.mm.track_writes()
         if newsp:
             t.thread.write_regs({"rsp": newsp})
-            machine.gate.current.sp = newsp
+            t.pt_regs.sp = newsp
         if flags & CLONE_CHILD_SETTID:
             t.mm.write(ctid, struct.pack("<i", t.pid))
         if flags & CLONE_CHILD_CLEARTID:

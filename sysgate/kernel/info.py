@@ -8,6 +8,7 @@ import struct
 from .errors import KernelError, E
 from .hostlibc import libc
 from .registry import syscall
+from . import cpunum
 
 
 
@@ -124,7 +125,7 @@ def sys_getrandom(t, buf, count, flags):
             flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE):
         raise KernelError(E.EINVAL)
     count = min(count, 0x1FFFFFF)
-    t.mm.write(buf, t.machine.random_bytes(count))
+    t.mm.write(buf, t.random_bytes(count))
     return count
 
 
@@ -175,41 +176,8 @@ def sys_sched_setaffinity(t, pid, size, mask):
     if not bits & allowed:
         raise KernelError(E.EINVAL)
     target.affinity = bits & allowed
-    _publish_cpu(t, target)
+    cpunum.moved(target)
     return 0
-
-
-def current_cpu(t):
-    """The CPU a task runs on: the lowest its affinity allows (0 unless
-    sched_setaffinity moved it)."""
-    bits = getattr(t, "affinity", None)
-    return (bits & -bits).bit_length() - 1 if bits else 0
-
-
-def _publish_cpu(t, target):
-    """The vDSO's getcpu reads the vvar page, one per process: it holds the
-    only thread's CPU, or sends every caller to the system call once
-    threads may differ."""
-    rseq = getattr(target, "rseq", None)
-    if rseq is not None:
-        # rseq's cpu_id_start and cpu_id follow the thread (glibc's
-        # sched_getcpu reads them).
-        cpu = current_cpu(target)
-        try:
-            t.mm.write(rseq[0], struct.pack("<II", cpu, cpu))
-        except KernelError:
-            pass
-    tk = getattr(target, "timekeeper", None)
-    v = getattr(tk, "vvar", None)
-    if v is None:
-        return
-    from ..vdso import vvar
-    if len(t.proc.threads) <= 1:
-        v.cpu = current_cpu(target)
-    else:
-        v.flags &= ~vvar.F_GETCPU
-    v.seq += 2
-    tk.write_page(v.pack())
 
 
 _CPUMASK_SIZE = []
@@ -241,9 +209,8 @@ def sys_sched_yield(t):
 
 @syscall("getcpu", "ptr ptr ptr")
 def sys_getcpu(t, cpu, node, _cache):
-    # The emulated CPU is one; it answers to the number affinity gives it.
     if cpu:
-        t.mm.write(cpu, struct.pack("<I", current_cpu(t)))
+        t.mm.write(cpu, struct.pack("<I", cpunum.cpu_of(t)))
     if node:
         t.mm.write(node, struct.pack("<I", 0))
     return 0

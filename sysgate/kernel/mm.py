@@ -742,8 +742,4 @@ class AddressSpace:
         return out
 
     def maps_text(self):
-        text = "".join(m.maps_line() + "\n" for m, _ in self.mappings())
-        if self.is64:
-            # The legacy vsyscall page (execute-only: Linux emulates it).
-            text += f"{'ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0':<72} [vsyscall]\n"
-        return text
+        return "".join(m.maps_line() + "\n" for m, _ in self.mappings())

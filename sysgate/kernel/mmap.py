@@ -596,7 +596,7 @@ def _remote_iovecs(t, iov, cnt):
 def _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, write):
     """process_vm_rw: the caller's own memory on both sides; another
     process's memory is not reachable from here (EPERM, as a ptrace refusal)."""
-    from .fs.files import _iovecs
+    from .fs.rwvec import _iovecs
     if flags:
         raise KernelError(E.EINVAL)
     local = _iovecs(t, lvec, lcnt)

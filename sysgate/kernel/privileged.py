@@ -20,8 +20,8 @@ _NOTE = "refused: the guest holds no capability over the host"
 def _refuse(name, args, errno=E.EPERM):
     def handler(t, *_):
         raise KernelError(errno)
-    handler.__name__ = "sys_" + name
-    handler.__doc__ = f"{name}: {_NOTE}"
+    handler.__name__ = "sys_" + name.split()[0]
+    handler.__doc__ = f"{name.split()[-1]}: {_NOTE}"
     syscall(name, args, status="partial", note=_NOTE)(handler)
     return handler
 
@@ -95,7 +95,7 @@ def sys_umount2(t, name, flags):
     return _umount(t, name, flags)
 
 
-@syscall("oldumount", "path", status="partial", note=_NOTE)
+@syscall("oldumount i386:umount", "path", status="partial", note=_NOTE)
 def sys_oldumount(t, name):
     return _umount(t, name, 0)
 

@@ -22,6 +22,7 @@ import zlib
 from ..errors import KernelError, E
 from ..hostlibc import libc
 from . import procinfo
+from .procinfo import tids
 from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
 
 PROC_SUPER_MAGIC = 0x9FA0
@@ -157,14 +158,6 @@ class Node:
                  errno=0):
         self.kind, self.path, self.gen, self.target = kind, path, gen, target
         self.file, self.magic, self.host, self.errno = file, magic, host, errno
-
-
-def tids(t):
-    """The thread ids of the guest process, the leader's first."""
-    threads = getattr(getattr(t, "proc", None), "threads", None)
-    if not threads:
-        return [t.tid]
-    return sorted(threads, key=lambda tid: (tid != t.pid, tid))
 
 
 # Whole-system files, read-only from the host; the rest of the host's /proc

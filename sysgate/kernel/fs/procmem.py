@@ -255,10 +255,7 @@ def _wrap(name, orig):
 
 
 def _hook(t):
-    gate = t.machine.gate
-    if gate is None:
-        return
-    for table in (gate.table64, gate.table32):
+    for table in t.syscall_tables():
         for e in table:
             if e is not None and e.call.name in _OPS and not getattr(e.fn, "procmem", False):
                 e.fn = _wrap(e.call.name, e.fn)
