@@ -221,7 +221,7 @@ def sys_mmap2(t, addr, length, prot, flags, fd, pgoff):
     return do_mmap(t, addr, length, prot, flags, fd, pgoff * PAGE)
 
 
-@syscall("old_mmap", "ptr")
+@syscall("old_mmap i386:mmap", "ptr")
 def sys_old_mmap(t, args):
     addr, length, prot, flags, fd, off = struct.unpack("<6I", t.mm.read(args, 24))
     if off & (PAGE - 1):
@@ -636,11 +636,13 @@ def _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, write):
     return done
 
 
-@syscall("process_vm_readv", "pid ptr ulong ptr ulong ulong")
+@syscall("process_vm_readv", "pid ptr ulong ptr ulong ulong", status="partial",
+         note="the caller's own memory; another process's is EPERM")
 def sys_process_vm_readv(t, pid, lvec, lcnt, rvec, rcnt, flags):
     return _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, False)
 
 
-@syscall("process_vm_writev", "pid ptr ulong ptr ulong ulong")
+@syscall("process_vm_writev", "pid ptr ulong ptr ulong ulong", status="partial",
+         note="the caller's own memory; another process's is EPERM")
 def sys_process_vm_writev(t, pid, lvec, lcnt, rvec, rcnt, flags):
     return _process_vm(t, pid, lvec, lcnt, rvec, rcnt, flags, True)
