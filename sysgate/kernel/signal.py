@@ -434,9 +434,15 @@ def sys_tgkill(t, tgid, tid, sig):
         if target is None:
             raise KernelError(E.ESRCH)
         return send_self(t, sig, to=target)
-    if tgid != tid or tgid not in guest_processes(t):
+    if tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
-    return _signal_process(t, tid, sig, SI_TKILL)
+    if tgid == tid:
+        return _signal_process(t, tid, sig, SI_TKILL)
+    from .hostsig import tgkill
+    r = tgkill(tgid, tid, sig)      # guest tids are host tids
+    if r < 0:
+        raise KernelError(-r)
+    return 0
 
 
 @syscall("tkill", "pid sig")

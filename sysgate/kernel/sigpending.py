@@ -27,6 +27,8 @@ def absorb_host_signals(t):
     drain = getattr(t.host, "drain", None)
     if drain is not None:
         drain()         # a thread's own wake-ups: looked at from here on
+    if t.host.kicked and t.tid in t.host.kicked:
+        _absorb_own(t)
     if not t.host.pending:
         return
     for hi in t.host.take():
@@ -51,6 +53,14 @@ def absorb_host_signals(t):
         if not ignored(t, signo):
             if not t.proc.shared_pending & (1 << (signo - 1)):
                 t.proc.raise_signal(signo, info)
+
+
+def _absorb_own(t):
+    """Signals another process sent to this thread alone (tgkill)."""
+    for hi in t.host.take_own(t.tid):
+        if not ignored(t, hi.si_signo):
+            t.add_pending(hi.si_signo, sigframe.siginfo(hi.si_signo, hi.si_code, True,
+                                                        pid=hi.si_pid, uid=hi.si_uid))
 
 
 def ignored(t, sig):
