@@ -361,7 +361,11 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     if flags:
         raise KernelError(E.EINVAL)
     liov = _iovecs(t, local, lcount)
+    if not sum(n for _, n in liov):
+        return 0            # nothing to move: no look at the rest (process_vm_rw)
     riov = _iovecs(t, remote, rcount)
+    if not sum(n for _, n in riov):
+        return 0
     if pid == t.pid:
         peer = None
     else:
