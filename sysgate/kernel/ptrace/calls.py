@@ -155,7 +155,9 @@ def _pokeuser(t, tr, e, addr, data):
         _setregs(tr, e, {k: v for k, v in new.items() if v != _view(e).get(k)})
         return 0
     if dbg <= addr < dbg + 8 * w:
-        e.debugreg[(addr - dbg) // w] = data & ((1 << 8 * w) - 1)
+        n, v = (addr - dbg) // w, data & ((1 << 8 * w) - 1)
+        tr.request(e, {"op": "debugreg", "n": n, "v": v})
+        e.debugreg[n] = v
         return 0
     raise KernelError(E.EIO)
 

@@ -90,6 +90,7 @@ class Tracer:
             return
         if "stop" in msg:
             e.stop = msg
+            e.debugreg = list(msg.get("dr") or e.debugreg)
             e.status = msg["stop"]
             e.child = msg.get("parent") == self.pid
             if (e.status >> 16) in (EVENT_FORK, EVENT_VFORK, EVENT_CLONE):
