@@ -5,6 +5,7 @@ import errno as E
 import os
 import struct
 
+from ...abi.consts import PROT_READ, PROT_WRITE
 from ..errors import KernelError
 from ..registry import syscall
 from ..sigframe import siginfo_32
@@ -363,8 +364,8 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     if flags:
         raise KernelError(E.EINVAL)
     liov = _iovecs(t, local, lcount)
-    if not sum(n for _, n in liov):
-        return 0            # nothing to move: no look at the rest (process_vm_rw)
+    if not any(n for _, n in liov):
+        return 0               # process_vm_rw: nothing to copy, no task looked up
     riov = _iovecs(t, remote, rcount)
     if not sum(n for _, n in riov):
         return 0
@@ -412,17 +413,27 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     return done
 
 
+def _own_extent(t, addr, n, prot):
+    """The caller's own memory is copied up to the first page it cannot
+    reach, as process_vm_rw's page pinning stops there."""
+    n = t.mm.extent(addr, n, prot)
+    if not n:
+        raise KernelError(E.EFAULT)
+    return n
+
+
 def _remote_read(t, peer, addr, n):
     if peer is None:
-        return t.mm.read(addr, n)
+        return t.mm.read(addr, _own_extent(t, addr, n, PROT_READ))
     tr, e = peer
     return bytes.fromhex(tr.request(e, {"op": "read", "addr": addr, "n": n})["data"])
 
 
 def _remote_write(t, peer, addr, data):
     if peer is None:
-        t.mm.write(addr, data)
-        return len(data)
+        n = _own_extent(t, addr, len(data), PROT_WRITE)
+        t.mm.write(addr, data[:n])
+        return n
     tr, e = peer
     tr.request(e, {"op": "write", "addr": addr, "data": data.hex()})
     return len(data)
