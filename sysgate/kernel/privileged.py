@@ -28,7 +28,8 @@ def _refuse(name, args, errno=E.EPERM):
 
 # (name, argument kinds) answered EPERM before anything else is looked at.
 for _name, _args in (
-        ("mount", "path path str ulong ptr"), ("umount2", "path flags"), ("oldumount i386:umount", "path"),
+        ("mount", "path path str ulong ptr"), ("umount2", "path flags"),
+        ("oldumount i386:umount", "path"),
         ("pivot_root", "path path"), ("swapon", "path flags"), ("swapoff", "path"),
         ("sethostname", "ptr size"), ("setdomainname", "ptr size"),
         ("kexec_load", "ulong ulong ptr ulong"),
