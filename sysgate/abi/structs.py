@@ -52,6 +52,11 @@ def _abi(word, long, ptr):
                           f"{P}I4x{P}{P}{P}{P}i4xI4x" if word == 8 else "IIIIIIiI"),
         "cmsghdr": Layout("cmsghdr", "len level type", f"{P}ii"),
         "stack_t": Layout("stack_t", "sp flags size", f"{P}i4x{P}" if word == 8 else "IiI"),
+        # The kernel's own sigaction (rt_sigaction's; glibc's differs), and
+        # i386's old one (sigaction(2): a 32-bit mask before the flags).
+        "sigaction": Layout("sigaction", "handler flags restorer mask", f"{P}{P}{P}Q"),
+        "old_sigaction": Layout("old_sigaction", "handler mask flags restorer", "IIII"),
+        "sigset": Layout("sigset", "mask", "Q"),
         "word": Layout("word", "value", P),
         "int": Layout("int", "value", "i"),
         "int2": Layout("int2", "a b", "ii"),
