@@ -150,13 +150,37 @@ class Machine:
         cpu = self.cpu
         if cpu is not None:
             cpu.async_stopped = True
-            cpu.stop_async()        # exactly at the next block (see cpu.engine)
+            # exactly at the next block (see cpu.engine)
+            cpu.stop_async("exact" if cpu.exact else self._stop_kind(task))
         if lock is not None:
             lock.poke_sleepers()
             for o in list(task.proc.threads.values()):
                 kick = getattr(o.host, "kick", None)
                 if kick is not None:
                     kick()
+
+    def _stop_kind(self, task):
+        """How a stop from outside must land while the CPU's stops are not
+        exact yet (a single thread that set no action, timer or tracer:
+        cpu.engine stop_async): "now" when a signal that kills is ready,
+        "none" when nothing queued acts in user code, else "exact"."""
+        from .kernel.signal import DEFAULT_IGNORE, DEFAULT_STOP, SIG_DFL, SIG_IGN
+        if task is None or self.debug is not None or task.timers.deadline is not None:
+            return "exact"
+        how = "none"
+        for info in list(self.hostsig.queue):
+            signo = info.si_signo
+            if signo == 17 and any(s != 17 for s in task.children.values()):
+                return "exact"      # a child's exit signal is not SIGCHLD
+            if task.sigmask & (1 << (signo - 1)):
+                continue
+            handler = task.sigactions.get(signo, (SIG_DFL,))[0]
+            if handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORE):
+                continue
+            if handler != SIG_DFL or signo in DEFAULT_STOP:
+                return "exact"
+            how = "now"
+        return how
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -371,6 +395,8 @@ class Machine:
             name = NAMES.get(status[1], f"Signal {status[1]}")
             print(f"sysgate: pid {os.getpid()}: {name} ({status[2]})", file=sys.stderr,
                   flush=True)
+        from .kernel import coredump
+        coredump.die(self.task, status[1])
         die_by_signal(status[1])
 
     # --- threads --------------------------------------------------------
@@ -476,6 +502,8 @@ class Machine:
             lock = proc.cpu_sched
             try:
                 armed = timers.deadline is not None
+                if armed and not cpu.exact:
+                    cpu.exact_stops()       # a timer kept across execve
                 self.hostsig.deadlines.watch(timers.deadline)
                 if self.debug is not None:     # gdb stub: report a stop, arm a step
                     pc = self.debug.before_run(pc)

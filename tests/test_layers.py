@@ -87,6 +87,7 @@ def test_no_import_circle_through_signal_time_entry_or_trace():
                   "sysgate.trace.decode", "sysgate.trace.structs"}
     for comp in _circles(graph):
         assert not comp & kept_apart, sorted(comp)
+        assert not any(m.startswith("sysgate.kernel.fs.proc") for m in comp), sorted(comp)
         assert not any(m.startswith(("sysgate.entry", "sysgate.trace")) for m in comp), \
             sorted(comp)
 

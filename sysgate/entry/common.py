@@ -11,7 +11,7 @@ taken except `leave` and the trace.
 from time import perf_counter
 
 from ..kernel.errors import KernelError
-from ..kernel.registry import build_table
+from ..kernel.registry import HANDLERS, Entry, build_table
 from ..kernel.sched import now_ns
 from ..kernel.signal import GuestSignal
 from ..kernel.task import ExitGroup
@@ -22,10 +22,23 @@ ENOSYS, EPIPE, SIGPIPE = 38, 32, 13
 
 
 class Dispatcher:
-    """The two ABI tables, built once from the registry."""
+    """The two ABI tables, built from the registry once per host process;
+    each Dispatcher (each exec) gets its own entries, which a caller may
+    rewrite (Machine.replace_handler), made from that copy in a fraction of
+    a build."""
+    _built = {}
 
     def __init__(self):
-        self.tables = {"x86_64": build_table("x86_64"), "i386": build_table("i386")}
+        self.tables = {abi: self._table(abi) for abi in ("x86_64", "i386")}
+
+    @classmethod
+    def _table(cls, abi):
+        key = (abi, len(HANDLERS))      # a handler registered since: build again
+        built = cls._built.get(key)
+        if built is None:
+            built = cls._built[key] = build_table(abi)
+        return [e if e is None else Entry(e.nr, e.name, e.call, e.convert, e.call.call)
+                for e in built]
 
 
 def do_syscall(gate, regs, table, is64, leave):

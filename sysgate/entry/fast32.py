@@ -34,7 +34,9 @@ def do_fast_syscall_32(gate, which, vals):
     regs.cx = cx
     regs.after_insn = ip + 2
     try:
-        arg6 = gate.task.mm.read_u32(regs.sp)
+        arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
+        if arg6 is None:
+            arg6 = gate.task.mm.read_u32(regs.sp)
     except KernelError:
         # Linux returns -EFAULT through IRET, with EBP zeroed: the failed
         # get_user() into regs->bp stores 0.

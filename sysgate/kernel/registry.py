@@ -176,14 +176,8 @@ def build_table(abi):
     return table
 
 
-# Until kernel/mmap.py registers its handler as "i386:mmap" (its owner's change).
-_I386_ENTRY = {"mmap": "old_mmap"}
-
-
 def lookup(abi, name):
     """The Syscall serving name in abi's table (None: not implemented)."""
-    if abi == "i386" and name in _I386_ENTRY:
-        name = _I386_ENTRY[name]
     return HANDLERS.get((abi, name)) or HANDLERS.get((None, name))
 
 

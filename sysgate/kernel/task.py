@@ -137,6 +137,7 @@ class Task:
         self.wakeup = False           # a private futex wake or a signal for a sleeper
         self.sleeping = False         # in CpuLock.sleep
         self.cpu_cv = None            # what it waits on for the CPU (kernel.thread)
+        self.cpu_token = False        # an unpark it has not consumed yet (kernel.thread)
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):
@@ -183,6 +184,12 @@ class Task:
     def debugger(self):
         """The gdb stub while one is attached (sysgate.debug.target), else None."""
         return self.machine.debug
+
+    @debugger.setter
+    def debugger(self, d):
+        """ptrace: a traced process's stops (kernel.ptrace.tracee) hook in
+        where the gdb stub does."""
+        self.machine.debug = d
 
     @property
     def session(self):
