@@ -151,20 +151,9 @@ def _pwritev(t, f, iov, cnt, pos):
     return os.pwritev(f.host, _gather(t, f, iov, cnt, pos), pos)
 
 
-# Two handlers, not one with the direction bound: /proc/PID/mem's
-# descriptors are served by procmem.py, which tells the calls apart by
-# their handlers' names.
-@syscall("preadv2", "fd ptr int ulong ulong flags")
-def sys_preadv2(t, fd, iov, cnt, lo, hi, flags):
-    return _v2(t, fd, iov, cnt, lo, hi, flags, False)
-
-
-@syscall("pwritev2", "fd ptr int ulong ulong flags")
-def sys_pwritev2(t, fd, iov, cnt, lo, hi, flags):
-    return _v2(t, fd, iov, cnt, lo, hi, flags, True)
-
-
-def _v2(t, fd, iov, cnt, lo, hi, flags, write):
+@syscall("preadv2", "fd ptr int ulong ulong flags", write=False)
+@syscall("pwritev2", "fd ptr int ulong ulong flags", write=True)
+def sys_preadv2(t, fd, iov, cnt, lo, hi, flags, write):
     # The flags are judged before the descriptor (EOPNOTSUPP before EBADF).
     pos = _pos(t, lo, hi)
     if flags & ~0x1F:
