@@ -466,6 +466,12 @@ def main():
         ROOT = os.path.abspath(a.root).rstrip("/")
         if a.runners == ap.get_default("runners"):
             a.runners = "native,sysgate"     # qemu-i386 -L runs a child's exec outside the root
+        # the native runs under chroot read /proc as sysgate's guests read theirs
+        proc = ROOT + "/proc"
+        if not os.path.ismount(proc) and os.geteuid() == 0 and \
+                subprocess.run(["mount", "-t", "proc", "proc", proc]).returncode == 0:
+            import atexit
+            atexit.register(subprocess.run, ["umount", proc])
     names = [n for n in (a.only.split(",") if a.only else CORPUS) if resolve(
         (CORPUS[n][0] if isinstance(CORPUS[n], tuple) else CORPUS[n]))]
     missing = [n for n in CORPUS if n not in names and not a.only]
