@@ -356,6 +356,20 @@ def runner_argv(runner, argv, tracefile=None, guest_dir=None):
     return [sys.executable, "-m", "sysgate", "run", "--cpu", cpu, *root] + argv
 
 
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (its runner started it with
+    start_new_session), process groups a test made of its own included."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    os.kill(int(d), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
+
 def run_one(name, runner, timeout, tracefile=None):
     spec = CORPUS[name]
     argv, stdin = spec if isinstance(spec, tuple) else (spec, b"")
@@ -378,7 +392,7 @@ def run_one(name, runner, timeout, tracefile=None):
         out, err = p.communicate(stdin, timeout=timeout)
         rc = p.returncode
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_session(p.pid)
         out, err = p.communicate()
         rc = "timeout"
     files = snapshot(d)

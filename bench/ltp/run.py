@@ -43,6 +43,20 @@ def cmd(runner, exe, bits):
     return [sys.executable, "-m", "sysgate", "run", "--cpu", cpu, exe]
 
 
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (its runner started it with
+    start_new_session), process groups a test made of its own included."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    os.kill(int(d), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
+
 def run(runner, name, bits, timeout):
     bindir = os.path.join(OUT, f"bin{bits}")
     exe = os.path.join(bindir, name)
@@ -59,7 +73,7 @@ def run(runner, name, bits, timeout):
             out, _ = p.communicate(timeout=timeout)
             rc = p.returncode
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+            kill_session(p.pid)
             out, _ = p.communicate()
             rc = None
         dt = time.time() - t0
