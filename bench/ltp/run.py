@@ -62,9 +62,17 @@ def run(runner, name, bits, timeout):
     exe = os.path.join(bindir, name)
     if not os.path.exists(exe):
         return "notbuilt", "not built", 0.0
+    # LTP looks for the helpers a test copies or execs in $LTPROOT/testcases/bin
+    ltproot = os.path.join(OUT, f"root{bits}")
+    if not os.path.exists(os.path.join(ltproot, "testcases", "bin")):
+        os.makedirs(os.path.join(ltproot, "testcases"), exist_ok=True)
+        try:
+            os.symlink(bindir, os.path.join(ltproot, "testcases", "bin"))
+        except FileExistsError:
+            pass
     with tempfile.TemporaryDirectory(prefix="ltp-") as tmp:
         env = dict(os.environ, TMPDIR=tmp, PYTHONPATH=TOP, LTP_TIMEOUT_MUL="6",
-                   LTPROOT=bindir, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+                   LTPROOT=ltproot, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
                    LTP_COLORIZE_OUTPUT="0")
         t0 = time.time()
         p = subprocess.Popen(cmd(runner, exe, bits), cwd=tmp, env=env, stdin=subprocess.DEVNULL,
