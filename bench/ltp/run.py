@@ -13,6 +13,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,7 +71,8 @@ def run(runner, name, bits, timeout):
             os.symlink(bindir, os.path.join(ltproot, "testcases", "bin"))
         except FileExistsError:
             pass
-    with tempfile.TemporaryDirectory(prefix="ltp-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="ltp-")
+    try:
         env = dict(os.environ, TMPDIR=tmp, PYTHONPATH=TOP, LTP_TIMEOUT_MUL="6",
                    LTPROOT=ltproot, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
                    LTP_COLORIZE_OUTPUT="0")
@@ -82,9 +84,19 @@ def run(runner, name, bits, timeout):
             rc = p.returncode
         except subprocess.TimeoutExpired:
             kill_session(p.pid)
-            out, _ = p.communicate()
+            try:
+                out, _ = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:     # a process that left the session holds the pipe
+                out = b""
             rc = None
         dt = time.time() - t0
+    finally:
+        # a test killed while it had something mounted there leaves it
+        for line in open("/proc/self/mounts").read().splitlines()[::-1]:
+            mnt = line.split()[1]
+            if mnt.startswith(tmp + "/"):
+                subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
     text = out.decode(errors="replace")
     if rc is None:
         return "timeout", last_bad(text) or "timed out", dt
@@ -126,8 +138,13 @@ def main():
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         futs = {ex.submit(run, r, n, b, a.timeout): (b, n, r) for b, n, r in jobs}
+        done = 0
         for f in concurrent.futures.as_completed(futs):
-            res[futs[f]] = f.result()
+            res[futs[f]] = r = f.result()
+            done += 1
+            b, n, rn = futs[f]
+            print(f"[{done}/{len(futs)} {time.time() - t0:.0f}s] {b} {n} {rn}: {r[0]} {r[1][:120]}",
+                  file=sys.stderr, flush=True)
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump({f"{b}/{n}/{r}": v for (b, n, r), v in res.items()}, f, indent=1)
