@@ -216,13 +216,15 @@ class HostSignals:
         """The default action of a stop signal: stop this host process with
         that very signal, so the guest parent's wait sees WSTOPSIG = signo;
         the host's SIGCONT resumes it."""
-        old = signal.signal(signo, signal.SIG_DFL)
+        # SIGSTOP's action cannot be changed (EINVAL): it always stops
+        old = signal.signal(signo, signal.SIG_DFL) if signo != signal.SIGSTOP else None
         try:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
             signal.pthread_kill(threading.main_thread().ident, signo)
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
-            signal.signal(signo, old)
+            if old is not None:
+                signal.signal(signo, old)
 
 
 class DeadlineWatch:
