@@ -40,6 +40,7 @@ RWF_NOWAIT = 8
 # --- open and close -------------------------------------------------------
 O_LARGEFILE = 0o100000
 O_PATH = 0o10000000
+O_TMPFILE = 0o20000000     # __O_TMPFILE, with O_DIRECTORY in the user's O_TMPFILE
 O_PATH_FLAGS = O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | O_CLOEXEC
 MAX_NON_LFS = 0x7FFFFFFF
 
@@ -53,7 +54,10 @@ def do_open(t, dirfd, path_ptr, flags, mode):
     trunc = flags & os.O_TRUNC and t.mm.file_maps
     if trunc:
         flags &= ~os.O_TRUNC      # after the mappings let go of the pages
-    host, name, like = _open_waiting(t, dirfd, path, flags, mode & ~t.fs.umask)
+    # build_open_how: only the permission bits of a creating open's mode
+    # count (openat2 itself would refuse the rest)
+    mode = mode & 0o7777 & ~t.fs.umask if flags & (os.O_CREAT | O_TMPFILE) else 0
+    host, name, like = _open_waiting(t, dirfd, path, flags, mode)
     if trunc and flags & O_ACCMODE:
         _truncate_host(t, host, 0, o_trunc=True)
     # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces
