@@ -72,6 +72,7 @@ def run(runner, name, bits, timeout):
         except FileExistsError:
             pass
     tmp = tempfile.mkdtemp(prefix="ltp-")
+    os.chmod(tmp, 0o1777)       # as /tmp: tests that drop root make their directory there
     try:
         env = dict(os.environ, TMPDIR=tmp, PYTHONPATH=TOP, LTP_TIMEOUT_MUL="6",
                    LTPROOT=ltproot, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
