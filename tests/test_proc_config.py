@@ -10,5 +10,6 @@ from conftest import assert_same
 def test_proc_config_gz():
     if not os.path.exists("/proc/config.gz"):
         pytest.skip("this host's kernel has no /proc/config.gz")
-    native, _ = assert_same("/bin/sh", ["-c", "zcat /proc/config.gz | md5sum; ls /proc | grep -x config.gz"])
+    script = "zcat /proc/config.gz | md5sum; ls /proc | grep -x config.gz"
+    native, _ = assert_same("/bin/sh", ["-c", script])
     assert b"config.gz" in native.stdout

@@ -171,7 +171,8 @@ def tids(t):
 # (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
 SYSTEM = frozenset((
     "buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpuinfo", "crypto",
-    "devices", "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users", "loadavg",
+    "devices", "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users",
+    "loadavg",
     "locks", "mdstat", "meminfo", "misc", "pagetypeinfo", "partitions", "pressure",
     "schedstat", "softirqs", "stat", "swaps", "sys", "sysvipc", "tty", "uptime", "version",
     "vmstat", "zoneinfo"))
