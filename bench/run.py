@@ -12,6 +12,9 @@ times drift, ratios from one run are what to compare).
   compute loop: four instructions of pure user-mode work, under sysgate and
   on bare Unicorn; the ratio shows no per-instruction cost was added.
 
+Times are CPU seconds of the benchmark process (time.process_time), which
+other load on a shared machine disturbs far less than wall time.
+
 Usage: python3 bench/run.py [--quick] [--json]
 """
 import argparse
@@ -29,6 +32,9 @@ from unicorn import unicorn_const as UC  # noqa: E402
 from unicorn import x86_const as X  # noqa: E402
 
 BUILD = os.path.join(os.path.dirname(HERE), "build", "bench")
+# CPU seconds of this process (every thread), not wall time: on a shared
+# machine other work stretches wall time but hardly the CPU time it takes.
+_clock = time.process_time
 
 GUESTS = {
     "syscall64": ("getpid_loop.c", ["gcc", "-static", "-O1"], "intel"),
@@ -66,9 +72,9 @@ def time_sysgate(name, n):
     exe = build(name)
     m = Machine(cpu=GUESTS[name][2], seed=1)
     m.load(exe, [exe, str(n)], envp=[])
-    t0 = time.perf_counter()
+    t0 = _clock()
     status = m.run()
-    dt = time.perf_counter() - t0
+    dt = _clock() - t0
     assert status[0] == "exit", status
     return dt
 
@@ -91,9 +97,9 @@ def time_floor(name, n):
         uc.reg_write_batch([(X.UC_X86_REG_RDI, n), (X.UC_X86_REG_RDX, 6364136223846793005)])
     else:
         uc.reg_write(X.UC_X86_REG_EDI, n)
-    t0 = time.perf_counter()
+    t0 = _clock()
     uc.emu_start(base, base + len(loop))
-    return time.perf_counter() - t0
+    return _clock() - t0
 
 
 def slope(fn, name, n1, n2, reps):

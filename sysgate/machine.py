@@ -1,7 +1,12 @@
-"""Machine: a CPU model plus a kernel; loads a program and runs it.
+"""Machine: the wiring of a CPU model, the entry layer and a kernel; loads
+a program and runs it.
 
-The run loop is a small state machine: run user code until the CPU stops
-(a gate ended the guest, or user code faulted), then report how it ended.
+What it wires lives elsewhere: a new image is assembled by loader.process,
+a thread's registers are cpu.context.Thread, system calls, the exit work
+and fault delivery are entry/'s. The run loop is a small state machine:
+run user code until the CPU stops (a gate ended the guest, an exec, an
+interrupt, user code faulted), take the way back to user mode, and report
+how the program ended.
 """
 import os
 import random
@@ -10,30 +15,30 @@ import threading
 
 from .cpu.engine import Engine, GuestFault, REG
 from .cpu.models import MODELS
-from .entry.gate import Gate, SIGBUS, SIGFPE, SIGILL, SIGSEGV
-from .entry.syscall import TASK_SIZE_MAX
+from .entry.exit import irqentry_exit_to_user_mode
+from .entry.gate import Gate
+from .entry.traps import SIGSEGV, deliver_raised, page_fault, raise_fault
 from .kernel.errors import KernelError
-from .kernel.sigframe import siginfo
-from .kernel.signal import GuestSignal, SI_KERNEL, deliver, deliverable, inherit_signal_state
+from .kernel.signal import GuestSignal, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
 from .kernel.fs.procspool import publish as publish_guest_view
-from .kernel.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC, set_memory_limit
+from .kernel.mm import AddressSpace, set_memory_limit
 from .kernel.task import Task
 from .kernel.thread import ThreadKilled
 from .kernel.hostsig import HostSignals, die_by_signal
-from .loader import elf, stack
-from .loader.image import (STACK_SIZE, Fatal, Limits, Loader, choose_layout, load_interp,
-                           load_program, page_up)
-from .loader.vdso import map_vdso
+from .cpu.context import Thread  # noqa: F401 (sysgate.machine.Thread, as before)
+from .loader import elf
+from .loader.image import Fatal, choose_layout
+from .loader.process import Identity, assemble
 from .kernel.time import TimeKeeper
-from .trace.events import Crossing, EventStream, ExitEvent
-from .trace.decode import decode_args
+from .kernel.notify import Notifier
+from .trace.events import EventStream, ExitEvent, kernel_listener
+from .trace.crossings import crossing_hook
 from . import handlers  # noqa: F401  (registers every system call)
 
 
 SIGKILL_NO = 9
-SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR = 1, 2, 2, 1, 2
 
 
 def _flush_stdio():
@@ -49,120 +54,6 @@ def _flush_stdio():
 
 class LoadError(Exception):
     """The program cannot be started; the message is for the user."""
-
-
-USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
-             "rip eflags cs ss ds es fs gs").split()
-SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
-TLS_MIN = 12
-
-
-class Thread:
-    """What the kernel may see and change of the CPU beyond pt_regs: the
-    whole user register file (for signal frames and sigreturn), FPU state,
-    segment bases and the TLS descriptors of the GDT. Each guest thread has
-    one; while its thread is switched out the CPU context is kept here
-    (save/load), with its own three TLS descriptors."""
-
-    def __init__(self, machine, cpu):
-        self.machine = machine
-        self.cpu = cpu
-        self._all = cpu.batch(USER_REGS)
-        self.ctx = None             # the Unicorn context while switched out
-        self.tls = None             # its GDT TLS entries, once it has its own
-        self.first = None           # registers a new thread starts with
-
-    def read_regs(self):
-        vals = self._all.read()
-        regs = dict(zip(USER_REGS, vals))
-        for seg in SEGMENTS:
-            regs[seg] &= 0xFFFF
-        return regs
-
-    def write_regs(self, regs):
-        """Write back a register file; segment registers only where they
-        change, since loading one reloads its descriptor."""
-        cur = None
-        out = []
-        for name, value in regs.items():
-            if name in SEGMENTS:
-                cur = cur or self.read_regs()
-                if cur[name] == value & 0xFFFF:
-                    continue
-            out.append((REG[name], value & ((1 << 64) - 1)))
-        self.cpu.reg_write_batch(out)
-
-    def user_sp(self):
-        return self.cpu.reg_read(REG["rsp"])
-
-    def read_fpu(self):
-        return self.cpu.read_fpu(16)
-
-    def write_fpu(self, fpu):
-        self.cpu.write_fpu(fpu)
-
-    def set_frame(self, regs):
-        """sigreturn: the call in progress returns to these registers."""
-        self.machine.gate.current.full = regs
-
-    def set_base(self, seg, value):
-        if self.first is not None:
-            self.first[seg + "_base"] = value
-        else:
-            self.cpu.reg_write(REG[seg + "_base"], value)
-
-    def get_base(self, seg):
-        return self.cpu.reg_read(REG[seg + "_base"])
-
-    def write_gdt(self, index, raw):
-        if self.tls is not None and TLS_MIN <= index < TLS_MIN + 3:
-            self.tls[index - TLS_MIN] = bytes(raw)
-            if self.first is not None:
-                return          # a new thread: its entries go in when it first runs
-        self.cpu.write_gdt_entry(index, raw)
-
-    def read_gdt(self, index):
-        if self.tls is not None and TLS_MIN <= index < TLS_MIN + 3:
-            return self.tls[index - TLS_MIN]
-        return self.cpu.read_gdt_entry(index)
-
-    # --- switching threads ---------------------------------------------
-    def save(self):
-        if self.ctx is None:
-            self.ctx = self.cpu.context_save()
-        else:
-            self.cpu.context_update(self.ctx)
-        self.skip_step = self.cpu.take_skip_step()
-
-    def load(self):
-        cpu = self.cpu
-        cpu.context_restore(self.ctx)
-        cpu.set_skip_step(getattr(self, "skip_step", None))
-        if self.tls is not None:
-            for i, raw in enumerate(self.tls):
-                cpu.write_gdt_entry(TLS_MIN + i, raw)
-        if self.first is not None:
-            first, self.first = self.first, None
-            segs = {k: first.pop(k) for k in ("fs", "gs") if k in first}
-            if first.get("cs") != 0x23:
-                segs = {}       # 64-bit: the selectors are the parent's, bases set below
-            bases = [(REG[k], first.pop(k)) for k in ("fs_base", "gs_base") if k in first]
-            self.write_regs(first)
-            for k, v in segs.items():
-                cpu.reg_write(REG[k], v)        # reload: its descriptor may be new
-            if bases:
-                cpu.reg_write_batch(bases)
-
-    def spawn(self, regs):
-        """The Thread of a new thread: this one's CPU context and TLS, with
-        regs (its registers on return from clone) put in when it first runs."""
-        child = Thread(self.machine, self.cpu)
-        child.ctx = self.cpu.context_save()
-        if self.tls is None:
-            self.tls = [self.cpu.read_gdt_entry(TLS_MIN + i) for i in range(3)]
-        child.tls = list(self.tls)
-        child.first = dict(regs)
-        return child
 
 
 class Machine:
@@ -186,6 +77,8 @@ class Machine:
         self.gate = None
         self.status = None
         self.events = EventStream()
+        self.notifier = Notifier()   # the kernel's events (kernel.notify), read by the trace layer
+        self.notifier.subscribe(kernel_listener(self.events, self.note_event))
         self._deferred = []
         self.hostsig = HostSignals(self._async_stop)
         self.session = os.getpid()   # the first guest process; its descendants are guests
@@ -257,13 +150,37 @@ class Machine:
         cpu = self.cpu
         if cpu is not None:
             cpu.async_stopped = True
-            cpu.stop_async()        # exactly at the next block (see cpu.engine)
+            # exactly at the next block (see cpu.engine)
+            cpu.stop_async("exact" if cpu.exact else self._stop_kind(task))
         if lock is not None:
             lock.poke_sleepers()
             for o in list(task.proc.threads.values()):
                 kick = getattr(o.host, "kick", None)
                 if kick is not None:
                     kick()
+
+    def _stop_kind(self, task):
+        """How a stop from outside must land while the CPU's stops are not
+        exact yet (a single thread that set no action, timer or tracer:
+        cpu.engine stop_async): "now" when a signal that kills is ready,
+        "none" when nothing queued acts in user code, else "exact"."""
+        from .kernel.signal import DEFAULT_IGNORE, DEFAULT_STOP, SIG_DFL, SIG_IGN
+        if task is None or self.debug is not None or task.timers.deadline is not None:
+            return "exact"
+        how = "none"
+        for info in list(self.hostsig.queue):
+            signo = info.si_signo
+            if signo == 17 and any(s != 17 for s in task.children.values()):
+                return "exact"      # a child's exit signal is not SIGCHLD
+            if task.sigmask & (1 << (signo - 1)):
+                continue
+            handler = task.sigactions.get(signo, (SIG_DFL,))[0]
+            if handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORE):
+                continue
+            if handler != SIG_DFL or signo in DEFAULT_STOP:
+                return "exact"
+            how = "now"
+        return how
 
     def random_bytes(self, n):
         """Guest-visible randomness: reproducible under --seed."""
@@ -340,71 +257,45 @@ class Machine:
         mm.mmap_base = layout.mmap_base
         task.mm = mm
         task.set_abi(img.is64)
-        self.thread = task.thread = Thread(self, self.cpu)
+        self.gate = Gate(self)
+        self.cpu.gate = self.gate
+        self.thread = task.thread = Thread(self.cpu, self.gate)
         task.exe_path = exe_path
         name = execfn.encode(errors="surrogateescape") if isinstance(execfn, str) else execfn
         task.comm = name.rsplit(b"/", 1)[-1][:15]     # as exec names the task
-        self.gate = Gate(self)
-        self.cpu.gate = self.gate
         self.vdso = None
         task.vdso_symbols = None
         argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
         task.argv, task.envp = argv, envp
+        ident = Identity(os.getuid(), os.geteuid(), os.getgid(), os.getegid(),
+                         hwcap=self.model.make_cpuid()(1, 0, not img.is64)[3])
         try:
-            entry, sp = self._map_images(img, exe, interp, layout, execfn, argv, envp)
+            done = assemble(mm, img, exe.exec_file(),
+                            interp and (interp[0], interp[1].exec_file()),
+                            layout, execfn, argv, envp, ident, self.random_bytes(16),
+                            self.model.fast_compat_gate(), self.use_vdso)
         except (Fatal, KernelError, OSError) as e:
             raise GuestSignal(SIGSEGV, f"exec failed past its point of no return: {e}") from None
         finally:
             exe.close()
             if interp is not None:
                 interp[1].close()
+        entry, self.vdso, task.auxv_bytes = done.entry, done.vdso, done.auxv_bytes
         if self.vdso is not None:
+            task.vdso_symbols = self.vdso.symbols
+            vvar = self.vdso.vvar
+            task.timekeeper = TimeKeeper(lambda page: mm.write_kernel(vvar, page), getcpu=0)
             self.gate.landing_pad = self.vdso.landing_pad
             if not img.is64 and mm.read(self.vdso.landing_pad - 4, 2) == b"\x0f\x34":
                 sysenter_at = self.vdso.landing_pad - 4
                 self.gate.sysenter_window = (self.vdso.vsyscall, sysenter_at)
-        self.cpu.boot(entry, sp, compat=not img.is64)
+        else:
+            task.timekeeper = TimeKeeper()
+        self.cpu.boot(entry, done.sp, compat=not img.is64)
         self.entry = entry
         publish_guest_view(self)     # what the session's other guests see in /proc/<pid>
         if trace is not None:
             self.enable_tracing(self._strsize)
-
-    def _map_images(self, img, exe, interp, layout, execfn, argv, envp):
-        """load_elf_binary from setup_arg_pages on: segments, interpreter,
-        brk, stack, vDSO, initial stack image. Returns (entry, sp)."""
-        task, mm = self.task, self.task.mm
-        loader = Loader(mm, Limits.host(img.is64), img.read_implies_exec)
-        mm.read_implies_exec = loader.rie
-        loaded = load_program(loader, img, exe.exec_file(), layout, interp is not None)
-        entry, interp_base = loaded.entry, 0
-        if interp is not None:
-            iimg, ifile = interp
-            interp_base = load_interp(loader, iimg, ifile.exec_file(), loaded.bias)
-            entry = (interp_base + iimg.entry) & ((1 << 64) - 1)
-        loader.check_start(entry, layout.stack_top)
-        # A loader run directly has its brk moved out of the mmap area.
-        brk = layout.load_bias if img.pie and interp is None else page_up(loaded.brk)
-        mm.brk_start = mm.brk_cur = brk + layout.brk_offset
-        exec_stack = img.exec_stack or (img.exec_stack is None and loader.rie)
-        stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if exec_stack else 0)
-        mm.map(layout.stack_top - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
-        if self.use_vdso:
-            self.vdso = map_vdso(mm, img.is64, self.model.fast_compat_gate())
-            task.vdso_symbols = self.vdso.symbols
-            task.timekeeper = TimeKeeper(
-                lambda page: mm.write_kernel(self.vdso.vvar, page), getcpu=0)
-        else:
-            task.timekeeper = TimeKeeper()
-        auxv = self._auxv(img, loaded, interp_base)
-        sp, image, where = stack.build(
-            layout.stack_top - layout.sp_offset, argv, envp, auxv,
-            execfn=execfn, platform=b"x86_64" if img.is64 else b"i686",
-            random16=self.random_bytes(16), is64=img.is64)
-        mm.write_kernel(sp, image)
-        task.auxv_bytes = b"".join(
-            k.to_bytes(task.word, "little") + v.to_bytes(task.word, "little")
-            for k, v in where["auxv_items"])
-        return entry, sp
 
     def _guest_exe_path(self, fsctx, path):
         real = os.path.realpath(path)
@@ -414,28 +305,6 @@ class Machine:
         if real.startswith(root.rstrip("/") + "/"):
             return real[len(root.rstrip("/")):]
         return "/" + os.path.basename(real)
-
-    def _auxv(self, img, plan, interp_base):
-        return [(k, v & ((1 << (64 if img.is64 else 32)) - 1))      # elf_addr_t
-                for k, v in self._auxv_items(img, plan, interp_base)]
-
-    def _auxv_items(self, img, plan, interp_base):
-        hwcap = self.model.make_cpuid()(1, 0, not img.is64)[3]
-        A = stack
-        vdso = []
-        if self.vdso is not None:
-            if not img.is64:
-                vdso.append((A.AT_SYSINFO, self.vdso.vsyscall))
-            vdso.append((A.AT_SYSINFO_EHDR, self.vdso.base))
-        return vdso + [
-            (A.AT_MINSIGSTKSZ, 2048), (A.AT_HWCAP, hwcap), (A.AT_PAGESZ, 4096),
-            (A.AT_CLKTCK, 100), (A.AT_PHDR, plan.phdr),
-            (A.AT_PHENT, img.phentsize), (A.AT_PHNUM, img.phnum), (A.AT_BASE, interp_base),
-            (A.AT_FLAGS, 0), (A.AT_ENTRY, plan.entry), (A.AT_UID, os.getuid()),
-            (A.AT_EUID, os.geteuid()), (A.AT_GID, os.getgid()), (A.AT_EGID, os.getegid()),
-            (A.AT_SECURE, 0), (A.AT_RANDOM, 0), (A.AT_HWCAP2, 0), (A.AT_EXECFN, 0),
-            (A.AT_PLATFORM, 0),
-        ]
 
     # --- observation and intervention -------------------------------------
     def note_event(self, ev):
@@ -465,29 +334,8 @@ class Machine:
         """Emit a Crossing event per system call (decoded while the guest's
         memory still holds the arguments)."""
         self._strsize = strsize
-        gate, mm = self.gate, self.task.mm
-        tables = {"x86_64": gate.table64, "i386": gate.table32}
-        from .kernel.registry import names
-        unknown = {abi: names(abi) for abi in tables}
-
-        def on_crossing(regs):
-            result = regs.retval if regs.retval is not None else regs.ax
-            table = tables[regs.abi]
-            entry = table[regs.orig_ax] if 0 <= regs.orig_ax < len(table) else None
-            if entry is None:
-                name = unknown[regs.abi].get(regs.orig_ax, f"syscall_{regs.orig_ax:#x}")
-                text = [hex(a) for a in regs.args]
-                args = regs.args
-            else:
-                name, kinds = entry.name, entry.call.kinds
-                args = tuple(c(a) for c, a in zip(entry.convert, regs.args))
-                text = decode_args(name, kinds, args, result, mm, strsize, regs.abi == "x86_64")
-            self.events.emit(Crossing(regs.gate, regs.abi, regs.orig_ax, name, args,
-                                      result, regs.exit_path, text,
-                                      getattr(regs, "seconds", 0.0)))
-            while self._deferred:
-                self.events.emit(self._deferred.pop(0))
-        gate.trace = on_crossing
+        self.gate.trace = crossing_hook(self.gate, self.task.mm, self.events, self._deferred,
+                                        strsize)
         if self.vdso is not None:
             from .trace.vdso_calls import VdsoObserver
             self.vdso_observer = VdsoObserver(self, self.vdso)
@@ -512,67 +360,13 @@ class Machine:
         self.status = status
         self.cpu.stop()
 
+    # Old names, for callers not yet moved to entry/.
     def raise_fault(self, signo, why, ip=None, trapno=0, err=0, code=None, addr=None):
-        """An exception the gate saw (INT n, #UD of a missing gate, ...):
-        handled by the run loop once the CPU has stopped. code and addr
-        default to what Linux's trap handlers report for signo."""
-        self.fault = (signo, why, ip, trapno, err, code, addr)
-        self.cpu.stop()
-
-    def _fault_signal(self, f):
-        """(signo, code, si_addr, trap, why) for a GuestFault, as Linux's
-        page-fault and #UD handlers report them; None when the page fault
-        was the kernel's own business and the instruction runs again (a
-        file page the file has grown to cover, a vfork child's store)."""
-        if f.kind == "ill":
-            return SIGILL, ILL_ILLOPN, f.addr, (6, 0, 0), "invalid opcode"
-        if f.mapped and f.kind == "write" and self.task.mm.note_write(f.addr):
-            return None         # a vfork child's first store to a page
-        past_eof = None if f.mapped else self.task.mm.fault_in(f.addr, f.kind)
-        if past_eof:
-            return None
-        # Error code: user access, write, instruction fetch, and P, which
-        # Linux sets for any address from TASK_SIZE_MAX up so as not to tell
-        # user space which kernel pages exist (sanitize_error_code).
-        present = f.mapped or f.addr >= TASK_SIZE_MAX
-        err = 4 | (1 if present else 0) | (2 if f.kind == "write" else 0) \
-            | (16 if f.kind == "exec" else 0)
-        trap = (14, err, f.addr)
-        if past_eof is False:
-            return SIGBUS, BUS_ADRERR, f.addr, trap, f"{f.kind} past end of file at {f.addr:#x}"
-        # A mapping whose pages are not there yet (reserved, or past the
-        # end of its file) still makes it an access error.
-        code = SEGV_ACCERR if f.mapped or self.task.mm.find(f.addr) else SEGV_MAPERR
-        return SIGSEGV, code, f.addr, trap, f"{f.kind} fault at {f.addr:#x}"
-
-    def _deliver_fault(self, signo, code, addr, trap, ip=None):
-        regs = self.thread.read_regs()
-        if ip is not None:
-            regs["rip"] = ip
-        info = siginfo(signo, code, True, addr=addr)
-        if not self._deliver(signo, regs, info, trap, forced=True) and ip is not None:
-            self.thread.write_regs({"rip": ip})
-
-    def _deliver(self, signo, regs, *args, **kw):
-        """Deliver signo to user code stopped with regs; True if a handler's
-        frame now holds the CPU."""
-        new = deliver(self.task, signo, regs, self.thread.read_fpu(), *args, **kw)
-        if new is not None:
-            self.thread.write_regs(new)
-        return new is not None
+        """An exception seen inside a CPU hook (entry.traps.raise_fault)."""
+        raise_fault(self.gate, signo, why, ip, trapno, err, code, addr)
 
     def _interrupt_return(self):
-        """The return from an interrupt (a timer, a host signal): deliver
-        what became pending."""
-        task = self.task
-        task.timers.expire()
-        # Every pending signal, as Linux's exit loop: a fatal one behind a
-        # handled one (SIGTERM behind a timer's SIGALRM) still ends the
-        # program now. Each delivery clears its signal or blocks it.
-        signo = deliverable(task)
-        while signo:
-            self._deliver(signo, self.thread.read_regs())
-            signo = deliverable(task)
+        irqentry_exit_to_user_mode(self.task)
 
     def run(self):
         """Run the loaded program to its end: ('exit', code) or
@@ -601,6 +395,8 @@ class Machine:
             name = NAMES.get(status[1], f"Signal {status[1]}")
             print(f"sysgate: pid {os.getpid()}: {name} ({status[2]})", file=sys.stderr,
                   flush=True)
+        from .kernel import coredump
+        coredump.die(self.task, status[1])
         die_by_signal(status[1])
 
     # --- threads --------------------------------------------------------
@@ -696,7 +492,7 @@ class Machine:
             else self.entry
         if self._loaded is None:
             self._loaded = t
-        self.fault = None
+        self.gate.fault = None
         while t.exit_status is None and proc.group_exit is None:
             timers = t.timers
             cpu = self.cpu
@@ -706,6 +502,8 @@ class Machine:
             lock = proc.cpu_sched
             try:
                 armed = timers.deadline is not None
+                if armed and not cpu.exact:
+                    cpu.exact_stops()       # a timer kept across execve
                 self.hostsig.deadlines.watch(timers.deadline)
                 if self.debug is not None:     # gdb stub: report a stop, arm a step
                     pc = self.debug.before_run(pc)
@@ -719,7 +517,7 @@ class Machine:
                     if t.pending & ~t.sigmask:
                         # Sent while this thread was off the CPU: delivered
                         # on its way back to user mode.
-                        self._interrupt_return()
+                        irqentry_exit_to_user_mode(self.task)
                         pc = cpu.rip()
                     lock.in_user = True
                     try:
@@ -746,28 +544,19 @@ class Machine:
                     cpu.async_stopped = False
                     self.gate.repair_async_stop()
                 t.timekeeper.refresh()
-                if (armed or self.hostsig.pending or t.pending) and self.fault is None \
+                gate = self.gate
+                if (armed or self.hostsig.pending or t.pending) and gate.fault is None \
                         and t.exit_status is None and proc.group_exit is None:
-                    self._interrupt_return()
-                if self.fault is not None:
-                    signo, why, ip, trapno, err, code, addr = self.fault
-                    self.fault = None
-                    if code is None:
-                        code = {SIGILL: ILL_ILLOPN, SIGFPE: FPE_INTDIV}.get(signo, SI_KERNEL)
-                    if addr is None:
-                        addr = 0 if code == SI_KERNEL else (
-                            ip if ip is not None else self.cpu.reg_read(REG["rip"]))
-                    self._deliver_fault(signo, code, addr, (trapno, err, 0), ip)
+                    irqentry_exit_to_user_mode(self.task)
+                if gate.fault is not None:
+                    deliver_raised(gate, self.task)     # an exception a gate saw
             except GuestFault as f:
-                fault = self._fault_signal(f)
-                if fault is None:
-                    pc = self.cpu.reg_read(REG["rip"])
-                    continue            # the page is there now: the instruction again
-                signo, code, addr, trap, why = fault
                 try:
-                    self._deliver_fault(signo, code, addr, trap)
+                    if not page_fault(self.task, f):
+                        pc = self.cpu.reg_read(REG["rip"])
+                        continue        # the page is there now: the instruction again
                 except GuestSignal as s:
-                    self._die(t, ("signal", s.signo, why))
+                    self._die(t, ("signal", s.signo, s.why))
             except GuestSignal as s:
                 self._die(t, ("signal", s.signo, s.why))
             if t.exit_status is None and proc.group_exit is None:

@@ -20,6 +20,7 @@ from unicorn.unicorn_py3.unicorn import uclib as _lib
 # call; the Python binding's wrappers cost several times the C call they
 # wrap, so these go to libunicorn directly through ctypes.
 _HOOK_INSN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_HOOK_CPUID_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 _HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 
@@ -30,6 +31,8 @@ class _TlbEntry(ctypes.Structure):
 _HOOK_TLB_FILL_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
                                      ctypes.POINTER(_TlbEntry), ctypes.c_void_p)
 _uc_hook_add = _lib.uc_hook_add
+_U32 = ctypes.c_uint32.from_address
+_NO_REGION = (1, 0, 0)
 _uc_reg_read_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p, ctypes.c_int)(("uc_reg_read_batch", _lib))
 _uc_mem_read = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
@@ -66,6 +69,12 @@ GDT_ADDR = KBASE
 STUB_ADDR = KBASE + 0x400
 KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
+# The LDT (modify_ldt): 8192 descriptors, kernel-only like the GDT; LDTR
+# always points at it with the full limit (an entry never written is zero,
+# which a segment load refuses as Linux's absent LDT does: #GP(selector)).
+LDT_ADDR = KBASE + 0x10000
+LDT_SIZE = 0x10000
+KEND = LDT_ADDR + LDT_SIZE
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
 VSYSCALL_PAGE = 0xFFFFFFFFFF600000
@@ -155,6 +164,23 @@ _PREEMPT_STUB = bytes.fromhex("488b01" "4885c0" "7501" "c3" "48c70100000000" "48
 _STUB_PAGE = []
 
 
+# The system calls after which a process may be stopped from another thread
+# and go on (a handler to run, a timer's signal, a tracer's stop) make its
+# stops exact (Engine.exact_stops); a sigaction only when it sets an action
+# (a query does not). Until then a stop from outside either kills the
+# process or waits for its next system call (Engine.stop_async).
+_SURVIVED_STOPS = {
+    # rt_sigaction, alarm, setitimer, ptrace, timer_create, timer_settime
+    "x86_64": frozenset((13, 37, 38, 101, 222, 223)),
+    # signal, sigaction, rt_sigaction, alarm, setitimer, ptrace,
+    # timer_create, timer_settime, timer_settime64
+    "i386": frozenset((48, 67, 174, 27, 104, 26, 259, 260, 409)),
+}
+
+# rt_sigaction (both ABIs), sigaction and signal (i386): args[1] is the action.
+_SIGACTIONS = frozenset((13, 174, 67, 48))
+
+
 class PreemptFlag(ctypes.Structure):
     _fields_ = [("flag", ctypes.c_int64), ("stop", ctypes.c_void_p)]
 
@@ -170,7 +196,9 @@ def _preempt_stub():
 
 
 class RegBatch:
-    """A fixed list of registers read or written in one C call."""
+    """A fixed list of registers read or written in one C call. The values
+    go through a memoryview of the C array: half the cost of slicing the
+    ctypes array itself, on every system call."""
 
     def __init__(self, uch, ids):
         n = len(ids)
@@ -178,13 +206,16 @@ class RegBatch:
         self._vals = (ctypes.c_uint64 * n)()
         self._ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(self._vals) + 8 * i for i in range(n)])
         self._args = (uch, ctypes.addressof(self._ids), ctypes.addressof(self._ptrs), n)
+        self._view = memoryview(self._vals).cast("B").cast("Q")
+        self._bytes = memoryview(self._vals).cast("B")
+        self._pack = struct.Struct(f"<{n}Q").pack_into
 
     def read(self):
         _uc_reg_read_batch(*self._args)
-        return self._vals[:]
+        return self._view.tolist()
 
     def write(self, values):
-        self._vals[:] = values
+        self._pack(self._bytes, 0, *values)
         _uc_reg_write_batch(*self._args)
 
 
@@ -251,6 +282,8 @@ class Engine:
         # dirty), so faults are seen by the fill hook instead.
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
+        self._host = Protections()     # regions of host memory: [start, end, host - guest]
+        self._u32_seen = _NO_REGION    # see user_u32
         self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
         self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
         self._cpuid = cpuid
@@ -259,6 +292,8 @@ class Engine:
         self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
+        self._map(LDT_ADDR, LDT_SIZE, UC.UC_PROT_NONE)
+        uc.reg_write(X.UC_X86_REG_LDTR, (0, LDT_ADDR, LDT_SIZE - 1, 0x82 << 8))
         # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
         # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
@@ -281,11 +316,12 @@ class Engine:
             self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_sysenter),
                            X.UC_X86_INS_SYSENTER),
         ]
-        uc.hook_add(UC.UC_HOOK_INSN, self._on_cpuid, None, 1, 0, X.UC_X86_INS_CPUID)
+        self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_INSN, _HOOK_CPUID_CB(self._on_cpuid),
+                                              X.UC_X86_INS_CPUID))
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_TLB_FILL,
                                               _HOOK_TLB_FILL_CB(self._on_tlb_fill)))
-        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KBASE + KSIZE - 1)
+        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KEND - 1)
         uc.hook_add(UC.UC_HOOK_MEM_UNMAPPED, self._on_trap, None, TRAP_BASE,
                     TRAP_BASE + (TRAP_PAGES << 12) - 1)
         # Unicorn lets user code run IN and OUT (it skips the IOPL and TSS
@@ -293,6 +329,8 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
         uc.hook_add(UC.UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
         self._all_regs = self.batch(_REWIND_REGS)
+        self._cpuid_in = self.batch(["rax", "rcx", "cs"])
+        self._cpuid_out = self.batch(["rax", "rbx", "rcx", "rdx"])
         self._rip = self.batch(["rip"])
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
@@ -339,10 +377,34 @@ class Engine:
             raise UcError(err)
 
     def read_u32(self, addr):
+        # Most guest memory is host memory (map_ptr): read it in place, as
+        # the CPU would, without a call into Unicorn (the i386 fast system
+        # call reads its sixth argument from the user stack this way).
+        r = self._host.at(addr)
+        if r is not None and addr + 4 <= r[1]:
+            return _U32(addr + r[2]).value
         err = _uc_mem_read(self._uch, addr, self._u32_addr, 4)
         if err:
             raise UcError(err)
         return self._u32.value
+
+    def user_u32(self, addr):
+        """The 32-bit word at addr as a user-mode read would find it (host
+        memory the CPU maps readable), or None when the kernel's own
+        checked read must answer (unmapped, not readable, not host memory,
+        crossing a region's end): a system call's argument from the user
+        stack, without a call into Unicorn. The last region found is kept
+        (the stack, call after call) until a map, unmap or protect."""
+        lo, hi, delta = self._u32_seen
+        if lo <= addr and addr + 4 <= hi:
+            return _U32(addr + delta).value
+        r = self._host.at(addr)
+        if r is not None and addr + 4 <= r[1]:
+            p = self.prot.at(addr)
+            if p is not None and p[2] & UC.UC_PROT_READ and addr + 4 <= p[1]:
+                self._u32_seen = (max(r[0], p[0]), min(r[1], p[1]), r[2])
+                return _U32(addr + r[2]).value
+        return None
 
     @staticmethod
     def _uc_prot(prot):
@@ -359,14 +421,21 @@ class Engine:
         perms = self._uc_prot(prot)
         self.uc.mem_map_ptr(addr, size, perms, ptr)
         self.prot.set(addr, addr + size, perms)
+        # ptr - addr is the same for any part of the region, so it survives
+        # the splits of a later partial unmap.
+        self._host.set(addr, addr + size, ptr - addr)
+        self._u32_seen = _NO_REGION
 
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)
         self.prot.set(addr, addr + size, None)
+        self._host.set(addr, addr + size, None)
+        self._u32_seen = _NO_REGION
 
     def _protect(self, addr, size, perms):
         self.uc.mem_protect(addr, size, perms)
         self.prot.set(addr, addr + size, perms)
+        self._u32_seen = _NO_REGION
         # Unicorn flushes the TLB when a region is split, not when only its
         # rights change; entries filled with the old rights must go.
         self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
@@ -406,20 +475,48 @@ class Engine:
     def read_gdt_entry(self, index):
         return self.mem_read(GDT_ADDR + 8 * index, 8)
 
+    def write_ldt_entry(self, index, raw8):
+        self.mem_write(LDT_ADDR + 8 * index, raw8)
+
+    def read_ldt_entry(self, index):
+        return self.mem_read(LDT_ADDR + 8 * index, 8)
+
+    def read_ldt(self, size):
+        return self.mem_read(LDT_ADDR, size)
+
+    def reload_segment(self, seg, sel):
+        """Load seg again from its table; a selector that no longer loads
+        leaves 0 (Linux's loadsegment fixup)."""
+        try:
+            self.uc.reg_write(REG[seg], sel)
+        except UcError:
+            self.uc.reg_write(REG[seg], 0)
+
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
-        self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
-        try:
-            self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
-        except UcError as e:
-            # The stub has entered user mode; its engine looked ahead at an
-            # entry point it cannot fetch. That fault is the program's first
-            # instruction's, taken when run() starts there.
-            if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
-                raise
+        user_cs = USER32_CS if compat else USER_CS
+        stopped = False
+        while True:
+            self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
+            try:
+                self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+            except UcError as e:
+                # The stub has entered user mode; its engine looked ahead at an
+                # entry point it cannot fetch. That fault is the program's first
+                # instruction's, taken when run() starts there.
+                if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
+                    raise
+            if self.uc.reg_read(X.UC_X86_REG_CS) == user_cs:
+                break
+            # A stop from another host thread (a signal arriving during
+            # execve) cut the stub short, still on the kernel stack: run it
+            # again, and let that stop land on the program's first block.
+            stopped = True
+        if stopped:
+            self.stop_async()
         # Without paging there is no user/supervisor bit: the kernel page is
         # kept from user code by having no access rights at all. The CPU's
         # own descriptor reads when user code loads a segment are let
@@ -474,32 +571,74 @@ class Engine:
         return self._rip.read()[0]
 
     def threaded(self):
-        """The process has threads: system calls are deferred (see defer)."""
+        """The process has threads: system calls are deferred (see defer),
+        and other threads' stops (slices) must be exact."""
         self.defer = True
+        self.exact_stops()
         return self.preempt
 
     def _install_preempt(self):
-        """A block hook in machine code that stops the CPU when the flag is
-        set: a stop asked from another host thread (a timer, a signal from
-        outside, a thread's slice) lands at the start of a block, exactly.
-        uc_emu_stop called from another thread instead lets the check after
-        a memory access exit mid-instruction with the PC put back on it, so
-        an instruction whose store already ran (add [mem], lock xadd) runs
-        twice."""
-        ctl = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+        """The flag another host thread sets to stop user code exactly. The
+        block hook that reads it is added by exact_stops, only once a stop
+        may come that the process survives: it runs at the start of every
+        block and costs compute-bound code about a fifth of its speed."""
+        self.preempt = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
+        self._preempt_hook = None
+        self.want_exact = False     # asked from another thread: added at the next safe point
+
+    def exact_stops(self):
+        """From now on a stop asked from another thread is exact: a block
+        hook in machine code (no Python per block) stops the CPU at the
+        start of a block when the flag is set. uc_emu_stop called from
+        another thread instead lets the check after a memory access exit
+        mid-instruction with the PC put back on it, so an instruction whose
+        store already ran (add [mem], lock xadd) runs twice. Called on the
+        CPU's own thread, between runs or inside a hook."""
+        self.want_exact = False
+        if self._preempt_hook is not None:
+            return
         handle = ctypes.c_size_t()
         err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_BLOCK),
-                           ctypes.c_void_p(_preempt_stub()), ctypes.c_void_p(ctypes.addressof(ctl)),
+                           ctypes.c_void_p(_preempt_stub()),
+                           ctypes.c_void_p(ctypes.addressof(self.preempt)),
                            ctypes.c_uint64(1), ctypes.c_uint64(0))
         if err:
             raise UcError(err)
-        self.preempt = ctl
+        self._preempt_hook = handle
+        # Blocks translated before the hook existed would never call it.
+        self.uc.ctl_flush_tb()
 
-    def stop_async(self):
-        """Stop user code from another host thread, exactly (see
-        _install_preempt)."""
+    @property
+    def exact(self):
+        return self._preempt_hook is not None
+
+    def stop_async(self, how="exact"):
+        """Stop user code from another host thread. how: "exact" (the
+        process goes on afterwards), "now" (it will not: a fatal signal, so
+        where the stop lands does not matter) or "none" (nothing to do in
+        user code: a blocked or ignored signal). Without the block hook an
+        exact stop cannot be had from here: the hook is asked for, added at
+        the next system call (a safe point), and the caller's repeated
+        request (the signal helper repeats it until the run loop takes
+        its queue) is then exact."""
         self.async_stops += 1
-        self.preempt.flag = 1
+        if self._preempt_hook is not None:
+            self.preempt.flag = 1
+        elif how == "now":
+            self.uc.emu_stop()
+        elif how == "exact":
+            self.want_exact = True
+
+    def _after_call(self):
+        """After a system call in a process whose stops are not exact yet:
+        from now on may a stop come that it survives (a handler, a timer, a
+        stop requested)? Then add the block hook, while the CPU is in a
+        hook (a safe point)."""
+        regs = self.gate.current
+        if self.want_exact or (regs is not None and regs.orig_ax in _SURVIVED_STOPS[regs.abi]
+                               and not (regs.orig_ax in _SIGACTIONS and regs.args
+                                        and not regs.args[1])):
+            self.exact_stops()
 
     def run(self, pc, count=0):
         """Run user code from pc until a hook stops the CPU (or count
@@ -507,6 +646,9 @@ class Engine:
         faults. (No emu_start timeout: stops from other threads are
         exact through _install_preempt.)"""
         self._last_bad = self._watch_trap = None
+        if self.want_exact or (self._preempt_hook is None and self.gate is not None
+                               and self.gate.machine.debug is not None):
+            self.exact_stops()      # a debugger's interrupt must be exact too
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:
             count = min(count, step) if count else step
@@ -667,6 +809,8 @@ class Engine:
             self._exception_in_flight = True
         try:
             self.gate.interrupt(intno)
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
@@ -680,6 +824,8 @@ class Engine:
             return
         try:
             self.gate.syscall_insn()
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
@@ -693,6 +839,8 @@ class Engine:
             return
         try:
             self.gate.sysenter_insn()
+            if self._preempt_hook is None:
+                self._after_call()
         except BaseException as e:
             self._pending_error = e
             self.uc.emu_stop()
@@ -733,7 +881,7 @@ class Engine:
         access itself fails in _on_trap with its exact address."""
         want = _MEM_TO_PROT.get(access, 0)
         e = entry.contents
-        if KBASE <= addr < KBASE + KSIZE:
+        if KBASE <= addr < KEND:
             # The kernel page is guarded by its own protection hook
             # (_on_bad_mem), which lets the CPU's descriptor reads through;
             # Unicorn also looks up the page emu_start's end address is on.
@@ -766,9 +914,9 @@ class Engine:
         return False
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):
-        if KBASE <= addr < KBASE + KSIZE:
-            if (access == UC.UC_MEM_READ_PROT and addr - GDT_ADDR < 8 * GDT_ENTRIES
-                    and size == 4 and not addr & 3):
+        if KBASE <= addr < KEND:
+            if (access == UC.UC_MEM_READ_PROT and size == 4 and not addr & 3
+                    and (addr - GDT_ADDR < 8 * GDT_ENTRIES or addr >= LDT_ADDR)):
                 # The CPU reading a descriptor for user code (a segment load,
                 # far transfer, LAR, LSL). Unicorn then caches the page as
                 # readable, so later reads through non-canonical aliases get
@@ -780,11 +928,21 @@ class Engine:
         self._last_bad = (addr, mapped)
         return False
 
+    # (port, size) -> whether the current thread may (ioperm, iopl 3):
+    # set by kernel.ioport once a thread gains a port.
+    port_allowed = None
+
     def _on_in(self, uc, port, size, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return (1 << (8 * size)) - 1        # no device: a floating bus
         self._port_fault()
         return 0
 
     def _on_out(self, uc, port, size, value, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return
         self._port_fault()
 
     def _port_fault(self):
@@ -802,12 +960,16 @@ class Engine:
             self._pending_error = e
             self.uc.emu_stop()
 
-    def _on_cpuid(self, uc, _):
-        leaf, sub = uc.reg_read(X.UC_X86_REG_EAX), uc.reg_read(X.UC_X86_REG_ECX)
-        a, b, c, d = self._cpuid(leaf & 0xFFFFFFFF, sub & 0xFFFFFFFF, self.compat_mode())
-        uc.reg_write_batch([(X.UC_X86_REG_RAX, a), (X.UC_X86_REG_RBX, b),
-                            (X.UC_X86_REG_RCX, c), (X.UC_X86_REG_RDX, d)])
-        return True
+    def _on_cpuid(self, uch, _):
+        """CPUID: the model's answer (a libc asks a dozen leaves at start)."""
+        try:
+            leaf, sub, cs = self._cpuid_in.read()
+            self._cpuid_out.write(self._cpuid(leaf & 0xFFFFFFFF, sub & 0xFFFFFFFF,
+                                              cs & 0xFFFF == USER32_CS))
+        except BaseException as e:
+            self._pending_error = e
+            self.uc.emu_stop()
+        return 1
 
 
 def _scratch_exception(code):
@@ -865,11 +1027,19 @@ def _env_offset(name):
     return _ENV_OFFSETS[name]
 
 
+_CPUID_UC = []
+
+
 def native_cpuid_table(leaves):
-    """CPUID answers of Unicorn's own CPU model, which ours starts from."""
-    uc = Uc(UC_ARCH_X86, UC_MODE_64)
-    uc.mem_map(0x1000, 0x1000)
-    uc.mem_write(0x1000, b"\x0f\xa2")
+    """CPUID answers of Unicorn's own CPU model, which ours starts from (one
+    scratch CPU per host process, kept: making one costs about a
+    millisecond, and a libc's start-up asks a dozen leaves)."""
+    if not _CPUID_UC:
+        uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.mem_map(0x1000, 0x1000)
+        uc.mem_write(0x1000, b"\x0f\xa2")
+        _CPUID_UC.append(uc)
+    uc = _CPUID_UC[0]
     out = {}
     for leaf, sub in leaves:
         uc.reg_write_batch([(X.UC_X86_REG_RAX, leaf), (X.UC_X86_REG_RCX, sub)])

@@ -8,6 +8,7 @@ Facts (Intel SDM vol. 2, AMD APM vol. 3, Linux arch/x86/entry):
   the 32-bit fast path, whatever the mode of the caller.
 - Intel reports CPUID.80000001H:EDX.SYSCALL only to 64-bit code.
 """
+import functools
 from dataclasses import dataclass
 
 from .engine import native_cpuid_table
@@ -45,7 +46,15 @@ class CpuModel:
         return "syscall"
 
     def make_cpuid(self):
-        base = native_cpuid_table([(0, 0), (1, 0), (0x80000000, 0), (0x80000001, 0)])
+        """cpuid(leaf, subleaf, compat) -> (eax, ebx, ecx, edx), made once
+        per model and host process and remembering its answers."""
+        fn = _CPUIDS.get(self)
+        if fn is None:
+            fn = _CPUIDS[self] = functools.lru_cache(maxsize=None)(self._make_cpuid())
+        return fn
+
+    def _make_cpuid(self):
+        base = _base()
         vb, vc, vd = _vendor_regs(self.vendor)
 
         def cpuid(leaf, sub, compat):
@@ -68,6 +77,14 @@ class CpuModel:
 
 
 _EXTRA = {}
+_CPUIDS = {}
+_BASE = {}
+
+
+def _base():
+    if not _BASE:
+        _BASE.update(native_cpuid_table([(0, 0), (1, 0), (0x80000000, 0), (0x80000001, 0)]))
+    return _BASE
 
 
 def _unicorn_default(leaf, sub, base):

@@ -8,7 +8,7 @@ stub"), all no-ops while no gdb is attached (machine.debug is None):
   signal.deliverable  signal_pick(): gdb sees a pending signal as it is
                       picked (before a system call's restart is decided)
   signal.deliver      signal_stop(): the same for faults, which skip that
-  Gate._call          syscall_stop() at entry and return, for `catch syscall`
+  entry.common.do_syscall  syscall_stop() at entry and return, for `catch syscall`
 The engine (cpu/engine.py) gives: hook_code_at, unhook, step_next,
 drop_code, debug_reg, watch_pages, stop.
 Breakpoints are code hooks bounded to their address (Engine.hook_code_at),

@@ -1,17 +1,90 @@
-"""What every gate shares: the table dispatch that stores the result in one
-place, and the exit work run before any return to user mode."""
+"""What every system-call gate shares (Linux's entry/common.c): the table
+dispatch that stores the result in one place, and the way out.
+
+A gate module (syscall64, int80, fast32, vsyscall) reads its registers
+into pt_regs by its own convention and calls do_syscall, which dispatches,
+runs the exit work when any is pending (entry.exit), then the gate's own
+return (its `leave`: SYSRET/SYSEXIT when its checks pass, else IRET), then
+emits the trace event. Nothing after the dispatch knows which gate was
+taken except `leave` and the trace.
+"""
+from time import perf_counter
+
 from ..kernel.errors import KernelError
-from ..kernel.registry import build_table
+from ..kernel.registry import HANDLERS, Entry, build_table
+from ..kernel.sched import now_ns
+from ..kernel.signal import GuestSignal
+from ..kernel.task import ExitGroup
+from .exit import ERESTART_MAX, ERESTART_MIN, MASK64, exit_to_user_mode_loop
+from .syscall import X86_EFLAGS_TF
 
 ENOSYS, EPIPE, SIGPIPE = 38, 32, 13
-MASK64 = (1 << 64) - 1
 
 
 class Dispatcher:
-    """The two ABI tables, built once from the registry."""
+    """The two ABI tables, built from the registry once per host process;
+    each Dispatcher (each exec) gets its own entries, which a caller may
+    rewrite (Machine.replace_handler), made from that copy in a fraction of
+    a build."""
+    _built = {}
 
     def __init__(self):
-        self.tables = {"x86_64": build_table("x86_64"), "i386": build_table("i386")}
+        self.tables = {abi: self._table(abi) for abi in ("x86_64", "i386")}
+
+    @classmethod
+    def _table(cls, abi):
+        key = (abi, len(HANDLERS))      # a handler registered since: build again
+        built = cls._built.get(key)
+        if built is None:
+            built = cls._built[key] = build_table(abi)
+        return [e if e is None else Entry(e.nr, e.name, e.call, e.convert, e.call.call)
+                for e in built]
+
+
+def do_syscall(gate, regs, table, is64, leave):
+    """One system call, from pt_regs taken at entry to the return
+    instruction. table None: the entry itself failed (regs.ax holds its
+    error), nothing is dispatched and there is no exit work. leave(gate,
+    regs) makes the return; it answers True when there is none (a fault
+    instead), and then no crossing is traced."""
+    status = None
+    if table is not None:
+        task = gate.task
+        if task.is64 is not is64:
+            task.set_abi(is64)
+        gate.current = regs
+        try:
+            debug = gate.machine.debug     # gdb stub: `catch syscall` stops
+            if debug is not None:
+                debug.syscall_stop(gate, regs, True)
+            if gate.trace is None:
+                regs.ax = invoke(task, table, regs.orig_ax, regs.args)
+            else:
+                t0 = perf_counter()
+                regs.ax = invoke(task, table, regs.orig_ax, regs.args)
+                regs.seconds = perf_counter() - t0
+                regs.retval = regs.ax     # before a restart rewrites ax
+            if debug is not None:
+                debug.syscall_stop(gate, regs, False)
+            if task.pending or task.host.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
+                    task.timers.deadline is not None and now_ns() >= task.timers.deadline):
+                exit_to_user_mode_loop(task, regs)
+        except ExitGroup as e:
+            status = ("exit", e.status)
+        except GuestSignal as s:
+            status = ("signal", s.signo, s.why)
+    if status is None:
+        if leave(gate, regs):
+            return
+    else:
+        # A call that never returns (exit_group, a fatal signal) is still
+        # one crossing; strace prints it with '= ?'.
+        regs.ax = None
+        regs.exit_path = "none"
+    if gate.trace is not None:
+        gate.trace(regs)
+    if status is not None:
+        gate.machine.finish(status)
 
 
 def invoke(task, table, nr, args):
@@ -43,3 +116,25 @@ def _broken_pipe(task):
     process ignores SIGPIPE, so the host only gave the EPIPE.)"""
     from ..kernel.signal import send_self
     send_self(task, SIGPIPE, code=0)
+
+
+# --- helpers of the gates' returns ---------------------------------------------
+def iret(gate, regs, insn_hook):
+    """Return through IRET to a rewritten frame (regs.full). insn_hook: the
+    gate is an instruction hook (SYSCALL, SYSENTER), after which Unicorn
+    adds the instruction's length to RIP."""
+    full = dict(regs.full or {})
+    full.setdefault("rax", regs.ax & MASK64)
+    if "rip" in full and insn_hook:
+        full["rip"] -= 2
+    gate.task.thread.write_regs(full)
+
+
+def single_step_after(gate, regs, ip, flags):
+    """A return through IRET with TF set traps after the first user
+    instruction, as the CPU cleared TF on the way in (SYSCALL's FMASK;
+    Linux's SYSENTER entry). QEMU instead re-checks TF as soon as the
+    SYSCALL or SYSENTER instruction is done and would trap at once."""
+    full = regs.full or {}
+    if full.get("eflags", flags) & X86_EFLAGS_TF:
+        gate.cpu.skip_single_step_at(full.get("rip", ip))

@@ -1,6 +1,6 @@
-"""SYSCALL: the 64-bit gate (do_syscall_64) and AMD's compat path from
-32-bit code (do_fast_syscall_32 entered by SYSCALL), with the SYSRET return
-decision of each, written check by check as Linux writes it."""
+"""The fast-return decisions: may do_syscall_64 (entry.syscall64) return by
+SYSRET, and do_fast_syscall_32 (entry.fast32) by SYSRETL? Each written
+check by check as Linux writes it, as pure predicates on pt_regs."""
 from ..cpu.engine import USER_CS, USER_DS, USER32_CS
 
 X86_EFLAGS_TF, X86_EFLAGS_RF, X86_EFLAGS_VM = 1 << 8, 1 << 16, 1 << 17

@@ -4,8 +4,8 @@ guest's process is the host process, so the host's accounting is the
 guest's (sysgate's own work on its behalf included, as a kernel's
 system time is the process's)."""
 import ctypes
-import struct
 
+from ..abi.structs import write_cut
 from .hostlibc import libc
 from .registry import syscall
 
@@ -17,8 +17,5 @@ def sys_times(t, buf):
     tms = (ctypes.c_long * 4)()
     ticks = libc.times(tms)
     if buf:
-        fmt = "<4q" if t.is64 else "<4i"
-        mask = (1 << (64 if t.is64 else 32)) - 1
-        vals = [v & mask for v in tms]
-        t.mm.write(buf, struct.pack(fmt.upper(), *vals))
+        write_cut(t, buf, "tms", *tms)
     return ticks

@@ -12,16 +12,15 @@ The i386 ABI's old calls take 16-bit ids ((u16)-1 meaning "unchanged"), as
 Linux's kernel/uid16.c converts them.
 """
 import ctypes
-import struct
 
+from ..abi.structs import read_array, read_struct, write_field
 from .errors import KernelError, E
 from .hostlibc import host_syscall, libc
 from .registry import syscall
+from .tables.unistd import NR_X86_64
 
-# x86-64 host numbers of the calls made on the guest's behalf
-SYS_SETUID, SYS_SETGID, SYS_SETREUID, SYS_SETREGID = 105, 106, 113, 114
-SYS_SETRESUID, SYS_SETRESGID, SYS_SETFSUID, SYS_SETFSGID = 117, 119, 122, 123
-SYS_SETGROUPS, SYS_CAPGET, SYS_CAPSET = 116, 125, 126
+# The host's numbers of the calls made on the guest's behalf.
+HOST = NR_X86_64
 
 NGROUPS_MAX = 65536
 
@@ -36,117 +35,67 @@ def _id16(v):
     return 0xFFFFFFFF if v == 0xFFFF else v
 
 
-def _set(nr, *ids):
-    host_syscall(nr, *(_u32(i) for i in ids))
+def _set(nr, ids, id16):
+    """The host call nr (its name) with the guest's ids."""
+    host_syscall(HOST[nr], *(_u32(_id16(i) if id16 else i) for i in ids))
     return 0
 
 
-@syscall("setuid", "uint")
-def sys_setuid(t, uid):
-    return _set(SYS_SETUID, uid)
+# Each call's i386 name takes 16-bit ids; its 32 name, like x86-64's, 32-bit ones.
+_ID16 = "16-bit ids"
 
 
-@syscall("setuid16", "uint")
-def sys_setuid16(t, uid):
-    return _set(SYS_SETUID, _id16(uid))
+@syscall("setuid i386:setuid32", "uint", nr="setuid")
+@syscall("i386:setuid", "uint", nr="setuid", id16=True, note=_ID16)
+@syscall("setgid i386:setgid32", "uint", nr="setgid")
+@syscall("i386:setgid", "uint", nr="setgid", id16=True, note=_ID16)
+def sys_setuid(t, uid, nr, id16=False):
+    return _set(nr, (uid,), id16)
 
 
-@syscall("setgid", "uint")
-def sys_setgid(t, gid):
-    return _set(SYS_SETGID, gid)
+@syscall("setreuid i386:setreuid32", "uint uint", nr="setreuid")
+@syscall("i386:setreuid", "uint uint", nr="setreuid", id16=True, note=_ID16)
+@syscall("setregid i386:setregid32", "uint uint", nr="setregid")
+@syscall("i386:setregid", "uint uint", nr="setregid", id16=True, note=_ID16)
+def sys_setreuid(t, r, e, nr, id16=False):
+    return _set(nr, (r, e), id16)
 
 
-@syscall("setgid16", "uint")
-def sys_setgid16(t, gid):
-    return _set(SYS_SETGID, _id16(gid))
-
-
-@syscall("setreuid", "uint uint")
-def sys_setreuid(t, r, e):
-    return _set(SYS_SETREUID, r, e)
-
-
-@syscall("setreuid16", "uint uint")
-def sys_setreuid16(t, r, e):
-    return _set(SYS_SETREUID, _id16(r), _id16(e))
-
-
-@syscall("setregid", "uint uint")
-def sys_setregid(t, r, e):
-    return _set(SYS_SETREGID, r, e)
-
-
-@syscall("setregid16", "uint uint")
-def sys_setregid16(t, r, e):
-    return _set(SYS_SETREGID, _id16(r), _id16(e))
-
-
-@syscall("setresuid", "uint uint uint")
-def sys_setresuid(t, r, e, s):
-    return _set(SYS_SETRESUID, r, e, s)
-
-
-@syscall("setresuid16", "uint uint uint")
-def sys_setresuid16(t, r, e, s):
-    return _set(SYS_SETRESUID, _id16(r), _id16(e), _id16(s))
-
-
-@syscall("setresgid", "uint uint uint")
-def sys_setresgid(t, r, e, s):
-    return _set(SYS_SETRESGID, r, e, s)
-
-
-@syscall("setresgid16", "uint uint uint")
-def sys_setresgid16(t, r, e, s):
-    return _set(SYS_SETRESGID, _id16(r), _id16(e), _id16(s))
+@syscall("setresuid i386:setresuid32", "uint uint uint", nr="setresuid")
+@syscall("i386:setresuid", "uint uint uint", nr="setresuid", id16=True, note=_ID16)
+@syscall("setresgid i386:setresgid32", "uint uint uint", nr="setresgid")
+@syscall("i386:setresgid", "uint uint uint", nr="setresgid", id16=True, note=_ID16)
+def sys_setresuid(t, r, e, s, nr, id16=False):
+    return _set(nr, (r, e, s), id16)
 
 
 # setfsuid/setfsgid never fail: they answer the previous value either way.
-@syscall("setfsuid", "uint")
-def sys_setfsuid(t, uid):
-    return libc.syscall(ctypes.c_long(SYS_SETFSUID), _u32(uid))
-
-
-@syscall("setfsuid16", "uint")
-def sys_setfsuid16(t, uid):
-    return _fs16(SYS_SETFSUID, uid)
-
-
-@syscall("setfsgid", "uint")
-def sys_setfsgid(t, gid):
-    return libc.syscall(ctypes.c_long(SYS_SETFSGID), _u32(gid))
-
-
-@syscall("setfsgid16", "uint")
-def sys_setfsgid16(t, gid):
-    return _fs16(SYS_SETFSGID, gid)
-
-
-def _fs16(nr, v):
-    old = libc.syscall(ctypes.c_long(nr), _u32(_id16(v)))
+@syscall("setfsuid i386:setfsuid32", "uint", nr="setfsuid")
+@syscall("i386:setfsuid", "uint", nr="setfsuid", id16=True, note=_ID16)
+@syscall("setfsgid i386:setfsgid32", "uint", nr="setfsgid")
+@syscall("i386:setfsgid", "uint", nr="setfsgid", id16=True, note=_ID16)
+def sys_setfsuid(t, uid, nr, id16=False):
+    if not id16:
+        return libc.syscall(ctypes.c_long(HOST[nr]), _u32(uid))
+    old = libc.syscall(ctypes.c_long(HOST[nr]), _u32(_id16(uid)))
     return old if old < 0x10000 else 65534
 
 
 def _setgroups(t, size, ptr, width):
     if size < 0 or size > NGROUPS_MAX:
         raise KernelError(E.EINVAL)
-    raw = t.mm.read(ptr, size * width) if size else b""
-    ids = struct.unpack(f"<{size}{'H' if width == 2 else 'I'}", raw)
+    ids = [i for i, in read_array(t, ptr, "u16" if width == 2 else "u32", size)]
     if width == 2:
-        ids = tuple(_id16(i) for i in ids)
+        ids = [_id16(i) for i in ids]
     arr = (ctypes.c_uint32 * max(size, 1))(*ids)
-    host_syscall(SYS_SETGROUPS, ctypes.c_long(size), arr)
+    host_syscall(HOST["setgroups"], ctypes.c_long(size), arr)
     return 0
 
 
-@syscall("setgroups", "int ptr")
-def sys_setgroups(t, size, ptr):
-    return _setgroups(t, size, ptr, 4)
-
-
-@syscall("setgroups16", "int ptr")
-def sys_setgroups16(t, size, ptr):
-    return _setgroups(t, size, ptr, 2)
+@syscall("setgroups i386:setgroups32", "int ptr", width=4)
+@syscall("i386:setgroups", "int ptr", width=2, note=_ID16)
+def sys_setgroups(t, size, ptr, width):
+    return _setgroups(t, size, ptr, width)
 
 
 # --- capabilities -----------------------------------------------------------------
@@ -159,10 +108,10 @@ _WORDS = {CAP_V1: 1, CAP_V2: 2, CAP_V3: 2}
 
 
 def _cap_header(t, hdr):
-    version, pid = struct.unpack("<Ii", t.mm.read(hdr, 8))
+    version, pid = read_struct(t, hdr, "cap_header")
     words = _WORDS.get(version)
     if words is None:
-        t.mm.write(hdr, struct.pack("<I", CAP_V3))
+        write_field(t, hdr, "cap_header", "version", "I", CAP_V3)
     return version, pid, words
 
 
@@ -188,7 +137,7 @@ def sys_capget(t, hdr, data):
         raise KernelError(E.ESRCH)
     h = (ctypes.c_uint32 * 2)(CAP_V3, pid)
     out = (ctypes.c_uint32 * 6)()
-    host_syscall(SYS_CAPGET, h, out)
+    host_syscall(HOST["capget"], h, out)
     if data:
         t.mm.write(data, bytes(out)[:12 * words])
     return 0
@@ -203,5 +152,5 @@ def sys_capset(t, hdr, data):
         raise KernelError(E.EPERM)
     raw = t.mm.read(data, 12 * words).ljust(24, b"\0")
     h = (ctypes.c_uint32 * 2)(CAP_V3, 0)
-    host_syscall(SYS_CAPSET, h, ctypes.create_string_buffer(raw, 24))
+    host_syscall(HOST["capset"], h, ctypes.create_string_buffer(raw, 24))
     return 0

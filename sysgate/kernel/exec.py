@@ -228,7 +228,6 @@ def prepare(t, f, path, argv, inaccessible=False):
 
 
 def do_execve(t, dirfd, path, argv, envp, flags):
-    m = t.machine
     f = open_exec(t, dirfd, path, flags)
     # The name the new program is given (AT_EXECFN, a script's argument):
     # a path relative to a descriptor becomes /dev/fd/N/path (alloc_bprm).
@@ -244,8 +243,10 @@ def do_execve(t, dirfd, path, argv, envp, flags):
 
     def replace():
         _reset_for_exec(t)
-        m.exec_image(img, f, f.name, name, argv, envp, interp)
-    m.request_exec(replace)
+        t.exec_image(img, f, f.name, name, argv, envp, interp)
+        from .ioport import install
+        install(t)          # I/O permissions survive execve
+    t.request_exec(replace)
     return 0
 
 

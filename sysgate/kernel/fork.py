@@ -11,6 +11,7 @@ import struct
 
 from .errors import KernelError, E
 from .registry import syscall
+from .ptrace import tracer as ptrace_tracer
 
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
@@ -50,14 +51,13 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         raise KernelError(E.EAGAIN)
     if not 0 <= exit_signal <= 64:
         raise KernelError(E.EINVAL)
-    machine = t.machine
     vfork_r = vfork_w = -1
     if flags & CLONE_VFORK:
         vfork_r, vfork_w = os.pipe2(os.O_CLOEXEC)
-    machine.before_fork()
+    t.before_fork()
     pid = os.fork()
     if pid == 0:
-        machine.after_fork_child()
+        t.after_fork_child()
         if t.vfork_done is not None:
             # Forked by a vfork child: the waiting parent is not ours, and
             # our memory is our own.
@@ -71,7 +71,7 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
                 t.mm.track_writes()
         if newsp:
             t.thread.write_regs({"rsp": newsp})
-            machine.gate.current.sp = newsp
+            t.pt_regs.sp = newsp
         if flags & CLONE_CHILD_SETTID:
             t.mm.write(ctid, struct.pack("<i", t.pid))
         if flags & CLONE_CHILD_CLEARTID:
@@ -214,7 +214,7 @@ def _blocking_wait(t, attempt, options):
             t.host.collect()       # its SIGCHLD is pending when wait returns, as on Linux
         if r is not None or options & WNOHANG:
             return r
-        sched.wait_event(t, (), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)
+        sched.wait_event(t, ptrace_tracer.polls(t), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)
 
 
 @syscall("wait4", "pid ptr int ptr")
@@ -226,7 +226,7 @@ def sys_wait4(t, pid, status_ptr, options, rusage):
 
     def attempt():
         try:
-            got, status, ru = os.wait4(pid, options | WNOHANG)
+            got, status, ru = ptrace_tracer.wait4(t, pid, options | WNOHANG)   # + ptrace stops
         except OSError as e:            # ECHILD, EINVAL: the host's answer is ours
             raise KernelError(e.errno) from None
         if got == 0:
@@ -299,7 +299,7 @@ def _waitid(t, idtype, id_, options):
 
     def attempt():
         try:
-            r = os.waitid(idtype, host_id, options | WNOHANG)
+            r = ptrace_tracer.waitid(t, idtype, host_id, options | WNOHANG)   # + ptrace stops
         except OSError as e:
             raise KernelError(e.errno) from None
         if r is None:

@@ -125,7 +125,7 @@ def sys_getrandom(t, buf, count, flags):
             flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE):
         raise KernelError(E.EINVAL)
     count = min(count, 0x1FFFFFF)
-    t.mm.write(buf, t.machine.random_bytes(count))
+    t.mm.write(buf, t.random_bytes(count))
     return count
 
 

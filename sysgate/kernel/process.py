@@ -1,7 +1,7 @@
 """Process identity and the ways a process ends."""
 import os
-import struct
 
+from ..abi.structs import layout, write_array, write_field, write_struct
 from .errors import KernelError, E
 from .registry import syscall
 from .task import ExitGroup
@@ -75,7 +75,20 @@ def sys_setsid(t):
 NGROUPS_MAX = 65536
 
 
-def _groups(t, size, ptr, fmt):
+def _ids(ids, id16):
+    """Ids as the call gives them: i386's 16-bit calls, 65534 for one that
+    does not fit (high2lowuid)."""
+    return [i if not id16 or i < 0x10000 else 65534 for i in ids]
+
+
+# The 32 names are i386's calls with 32-bit ids; its old calls give 16-bit
+# ones (kernel/uid16.c).
+_ID16 = "16-bit ids"
+
+
+@syscall("getgroups i386:getgroups32", "int ptr")
+@syscall("i386:getgroups", "int ptr", id16=True, note=_ID16)
+def sys_getgroups(t, size, ptr, id16=False):
     groups = os.getgroups()
     if size < 0 or size > NGROUPS_MAX:
         raise KernelError(E.EINVAL)
@@ -83,106 +96,27 @@ def _groups(t, size, ptr, fmt):
         return len(groups)
     if size < len(groups):
         raise KernelError(E.EINVAL)
-    t.mm.write(ptr, b"".join(struct.pack(fmt, _id16(g) if fmt == "<H" else g)
-                             for g in groups))
+    write_array(t, ptr, "u16" if id16 else "u32", _ids(groups, id16))
     return len(groups)
 
 
-def _id16(i):
-    """An id as i386's 16-bit calls give it: 65534 when it does not fit."""
-    return i if i < 0x10000 else 65534
-
-
-@syscall("getgroups", "int ptr")
-def sys_getgroups(t, size, ptr):
-    return _groups(t, size, ptr, "<I")
-
-
-@syscall("getgroups32", "int ptr")
-def sys_getgroups32(t, size, ptr):
-    return _groups(t, size, ptr, "<I")
-
-
-@syscall("getgroups16", "int ptr")
-def sys_getgroups16(t, size, ptr):
-    return _groups(t, size, ptr, "<H")
-
-
-def _res(t, ids, ptrs, fmt):
-    for i, p in zip(ids, ptrs):
-        t.mm.write(p, struct.pack(fmt, _id16(i) if fmt == "<H" else i))
+@syscall("getresuid i386:getresuid32", "ptr ptr ptr", get=os.getresuid)
+@syscall("i386:getresuid", "ptr ptr ptr", get=os.getresuid, id16=True, note=_ID16)
+@syscall("getresgid i386:getresgid32", "ptr ptr ptr", get=os.getresgid)
+@syscall("i386:getresgid", "ptr ptr ptr", get=os.getresgid, id16=True, note=_ID16)
+def sys_getresuid(t, r, e, s, get, id16=False):
+    for i, p in zip(_ids(get(), id16), (r, e, s)):
+        write_struct(t, p, "u16" if id16 else "u32", i)
     return 0
 
 
-@syscall("getresuid", "ptr ptr ptr")
-def sys_getresuid(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<I")
-
-
-@syscall("getresuid32", "ptr ptr ptr")
-def sys_getresuid32(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<I")
-
-
-@syscall("getresuid16", "ptr ptr ptr")
-def sys_getresuid16(t, r, e, s):
-    return _res(t, os.getresuid(), (r, e, s), "<H")
-
-
-@syscall("getresgid", "ptr ptr ptr")
-def sys_getresgid(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<I")
-
-
-@syscall("getresgid32", "ptr ptr ptr")
-def sys_getresgid32(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<I")
-
-
-@syscall("getresgid16", "ptr ptr ptr")
-def sys_getresgid16(t, r, e, s):
-    return _res(t, os.getresgid(), (r, e, s), "<H")
-
-
-# The guest runs with the host identity; the 32 names are i386's 32-bit-id calls.
-@syscall("getuid")
-def sys_getuid(t):
-    return os.getuid()
-
-
-@syscall("getuid32")
-def sys_getuid32(t):
-    return os.getuid()
-
-
-@syscall("geteuid")
-def sys_geteuid(t):
-    return os.geteuid()
-
-
-@syscall("geteuid32")
-def sys_geteuid32(t):
-    return os.geteuid()
-
-
-@syscall("getgid")
-def sys_getgid(t):
-    return os.getgid()
-
-
-@syscall("getgid32")
-def sys_getgid32(t):
-    return os.getgid()
-
-
-@syscall("getegid")
-def sys_getegid(t):
-    return os.getegid()
-
-
-@syscall("getegid32")
-def sys_getegid32(t):
-    return os.getegid()
+# The guest runs with the host identity.
+@syscall("getuid i386:getuid32", get=os.getuid)
+@syscall("geteuid i386:geteuid32", get=os.geteuid)
+@syscall("getgid i386:getgid32", get=os.getgid)
+@syscall("getegid i386:getegid32", get=os.getegid)
+def sys_getuid(t, get):
+    return get()
 
 
 @syscall("set_tid_address", "ptr")
@@ -227,7 +161,7 @@ def sys_rseq(t, rseq, length, flags, sig):
             raise KernelError(E.EINVAL)
         if t.rseq[1:] != (length, sig):
             raise KernelError(E.EPERM)
-        t.mm.write(rseq + 4, struct.pack("<i", -1))     # RSEQ_CPU_ID_UNINITIALIZED
+        write_field(t, rseq, "rseq", "cpu_id", "i", -1)     # RSEQ_CPU_ID_UNINITIALIZED
         t.rseq = None
         return 0
     if flags:
@@ -239,9 +173,10 @@ def sys_rseq(t, rseq, length, flags, sig):
     if length < ORIG_RSEQ_SIZE or rseq & 31:
         raise KernelError(E.EINVAL)
     # cpu_id_start, cpu_id; then node_id and mm_cid after rseq_cs and flags.
-    t.mm.write(rseq, struct.pack("<II", CPU, CPU))
+    from .cpunum import cpu_of
+    write_array(t, rseq, "u32", (cpu_of(t), cpu_of(t)))
     if length >= ORIG_RSEQ_SIZE:
-        t.mm.write(rseq + 20, struct.pack("<II", 0, 0))
+        write_array(t, rseq + layout(t, "rseq").offset["node_id"], "u32", (0, 0))
     t.rseq = (rseq, length, sig)
     return 0
 

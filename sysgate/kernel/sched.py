@@ -11,6 +11,7 @@ import select
 import time as _time
 
 from .errors import KernelError
+from .sigpending import absorb_host_signals
 
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 NSEC = 10**9
@@ -97,7 +98,6 @@ class Timers:
 
 def interruptible(t):
     """True when a signal is pending that the task does not block."""
-    from .signal import absorb_host_signals
     absorb_host_signals(t)
     return bool(t.pending & ~t.sigmask)
 

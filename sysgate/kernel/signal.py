@@ -6,14 +6,13 @@ import struct
 
 from . import sched, sigframe
 from .errors import KernelError, E
-from .hostsig import OWN_CHILDREN
 from .registry import syscall
-from ..trace.events import SignalEvent
+from .sigpending import (CLD_EXITED, DEFAULT_IGNORE, SA_NOCLDSTOP, SIG_DFL,  # noqa: F401
+                         SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP, absorb_host_signals, ignored)
 
 NSIG = 64
-SIGKILL, SIGSEGV, SIGSTOP = 9, 11, 19
+SIGSEGV = 11
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
-SIG_DFL, SIG_IGN = 0, 1
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
@@ -25,13 +24,8 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
          25: "File size limit exceeded", 26: "Virtual timer expired",
          27: "Profiling timer expired", 29: "I/O possible", 30: "Power failure",
          31: "Bad system call"}
-# Default actions other than terminate: ignore (SIGCONT's continue is
-# done by the host, which continues the stopped sysgate process) and stop.
-DEFAULT_IGNORE = {17, 18, 23, 28}
 DEFAULT_STOP = {19, 20, 21, 22}
-SIGCHLD = 17
-SA_NOCLDSTOP, SA_NOCLDWAIT = 1, 2
-CLD_EXITED = 1
+SA_NOCLDWAIT = 2
 
 
 class GuestSignal(Exception):
@@ -180,42 +174,6 @@ def after_action_change(t, sig):
         t.host.reap_children(handler == SIG_IGN or bool(flags & SA_NOCLDWAIT))
 
 
-def absorb_host_signals(t):
-    """Make the signals that reached this process from outside pending,
-    with the sender's siginfo (kernel.hostsig)."""
-    drain = getattr(t.host, "drain", None)
-    if drain is not None:
-        drain()         # a thread's own wake-ups: looked at from here on
-    if not t.host.pending:
-        return
-    for hi in t.host.take():
-        signo, code = hi.si_signo, hi.si_code
-        if signo == SIGCHLD:
-            if hi.si_pid in OWN_CHILDREN:
-                continue
-            exit_signal = t.children.get(hi.si_pid, SIGCHLD)
-            act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
-            if code != CLD_EXITED and code in (4, 5, 6) and act[1] & SA_NOCLDSTOP:
-                continue     # stopped, continued: not reported with SA_NOCLDSTOP
-            if exit_signal != SIGCHLD:
-                if not exit_signal:
-                    continue
-                signo = exit_signal
-            info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid,
-                                    status=hi.si_status)
-        else:
-            info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
-        if not ignored(t, signo):
-            if not t.proc.shared_pending & (1 << (signo - 1)):
-                t.proc.raise_signal(signo, info)
-
-
-def ignored(t, sig):
-    handler = t.sigactions.get(sig, (SIG_DFL,))[0]
-    return sig not in (SIGKILL, SIGSTOP) and (
-        handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))
-
-
 def has_handler(t, signo):
     handler = t.sigactions.get(signo, (SIG_DFL,))[0]
     return handler not in (SIG_DFL, SIG_IGN) and signo not in (SIGKILL, SIGSTOP)
@@ -227,8 +185,8 @@ def deliverable(t):
     ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
     if not ready:
         return 0
-    if t.machine.debug is not None:     # gdb stub: gdb sees it first, may drop or change it
-        return t.machine.debug.signal_pick(t, (ready & -ready).bit_length())
+    if t.debugger is not None:     # gdb stub: gdb sees it first, may drop or change it
+        return t.debugger.signal_pick(t, (ready & -ready).bit_length())
     return (ready & -ready).bit_length()
 
 
@@ -239,18 +197,15 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
     when the signal was ignored. Raises GuestSignal when its action kills.
     forced: a synchronous fault, which a blocked or ignored action cannot
     stop (force_sig_info)."""
-    if t.machine.debug is not None:     # gdb stub: gdb sees it first, may drop or change it
-        signo, info = t.machine.debug.signal_stop(t, signo, regs, info)
+    if t.debugger is not None:     # gdb stub: gdb sees it first, may drop or change it
+        signo, info = t.debugger.signal_stop(t, signo, regs, info)
         if not signo:
             return None
     bit = 1 << (signo - 1)
     queued = t.take_pending(signo) if t.pending & bit else None
     # siginfo is kept in the x86-64 layout and recast for i386 frames.
     info = info or queued or sigframe.siginfo(signo, SI_KERNEL, True)
-    if t.machine.events:
-        code, = struct.unpack_from("<i", info, 8)
-        addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
-        t.machine.note_event(SignalEvent(signo, code, addr))
+    t.proc.notify.publish("signal", signo, info)
     act = t.sigactions.get(signo, (SIG_DFL, 0, 0, 0, False))
     handler = act[0]
     if forced and (t.sigmask & bit or handler == SIG_IGN):
@@ -278,7 +233,12 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         else:
             new = sigframe.setup_rt_frame_64(t, regs, fpu, signo, act[:4], info, oldmask, trap)
     except KernelError:
-        raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        if signo == SIGSEGV:
+            raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        # force_sigsegv: a SIGSEGV instead, to its own handler if it has one
+        # (on the alternate stack a bad stack pointer calls for).
+        return deliver(t, SIGSEGV, regs, fpu, sigframe.siginfo(SIGSEGV, SI_KERNEL, True),
+                       forced=True)
     flags = act[1]
     t.sigmask |= act[3] | (0 if flags & sigframe.SA_NODEFER else bit)
     t.sigmask &= ~UNBLOCKABLE
@@ -316,8 +276,7 @@ def _sigreturn(t, read_frame):
     try:
         regs, mask, fp_addr, alt = read_frame()
     except KernelError:
-        gate = t.machine.gate          # the registers as the call returns 0
-        regs = gate._user_regs_at_exit(gate.current, dict(cur))
+        regs = t.regs_at_exit(dict(cur))      # the registers as the call returns 0
         regs["rax"] = 0
         return _force_segv(t, regs, (0, 0))
     t.sigmask = mask & ~UNBLOCKABLE
@@ -407,7 +366,7 @@ def _host_procs():
 def guest_processes(t):
     """pid -> pgrp of the session's live processes."""
     procs = _host_procs()
-    root = t.machine.session
+    root = t.session
     out = {}
     for pid, (ppid, pgrp) in procs.items():
         p, seen = pid, 0
@@ -475,9 +434,15 @@ def sys_tgkill(t, tgid, tid, sig):
         if target is None:
             raise KernelError(E.ESRCH)
         return send_self(t, sig, to=target)
-    if tgid != tid or tgid not in guest_processes(t):
+    if tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
-    return _signal_process(t, tid, sig, SI_TKILL)
+    if tgid == tid:
+        return _signal_process(t, tid, sig, SI_TKILL)
+    from .hostsig import tgkill
+    r = tgkill(tgid, tid, sig)      # guest tids are host tids
+    if r < 0:
+        raise KernelError(-r)
+    return 0
 
 
 @syscall("tkill", "pid sig")

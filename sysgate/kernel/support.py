@@ -17,14 +17,20 @@ def rows(abi):
         if entry is not None:
             call = entry.call
             note = call.note
-            if call.name != name:
-                note = f"served by {call.name}" + (f"; {note}" if note else "")
+            if call.name != name.lstrip("_"):
+                fixed = ", ".join(f"{k}={_shown(v)}" for k, v in call.bound.items())
+                served = f"{call.name}({fixed})" if fixed else call.name
+                note = f"served by {served}" + (f"; {note}" if note else "")
             out.append((nr, name, call.status, note))
         elif abi == "x86_64" and name in X86_64_UNIMPLEMENTED:
             out.append((nr, name, "absent", "no entry point in Linux's x86-64 table: ENOSYS"))
         else:
             out.append((nr, name, "missing", "not implemented yet: ENOSYS"))
     return out
+
+
+def _shown(v):
+    return v.__name__ if callable(v) else repr(v)
 
 
 def counts(abi):

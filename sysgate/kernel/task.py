@@ -11,6 +11,7 @@ t.sigactions, ...), as Linux reaches current->mm or current->sighand.
 import os
 import struct
 
+from .notify import Notifier
 from .sched import Timers
 
 
@@ -29,7 +30,8 @@ class Process:
     process has one thread, at exec or in a forked child)."""
 
     def __init__(self, machine):
-        self.machine = machine
+        self.machine = machine        # for Task's accessors (and kernel.thread's CPU lock)
+        self.notify = getattr(machine, "notifier", None) or Notifier()   # observers (kernel.notify)
         self.pid = os.getpid()
         self.shared_pending = 0       # process-directed signals (shared_pending)
         self.shared_siginfo = {}
@@ -93,7 +95,7 @@ class Task:
               "children", "vfork_done")
 
     def __init__(self, machine, mm, files, fs, is64, creator=None):
-        self.machine = machine
+        self.machine = machine        # reached only by the accessors below (and kernel.thread)
         if creator is not None:
             self.proc = creator.proc
             for name in self.SHARED:
@@ -129,12 +131,13 @@ class Task:
         self.altstack = (0, 2, 0)     # sp, flags (SS_DISABLE), size
         self.exit_status = None       # ('exit', code) or ('signal', signo)
         self.exit_thread = False      # sys_exit: only this thread ends
-        self.thread = None            # the CPU context (machine.Thread)
+        self.thread = None            # the CPU context (cpu.context.Thread)
         self.host = self.proc.host    # per-thread wake-ups once threaded (kernel.thread)
         self.gate_regs = None         # the gate's pt_regs while switched out
         self.wakeup = False           # a private futex wake or a signal for a sleeper
         self.sleeping = False         # in CpuLock.sleep
         self.cpu_cv = None            # what it waits on for the CPU (kernel.thread)
+        self.cpu_token = False        # an unpark it has not consumed yet (kernel.thread)
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):
@@ -174,3 +177,58 @@ class Task:
     def write_word(self, addr, v):
         self.mm.write(addr, struct.pack("<Q" if self.is64 else "<I",
                                         v & ((1 << (8 * self.word)) - 1)))
+
+    # --- what a handler may ask of the machine it runs on: these accessors,
+    # never the Machine or the gate themselves -----------------------------
+    @property
+    def debugger(self):
+        """The gdb stub while one is attached (sysgate.debug.target), else None."""
+        return self.machine.debug
+
+    @debugger.setter
+    def debugger(self, d):
+        """ptrace: a traced process's stops (kernel.ptrace.tracee) hook in
+        where the gdb stub does."""
+        self.machine.debug = d
+
+    @property
+    def session(self):
+        """The pid of the session's first guest process."""
+        return self.machine.session
+
+    def random_bytes(self, n):
+        """Guest-visible randomness (reproducible under --seed)."""
+        return self.machine.random_bytes(n)
+
+    @property
+    def pt_regs(self):
+        """The pt_regs of the system call in progress (entry.ptregs)."""
+        return self.machine.gate.current
+
+    def regs_at_exit(self, cur):
+        """cur (the user register file) as the return from the system call
+        in progress would leave it."""
+        return self.machine.gate._user_regs_at_exit(self.pt_regs, cur)
+
+    def syscall_tables(self):
+        """The two ABI tables the gate dispatches through (/proc/<pid>/mem
+        wraps some of their entries), or () before the first exec."""
+        gate = self.machine.gate
+        return () if gate is None else (gate.table64, gate.table32)
+
+    def before_fork(self):
+        """Empty the host-side buffers a forked child would write twice."""
+        self.machine.before_fork()
+
+    def after_fork_child(self):
+        """In the child of a host fork: the machine becomes the child's."""
+        self.machine.after_fork_child()
+
+    def exec_image(self, img, exe, exe_path, execfn, argv, envp, interp=None):
+        """Past execve's point of no return: the new image on a fresh CPU
+        (Machine.exec_image)."""
+        self.machine.exec_image(img, exe, exe_path, execfn, argv, envp, interp)
+
+    def request_exec(self, replace):
+        """execve passed its checks: replace() runs once the CPU stops."""
+        self.machine.request_exec(replace)

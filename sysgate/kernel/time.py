@@ -1,7 +1,7 @@
 """Clocks and sleeping, from the host clocks (the one source of guest time)."""
-import struct
 import time as _time
 
+from ..abi.structs import read_struct, write_struct
 from .errors import KernelError, E
 from . import sched
 from .registry import syscall
@@ -64,38 +64,29 @@ def clock_ns(t, clk):
     return t.timekeeper.now(clk)
 
 
-def _ts_fmt(t, wide):
-    return "<qq" if t.is64 or wide else "<ii"
-
-
 def put_timespec(t, addr, ns, wide=False):
-    t.mm.write(addr, struct.pack(_ts_fmt(t, wide), *divmod(ns, NSEC)))
+    """A struct timespec (wide: i386's 64-bit __kernel_timespec)."""
+    write_struct(t, addr, "timespec64" if wide else "timespec", *divmod(ns, NSEC))
 
 
 def get_timespec(t, addr, wide=False):
-    fmt = _ts_fmt(t, wide)
-    sec, nsec = struct.unpack(fmt, t.mm.read(addr, struct.calcsize(fmt)))
+    sec, nsec = read_struct(t, addr, "timespec64" if wide else "timespec")
     if sec < 0 or not 0 <= nsec < NSEC:
         raise KernelError(E.EINVAL)
     return sec * NSEC + nsec
 
 
-def _gettime(t, clk, tp, wide=False):
+# The _time64 names are i386's calls with a 64-bit time_t.
+@syscall("clock_gettime", "clock ptr")
+@syscall("clock_gettime64", "clock ptr", wide=True)
+def sys_clock_gettime(t, clk, tp, wide=False):
     put_timespec(t, tp, clock_ns(t, clk), wide)
     return 0
 
 
-@syscall("clock_gettime", "clock ptr")
-def sys_clock_gettime(t, clk, tp):
-    return _gettime(t, clk, tp)
-
-
-@syscall("clock_gettime64", "clock ptr")
-def sys_clock_gettime64(t, clk, tp):
-    return _gettime(t, clk, tp, wide=True)
-
-
-def _getres(t, clk, tp, wide=False):
+@syscall("clock_getres", "clock ptr")
+@syscall("clock_getres_time64", "clock ptr", wide=True)
+def sys_clock_getres(t, clk, tp, wide=False):
     clock_ns(t, clk)
     if tp:
         coarse = clk in (5, 6)
@@ -103,23 +94,13 @@ def _getres(t, clk, tp, wide=False):
     return 0
 
 
-@syscall("clock_getres", "clock ptr")
-def sys_clock_getres(t, clk, tp):
-    return _getres(t, clk, tp)
-
-
-@syscall("clock_getres_time64", "clock ptr")
-def sys_clock_getres_time64(t, clk, tp):
-    return _getres(t, clk, tp, wide=True)
-
-
 @syscall("gettimeofday", "ptr ptr")
 def sys_gettimeofday(t, tv, tz):
     if tv:
         sec, ns = divmod(clock_ns(t, 0), NSEC)
-        t.mm.write(tv, struct.pack("<qq" if t.is64 else "<ii", sec, ns // 1000))
+        write_struct(t, tv, "timeval", sec, ns // 1000)
     if tz:
-        t.mm.write(tz, struct.pack("<ii", 0, 0))
+        write_struct(t, tz, "int2", 0, 0)
     return 0
 
 
@@ -131,7 +112,10 @@ def sys_time(t, tloc):
     return now
 
 
-def _nanosleep(t, clk, flags, req, rem, wide=False):
+@syscall("clock_nanosleep", "clock flags ptr ptr")
+@syscall("clock_nanosleep_time64", "clock flags ptr ptr", wide=True)
+@syscall("nanosleep", "ptr ptr", clk=1, flags=0)    # CLOCK_MONOTONIC, relative
+def sys_clock_nanosleep(t, clk, flags, req, rem, wide=False):
     if clk not in CLOCKS or clk in (2, 3):
         raise KernelError(E.EINVAL if clk != 2 else E.EOPNOTSUPP)
     ns = get_timespec(t, req, wide)
@@ -155,18 +139,3 @@ def _sleep_rest(t, deadline, rem, wide):
         t.restart_block = lambda t2: _sleep_rest(t2, deadline, rem, wide)
         raise
     return 0
-
-
-@syscall("nanosleep", "ptr ptr")
-def sys_nanosleep(t, req, rem):
-    return _nanosleep(t, 1, 0, req, rem)
-
-
-@syscall("clock_nanosleep", "clock flags ptr ptr")
-def sys_clock_nanosleep(t, clk, flags, req, rem):
-    return _nanosleep(t, clk, flags, req, rem)
-
-
-@syscall("clock_nanosleep_time64", "clock flags ptr ptr")
-def sys_clock_nanosleep_time64(t, clk, flags, req, rem):
-    return _nanosleep(t, clk, flags, req, rem, wide=True)

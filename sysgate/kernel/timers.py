@@ -2,6 +2,7 @@
 POSIX timers on CLOCK_REALTIME/MONOTONIC (timer_create and friends)."""
 import struct
 
+from ..abi.structs import read_struct, write_cut, write_struct
 from .errors import KernelError, E
 from .registry import syscall
 from .sched import NSEC, Timer, deadline_after, now_ns
@@ -22,13 +23,13 @@ def _remaining(timer):
     return max(USEC, timer.deadline - now_ns())
 
 
-def _val_fmt(t, wide=False):
-    return "<4q" if t.is64 or wide else "<4i"
+def _layout(unit, wide):
+    return "itimerval" if unit != 1 else "itimerspec64" if wide else "itimerspec"
 
 
 def read_pair(t, addr, unit, wide=False):
-    fmt = _val_fmt(t, wide)
-    a, b, c, d = struct.unpack(fmt, t.mm.read(addr, struct.calcsize(fmt)))
+    """An itimerval (unit 1000) or itimerspec (unit 1): (interval, value) in ns."""
+    a, b, c, d = read_struct(t, addr, _layout(unit, wide))
     if min(a, b, c, d) < 0 or b >= NSEC // unit or d >= NSEC // unit:
         raise KernelError(E.EINVAL)
     return a * NSEC + b * unit, c * NSEC + d * unit
@@ -41,9 +42,7 @@ def write_pair(t, addr, interval, value, unit, wide=False):
     for ns in (interval, value):
         sec, rest = divmod(ns, NSEC)
         vals += [sec, rest // unit]
-    fmt = _val_fmt(t, wide)
-    mask = 0xFFFFFFFF if fmt == "<4i" else 2**64 - 1
-    t.mm.write(addr, struct.pack(fmt.upper(), *(v & mask for v in vals)))
+    write_cut(t, addr, _layout(unit, wide), *vals)
 
 
 def _arm(t, timer, interval, value):
@@ -94,8 +93,7 @@ def sys_timer_create(t, clock, sevp, idp):
         raise KernelError(E.EINVAL)
     signo, notify, value = 14, SIGEV_SIGNAL, 0
     if sevp:
-        fmt = "<Qii" if t.is64 else "<Iii"
-        value, signo, notify = struct.unpack(fmt, t.mm.read(sevp, struct.calcsize(fmt)))
+        value, signo, notify = read_struct(t, sevp, "sigevent")
         # good_sigevent: the signal number matters only to SIGEV_SIGNAL.
         if notify not in (SIGEV_SIGNAL, SIGEV_NONE) or \
                 notify == SIGEV_SIGNAL and not 1 <= signo <= 64:
@@ -107,7 +105,7 @@ def sys_timer_create(t, clock, sevp, idp):
     # si_timerid, si_overrun, si_value as kill_pid_info fills them for timers
     info = info[:16] + struct.pack("<iiQ", tid, 0, value) + info[32:]
     timer = Timer(signo if notify == SIGEV_SIGNAL else 0, clock, info)
-    t.mm.write(idp, struct.pack("<i", tid))
+    write_struct(t, idp, "int", tid)
     t.timers.posix[tid] = timer
     return 0
 
@@ -119,7 +117,10 @@ def _posix(t, tid):
     return timer
 
 
-def _settime(t, tid, flags, new, old, wide=False):
+# The 64 names are i386's calls with a 64-bit time_t.
+@syscall("timer_settime", "int flags ptr ptr")
+@syscall("timer_settime64", "int flags ptr ptr", wide=True)
+def sys_timer_settime(t, tid, flags, new, old, wide=False):
     timer = _posix(t, tid)
     interval, value = read_pair(t, new, 1, wide)
     if old:
@@ -132,30 +133,12 @@ def _settime(t, tid, flags, new, old, wide=False):
     return 0
 
 
-@syscall("timer_settime", "int flags ptr ptr")
-def sys_timer_settime(t, tid, flags, new, old):
-    return _settime(t, tid, flags, new, old)
-
-
-@syscall("timer_settime64", "int flags ptr ptr")
-def sys_timer_settime64(t, tid, flags, new, old):
-    return _settime(t, tid, flags, new, old, wide=True)
-
-
-def _gettime(t, tid, cur, wide=False):
+@syscall("timer_gettime", "int ptr")
+@syscall("timer_gettime64", "int ptr", wide=True)
+def sys_timer_gettime(t, tid, cur, wide=False):
     timer = _posix(t, tid)
     write_pair(t, cur, timer.interval, _remaining(timer), 1, wide)
     return 0
-
-
-@syscall("timer_gettime", "int ptr")
-def sys_timer_gettime(t, tid, cur):
-    return _gettime(t, tid, cur)
-
-
-@syscall("timer_gettime64", "int ptr")
-def sys_timer_gettime64(t, tid, cur):
-    return _gettime(t, tid, cur, wide=True)
 
 
 @syscall("timer_getoverrun", "int")

@@ -4,7 +4,6 @@ import struct
 
 from .errors import KernelError, E
 from .registry import syscall
-from . import segreload
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 TLS_MIN, TLS_COUNT = 12, 3
@@ -72,7 +71,8 @@ def sys_set_thread_area(t, uinfo):
     if not TLS_MIN <= entry < TLS_MIN + TLS_COUNT:
         raise KernelError(E.EINVAL)
     t.thread.write_gdt(entry, desc)
-    segreload.reload_tls_selectors(t, entry)
+    from .ldt import refresh_tls_segments
+    refresh_tls_segments(t, (entry << 3) | 3)
     return 0
 
 

@@ -5,6 +5,8 @@ import os
 import struct
 
 from ..kernel.errors import KernelError
+from .names import SIGNALS
+from .structs import dirent_count, summarise
 
 FLAG_NAMES = {
     "oflags": [(0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
@@ -28,11 +30,6 @@ CLOCKS = ["CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
           "CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
           "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
           "CLOCK_BOOTTIME_ALARM", None, "CLOCK_TAI"]
-SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-           "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
-           "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
-           "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
-           "SIGPWR", "SIGSYS"]
 # Command numbers strace names (asm-generic/ioctls.h, fcntl.h, asm/prctl.h).
 COMMANDS = {
     "ioctl": {0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
@@ -170,7 +167,6 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
         # readv's buffers hold data only after the call, up to its result.
         budget = None if name.startswith(("writev", "pwritev")) else max(result or 0, 0)
         out[1] = _iovec(mm, args[1], args[2], strsize, budget, is64)
-    from .structs import summarise, dirent_count
     summarise(name, args, result, mm, is64, out)
     if name == "getcwd" and out and result is not None and result > 0:
         out[0] = _string(mm, args[0], 4096)         # the NUL is counted, not shown

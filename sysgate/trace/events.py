@@ -1,6 +1,7 @@
 """The event stream: everything observable about a guest run. The gate,
 the vDSO observer and the run loop emit; printers and summaries subscribe.
 Nothing is emitted (and nothing costs) while no one subscribes."""
+import struct
 from dataclasses import dataclass, field
 
 
@@ -40,6 +41,19 @@ class SignalEvent:
 class ExitEvent:
     status: tuple         # ('exit', code) or ('signal', signo, why)
     kind: str = "exit"
+
+
+def kernel_listener(stream, emit):
+    """A kernel.notify listener: what the kernel publishes, as events for
+    stream (emit: how an event goes out, Machine.note_event). Nothing is
+    decoded while the stream has no subscriber."""
+    def on(kind, *details):
+        if kind == "signal" and stream:
+            signo, info = details
+            code, = struct.unpack_from("<i", info, 8)
+            addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
+            emit(SignalEvent(signo, code, addr))
+    return on
 
 
 class EventStream:

@@ -5,7 +5,7 @@ import stat as _stat
 import struct
 
 from ..kernel.errors import KernelError
-from .decode import SIGNALS
+from .names import SIGNALS
 
 SA_FLAGS = [(0x1, "SA_NOCLDSTOP"), (0x2, "SA_NOCLDWAIT"), (0x4, "SA_SIGINFO"),
             (0x04000000, "SA_RESTORER"), (0x08000000, "SA_ONSTACK"), (0x10000000, "SA_RESTART"),

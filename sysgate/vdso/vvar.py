@@ -50,7 +50,6 @@ needs refreshing to avoid overflow, only for the coarse clocks and time().
 import ctypes
 import os
 import mmap
-import platform
 import struct
 import time as _time
 from dataclasses import dataclass, field
@@ -205,7 +204,7 @@ def rdtsc():
     """The host's TSC (x86-64 hosts): a ten-byte function called by ctypes."""
     global _rdtsc_fn, _rdtsc_mem
     if _rdtsc_fn is None:
-        if platform.machine() not in ("x86_64", "AMD64"):
+        if os.uname().machine != "x86_64":
             raise OSError("rdtsc needs an x86-64 host")
         # rdtsc; shl $32, %rdx; or %rdx, %rax; ret
         code = bytes.fromhex("0f31" "48c1e220" "4809d0" "c3")

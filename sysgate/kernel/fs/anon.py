@@ -95,7 +95,10 @@ def _host_spec(interval, value):
                                                    *divmod(value, NSEC)), 32)
 
 
-def _settime(t, fd, flags, new, old, wide):
+# The 64 names are i386's calls with a 64-bit time_t.
+@syscall("timerfd_settime", "fd flags ptr ptr")
+@syscall("timerfd_settime64", "fd flags ptr ptr", wide=True)
+def sys_timerfd_settime(t, fd, flags, new, old, wide=False):
     interval, value = read_pair(t, new, 1, wide)     # copied first, as Linux's
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         raise KernelError(E.EINVAL)
@@ -126,28 +129,10 @@ def _from_host(buf):
     return isec * NSEC + insec, vsec * NSEC + vnsec
 
 
-@syscall("timerfd_settime", "fd flags ptr ptr")
-def sys_timerfd_settime(t, fd, flags, new, old):
-    return _settime(t, fd, flags, new, old, False)
-
-
-@syscall("timerfd_settime64", "fd flags ptr ptr")
-def sys_timerfd_settime64(t, fd, flags, new, old):
-    return _settime(t, fd, flags, new, old, True)
-
-
-def _gettime(t, fd, cur, wide):
+@syscall("timerfd_gettime", "fd ptr")
+@syscall("timerfd_gettime64", "fd ptr", wide=True)
+def sys_timerfd_gettime(t, fd, cur, wide=False):
     buf = ctypes.create_string_buffer(32)
     call("timerfd_gettime", t.files.host(fd), buf)
     write_pair(t, cur, *_from_host(buf), 1, wide)
     return 0
-
-
-@syscall("timerfd_gettime", "fd ptr")
-def sys_timerfd_gettime(t, fd, cur):
-    return _gettime(t, fd, cur, False)
-
-
-@syscall("timerfd_gettime64", "fd ptr")
-def sys_timerfd_gettime64(t, fd, cur):
-    return _gettime(t, fd, cur, True)

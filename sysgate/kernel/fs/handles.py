@@ -20,7 +20,8 @@ import struct
 from ..errors import KernelError, E
 from ..registry import syscall
 from . import lookup, proc
-from .files import O_CLOEXEC, O_PATH, O_PATH_FLAGS, OPEN_FLAGS
+from ...abi.consts import O_CLOEXEC, O_PATH
+from .open import O_PATH_FLAGS, OPEN_FLAGS
 from .lookup import (AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, RESOLVE_BENEATH,
                      RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
                      RESOLVE_NO_XDEV, object_at, read_path)

@@ -24,16 +24,17 @@ import mmap
 import os
 import stat
 
+from ...abi.consts import (MAP_32BIT, O_PATH, O_TMPFILE, PATH_MAX,  # noqa: F401 (O_PATH, PATH_MAX)
+                           RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+                           RESOLVE_NO_XDEV)
 from ..errors import KernelError, E
 from ..hostlibc import libc
+from ..tables.unistd import NR_X86_64
 
-SYS_openat2, SYS_statx, SYS_getdents64, SYS_linkat = 437, 332, 217, 265
-RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x01, 0x02, 0x08, 0x10
-O_PATH = 0o10000000
-PATH_MAX = 4096
+SYS_openat2, SYS_statx = NR_X86_64["openat2"], NR_X86_64["statx"]
 IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
 BENEATH = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
-_O_CREAT_TMPFILE = os.O_CREAT | 0o20000000
+_O_CREAT_TMPFILE = os.O_CREAT | O_TMPFILE & ~os.O_DIRECTORY     # the flags that take a mode
 
 
 class _OpenHow(ctypes.Structure):
@@ -64,7 +65,6 @@ def openat2(dirfd, path, flags, mode, resolve):
 _STUB = bytes([0x53, 0x48, 0x89, 0xF8, 0x48, 0x89, 0xF3, 0x49, 0x89, 0xD2, 0x48, 0x89, 0xCA,
                0x4C, 0x89, 0xD1, 0x4C, 0x89, 0xC6, 0x4C, 0x89, 0xCF, 0xCD, 0x80,
                0x48, 0x63, 0xC0, 0x5B, 0xC3])
-MAP_32BIT = 0x40
 COMPAT_BUF = 1 << 20
 _compat = None       # (function, scratch mmap, scratch address) once probed; False if unusable
 

@@ -265,7 +265,7 @@ def sys_newselect(t, n, inp, outp, exp, tv):
     return _do_select(t, n, inp, outp, exp, tv)
 
 
-@syscall("old_select", "ptr")
+@syscall("i386:select", "ptr")
 def sys_old_select(t, args):
     """i386's select(2) number: one pointer to the five arguments."""
     n, inp, outp, exp, tv = struct.unpack("<iIIII", t.mm.read(args, 20))

@@ -22,6 +22,7 @@ import zlib
 from ..errors import KernelError, E
 from ..hostlibc import libc
 from . import procinfo
+from .procinfo import tids
 from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
 
 PROC_SUPER_MAGIC = 0x9FA0
@@ -159,14 +160,6 @@ class Node:
         self.file, self.magic, self.host, self.errno = file, magic, host, errno
 
 
-def tids(t):
-    """The thread ids of the guest process, the leader's first."""
-    threads = getattr(getattr(t, "proc", None), "threads", None)
-    if not threads:
-        return [t.tid]
-    return sorted(threads, key=lambda tid: (tid != t.pid, tid))
-
-
 # Whole-system files, read-only from the host; the rest of the host's /proc
 # (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
 SYSTEM = frozenset((
@@ -283,10 +276,23 @@ def _own(t, pid, rest, path, is_process):
     raise KernelError(E.ENOENT)
 
 
+def _traced_by(t, pid):
+    from ..ptrace.tracer import remote_mem      # ptrace: a tracer reads its tracee's mem
+    return pid is not None and remote_mem(t, pid) is not None
+
+
 def _other(t, info, rest, path):
     if not rest:
         return Node("dir", path)
     name = rest[0]
+    pid = info.get("pid")
+    tail = rest[2:] if rest[:2] == ["task", str(pid)] else rest
+    if (rest in (["task"], ["task", str(pid)]) or tail in (["mem"], ["auxv"], ["maps"])) \
+            and _traced_by(t, pid):
+        if tail in (["auxv"], ["maps"]):
+            from ..ptrace.tracer import remote_file
+            return Node("file", path, gen=lambda t: remote_file(t, pid, tail[0]))
+        return Node("mem" if tail == ["mem"] else "dir", path)
     if len(rest) > 1:
         if name in OTHER_DENIED:
             raise KernelError(E.EACCES)

@@ -165,7 +165,7 @@ def status(t):
             f"RssShmem:\t{kb(0)}\nVmData:\t{kb(m['data'])}\nVmStk:\t{kb(m['stack'])}\n"
             f"VmExe:\t{kb(m['exe'])}\nVmLib:\t{kb(m['lib'])}\nVmPTE:\t{kb(0)}\n"
             f"VmSwap:\t{kb(0)}\nHugetlbPages:\t{kb(0)}\nCoreDumping:\t0\nTHP_enabled:\t1\n"
-            f"Threads:\t{len(_tids(t))}\nSigQ:\t0/{sigpending}\n"
+            f"Threads:\t{len(tids(t))}\nSigQ:\t0/{sigpending}\n"
             f"SigPnd:\t{0:016x}\nShdPnd:\t{pnd:016x}\nSigBlk:\t{blk:016x}\n"
             f"SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n")
     text += "".join(host[k] for k in _HOST_KEYS if k in host)
@@ -173,9 +173,12 @@ def status(t):
     return text.encode()
 
 
-def _tids(t):
-    from .proc import tids
-    return tids(t)
+def tids(t):
+    """The thread ids of the guest process, the leader's first."""
+    threads = getattr(getattr(t, "proc", None), "threads", None)
+    if not threads:
+        return [t.tid]
+    return sorted(threads, key=lambda tid: (tid != t.pid, tid))
 
 
 def _host_stat():
@@ -200,7 +203,7 @@ def stat(t):
     stack = _span(t, lambda v: v.name == "[stack]")
     f = [x.decode() for x in h]
     f[0] = "R"
-    f[17] = str(len(_tids(t)))              # num_threads
+    f[17] = str(len(tids(t)))              # num_threads
     f[20] = str(m["size"])                   # vsize
     f[21] = str(m["rss"] // 4096)            # rss
     f[23], f[24], f[25] = str(code[0]), str(code[1]), str(stack[1])

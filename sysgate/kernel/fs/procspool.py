@@ -78,7 +78,7 @@ def lookup(t, pid):
     """The published view of guest pid of t's session, or None."""
     if pid not in guest_pids(t):
         return None
-    d = _dir(t.machine.session)
+    d = _dir(t.session)
     if not _ours(d):
         return None
     try:

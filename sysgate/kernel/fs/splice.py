@@ -19,7 +19,9 @@ from ..errors import KernelError, E
 from ..hostlibc import libc
 from ..registry import syscall
 from ..sched import wait_fd
-from .files import IOV_MAX, MAX_RW_COUNT, sys_readv, sys_writev
+from ...abi.consts import UIO_MAXIOV as IOV_MAX
+from .rw import MAX_RW_COUNT
+from .rwvec import sys_readv, sys_writev
 
 SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE, SPLICE_F_GIFT = 1, 2, 4, 8
 SPLICE_FLAGS = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT

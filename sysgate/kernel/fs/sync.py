@@ -28,7 +28,7 @@ def sys_readahead(t, fd, off, count):
     return _readahead(t, fd, off, count)
 
 
-@syscall("ia32_readahead", "fd uint uint uint")
+@syscall("i386:readahead", "fd uint uint uint")
 def sys_ia32_readahead(t, fd, lo, hi, count):
     return _readahead(t, fd, _s64(lo, hi), count)
 
@@ -47,6 +47,6 @@ def sys_sync_file_range(t, fd, off, nbytes, flags):
     return _sync_file_range(t, fd, off, nbytes, flags)
 
 
-@syscall("ia32_sync_file_range", "fd uint uint uint uint flags")
+@syscall("i386:sync_file_range", "fd uint uint uint uint flags")
 def sys_ia32_sync_file_range(t, fd, olo, ohi, nlo, nhi, flags):
     return _sync_file_range(t, fd, _s64(olo, ohi), _s64(nlo, nhi), flags)

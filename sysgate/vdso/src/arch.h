@@ -98,10 +98,18 @@ long syscall3(long nr, long a, long b, long c)
 	return ret;
 }
 
-/* (a * m + b) >> s, exactly: the product has up to 96 bits. */
+/* (a * m + b) >> s, exactly: the product has up to 96 bits. A TSC delta
+ * under 2^32 (the usual case: the page is refreshed often) takes one
+ * 32x32 multiply when the sum does not carry out of 64 bits. */
 static inline __attribute__((always_inline))
 u64 mul_add_shr(u64 a, u32 m, u64 b, u32 s)
 {
+	if (__builtin_expect(!(u32)(a >> 32), 1)) {
+		u64 p = (u64)(u32)a * m + b;
+
+		if (__builtin_expect(p >= b, 1))
+			return p >> (s & 63);
+	}
 	u64 lo = (u64)(u32)a * m;		/* weight 2^0 */
 	u64 hi = (u64)(u32)(a >> 32) * m;	/* weight 2^32 */
 	u64 low64 = lo + b;
@@ -116,10 +124,23 @@ u64 mul_add_shr(u64 a, u32 m, u64 b, u32 s)
 	return (lower >> s) | (top << (64 - s));
 }
 
-/* *n /= 10^9, returning the remainder: two 32-bit divisions (no libgcc). */
+/* *n /= 10^9, returning the remainder: under 2^32 (a few seconds past the
+ * base, the usual case) by subtraction, else two 32-bit divisions (no
+ * libgcc). */
 static inline __attribute__((always_inline)) u32 div_nsec(u64 *n)
 {
 	u32 hi = (u32)(*n >> 32), lo = (u32)*n;
+
+	if (__builtin_expect(!hi, 1)) {
+		u32 q = 0;
+
+		while (lo >= NSEC_PER_SEC) {
+			lo -= NSEC_PER_SEC;
+			q++;
+		}
+		*n = q;
+		return lo;
+	}
 	u32 qhi = hi / NSEC_PER_SEC, rem = hi % NSEC_PER_SEC, qlo;
 
 	__asm__("divl %4" : "=a"(qlo), "=d"(rem) : "0"(lo), "1"(rem), "rm"(NSEC_PER_SEC));

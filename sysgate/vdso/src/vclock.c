@@ -57,39 +57,37 @@ static always_inline int vvar_read_retry(const struct vvar_page *vd, u32 seq)
 static always_inline int do_clock(u32 clk, u64 *sec, u32 *nsec)
 {
 	const struct vvar_page *vd = vvar();
-	u32 seq, mult, shift, bit, mode, flags;
-	u64 cycles, last, bsec, bnsec, ns;
-	int tsc;
+	u32 seq, shift, bit;
+	u64 bsec, bnsec, ns;
 
 	if (clk >= VVAR_NR_BASES)
 		return -1;
 	bit = 1u << clk;
 	if (!(bit & (HRES_MASK | COARSE_MASK)))
 		return -1;
+	/*
+	 * The arithmetic is done inside the read section, on values still in
+	 * registers (a retry redoes it): on i386 this keeps the fast path
+	 * from spilling every 64-bit field to the stack.
+	 */
 	do {
 		seq = vvar_read_begin(vd);
-		mode = READ_ONCE(vd->clock_mode);
-		if (mode != VVAR_CLOCK_MODE_TSC)
+		if (READ_ONCE(vd->clock_mode) != VVAR_CLOCK_MODE_TSC)
 			return -1;
-		flags = READ_ONCE(vd->flags);
-		tsc = (bit & HRES_MASK) || (flags & VVAR_F_COARSE_TSC);
-		cycles = tsc ? rdtsc_ordered() : 0;
-		last = READ_ONCE(vd->cycle_last);
-		mult = READ_ONCE(vd->mult);
 		shift = READ_ONCE(vd->shift);
-		bsec = READ_ONCE(vd->basetime[clk].sec);
 		bnsec = READ_ONCE(vd->basetime[clk].nsec);
+		if ((bit & HRES_MASK) || (READ_ONCE(vd->flags) & VVAR_F_COARSE_TSC)) {
+			u64 delta = rdtsc_ordered() - READ_ONCE(vd->cycle_last);
+
+			if ((s64)delta < 0)
+				delta = 0;
+			ns = mul_add_shr(delta, READ_ONCE(vd->mult), bnsec, shift);
+		} else {
+			ns = bnsec >> (shift & 63);
+		}
+		bsec = READ_ONCE(vd->basetime[clk].sec);
 	} while (vvar_read_retry(vd, seq));
 
-	if (tsc) {
-		u64 delta = cycles - last;
-
-		if ((s64)delta < 0)
-			delta = 0;
-		ns = mul_add_shr(delta, mult, bnsec, shift);
-	} else {
-		ns = bnsec >> (shift & 63);
-	}
 	*nsec = div_nsec(&ns);
 	*sec = bsec + ns;
 	return 0;

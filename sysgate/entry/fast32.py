@@ -1,0 +1,84 @@
+"""SYSENTER (Intel) and compat SYSCALL (AMD) from 32-bit code:
+do_fast_syscall_32, entered from the vDSO's __kernel_vsyscall.
+
+Linux's register convention: __kernel_vsyscall saved the user stack
+pointer in EBP (SYSENTER) or ECX in EBP (SYSCALL), and pushed EBP, the
+sixth argument, which the kernel reads back from the user stack. The call
+returns to the vDSO's landing pad by SYSRETL when sysretl_allowed
+(entry.syscall) says so, else by IRET.
+"""
+from ..cpu.engine import REG
+from ..kernel.errors import KernelError
+from .common import MASK64, do_syscall, iret, single_step_after
+from .ptregs import PtRegs
+from .syscall import sysretl_allowed
+
+EFAULT = 14
+M32 = 0xFFFFFFFF
+
+
+def do_fast_syscall_32(gate, which, vals):
+    """which: 'sysenter' or 'syscall'; vals: the registers of
+    int80.ENTRY32_NAMES at the instruction."""
+    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    if which == "sysenter":
+        # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
+        # which Linux assumes was set (do_SYSENTER_32).
+        sp, cx = bp & M32, cx & M32
+        flags |= 0x200
+    else:
+        cx = bp & M32
+    landing = gate.landing_pad if gate.landing_pad is not None else ip + 2
+    regs = PtRegs(which, "i386", ax & M32, None, landing, flags, sp & M32,
+                  cs & 0xFFFF, ss & 0xFFFF)
+    regs.cx = cx
+    regs.after_insn = ip + 2
+    try:
+        arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
+        if arg6 is None:
+            arg6 = gate.task.mm.read_u32(regs.sp)
+    except KernelError:
+        # Linux returns -EFAULT through IRET, with EBP zeroed: the failed
+        # get_user() into regs->bp stores 0.
+        regs.ax = -EFAULT
+        regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, 0)
+        regs.full = {}
+        return do_syscall(gate, regs, None, False, leave)
+    regs.args = (bx, cx, dx, si, di, arg6)
+    do_syscall(gate, regs, gate.table32, False, leave)
+
+
+def leave(gate, regs):
+    landing, cx = regs.ip, regs.cx
+    if regs.full is None and sysretl_allowed(regs, landing):
+        regs.exit_path = "sysretl"
+        ecx_out = landing        # SYSRETL takes the return EIP from ECX
+    else:
+        regs.exit_path = "iret"
+        ecx_out = cx
+    if regs.full:
+        iret(gate, regs, insn_hook=True)
+    else:
+        out = (regs.ax & MASK64, ecx_out, regs.sp, regs.args[5])
+        if landing != regs.after_insn:
+            gate._fast32_ip(out + (landing - 2,))    # Unicorn adds the insn length
+        else:
+            gate._fast32(out)
+    if regs.exit_path == "iret":
+        single_step_after(gate, regs, landing, regs.flags)
+
+
+def repair_async_stop(gate):
+    """After a stop requested from another thread (a host signal).
+    Unicorn 2.1.4 can end such a stop, when it lands in the block that
+    leads into a SYSENTER, with EIP back at the block's start although
+    the block's instructions ran. In __kernel_vsyscall the prologue
+    (push ecx; push edx; push ebp; mov %esp,%ebp) tells: EBP equal to
+    ESP means it all ran, and the SYSENTER is next."""
+    window = gate.sysenter_window
+    if window is None:
+        return
+    cur = gate._read32()
+    ip, bp, sp = cur[7], cur[6], cur[11]
+    if window[0] <= ip < window[1] and bp == sp:
+        gate.cpu.reg_write(REG["rip"], window[1])

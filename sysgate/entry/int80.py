@@ -1,0 +1,24 @@
+"""INT 0x80 from 32- or 64-bit code: do_int80_syscall_32, the i386 ABI.
+It always returns by IRET, which restores every register but RAX."""
+from .common import MASK64, do_syscall, iret
+from .ptregs import PtRegs
+
+M32 = 0xFFFFFFFF
+ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
+
+
+def do_int80_syscall_32(gate, vals):
+    """vals: the registers of ENTRY32_NAMES after the INT 0x80."""
+    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    # Arguments stay raw: the i386 table's converters cut them to 32 bits.
+    regs = PtRegs("int80", "i386", ax & M32, (bx, cx, dx, si, di, bp),
+                  ip, flags, sp, cs & 0xFFFF, ss & 0xFFFF)
+    do_syscall(gate, regs, gate.table32, False, leave)
+
+
+def leave(gate, regs):
+    regs.exit_path = "iret"
+    if regs.full is None:
+        gate._write_ax((regs.ax & MASK64,))
+    else:
+        iret(gate, regs, insn_hook=False)

@@ -1,0 +1,68 @@
+"""Stops from outside a program that has set no signal action, no timer and
+no second thread: its CPU runs without the per-block stop hook (a fifth of
+compute speed), so such a stop is exact only where exactness is needed.
+A signal that kills stops it at once; one that is ignored leaves it alone
+(its read-modify-write instructions still run once each); a timer kept
+across execve still interrupts it."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ALL, ROOT, assert_same, build, run_native, sysgate_cmd
+
+
+def _start(exe, *args):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(sysgate_cmd(exe, *args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline() == b"spinning\n"
+    return p
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_a_fatal_signal_ends_a_computing_program_at_once(variant):
+    p = _start(build("spin_outside.c", variant), "forever")
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert err.endswith(b"Terminated\n")
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_ignored_signals_leave_the_computation_exact(variant):
+    exe = build("spin_outside.c", variant)
+    n = "3000000"
+    native = run_native(exe, ["spin", n])
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(sysgate_cmd(exe, "spin", n), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        # SIGWINCH and SIGCHLD are ignored by default, SIGCONT continues a
+        # running program: none has anything to do in user code.
+        while p.poll() is None:
+            for s in (signal.SIGWINCH, signal.SIGCHLD, signal.SIGCONT):
+                try:
+                    p.send_signal(s)
+                except ProcessLookupError:
+                    break
+            time.sleep(0.001)
+        out, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert (p.returncode, out, err) == (0, native.stdout, b"")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_a_timer_kept_across_execve_interrupts_the_new_program(variant):
+    exe = build("spin_outside.c", variant)
+    native, emu = assert_same(exe, ["alarm-exec"])
+    assert native.signal == signal.SIGALRM

@@ -1,0 +1,177 @@
+"""The tree reads like the crossing (issue #16): no import circles through
+the kernel's signal and time code or the trace decoders, the kernel tells
+the trace layer what happens without importing it, handlers reach the
+machine only through the task's accessors, system calls are traced from one
+place, and the system-call fast path costs no more Python calls than it
+did before entry/ was split into one module per way in."""
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+SYSGATE = os.path.join(ROOT, "sysgate")
+sys.path.insert(0, ROOT)
+
+
+def _modules():
+    mods = {}
+    for d, _, files in os.walk(SYSGATE):
+        for f in files:
+            if f.endswith(".py"):
+                p = os.path.join(d, f)
+                name = os.path.relpath(p, ROOT)[:-3].replace(os.sep, ".")
+                mods[name.removesuffix(".__init__")] = p
+    return mods
+
+
+def _imports(mods):
+    """module -> the sysgate modules it imports, at the top or inside a function."""
+    graph = {}
+    for m, p in mods.items():
+        pkg = m.split(".") if p.endswith("__init__.py") else m.split(".")[:-1]
+        out = set()
+        for node in ast.walk(ast.parse(open(p).read())):
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(pkg[:len(pkg) - node.level + 1] + (
+                    [node.module] if node.module else [])) if node.level else node.module
+                for a in node.names:
+                    full = f"{base}.{a.name}"
+                    if full in mods:
+                        out.add(full)
+                    elif base in mods:
+                        out.add(base)
+            elif isinstance(node, ast.Import):
+                out.update(a.name for a in node.names if a.name in mods)
+        graph[m] = out
+    return graph
+
+
+def _circles(graph):
+    """The strongly connected components with more than one module."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(comp)
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circle_through_signal_time_entry_or_trace():
+    graph = _imports(_modules())
+    kept_apart = {"sysgate.kernel.signal", "sysgate.kernel.time", "sysgate.kernel.sigpending",
+                  "sysgate.trace.decode", "sysgate.trace.structs"}
+    for comp in _circles(graph):
+        assert not comp & kept_apart, sorted(comp)
+        assert not any(m.startswith("sysgate.kernel.fs.proc") for m in comp), sorted(comp)
+        assert not any(m.startswith(("sysgate.entry", "sysgate.trace")) for m in comp), \
+            sorted(comp)
+
+
+def test_kernel_publishes_events_without_importing_trace():
+    graph = _imports(_modules())
+    # kernel.thread still names the calling thread for the printers itself.
+    sideways = {m: sorted(w for w in deps if w.startswith("sysgate.trace"))
+                for m, deps in graph.items()
+                if m.startswith("sysgate.kernel") and m != "sysgate.kernel.thread"}
+    assert not {m: w for m, w in sideways.items() if w}
+
+
+def test_handlers_reach_the_machine_only_through_the_task():
+    """No kernel module but task.py (the accessors) and thread.py (the CPU
+    lock, which switches the machine's threads) names the machine or the
+    gate."""
+    reaching = []
+    for m, p in _modules().items():
+        if not m.startswith("sysgate.kernel") or m in ("sysgate.kernel.task",
+                                                       "sysgate.kernel.thread"):
+            continue
+        for node in ast.walk(ast.parse(open(p).read())):
+            if isinstance(node, ast.Attribute) and node.attr in ("machine", "gate") \
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "u"):
+                # (u.machine: os.uname()'s field, the host's architecture)
+                reaching.append(f"{m}:{node.lineno}")
+    assert not reaching
+
+
+def test_one_place_emits_the_crossing_event():
+    calls = []
+    for m, p in _modules().items():
+        if not m.startswith("sysgate.entry"):
+            continue
+        for node in ast.walk(ast.parse(open(p).read())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "trace":
+                calls.append(m)
+    assert calls == ["sysgate.entry.common"]
+
+
+# --- the fast path: Python calls per system call, counted, not timed -----------------
+
+_COUNT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from sysgate.machine import Machine
+exe, cpu = sys.argv[2], sys.argv[3]
+
+def calls(n):
+    m = Machine(cpu=cpu, seed=1)
+    m.load(exe, [exe, str(n)], envp=[])
+    count = [0]
+    def prof(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+    sys.setprofile(prof)
+    status = m.run()
+    sys.setprofile(None)
+    assert status == ("exit", 0), status
+    return count[0]
+
+few = calls(100)          # first: it also pays for what runs once per process
+print((calls(1100) - few) / 1000)
+"""
+
+# Measured on the tree before the split (engine hook to the handler and
+# back: router, gate, dispatch, invoke, the handler and its converters,
+# the return check, the register write).
+BUDGET = {"syscall64": 10.14, "int80-32": 9.14, "sysenter": 14.14}
+
+
+@pytest.mark.parametrize("gate,flags,cpu", [
+    ("syscall64", [], "intel"),
+    ("int80-32", ["-m32"], "intel"),
+    ("sysenter", ["-m32", "-DVSYSCALL"], "intel"),
+])
+def test_syscall_fast_path_adds_no_python_calls(tmp_path, gate, flags, cpu):
+    exe = str(tmp_path / "getpid_loop")
+    subprocess.run(["gcc", "-static", "-O1", *flags, "-o", exe,
+                    os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
+    out = subprocess.run([sys.executable, "-c", _COUNT, ROOT, exe, cpu], check=True,
+                         capture_output=True, text=True).stdout
+    per_call = float(out)
+    assert per_call <= BUDGET[gate] + 0.01, (
+        f"{gate}: {per_call} Python calls per system call, budget {BUDGET[gate]}")
