@@ -1,6 +1,7 @@
 """A guest that stops itself with SIGSTOP: the parent's waitpid(WUNTRACED)
 sees it stopped by SIGSTOP, and SIGCONT lets it finish (LTP waitpid08 ended
-in an internal error: SIGSTOP's host action cannot be set)."""
+in internal errors: SIGSTOP's host action cannot be set; a stop that outlasts
+the signal helper's wait gave it an unfilled siginfo)."""
 import pytest
 
 from conftest import ALL, assert_same, build
