@@ -5,6 +5,7 @@ import errno as E
 import os
 import struct
 
+from ...abi.consts import PROT_READ, PROT_WRITE
 from ..errors import KernelError
 from ..registry import syscall
 from ..sigframe import siginfo_32
@@ -17,6 +18,7 @@ from .consts import (ATTACH, CONT, DETACH, GET_SYSCALL_INFO, GETEVENTMSG, GETFPR
                      SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, is32, pack, signed, unpack, user_area
+from .attach import attach
 from .tracee import Tracee
 
 IOV_MAX = 1024
@@ -44,13 +46,16 @@ def sys_ptrace(t, req, pid, addr, data):
     if req in (ATTACH, SEIZE):
         if pid == t.pid or not _guest(t, pid):
             raise KernelError(E.EPERM if pid == t.pid else E.ESRCH)
-        # Attaching to a running guest needs that guest to notice it is
-        # traced, which no channel gives yet: refused as without the right.
-        raise KernelError(E.EPERM)
     tr = tracing.get(t)
     if tr is None:
         raise KernelError(E.ESRCH)
     tr.pump()
+    if req == ATTACH:
+        return attach(t, tr, pid)
+    if req == SEIZE:
+        # SEIZE's group-stop and INTERRUPT traps are not modelled: refused
+        # as without the right (strace then starts its tracee by TRACEME).
+        raise KernelError(E.EPERM)
     e = tr.tracees.get(pid)
     if e is None or e.gone:
         raise KernelError(E.ESRCH)
@@ -151,7 +156,9 @@ def _pokeuser(t, tr, e, addr, data):
         _setregs(tr, e, {k: v for k, v in new.items() if v != _view(e).get(k)})
         return 0
     if dbg <= addr < dbg + 8 * w:
-        e.debugreg[(addr - dbg) // w] = data & ((1 << 8 * w) - 1)
+        n, v = (addr - dbg) // w, data & ((1 << 8 * w) - 1)
+        tr.request(e, {"op": "debugreg", "n": n, "v": v})
+        e.debugreg[n] = v
         return 0
     raise KernelError(E.EIO)
 
@@ -357,7 +364,11 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     if flags:
         raise KernelError(E.EINVAL)
     liov = _iovecs(t, local, lcount)
+    if not any(n for _, n in liov):
+        return 0               # process_vm_rw: nothing to copy, no task looked up
     riov = _iovecs(t, remote, rcount)
+    if not sum(n for _, n in riov):
+        return 0
     if pid == t.pid:
         peer = None
     else:
@@ -402,17 +413,27 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     return done
 
 
+def _own_extent(t, addr, n, prot):
+    """The caller's own memory is copied up to the first page it cannot
+    reach, as process_vm_rw's page pinning stops there."""
+    n = t.mm.extent(addr, n, prot)
+    if not n:
+        raise KernelError(E.EFAULT)
+    return n
+
+
 def _remote_read(t, peer, addr, n):
     if peer is None:
-        return t.mm.read(addr, n)
+        return t.mm.read(addr, _own_extent(t, addr, n, PROT_READ))
     tr, e = peer
     return bytes.fromhex(tr.request(e, {"op": "read", "addr": addr, "n": n})["data"])
 
 
 def _remote_write(t, peer, addr, data):
     if peer is None:
-        t.mm.write(addr, data)
-        return len(data)
+        n = _own_extent(t, addr, len(data), PROT_WRITE)
+        t.mm.write(addr, data[:n])
+        return n
     tr, e = peer
     tr.request(e, {"op": "write", "addr": addr, "data": data.hex()})
     return len(data)
