@@ -141,3 +141,14 @@ def test_timerfd(variant, tmp_path):
     out = native.stdout.decode()
     assert "  expirations 1\n" in out and "interval: several expirations 1\n" in out
     assert "read, fired at once                = 8" in out
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_nofile_limit(variant, tmp_path):
+    """RLIMIT_NOFILE bounds the guest's descriptor table as alloc_fd, dup2
+    and F_DUPFD see it (not a fixed 1024), and fs.nr_open caps the limit."""
+    native, _ = assert_same_fresh(build("fs_nofile.c", variant), tmp_path)
+    out = native.stdout.decode()
+    assert "highest fd 39\n" in out
+    assert "dup2 to 2500           2500" in out
+    assert "setrlimit infinity     -1 Operation not permitted" in out
