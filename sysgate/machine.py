@@ -395,6 +395,8 @@ class Machine:
             name = NAMES.get(status[1], f"Signal {status[1]}")
             print(f"sysgate: pid {os.getpid()}: {name} ({status[2]})", file=sys.stderr,
                   flush=True)
+        from .kernel import coredump
+        coredump.die(self.task, status[1])
         die_by_signal(status[1])
 
     # --- threads --------------------------------------------------------

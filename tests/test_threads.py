@@ -175,3 +175,87 @@ def test_thread_basic_dynamic(variant):
 @pytest.mark.parametrize("variant", ALL)
 def test_proc_shows_the_threads(variant):
     assert_same(build("thread_proc.c", variant, ["-pthread"]))
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_futex_requeue_pi(variant):
+    """FUTEX_WAIT_REQUEUE_PI / FUTEX_CMP_REQUEUE_PI issued raw between
+    threads: the waiter ends owning the PI word; EINVAL for the pairings
+    Linux refuses, EAGAIN, timeouts and signals before and after the
+    requeue, garbage arguments."""
+    native, _ = assert_same(build("thread_requeue_pi.c", variant))
+    assert b"count 3 mutex 0\n" in native.stdout
+    assert b"signal after a requeue                       -1 Resource" in native.stdout
+
+
+@pytest.mark.parametrize("mode", ["", "rt"])
+@pytest.mark.parametrize("variant", ALL)
+def test_signal_from_another_process_to_a_thread(variant, mode):
+    """tgkill(pid, tid) from another process reaches that very thread (in a
+    blocking read: EINTR) with SI_TKILL and the sender's pid; kill() goes to
+    the thread that does not block the signal while the leader does."""
+    native, _ = assert_same(build("thread_xsignal.c", variant), [mode] if mode else [])
+    assert b"handler ran 1 in the thread 1" in native.stdout
+    assert b"taken by the thread 1" in native.stdout
+    assert b"SI_TKILL 1, from the parent 1" in native.stdout
+
+
+def _text(path, size=3_000_000):
+    """A few MB of generated text lines (compressible, many duplicates)."""
+    import random
+    r = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "sysgate", "thread", "futex", "kernel"]
+    out, n = [], 0
+    while n < size:
+        line = " ".join(r.choice(words) + str(r.randrange(1000))
+                        for _ in range(r.randrange(2, 12))) + "\n"
+        out.append(line)
+        n += len(line)
+    path.write_text("".join(out))
+    return str(path)
+
+
+def _host_program(name):
+    import shutil
+    exe = shutil.which(name)
+    if exe is None:
+        pytest.skip(f"no {name} on this host")
+    return exe
+
+
+def test_xz_two_threads(tmp_path):
+    """xz -T2 with small blocks (so both workers compress), then a threaded
+    decompression of its output: byte for byte the native result."""
+    xz = _host_program("xz")
+    data = _text(tmp_path / "data.txt")
+    native, _ = assert_same(xz, ["-T2", "--block-size=512KiB", "-1", "-c", data])
+    assert len(native.stdout) > 100_000
+    packed = tmp_path / "data.txt.xz"
+    packed.write_bytes(native.stdout)
+    native, _ = assert_same(xz, ["-T2", "-d", "-c", str(packed)])
+    assert native.stdout == (tmp_path / "data.txt").read_bytes()
+
+
+@pytest.mark.parametrize("keys", [[], ["-r", "-u"]])
+def test_sort_parallel(tmp_path, keys):
+    """sort --parallel=2 on 300000 short lines (sort starts a second thread
+    only past 128K lines): the native output."""
+    import random
+    sort = _host_program("sort")
+    r = random.Random(7)
+    data = tmp_path / "data.txt"
+    data.write_text("".join(r.choice(["alpha", "beta", "futex", "thread"])
+                            + str(r.randrange(100000)) + "\n" for _ in range(300000)))
+    env = dict(os.environ, LC_ALL="C", TMPDIR=str(tmp_path))
+    native, _ = assert_same(sort, ["--parallel=2", *keys, str(data)], env=env)
+    assert native.stdout.count(b"\n") > 200_000
+
+
+@pytest.mark.parametrize("cpu", ["intel", "amd"])
+@pytest.mark.parametrize("variant", ALL)
+def test_compat_switch_beside_a_spinning_thread(variant, cpu):
+    """sysret_ss_attrs' pattern: sleeps beside a spinning thread, then (on
+    x86-64) compatibility mode on a MAP_32BIT stack: its mapping is below
+    2 GiB and the stack segment is usable after every system call."""
+    native, _ = assert_same(build("thread_compat_switch.c", variant), opts=["--cpu", cpu])
+    assert native.stdout.endswith(b"survived, sum 0x1554f0\n")

@@ -7,6 +7,8 @@ from .engine import REG
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
              "rip eflags cs ss ds es fs gs").split()
 SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
+# Unicorn's reg_write sets only the selector of these in 64-bit mode.
+CACHED_SEGMENTS = ("cs", "ss", "ds", "es")
 TLS_MIN = 12
 
 
@@ -37,12 +39,19 @@ class Thread:
         change, since loading one reloads its descriptor."""
         cur = None
         out = []
+        loads = {}
         for name, value in regs.items():
             if name in SEGMENTS:
                 cur = cur or self.read_regs()
                 if cur[name] == value & 0xFFFF:
                     continue
+                if name in CACHED_SEGMENTS:
+                    loads[name] = value & 0xFFFF
+                    continue
             out.append((REG[name], value & ((1 << 64) - 1)))
+        if loads:
+            from ..kernel.ldt import load_segments
+            load_segments(self, loads)
         self.cpu.reg_write_batch(out)
 
     def user_sp(self):

@@ -69,6 +69,12 @@ GDT_ADDR = KBASE
 STUB_ADDR = KBASE + 0x400
 KSTACK_TOP = KBASE + 0x1000
 KSIZE = 0x1000
+# The LDT (modify_ldt): 8192 descriptors, kernel-only like the GDT; LDTR
+# always points at it with the full limit (an entry never written is zero,
+# which a segment load refuses as Linux's absent LDT does: #GP(selector)).
+LDT_ADDR = KBASE + 0x10000
+LDT_SIZE = 0x10000
+KEND = LDT_ADDR + LDT_SIZE
 # emu_start needs an end address; user code can never reach this one.
 NEVER = KBASE + 0xFFE
 VSYSCALL_PAGE = 0xFFFFFFFFFF600000
@@ -286,6 +292,8 @@ class Engine:
         self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
+        self._map(LDT_ADDR, LDT_SIZE, UC.UC_PROT_NONE)
+        uc.reg_write(X.UC_X86_REG_LDTR, (0, LDT_ADDR, LDT_SIZE - 1, 0x82 << 8))
         # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
         # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
@@ -313,7 +321,7 @@ class Engine:
         uc.hook_add(UC.UC_HOOK_INSN_INVALID, self._on_invalid)
         self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_TLB_FILL,
                                               _HOOK_TLB_FILL_CB(self._on_tlb_fill)))
-        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KBASE + KSIZE - 1)
+        uc.hook_add(UC.UC_HOOK_MEM_INVALID, self._on_bad_mem, None, KBASE, KEND - 1)
         uc.hook_add(UC.UC_HOOK_MEM_UNMAPPED, self._on_trap, None, TRAP_BASE,
                     TRAP_BASE + (TRAP_PAGES << 12) - 1)
         # Unicorn lets user code run IN and OUT (it skips the IOPL and TSS
@@ -467,20 +475,48 @@ class Engine:
     def read_gdt_entry(self, index):
         return self.mem_read(GDT_ADDR + 8 * index, 8)
 
+    def write_ldt_entry(self, index, raw8):
+        self.mem_write(LDT_ADDR + 8 * index, raw8)
+
+    def read_ldt_entry(self, index):
+        return self.mem_read(LDT_ADDR + 8 * index, 8)
+
+    def read_ldt(self, size):
+        return self.mem_read(LDT_ADDR, size)
+
+    def reload_segment(self, seg, sel):
+        """Load seg again from its table; a selector that no longer loads
+        leaves 0 (Linux's loadsegment fixup)."""
+        try:
+            self.uc.reg_write(REG[seg], sel)
+        except UcError:
+            self.uc.reg_write(REG[seg], 0)
+
     # --- running -------------------------------------------------------
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
-        self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
-        try:
-            self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
-        except UcError as e:
-            # The stub has entered user mode; its engine looked ahead at an
-            # entry point it cannot fetch. That fault is the program's first
-            # instruction's, taken when run() starts there.
-            if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
-                raise
+        user_cs = USER32_CS if compat else USER_CS
+        stopped = False
+        while True:
+            self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
+            try:
+                self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+            except UcError as e:
+                # The stub has entered user mode; its engine looked ahead at an
+                # entry point it cannot fetch. That fault is the program's first
+                # instruction's, taken when run() starts there.
+                if e.errno not in (UC.UC_ERR_FETCH_UNMAPPED, UC.UC_ERR_FETCH_PROT):
+                    raise
+            if self.uc.reg_read(X.UC_X86_REG_CS) == user_cs:
+                break
+            # A stop from another host thread (a signal arriving during
+            # execve) cut the stub short, still on the kernel stack: run it
+            # again, and let that stop land on the program's first block.
+            stopped = True
+        if stopped:
+            self.stop_async()
         # Without paging there is no user/supervisor bit: the kernel page is
         # kept from user code by having no access rights at all. The CPU's
         # own descriptor reads when user code loads a segment are let
@@ -845,7 +881,7 @@ class Engine:
         access itself fails in _on_trap with its exact address."""
         want = _MEM_TO_PROT.get(access, 0)
         e = entry.contents
-        if KBASE <= addr < KBASE + KSIZE:
+        if KBASE <= addr < KEND:
             # The kernel page is guarded by its own protection hook
             # (_on_bad_mem), which lets the CPU's descriptor reads through;
             # Unicorn also looks up the page emu_start's end address is on.
@@ -878,9 +914,9 @@ class Engine:
         return False
 
     def _on_bad_mem(self, uc, access, addr, size, value, _):
-        if KBASE <= addr < KBASE + KSIZE:
-            if (access == UC.UC_MEM_READ_PROT and addr - GDT_ADDR < 8 * GDT_ENTRIES
-                    and size == 4 and not addr & 3):
+        if KBASE <= addr < KEND:
+            if (access == UC.UC_MEM_READ_PROT and size == 4 and not addr & 3
+                    and (addr - GDT_ADDR < 8 * GDT_ENTRIES or addr >= LDT_ADDR)):
                 # The CPU reading a descriptor for user code (a segment load,
                 # far transfer, LAR, LSL). Unicorn then caches the page as
                 # readable, so later reads through non-canonical aliases get
@@ -892,11 +928,21 @@ class Engine:
         self._last_bad = (addr, mapped)
         return False
 
+    # (port, size) -> whether the current thread may (ioperm, iopl 3):
+    # set by kernel.ioport once a thread gains a port.
+    port_allowed = None
+
     def _on_in(self, uc, port, size, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return (1 << (8 * size)) - 1        # no device: a floating bus
         self._port_fault()
         return 0
 
     def _on_out(self, uc, port, size, value, _):
+        allowed = self.port_allowed
+        if allowed is not None and allowed(port, size):
+            return
         self._port_fault()
 
     def _port_fault(self):

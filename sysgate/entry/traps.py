@@ -143,4 +143,4 @@ def deliver_fault(task, signo, code, addr, trap, ip=None):
         regs["rip"] = ip
     info = siginfo(signo, code, True, addr=addr)
     if not deliver_signal(task, signo, regs, info, trap, forced=True) and ip is not None:
-        thread.write_regs({"rip": ip})
+        thread.write_regs({"rip": regs["rip"]})     # (a ptrace tracer may have moved it)

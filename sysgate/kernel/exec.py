@@ -244,6 +244,8 @@ def do_execve(t, dirfd, path, argv, envp, flags):
     def replace():
         _reset_for_exec(t)
         t.exec_image(img, f, f.name, name, argv, envp, interp)
+        from .ioport import install
+        install(t)          # I/O permissions survive execve
     t.request_exec(replace)
     return 0
 

@@ -11,6 +11,7 @@ import struct
 
 from .errors import KernelError, E
 from .registry import syscall
+from .ptrace import tracer as ptrace_tracer
 
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
@@ -213,7 +214,7 @@ def _blocking_wait(t, attempt, options):
             t.host.collect()       # its SIGCHLD is pending when wait returns, as on Linux
         if r is not None or options & WNOHANG:
             return r
-        sched.wait_event(t, (), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)
+        sched.wait_event(t, ptrace_tracer.polls(t), sched.ERESTARTSYS, poll_every=WAIT_POLL_SECONDS)
 
 
 @syscall("wait4", "pid ptr int ptr")
@@ -225,7 +226,7 @@ def sys_wait4(t, pid, status_ptr, options, rusage):
 
     def attempt():
         try:
-            got, status, ru = os.wait4(pid, options | WNOHANG)
+            got, status, ru = ptrace_tracer.wait4(t, pid, options | WNOHANG)   # + ptrace stops
         except OSError as e:            # ECHILD, EINVAL: the host's answer is ours
             raise KernelError(e.errno) from None
         if got == 0:
@@ -298,7 +299,7 @@ def _waitid(t, idtype, id_, options):
 
     def attempt():
         try:
-            r = os.waitid(idtype, host_id, options | WNOHANG)
+            r = ptrace_tracer.waitid(t, idtype, host_id, options | WNOHANG)   # + ptrace stops
         except OSError as e:
             raise KernelError(e.errno) from None
         if r is None:

@@ -156,10 +156,11 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
 
 
 class Waiter:
-    __slots__ = ("task", "bitset", "woken", "pi")
+    __slots__ = ("task", "bitset", "woken", "pi", "requeue")
 
     def __init__(self, task, bitset, pi=False):
         self.task, self.bitset, self.woken, self.pi = task, bitset, False, pi
+        self.requeue = None     # FUTEX_WAIT_REQUEUE_PI: the PI futex it is bound for
 
 
 def enqueue(t, uaddr, w):
@@ -206,13 +207,18 @@ def _queue_wait(t, uaddr, deadline, bitset, restart):
 
 
 def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
-    """Wake up to n of this process's waiters on uaddr."""
+    """Wake up to n of this process's waiters on uaddr. A PI or requeue-PI
+    waiter met on the way is EINVAL (futex_wake), after the wakes so far."""
     q = t.proc.futex_queues.get(uaddr)
     if not q or n <= 0:
         return 0
     woken = 0
     for w in list(q):
-        if not w.bitset & bitset or w.pi:
+        if w.pi or w.requeue is not None:
+            if not q:
+                del t.proc.futex_queues[uaddr]
+            raise KernelError(E.EINVAL)
+        if not w.bitset & bitset:
             continue
         q.remove(w)
         w.woken = True
@@ -230,6 +236,8 @@ def _requeue(t, uaddr, uaddr2, n, nr_requeue):
     q = t.proc.futex_queues.get(uaddr)
     moved = 0
     while q and moved < nr_requeue:
+        if q[0].pi or q[0].requeue is not None:
+            raise KernelError(E.EINVAL)     # only CMP_REQUEUE_PI may move those
         t.proc.futex_queues.setdefault(uaddr2, []).append(q.pop(0))
         moved += 1
     if q is not None and not q:
@@ -268,7 +276,10 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
     if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI):
         from .futex_pi import futex_pi
         return futex_pi(t, uaddr, op, cmd, timeout, wide)
-    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
+    if cmd == FUTEX_CMP_REQUEUE_PI:
+        from .futex_requeue import cmp_requeue_pi
+        return cmp_requeue_pi(t, uaddr, op, _s32(val), _s32(timeout), uaddr2, val3)
+    if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI):
         if cmd == FUTEX_WAIT_BITSET and not val3 & 0xFFFFFFFF:
             raise KernelError(E.EINVAL)
         deadline = None
@@ -281,6 +292,9 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
                 # on the host's monotonic clock.
                 clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
                 deadline = sched.now_ns() + ns - t.timekeeper.now(clock)
+        if cmd == FUTEX_WAIT_REQUEUE_PI:
+            from .futex_requeue import wait_requeue_pi
+            return wait_requeue_pi(t, uaddr, op, val, deadline, uaddr2)
         return _wait(t, uaddr, val, deadline, op,
                      val3 if cmd == FUTEX_WAIT_BITSET else 0xFFFFFFFF)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):

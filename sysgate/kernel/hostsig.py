@@ -17,6 +17,14 @@ pokes the host thread making it (each guest thread has its own) with POKE,
 whose handler does nothing, so that the call fails with EINTR and the run
 loop sees the signal. The poke too is repeated until the queue is taken:
 one that lands just before the call starts is lost.
+
+A signal another process sends to one thread (tgkill) stays pending on
+that thread's host thread, where the helper's sigwaitinfo cannot take it.
+While the process has threads the helper looks at each thread's own
+pending set (SigPnd in /proc/self/task/TID/status) every THREAD_LOOK
+seconds; a thread found with one is "kicked": it is woken as for any
+signal from outside and takes its own signals itself (take_own), with the
+sender's siginfo, as signals for itself alone.
 """
 import ctypes
 import os
@@ -32,13 +40,19 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
                  signal.SIGILL, signal.SIGFPE}
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 RETRY_SECONDS = 0.005
+THREAD_LOOK, IDLE_LOOK = 0.01, 0.1
+_FORWARDED_BITS = sum(1 << (s - 1) for s in FORWARDED)
 SA_NOCLDWAIT = 2
-NR_RT_SIGACTION, NR_TGKILL = 13, 234   # x86-64: struct kernel_sigaction is 4 longs
+NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT = 13, 234, 128   # x86-64: struct kernel_sigaction is 4 longs
 NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTIME = \
     222, 223, 4, 1, 1
 NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 # glibc's own SIGCANCEL, which sysgate's process never uses (no
-# pthread_cancel): never a guest's signal (sigfillset leaves it out).
+# pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
+# guest's signal 32 (or 33, glibc's SIGSETXID) from another process is lost:
+# it is not in FORWARDED, and a thread that takes it runs POKE's empty
+# handler. Natively a glibc program cannot catch either (sigaction refuses
+# them) and dies of it; a musl or raw-syscall program could catch it.
 POKE = 32
 SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
@@ -61,6 +75,8 @@ class HostSignals:
         self._poke_timers = {}     # native tid -> host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
         self.deadlines = DeadlineWatch(stop_cpu)
+        self.thread_tids = None    # () -> the guest tids (host tids) while threaded
+        self.kicked = set()        # tids with signals of their own to take (take_own)
 
     def start(self):
         if self.thread is None and threading.current_thread() is threading.main_thread():
@@ -87,6 +103,7 @@ class HostSignals:
         self.queue, self.pending = [], False
         self.main_tid = threading.get_native_id()
         self.callers = set()            # only the forking thread lives on
+        self.thread_tids, self.kicked = None, set()
         self._poke_timers = {}          # timers are not inherited
         self._spawn()
         self.deadlines.after_fork()
@@ -106,12 +123,23 @@ class HostSignals:
     def _wait(self):
         while True:
             # Until the run loop has taken the queue, keep stopping the CPU.
+            tids = self.thread_tids
             if self.pending:
                 info = signal.sigtimedwait(FORWARDED, RETRY_SECONDS)
             else:
-                info = signal.sigwaitinfo(FORWARDED)
+                # A process that is not threaded yet may become so while
+                # this waits: it looks again after IDLE_LOOK at most.
+                info = signal.sigtimedwait(FORWARDED, THREAD_LOOK if tids else IDLE_LOOK)
             if self.closing:
                 return
+            if tids is not None and self._look_at_threads(tids):
+                self.pending = True
+                self._bump_signal_word()
+            if info is not None and info.si_signo not in FORWARDED:
+                # CPython 3.11's sigtimedwait, interrupted (EINTR: a stop and
+                # continue of this process) past its deadline, returns an
+                # unfilled siginfo instead of None (LTP waitpid08)
+                info = None
             if info is not None:
                 self.queue.append(info)
                 self.pending = True
@@ -124,6 +152,31 @@ class HostSignals:
                 self.stop_cpu()
                 for tid in list(self.callers):
                     self.poke_thread(tid)
+
+    def _look_at_threads(self, tids):
+        """Kick each thread with a forwarded signal pending for itself
+        alone; True when one was found."""
+        found = False
+        for tid in tids():
+            if tid not in self.kicked and own_pending(tid) & _FORWARDED_BITS:
+                self.kicked.add(tid)
+                found = True
+        return found
+
+    def take_own(self, tid):
+        """In host thread tid: the host siginfo of each signal pending for
+        this thread alone, taken off the host (a thread's own queue is
+        dequeued before the process's, as dequeue_signal does)."""
+        self.kicked.discard(tid)
+        out = []
+        bits = own_pending("thread-self") & _FORWARDED_BITS
+        while bits:
+            low = bits & -bits
+            bits &= ~low
+            info = _take_now(low)
+            if info is not None:
+                out.append(info)
+        return out
 
     # --- blocking host calls (sched.host_call) --------------------------------
     def enter_call(self):
@@ -183,7 +236,7 @@ class HostSignals:
             return
         while True:
             info = signal.sigtimedwait(FORWARDED, 0)
-            if info is None:
+            if info is None or info.si_signo not in FORWARDED:
                 return
             self.queue.append(info)
             self.pending = True
@@ -216,6 +269,9 @@ class HostSignals:
         """The default action of a stop signal: stop this host process with
         that very signal, so the guest parent's wait sees WSTOPSIG = signo;
         the host's SIGCONT resumes it."""
+        if signo == signal.SIGSTOP:     # no action or mask to set aside: it always stops
+            signal.pthread_kill(threading.main_thread().ident, signo)
+            return
         old = signal.signal(signo, signal.SIG_DFL)
         try:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
@@ -283,6 +339,48 @@ class DeadlineWatch:
                     continue
                 self.stop_cpu()
                 self.cond.wait(RETRY_SECONDS)
+
+
+def own_pending(tid):
+    """The signals pending for host thread tid alone (its SigPnd), as a
+    mask; tid may be "thread-self"."""
+    try:
+        with open(f"/proc/self/task/{tid}/status" if tid != "thread-self"
+                  else "/proc/thread-self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"SigPnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class HostInfo:
+    """The fields of a host siginfo the guest's is made of."""
+    __slots__ = ("si_signo", "si_code", "si_pid", "si_uid")
+
+    def __init__(self, raw):
+        self.si_signo, _, self.si_code, _, self.si_pid, self.si_uid = \
+            struct.unpack_from("<iiiiiI", raw)
+
+
+def _take_now(mask):
+    """rt_sigtimedwait(mask, zero timeout) on the calling host thread, raw:
+    Python's signal.sigtimedwait reports a tgkill's SI_TKILL as 0."""
+    buf = ctypes.create_string_buffer(128)
+    m = ctypes.c_uint64(mask)
+    zero = (ctypes.c_long * 2)(0, 0)
+    if libc.syscall(NR_RT_SIGTIMEDWAIT, ctypes.byref(m), buf, zero, 8) <= 0:
+        return None
+    return HostInfo(buf.raw)
+
+
+def tgkill(tgid, tid, sig):
+    """The host's tgkill (a guest's signal to one thread of another guest
+    process: guest tids are host tids): 0 or a negative errno."""
+    if libc.syscall(NR_TGKILL, tgid, tid, sig) == 0:
+        return 0
+    return -ctypes.get_errno()
 
 
 def _install_poke():

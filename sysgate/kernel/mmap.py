@@ -82,6 +82,7 @@ def _accountable(prot, kind, anon):
 
 
 COMPAT_TASK_SIZE = 0xFFFFE000
+MAP_32BIT = 0x40
 
 
 def _compat_limit(t):
@@ -169,16 +170,44 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         hint = addr & ~(PAGE - 1)
         if hint and hint < HINT_MIN_ADDR:
             hint = HINT_MIN_ADDR
-        start = mm.find_free(size, hint, _compat_limit(t))
+        if flags & MAP_32BIT and t.is64:
+            start = _find_free_32bit(mm, size, hint)
+        else:
+            start = mm.find_free(size, hint, _compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
                     dev=st.st_dev, ino=st.st_ino)
     elif shared:
         mm.map_shared_anon(start, size, prot)
+        if f is not None and acc != os.O_RDWR:
+            # /dev/zero opened read-only: no VM_MAYWRITE, so mprotect can
+            # never make it writable (EACCES).
+            mm.find(start).hold.no_maywrite = True
     else:
         mm.map(start, size, prot)
     return start
+
+
+MAP_32BIT = 0x40
+MAP_32BIT_BEGIN, MAP_32BIT_END = 0x40000000, 0x80000000
+
+
+def _find_free_32bit(mm, size, hint):
+    """MAP_32BIT from 64-bit code: bottom-up in [1 GiB, 2 GiB), as
+    arch_get_unmapped_area's find_start_end has it (unrandomized here)."""
+    if hint and hint + size <= MAP_32BIT_END and not mm.overlaps(hint, hint + size):
+        return hint
+    at = MAP_32BIT_BEGIN
+    for v in mm.vmas:
+        if v.end <= at:
+            continue
+        if v.start >= at + size:
+            break
+        at = v.end
+    if at + size > MAP_32BIT_END:
+        raise KernelError(E.ENOMEM)
+    return at
 
 
 @syscall("mmap", "addr size prot mflags fd off")
@@ -193,7 +222,7 @@ def sys_mmap2(t, addr, length, prot, flags, fd, pgoff):
     return do_mmap(t, addr, length, prot, flags, fd, pgoff * PAGE)
 
 
-@syscall("old_mmap", "ptr")
+@syscall("old_mmap i386:mmap", "ptr")
 def sys_old_mmap(t, args):
     addr, length, prot, flags, fd, off = struct.unpack("<6I", t.mm.read(args, 24))
     if off & (PAGE - 1):
@@ -207,6 +236,7 @@ def sys_munmap(t, addr, length):
         raise KernelError(E.EINVAL)
     t.mm.check_count(addr, page_up(addr + length))     # a split makes one more
     t.mm.unmap(addr, length)
+    _set_locked(t.mm, addr, page_up(addr + length), False)
     return 0
 
 
@@ -221,7 +251,9 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.ENOMEM)
 
     def refuse(v):
-        if prot & PROT_WRITE and v.shared and v.file is not None and not v.file.writable:
+        if prot & PROT_WRITE and v.shared and (
+                v.file is not None and not v.file.writable
+                or getattr(v.hold, "no_maywrite", False)):
             raise KernelError(E.EACCES)
         if prot & (PROT_WRITE | PROT_EXEC) and v.name == "[vvar]":
             # A special mapping without VM_MAYWRITE or VM_MAYEXEC.
@@ -378,6 +410,8 @@ def _dontunmap(t, v, old, old_len, dest):
 
 
 MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
+MADV_REMOVE, MADV_WIPEONFORK, MADV_COLD, MADV_PAGEOUT = 9, 18, 20, 21
+MADV_DODUMP = 17
 MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 
@@ -399,16 +433,43 @@ def sys_madvise(t, addr, length, advice):
     while v is not None and v.start < end:
         s, e = max(v.start, addr), min(v.end, end)
         covered += e - s
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):
-            if v.name == "[vvar]":
-                # VM_PFNMAP: refused, after what came before it was done.
-                raise KernelError(E.EINVAL)
-            if advice != MADV_FREE:
-                mm.discard(s, e - s)
+        # Each mapping is judged in turn, what came before it done.
+        _madvise_refuses(mm, v, s, e, advice)
+        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
+            mm.discard(s, e - s)
         v = _next_vma(mm, v.end)
     if covered < end - addr:
         raise KernelError(E.ENOMEM)
     return 0
+
+
+def _locked(mm, s, e):
+    locked = getattr(mm, "locked", None)
+    return bool(locked) and any(ls < e and s < le for ls, le in locked)
+
+
+def _madvise_refuses(mm, v, s, e, advice):
+    """madvise_vma_behavior's refusals for one mapping (EINVAL unless said):
+    VM_LOCKED (mlock) and VM_PFNMAP ([vvar]) refuse the LRU advice, MADV_FREE
+    wants anonymous memory, MADV_WIPEONFORK private anonymous memory,
+    MADV_REMOVE an unlocked shared file mapping that may be written."""
+    pfnmap = v.name == "[vvar]"
+    if advice in (MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT):
+        if pfnmap or _locked(mm, s, e):
+            raise KernelError(E.EINVAL)
+    if advice == MADV_DONTNEED_LOCKED and pfnmap:
+        raise KernelError(E.EINVAL)
+    if advice == MADV_FREE and (v.file is not None or v.shared):
+        raise KernelError(E.EINVAL)
+    if advice == MADV_WIPEONFORK and (v.file is not None or v.shared):
+        raise KernelError(E.EINVAL)
+    if advice == MADV_REMOVE:
+        if _locked(mm, s, e) or v.file is None and not v.shared:
+            raise KernelError(E.EINVAL)
+        if not v.shared or (v.file is not None and not v.file.writable):
+            raise KernelError(E.EACCES)
+    if advice == MADV_DODUMP and pfnmap:
+        raise KernelError(E.EINVAL)
 
 
 def _next_vma(mm, addr):
@@ -465,8 +526,25 @@ def sys_mincore(t, addr, length, vec):
 
 @syscall("mlock", "addr size")
 def sys_mlock(t, addr, length):
-    _covered(t.mm, addr & ~(PAGE - 1), length + (addr & (PAGE - 1)))
+    start = addr & ~(PAGE - 1)
+    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
+    _set_locked(t.mm, start, end, True)
     return 0
+
+
+def _set_locked(mm, start, end, on):
+    """The ranges mlock made VM_LOCKED (madvise's refusals read them)."""
+    if start >= end:
+        return
+    kept = [(s, e) for s, e in getattr(mm, "locked", ()) if e <= start or s >= end]
+    for s, e in getattr(mm, "locked", ()):
+        if s < start < e:
+            kept.append((s, start))
+        if s < end < e:
+            kept.append((end, e))
+    if on:
+        kept.append((start, end))
+    mm.locked = sorted(kept)
 
 
 @syscall("mlock2", "addr size flags")
@@ -478,16 +556,23 @@ def sys_mlock2(t, addr, length, flags):
 
 @syscall("munlock", "addr size")
 def sys_munlock(t, addr, length):
-    return sys_mlock(t, addr, length)
+    start = addr & ~(PAGE - 1)
+    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
+    _set_locked(t.mm, start, end, False)
+    return 0
 
 
 @syscall("mlockall", "flags")
 def sys_mlockall(t, flags):
     if not flags or flags & ~7 or flags == 4:
         raise KernelError(E.EINVAL)
+    if flags & 1:           # MCL_CURRENT
+        for v in list(t.mm.vmas):
+            _set_locked(t.mm, v.start, v.end, True)
     return 0
 
 
 @syscall("munlockall")
 def sys_munlockall(t):
+    t.mm.locked = []
     return 0

@@ -28,7 +28,6 @@ def _refuse(name, args, errno=E.EPERM):
 
 # (name, argument kinds) answered EPERM before anything else is looked at.
 for _name, _args in (
-        ("mount", "path path str ulong ptr"), ("umount2", "path flags"), ("oldumount i386:umount", "path"),
         ("pivot_root", "path path"), ("swapon", "path flags"), ("swapoff", "path"),
         ("sethostname", "ptr size"), ("setdomainname", "ptr size"),
         ("kexec_load", "ulong ulong ptr ulong"),
@@ -43,6 +42,62 @@ for _name, _args in (
         ("move_mount", "dirfd path dirfd path flags"),
         ("mount_setattr", "dirfd path flags ptr size")):
     _refuse(_name, _args)
+
+
+PAGE, PATH_MAX = 4096, 4096
+MS_NOUSER = 1 << 31
+MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW = 1, 2, 4, 8
+
+
+def _mount_string(t, ptr):
+    """copy_mount_string: NULL stays NULL; a string longer than PATH_MAX
+    is EINVAL (strndup_user), an unreadable one EFAULT."""
+    if not ptr:
+        return None
+    try:
+        return t.mm.read_cstr(ptr, PATH_MAX)
+    except KernelError as e:
+        raise KernelError(E.EINVAL if e.errno == E.ENAMETOOLONG else e.errno) from None
+
+
+def _lookup(t, ptr, follow=True):
+    """user_path_at: the path's own errors (EFAULT, ENOENT, ENOTDIR, ...)."""
+    import os
+    from .fs.lookup import open_at, read_path
+    flags = os.O_PATH | (0 if follow else os.O_NOFOLLOW)
+    host = open_at(t, -100, read_path(t, ptr), flags)[0]
+    os.close(host)
+
+
+@syscall("mount", "path path str ulong ptr", status="partial", note=_NOTE)
+def sys_mount(t, dev, dir_name, fstype, flags, data):
+    # do_mount's order: the type, device and options are copied in, the
+    # target looked up, the flags checked; the capability comes last.
+    _mount_string(t, fstype)
+    _mount_string(t, dev)
+    if data and t.mm.extent(data, 1, 1) == 0:
+        raise KernelError(E.EFAULT)      # copy_mount_options: not one byte readable
+    _lookup(t, dir_name)
+    if flags & MS_NOUSER and (flags & 0xFFFF0000) != 0xC0ED0000:
+        raise KernelError(E.EINVAL)
+    raise KernelError(E.EPERM)
+
+
+def _umount(t, name, flags):
+    if flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW):
+        raise KernelError(E.EINVAL)
+    _lookup(t, name, not flags & UMOUNT_NOFOLLOW)
+    raise KernelError(E.EPERM)
+
+
+@syscall("umount2", "path flags", status="partial", note=_NOTE)
+def sys_umount2(t, name, flags):
+    return _umount(t, name, flags)
+
+
+@syscall("oldumount i386:umount", "path", status="partial", note=_NOTE)
+def sys_oldumount(t, name):
+    return _umount(t, name, 0)
 
 
 @syscall("setns", "fd int", status="partial", note="no namespace file is the guest's to name")

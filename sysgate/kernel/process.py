@@ -173,7 +173,8 @@ def sys_rseq(t, rseq, length, flags, sig):
     if length < ORIG_RSEQ_SIZE or rseq & 31:
         raise KernelError(E.EINVAL)
     # cpu_id_start, cpu_id; then node_id and mm_cid after rseq_cs and flags.
-    write_array(t, rseq, "u32", (CPU, CPU))
+    from .cpunum import cpu_of
+    write_array(t, rseq, "u32", (cpu_of(t), cpu_of(t)))
     if length >= ORIG_RSEQ_SIZE:
         write_array(t, rseq + layout(t, "rseq").offset["node_id"], "u32", (0, 0))
     t.rseq = (rseq, length, sig)

@@ -78,6 +78,10 @@ def frame_sp(t, regs, act_flags, need, is64):
     if act_flags & SA_ONSTACK and not alt_flags & SS_DISABLE and not on_alt:
         sp = alt_sp + alt_size
     sp -= need
+    if sp < 1024:
+        # Below the first page (a stack pointer SYSENTER left at 0): the
+        # frame cannot be written, and the task gets SIGSEGV.
+        raise KernelError(E.EFAULT)
     return sp, on_alt
 
 
@@ -106,15 +110,31 @@ def setup_rt_frame_64(t, regs, fpu, signo, act, info, oldmask, trap=(0, 0, 0)):
     sc = struct.pack("<18Q", *[regs.get(r, 0) & (2**64 - 1) for r in SC64])
     sc += struct.pack("<HHHH", regs.get("cs", 0x33), 0, 0, regs.get("ss", 0x2B))
     sc += struct.pack("<QQQQQ", err, trapno, oldmask, cr2, fp_addr) + bytes(64)
-    uc = struct.pack("<QQ", UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, 0) \
+    # Strict SS restore only for a frame taken in 64-bit mode
+    # (user_64bit_mode: CS is __USER_CS).
+    strict = UC_STRICT_RESTORE_SS if regs.get("cs", 0x33) == USER_CS else 0
+    uc = struct.pack("<QQ", UC_SIGCONTEXT_SS | strict, 0) \
         + _stack_t(t, regs, True) + sc + struct.pack("<Q", oldmask)
     data = struct.pack("<Q", restorer) + uc + info
     t.mm.write(frame, data)
     t.mm.write(fp_addr, _fxsave(fpu))
     new = dict(regs)
     new.update(rip=handler, rsp=frame, rdi=signo, rsi=frame + 8 + 304, rdx=frame + 8, rax=0,
-               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000), cs=0x33, ss=0x2B)
+               eflags=regs["eflags"] & ~(0x100 | 0x400 | 0x10000 | 0x40000), cs=0x33,
+               ss=_handler_ss(t, regs.get("ss", USER_DS)))
     return new
+
+
+def _handler_ss(t, ss):
+    """__setup_rt_frame's force_valid_ss: the handler keeps an SS that is a
+    present DPL-3 read-write data segment (a 16-bit LDT stack, say), and
+    gets __USER_DS otherwise."""
+    if ss == USER_DS:
+        return ss
+    high = _high(t, ss)
+    if high is not None and high & (_S | _P | _CODE | _RW | 0x6000) == _S | _P | _RW | 0x6000:
+        return ss
+    return USER_DS
 
 
 def restore_rt_frame_64(t, sp):
@@ -245,7 +265,11 @@ def _high(t, sel):
     """The upper dword of the GDT descriptor sel names; None for the null
     selector, an LDT one, or one past the GDT."""
     index = sel >> 3
-    if sel & 4 or not index or index >= GDT_ENTRIES:
+    if sel & 4:
+        from .ldt import ldt_entry
+        raw = ldt_entry(t, index)
+        return None if raw is None else struct.unpack("<I", raw[4:])[0]
+    if not index or index >= GDT_ENTRIES:
         return None
     return struct.unpack("<I", t.thread.read_gdt(index)[4:])[0]
 
@@ -288,9 +312,12 @@ def iret_fault(t, regs):
     CS, then SS, then the instruction pointer."""
     cs, ss, ip = regs["cs"], regs["ss"], regs["rip"]
     if ss & 4:
-        # A stack segment from the LDT takes Linux's espfix64 way out,
-        # which faults before IRET looks at CS: #GP(0) (measured here).
-        return SIGSEGV_, 13, 0
+        # A stack segment from the LDT takes Linux's espfix64 way out, where
+        # one that does not load faults before IRET looks at CS: #GP(0)
+        # (measured here, absent and not-present entries alike).
+        shigh = _high(t, ss)
+        if not (_stack_ok(shigh) and shigh & _P):
+            return SIGSEGV_, 13, 0
     if not cs & 0xFFFC:
         return SIGSEGV_, 13, 0
     high = _high(t, cs)
@@ -318,13 +345,16 @@ def iret_fault(t, regs):
         # Into 32-bit code the upper half of a canonical RIP is dropped, not
         # refused (measured here: the task faults at the 32-bit address).
         ip &= 0xFFFFFFFF
-        raw = t.thread.read_gdt(cs >> 3)
+        raw = t.thread.read_gdt(cs >> 3) if not cs & 4 else t.thread.cpu.read_ldt_entry(cs >> 3)
         limit = struct.unpack_from("<H", raw)[0] | (high & 0xF0000)
         if high & _G:
             limit = (limit << 12) | 0xFFF
         if ip > limit:
             return SIGSEGV_, 13, 0
         regs["rip"] = ip
+        # So is the upper half of RSP (measured: the frame of the next
+        # trap from 16- or 32-bit code shows it zero).
+        regs["rsp"] &= 0xFFFFFFFF
     return None
 
 

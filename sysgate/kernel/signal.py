@@ -233,7 +233,12 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
         else:
             new = sigframe.setup_rt_frame_64(t, regs, fpu, signo, act[:4], info, oldmask, trap)
     except KernelError:
-        raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        if signo == SIGSEGV:
+            raise GuestSignal(SIGSEGV, "could not write the signal frame") from None
+        # force_sigsegv: a SIGSEGV instead, to its own handler if it has one
+        # (on the alternate stack a bad stack pointer calls for).
+        return deliver(t, SIGSEGV, regs, fpu, sigframe.siginfo(SIGSEGV, SI_KERNEL, True),
+                       forced=True)
     flags = act[1]
     t.sigmask |= act[3] | (0 if flags & sigframe.SA_NODEFER else bit)
     t.sigmask &= ~UNBLOCKABLE
@@ -429,9 +434,15 @@ def sys_tgkill(t, tgid, tid, sig):
         if target is None:
             raise KernelError(E.ESRCH)
         return send_self(t, sig, to=target)
-    if tgid != tid or tgid not in guest_processes(t):
+    if tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
-    return _signal_process(t, tid, sig, SI_TKILL)
+    if tgid == tid:
+        return _signal_process(t, tid, sig, SI_TKILL)
+    from .hostsig import tgkill
+    r = tgkill(tgid, tid, sig)      # guest tids are host tids
+    if r < 0:
+        raise KernelError(-r)
+    return 0
 
 
 @syscall("tkill", "pid sig")

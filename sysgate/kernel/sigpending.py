@@ -15,16 +15,26 @@ SA_NOCLDSTOP = 1
 CLD_EXITED = 1
 
 
+# A host signal with this si_code is ptrace's note that a tracer attached;
+# kernel.ptrace.attach sets note_taker to take it.
+PTRACE_NOTE = -60
+note_taker = None
+
+
 def absorb_host_signals(t):
     """Make the signals that reached this process from outside pending,
     with the sender's siginfo (kernel.hostsig)."""
     drain = getattr(t.host, "drain", None)
     if drain is not None:
         drain()         # a thread's own wake-ups: looked at from here on
+    if t.host.kicked and t.tid in t.host.kicked:
+        _absorb_own(t)
     if not t.host.pending:
         return
     for hi in t.host.take():
         signo, code = hi.si_signo, hi.si_code
+        if code == PTRACE_NOTE and note_taker is not None and note_taker(t, hi):
+            continue        # PTRACE_ATTACH told us we are traced now
         if signo == SIGCHLD:
             if hi.si_pid in OWN_CHILDREN:
                 continue
@@ -45,7 +55,17 @@ def absorb_host_signals(t):
                 t.proc.raise_signal(signo, info)
 
 
+def _absorb_own(t):
+    """Signals another process sent to this thread alone (tgkill)."""
+    for hi in t.host.take_own(t.tid):
+        if not ignored(t, hi.si_signo):
+            t.add_pending(hi.si_signo, sigframe.siginfo(hi.si_signo, hi.si_code, True,
+                                                        pid=hi.si_pid, uid=hi.si_uid))
+
+
 def ignored(t, sig):
+    if getattr(t.debugger, "ptraced", False) and sig != SIGKILL:
+        return False        # a tracer sees even ignored signals (sig_ignored)
     handler = t.sigactions.get(sig, (SIG_DFL,))[0]
     return sig not in (SIGKILL, SIGSTOP) and (
         handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))

@@ -137,6 +137,13 @@ class Task:
         self.wakeup = False           # a private futex wake or a signal for a sleeper
         self.sleeping = False         # in CpuLock.sleep
         self.cpu_cv = None            # what it waits on for the CPU (kernel.thread)
+        self.cpu_token = False        # an unpark it has not consumed yet (kernel.thread)
+        if creator is not None:
+            # What copy_process copies of the creating thread: its CPU
+            # affinity and its I/O permissions (kernel.ioport).
+            for name in ("affinity", "io_bitmap", "iopl_emul"):
+                if hasattr(creator, name):
+                    setattr(self, name, getattr(creator, name))
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):
@@ -183,6 +190,12 @@ class Task:
     def debugger(self):
         """The gdb stub while one is attached (sysgate.debug.target), else None."""
         return self.machine.debug
+
+    @debugger.setter
+    def debugger(self, d):
+        """ptrace: a traced process's stops (kernel.ptrace.tracee) hook in
+        where the gdb stub does."""
+        self.machine.debug = d
 
     @property
     def session(self):

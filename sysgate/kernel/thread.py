@@ -17,10 +17,13 @@ that can run, and a wake-up makes its sleeper runnable at once, so host
 timing never decides the interleaving of threads that compute and use
 futexes.
 """
+import ctypes
 import os
 import random
 import threading
 import time
+
+from .hostlibc import libc
 
 SLICE_SECONDS = 0.004
 SLICE_INSNS = 40000         # --seed: instructions per slice (at most)
@@ -41,21 +44,30 @@ class ThreadHost:
     def __init__(self, host):
         self._host = host
         self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.piped = False           # the pipe may hold a byte (drain reads only then)
 
     @property
     def pending(self):
         return self._host.pending
 
+    @property
+    def kicked(self):
+        return self._host.kicked
+
     def __getattr__(self, name):
         return getattr(self._host, name)
 
     def kick(self):
+        self.piped = True
         try:
             os.write(self.wake_w, b"!")
         except OSError:
             pass
 
     def drain(self):
+        if not self.piped:
+            return
+        self.piped = False
         try:
             os.read(self.wake_r, 4096)
         except OSError:
@@ -76,6 +88,7 @@ class CpuLock:
         self.machine = machine
         self.proc = proc
         self.mutex = threading.Lock()
+        self._deferred = []          # park locks to release once the mutex is let go
         self.cond = threading.Condition(self.mutex)    # thread ends, for the waits on them
         self.owner = owner           # the Task holding the CPU
         self.queue = []              # tasks waiting for the CPU, oldest first
@@ -92,13 +105,44 @@ class CpuLock:
                              daemon=True).start()
 
     # --- taking and giving the CPU ---------------------------------------
-    # One mutex; each thread waits on a condition of its own, so a release
-    # wakes exactly the thread that may take the CPU next.
-    def _cv(self, t):
-        cv = t.cpu_cv
-        if cv is None:
-            cv = t.cpu_cv = threading.Condition(self.mutex)
-        return cv
+    # One mutex; each thread parks on a futex word of its own, so a release
+    # wakes exactly the thread that may take the CPU next. The wake-ups are
+    # issued after the mutex is let go, and outside the GIL (a ctypes call
+    # drops it): the woken thread finds the mutex and the GIL free instead
+    # of waking only to wait for them while the waker, preempted by its
+    # wakee, still holds them.
+    def _unpark(self, t):
+        """Wake t out of _park (mutex held; issued when it is let go)."""
+        if not t.cpu_token:
+            t.cpu_token = True
+            self._deferred.append(_word(t))
+
+    def _locked(self):
+        """`with`: the mutex, with the unparks made inside issued on leaving."""
+        return _Locked(self)
+
+    def _park(self, t, timeout=None):
+        """Wait (mutex held, let go meanwhile) for an unpark of t or the
+        timeout (seconds); a wake-up may be spurious."""
+        w = _word(t)
+        todo, self._deferred = self._deferred, []
+        self.mutex.release()
+        try:
+            _issue(todo)
+            _futex_wait(w, timeout)
+        finally:
+            self.mutex.acquire()
+        if t.cpu_token:
+            if not w.value:
+                # An unpark raced the timeout: its wake is on its way.
+                self.mutex.release()
+                try:
+                    while not w.value:
+                        _futex_wait(w, None)
+                finally:
+                    self.mutex.acquire()
+            w.value = 0
+            t.cpu_token = False
 
     def _next(self):
         if self.det and self.chosen is not None:
@@ -109,11 +153,11 @@ class CpuLock:
         if self.owner is None:
             nxt = self._next()
             if nxt is not None:
-                self._cv(nxt).notify()
+                self._unpark(nxt)
 
     def _notify_everyone(self):
         for o in set(self.proc.threads.values()) | set(self.queue):
-            self._cv(o).notify()
+            self._unpark(o)
         self.cond.notify_all()
 
     def _may_take(self, t):
@@ -127,7 +171,6 @@ class CpuLock:
         if not queued:
             self.queue.append(t)
         self.ready.add(t)
-        cv = self._cv(t)
         while not self._may_take(t):
             if self._dying(t) and t.exit_status is None:
                 self.queue.remove(t)
@@ -136,7 +179,7 @@ class CpuLock:
                     self.chosen = None
                 self._notify_next()
                 raise ThreadKilled()
-            cv.wait()
+            self._park(t)
         self.queue.remove(t)
         self.ready.discard(t)
         self.owner, self.chosen = t, None
@@ -156,13 +199,13 @@ class CpuLock:
         self._notify_next()
 
     def acquire(self, t):
-        with self.mutex:
+        with self._locked():
             self._take_locked(t)
         self.machine.switch_to(t)
         self._check_killed(t)
 
     def release(self, t, ready=False):
-        with self.mutex:
+        with self._locked():
             self._release_locked(t, ready)
 
     def slice_insns(self):
@@ -183,7 +226,7 @@ class CpuLock:
         """A preemption point (sched_yield, the end of a slice)."""
         if not force and not self.want_switch(t):
             return
-        with self.mutex:
+        with self._locked():
             if not (self.queue or self.ready):
                 self.since = time.monotonic()
                 return
@@ -201,15 +244,14 @@ class CpuLock:
     def sleep(self, t, deadline=None):
         """Give up the CPU until wake(t), a signal or the group's end, or
         until deadline (time.monotonic seconds); True when woken."""
-        with self.mutex:
+        with self._locked():
             self._release_locked(t, False)
             t.sleeping = True
-            cv = self._cv(t)
             while not (t.wakeup or self._dying(t)):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     break
-                cv.wait(left)
+                self._park(t, left)
             woken = t.wakeup
             t.wakeup = t.sleeping = False
             self._take_locked(t, queued=t in self.queue)
@@ -224,25 +266,27 @@ class CpuLock:
             self.queue.append(t)
             self.ready.add(t)
             if self.owner is None and self._next() is t:
-                self._cv(t).notify()
+                self._unpark(t)
 
     def wake(self, t):
         """Make a sleeper runnable (a futex wake, a signal); a thread in a
-        host wait is kicked out of it."""
-        with self.mutex:
+        host wait is kicked out of it (one asleep here needs no kick)."""
+        with self._locked():
+            sleeping = t.sleeping
             self._queue_sleeper(t)
-        kick = getattr(t.host, "kick", None)
-        if kick is not None:
-            kick()
+        if not sleeping:
+            kick = getattr(t.host, "kick", None)
+            if kick is not None:
+                kick()
 
     def poke_sleepers(self):
         """Something outside (a host signal) may concern any thread: every
         sleeper looks again."""
-        with self.mutex:
+        with self._locked():
             for o in list(self.proc.threads.values()):
                 if o.sleeping:
                     self._queue_sleeper(o)
-                    self._cv(o).notify()
+                    self._unpark(o)
 
     def host_wait(self, t):
         """A context for a host wait: the CPU is free meanwhile."""
@@ -266,7 +310,7 @@ class CpuLock:
                 if host is not None and hasattr(host, "poke_thread"):
                     host.poke_thread(o.tid)     # out of a blocking host call
         self._bump_host_futexes()
-        with self.mutex:
+        with self._locked():
             self._notify_everyone()
 
     def _bump_host_futexes(self):
@@ -276,7 +320,7 @@ class CpuLock:
 
     def gone(self, t):
         """t has ended: it leaves the group and the CPU."""
-        with self.cond:
+        with self._locked():
             self.proc.threads.pop(t.tid, None)
             self.ready.discard(t)
             if self.owner is t:
@@ -322,6 +366,59 @@ class CpuLock:
                 flag = getattr(self.machine.cpu, "preempt", None)
                 if flag is not None:
                     flag.flag = 1
+
+
+class _Locked:
+    __slots__ = ("lock",)
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        self.lock.mutex.acquire()
+
+    def __exit__(self, *exc):
+        lock = self.lock
+        todo, lock._deferred = lock._deferred, []
+        lock.mutex.release()
+        if todo:
+            _issue(todo)
+        return False
+
+
+# --- parking words: host futexes, waited on and woken outside the GIL ------
+_NR_FUTEX, _WAIT_PRIVATE, _WAKE_PRIVATE = 202, 128, 129
+_futex = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_int,
+                          ctypes.c_uint, ctypes.c_void_p)(("syscall", libc))
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+
+def _word(t):
+    w = t.cpu_cv
+    if w is None:
+        w = t.cpu_cv = ctypes.c_uint32(0)
+    return w
+
+
+def _issue(words):
+    for w in words:
+        w.value = 1
+        _futex(_NR_FUTEX, ctypes.addressof(w), _WAKE_PRIVATE, 1, None)
+
+
+def _futex_wait(w, timeout):
+    """Until w is set, or timeout seconds (None: no limit) pass; may end
+    early (a host signal)."""
+    if w.value:
+        return
+    ts = None
+    if timeout is not None:
+        timeout = max(timeout, 0.0)
+        ts = ctypes.byref(_Timespec(int(timeout), int(timeout % 1 * 1e9)))
+    _futex(_NR_FUTEX, ctypes.addressof(w), _WAIT_PRIVATE, 0, ts)
 
 
 class _Released:
@@ -373,6 +470,9 @@ def become_threaded(t):
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)
+    if proc.host is not None and hasattr(proc.host, "thread_tids"):
+        # Signals other processes send to one thread (kernel.hostsig).
+        proc.host.thread_tids = lambda: list(proc.threads)
     from ..trace import events
     events.set_tid_source(lambda: machine.task.tid)
     return proc.cpu_sched

@@ -71,6 +71,8 @@ def sys_set_thread_area(t, uinfo):
     if not TLS_MIN <= entry < TLS_MIN + TLS_COUNT:
         raise KernelError(E.EINVAL)
     t.thread.write_gdt(entry, desc)
+    from .ldt import refresh_tls_segments
+    refresh_tls_segments(t, (entry << 3) | 3)
     return 0
 
 

@@ -163,8 +163,9 @@ class Node:
 # Whole-system files, read-only from the host; the rest of the host's /proc
 # (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
 SYSTEM = frozenset((
-    "buddyinfo", "cgroups", "cmdline", "consoles", "cpuinfo", "crypto", "devices",
-    "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users", "loadavg",
+    "buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpuinfo", "crypto",
+    "devices", "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users",
+    "loadavg",
     "locks", "mdstat", "meminfo", "misc", "pagetypeinfo", "partitions", "pressure",
     "schedstat", "softirqs", "stat", "swaps", "sys", "sysvipc", "tty", "uptime", "version",
     "vmstat", "zoneinfo"))
@@ -275,10 +276,23 @@ def _own(t, pid, rest, path, is_process):
     raise KernelError(E.ENOENT)
 
 
+def _traced_by(t, pid):
+    from ..ptrace.tracer import remote_mem      # ptrace: a tracer reads its tracee's mem
+    return pid is not None and remote_mem(t, pid) is not None
+
+
 def _other(t, info, rest, path):
     if not rest:
         return Node("dir", path)
     name = rest[0]
+    pid = info.get("pid")
+    tail = rest[2:] if rest[:2] == ["task", str(pid)] else rest
+    if (rest in (["task"], ["task", str(pid)]) or tail in (["mem"], ["auxv"], ["maps"])) \
+            and _traced_by(t, pid):
+        if tail in (["auxv"], ["maps"]):
+            from ..ptrace.tracer import remote_file
+            return Node("file", path, gen=lambda t: remote_file(t, pid, tail[0]))
+        return Node("mem" if tail == ["mem"] else "dir", path)
     if len(rest) > 1:
         if name in OTHER_DENIED:
             raise KernelError(E.EACCES)

@@ -1,0 +1,12 @@
+"""ptrace for guests: a tracer and its tracees are separate host processes
+(each runs its own sysgate), so a stop is a conversation over a Unix socket.
+
+  channel.py  the socket of a tracer (in the session's spool directory) and
+              the messages, JSON over SOCK_SEQPACKET
+  consts.py   request, option and event numbers (include/uapi/linux/ptrace.h)
+  regs.py     user_regs_struct for x86-64 and i386, struct user offsets
+  tracee.py   the tracee's half: its stops (machine.debug while traced, the
+              hook points the gdb stub uses), serving its tracer while stopped
+  tracer.py   the tracer's half: its tracees' stops, merged into wait4/waitid
+  calls.py    ptrace(2), process_vm_readv/writev
+"""

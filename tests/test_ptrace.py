@@ -1,0 +1,124 @@
+"""Guest ptrace (sysgate/kernel/ptrace): a tracer and its tracees are
+separate guest processes. A raw-ptrace guest (stops, statuses, options,
+registers, memory, garbage) must print under sysgate what it prints
+natively; Debian's strace run under sysgate must print what native strace
+prints, modulo pids and addresses."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ALL, ROOT, assert_same, build, run_sysgate
+
+STRACE = shutil.which("strace")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_ptrace_basic(variant):
+    assert_same(build("ptrace_basic.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_attach(variant):
+    """ATTACH to a child blocked in a call and to one computing, from the
+    parent and from a sibling (whose tracee's death only it hears of)."""
+    assert_same(build("ptrace_attach.c", variant))
+
+
+def _normal(text):
+    """strace's lines with what differs between runs blanked: pids,
+    addresses, the environment's size, random bytes."""
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"^\d+ +", "", line)
+        line = re.sub(r"0x[0-9a-f]+", "ADDR", line)
+        line = re.sub(r"/\* \d+ vars \*/", "/* N vars */", line)
+        line = re.sub(r"(si_pid|si_uid)=\d+", r"\1=N", line)
+        line = re.sub(r'getrandom\("[^"]*"', 'getrandom("..."', line)
+        line = re.sub(r"(set_tid_address|clone|fork|vfork|clone3|wait4|getpid)\((.*)\) += \d+$",
+                      r"\1(\2) = N", line)
+        line = re.sub(r"<\.\.\. (wait4|clone|fork|vfork) resumed>(.*)\) += \d+$",
+                      r"<... \1 resumed>\2) = N", line)
+        line = re.sub(r"\b(kill|wait4|waitpid)\(\d+,", r"\1(N,", line)
+        line = re.sub(r" +=", " =", line)
+        out.append(line)
+    return out
+
+
+def _per_process(prefix):
+    """strace -ff's logs (one per process, so no line is split by another
+    process's), in pid order: the tracee first, then its children."""
+    logs = sorted(prefix.parent.glob(prefix.name + ".*"), key=lambda p: int(p.suffix[1:]))
+    return [_normal(p.read_text()) for p in logs]
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_follows_forks(variant, tmp_path):
+    exe = build("ptrace_strace.c", variant)
+    (tmp_path / "n").mkdir()
+    (tmp_path / "s").mkdir()
+    native_log, emu_log = tmp_path / "n" / "log", tmp_path / "s" / "log"
+    native = subprocess.run([STRACE, "-ff", "-qq", "-o", str(native_log), exe],
+                            capture_output=True, timeout=120)
+    emu = run_sysgate(STRACE, ["-ff", "-qq", "-o", str(emu_log), exe])
+    assert emu.status == native.returncode
+    assert emu.stdout == native.stdout
+    want = _per_process(native_log)
+    assert len(want) == 2 and any("exit_group(3)" in line for line in want[1])
+    assert _per_process(emu_log) == want
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+def test_strace_to_stderr_and_exit_status():
+    """Without -f: strace's own output on stderr (the child's calls are not
+    followed) and the program's exit status as strace's."""
+    exe = build("ptrace_strace.c", "gcc64")
+    native = subprocess.run([STRACE, "-qq", "-e", "trace=write", exe],
+                            capture_output=True, timeout=120)
+    emu = run_sysgate(STRACE, ["-qq", "-e", "trace=write", exe])
+    assert emu.status == native.returncode
+    assert _normal(emu.stderr.decode()) == _normal(native.stderr.decode())
+
+
+GDB = shutil.which("gdb")
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_backtrace(variant):
+    """gdb run under sysgate (it reads the tracee's memory through
+    /proc/<pid>/task/<pid>/mem, its registers with ptrace) on a guest that
+    faults: the same stop, backtrace, registers and fault address."""
+    exe = build("ptrace_segv.c", variant, extra=("-g", "-O0"))
+    args = ["-nx", "-batch", "-ex", "run", "-ex", "bt", "-ex", "info registers rip",
+            "-ex", "print $_siginfo.si_signo", "-ex", "print $_siginfo._sifields._sigfault.si_addr",
+            exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"depth (p=0x10, n=0)" in native.stdout
+    assert emu.stdout == native.stdout
+    assert emu.status == native.returncode
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_breakpoints_and_steps(variant):
+    """Breakpoints (int3 stops, the tracer moving rip back), next and stepi
+    (PTRACE_SINGLESTEP), catch syscall (PTRACE_SYSCALL stops), as natively."""
+    exe = build("ptrace_gdbstep.c", variant, extra=("-g", "-O0"))
+    args = ["-nx", "-batch", "-ex", "break add", "-ex", "run", "-ex", "bt", "-ex", "next",
+            "-ex", "next", "-ex", "stepi", "-ex", "print counter", "-ex", "delete",
+            "-ex", "catch syscall write", "-ex", "continue", "-ex", "continue",
+            "-ex", "continue", exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"Catchpoint 2 (call to syscall write)" in native.stdout
+
+    def normal(out):
+        # The vDSO's place differs (sysgate's layout); its symbols must not.
+        out = re.sub(rb"process \d+", b"process N", out)
+        return re.sub(rb"0x[0-9a-f]+ in __kernel_vsyscall", b"ADDR in __kernel_vsyscall", out)
+    assert normal(emu.stdout) == normal(native.stdout)
