@@ -168,12 +168,15 @@ class Machine:
         if task is None or self.debug is not None or task.timers.deadline is not None:
             return "exact"
         how = "none"
+        from .kernel.sigpending import PTRACE_NOTE
         for info in list(self.hostsig.queue):
             signo = info.si_signo
             if not 0 < signo <= 64:
                 continue
             if signo == 17 and any(s != 17 for s in task.children.values()):
                 return "exact"      # a child's exit signal is not SIGCHLD
+            if info.si_code == PTRACE_NOTE:
+                return "exact"      # a tracer attaching (kernel.ptrace.attach): it goes on
             if task.sigmask & (1 << (signo - 1)):
                 continue
             handler = task.sigactions.get(signo, (SIG_DFL,))[0]
