@@ -82,7 +82,7 @@ def _flush_other_threads(t):
     back through IRET, which loads CS and SS again; one that no longer
     loads is a #GP there, SIGSEGV."""
     from unicorn import x86_const as X
-    from .signal import SIGSEGV, SI_KERNEL
+    from ..abi.consts import SIGSEGV, SI_KERNEL
     from . import sigframe
     for o in list(t.proc.threads.values()):
         ctx = getattr(o.thread, "ctx", None)

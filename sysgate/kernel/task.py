@@ -210,6 +210,10 @@ class Task:
         in progress would leave it."""
         return self.machine.gate._user_regs_at_exit(self.pt_regs, cur)
 
+    def new_thread(self):
+        """A task for a new thread of this one's process (clone)."""
+        return Task(self.machine, None, None, None, self.is64, creator=self)
+
     def syscall_tables(self):
         """The two ABI tables the gate dispatches through (/proc/<pid>/mem
         wraps some of their entries), or () before the first exec."""
