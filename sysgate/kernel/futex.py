@@ -3,7 +3,7 @@
 Between the threads of one process a futex is a queue of waiters kept
 here, keyed by address; the value check and the queueing are atomic with
 respect to the other threads because the caller holds the process's CPU
-(kernel.thread) until it sleeps. A process with one thread has no queue:
+(kernel.cpulock) until it sleeps. A process with one thread has no queue:
 nobody could wake it, so a wait ends by its value check, its timeout or a
 signal.
 
