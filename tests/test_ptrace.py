@@ -20,6 +20,13 @@ def test_ptrace_basic(variant):
     assert_same(build("ptrace_basic.c", variant))
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_attach(variant):
+    """ATTACH to a child blocked in a call and to one computing, from the
+    parent and from a sibling (whose tracee's death only it hears of)."""
+    assert_same(build("ptrace_attach.c", variant))
+
+
 def _normal(text):
     """strace's lines with what differs between runs blanked: pids,
     addresses, the environment's size, random bytes."""

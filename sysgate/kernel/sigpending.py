@@ -15,6 +15,12 @@ SA_NOCLDSTOP = 1
 CLD_EXITED = 1
 
 
+# A host signal with this si_code is ptrace's note that a tracer attached;
+# kernel.ptrace.attach sets note_taker to take it.
+PTRACE_NOTE = -60
+note_taker = None
+
+
 def absorb_host_signals(t):
     """Make the signals that reached this process from outside pending,
     with the sender's siginfo (kernel.hostsig)."""
@@ -27,6 +33,8 @@ def absorb_host_signals(t):
         return
     for hi in t.host.take():
         signo, code = hi.si_signo, hi.si_code
+        if code == PTRACE_NOTE and note_taker is not None and note_taker(t, hi):
+            continue        # PTRACE_ATTACH told us we are traced now
         if signo == SIGCHLD:
             if hi.si_pid in OWN_CHILDREN:
                 continue

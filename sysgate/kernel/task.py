@@ -138,6 +138,12 @@ class Task:
         self.sleeping = False         # in CpuLock.sleep
         self.cpu_cv = None            # what it waits on for the CPU (kernel.park)
         self.cpu_token = False        # an unpark it has not consumed yet (kernel.cpulock)
+        if creator is not None:
+            # What copy_process copies of the creating thread: its CPU
+            # affinity and its I/O permissions (kernel.ioport).
+            for name in ("affinity", "io_bitmap", "iopl_emul"):
+                if hasattr(creator, name):
+                    setattr(self, name, getattr(creator, name))
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):

@@ -176,6 +176,22 @@ int main(void)
         remote.iov_base = 0;
         r = process_vm_readv(c, &local, 1, &remote, 1, 0);
         printf("process_vm_readv of 0: %ld %s\n", r, strerror(errno));
+        remote.iov_base = (void *)&shared_var;
+        r = process_vm_readv(c, &local, 1, &remote, 1, 1);
+        printf("process_vm_readv with flags: %ld %s\n", r, strerror(errno));
+        r = process_vm_readv(c, &local, 1025, &remote, 1, 0);
+        printf("process_vm_readv of 1025 iovecs: %ld %s\n", r, strerror(errno));
+        r = process_vm_readv(0x7ffffff0, &local, 0, &remote, 1, 0);
+        printf("process_vm_readv of nothing from no process: %ld\n", r);
+        r = process_vm_readv(0x7ffffff0, &local, 1, &remote, 1, 0);
+        printf("process_vm_readv from no process: %ld %s\n", r, strerror(errno));
+        r = process_vm_readv(c, (struct iovec *)8, 1, &remote, 1, 0);
+        printf("process_vm_readv with bad local iovecs: %ld %s\n", r, strerror(errno));
+        struct iovec bad = {(void *)8, sizeof buf};
+        r = process_vm_readv(c, &bad, 1, &remote, 1, 0);
+        printf("process_vm_readv into a bad buffer: %ld %s\n", r, strerror(errno));
+        r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        printf("process_vm_readv of oneself: %ld value %ld\n", r, buf);
     }
 
     /* getpid: skipped, returns 42 */

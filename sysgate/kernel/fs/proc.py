@@ -47,8 +47,9 @@ class Node:
 # Whole-system files, read-only from the host; the rest of the host's /proc
 # (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
 SYSTEM = frozenset((
-    "buddyinfo", "cgroups", "cmdline", "consoles", "cpuinfo", "crypto", "devices",
-    "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users", "loadavg",
+    "buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpuinfo", "crypto",
+    "devices", "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users",
+    "loadavg",
     "locks", "mdstat", "meminfo", "misc", "pagetypeinfo", "partitions", "pressure",
     "schedstat", "softirqs", "stat", "swaps", "sys", "sysvipc", "tty", "uptime", "version",
     "vmstat", "zoneinfo"))

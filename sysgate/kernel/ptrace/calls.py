@@ -18,6 +18,7 @@ from .consts import (ATTACH, CONT, DETACH, GET_SYSCALL_INFO, GETEVENTMSG, GETFPR
                      SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, is32, pack, signed, unpack, user_area
+from .attach import attach
 from .tracee import Tracee
 
 IOV_MAX = 1024
@@ -45,13 +46,16 @@ def sys_ptrace(t, req, pid, addr, data):
     if req in (ATTACH, SEIZE):
         if pid == t.pid or not _guest(t, pid):
             raise KernelError(E.EPERM if pid == t.pid else E.ESRCH)
-        # Attaching to a running guest needs that guest to notice it is
-        # traced, which no channel gives yet: refused as without the right.
-        raise KernelError(E.EPERM)
     tr = tracing.get(t)
     if tr is None:
         raise KernelError(E.ESRCH)
     tr.pump()
+    if req == ATTACH:
+        return attach(t, tr, pid)
+    if req == SEIZE:
+        # SEIZE's group-stop and INTERRUPT traps are not modelled: refused
+        # as without the right (strace then starts its tracee by TRACEME).
+        raise KernelError(E.EPERM)
     e = tr.tracees.get(pid)
     if e is None or e.gone:
         raise KernelError(E.ESRCH)
@@ -152,7 +156,9 @@ def _pokeuser(t, tr, e, addr, data):
         _setregs(tr, e, {k: v for k, v in new.items() if v != _view(e).get(k)})
         return 0
     if dbg <= addr < dbg + 8 * w:
-        e.debugreg[(addr - dbg) // w] = data & ((1 << 8 * w) - 1)
+        n, v = (addr - dbg) // w, data & ((1 << 8 * w) - 1)
+        tr.request(e, {"op": "debugreg", "n": n, "v": v})
+        e.debugreg[n] = v
         return 0
     raise KernelError(E.EIO)
 
@@ -361,6 +367,8 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     if not any(n for _, n in liov):
         return 0               # process_vm_rw: nothing to copy, no task looked up
     riov = _iovecs(t, remote, rcount)
+    if not sum(n for _, n in riov):
+        return 0
     if pid == t.pid:
         peer = None
     else:

@@ -21,6 +21,7 @@ from . import channel
 from .consts import (EVENT_CLONE, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_STOP, EVENT_VFORK,
                      O_EXITKILL, O_TRACECLONE, O_TRACEEXEC, O_TRACEEXIT, O_TRACEFORK,
                      O_TRACESYSGOOD, O_TRACEVFORK, SIGKILL, SIGSTOP, SIGTRAP)
+from .hwbp import DebugRegs
 from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS, signed
 
 SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
@@ -56,6 +57,7 @@ class Tracee:
         self.view = None
         self.dirty = set()
         self.info = None
+        self.debugregs = DebugRegs()
 
     # --- plumbing ----------------------------------------------------------
     @property
@@ -124,7 +126,7 @@ class Tracee:
         abi = abi or ("i386" if view["cs"] & 0xFFFF == 0x23 else "x86_64")
         ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
                                       "msg": msg, "siginfo": self.info.hex(), "abi": abi,
-                                      "parent": os.getppid()})
+                                      "parent": os.getppid(), "dr": self.debugregs.dr})
         if ok:
             try:
                 os.kill(self.tracer, hostsignal.SIGCHLD)   # as do_notify_parent_cldstop
@@ -168,6 +170,10 @@ class Tracee:
                 self.info = bytes.fromhex(req["data"])
             elif op == "options":
                 self.options = req["v"]
+            elif op == "debugreg":
+                err = self.debugregs.write(req["n"], req["v"])
+                if err:
+                    reply = {"err": err}
             elif op == "auxv":
                 reply["data"] = bytes(self.t.auxv_bytes or b"").hex()
             elif op == "maps":
@@ -444,6 +450,7 @@ class Tracee:
         cpu = self.t.thread.cpu
         if cpu is not self._cpu:
             self._cpu = cpu
+            self.debugregs.reset()
             self._after_exec()
             if self.t.debugger is not self:
                 return self.t.thread.read_regs()["rip"]

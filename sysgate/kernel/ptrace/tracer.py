@@ -25,7 +25,8 @@ _ZERO_RUSAGE = SimpleNamespace(ru_utime=0.0, ru_stime=0.0, **{f"ru_{n}": 0 for n
 
 class Entry:
     """One tracee as its tracer knows it."""
-    __slots__ = ("pid", "sock", "stop", "status", "gone", "child", "options", "debugreg")
+    __slots__ = ("pid", "sock", "stop", "status", "gone", "child", "options", "debugreg",
+                 "answer")
 
     def __init__(self, pid, sock):
         self.pid, self.sock = pid, sock
@@ -35,6 +36,7 @@ class Entry:
         self.child = False      # the host reports its exit to us (we are its parent)
         self.options = 0
         self.debugreg = [0] * 8
+        self.answer = None      # PTRACE_ATTACH: whether the tracee accepted
 
 
 class Tracer:
@@ -82,8 +84,13 @@ class Tracer:
             elif e.status is None:
                 e.status, e.gone = SIGKILL, True      # killed before it could tell us
             return
+        if "answer" in msg:
+            e.answer = bool(msg["answer"])
+            e.child = msg.get("parent") == self.pid
+            return
         if "stop" in msg:
             e.stop = msg
+            e.debugreg = list(msg.get("dr") or e.debugreg)
             e.status = msg["stop"]
             e.child = msg.get("parent") == self.pid
             if (e.status >> 16) in (EVENT_FORK, EVENT_VFORK, EVENT_CLONE):
