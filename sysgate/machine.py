@@ -137,6 +137,8 @@ class Machine:
         how = "none"
         for info in list(self.hostsig.queue):
             signo = info.si_signo
+            if not 0 < signo <= 64:
+                continue
             if signo == 17 and any(s != 17 for s in task.children.values()):
                 return "exact"      # a child's exit signal is not SIGCHLD
             if task.sigmask & (1 << (signo - 1)):

@@ -92,16 +92,11 @@ def test_no_import_circle_through_signal_time_entry_or_trace():
             sorted(comp)
 
 
-# The one circle left: sigframe checks an LDT selector (ldt.ldt_entry) and
-# ldt queues a SIGSEGV with sigframe's siginfo.
-KNOWN_CIRCLES = [{"sysgate.kernel.ldt", "sysgate.kernel.sigframe"}]
-
-
 def test_no_import_circle_anywhere():
     """sched, thread, cpulock, fork and task; futex and its PI and requeue
-    halves (which share futex_core): none imports back what imports it."""
-    circles = [sorted(c) for c in _circles(_imports(_modules())) if c not in KNOWN_CIRCLES]
-    assert not circles
+    halves (which share futex_core); ldt and sigframe: none imports back
+    what imports it."""
+    assert not [sorted(c) for c in _circles(_imports(_modules()))]
 
 
 def test_the_circle_finder_finds_circles():
@@ -167,14 +162,17 @@ def calls(n):
     assert status == ("exit", 0), status
     return count[0]
 
-few = calls(100)          # first: it also pays for what runs once per process
-print((calls(1100) - few) / 1000)
+calls(100)                # first: it also pays for what runs once per host process
+# Two runs that differ only in their number of calls: what runs once per run
+# (start-up, lazy imports, caches) cancels out.
+print((calls(2100) - calls(1100)) / 1000)
 """
 
-# Measured on the tree before the split (engine hook to the handler and
-# back: router, gate, dispatch, invoke, the handler and its converters,
-# the return check, the register write).
-BUDGET = {"syscall64": 10.14, "int80-32": 9.14, "sysenter": 14.14}
+# Counted on the tree before the split (engine hook to the handler and
+# back: router, gate, dispatch, invoke, the handler, the return check, the
+# register reads and writes); SYSENTER since made cheaper (the sixth
+# argument read in place), and held there.
+BUDGET = {"syscall64": 11, "int80-32": 10, "sysenter": 12}
 
 
 @pytest.mark.parametrize("gate,flags,cpu", [

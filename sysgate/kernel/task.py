@@ -202,6 +202,11 @@ class Task:
         """The pid of the session's first guest process."""
         return self.machine.session
 
+    def running(self):
+        """The task whose registers the CPU holds now (a hook on the CPU
+        asks on behalf of whichever thread runs)."""
+        return self.machine.task
+
     def random_bytes(self, n):
         """Guest-visible randomness (reproducible under --seed)."""
         return self.machine.random_bytes(n)
