@@ -241,7 +241,7 @@ CORPUS = {
     "python3-signal": ["/usr/bin/python3", "-c", "import signal,os\nsignal.signal(signal.SIGUSR1, lambda *a: print('sig'))\nos.kill(os.getpid(), signal.SIGUSR1)\nprint('done')"],
     "python3-asyncio": ["/usr/bin/python3", "-c", "import asyncio\nasync def f(): await asyncio.sleep(0.01); return 5\nprint(asyncio.run(f()))"],
     "sqlite3": (["sqlite3", "s.db"], SQL.encode()),
-    "sqlite3-mem": ["sqlite3", ":memory:", "select 1+1, upper('x'), hex(randomblob(0));"],
+    "sqlite3-mem": ["sqlite3", ":memory:", "select 1+1, upper('x'), length(randomblob(9));"],
     "gcc-c": ["gcc", "-c", "hello.c"],
     "gcc-run": sh("gcc -O2 -o hello hello.c && ./hello a b"),
     "gcc-E": ["gcc", "-E", "-P", "hello.c"],
@@ -263,6 +263,30 @@ CORPUS = {
     "ed": (["ed", "-s", "a.txt"], b",s/alpha/ALPHA/\nw\nq\n"),
     "strace-v": ["strace", "-V"],
     "lz4": ["lz4", "-q", "words.txt", "words.lz4"],
+    "xz-threads": ["xz", "-T2", "-k", "-6", "words.txt"],
+    "sort-parallel": ["sort", "--parallel=2", "-S", "64K", "words.txt"],
+    "gcc-m32-run": sh("gcc -m32 -static -o h32 hello.c && ./h32 x"),
+    "make-j2": ["make", "-j2"],
+    "git-clone": sh("git init -q -b main r && cd r && cp ../words.txt . && git add . && git commit -q -m w "
+                    "&& cd .. && git clone -q r c && git -C c log --format=%s && ls c"),
+    "python3-pool": ["/usr/bin/python3", "-c", "import multiprocessing as m\nif __name__=='__main__':\n"
+                     "  with m.Pool(2) as p: print(p.map(abs, range(-5, 5)))"],
+    "python3-compileall": ["/usr/bin/python3", "-m", "compileall", "-q", "t.py"],
+    "perl-threads": ["perl", "-Mthreads", "-e", "my @t = map { threads->create(sub { $_[0] * 2 }, $_) } 1..3; "
+                     "print join(',', map { $_->join } @t), \"\\n\""],
+    "find-exec": ["find", "tree", "-type", "f", "-name", "f*", "-exec", "wc", "-c", "{}", "+"],
+    "proc-status": sh("grep -E '^(Name|State|Threads|PPid):' /proc/self/status | sed 's/[0-9][0-9]*$/N/'"),
+    "proc-cmdline": sh("tr '\\0' ' ' < /proc/self/cmdline; echo; exec cat /proc/self/cmdline | tr '\\0' ' '"),
+    "proc-fd": bash("exec 7<a.txt; ls /proc/self/fd | sort -n | tr '\\n' ' '"),
+    "dev-fd": bash("exec 9<b.txt; cat /dev/fd/9; readlink /dev/fd/9"),
+    "sqlite3-big": (["sqlite3", ":memory:"], b"create table t(x);" + b"".join(
+        b"insert into t values(%d);" % i for i in range(3000)) + b"select count(*), sum(x) from t;"),
+    "setpriv-nnp": ["setpriv", "--no-new-privs", "true"],
+    "timeout": ["timeout", "5", "sleep", "0.1"],
+    "nice": ["nice", "-n", "5", "nice"],
+    "flock": ["flock", "lk", "true"],
+    "stdbuf": ["stdbuf", "-oL", "echo", "buf"],
+    "chroot-less-env": ["env", "-u", "HOME", "printenv", "LC_ALL"],
 }
 
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
@@ -273,9 +297,24 @@ ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "
 VOLATILE = {".git/index"}
 
 
+ROOT = None     # --root: an i386 (or any) Debian root, run under chroot and sysgate --root
+
+
 def resolve(argv):
-    exe = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=ENV["PATH"])
-    return None if exe is None else [exe] + argv[1:]
+    if ROOT is None:
+        exe = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=ENV["PATH"])
+        return None if exe is None else [exe] + argv[1:]
+    if argv[0].startswith("./"):
+        return argv
+    for d in ([""] if "/" in argv[0] else ENV["PATH"].split(":")):
+        p = os.path.join(d, argv[0]) if d else argv[0]
+        if os.path.exists(ROOT + p) and not os.path.isdir(ROOT + p):
+            return [p] + argv[1:]
+    return None
+
+
+# In a root, every invocation starts as a shell that enters its directory.
+ENTER = ["/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh"]
 
 
 def snapshot(d):
@@ -297,52 +336,82 @@ def snapshot(d):
     return out
 
 
-def runner_argv(runner, argv, tracefile=None):
+def runner_argv(runner, argv, tracefile=None, guest_dir=None):
+    if ROOT is not None:
+        argv = [ROOT + ENTER[0]] + ENTER[1:] + [guest_dir] + argv
+        if runner == "native":
+            return ["chroot", ROOT, argv[0][len(ROOT):]] + argv[1:]
+        if runner == "qemu":
+            return ["qemu-i386", "-L", ROOT] + argv
+        root = ["--root", ROOT]
+    else:
+        root = []
     if runner == "native":
         return argv
     if runner == "qemu":
         return ["qemu-x86_64"] + argv
     if runner == "trace":
-        return [sys.executable, "-m", "sysgate", "trace", "-f", "-o", tracefile] + argv
+        return [sys.executable, "-m", "sysgate", "trace", *root, "-f", "-o", tracefile] + argv
     cpu = runner.split("-", 1)[1] if "-" in runner else "intel"
-    return [sys.executable, "-m", "sysgate", "run", "--cpu", cpu] + argv
+    return [sys.executable, "-m", "sysgate", "run", "--cpu", cpu, *root] + argv
 
+
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (its runner started it with
+    start_new_session), process groups a test made of its own included."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    os.kill(int(d), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
 
 def run_one(name, runner, timeout, tracefile=None):
     spec = CORPUS[name]
     argv, stdin = spec if isinstance(spec, tuple) else (spec, b"")
     argv = resolve(argv)
-    d = os.path.join(BASE, name)
+    base = BASE if ROOT is None else ROOT + "/tmp/sysgate-corpus"
+    d = os.path.join(base, name)
     shutil.rmtree(d, ignore_errors=True)
     make_fixture(d)
     home = os.path.join(BASE, "home")   # outside d: sysgate keeps its cache there
     os.makedirs(home, exist_ok=True)
     env = dict(ENV, HOME=home)
-    if runner in ("trace",) or runner.startswith("sysgate"):
-        env["PYTHONPATH"] = TOP
-    p = subprocess.Popen(runner_argv(runner, argv, tracefile), cwd=d, env=env,
+    env["PYTHONPATH"] = TOP      # every runner's guest sees the same environment
+    guest_dir = d if ROOT is None else d[len(ROOT):]
+    if ROOT is not None:
+        env["HOME"] = "/tmp/sysgate-corpus"
+    p = subprocess.Popen(runner_argv(runner, argv, tracefile, guest_dir), cwd=d, env=env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
     try:
         out, err = p.communicate(stdin, timeout=timeout)
         rc = p.returncode
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
+        kill_session(p.pid)
         out, err = p.communicate()
         rc = "timeout"
     files = snapshot(d)
     shutil.rmtree(d, ignore_errors=True)
-    if isinstance(rc, int) and rc < 0:
-        # a shell reports death by signal N as 128+N and names it; sysgate does the same
-        rc = 128 - rc
-        err = re.sub(rb"(Segmentation fault|Terminated|Aborted|Killed)\n$", b"", err)
-    elif isinstance(rc, int) and runner != "native":
-        err = re.sub(rb"(Segmentation fault|Terminated|Aborted|Killed)\n$", b"", err)
-    return {"status": rc, "stdout": out, "stderr": err, "files": files}
+    signaled = isinstance(rc, int) and rc < 0
+    if signaled:
+        rc = 128 - rc       # as a shell (and sysgate) reports death by signal N
+    return {"status": rc, "stdout": out, "stderr": err, "files": files, "signaled": signaled}
+
+
+SIGNAL_WORD = re.compile(rb"(Segmentation fault|Terminated|Aborted|Killed|Illegal instruction|"
+                         rb"Bus error|Floating point exception|Trace/breakpoint trap)\n$")
 
 
 def compare(native, other):
     why = []
+    if native["signaled"] and not other["signaled"]:
+        # sysgate names the signal its guest died of on stderr, as a shell does
+        other = dict(other, stderr=SIGNAL_WORD.sub(b"", other["stderr"]))
     for k in ("status", "stdout", "stderr", "files"):
         if native[k] != other[k]:
             if k == "files":
@@ -403,7 +472,20 @@ def main():
     ap.add_argument("--timeout", type=float, default=240)
     ap.add_argument("--trace", action="store_true")
     ap.add_argument("--diff", action="store_true", help="print each difference in full")
+    ap.add_argument("--root", help="a Debian root (e.g. i386, made by debootstrap): each "
+                    "invocation runs there under chroot natively and sysgate --root")
     a = ap.parse_args()
+    global ROOT
+    if a.root:
+        ROOT = os.path.abspath(a.root).rstrip("/")
+        if a.runners == ap.get_default("runners"):
+            a.runners = "native,sysgate"     # qemu-i386 -L runs a child's exec outside the root
+        # the native runs under chroot read /proc as sysgate's guests read theirs
+        proc = ROOT + "/proc"
+        if not os.path.ismount(proc) and os.geteuid() == 0 and \
+                subprocess.run(["mount", "-t", "proc", "proc", proc]).returncode == 0:
+            import atexit
+            atexit.register(subprocess.run, ["umount", proc])
     names = [n for n in (a.only.split(",") if a.only else CORPUS) if resolve(
         (CORPUS[n][0] if isinstance(CORPUS[n], tuple) else CORPUS[n]))]
     missing = [n for n in CORPUS if n not in names and not a.only]

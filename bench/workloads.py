@@ -18,13 +18,15 @@ start-up and fork plus native children, while sysgate runs the children
 itself.
 
 Usage: python3 bench/workloads.py [--quick] [--reps N] [--only NAME,...]
-                                  [--json] [--plot FILE.png]
+                                  [--json] [--plot FILE.png] [--cpu]
+                                  [--baseline DIR]
 """
 import argparse
 import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,32 +90,44 @@ def workloads(quick):
     }
 
 
-def runners():
+def runners(baseline=None):
     env = dict(os.environ, PYTHONPATH=ROOT)
     out = {"native": ([], None)}
     qemu = shutil.which("qemu-x86_64")
     if qemu:
         out["qemu-user"] = ([qemu], None)
     out["sysgate"] = ([sys.executable, "-m", "sysgate", "run", "--"], env)
+    if baseline:
+        # Another checkout of sysgate (the code before a change), run in
+        # the same interleaved rounds: its before/after ratio is exact.
+        out["baseline"] = ([sys.executable, "-m", "sysgate", "run", "--"],
+                           dict(os.environ, PYTHONPATH=os.path.abspath(baseline)))
     return out
+
+
+CPU = False     # --cpu: CPU seconds of the run's processes instead of wall time
 
 
 def run_once(prefix, env, argv, stdin):
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(prefix + argv, input=stdin, capture_output=True, env=env,
                        timeout=1800)
     dt = time.perf_counter() - t0
+    if CPU:
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        dt = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if p.returncode:
         raise RuntimeError(f"{' '.join(prefix + argv)[:120]}: status {p.returncode}: "
                            f"{p.stderr[-300:]!r}")
     return dt, hashlib.sha256(p.stdout).hexdigest()
 
 
-def measure(quick, reps, only):
+def measure(quick, reps, only, baseline=None):
     loads = workloads(quick)
     if only:
         loads = {k: v for k, v in loads.items() if any(o in k for o in only)}
-    rs = runners()
+    rs = runners(baseline)
     results = {}
     for name, (argv, stdin) in loads.items():
         times = {r: [] for r in rs}
@@ -133,6 +147,8 @@ def measure(quick, reps, only):
                 row[f"{r}/native"] = med[r] / med["native"]
         if "qemu-user" in med:
             row["sysgate/qemu-user"] = med["sysgate"] / med["qemu-user"]
+        if "baseline" in med:
+            row["sysgate/baseline"] = med["sysgate"] / med["baseline"]
         results[name] = row
         print(f"  {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()),
               file=sys.stderr, flush=True)
@@ -168,11 +184,18 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated parts of workload names")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--plot", metavar="FILE.png")
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU seconds (user+system of every process of a run) instead of wall "
+                         "time: far steadier on a machine others are using")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also run the sysgate checkout in DIR, interleaved: sysgate/baseline")
     opts = ap.parse_args()
     if opts.reps < 1:
         ap.error("--reps must be at least 1")
+    global CPU
+    CPU = opts.cpu
     only = [o for o in opts.only.split(",") if o]
-    results = measure(opts.quick, opts.reps, only)
+    results = measure(opts.quick, opts.reps, only, opts.baseline)
     if opts.plot:
         plot(results, opts.plot)
     if opts.json:
@@ -185,6 +208,9 @@ def main():
     head += f" {'sysgate/nat':>12}"
     if have_qemu:
         head += f" {'sysgate/qemu':>13}"
+    have_base = any("sysgate/baseline" in r for r in results.values())
+    if have_base:
+        head += f" {'sysgate/base':>13}"
     print(head)
     for name, r in results.items():
         line = f"{name:<22} {r['native_s']:>8.3f}s"
@@ -193,6 +219,8 @@ def main():
         line += f" {r['sysgate/native']:>12.2f}"
         if have_qemu:
             line += f" {r['sysgate/qemu-user']:>13.2f}"
+        if have_base:
+            line += f" {r['sysgate/baseline']:>13.2f}"
         print(line)
 
 

@@ -88,11 +88,29 @@ def _parser():
     return p
 
 
-SIGPIPE = 13
 
 
 def describe_signal(signo):
     return SIGNAL_NAMES.get(signo, f"Signal {signo}")
+
+
+class GuestKilled(Exception):
+    """The guest died of a signal: sysgate dies of it too, once the trace's
+    summary is out, so its parent sees what the program's would (the
+    shell's "Segmentation fault", $? 139, WIFSIGNALED, the core flag)."""
+
+    def __init__(self, signo, task):
+        super().__init__(signo)
+        self.signo, self.task = signo, task
+
+
+def _die_as(e):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from .kernel import coredump
+    from .kernel.hostsig import die_by_signal
+    coredump.die(e.task, e.signo)
+    die_by_signal(e.signo)
 
 
 def cmd_run(opts, trace=None):
@@ -118,14 +136,10 @@ def cmd_run(opts, trace=None):
     if status[0] == "exit":
         return status[1]
     signo, why = status[1], status[2]
-    sys.stdout.flush()
-    msg = describe_signal(signo)
-    if os.environ.get("SYSGATE_VERBOSE") and why:
-        msg += f" ({why})"
-    if signo != SIGPIPE or os.environ.get("SYSGATE_VERBOSE"):
-        # A shell says nothing of a SIGPIPE death (the end of `yes | head`).
-        print(msg, file=sys.stderr)
-    return 128 + signo
+    if os.environ.get("SYSGATE_VERBOSE"):
+        print(f"sysgate: {describe_signal(signo)}" + (f" ({why})" if why else ""),
+              file=sys.stderr)
+    raise GuestKilled(signo, m.task)
 
 
 def cmd_trace(opts):
@@ -278,6 +292,8 @@ def main(argv=None):
         if opts.command == "syscalls":
             return cmd_syscalls(opts)
         return cmd_trace(opts) if opts.command == "trace" else cmd_run(opts)
+    except GuestKilled as e:
+        _die_as(e)
     except KeyboardInterrupt:
         return 130
     except Exception as e:     # a kernel bug: one line for users, loud with SYSGATE_DEBUG

@@ -278,9 +278,17 @@ def _outcome(rc, err):
         for words, e in STRERROR.items():
             if lines[-1].endswith(": " + words):
                 return f"errno {e}"
-    if rc > 128 and lines and lines[-1].split(" (")[0] in SIGNAL_WORDS:
-        return f"signal {rc - 128}"
     return f"exit {rc}"
+
+
+def _death(signo, err):
+    """A death by signal is the guest's when sysgate said so first (it runs
+    with SYSGATE_VERBOSE): else sysgate itself died."""
+    lines = err.decode(errors="replace").strip().splitlines()
+    if lines and lines[-1].startswith("sysgate: ") and \
+            lines[-1][9:].split(" (")[0] in SIGNAL_WORDS:
+        return f"signal {signo}"
+    return f"internal sysgate died of signal {signo}"
 
 
 def run_programs(files, timeout, opts=()):
@@ -299,6 +307,7 @@ def run_programs(files, timeout, opts=()):
                     os.dup2(null, 0)
                     os.dup2(null, 1)
                     os.dup2(err.fileno(), 2)
+                    os.environ["SYSGATE_VERBOSE"] = "1"
                     rc = cli.main(["run", *opts, path])
                 except SystemExit as e:
                     rc = e.code if isinstance(e.code, int) else 1
@@ -326,7 +335,7 @@ def run_programs(files, timeout, opts=()):
         if status is None:
             lines.append(f"{path} timeout")
         elif os.WIFSIGNALED(status):
-            lines.append(f"{path} internal sysgate died of signal {os.WTERMSIG(status)}")
+            lines.append(f"{path} {_death(os.WTERMSIG(status), text)}")
         else:
             lines.append(f"{path} {_outcome(os.WEXITSTATUS(status), text)}")
     return "\n".join(lines) + "\n"

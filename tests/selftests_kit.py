@@ -117,6 +117,20 @@ def build_all(names, jobs=None):
 RUNNERS = ("native", "intel", "amd", "qemu")
 
 
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (its runner started it with
+    start_new_session), process groups a test made of its own included."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    os.kill(int(d), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
+
 def runner_cmd(runner, exe, bits):
     if runner == "native":
         return [exe]
@@ -171,7 +185,7 @@ def run(runner, exe, bits, timeout=60):
     except subprocess.TimeoutExpired:
         # the test's own children (forked tracers, threads' helpers) go too
         try:
-            os.killpg(p.pid, signal.SIGKILL)
+            kill_session(p.pid)
         except ProcessLookupError:
             pass
         out, _ = p.communicate()

@@ -32,8 +32,7 @@ def test_a_fatal_signal_ends_a_computing_program_at_once(variant):
         out, err = p.communicate(timeout=20)
     finally:
         p.kill()
-    assert p.returncode == 128 + signal.SIGTERM, err
-    assert err.endswith(b"Terminated\n")
+    assert p.returncode == -signal.SIGTERM, err
     assert time.monotonic() - t0 < 5
 
 

@@ -724,7 +724,7 @@ def test_protocol_garbage_interrupt_and_kill():
         ack, r = c.ask(b"vKill;%x" % p.pid)
         assert r == b"OK"
         p.wait(timeout=TIMEOUT)
-        assert p.returncode == 128 + 9
+        assert p.returncode == -9
     finally:
         if p.poll() is None:
             p.kill()

@@ -85,6 +85,9 @@ ioperm off unheld: 0
 ioperm 0x80-0x83: 0 
   inb 0x80: 0xff inl 0xffffffff
   inb 0x82: SIGSEGV code 128
+thread:
+  outb 0x80: ok
+  outb 0x84: SIGSEGV
 child:
   outb 0x80: ok
 child ioperm off: 0 
@@ -106,7 +109,8 @@ iopl 0: 0
 def test_io_ports(variant):
     """ioperm/iopl as the host's kernel has them (ENOSYS without
     CONFIG_X86_IOPL_IOPERM, as here): the same as the native run; and the
-    model itself with the host's support assumed: per-thread bitmap, iopl 3
+    model itself with the host's support assumed: per-thread bitmap (a new
+    thread's a copy of its creator's), iopl 3
     for every port but CLI still #GP, fork and exec inheriting, a permitted
     port reading all ones (no device behind it)."""
     exe = build("io_ports.c", variant)

@@ -92,22 +92,33 @@ def test_no_import_circle_through_signal_time_entry_or_trace():
             sorted(comp)
 
 
+def test_no_import_circle_anywhere():
+    """sched, thread, cpulock, fork and task; futex and its PI and requeue
+    halves (which share futex_core); ldt and sigframe: none imports back
+    what imports it."""
+    assert not [sorted(c) for c in _circles(_imports(_modules()))]
+
+
+def test_the_circle_finder_finds_circles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _circles(graph) == [{"a", "b", "c"}]
+
+
 def test_kernel_publishes_events_without_importing_trace():
     graph = _imports(_modules())
-    # kernel.thread still names the calling thread for the printers itself.
     sideways = {m: sorted(w for w in deps if w.startswith("sysgate.trace"))
-                for m, deps in graph.items()
-                if m.startswith("sysgate.kernel") and m != "sysgate.kernel.thread"}
+                for m, deps in graph.items() if m.startswith("sysgate.kernel")}
     assert not {m: w for m, w in sideways.items() if w}
 
 
 def test_handlers_reach_the_machine_only_through_the_task():
-    """No kernel module but task.py (the accessors) and thread.py (the CPU
-    lock, which switches the machine's threads) names the machine or the
-    gate."""
+    """No kernel module but task.py (the accessors), cpulock.py (the CPU
+    lock, which switches the machine's threads) and thread.py (which starts
+    them) names the machine or the gate."""
     reaching = []
     for m, p in _modules().items():
         if not m.startswith("sysgate.kernel") or m in ("sysgate.kernel.task",
+                                                       "sysgate.kernel.cpulock",
                                                        "sysgate.kernel.thread"):
             continue
         for node in ast.walk(ast.parse(open(p).read())):
@@ -151,14 +162,17 @@ def calls(n):
     assert status == ("exit", 0), status
     return count[0]
 
-few = calls(100)          # first: it also pays for what runs once per process
-print((calls(1100) - few) / 1000)
+calls(100)                # first: it also pays for what runs once per host process
+# Two runs that differ only in their number of calls: what runs once per run
+# (start-up, lazy imports, caches) cancels out.
+print((calls(2100) - calls(1100)) / 1000)
 """
 
-# Measured on the tree before the split (engine hook to the handler and
-# back: router, gate, dispatch, invoke, the handler and its converters,
-# the return check, the register write).
-BUDGET = {"syscall64": 10.14, "int80-32": 9.14, "sysenter": 14.14}
+# Counted on the tree before the split (engine hook to the handler and
+# back: router, gate, dispatch, invoke, the handler, the return check, the
+# register reads and writes); SYSENTER since made cheaper (the sixth
+# argument read in place), and held there.
+BUDGET = {"syscall64": 11, "int80-32": 10, "sysenter": 12}
 
 
 @pytest.mark.parametrize("gate,flags,cpu", [

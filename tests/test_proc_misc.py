@@ -30,3 +30,12 @@ def test_pidfds(variant):
 def test_pidfd_of_a_host_process_is_refused():
     emu = run_sysgate(build("proc_pidfd.c", "gcc64"), ["outside"])
     assert emu.stdout == b"pidfd_open(parent outside the session) = -1 errno 3\n"
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_proc_self_mem_through_every_transfer_call(variant):
+    """/proc/self/mem written and read back through write, pwrite, writev,
+    pwritev and pwritev2 (and their read forms), each its own piece."""
+    native, _ = assert_same(build("proc_mem_vec.c", variant))
+    assert b"pwritev2: 9, target 'pwritev2'" in native.stdout
+    assert b"read back 4: 9, 'pwritev2'" in native.stdout

@@ -12,14 +12,13 @@ import time
 
 import pytest
 
-from conftest import ALL, ROOT, SIGNAL_WORDS, assert_same, build, run_native, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_native, run_sysgate
 
 # Each blocks in one call until a signal comes (tests/guests/wait_block.c).
 MODES = ["read", "readv", "write", "writev", "fifo_r", "fifo_w", "wait4", "waitid",
          "nanosleep", "futex", "poll", "select", "epoll", "pause", "recv", "sockread",
          "accept", "stdin"]
 DEADLINE = 1.0          # seconds from the signal to the end of sysgate
-WORDS = {**SIGNAL_WORDS, signal.SIGINT: b"Interrupt", signal.SIGHUP: b"Hangup"}
 
 
 def _start(cmd, tmp_path, mode, stdin):
@@ -92,8 +91,7 @@ def test_signal_from_outside_ends_every_wait(tmp_path, signo, procs_left):
             p.kill()
         took = time.monotonic() - t0
         out, err = _end(p)
-        assert p.returncode == 128 + signo, (mode, p.returncode, err)
-        assert err.endswith(WORDS[signo] + b"\n"), (mode, err)
+        assert p.returncode == -signo, (mode, p.returncode, err)
         if took > DEADLINE:
             slow[mode] = took
     assert not slow, slow

@@ -29,6 +29,7 @@ UAPI = {
     "linux/fcntl.h": ("O_", "AT_", "F_", "FD_CLOEXEC", "FASYNC"),
     "linux/mman.h": ("PROT_", "MAP_", "MREMAP_", "MADV_", "MLOCK_", "MCL_"),
     "asm/signal.h": ("SIG", "SA_", "SS_", "MINSIGSTKSZ"),
+    "asm/siginfo.h": ("SI_", "ILL_", "FPE_", "SEGV_", "BUS_", "TRAP_", "CLD_", "POLL_"),
     "linux/errno.h": ("E",),
     "linux/time.h": ("CLOCK_", "TIMER_ABSTIME", "ITIMER_"),
     "asm/socket.h": ("SOL_SOCKET", "SO_", "SCM_"),
@@ -41,12 +42,13 @@ UAPI = {
     "linux/stat.h": ("S_IF", "S_IS", "STATX_", "AT_STATX_"),
     "linux/rseq.h": ("RSEQ_",),
     "linux/wait.h": ("W", "P_"),
+    "linux/sched.h": ("CLONE_",),
     "asm/poll.h": ("POLL",),
     "linux/openat2.h": ("RESOLVE_",),
 }
 # Names the headers define that are not values (or are only aliases
 # readers would trip on).
-SKIP = re.compile(r"^(SIG_(DFL|IGN|ERR)|SIGRTMAX|SIGSTKSZ|S_IS\w+|__\w+)$")
+SKIP = re.compile(r"^(SIG_(DFL|IGN|ERR)|EMT_\w+|SIGRTMAX|SIGSTKSZ|S_IS\w+|__\w+)$")
 
 
 def parse(path):

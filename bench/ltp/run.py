@@ -13,6 +13,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,14 +44,38 @@ def cmd(runner, exe, bits):
     return [sys.executable, "-m", "sysgate", "run", "--cpu", cpu, exe]
 
 
+
+def kill_session(sid):
+    """SIGKILL to every process of session sid (its runner started it with
+    start_new_session), process groups a test made of its own included."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:
+                    os.kill(int(d), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
+
 def run(runner, name, bits, timeout):
     bindir = os.path.join(OUT, f"bin{bits}")
     exe = os.path.join(bindir, name)
     if not os.path.exists(exe):
         return "notbuilt", "not built", 0.0
-    with tempfile.TemporaryDirectory(prefix="ltp-") as tmp:
+    # LTP looks for the helpers a test copies or execs in $LTPROOT/testcases/bin
+    ltproot = os.path.join(OUT, f"root{bits}")
+    if not os.path.exists(os.path.join(ltproot, "testcases", "bin")):
+        os.makedirs(os.path.join(ltproot, "testcases"), exist_ok=True)
+        try:
+            os.symlink(bindir, os.path.join(ltproot, "testcases", "bin"))
+        except FileExistsError:
+            pass
+    tmp = tempfile.mkdtemp(prefix="ltp-")
+    os.chmod(tmp, 0o1777)       # as /tmp: tests that drop root make their directory there
+    try:
         env = dict(os.environ, TMPDIR=tmp, PYTHONPATH=TOP, LTP_TIMEOUT_MUL="6",
-                   LTPROOT=bindir, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+                   LTPROOT=ltproot, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
                    LTP_COLORIZE_OUTPUT="0")
         t0 = time.time()
         p = subprocess.Popen(cmd(runner, exe, bits), cwd=tmp, env=env, stdin=subprocess.DEVNULL,
@@ -59,10 +84,20 @@ def run(runner, name, bits, timeout):
             out, _ = p.communicate(timeout=timeout)
             rc = p.returncode
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, _ = p.communicate()
+            kill_session(p.pid)
+            try:
+                out, _ = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:     # a process that left the session holds the pipe
+                out = b""
             rc = None
         dt = time.time() - t0
+    finally:
+        # a test killed while it had something mounted there leaves it
+        for line in open("/proc/self/mounts").read().splitlines()[::-1]:
+            mnt = line.split()[1]
+            if mnt.startswith(tmp + "/"):
+                subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
     text = out.decode(errors="replace")
     if rc is None:
         return "timeout", last_bad(text) or "timed out", dt
@@ -104,8 +139,13 @@ def main():
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         futs = {ex.submit(run, r, n, b, a.timeout): (b, n, r) for b, n, r in jobs}
+        done = 0
         for f in concurrent.futures.as_completed(futs):
-            res[futs[f]] = f.result()
+            res[futs[f]] = r = f.result()
+            done += 1
+            b, n, rn = futs[f]
+            print(f"[{done}/{len(futs)} {time.time() - t0:.0f}s] {b} {n} {rn}: {r[0]} {r[1][:120]}",
+                  file=sys.stderr, flush=True)
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump({f"{b}/{n}/{r}": v for (b, n, r), v in res.items()}, f, indent=1)

@@ -2,10 +2,11 @@
 ABI, and the typed user-memory accessors that read and write them: a
 handler names the structure and gets its fields, never packing bytes or
 checking protections itself. Every access faults cleanly (EFAULT)."""
+import re
 import struct
 
 from ..kernel.errors import KernelError, E
-from .consts import PROT_READ, PROT_WRITE, UIO_MAXIOV
+from .consts import PROT_WRITE, UIO_MAXIOV
 
 
 class Layout:
@@ -15,32 +16,19 @@ class Layout:
     def __init__(self, name, fields, fmt):
         self.name, self.fields = name, tuple(fields.split())
         self.st = struct.Struct("<" + fmt)
+        self.size = self.st.size
         # For a copy-out that cuts each value to its field's width, as the
         # compat copy-outs do (a 64-bit count into a 32-bit long).
         self.cut = struct.Struct("<" + fmt.upper().replace("X", "x"))
-        self.size = self.st.size
-        self.masks = tuple((1 << 8 * struct.calcsize("<" + c)) - 1
-                           for c in _codes(fmt) if not c.endswith("x"))
         # Where each field sits, for a call that writes back one of them.
-        self.offset, at = {}, 0
-        codes = iter(_codes(fmt))
-        for code in codes:
-            if code.endswith("x"):
-                at += int(code[:-1] or 1)
-                continue
-            self.offset[self.fields[len(self.offset)]] = at
-            at += struct.calcsize("<" + code)
-
-
-def _codes(fmt):
-    out, num = [], ""
-    for ch in fmt:
-        if ch.isdigit():
-            num += ch
-            continue
-        out.append(num + ch if ch == "x" else (num + ch if num and ch == "s" else ch))
-        num = ""
-    return out
+        self.offset, masks, at, names = {}, [], 0, iter(self.fields)
+        for code in re.findall(r"\d*[a-zA-Z]", fmt):
+            n = struct.calcsize("<" + code)
+            if not code.endswith("x"):
+                self.offset[next(names)] = at
+                masks.append((1 << 8 * n) - 1)
+            at += n
+        self.masks = tuple(masks)
 
 
 def _abi(word, long, ptr):
@@ -64,6 +52,11 @@ def _abi(word, long, ptr):
                           f"{P}I4x{P}{P}{P}{P}i4xI4x" if word == 8 else "IIIIIIiI"),
         "cmsghdr": Layout("cmsghdr", "len level type", f"{P}ii"),
         "stack_t": Layout("stack_t", "sp flags size", f"{P}i4x{P}" if word == 8 else "IiI"),
+        # The kernel's own sigaction (rt_sigaction's; glibc's differs), and
+        # i386's old one (sigaction(2): a 32-bit mask before the flags).
+        "sigaction": Layout("sigaction", "handler flags restorer mask", f"{P}{P}{P}Q"),
+        "old_sigaction": Layout("old_sigaction", "handler mask flags restorer", "IIII"),
+        "sigset": Layout("sigset", "mask", "Q"),
         "word": Layout("word", "value", P),
         "int": Layout("int", "value", "i"),
         "int2": Layout("int2", "a b", "ii"),
@@ -137,11 +130,6 @@ def check_writable(t, ptr, n):
     """EFAULT unless all of [ptr, ptr+n) may be written (before a call
     that does something it cannot take back, such as making descriptors)."""
     if n and (ptr < 0 or ptr + n > t.mm.task_size or t.mm.extent(ptr, n, PROT_WRITE) < n):
-        raise KernelError(E.EFAULT)
-
-
-def check_readable(t, ptr, n):
-    if n and (ptr < 0 or ptr + n > t.mm.task_size or t.mm.extent(ptr, n, PROT_READ) < n):
         raise KernelError(E.EFAULT)
 
 

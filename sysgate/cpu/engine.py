@@ -16,6 +16,8 @@ from unicorn import unicorn_const as UC
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib as _lib
 
+from ..kernel.tables.unistd import NR_I386, NR_X86_64
+
 # The gate hooks and their register traffic are the hot path of every system
 # call; the Python binding's wrappers cost several times the C call they
 # wrap, so these go to libunicorn directly through ctypes.
@@ -169,16 +171,22 @@ _STUB_PAGE = []
 # stops exact (Engine.exact_stops); a sigaction only when it sets an action
 # (a query does not). Until then a stop from outside either kills the
 # process or waits for its next system call (Engine.stop_async).
+def _numbers(table, names):
+    return frozenset(table[n] for n in names if n in table)
+
+
 _SURVIVED_STOPS = {
-    # rt_sigaction, alarm, setitimer, ptrace, timer_create, timer_settime
-    "x86_64": frozenset((13, 37, 38, 101, 222, 223)),
-    # signal, sigaction, rt_sigaction, alarm, setitimer, ptrace,
-    # timer_create, timer_settime, timer_settime64
-    "i386": frozenset((48, 67, 174, 27, 104, 26, 259, 260, 409)),
+    "x86_64": _numbers(NR_X86_64, ("rt_sigaction", "alarm", "setitimer", "ptrace",
+                                   "timer_create", "timer_settime")),
+    "i386": _numbers(NR_I386, ("signal", "sigaction", "rt_sigaction", "alarm", "setitimer",
+                               "ptrace", "timer_create", "timer_settime", "timer_settime64")),
 }
+# Either ABI's: the one set test a system call pays before _after_call.
+_SURVIVED_ANY = _SURVIVED_STOPS["x86_64"] | _SURVIVED_STOPS["i386"]
 
 # rt_sigaction (both ABIs), sigaction and signal (i386): args[1] is the action.
-_SIGACTIONS = frozenset((13, 174, 67, 48))
+_SIGACTIONS = _numbers(NR_X86_64, ("rt_sigaction",)) | _numbers(
+    NR_I386, ("rt_sigaction", "sigaction", "signal"))
 
 
 class PreemptFlag(ctypes.Structure):
@@ -809,7 +817,8 @@ class Engine:
             self._exception_in_flight = True
         try:
             self.gate.interrupt(intno)
-            if self._preempt_hook is None:
+            if self._preempt_hook is None and (self.want_exact or getattr(
+                    self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
                 self._after_call()
         except BaseException as e:
             self._pending_error = e
@@ -824,7 +833,8 @@ class Engine:
             return
         try:
             self.gate.syscall_insn()
-            if self._preempt_hook is None:
+            if self._preempt_hook is None and (self.want_exact or getattr(
+                    self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
                 self._after_call()
         except BaseException as e:
             self._pending_error = e
@@ -839,7 +849,8 @@ class Engine:
             return
         try:
             self.gate.sysenter_insn()
-            if self._preempt_hook is None:
+            if self._preempt_hook is None and (self.want_exact or getattr(
+                    self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
                 self._after_call()
         except BaseException as e:
             self._pending_error = e

@@ -25,89 +25,14 @@ The stub answers a stop (`stopped`) by reporting it and serving packets
 until gdb resumes the target; it returns a Resume saying how.
 """
 import os
-import struct
 import traceback
 
-# Linux x86 signal number -> gdb's (include/gdb/signals.def).
-_LINUX_TO_GDB = {
-    1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 10, 8: 8, 9: 9, 10: 30, 11: 11, 12: 31,
-    13: 13, 14: 14, 15: 15, 16: 143, 17: 20, 18: 19, 19: 17, 20: 18, 21: 21, 22: 22,
-    23: 16, 24: 24, 25: 25, 26: 26, 27: 27, 28: 28, 29: 23, 30: 32, 31: 12, 32: 77,
-}
-_LINUX_TO_GDB.update({n: 45 + n - 33 for n in range(33, 64)})
-_LINUX_TO_GDB[64] = 78
-_GDB_TO_LINUX = {g: n for n, g in _LINUX_TO_GDB.items() if g != 143}
-SIGTRAP, SIGKILL = 5, 9
-PACKET_SIZE = 0x4000
-E_FAULT, E_INVAL = b"E0e", b"E16"
+from .protocol import (  # noqa: F401 (the stub's names, as before)
+    _LINUX_TO_GDB, _GDB_TO_LINUX, SIGTRAP, SIGKILL, PACKET_SIZE, E_FAULT, E_INVAL,
+    to_gdb_signal, from_gdb_signal, Stop, Resume, Malformed, _hexint, _addr_len, _xfer_slice)
+from .vfile import HostFiles, _file_error  # noqa: F401
 
-
-def to_gdb_signal(signo):
-    return _LINUX_TO_GDB.get(signo, 143)
-
-
-def from_gdb_signal(gsig):
-    return _GDB_TO_LINUX.get(gsig, 0)
-
-
-class Stop:
-    """Why the target stopped: a Linux signal number and gdb's stop-reason
-    pairs (swbreak, watch, syscall_entry, ...)."""
-
-    def __init__(self, signo, *reasons):
-        self.signo = signo
-        self.reasons = list(reasons)
-
-    def __repr__(self):
-        return f"Stop({self.signo}, {self.reasons})"
-
-
-class Resume:
-    """What gdb asked for: action is 'continue', 'step', 'kill' or 'detach';
-    signo (Linux) is the signal to deliver on the way, 0 for none."""
-
-    def __init__(self, action, signo=0):
-        self.action, self.signo = action, signo
-
-    def __repr__(self):
-        return f"Resume({self.action!r}, {self.signo})"
-
-
-class Malformed(Exception):
-    pass
-
-
-def _hexint(text):
-    try:
-        return int(text, 16)
-    except ValueError:
-        raise Malformed(text) from None
-
-
-def _addr_len(text):
-    a, sep, n = text.partition(",")
-    if not sep:
-        raise Malformed(text)
-    return _hexint(a), _hexint(n)
-
-
-def _xfer_slice(data, spec):
-    off, length = _addr_len(spec)
-    chunk = data[off:off + length]
-    return (b"m" if off + length < len(data) else b"l") + chunk
-
-
-# gdb's File-I/O errno values: Linux's below 31, then a few renumbered.
-_FILEIO_ERRNO = {36: 91}
-
-
-def _file_error(errno):
-    if errno is None or errno > 30 and errno not in _FILEIO_ERRNO:
-        errno = 9999
-    return b"F-1,%x" % _FILEIO_ERRNO.get(errno, errno)
-
-
-class GdbStub:
+class GdbStub(HostFiles):
     def __init__(self, conn, target):
         self.conn = conn
         self.target = target
@@ -398,51 +323,6 @@ class GdbStub:
             return self._vfile(text[5:])
         if text == "MustReplyEmpty":
             return b""
-        return b""
-
-    # --- vFile: gdb reads the program, its libraries and /proc through us --
-    def _vfile(self, text):
-        op, _, arg = text.partition(":")
-        args = arg.split(",")
-        try:
-            if op == "setfs":
-                return b"F0"
-            if op == "open":
-                if _hexint(args[1]) & 3:
-                    return _file_error(13)          # read-only, like gdbserver's reads
-                f = self.target.open_file(bytes.fromhex(args[0]))
-                fd = self._next_fd
-                self._next_fd += 1
-                self._files[fd] = f
-                return b"F%x" % fd
-            if op == "pread":
-                f = self._files.get(_hexint(args[0]))
-                if f is None:
-                    return _file_error(9)
-                count = min(_hexint(args[1]), PACKET_SIZE // 2 - 64)
-                f.seek(_hexint(args[2]))
-                data = f.read(count)
-                return b"F%x;" % len(data) + data
-            if op == "close":
-                f = self._files.pop(_hexint(args[0]), None)
-                if f is None:
-                    return _file_error(9)
-                f.close()
-                return b"F0"
-            if op == "fstat":
-                f = self._files.get(_hexint(args[0]))
-                if f is None:
-                    return _file_error(9)
-                pos = f.seek(0, 2)
-                # gdb's struct stat: big-endian, dev..rdev 32-bit, sizes 64, times 32.
-                st = struct.pack(">IIIIIIIQQQIII", 0, 0, 0o100444, 1, 0, 0, 0, pos, 4096,
-                                 (pos + 511) // 512, 0, 0, 0)
-                return b"F%x;" % len(st) + st
-            if op == "readlink":
-                data = self.target.readlink(bytes.fromhex(args[0]))
-                return b"F%x;" % len(data) + data
-        except OSError as e:
-            return _file_error(e.errno)
         return b""
 
     def _vcont(self, text):

@@ -15,6 +15,7 @@ import stat
 from .errors import KernelError, E
 from .registry import syscall
 from .fs import lookup
+from . import txtbusy
 from ..loader import elf
 from ..loader.image import ExecFile
 
@@ -87,6 +88,7 @@ def checked_open(path_fd, name):
             raise KernelError(E.ELOOP)
         if not stat.S_ISREG(st.st_mode) or not os.access(f"/proc/self/fd/{path_fd}", os.X_OK):
             raise KernelError(E.EACCES)
+        txtbusy.check(path_fd)
         try:
             host = os.open(f"/proc/self/fd/{path_fd}", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as e:

@@ -3,7 +3,7 @@
 Between the threads of one process a futex is a queue of waiters kept
 here, keyed by address; the value check and the queueing are atomic with
 respect to the other threads because the caller holds the process's CPU
-(kernel.thread) until it sleeps. A process with one thread has no queue:
+(kernel.cpulock) until it sleeps. A process with one thread has no queue:
 nobody could wake it, so a wait ends by its value check, its timeout or a
 signal.
 
@@ -18,73 +18,19 @@ deadline, or fails with EINTR when a handler ran (futex_wait_restart).
 """
 import ctypes
 import struct
-import time
 
 from . import sched
 from .errors import KernelError, E
-from .hostlibc import syscall_errno
 from .registry import syscall
 from .thread import host_wait
 from .time import get_timespec
-
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
-FUTEX_WAKE_OP, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 5, 9, 10
-FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 6, 7, 8
-FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 11, 12, 13
-FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
-CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
-
-
-# --- futexes other processes can reach: host futexes on host memory -----------
-_HOST_POLL_NS = 20_000_000   # a host wait's slice, between looks for signals
-NR_FUTEX_HOST, NR_FUTEX_WAITV_HOST = 202, 449      # x86-64 host
-FUTEX2_SIZE_U32 = 2
-_TIMESPEC = struct.Struct("<qq")
-_INTERRUPTED = object()
-_WAITV_OK = [True]       # emptied once the host refuses futex_waitv
-
-
-def _host_futex(addr, op, val, arg4=None, addr2=0, val3=0):
-    """The host's futex(2) on host address addr: (result, errno). arg4 is a
-    wait's absolute CLOCK_MONOTONIC deadline in ns, or a requeue's count."""
-    if arg4 is not None and op & 0x7F in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-        arg4 = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(arg4, 0), 1_000_000_000)))
-    elif arg4 is not None:
-        arg4 = ctypes.c_void_p(arg4)
-    return syscall_errno(NR_FUTEX_HOST, ctypes.c_void_p(addr), ctypes.c_int(op),
-                         ctypes.c_uint(val & 0xFFFFFFFF), arg4, ctypes.c_void_p(addr2),
-                         ctypes.c_uint(val3 & 0xFFFFFFFF))
-
-
-def _host_waitv(waiters, until_ns):
-    """futex_waitv(2) on (host address, value, flags) triples with an
-    absolute CLOCK_MONOTONIC deadline: (index woken, errno)."""
-    arr = (ctypes.c_uint64 * (3 * len(waiters)))()
-    for i, (addr, val, flags) in enumerate(waiters):
-        arr[3 * i], arr[3 * i + 1], arr[3 * i + 2] = val & 0xFFFFFFFF, addr, flags
-    ts = None
-    if until_ns is not None:
-        ts = ctypes.create_string_buffer(_TIMESPEC.pack(*divmod(max(until_ns, 0), 1_000_000_000)))
-    return syscall_errno(NR_FUTEX_WAITV_HOST, arr, ctypes.c_uint(len(waiters)),
-                         ctypes.c_uint(0), ts, ctypes.c_int(CLOCK_MONOTONIC))
-
-
-def _checked(result):
-    r, err = result
-    if r < 0:
-        raise KernelError(err)
-    return r
-
-
-def shared_word(t, uaddr, op):
-    """The host address of a futex word other processes may wait on or
-    wake (a shared mapping, the futex not private), or None."""
-    if op & FUTEX_PRIVATE_FLAG:
-        return None
-    v = t.mm.find(uaddr)
-    if v is None or not v.shared or not v.backed or uaddr + 4 > v.end:
-        return None
-    return v.ptr + (uaddr - v.start)
+from .futex_core import (  # noqa: F401 (the op codes, for importers)
+    FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP,
+    FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI,
+    FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2, FUTEX_PRIVATE_FLAG,
+    FUTEX_CLOCK_REALTIME, CLOCK_REALTIME, CLOCK_MONOTONIC, FUTEX2_SIZE_U32, _HOST_POLL_NS,
+    _INTERRUPTED, _WAITV_OK, Waiter, checked, dequeue, enqueue, host_futex, host_waitv,
+    shared_word, sleep_until_woken)
 
 
 def _host_wait(t, host, val, deadline, bitset):
@@ -107,7 +53,7 @@ def _host_wait(t, host, val, deadline, bitset):
         until = min(until) if until else None
         r, err = -1, E.ENOSYS
         if bitset == 0xFFFFFFFF and _WAITV_OK:
-            r, err = _host_waitv(((host, val, FUTEX2_SIZE_U32),
+            r, err = host_waitv(((host, val, FUTEX2_SIZE_U32),
                                   (t.host.signal_word_addr(), seq,
                                    FUTEX2_SIZE_U32 | FUTEX_PRIVATE_FLAG)), until)
             if err not in (0, E.EAGAIN, E.ETIMEDOUT, E.EINTR):
@@ -116,7 +62,7 @@ def _host_wait(t, host, val, deadline, bitset):
                 _WAITV_OK.clear()
         if r < 0 and err not in (E.EAGAIN, E.ETIMEDOUT, E.EINTR):
             cap = now + _HOST_POLL_NS
-            r, err = _host_futex(host, FUTEX_WAIT_BITSET, val,
+            r, err = host_futex(host, FUTEX_WAIT_BITSET, val,
                                  cap if until is None else min(until, cap), 0, bitset)
             if r < 0 and err not in (E.EAGAIN, E.ETIMEDOUT, E.EINTR):
                 return -err
@@ -153,46 +99,6 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
         if e.errno == sched.ERESTART_RESTARTBLOCK:
             t.restart_block = lambda t2: _wait(t2, uaddr, val, deadline, op, bitset)
         raise
-
-
-class Waiter:
-    __slots__ = ("task", "bitset", "woken", "pi", "requeue")
-
-    def __init__(self, task, bitset, pi=False):
-        self.task, self.bitset, self.woken, self.pi = task, bitset, False, pi
-        self.requeue = None     # FUTEX_WAIT_REQUEUE_PI: the PI futex it is bound for
-
-
-def enqueue(t, uaddr, w):
-    t.proc.futex_queues.setdefault(uaddr, []).append(w)
-
-
-def dequeue(t, uaddr, w):
-    """Take w off uaddr's queue if a wake has not already done so."""
-    q = t.proc.futex_queues.get(uaddr)
-    if q is not None and w in q:
-        q.remove(w)
-        if not q:
-            del t.proc.futex_queues[uaddr]
-
-
-def sleep_until_woken(t, waiters, deadline, restart):
-    """Sleep on the CPU lock until one of waiters is woken (its index), a
-    signal comes (restart) or the deadline (CLOCK_MONOTONIC ns) passes
-    (ETIMEDOUT); the guest's timers still fire meanwhile."""
-    lock = t.proc.cpu_sched
-    while True:
-        for i, w in enumerate(waiters):
-            if w.woken:
-                return i
-        t.timers.expire()
-        if sched.interruptible(t):
-            raise KernelError(restart)
-        now = sched.now_ns()
-        if deadline is not None and now >= deadline:
-            raise KernelError(E.ETIMEDOUT)
-        until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-        lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
 
 
 def _queue_wait(t, uaddr, deadline, bitset, restart):
@@ -307,7 +213,7 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         host = shared_word(t, uaddr, op)
         if host is None:
             return _wake_private(t, uaddr, val, bitset)
-        return _checked(_host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
             raise KernelError(E.EINVAL)
@@ -320,7 +226,7 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
         if host is not None and host2 is not None:
             # Both words are shared memory: the host does the whole call,
             # waiters in other processes included.
-            return _checked(_host_futex(host, cmd, val, timeout, host2, val3))
+            return checked(host_futex(host, cmd, val, timeout, host2, val3))
         if cmd == FUTEX_CMP_REQUEUE and cur != val3 & 0xFFFFFFFF:
             raise KernelError(E.EAGAIN)
         if cmd == FUTEX_WAKE_OP:
@@ -331,15 +237,15 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             arg = val3 & 0xFFF
             arg = arg - 0x1000 if arg & 0x800 else arg
             woken = _wake_private(t, uaddr, val) if host is None else \
-                _checked(_host_futex(host, FUTEX_WAKE, val))
+                checked(host_futex(host, FUTEX_WAKE, val))
             if _CMP[cmp](_s32(old), arg):
                 woken += _wake_private(t, uaddr2, nr2) if host2 is None else \
-                    _checked(_host_futex(host2, FUTEX_WAKE, nr2))
+                    checked(host_futex(host2, FUTEX_WAKE, nr2))
             return woken
         if host is not None:
             # One word shared, the other private: waiters elsewhere on the
             # shared one are woken, none is requeued into this process.
-            return _checked(_host_futex(host, FUTEX_WAKE, val))
+            return checked(host_futex(host, FUTEX_WAKE, val))
         if t.proc.cpu_sched is None:
             return 0
         return _requeue(t, uaddr, uaddr2, _s32(val), nr2)

@@ -30,7 +30,7 @@ def _store(t, uaddr, v):
 
 
 def futex_pi(t, uaddr, op, cmd, timeout, wide):
-    from .futex import shared_word, _host_futex, _checked
+    from .futex_core import shared_word, host_futex, checked
     if uaddr & 3:
         raise KernelError(E.EINVAL)
     deadline = None
@@ -51,7 +51,7 @@ def futex_pi(t, uaddr, op, cmd, timeout, wide):
             buf = ctypes.create_string_buffer(struct.pack("<qq", *divmod(max(at, 0), 10**9)))
             arg4 = ctypes.addressof(buf)
         with host_wait(t):
-            return _checked(_host_futex(host, cmd | (op & CLOCK_REALTIME_FLAG), 0, arg4))
+            return checked(host_futex(host, cmd | (op & CLOCK_REALTIME_FLAG), 0, arg4))
     if cmd == UNLOCK_PI:
         return _unlock(t, uaddr)
     return _lock(t, uaddr, deadline, trylock=cmd == TRYLOCK_PI)
@@ -62,7 +62,7 @@ def _owner_alive(t, tid):
 
 
 def _lock(t, uaddr, deadline, trylock):
-    from .futex import Waiter, dequeue, enqueue, sleep_until_woken
+    from .futex_core import Waiter, dequeue, enqueue, sleep_until_woken
     while True:
         val = _word(t, uaddr)
         owner = val & FUTEX_TID_MASK

@@ -52,7 +52,7 @@ def _key_ok(uaddr):
 
 
 def _both_shared(t, uaddr, uaddr2, op):
-    from .futex import shared_word
+    from .futex_core import shared_word
     h1, h2 = shared_word(t, uaddr, op), shared_word(t, uaddr2, op)
     return (h1, h2) if h1 is not None and h2 is not None else None
 
@@ -62,7 +62,7 @@ def wait_requeue_pi(t, uaddr, op, val, deadline, uaddr2):
     """deadline: CLOCK_MONOTONIC ns (the guest's absolute timeout moved
     onto that clock), or None. The call's bitset is always "any"
     (do_futex ignores val3 here)."""
-    from .futex import Waiter, dequeue, enqueue, sleep_until_woken
+    from .futex_core import Waiter, dequeue, enqueue, sleep_until_woken
     bitset = 0xFFFFFFFF
     if uaddr == uaddr2:
         raise KernelError(E.EINVAL)
@@ -92,7 +92,7 @@ def wait_requeue_pi(t, uaddr, op, val, deadline, uaddr2):
 
 
 def _host_wait_requeue(t, hosts, op, val, deadline, bitset):
-    from .futex import _host_futex, _checked
+    from .futex_core import host_futex, checked
     buf = None
     if deadline is not None:
         at = deadline
@@ -101,21 +101,21 @@ def _host_wait_requeue(t, hosts, op, val, deadline, bitset):
         buf = ctypes.create_string_buffer(struct.pack("<qq", *divmod(max(at, 0), 10**9)))
     arg4 = ctypes.addressof(buf) if buf is not None else None
     with host_wait(t):
-        return _checked(_host_futex(hosts[0], WAIT_REQUEUE_PI | (op & CLOCK_REALTIME_FLAG),
+        return checked(host_futex(hosts[0], WAIT_REQUEUE_PI | (op & CLOCK_REALTIME_FLAG),
                                     val, arg4, hosts[1], bitset))
 
 
 # --- the requeuer -------------------------------------------------------------
 def cmp_requeue_pi(t, uaddr, op, nr_wake, nr_requeue, uaddr2, cmpval):
     """nr_wake and nr_requeue are already signed."""
-    from .futex import _host_futex, _checked
+    from .futex_core import host_futex, checked
     if nr_wake < 0 or nr_requeue < 0 or uaddr == uaddr2 or nr_wake != 1:
         raise KernelError(E.EINVAL)
     _key_ok(uaddr)
     _key_ok(uaddr2)
     hosts = _both_shared(t, uaddr, uaddr2, op)
     if hosts is not None:
-        return _checked(_host_futex(hosts[0], CMP_REQUEUE_PI, nr_wake, nr_requeue,
+        return checked(host_futex(hosts[0], CMP_REQUEUE_PI, nr_wake, nr_requeue,
                                     hosts[1], cmpval))
     if _word(t, uaddr) != cmpval & 0xFFFFFFFF:
         raise KernelError(E.EAGAIN)

@@ -135,6 +135,11 @@ class HostSignals:
             if tids is not None and self._look_at_threads(tids):
                 self.pending = True
                 self._bump_signal_word()
+            if info is not None and info.si_signo not in FORWARDED:
+                # CPython 3.11's sigtimedwait, interrupted (EINTR: a stop and
+                # continue of this process) past its deadline, returns an
+                # unfilled siginfo instead of None (LTP waitpid08)
+                info = None
             if info is not None:
                 self.queue.append(info)
                 self.pending = True
@@ -231,7 +236,7 @@ class HostSignals:
             return
         while True:
             info = signal.sigtimedwait(FORWARDED, 0)
-            if info is None:
+            if info is None or info.si_signo not in FORWARDED:
                 return
             self.queue.append(info)
             self.pending = True

@@ -70,7 +70,26 @@ def _set_limit(t, res, cur, mx):
     old = _limit(t, res)
     if cur > mx or mx > old[1]:
         raise KernelError(E.EINVAL if cur > mx else E.EPERM)
+    if res == resource.RLIMIT_NOFILE:
+        _set_nofile(t, cur, mx)
     t.rlimits[res] = (cur, mx)
+
+
+def _set_nofile(t, cur, mx):
+    """No more than fs.nr_open descriptors; the guest's table follows the
+    soft limit, and sysgate's own host limit makes room for every guest fd
+    (each is a host fd) beside sysgate's few."""
+    from .fs.fdtable import NR_OPEN
+    if mx > NR_OPEN:
+        raise KernelError(E.EPERM)
+    t.files.limit = cur
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = cur + 64 if hard == resource.RLIM_INFINITY else min(cur + 64, hard)
+    if 0 <= soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
 
 
 @syscall("prlimit64", "pid resource ptr ptr")

@@ -54,8 +54,7 @@ def install(t):
     """Let the CPU ask about this thread's ports (it faults every IN/OUT
     until then); after exec, on the new CPU."""
     if getattr(t, "io_bitmap", 0) or getattr(t, "iopl_emul", 0) == 3:
-        machine = t.machine
-        t.thread.cpu.port_allowed = lambda port, size: port_allowed(machine.task, port, size)
+        t.thread.cpu.port_allowed = lambda port, size: port_allowed(t.running(), port, size)
 
 
 @syscall("ioperm", "ulong ulong int")

@@ -82,7 +82,7 @@ def _flush_other_threads(t):
     back through IRET, which loads CS and SS again; one that no longer
     loads is a #GP there, SIGSEGV."""
     from unicorn import x86_const as X
-    from .signal import SIGSEGV, SI_KERNEL
+    from ..abi.consts import SIGSEGV
     from . import sigframe
     for o in list(t.proc.threads.values()):
         ctx = getattr(o.thread, "ctx", None)
@@ -93,7 +93,7 @@ def _flush_other_threads(t):
         bad = (ss & SEGMENT_TI_MASK and not loads(cpu, "ss", ss)) or \
             (cs & SEGMENT_TI_MASK and not _code_loads(cpu, cs))
         if bad:
-            o.add_pending(SIGSEGV, sigframe.siginfo(SIGSEGV, SI_KERNEL, True))
+            o.add_pending(SIGSEGV, sigframe.siginfo(SIGSEGV, sigframe.SI_KERNEL, True))
             if t.proc.cpu_sched is not None:
                 t.proc.cpu_sched.signal_thread(o)
 

@@ -3,7 +3,9 @@
 subscribes (trace.events.kernel_listener, wired by the machine).
 
 Kinds: "signal" (signo, siginfo bytes in the x86-64 layout): a signal is
-acted on (delivered, ignored or fatal) on the way back to user mode."""
+acted on (delivered, ignored or fatal) on the way back to user mode;
+"threaded" (tid): the process has a second thread, tid() names the
+thread on the CPU."""
 
 
 class Notifier:

@@ -2,7 +2,7 @@
 
 Options about the host process as a whole that mean the same for the guest
 (its parent-death signal, dumpable, no_new_privs, child subreaper, keepcaps,
-the capability bounding set, timer slack) are the host's own, asked of it;
+securebits, the capability bounding set, timer slack) are the host's own, asked of it;
 options about the guest's own view (its name, its clear_child_tid address,
 its auxv) are the kernel model's. What would reach sysgate itself (PR_SET_MM
 rewriting the memory map's bounds) or install a filter sysgate cannot
@@ -19,6 +19,7 @@ PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 PR_GET_KEEPCAPS, PR_SET_KEEPCAPS = 7, 8
 PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_GET_SECUREBITS, PR_SET_SECUREBITS = 27, 28
 PR_GET_SECCOMP, PR_SET_SECCOMP = 21, 22
 PR_CAPBSREAD, PR_CAPBSDROP = 23, 24
 PR_GET_TIMERSLACK, PR_SET_TIMERSLACK = 30, 29
@@ -37,6 +38,7 @@ _HOST = {PR_SET_PDEATHSIG: False, PR_GET_DUMPABLE: False, PR_SET_DUMPABLE: False
          PR_CAPBSDROP: False, PR_GET_TIMERSLACK: False, PR_SET_TIMERSLACK: False,
          PR_SET_CHILD_SUBREAPER: False, PR_SET_NO_NEW_PRIVS: False,
          PR_GET_NO_NEW_PRIVS: False, PR_CAP_AMBIENT: False,
+         PR_GET_SECUREBITS: False, PR_SET_SECUREBITS: False,
          PR_GET_PDEATHSIG: True, PR_GET_CHILD_SUBREAPER: True}
 
 

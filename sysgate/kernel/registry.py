@@ -49,7 +49,7 @@ KINDS = {
 
 @dataclass
 class Syscall:
-    name: str            # the handler's own name (its function's, less sys_)
+    name: str            # its function's, less sys_; a variant's, its call's
     fn: object
     kinds: tuple         # as the trace reads them: a "file" argument is an "fd"
     status: str = "supported"
@@ -84,7 +84,10 @@ def syscall(names, args="", status="supported", note="", **bound):
         if len(params) != len(free) + len(bound) or (
                 len(free) != len(kinds) and not any(p.kind is p.VAR_POSITIONAL for p in sig)):
             raise ValueError(f"{fn.__name__}: {len(free)} parameters for {len(kinds)} kinds")
-        call = Syscall(fn.__name__.removeprefix("sys_"), fn,
+        # A variant (a registration that fixes arguments) is known by its
+        # call's name; otherwise the handler by its own.
+        label = names.split()[0].rpartition(":")[2] if bound else fn.__name__.removeprefix("sys_")
+        call = Syscall(label, fn,
                        tuple("fd" if k == "file" else k for k in kinds), status, note,
                        dict(bound), _bind(fn, free, params, bound))
         files = tuple(i for i, k in enumerate(kinds) if k == "file")
@@ -176,14 +179,8 @@ def build_table(abi):
     return table
 
 
-# Until kernel/mmap.py registers its handler as "i386:mmap" (its owner's change).
-_I386_ENTRY = {"mmap": "old_mmap"}
-
-
 def lookup(abi, name):
     """The Syscall serving name in abi's table (None: not implemented)."""
-    if abi == "i386" and name in _I386_ENTRY:
-        name = _I386_ENTRY[name]
     return HANDLERS.get((abi, name)) or HANDLERS.get((None, name))
 
 

@@ -10,6 +10,7 @@ import os
 import select
 import time as _time
 
+from .cpulock import host_wait
 from .errors import KernelError
 from .sigpending import absorb_host_signals
 
@@ -137,7 +138,6 @@ def _host_wait(t, polls, seconds):
         if seconds > 0 else 0
     if ms == 0 or t.proc.cpu_sched is None:
         return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
-    from .thread import host_wait
     with host_wait(t):          # the other threads run meanwhile
         got = p.poll(ms)
     return [(fd, rev) for fd, rev in got if fd != wake]
@@ -177,7 +177,6 @@ def host_call(t, fn, *args, restart=ERESTARTSYS):
     errno on failure): a signal from outside interrupts it (the helper
     thread pokes this thread, kernel.hostsig), and then the call gives up
     with restart, as a wait does. Its result, or OSError for its errno."""
-    from .thread import host_wait   # (thread imports sched)
     hs = t.host
     if hs is None:                  # no signal helper (a machine not run)
         r = fn(*args)

@@ -29,6 +29,9 @@ FXSAVE_SIZE = 512
 FP_MAGIC_OFFSET = 464
 
 
+SI_KERNEL = 0x80
+
+
 def siginfo(signo, code, is64, addr=None, pid=0, uid=0, errno=0, status=None):
     """128 bytes of siginfo; the union starts at 16 (x86-64) or 12 (i386).
     status: SIGCHLD's si_status (or a queued signal's si_int), after the uid."""
@@ -266,9 +269,11 @@ def _high(t, sel):
     selector, an LDT one, or one past the GDT."""
     index = sel >> 3
     if sel & 4:
-        from .ldt import ldt_entry
-        raw = ldt_entry(t, index)
-        return None if raw is None else struct.unpack("<I", raw[4:])[0]
+        # The LDT's descriptors, read here rather than through kernel.ldt,
+        # which queues its SIGSEGV with this module's siginfo.
+        if index >= getattr(t.mm, "ldt_entries", 0):
+            return None
+        return struct.unpack("<I", t.thread.cpu.read_ldt_entry(index)[4:])[0]
     if not index or index >= GDT_ENTRIES:
         return None
     return struct.unpack("<I", t.thread.read_gdt(index)[4:])[0]

@@ -30,7 +30,7 @@ class Process:
     process has one thread, at exec or in a forked child)."""
 
     def __init__(self, machine):
-        self.machine = machine        # for Task's accessors (and kernel.thread's CPU lock)
+        self.machine = machine        # for Task's accessors (and kernel.cpulock's CPU lock)
         self.notify = getattr(machine, "notifier", None) or Notifier()   # observers (kernel.notify)
         self.pid = os.getpid()
         self.shared_pending = 0       # process-directed signals (shared_pending)
@@ -40,7 +40,7 @@ class Process:
         self.group_exit = None        # ('exit', code) / ('signal', signo, why) once ending
         self.leader_status = None     # the first thread's own exit, while others run on
         self.futex_queues = {}        # address -> [Waiter], private futexes of the threads
-        self.cpu_sched = None         # kernel.thread.CpuLock once a second thread exists
+        self.cpu_sched = None         # kernel.cpulock.CpuLock once a second thread exists
 
     def raise_signal(self, signo, info=None):
         """A process-directed signal (a timer fired, a signal from outside):
@@ -136,8 +136,14 @@ class Task:
         self.gate_regs = None         # the gate's pt_regs while switched out
         self.wakeup = False           # a private futex wake or a signal for a sleeper
         self.sleeping = False         # in CpuLock.sleep
-        self.cpu_cv = None            # what it waits on for the CPU (kernel.thread)
-        self.cpu_token = False        # an unpark it has not consumed yet (kernel.thread)
+        self.cpu_cv = None            # what it waits on for the CPU (kernel.park)
+        self.cpu_token = False        # an unpark it has not consumed yet (kernel.cpulock)
+        if creator is not None:
+            # What copy_process copies of the creating thread: its CPU
+            # affinity and its I/O permissions (kernel.ioport).
+            for name in ("affinity", "io_bitmap", "iopl_emul"):
+                if hasattr(creator, name):
+                    setattr(self, name, getattr(creator, name))
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):
@@ -196,6 +202,11 @@ class Task:
         """The pid of the session's first guest process."""
         return self.machine.session
 
+    def running(self):
+        """The task whose registers the CPU holds now (a hook on the CPU
+        asks on behalf of whichever thread runs)."""
+        return self.machine.task
+
     def random_bytes(self, n):
         """Guest-visible randomness (reproducible under --seed)."""
         return self.machine.random_bytes(n)
@@ -209,6 +220,10 @@ class Task:
         """cur (the user register file) as the return from the system call
         in progress would leave it."""
         return self.machine.gate._user_regs_at_exit(self.pt_regs, cur)
+
+    def new_thread(self):
+        """A task for a new thread of this one's process (clone)."""
+        return Task(self.machine, None, None, None, self.is64, creator=self)
 
     def syscall_tables(self):
         """The two ABI tables the gate dispatches through (/proc/<pid>/mem

@@ -53,6 +53,8 @@ def kernel_listener(stream, emit):
             code, = struct.unpack_from("<i", info, 8)
             addr = struct.unpack_from("<Q", info, 16)[0] if signo in (4, 7, 8, 11) else None
             emit(SignalEvent(signo, code, addr))
+        elif kind == "threaded":
+            set_tid_source(details[0])      # who is calling, for the printers
     return on
 
 

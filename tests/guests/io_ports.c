@@ -2,6 +2,7 @@
    refused one's SIGSEGV, CLI under iopl(3), inheritance by fork and exec. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@ static void try_out(unsigned short port)
     printf("  outb %#x: ok\n", port);
 }
 
+static void *in_thread(void *arg)
+{
+    printf("thread:\n");
+    try_out(0x80);
+    try_out(0x84);
+    return arg;
+}
+
 static void show(const char *what, int r)
 {
     printf("%s: %d %s\n", what, r, r < 0 ? strerror(errno) : "");
@@ -65,6 +74,9 @@ int main(int argc, char **argv)
     show("ioperm 0x80-0x83", ioperm(0x80, 4, 1));
     try_in(0x80);
     try_in(0x82);
+    pthread_t th;
+    pthread_create(&th, 0, in_thread, 0);
+    pthread_join(th, 0);
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {

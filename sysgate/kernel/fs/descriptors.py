@@ -9,7 +9,6 @@ from ...abi.consts import (CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE, F_ADD_SEALS
 from ...abi.structs import check_writable, write_struct
 from ..errors import KernelError, E
 from ..registry import syscall
-from .fdtable import NOFILE
 from .locks import LOCK_CMDS, do_lock
 
 
@@ -86,7 +85,7 @@ SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME
 def sys_fcntl(t, f, cmd, arg, wide=False):
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         arg = arg & 0xFFFFFFFF
-        if arg >= NOFILE:
+        if arg >= t.files.limit:
             raise KernelError(E.EINVAL)
         return t.files.install(os.dup(f.host), cloexec=cmd == F_DUPFD_CLOEXEC, start=arg,
                                like=f)

@@ -8,11 +8,12 @@ not ask for O_LARGEFILE (the host forces it), and that a descriptor was
 inherited from outside rather than opened by the guest.
 """
 import os
+import resource
 import stat
 
 from ..errors import KernelError, E
 
-NOFILE = 1024
+NR_OPEN = 1048576    # fs.nr_open: no RLIMIT_NOFILE may exceed it
 
 
 class OpenFile:
@@ -46,6 +47,11 @@ class OpenFile:
 class FdTable:
     def __init__(self, inherit_std=True):
         self.fds = {}
+        # RLIMIT_NOFILE's soft limit, as alloc_fd, dup2 and F_DUPFD see it
+        # (kernel.info keeps it current when the guest sets the limit).
+        self.limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if self.limit < 0:
+            self.limit = NR_OPEN
         if inherit_std:
             for fd in (0, 1, 2):
                 try:
@@ -70,7 +76,7 @@ class FdTable:
         fd = start
         while fd in self.fds:
             fd += 1
-        if fd >= NOFILE:
+        if fd >= self.limit:
             raise KernelError(E.EMFILE)
         return fd
 
@@ -89,7 +95,7 @@ class FdTable:
         return fd
 
     def install_at(self, fd, host, path=None, cloexec=False, like=None):
-        if not 0 <= fd < NOFILE:
+        if not 0 <= fd < self.limit:
             os.close(host)
             raise KernelError(E.EBADF)
         self.close(fd, missing_ok=True)

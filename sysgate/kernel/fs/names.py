@@ -138,6 +138,7 @@ def sys_chdir(t, path):
         if like is not None:
             _check_chdir(t, like)
             name = like.path if in_proc(like) else None
+        _may_search(host)
         t.fs.chdir_to(host, name if name is not None and name.startswith("/proc") else None)
     finally:
         os.close(host)
@@ -153,9 +154,17 @@ def _check_chdir(t, f):
         raise KernelError(E.EACCES)
 
 
+def _may_search(host):
+    """set_fs_pwd's MAY_EXEC|MAY_CHDIR on the directory itself (the walk to
+    it checked only the directories above it)."""
+    if not os.access(f"/proc/self/fd/{host}", os.X_OK, effective_ids=True):
+        raise KernelError(E.EACCES)
+
+
 @syscall("fchdir", "file")
 def sys_fchdir(t, f):
     _check_chdir(t, f)
+    _may_search(f.host)
     t.fs.chdir_to(f.host, f.path if in_proc(f) else None)
     return 0
 

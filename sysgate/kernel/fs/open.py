@@ -20,6 +20,7 @@ OPEN_FLAGS = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_N
               | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME
               | O_CLOEXEC | O_SYNC | O_PATH | O_TMPFILE)
 O_PATH_FLAGS = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+__O_TMPFILE = 0o20000000       # O_TMPFILE without its O_DIRECTORY
 
 
 @syscall("openat", "dirfd path oflags mode")
@@ -34,7 +35,10 @@ def sys_openat(t, dirfd, path, flags, mode):
     trunc = flags & O_TRUNC and t.mm.file_maps
     if trunc:
         flags &= ~O_TRUNC      # after the mappings let go of the pages
-    host, name, like = _open_waiting(t, dirfd, path, flags, mode & ~t.fs.umask)
+    # build_open_how: only the permission bits of a creating open's mode
+    # count (openat2 itself would refuse the rest)
+    mode = mode & 0o7777 & ~t.fs.umask if flags & (O_CREAT | __O_TMPFILE) else 0
+    host, name, like = _open_waiting(t, dirfd, path, flags, mode)
     if trunc and flags & O_ACCMODE:
         _truncate_host(t, host, 0, o_trunc=True)
     # An i386 open(2) without O_LARGEFILE keeps the 2 GiB limit (Linux forces

@@ -13,138 +13,22 @@ Nodes: directories (served to getdents64 from listing(), held open on a
 private deleted directory), generated files (memfds), links (self,
 thread-self, and the magic exe/cwd/root/fd/N), the guest's memory (mem,
 procmem.py), host passthrough files and directories, and refusals."""
-import ctypes
 import os
 import stat
-import tempfile
 import zlib
 
 from ..errors import KernelError, E
-from ..hostlibc import libc
 from . import procinfo
 from .procinfo import tids
 from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
+from .prochost import (  # noqa: F401 (proc's names, as before)
+    PROC_SUPER_MAGIC, is_procfs, canonical, backing_dir, link_fd, memfd, _host_proc_fd)
 
-PROC_SUPER_MAGIC = 0x9FA0
 DT_DIR, DT_REG, DT_LNK = 4, 8, 10
 O_PATH = 0o10000000
 O_ACCMODE = 3
 RESOLVE_NO_SYMLINKS = 0x04
 _FIXED_NAME = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
-
-
-# --- procfs on the host ------------------------------------------------------
-_statfs = ctypes.create_string_buffer(120)
-_fstatfs = libc.fstatfs
-
-
-def is_procfs(hostfd):
-    """Whether host descriptor hostfd is on a proc file system (any mount)."""
-    if _fstatfs(hostfd, _statfs) != 0:
-        return False
-    return ctypes.c_long.from_buffer(_statfs).value == PROC_SUPER_MAGIC
-
-
-def _unescape(s):
-    """mountinfo's octal escapes (\\040 for a space)."""
-    if "\\" not in s:
-        return s
-    return s.encode().decode("unicode_escape").encode("latin-1").decode(errors="surrogateescape")
-
-
-def _proc_mounts():
-    """(mount point, root inside the file system, st_dev) of every proc mount."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if right.split(" ", 1)[0] != "proc":
-                continue
-            fields = left.split()
-            major, minor = (int(x) for x in fields[2].split(":"))
-            out.append((_unescape(fields[4]), _unescape(fields[3]), os.makedev(major, minor)))
-    return out
-
-
-def canonical(hostfd):
-    """The guest name "/proc/<rest>" of host descriptor hostfd, which is on a
-    procfs: its host path taken relative to the proc mount it lies under
-    (the mount's own root added, for a bind mount of a subdirectory).
-    EACCES when it cannot be placed: such an object is never handed over."""
-    try:
-        real = os.readlink(f"/proc/self/fd/{hostfd}")
-        dev = os.fstat(hostfd).st_dev
-        mounts = _proc_mounts()
-    except OSError:
-        raise KernelError(E.EACCES) from None
-    best = None
-    for mp, root, mdev in mounts:
-        if mdev != dev:
-            continue
-        if real == mp or mp == "/" or real.startswith(mp + "/"):
-            if best is None or len(mp) >= len(best[0]):
-                best = (mp, root)
-    if best is None:
-        raise KernelError(E.EACCES)
-    mp, root = best
-    rest = real[len(mp):] if mp != "/" else real
-    rel = (root.rstrip("/") + "/" + rest.lstrip("/")).strip("/")
-    return "/proc" + ("/" + rel if rel else "")
-
-
-# --- host objects the model stands on ----------------------------------------
-_scratch = None
-_host_proc = None
-
-
-def _scratch_dir():
-    global _scratch
-    if _scratch is None or not os.path.isdir(_scratch):
-        _scratch = tempfile.mkdtemp(prefix="sysgate-proc-")
-    return _scratch
-
-
-def _host_proc_fd():
-    global _host_proc
-    if _host_proc is None:
-        _host_proc = os.open("/proc", O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    return _host_proc
-
-
-def backing_dir(flags):
-    """A host directory for a model directory: private, empty and deleted,
-    so nothing can be created in it; each open its own (directory offsets)."""
-    d = tempfile.mkdtemp(dir=_scratch_dir())
-    try:
-        os.chmod(d, 0o555)
-        mode = O_PATH if flags & O_PATH else os.O_RDONLY
-        return os.open(d, mode | os.O_DIRECTORY | os.O_CLOEXEC)
-    finally:
-        os.rmdir(d)
-
-
-def link_fd(target):
-    """An O_PATH descriptor of a symlink reading target (lstat, readlink of a
-    magic link opened with O_NOFOLLOW)."""
-    d = _scratch_dir()
-    name = os.path.join(d, f"l{os.getpid()}-{id(target)}")
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
-    os.symlink(target, name)
-    try:
-        return os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-    finally:
-        os.unlink(name)
-
-
-def memfd(name, data):
-    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-    os.fchmod(fd, 0o444)        # as proc's files show themselves
-    os.write(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
 
 
 # --- nodes -----------------------------------------------------------------
@@ -163,8 +47,9 @@ class Node:
 # Whole-system files, read-only from the host; the rest of the host's /proc
 # (kcore, kmsg, sysrq-trigger, kallsyms, ...) is not the guest's to see.
 SYSTEM = frozenset((
-    "buddyinfo", "cgroups", "cmdline", "consoles", "cpuinfo", "crypto", "devices",
-    "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users", "loadavg",
+    "buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpuinfo", "crypto",
+    "devices", "diskstats", "execdomains", "filesystems", "fs", "interrupts", "key-users",
+    "loadavg",
     "locks", "mdstat", "meminfo", "misc", "pagetypeinfo", "partitions", "pressure",
     "schedstat", "softirqs", "stat", "swaps", "sys", "sysvipc", "tty", "uptime", "version",
     "vmstat", "zoneinfo"))

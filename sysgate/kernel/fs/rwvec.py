@@ -151,10 +151,10 @@ def _pwritev(t, f, iov, cnt, pos):
     return os.pwritev(f.host, _gather(t, f, iov, cnt, pos), pos)
 
 
-# The flags are judged before the descriptor (EOPNOTSUPP before EBADF).
 @syscall("preadv2", "fd ptr int ulong ulong flags", write=False)
 @syscall("pwritev2", "fd ptr int ulong ulong flags", write=True)
 def sys_preadv2(t, fd, iov, cnt, lo, hi, flags, write):
+    # The flags are judged before the descriptor (EOPNOTSUPP before EBADF).
     pos = _pos(t, lo, hi)
     if flags & ~0x1F:
         raise KernelError(E.EOPNOTSUPP)

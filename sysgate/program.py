@@ -1,0 +1,147 @@
+"""Loading a program into the machine: the first one (the path the user
+named, checked as a shell's execve would) and, at every exec, a new image
+on a fresh CPU (loader.process assembles it)."""
+import os
+
+from .cpu.engine import Engine
+from .entry.gate import Gate
+from .entry.traps import SIGSEGV
+from .kernel.errors import KernelError
+from .kernel.signal import GuestSignal, inherit_signal_state
+from .kernel.fs.fdtable import FdTable
+from .kernel.fs.path import FsContext
+from .kernel.fs.procspool import publish as publish_guest_view
+from .kernel.mm import AddressSpace
+from .kernel.task import Task
+from .kernel.time import TimeKeeper
+from .cpu.context import Thread
+from .loader import elf
+from .loader.image import Fatal, choose_layout
+from .loader.process import Identity, assemble
+
+
+class LoadError(Exception):
+    """The program cannot be started; the message is for the user."""
+
+
+def load(machine, path, argv, envp=None):
+    """The first program: the host path the user named, checked and
+    loaded as a shell's execve would (permissions, #! scripts whose
+    interpreter is looked up inside the root, the ELF checks). Refusals
+    are LoadError; a failure past execve's point of no return leaves
+    the program dead of SIGSEGV, as Linux leaves it."""
+    from .kernel.exec import open_host, prepare
+    if envp is None:
+        envp = [k + b"=" + v for k, v in os.environb.items()]
+    setup_network(machine)
+    fsctx = FsContext(machine.root)
+    task = Task(machine, None, FdTable(), fsctx, True)
+    machine.task = task
+    inherit_signal_state(task)
+    execfn = os.fsencode(path)
+    argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+    # A script's interpreter runs inside the root: it is handed the
+    # script's name there, as under chroot.
+    name = os.fsencode(guest_exe_path(machine, fsctx, path)) if fsctx.confined else execfn
+    try:
+        first = open_host(path)
+        img, f, interp, argv = prepare(task, first, name, argv)
+    except KernelError as e:
+        why = e.args[1] if len(e.args) > 1 else ""
+        if why.startswith("cannot load its interpreter") and machine.root:
+            why += f" inside {machine.root}"
+        err = LoadError(f"{path}: " + (f"{why}: " if why else "") + os.strerror(e.errno))
+        err.errno = e.errno         # execve's answer: the status a shell gives
+        raise err from None
+    exe = guest_exe_path(machine, fsctx, path) if f is first else f.name
+    if f is first:
+        f.name = exe       # maps name it as the guest sees it, inside the root
+    try:
+        exec_image(machine, img, f, exe, execfn, argv, envp, interp)
+    except GuestSignal as s:
+        machine.status, machine.entry = ("signal", s.signo, s.why), None
+    return task
+
+
+def setup_network(machine):
+    from .kernel.netns import setup_network as apply_net_mode
+    try:
+        apply_net_mode(machine.net)
+    except OSError as e:
+        raise LoadError(f"--net {machine.net}: {e.strerror or e}") from None
+    except ValueError:
+        raise LoadError(f"unknown --net mode {machine.net!r} (host, admin or none)") from None
+
+
+def parse(buf, pread, path):
+    """The ELF checks made before exec's point of no return (buf: the
+    file's first bytes, pread(n, pos) reads more)."""
+    try:
+        return elf.parse(buf, pread, path)
+    except elf.ElfError as e:
+        raise LoadError(str(e)) from None
+
+
+def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
+    """Give the task a new address space holding img (and its program
+    interpreter for a dynamic program: interp is (image, Opened) from
+    kernel.exec.open_interpreter), on a fresh CPU. This is past execve's
+    point of no return: a failure kills the process with SIGSEGV
+    (GuestSignal), as bprm_execve does."""
+    task = machine.task
+    trace = machine.gate.trace if machine.gate is not None else None
+    layout = choose_layout(img.is64, img.pie, machine.rng)
+    machine.cpu = Engine(machine.model.make_cpuid())
+    mm = AddressSpace(machine.cpu, img.is64)
+    mm.mmap_base = layout.mmap_base
+    task.mm = mm
+    task.set_abi(img.is64)
+    machine.gate = Gate(machine)
+    machine.cpu.gate = machine.gate
+    machine.thread = task.thread = Thread(machine.cpu, machine.gate)
+    task.exe_path = exe_path
+    name = execfn.encode(errors="surrogateescape") if isinstance(execfn, str) else execfn
+    task.comm = name.rsplit(b"/", 1)[-1][:15]     # as exec names the task
+    machine.vdso = None
+    task.vdso_symbols = None
+    argv = [a if isinstance(a, bytes) else os.fsencode(a) for a in argv]
+    task.argv, task.envp = argv, envp
+    ident = Identity(os.getuid(), os.geteuid(), os.getgid(), os.getegid(),
+                     hwcap=machine.model.make_cpuid()(1, 0, not img.is64)[3])
+    try:
+        done = assemble(mm, img, exe.exec_file(),
+                        interp and (interp[0], interp[1].exec_file()),
+                        layout, execfn, argv, envp, ident, machine.random_bytes(16),
+                        machine.model.fast_compat_gate(), machine.use_vdso)
+    except (Fatal, KernelError, OSError) as e:
+        raise GuestSignal(SIGSEGV, f"exec failed past its point of no return: {e}") from None
+    finally:
+        exe.close()
+        if interp is not None:
+            interp[1].close()
+    entry, machine.vdso, task.auxv_bytes = done.entry, done.vdso, done.auxv_bytes
+    if machine.vdso is not None:
+        task.vdso_symbols = machine.vdso.symbols
+        vvar = machine.vdso.vvar
+        task.timekeeper = TimeKeeper(lambda page: mm.write_kernel(vvar, page), getcpu=0)
+        machine.gate.landing_pad = machine.vdso.landing_pad
+        if not img.is64 and mm.read(machine.vdso.landing_pad - 4, 2) == b"\x0f\x34":
+            sysenter_at = machine.vdso.landing_pad - 4
+            machine.gate.sysenter_window = (machine.vdso.vsyscall, sysenter_at)
+    else:
+        task.timekeeper = TimeKeeper()
+    machine.cpu.boot(entry, done.sp, compat=not img.is64)
+    machine.entry = entry
+    publish_guest_view(machine)     # what the session's other guests see in /proc/<pid>
+    if trace is not None:
+        machine.enable_tracing(machine._strsize)
+
+
+def guest_exe_path(machine, fsctx, path):
+    real = os.path.realpath(path)
+    if not fsctx.confined:
+        return real
+    root = fsctx.root_host
+    if real.startswith(root.rstrip("/") + "/"):
+        return real[len(root.rstrip("/")):]
+    return "/" + os.path.basename(real)
