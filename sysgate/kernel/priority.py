@@ -20,12 +20,12 @@ def _targets(t, which, who):
     they name guests of this session."""
     if which == PRIO_PROCESS:
         if who not in (0, t.pid):
-            from .signal import guest_processes
+            from .session import guest_processes
             if who not in guest_processes(t):
                 raise KernelError(E.ESRCH)
     elif which == PRIO_PGRP:
         if who not in (0, os.getpgrp()):
-            from .signal import guest_processes
+            from .session import guest_processes
             if who not in set(guest_processes(t).values()):
                 raise KernelError(E.ESRCH)
     elif which != PRIO_USER:

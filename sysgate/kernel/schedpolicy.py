@@ -46,7 +46,7 @@ def _host_pid(t, pid):
         raise KernelError(E.EINVAL)
     if pid == 0 or pid == t.pid or pid in t.proc.threads:
         return 0
-    from .signal import guest_processes
+    from .session import guest_processes
     if pid not in guest_processes(t):
         raise KernelError(E.ESRCH)
     return pid
