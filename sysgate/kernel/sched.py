@@ -64,7 +64,7 @@ class Timers:
     def refresh(self):
         """Recompute the earliest deadline (after arming, firing or
         deleting); wake is told, so that user code runs no longer than the
-        deadline (kernel.hostsig.DeadlineWatch)."""
+        deadline (kernel.deadline.DeadlineWatch)."""
         self.deadline = self.next_deadline()
         if self.wake is not None:
             self.wake(self.deadline)
