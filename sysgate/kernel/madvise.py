@@ -1,5 +1,7 @@
 """Advice on mapped pages and questions about them: madvise (mm/madvise.c),
 msync and mincore."""
+from ..abi.consts import (MADV_COLD, MADV_DODUMP, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE,
+                          MADV_PAGEOUT, MADV_REMOVE, MADV_WIPEONFORK)
 from .errors import KernelError, E
 from .hostmem import resident
 from .mm import PAGE, PROT_WRITE, page_up
@@ -7,9 +9,6 @@ from .mmap import any_locked, covered, next_vma
 from .registry import syscall
 
 
-MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
-MADV_REMOVE, MADV_WIPEONFORK, MADV_COLD, MADV_PAGEOUT = 9, 18, 20, 21
-MADV_DODUMP = 17
 MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
 
 

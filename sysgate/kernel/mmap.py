@@ -13,15 +13,14 @@ import os
 import stat
 import struct
 
+from ..abi.consts import (MAP_32BIT, MAP_SHARED_VALIDATE, O_PATH, PROT_GROWSDOWN,
+                          PROT_GROWSUP, PROT_SEM)
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PAGE,
                  PROT_EXEC, PROT_WRITE, MappedFile, page_up)
 from .registry import syscall
 
-PROT_SEM = 0x8
-PROT_MASK = 7 | PROT_SEM | 0x01000000 | 0x02000000   # PROT_GROWSDOWN/UP accepted, ignored
-MAP_SHARED_VALIDATE = 0x03
-O_PATH = 0o10000000
+PROT_MASK = 7 | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP   # GROWSDOWN/UP accepted, ignored
 DEV_ZERO = os.makedev(1, 5)
 
 
@@ -81,7 +80,6 @@ def _accountable(prot, kind, anon):
 
 
 COMPAT_TASK_SIZE = 0xFFFFE000
-MAP_32BIT = 0x40
 
 
 def compat_limit(t):

@@ -1,11 +1,10 @@
 """mremap: a mapping grows, shrinks or moves (mm/mremap.c); the pages
 themselves move, never copied."""
+from ..abi.consts import MREMAP_DONTUNMAP
 from .errors import KernelError, E
 from .mm import MREMAP_FIXED, MREMAP_MAYMOVE, PAGE
 from .mmap import MMAP_MIN_ADDR, compat_limit, may_map_low, page_align
 from .registry import syscall
-
-MREMAP_DONTUNMAP = 4
 
 
 def _grow(t, v, at, length, offset):
