@@ -10,13 +10,13 @@ import os
 import select
 import time as _time
 
+from ..abi.consts import SIGALRM
 from .cpulock import host_wait
 from .errors import KernelError
 from .sigpending import absorb_host_signals
 
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 NSEC = 10**9
-SIGALRM = 14
 EINTR = 4
 # A timer storm degrades instead of starving the program: a periodic timer
 # faster than this fires next this long after it fired (delivering its signal

@@ -5,6 +5,8 @@ others are in sigsend.py, waiting for them in sigwait.py, the i386 originals
 of the rt_ calls in sigcompat.py."""
 import struct
 
+from ..abi.consts import (SA_NOCLDWAIT, SI_KERNEL, SI_TKILL, SI_USER, SIG_BLOCK,  # noqa: F401
+                          SIG_SETMASK, SIG_UNBLOCK, SIGSEGV)
 from . import sigframe
 from .errors import KernelError, E
 from .registry import syscall
@@ -13,9 +15,6 @@ from .sigpending import (CLD_EXITED, DEFAULT_IGNORE, SA_NOCLDSTOP, SIG_DFL,  # n
                          SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP, absorb_host_signals, ignored)
 
 NSIG = 64
-SIGSEGV = 11
-SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
@@ -27,7 +26,6 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
          27: "Profiling timer expired", 29: "I/O possible", 30: "Power failure",
          31: "Bad system call"}
 DEFAULT_STOP = {19, 20, 21, 22}
-SA_NOCLDWAIT = 2
 
 
 class GuestSignal(Exception):
