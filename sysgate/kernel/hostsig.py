@@ -32,8 +32,11 @@ import signal
 import struct
 import threading
 
+from ..abi.consts import (CLOCK_MONOTONIC, SA_NOCLDWAIT, SA_RESTORER, SIGEV_THREAD_ID,
+                          TIMER_ABSTIME)
 from .deadline import RETRY_SECONDS, DeadlineWatch
 from .hostlibc import libc
+from .tables.unistd import NR_X86_64
 
 # Faults of sysgate itself must still kill it; KILL and STOP cannot be caught.
 NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
@@ -41,11 +44,11 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 THREAD_LOOK, IDLE_LOOK = 0.01, 0.1
 _FORWARDED_BITS = sum(1 << (s - 1) for s in FORWARDED)
-SA_NOCLDWAIT = 2
-NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT = 13, 234, 128   # x86-64: struct kernel_sigaction is 4 longs
-NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTIME = \
-    222, 223, 4, 1, 1
-NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
+# The host's (x86-64) numbers: its struct kernel_sigaction is 4 longs.
+NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT, NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX = (
+    NR_X86_64[n] for n in ("rt_sigaction", "tgkill", "rt_sigtimedwait", "timer_create",
+                           "timer_settime", "futex"))
+FUTEX_WAKE_PRIVATE = 1 | 128
 # glibc's own SIGCANCEL, which sysgate's process never uses (no
 # pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
 # guest's signal 32 (or 33, glibc's SIGSETXID) from another process is lost:
@@ -53,7 +56,6 @@ NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 # handler. Natively a glibc program cannot catch either (sigaction refuses
 # them) and dies of it; a musl or raw-syscall program could catch it.
 POKE = 32
-SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
 

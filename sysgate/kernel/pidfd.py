@@ -12,8 +12,9 @@ import os
 from .errors import KernelError, E
 from .hostlibc import host_syscall
 from .registry import syscall
+from .tables.unistd import NR_X86_64
 
-SYS_PIDFD_OPEN, SYS_PIDFD_SEND_SIGNAL = 434, 424
+SYS_PIDFD_OPEN, SYS_PIDFD_SEND_SIGNAL = NR_X86_64["pidfd_open"], NR_X86_64["pidfd_send_signal"]
 PIDFD_NONBLOCK = os.O_NONBLOCK
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
 
