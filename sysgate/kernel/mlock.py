@@ -6,11 +6,12 @@ from .mmap import covered, set_locked
 from .registry import syscall
 
 
-@syscall("mlock", "addr size")
-def sys_mlock(t, addr, length):
+@syscall("mlock", "addr size", on=True)
+@syscall("munlock", "addr size", on=False)
+def sys_mlock(t, addr, length, on):
     start = addr & ~(PAGE - 1)
     end = covered(t.mm, start, length + (addr & (PAGE - 1)))
-    set_locked(t.mm, start, end, True)
+    set_locked(t.mm, start, end, on)
     return 0
 
 
@@ -18,15 +19,7 @@ def sys_mlock(t, addr, length):
 def sys_mlock2(t, addr, length, flags):
     if flags & ~1:
         raise KernelError(E.EINVAL)
-    return sys_mlock(t, addr, length)
-
-
-@syscall("munlock", "addr size")
-def sys_munlock(t, addr, length):
-    start = addr & ~(PAGE - 1)
-    end = covered(t.mm, start, length + (addr & (PAGE - 1)))
-    set_locked(t.mm, start, end, False)
-    return 0
+    return sys_mlock(t, addr, length, True)
 
 
 @syscall("mlockall", "flags")
