@@ -47,7 +47,7 @@ class Machine:
         self.notifier = Notifier()   # the kernel's events (kernel.notify), read by the trace layer
         self.notifier.subscribe(kernel_listener(self.events, self.note_event))
         self._deferred = []
-        self.hostsig = HostSignals(self._async_stop)
+        self.hostsig = HostSignals(self._async_stop, self._stops_here)
         self.session = os.getpid()   # the first guest process; its descendants are guests
         self.forked = False        # a child process: its end is this host process's end
         self.follow = False        # children keep emitting events (trace -f)
@@ -125,6 +125,24 @@ class Machine:
                 kick = getattr(o.host, "kick", None)
                 if kick is not None:
                     kick()
+
+    def _stops_here(self, info):
+        """Whether the signal helper may take a stop signal's default action
+        itself: while user code runs without the block hook (one thread, no
+        action set, no tracer), an exact stop would wait for the next system
+        call, and a computing program would not stop at ^Z. Stopping the
+        whole host process needs no exact point."""
+        from .kernel.signal import DEFAULT_STOP, SIG_DFL
+        task, cpu, signo = self.task, self.cpu, info.si_signo
+        if task is None or cpu is None or cpu.exact or self.debug is not None:
+            return False
+        if signo not in DEFAULT_STOP or len(task.proc.threads) > 1:
+            return False
+        if task.sigmask & (1 << (signo - 1)) or \
+                task.sigactions.get(signo, (SIG_DFL,))[0] != SIG_DFL:
+            return False
+        import signal
+        return signal.getsignal(signo) == signal.SIG_DFL
 
     def _stop_kind(self, task):
         """How a stop from outside must land while the CPU's stops are not

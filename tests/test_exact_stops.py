@@ -65,3 +65,34 @@ def test_a_timer_kept_across_execve_interrupts_the_new_program(variant):
     exe = build("spin_outside.c", variant)
     native, emu = assert_same(exe, ["alarm-exec"])
     assert native.signal == signal.SIGALRM
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_a_stop_signal_stops_a_computing_program_at_once(variant):
+    """^Z (SIGTSTP) with no action set: the whole program stops at once, as
+    natively, though no system call comes to give an exact stop point; the
+    parent sees WSTOPSIG SIGTSTP, and SIGCONT lets it go on."""
+    p = _start(build("spin_outside.c", variant), "forever")
+    try:
+        time.sleep(0.2)
+        p.send_signal(signal.SIGTSTP)
+        deadline = time.monotonic() + 5
+        stopped = None
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(p.pid, os.WUNTRACED | os.WNOHANG)
+            if pid:
+                stopped = status
+                break
+            time.sleep(0.02)
+        assert stopped is not None and os.WIFSTOPPED(stopped), stopped
+        assert os.WSTOPSIG(stopped) == signal.SIGTSTP
+        p.send_signal(signal.SIGCONT)
+        time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        _, status = os.waitpid(p.pid, 0)
+        p.returncode = -signal.SIGTERM if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
+    finally:
+        if p.returncode is None:
+            p.kill()
+            p.wait()

@@ -20,9 +20,6 @@ SLOW = {"syscall_numbering_64"}
 TIMEOUT = float(os.environ.get("SYSGATE_SELFTESTS_TIMEOUT", "90"))
 
 # Passing under sysgate on both models (2026-12-01); a regression here fails CI.
-# fsgsbase_64 and fsgsbase_restore_64 passed while ptrace answered ENOSYS (they
-# skip their ptrace part then); with ptrace they stop at PTRACE_POKEUSER of the
-# segment bases (EIO), so they are out until ptrace's user area has them.
 EXPECTED_PASS = {
     "check_initial_reg_state_32", "check_initial_reg_state_64", "corrupt_xstate_header_64",
     "entry_from_vm86_32", "ioperm_32", "ioperm_64", "iopl_32",
@@ -41,6 +38,8 @@ EXPECTED_PASS = {
     "ldt_gdt_32",
     # guest ptrace
     "ptrace_syscall_32", "ptrace_syscall_64",
+    # ... whose user area has the segment bases and selectors
+    "fsgsbase_64", "fsgsbase_restore_64",
 }
 # Passing on one model only: (test, cpu)
 EXPECTED_PASS_ON = {("single_step_syscall_32", "intel"), ("single_step_syscall_64", "intel")}

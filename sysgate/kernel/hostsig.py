@@ -61,8 +61,11 @@ OWN_CHILDREN = set()
 
 
 class HostSignals:
-    def __init__(self, stop_cpu):
+    def __init__(self, stop_cpu, stops_here=None):
         self.stop_cpu = stop_cpu
+        # stops_here(info): True when a stop signal's default action can be
+        # taken by this thread at once (see Machine._stops_here)
+        self.stops_here = stops_here
         self.queue = []            # host siginfo objects, oldest first
         self.pending = False       # the queue may be non-empty (checked on every exit)
         self.thread = None
@@ -140,6 +143,9 @@ class HostSignals:
                 # CPython 3.11's sigtimedwait, interrupted (EINTR: a stop and
                 # continue of this process) past its deadline, returns an
                 # unfilled siginfo instead of None (LTP waitpid08)
+                info = None
+            if info is not None and self.stops_here is not None and self.stops_here(info):
+                self._stop_here(info.si_signo)
                 info = None
             if info is not None:
                 self.queue.append(info)
@@ -265,6 +271,18 @@ class HostSignals:
         act = (ctypes.c_ulong * 4)(0, SA_NOCLDWAIT if auto else 0, 0, 0)   # SIG_DFL
         if libc.syscall(NR_RT_SIGACTION, signal.SIGCHLD, act, None, 8) == 0:
             self.autoreap = auto
+
+    @staticmethod
+    def _stop_here(signo):
+        """The default action of a stop signal taken by this helper thread:
+        the host stops the whole process with that signal (the guest's
+        parent sees WSTOPSIG = signo) wherever user code is, and SIGCONT
+        lets it go on."""
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
+        try:
+            signal.pthread_kill(threading.get_ident(), signo)
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
 
     def stop_self(self, signo):
         """The default action of a stop signal: stop this host process with

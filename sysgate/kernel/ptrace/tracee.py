@@ -222,7 +222,9 @@ class Tracee:
                 continue
             x = int(x) & M64
             if k in SEGMENTS and x & 0xFFFF != v[k] & 0xFFFF:
-                raise KernelError(EIO)      # a selector the tracer made up: not loaded
+                # set_segment_reg: a user selector (RPL 3) or null; cs and ss never null.
+                if x > 0xFFFF or (x and x & 3 != 3) or (not x and k in ("cs", "ss")):
+                    raise KernelError(EIO)
             if k == "eflags":
                 x = (v[k] & ~FLAG_MASK) | (x & FLAG_MASK)
             if x != v[k]:
@@ -237,9 +239,16 @@ class Tracee:
 
     def _apply_cpu(self):
         """Register changes at a stop outside a system call."""
-        out = {k: self.view[k] for k in self.dirty if k in USER_REGS}
+        out = {k: self.view[k] for k in self.dirty if k in USER_REGS and k not in SEGMENTS}
         if out:
             self.t.thread.write_regs(out)
+        for seg in sorted(self.dirty & SEGMENTS):
+            try:
+                self.t.thread.write_regs({seg: self.view[seg]})
+            except Exception:
+                # A selector whose descriptor cannot be loaded: Linux's
+                # return to user mode loads the null selector instead.
+                self.t.thread.write_regs({seg: 0})
         for seg in ("fs", "gs"):
             if seg + "_base" in self.dirty:
                 self.t.thread.set_base(seg, self.view[seg + "_base"])
