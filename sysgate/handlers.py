@@ -1,8 +1,9 @@
 """Every module that registers system-call handlers, imported once so the
 tables can be built. Listed explicitly: a new subsystem is added here."""
-from .kernel import (cputime, cred, exec, fork, futex, info, ioport, ldt, mmap,  # noqa: F401
-                     personality, pidfd, prctl, priority, privileged, process, schedpolicy,
-                     signal, time, timers, tls)
+from .kernel import (cputime, cred, exec, fork, futex, info, ioport, ldt, madvise,  # noqa: F401
+                     mlock, mmap, mremap, personality, pidfd, prctl, priority, privileged,
+                     process, schedpolicy, sigcompat, signal, sigsend, sigwait, time, timers,
+                     tls)
 from .kernel.fs import (anon, descriptors, epoll, fileops, handles, ioctl, names,  # noqa: F401
                         open, owner, poll, rw, rwvec, seek, splice, stat, sync, utimes, xattr)
 from .kernel.net import msg, sockets, sockopt, socketcall  # noqa: F401

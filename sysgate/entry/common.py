@@ -10,6 +10,7 @@ taken except `leave` and the trace.
 """
 from time import perf_counter
 
+from ..abi.consts import ENOSYS, EPIPE, SIGPIPE
 from ..kernel.errors import KernelError
 from ..kernel.registry import HANDLERS, Entry, build_table
 from ..kernel.sched import now_ns
@@ -17,8 +18,6 @@ from ..kernel.signal import GuestSignal
 from ..kernel.task import ExitGroup
 from .exit import ERESTART_MAX, ERESTART_MIN, MASK64, exit_to_user_mode_loop
 from .syscall import X86_EFLAGS_TF
-
-ENOSYS, EPIPE, SIGPIPE = 38, 32, 13
 
 
 class Dispatcher:

@@ -8,15 +8,14 @@ delivers it (deliver_raised), as it delivers a fault the CPU itself raised
 (page_fault). Delivery builds the frame through the one way back
 (entry.exit); the signal is forced, as force_sig_fault forces it.
 """
+from ..abi.consts import (BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SEGV_ACCERR, SEGV_MAPERR,
+                          SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, TRAP_BRKPT, TRAP_TRACE)
 from ..cpu.engine import REG
 from ..kernel.sigframe import siginfo
 from ..kernel.signal import SI_KERNEL, GuestSignal
 from .exit import deliver_signal
 from .syscall import TASK_SIZE_MAX
 
-SIGILL, SIGTRAP, SIGFPE, SIGSEGV, SIGBUS = 4, 5, 8, 11, 7
-TRAP_BRKPT, TRAP_TRACE = 1, 2
-SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPN, FPE_INTDIV, BUS_ADRERR = 1, 2, 2, 1, 2
 
 # Exceptions and the signal Linux sends for each.
 EXCEPTION_SIGNALS = {0: SIGFPE, 1: SIGTRAP, 3: SIGTRAP, 4: SIGSEGV, 5: SIGSEGV, 6: SIGILL,

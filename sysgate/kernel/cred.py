@@ -120,7 +120,7 @@ def _cap_pid_ok(t, pid):
     pid outside it is not the guest's to see)."""
     if pid in (0, t.pid, getattr(t, "tid", t.pid)):
         return True
-    from .signal import guest_processes
+    from .session import guest_processes
     return pid in guest_processes(t)
 
 

@@ -12,6 +12,7 @@ root, the signal mask, pending signals, ignored signals, interval timers.
 import os
 import stat
 
+from ..abi.consts import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH
 from .errors import KernelError, E
 from .registry import syscall
 from .fs import lookup
@@ -19,9 +20,6 @@ from . import txtbusy
 from ..loader import elf
 from ..loader.image import ExecFile
 
-AT_FDCWD = -100
-AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
-O_PATH = 0o10000000
 MAX_ARG_STRLEN = 32 * 4096
 ARG_MAX = 2 * 1024 * 1024       # a quarter of the 8 MB stack, Linux's limit
 BINPRM_BUF = 256                # what exec reads of a file to choose its format

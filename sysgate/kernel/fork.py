@@ -16,9 +16,8 @@ from ..abi.consts import (CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND,  # noq
                           CLONE_PIDFD, CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS,
                           CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID,
                           CLONE_NEWNS, CLONE_NEWUSER, CLONE_PARENT, CLONE_CLEAR_SIGHAND,
-                          CLONE_INTO_CGROUP)
+                          CLONE_INTO_CGROUP, SIGCHLD)
 CLONE_NEWS = 0x7E020000     # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
-SIGCHLD = 17
 
 
 def _check_flags(flags):

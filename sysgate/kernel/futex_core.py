@@ -8,6 +8,7 @@ import time
 from . import sched
 from .errors import KernelError, E
 from .hostlibc import syscall_errno
+from .tables.unistd import NR_X86_64
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
 FUTEX_WAKE_OP, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 5, 9, 10
@@ -19,7 +20,7 @@ CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
 # --- futexes other processes can reach: host futexes on host memory -----------
 _HOST_POLL_NS = 20_000_000   # a host wait's slice, between looks for signals
-NR_FUTEX_HOST, NR_FUTEX_WAITV_HOST = 202, 449      # x86-64 host
+NR_FUTEX_HOST, NR_FUTEX_WAITV_HOST = NR_X86_64["futex"], NR_X86_64["futex_waitv"]  # the host's
 FUTEX2_SIZE_U32 = 2
 _TIMESPEC = struct.Struct("<qq")
 _INTERRUPTED = object()

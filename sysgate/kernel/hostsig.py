@@ -31,22 +31,24 @@ import os
 import signal
 import struct
 import threading
-import time
 
+from ..abi.consts import (CLOCK_MONOTONIC, SA_NOCLDWAIT, SA_RESTORER, SIGEV_THREAD_ID,
+                          TIMER_ABSTIME)
+from .deadline import RETRY_SECONDS, DeadlineWatch
 from .hostlibc import libc
+from .tables.unistd import NR_X86_64
 
 # Faults of sysgate itself must still kill it; KILL and STOP cannot be caught.
 NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
                  signal.SIGILL, signal.SIGFPE}
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
-RETRY_SECONDS = 0.005
 THREAD_LOOK, IDLE_LOOK = 0.01, 0.1
 _FORWARDED_BITS = sum(1 << (s - 1) for s in FORWARDED)
-SA_NOCLDWAIT = 2
-NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT = 13, 234, 128   # x86-64: struct kernel_sigaction is 4 longs
-NR_TIMER_CREATE, NR_TIMER_SETTIME, SIGEV_THREAD_ID, CLOCK_MONOTONIC, TIMER_ABSTIME = \
-    222, 223, 4, 1, 1
-NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
+# The host's (x86-64) numbers: its struct kernel_sigaction is 4 longs.
+NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT, NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX = (
+    NR_X86_64[n] for n in ("rt_sigaction", "tgkill", "rt_sigtimedwait", "timer_create",
+                           "timer_settime", "futex"))
+FUTEX_WAKE_PRIVATE = 1 | 128
 # glibc's own SIGCANCEL, which sysgate's process never uses (no
 # pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
 # guest's signal 32 (or 33, glibc's SIGSETXID) from another process is lost:
@@ -54,7 +56,6 @@ NR_FUTEX, FUTEX_WAKE_PRIVATE = 202, 1 | 128
 # handler. Natively a glibc program cannot catch either (sigaction refuses
 # them) and dies of it; a musl or raw-syscall program could catch it.
 POKE = 32
-SA_RESTORER = 0x04000000
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
 
@@ -297,66 +298,6 @@ class HostSignals:
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
             signal.signal(signo, old)
-
-
-class DeadlineWatch:
-    """Stops user code when the guest's next timer is due, from a thread of
-    its own, as a timer interrupt would: the run loop then fires the timer
-    (sched.Timers) and delivers its signal. The stop is repeated until the
-    deadline is re-planned (a stop can be lost when it lands just as
-    emulation is restarted). No hook runs in user code, which keeps its
-    full speed while a timer is armed."""
-
-    def __init__(self, stop_cpu):
-        self.stop_cpu = stop_cpu
-        self.deadline = None       # CLOCK_MONOTONIC ns, None: no timer armed
-        self.cond = threading.Condition()
-        self.thread = None
-        self.closing = False
-
-    def start(self):
-        self.closing = False
-        self.thread = threading.Thread(target=self._watch, name="sysgate-timers", daemon=True)
-        self.thread.start()
-
-    def after_fork(self):
-        """The thread did not survive the fork, and its lock may have been
-        held by it."""
-        if self.thread is not None:
-            self.cond = threading.Condition()
-            self.deadline = None
-            self.start()
-
-    def close(self):
-        if self.thread is None:
-            return
-        with self.cond:
-            self.closing = True
-            self.cond.notify()
-        self.thread.join()
-        self.thread = None
-
-    def watch(self, deadline):
-        """The guest's next timer is due at deadline (None: none is armed)."""
-        if deadline == self.deadline:
-            return
-        with self.cond:
-            self.deadline = deadline
-            self.cond.notify()
-
-    def _watch(self):
-        with self.cond:
-            while not self.closing:
-                due = self.deadline
-                if due is None:
-                    self.cond.wait()
-                    continue
-                left = (due - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) / 1e9
-                if left > 0:
-                    self.cond.wait(min(left, 3600.0))
-                    continue
-                self.stop_cpu()
-                self.cond.wait(RETRY_SECONDS)
 
 
 def own_pending(tid):

@@ -8,6 +8,7 @@ import struct
 from .errors import KernelError, E
 from .hostlibc import libc
 from .registry import syscall
+from .tables.unistd import NR_X86_64
 from . import cpunum
 
 
@@ -209,7 +210,7 @@ def _cpumask_size():
     if not _CPUMASK_SIZE:
         import ctypes
         buf = ctypes.create_string_buffer(8192)
-        got = libc.syscall(204, 0, 8192, buf)        # x86-64 host
+        got = libc.syscall(NR_X86_64["sched_getaffinity"], 0, 8192, buf)     # the host's
         word = 8
         _CPUMASK_SIZE.append(got if got > 0 else
                              (_possible_cpus() + 8 * word - 1) // (8 * word) * word)

@@ -1,4 +1,6 @@
-"""Memory system calls: brk, the mmap family, mprotect, mremap, madvise.
+"""Memory system calls: brk, the mmap family, munmap, mprotect (mremap.py,
+madvise.py and mlock.py hold the rest), and the walks over ranges of
+mappings they share.
 
 Private file mappings are copies of the file taken at mmap time (the file
 stays open for mremap and MADV_DONTNEED to read again). Shared file
@@ -11,18 +13,14 @@ import os
 import stat
 import struct
 
+from ..abi.consts import (MAP_32BIT, MAP_SHARED_VALIDATE, O_PATH, PROT_GROWSDOWN,
+                          PROT_GROWSUP, PROT_SEM)
 from .errors import KernelError, E
-from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED,
-                 MREMAP_FIXED, MREMAP_MAYMOVE, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, MappedFile,
-                 page_up)
-from .hostmem import resident
+from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PAGE,
+                 PROT_EXEC, PROT_WRITE, MappedFile, page_up)
 from .registry import syscall
 
-PROT_SEM = 0x8
-PROT_MASK = 7 | PROT_SEM | 0x01000000 | 0x02000000   # PROT_GROWSDOWN/UP accepted, ignored
-MAP_SHARED_VALIDATE = 0x03
-MREMAP_DONTUNMAP = 4
-O_PATH = 0o10000000
+PROT_MASK = 7 | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP   # GROWSDOWN/UP accepted, ignored
 DEV_ZERO = os.makedev(1, 5)
 
 
@@ -72,7 +70,7 @@ HINT_MIN_ADDR = max(page_up(MMAP_MIN_ADDR), 0x10000)
 RAWIO = _has_rawio()
 
 
-def _privileged(t):
+def may_map_low(t):
     return RAWIO
 
 
@@ -82,10 +80,9 @@ def _accountable(prot, kind, anon):
 
 
 COMPAT_TASK_SIZE = 0xFFFFE000
-MAP_32BIT = 0x40
 
 
-def _compat_limit(t):
+def compat_limit(t):
     """Where an i386 call's mapping must end: a 64-bit process asking
     through INT 0x80 gets an address below 4 GiB (Linux's compat mmap base,
     in_32bit_syscall)."""
@@ -130,7 +127,7 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
             raise KernelError(E.EINVAL)
         if addr + size > mm.task_size:
             raise KernelError(E.ENOMEM)
-        if addr < MMAP_MIN_ADDR and not _privileged(t):
+        if addr < MMAP_MIN_ADDR and not may_map_low(t):
             raise KernelError(E.EPERM)
         if flags & MAP_FIXED_NOREPLACE and mm.overlaps(addr, addr + size):
             raise KernelError(E.EEXIST)
@@ -173,7 +170,7 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
         if flags & MAP_32BIT and t.is64:
             start = _find_free_32bit(mm, size, hint)
         else:
-            start = mm.find_free(size, hint, _compat_limit(t))
+            start = mm.find_free(size, hint, compat_limit(t))
     if mf is not None:
         from .fs.lookup import fd_path
         mm.map_file(start, size, prot, shared, mf, pgoff_bytes, name=fd_path(t, f),
@@ -189,7 +186,6 @@ def do_mmap(t, addr, length, prot, flags, fd, pgoff_bytes):
     return start
 
 
-MAP_32BIT = 0x40
 MAP_32BIT_BEGIN, MAP_32BIT_END = 0x40000000, 0x80000000
 
 
@@ -236,7 +232,7 @@ def sys_munmap(t, addr, length):
         raise KernelError(E.EINVAL)
     t.mm.check_count(addr, page_up(addr + length))     # a split makes one more
     t.mm.unmap(addr, length)
-    _set_locked(t.mm, addr, page_up(addr + length), False)
+    set_locked(t.mm, addr, page_up(addr + length), False)
     return 0
 
 
@@ -246,7 +242,7 @@ def sys_mprotect(t, addr, length, prot):
         raise KernelError(E.EINVAL)
     if length == 0:
         return 0
-    end = addr + _page_align(length)
+    end = addr + page_align(length)
     if end <= addr or end >= 1 << 64:       # the kernel's sum wrapped
         raise KernelError(E.ENOMEM)
 
@@ -262,230 +258,23 @@ def sys_mprotect(t, addr, length, prot):
     return 0
 
 
-def _grow(t, v, at, length, offset):
-    """Map [at, at+length) as more of v's mapping (file offset offset)."""
-    mm = t.mm
-    if v.file is not None:
-        mm.map_file(at, length, v.prot, v.shared, v.file, offset, name=v.name, dev=v.dev,
-                    ino=v.ino)
-    elif v.shared:
-        mm.grow_shared(v, at, length)
-    else:
-        mm.map(at, length, v.prot, shared=v.shared, name=v.name,
-               anon_off=v.anon_off + (at - v.start))
-
-
-def _move(t, old, old_len, new_len, dest):
-    """Move [old, old+old_len) to dest (free by now) as new_len bytes: the
-    pages themselves move (no copy); growth is more of the last piece. The
-    commit check comes first: a refused move leaves the original alone."""
-    mm = t.mm
-    keep = min(old_len, new_len)
-    tmpl = mm.find(old + keep - 1)
-    grow = new_len - keep if tmpl.charge() else 0
-    if grow:
-        mm.check_commit(old + keep, old + old_len, grow)
-    mm.unmap(old + keep, old_len - keep)
-    mm.move(old, keep, dest)
-    if new_len > keep:
-        tmpl = mm.find(dest + keep - 1)
-        _grow(t, tmpl, dest + keep, new_len - keep,
-              tmpl.offset + (dest + keep - tmpl.start))
-    return dest
-
-
-def _page_align(n):
+# --- ranges of mappings, as mremap, madvise, msync, mincore and mlock see them
+def page_align(n):
     """PAGE_ALIGN in the kernel's 64-bit arithmetic (a huge length wraps)."""
     return page_up(n) & ((1 << 64) - 1)
 
 
-@syscall("mremap", "addr size size mflags addr")
-def sys_mremap(t, old, old_len, new_len, flags, new_addr):
-    # The order of mm/mremap.c: check_mremap_params, then the VMA at old,
-    # then mremap_to (a new address) or mremap_at (in place, or moved).
-    mm = t.mm
-    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or old & (PAGE - 1):
-        raise KernelError(E.EINVAL)
-    if _page_align(new_len) == 0:
-        raise KernelError(E.EINVAL)
-    to_new = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)
-    if to_new and (new_addr & (PAGE - 1) or not flags & MREMAP_MAYMOVE
-                   or flags & MREMAP_DONTUNMAP and old_len != new_len):
-        raise KernelError(E.EINVAL)
-    old_len, new_len = _page_align(old_len), _page_align(new_len)
-    if to_new and (new_len > mm.task_size or new_addr > mm.task_size - new_len
-                   or new_addr < old + old_len and old < new_addr + new_len):
-        raise KernelError(E.EINVAL)
-    v = mm.find(old)
-    if v is None:
-        raise KernelError(E.EFAULT)
-    if to_new:
-        return _mremap_to(t, old, old_len, new_len, flags, new_addr)
-    if new_len == old_len:
-        return old
-    if new_len < old_len:
-        mm.unmap(old + new_len, old_len - new_len)
-        return old
-    _remap_valid(mm, v, old, old_len, new_len, flags)
-    end = old + old_len
-    if (end == mm.pieces_end(v) and end + (new_len - old_len) <= mm.task_size
-            and not mm.overlaps(end, end + (new_len - old_len))):
-        last = mm.find(end - 1)
-        _grow(t, last, end, new_len - old_len, last.offset + (end - last.start))
-        return old
-    if not flags & MREMAP_MAYMOVE:
-        raise KernelError(E.ENOMEM)
-    dest = mm.find_free(new_len, 0, _compat_limit(t))
-    return _move(t, old, old_len, new_len, dest)
-
-
-def _remap_valid(mm, v, old, old_len, new_len, flags):
-    """remap_is_valid: the range is one mapping, and may grow."""
-    if not old_len and not v.shared:
-        raise KernelError(E.EINVAL)     # "duplicating" a private mapping
-    special = v.name in ("[vvar]", "[vdso]")
-    if flags & MREMAP_DONTUNMAP and special:
-        raise KernelError(E.EINVAL)
-    if old + old_len > mm.pieces_end(v):
-        raise KernelError(E.EFAULT)
-    if new_len > old_len and special:
-        raise KernelError(E.EFAULT)     # VM_DONTEXPAND
-
-
-def _mremap_to(t, old, old_len, new_len, flags, new_addr):
-    """A move to new_addr (MREMAP_FIXED) or away (MREMAP_DONTUNMAP). The
-    part that moves is checked before the destination or the shrunk tail is
-    unmapped: a refused call changes nothing (as on Linux 6.18)."""
-    mm = t.mm
-    v = mm.find(old)
-    if flags & MREMAP_FIXED and new_addr < MMAP_MIN_ADDR and not _privileged(t):
-        raise KernelError(E.EPERM)
-    if (flags & MREMAP_FIXED and old_len == new_len and not flags & MREMAP_DONTUNMAP
-            and old + old_len > mm.pieces_end(v)):
-        return _move_many(mm, old, old_len, new_addr)
-    _remap_valid(mm, v, old, min(old_len, new_len), new_len, flags)
-    if flags & MREMAP_FIXED:
-        mm.unmap(new_addr, new_len)
-    if new_len < old_len:
-        mm.unmap(old + new_len, old_len - new_len)
-        old_len = new_len
-    v = mm.find(old)
-    if flags & MREMAP_FIXED:
-        dest = new_addr
-    else:
-        dest = mm.find_free(new_len, new_addr, _compat_limit(t))
-    if flags & MREMAP_DONTUNMAP:
-        return _dontunmap(t, v, old, old_len, dest)
-    return _move(t, old, old_len, new_len, dest)
-
-
-def _move_many(mm, old, size, dest):
-    """A pure move (MREMAP_FIXED, no resize) of a range holding several
-    mappings, as Linux 6.17 permits: each moves to its place at dest, and
-    the destination's gaps keep what was there."""
-    for s, e in mm.mapped_ranges(old, old + size):
-        mm.unmap(dest + (s - old), e - s)
-        mm.move(s, e - s, dest + (s - old))
-    return dest
-
-
-def _dontunmap(t, v, old, old_len, dest):
-    """MREMAP_DONTUNMAP: the pages move; the old range stays mapped, empty
-    (a private file mapping's pages read from the file again)."""
-    mm = t.mm
-    if v.shared:
-        raise KernelError(E.EINVAL)     # not modelled: a second view of shared memory
-    mm.check_commit(dest, dest, mm.charge_in(old, old + old_len))
-    pieces = [(p.start, p.end, p.prot, p.name, p.file, p.offset, p.dev, p.ino)
-              for p in mm.vmas if p.start < old + old_len and p.end > old]
-    mm.move(old, old_len, dest)
-    for start, end, prot, name, f, offset, dev, ino in pieces:
-        s, e = max(start, old), min(end, old + old_len)
-        if f is not None:
-            mm.map_file(s, e - s, prot, False, f, offset + (s - start), name=name, dev=dev,
-                        ino=ino)
-        else:
-            mm.map(s, e - s, prot, name=name)
-    return dest
-
-
-MADV_DONTNEED, MADV_FREE, MADV_DONTNEED_LOCKED = 4, 8, 24
-MADV_REMOVE, MADV_WIPEONFORK, MADV_COLD, MADV_PAGEOUT = 9, 18, 20, 21
-MADV_DODUMP = 17
-MADV_VALID = frozenset(list(range(0, 5)) + list(range(8, 26)) + [100, 101, 102, 103])
-
-
-@syscall("madvise", "addr size int")
-def sys_madvise(t, addr, length, advice):
-    if addr & (PAGE - 1) or advice not in MADV_VALID:
-        raise KernelError(E.EINVAL)
-    # The kernel's own 64-bit arithmetic: a length that rounds up to 0, or
-    # an end past the top of the address space, is EINVAL.
-    size = page_up(length)
-    if (length and size >= 1 << 64) or addr + size >= 1 << 64:
-        raise KernelError(E.EINVAL)
-    end = addr + size
-    if end == addr:
-        return 0
-    mm = t.mm
-    covered = 0
-    v = mm.find(addr) or _next_vma(mm, addr)
-    while v is not None and v.start < end:
-        s, e = max(v.start, addr), min(v.end, end)
-        covered += e - s
-        # Each mapping is judged in turn, what came before it done.
-        _madvise_refuses(mm, v, s, e, advice)
-        if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED):
-            mm.discard(s, e - s)
-        v = _next_vma(mm, v.end)
-    if covered < end - addr:
-        raise KernelError(E.ENOMEM)
-    return 0
-
-
-def _locked(mm, s, e):
-    locked = getattr(mm, "locked", None)
-    return bool(locked) and any(ls < e and s < le for ls, le in locked)
-
-
-def _madvise_refuses(mm, v, s, e, advice):
-    """madvise_vma_behavior's refusals for one mapping (EINVAL unless said):
-    VM_LOCKED (mlock) and VM_PFNMAP ([vvar]) refuse the LRU advice, MADV_FREE
-    wants anonymous memory, MADV_WIPEONFORK private anonymous memory,
-    MADV_REMOVE an unlocked shared file mapping that may be written."""
-    pfnmap = v.name == "[vvar]"
-    if advice in (MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT):
-        if pfnmap or _locked(mm, s, e):
-            raise KernelError(E.EINVAL)
-    if advice == MADV_DONTNEED_LOCKED and pfnmap:
-        raise KernelError(E.EINVAL)
-    if advice == MADV_FREE and (v.file is not None or v.shared):
-        raise KernelError(E.EINVAL)
-    if advice == MADV_WIPEONFORK and (v.file is not None or v.shared):
-        raise KernelError(E.EINVAL)
-    if advice == MADV_REMOVE:
-        if _locked(mm, s, e) or v.file is None and not v.shared:
-            raise KernelError(E.EINVAL)
-        if not v.shared or (v.file is not None and not v.file.writable):
-            raise KernelError(E.EACCES)
-    if advice == MADV_DODUMP and pfnmap:
-        raise KernelError(E.EINVAL)
-
-
-def _next_vma(mm, addr):
+def next_vma(mm, addr):
     """The first VMA starting at or after addr."""
     i = bisect.bisect_left(mm.starts, addr)
     return mm.vmas[i] if i < len(mm.vmas) else None
 
 
-MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
-
-
-def _covered(mm, addr, length):
+def covered(mm, addr, length):
     """[addr, end) page-aligned, or ENOMEM where part of it is unmapped."""
     if addr & (PAGE - 1):
         raise KernelError(E.EINVAL)
-    end = addr + _page_align(length)
+    end = addr + page_align(length)
     if end >= 1 << 64:
         raise KernelError(E.ENOMEM)
     if sum(e - s for s, e in mm.mapped_ranges(addr, end)) < end - addr:
@@ -493,46 +282,12 @@ def _covered(mm, addr, length):
     return end
 
 
-@syscall("msync", "addr size int")
-def sys_msync(t, addr, length, flags):
-    if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or (flags & MS_ASYNC and flags & MS_SYNC):
-        raise KernelError(E.EINVAL)
-    _covered(t.mm, addr, length)
-    # Shared file pages are the host's own mapping: the file already has them.
-    return 0
+def any_locked(mm, s, e):
+    locked = getattr(mm, "locked", None)
+    return bool(locked) and any(ls < e and s < le for ls, le in locked)
 
 
-_RESIDENT = bytes(b & 1 for b in range(256))   # mincore's bit 0; the others are reserved
-
-
-@syscall("mincore", "addr size ptr")
-def sys_mincore(t, addr, length, vec):
-    mm = t.mm
-    end = _covered(mm, addr, length)
-    if mm.extent(vec, (end - addr) // PAGE, PROT_WRITE) < (end - addr) // PAGE:
-        raise KernelError(E.EFAULT)
-    # The host's own answer for the host pages behind each piece, a bounded
-    # vector at a time (a reservation of terabytes costs no more).
-    at = addr
-    while at < end:
-        v = mm.find(at)
-        stop = min(v.end, end, at + (256 << 20))
-        n = (stop - at) // PAGE
-        out = resident(v.ptr + (at - v.start), stop - at) if v.backed else bytes(n)
-        mm.write(vec + (at - addr) // PAGE, out.translate(_RESIDENT))
-        at = stop
-    return 0
-
-
-@syscall("mlock", "addr size")
-def sys_mlock(t, addr, length):
-    start = addr & ~(PAGE - 1)
-    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
-    _set_locked(t.mm, start, end, True)
-    return 0
-
-
-def _set_locked(mm, start, end, on):
+def set_locked(mm, start, end, on):
     """The ranges mlock made VM_LOCKED (madvise's refusals read them)."""
     if start >= end:
         return
@@ -545,34 +300,3 @@ def _set_locked(mm, start, end, on):
     if on:
         kept.append((start, end))
     mm.locked = sorted(kept)
-
-
-@syscall("mlock2", "addr size flags")
-def sys_mlock2(t, addr, length, flags):
-    if flags & ~1:
-        raise KernelError(E.EINVAL)
-    return sys_mlock(t, addr, length)
-
-
-@syscall("munlock", "addr size")
-def sys_munlock(t, addr, length):
-    start = addr & ~(PAGE - 1)
-    end = _covered(t.mm, start, length + (addr & (PAGE - 1)))
-    _set_locked(t.mm, start, end, False)
-    return 0
-
-
-@syscall("mlockall", "flags")
-def sys_mlockall(t, flags):
-    if not flags or flags & ~7 or flags == 4:
-        raise KernelError(E.EINVAL)
-    if flags & 1:           # MCL_CURRENT
-        for v in list(t.mm.vmas):
-            _set_locked(t.mm, v.start, v.end, True)
-    return 0
-
-
-@syscall("munlockall")
-def sys_munlockall(t):
-    t.mm.locked = []
-    return 0

@@ -7,6 +7,7 @@ import socket
 import struct
 
 from .hostlibc import libc
+from .tables.unistd import NR_X86_64
 
 # --- the network's privileges ----------------------------------------------------------
 # A guest run by root would otherwise hold the host's CAP_NET_ADMIN and
@@ -24,7 +25,7 @@ NET_MODES = ("host", "admin", "none")
 CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE = 12, 13, 16
 NET_CAPS = (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE)
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-SYS_capget, SYS_capset, SYS_unshare = 125, 126, 272
+SYS_capget, SYS_capset, SYS_unshare = (NR_X86_64[n] for n in ("capget", "capset", "unshare"))
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1

@@ -12,8 +12,9 @@ import os
 from .errors import KernelError, E
 from .hostlibc import host_syscall
 from .registry import syscall
+from .tables.unistd import NR_X86_64
 
-SYS_PIDFD_OPEN, SYS_PIDFD_SEND_SIGNAL = 434, 424
+SYS_PIDFD_OPEN, SYS_PIDFD_SEND_SIGNAL = NR_X86_64["pidfd_open"], NR_X86_64["pidfd_send_signal"]
 PIDFD_NONBLOCK = os.O_NONBLOCK
 PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP = 1, 2, 4
 
@@ -36,7 +37,7 @@ def sys_pidfd_open(t, pid, flags):
     if flags & ~PIDFD_NONBLOCK or pid <= 0:
         raise KernelError(E.EINVAL)
     if pid != t.pid:
-        from .signal import guest_processes
+        from .session import guest_processes
         if pid not in guest_processes(t):
             raise KernelError(E.ESRCH)
     host = host_syscall(SYS_PIDFD_OPEN, ctypes.c_int(pid), ctypes.c_uint(flags))
@@ -49,7 +50,7 @@ def _target(t, pidfd):
     if pid is None:
         raise KernelError(E.EBADF)          # not a pidfd
     if pid != t.pid:
-        from .signal import guest_processes
+        from .session import guest_processes
         if pid not in guest_processes(t):
             if not os.path.exists(f"/proc/{pid}"):
                 raise KernelError(E.ESRCH)      # it has ended
@@ -66,14 +67,14 @@ def sys_pidfd_send_signal(t, pidfd, sig, info, flags):
     f, pid = _target(t, pidfd)
     if flags == PIDFD_SIGNAL_PROCESS_GROUP:
         # Through kill's own path, which keeps to the session's members.
-        from .signal import sys_kill
+        from .sigsend import sys_kill
         if info:
             raise KernelError(E.EINVAL)
         return sys_kill(t, -os.getpgid(pid), sig)
     if pid == t.pid:
         from .signal import send_self, SI_USER
         if info:
-            from .signal import sys_rt_sigqueueinfo
+            from .sigsend import sys_rt_sigqueueinfo
             return sys_rt_sigqueueinfo(t, pid, sig, info)
         return send_self(t, sig, SI_USER)
     if info:

@@ -10,13 +10,13 @@ import os
 import select
 import time as _time
 
+from ..abi.consts import SIGALRM
 from .cpulock import host_wait
 from .errors import KernelError
 from .sigpending import absorb_host_signals
 
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 NSEC = 10**9
-SIGALRM = 14
 EINTR = 4
 # A timer storm degrades instead of starving the program: a periodic timer
 # faster than this fires next this long after it fired (delivering its signal
@@ -64,7 +64,7 @@ class Timers:
     def refresh(self):
         """Recompute the earliest deadline (after arming, firing or
         deleting); wake is told, so that user code runs no longer than the
-        deadline (kernel.hostsig.DeadlineWatch)."""
+        deadline (kernel.deadline.DeadlineWatch)."""
         self.deadline = self.next_deadline()
         if self.wake is not None:
             self.wake(self.deadline)

@@ -13,6 +13,7 @@ import struct
 from .errors import KernelError, E
 from .hostlibc import host_syscall
 from .registry import syscall
+from .tables.unistd import NR_X86_64
 
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 1, 2, 3, 5, 6
 SCHED_RESET_ON_FORK = 0x40000000
@@ -24,9 +25,11 @@ SCHED_FLAG_ALL = 0x7F
 SCHED_FLAG_KEEP_POLICY = 0x08
 PAGE = 4096
 # x86-64 host numbers
-SYS_SETPARAM, SYS_GETPARAM, SYS_SETSCHEDULER, SYS_GETSCHEDULER = 142, 143, 144, 145
-SYS_RR_GET_INTERVAL, SYS_SETATTR, SYS_GETATTR = 148, 314, 315
-SYS_PRIORITY_MAX, SYS_PRIORITY_MIN = 146, 147
+(SYS_SETPARAM, SYS_GETPARAM, SYS_SETSCHEDULER, SYS_GETSCHEDULER, SYS_RR_GET_INTERVAL,
+ SYS_SETATTR, SYS_GETATTR, SYS_PRIORITY_MAX, SYS_PRIORITY_MIN) = (
+    NR_X86_64["sched_" + n] for n in ("setparam", "getparam", "setscheduler", "getscheduler",
+                                      "rr_get_interval", "setattr", "getattr",
+                                      "get_priority_max", "get_priority_min"))
 
 
 def _valid(policy):
@@ -46,7 +49,7 @@ def _host_pid(t, pid):
         raise KernelError(E.EINVAL)
     if pid == 0 or pid == t.pid or pid in t.proc.threads:
         return 0
-    from .signal import guest_processes
+    from .session import guest_processes
     if pid not in guest_processes(t):
         raise KernelError(E.ESRCH)
     return pid

@@ -12,12 +12,13 @@ status, MXCSR, XMM registers), pointed to by sigcontext.fpstate.
 import struct
 
 from .errors import KernelError, E
+from .tables.unistd import NR_I386
 
 SA_SIGINFO, SA_ONSTACK, SA_RESTART = 0x4, 0x08000000, 0x10000000
 SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x40000000, 0x80000000, 0x04000000
 SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
 UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS = 0x2, 0x4
-NR_SIGRETURN_32, NR_RT_SIGRETURN_32 = 119, 173
+NR_SIGRETURN_32, NR_RT_SIGRETURN_32 = NR_I386["sigreturn"], NR_I386["rt_sigreturn"]
 
 # sigcontext register order
 SC64 = "r8 r9 r10 r11 r12 r13 r14 r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags".split()

@@ -1,19 +1,20 @@
 """Signals: actions, the blocked mask, the alternate stack, signals a task
 sends itself, and delivery on the way back to user mode (frames in
-sigframe.py), as kernel/signal.c and arch/x86/kernel/signal.c."""
-import os
+sigframe.py), as kernel/signal.c and arch/x86/kernel/signal.c. Signals to
+others are in sigsend.py, waiting for them in sigwait.py, the i386 originals
+of the rt_ calls in sigcompat.py."""
 import struct
 
-from . import sched, sigframe
+from ..abi.consts import (SA_NOCLDWAIT, SI_KERNEL, SI_TKILL, SI_USER, SIG_BLOCK,  # noqa: F401
+                          SIG_SETMASK, SIG_UNBLOCK, SIGSEGV)
+from . import sigframe
 from .errors import KernelError, E
 from .registry import syscall
+from .session import guest_processes  # noqa: F401  (ptrace's import)
 from .sigpending import (CLD_EXITED, DEFAULT_IGNORE, SA_NOCLDSTOP, SIG_DFL,  # noqa: F401
                          SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP, absorb_host_signals, ignored)
 
 NSIG = 64
-SIGSEGV = 11
-SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
@@ -25,7 +26,6 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
          27: "Profiling timer expired", 29: "I/O possible", 30: "Power failure",
          31: "Bad system call"}
 DEFAULT_STOP = {19, 20, 21, 22}
-SA_NOCLDWAIT = 2
 
 
 class GuestSignal(Exception):
@@ -51,7 +51,7 @@ def sys_rt_sigaction(t, sig, act, oact, size):
     if new and sig in (SIGKILL, SIGSTOP):
         raise KernelError(E.EINVAL)
     if new:
-        _before_action_change(t)
+        before_action_change(t)
     if oact:
         t.mm.write(oact, fmt.pack(*t.sigactions.get(sig, (0, 0, 0, 0))[:4]))
     if new:
@@ -82,7 +82,7 @@ def sys_rt_sigprocmask(t, how, nset, oset, size):
         else:
             t.sigmask = new
         t.sigmask &= ~UNBLOCKABLE
-        _retarget(t)
+        retarget(t)
     return 0
 
 
@@ -97,7 +97,7 @@ def _discard(t, sig):
     proc.set_shared(proc.shared_pending & ~bit)
 
 
-def _retarget(t):
+def retarget(t):
     """A mask changed: the group's pending signals may now belong to another
     thread (retarget_shared_pending)."""
     if t.proc.shared_pending and t.proc.cpu_sched is not None:
@@ -148,7 +148,7 @@ def send_self(t, sig, code=SI_TKILL, to=None, group=False):
     return 0
 
 
-def _before_action_change(t):
+def before_action_change(t):
     """Signals that reached the host before an action changes are judged by
     the old action, as Linux judges them when they are sent."""
     t.host.collect()
@@ -330,292 +330,9 @@ def _as_return(t, regs):
     return ax - (1 << (64 if t.is64 else 32)) if ax >> (63 if t.is64 else 31) else ax
 
 
-def _check_target(t, pid):
-    if pid not in (0, -1, t.pid, -t.pid):
-        raise KernelError(E.ESRCH if pid > 0 else E.EPERM)
-
-
-@syscall("rt_sigpending", "ptr size")
-def sys_rt_sigpending(t, buf, size):
-    if size > 8:
-        raise KernelError(E.EINVAL)
-    absorb_host_signals(t)
-    t.mm.write(buf, struct.pack("<Q", t.pending & t.sigmask)[:size])
-    return 0
-
-
-# --- other processes ----------------------------------------------------------
-# Guest processes are host processes: the guest's signals to another guest
-# process are host signals (kernel.hostsig takes them in). Only the session's
-# own processes, the first guest and its descendants, can be reached: a
-# confined guest cannot signal the host's processes.
-def _host_procs():
-    """pid -> (ppid, pgrp) of every host process."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    rest = f.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            out[int(name)] = (int(rest[1]), int(rest[2]))
-    return out
-
-
-def guest_processes(t):
-    """pid -> pgrp of the session's live processes."""
-    procs = _host_procs()
-    root = t.session
-    out = {}
-    for pid, (ppid, pgrp) in procs.items():
-        p, seen = pid, 0
-        while p not in (0, 1) and seen < 4096:
-            if p == root:
-                out[pid] = pgrp
-                break
-            p = procs.get(p, (0, 0))[0]
-            seen += 1
-    return out
-
-
-def _signal_process(t, pid, sig, code):
-    if pid == t.pid:
-        return send_self(t, sig, code, group=True)
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        raise KernelError(E.ESRCH) from None
-    except OSError as e:
-        raise KernelError(e.errno) from None
-    return 0
-
-
-@syscall("kill", "pid sig")
-def sys_kill(t, pid, sig):
-    if not 0 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    if pid == t.pid:
-        return send_self(t, sig, SI_USER, group=True)
-    if pid == -2**31:
-        raise KernelError(E.ESRCH)
-    guests = guest_processes(t)
-    if pid > 0:
-        if pid not in guests:
-            raise KernelError(E.ESRCH)
-        return _signal_process(t, pid, sig, SI_USER)
-    if pid == -1:
-        targets = [p for p in guests if p != t.pid]
-    else:
-        pgrp = os.getpgrp() if pid == 0 else -pid
-        targets = [p for p, g in guests.items() if g == pgrp]
-    if not targets:
-        raise KernelError(E.ESRCH)
-    # The caller last, so that signals to others leave before its own death.
-    for p in sorted(targets, key=lambda p: p == t.pid):
-        try:
-            _signal_process(t, p, sig, SI_USER)
-        except KernelError:
-            pass
-    return 0
-
-
-def _own_thread(t, tid):
-    """The thread tid of the caller's process, or None."""
-    return t.proc.threads.get(tid)
-
-
-@syscall("tgkill", "pid pid sig")
-def sys_tgkill(t, tgid, tid, sig):
-    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    if tgid == t.pid:
-        target = _own_thread(t, tid)
-        if target is None:
-            raise KernelError(E.ESRCH)
-        return send_self(t, sig, to=target)
-    if tgid not in guest_processes(t):
-        raise KernelError(E.ESRCH)
-    if tgid == tid:
-        return _signal_process(t, tid, sig, SI_TKILL)
-    from .hostsig import tgkill
-    r = tgkill(tgid, tid, sig)      # guest tids are host tids
-    if r < 0:
-        raise KernelError(-r)
-    return 0
-
-
-@syscall("tkill", "pid sig")
-def sys_tkill(t, tid, sig):
-    if tid <= 0 or not 0 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    target = _own_thread(t, tid)
-    if target is None:
-        raise KernelError(E.ESRCH)
-    return send_self(t, sig, to=target)
-
-
-# --- waiting for signals ----------------------------------------------------
-@syscall("pause")
-def sys_pause(t):
-    sched.sleep_until(t, None, sched.ERESTARTNOHAND)
-
-
-def _sigsuspend(t, mask):
-    t.saved_sigmask = t.sigmask
-    t.sigmask = mask & ~UNBLOCKABLE
-    _retarget(t)
-    sched.sleep_until(t, None, sched.ERESTARTNOHAND)
-
-
-@syscall("rt_sigsuspend", "ptr size")
-def sys_rt_sigsuspend(t, mask, size):
-    if size != 8:
-        raise KernelError(E.EINVAL)
-    _sigsuspend(t, struct.unpack("<Q", t.mm.read(mask, 8))[0])
-
-
-@syscall("sigsuspend", "int int ulong")
-def sys_sigsuspend(t, _unused1, _unused2, mask):
-    _sigsuspend(t, mask & 0xFFFFFFFF)
-
-
-def _sigtimedwait(t, set_ptr, info_ptr, ts_ptr, size, wide):
-    from .time import get_timespec
-    if size != 8:
-        raise KernelError(E.EINVAL)
-    wanted = struct.unpack("<Q", t.mm.read(set_ptr, 8))[0] & ~UNBLOCKABLE
-    deadline = sched.now_ns() + get_timespec(t, ts_ptr, wide) if ts_ptr else None
-    saved = t.sigmask
-    # The awaited signals count as unblocked only for the wait's purposes.
-    while True:
-        absorb_host_signals(t)
-        ready = t.pending & wanted
-        if ready:
-            signo = (ready & -ready).bit_length()
-            info = t.take_pending(signo) or sigframe.siginfo(signo, SI_KERNEL, True)
-            if info_ptr:
-                t.mm.write(info_ptr, info if t.is64 else sigframe.siginfo_32(info))
-            return signo
-        if deadline is not None and sched.now_ns() >= deadline:
-            raise KernelError(E.EAGAIN)
-        try:
-            t.sigmask = saved & ~wanted
-            _retarget(t)
-            sched.sleep_until(t, deadline, E.EINTR)
-        except KernelError as e:
-            if not t.pending & wanted:
-                raise KernelError(e.errno) from None
-        finally:
-            t.sigmask = saved
-
-
-@syscall("rt_sigtimedwait", "ptr ptr ptr size")
-def sys_rt_sigtimedwait(t, set_ptr, info, ts, size):
-    return _sigtimedwait(t, set_ptr, info, ts, size, False)
-
-
-@syscall("rt_sigtimedwait_time64", "ptr ptr ptr size")
-def sys_rt_sigtimedwait_time64(t, set_ptr, info, ts, size):
-    return _sigtimedwait(t, set_ptr, info, ts, size, True)
-
-
-@syscall("rt_sigqueueinfo", "pid sig ptr")
-def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
-    _check_target(t, pid)
-    raw = t.mm.read(info_ptr, 128)
-    code = struct.unpack_from("<i", raw, 8)[0]
-    if code >= 0 or code == SI_TKILL:
-        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
-    if not 1 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    if not t.is64:
-        raw = raw[:12] + b"\0" * 4 + raw[12:124]
-    send_self(t, sig)
-    t.siginfo[sig] = struct.pack("<i", sig) + raw[4:]
-    return 0
-
-
-@syscall("rt_tgsigqueueinfo", "pid pid sig ptr")
-def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
-    if tgid <= 0 or tid <= 0:
-        raise KernelError(E.EINVAL)
-    raw = t.mm.read(info_ptr, 128)
-    code = struct.unpack_from("<i", raw, 8)[0]
-    if (code >= 0 or code == SI_TKILL) and tid != t.tid:
-        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
-    if not 1 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    target = _own_thread(t, tid) if tgid == t.pid else None
-    if target is None:
-        raise KernelError(E.ESRCH)
-    if not t.is64:
-        raw = raw[:12] + b"\0" * 4 + raw[12:124]
-    if ignored(t, sig):
-        return 0
-    target.add_pending(sig, struct.pack("<i", sig) + raw[4:])
-    if target is not t and t.proc.cpu_sched is not None:
-        t.proc.cpu_sched.signal_thread(target)
-    return 0
-
-
 @syscall("restart_syscall")
 def sys_restart_syscall(t):
     block, t.restart_block = t.restart_block, None
     if block is None:
         raise KernelError(E.EINTR)
     return block(t)
-
-
-# --- the i386 originals of the rt_ calls ----------------------------------------
-OLD_SIGACTION = struct.Struct("<IIII")     # handler, mask, flags, restorer
-
-
-@syscall("sigaction", "sig ptr ptr")
-def sys_sigaction(t, sig, act, oact):
-    if not 1 <= sig <= NSIG:
-        raise KernelError(E.EINVAL)
-    new = OLD_SIGACTION.unpack(t.mm.read(act, 16)) if act else None
-    if new and sig in (SIGKILL, SIGSTOP):
-        raise KernelError(E.EINVAL)
-    if new:
-        _before_action_change(t)
-    if oact:
-        h, f, r, m = t.sigactions.get(sig, (0, 0, 0, 0))[:4]
-        t.mm.write(oact, OLD_SIGACTION.pack(h, m & 0xFFFFFFFF, f, r))
-    if new:
-        h, m, f, r = new
-        t.sigactions[sig] = (h, f, r, m & ~UNBLOCKABLE, True)
-        after_action_change(t, sig)
-    return 0
-
-
-@syscall("signal", "sig ulong")
-def sys_signal(t, sig, handler):
-    if not 1 <= sig <= NSIG or sig in (SIGKILL, SIGSTOP):
-        raise KernelError(E.EINVAL)
-    old = t.sigactions.get(sig, (0,))[0]
-    _before_action_change(t)
-    # signal() has System V semantics in the kernel: one-shot, not blocked.
-    from .sigframe import SA_NODEFER, SA_RESETHAND
-    t.sigactions[sig] = (handler, SA_RESETHAND | SA_NODEFER, 0, 0, True)
-    after_action_change(t, sig)
-    return old
-
-
-@syscall("sigprocmask", "how ptr ptr")
-def sys_sigprocmask(t, how, nset, oset):
-    new = struct.unpack("<I", t.mm.read(nset, 4))[0] if nset else None
-    if oset:
-        t.mm.write(oset, struct.pack("<I", t.sigmask & 0xFFFFFFFF))
-    if new is not None:
-        if how == SIG_BLOCK:
-            t.sigmask |= new
-        elif how == SIG_UNBLOCK:
-            t.sigmask &= ~new
-        elif how == SIG_SETMASK:
-            t.sigmask = (t.sigmask & ~0xFFFFFFFF) | new
-        else:
-            raise KernelError(E.EINVAL)
-        t.sigmask &= ~UNBLOCKABLE
-    return 0

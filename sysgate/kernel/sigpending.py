@@ -3,16 +3,14 @@ this process: kernel.hostsig) made pending with their siginfo, and the
 test of an ignored action that drops a signal on arrival. Below both
 kernel.signal and kernel.sched, which ask for it before looking at what is
 pending."""
+from ..abi.consts import CLD_EXITED, SA_NOCLDSTOP, SIGCHLD, SIGKILL, SIGSTOP  # noqa: F401
 from . import sigframe
 from .hostsig import OWN_CHILDREN
 
-SIGKILL, SIGSTOP, SIGCHLD = 9, 19, 17
 SIG_DFL, SIG_IGN = 0, 1
 # Default actions other than terminate: ignore (SIGCONT's continue is
 # done by the host, which continues the stopped sysgate process) and stop.
 DEFAULT_IGNORE = {17, 18, 23, 28}
-SA_NOCLDSTOP = 1
-CLD_EXITED = 1
 
 
 # A host signal with this si_code is ptrace's note that a tracer attached;

@@ -9,8 +9,9 @@ import ctypes
 
 from .errors import KernelError, E
 from .hostlibc import libc
+from .tables.unistd import NR_X86_64
 
-NR_EXECVEAT = 322           # x86-64 host
+NR_EXECVEAT = NR_X86_64["execveat"]           # the host's
 AT_EMPTY_PATH = 0x1000
 _UNREADABLE = ctypes.c_void_p(1)
 

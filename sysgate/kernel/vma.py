@@ -3,13 +3,12 @@ shows of it), the open file behind file mappings, and what a process may
 commit (set_memory_limit)."""
 import os
 
+from ..abi.consts import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,  # noqa: F401
+                          MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE,
+                          PROT_EXEC, PROT_READ, PROT_WRITE)
 from .hostmem import resident
 
 PAGE = 0x1000
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
-MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
-MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = 0x100, 0x100000
-MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 
 # What one process may commit (see Vma.charge), as Linux's strict overcommit
 # accounting counts it. The default bounds a guest whatever the host has.

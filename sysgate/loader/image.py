@@ -13,13 +13,13 @@ whole file."""
 import errno
 from dataclasses import dataclass
 
+from ..abi.consts import PROT_EXEC, PROT_READ, PROT_WRITE
 from .elf import ET_DYN, ET_EXEC, PF_R, PF_W, PF_X
 
 PAGE = 0x1000
 STACK_SIZE = 8 << 20          # RLIMIT_STACK's usual 8 MiB
 MIN_GAP = 128 << 20           # mmap_base stays this far below the stack
 M64 = (1 << 64) - 1
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 
 
 def page_down(x):

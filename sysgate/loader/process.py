@@ -8,11 +8,10 @@ the entry point, stack pointer, vDSO and auxv bytes come back. Failures
 are Fatal (past execve's point of no return)."""
 from dataclasses import dataclass
 
+from ..abi.consts import PROT_EXEC, PROT_READ, PROT_WRITE
 from . import stack
 from .image import STACK_SIZE, Limits, Loader, load_interp, load_program, page_up
 from .vdso import map_vdso
-
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 
 
 @dataclass

@@ -1,10 +1,9 @@
 """Mapping the vDSO at exec (Linux's arch_setup_additional_pages): the vvar
 page read-only, the image right above it read+execute, __kernel_vsyscall's
 alternative slot patched for the gate the CPU model's boot chose."""
+from ..abi.consts import PROT_EXEC, PROT_READ
 from ..vdso import images
 from ..vdso.vvar import SIZE as VVAR_SIZE
-
-PROT_READ, PROT_EXEC = 1, 4
 
 
 class MappedVdso:

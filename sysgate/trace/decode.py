@@ -4,6 +4,7 @@ import errno
 import os
 import struct
 
+from ..abi.consts import AT_FDCWD
 from ..kernel.errors import KernelError
 from .names import SIGNALS
 from .structs import dirent_count, summarise
@@ -137,7 +138,7 @@ def decode_args(name, kinds, args, result, mm, strsize=32, is64=True):
                  "size", "ulong", "resource", "cmd"):
             out.append(str(v))
         elif k == "dirfd":
-            out.append("AT_FDCWD" if v == -100 else str(v))
+            out.append("AT_FDCWD" if v == AT_FDCWD else str(v))
         elif k in ("path", "str"):
             out.append(_string(mm, v, 4096 if k == "path" else strsize))
         elif k == "buf":

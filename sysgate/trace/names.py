@@ -1,8 +1,5 @@
 """Names strace prints for numbers, shared by the argument decoder
 (trace.decode) and the struct summaries (trace.structs)."""
+from ..abi.consts import SIGNAMES
 
-SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-           "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
-           "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
-           "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
-           "SIGPWR", "SIGSYS"]
+SIGNALS = [SIGNAMES[n] for n in range(1, 32)]     # the standard signals, 1 to 31

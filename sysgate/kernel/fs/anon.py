@@ -11,6 +11,7 @@ import ctypes
 
 import struct
 
+from ...abi.consts import AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from ..errors import KernelError, E
 from ..hostlibc import call
 from ..registry import syscall
@@ -23,7 +24,6 @@ MFD_NOEXEC_SEAL, MFD_EXEC = 8, 0x10
 MFD_NAME_MAX = 249
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
 IN_DONT_FOLLOW, IN_ONLYDIR = 0x02000000, 0x01000000
-AT_FDCWD, AT_SYMLINK_NOFOLLOW = -100, 0x100
 
 @syscall("memfd_create", "str flags")
 def sys_memfd_create(t, name_ptr, flags):

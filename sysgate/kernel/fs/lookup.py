@@ -15,18 +15,15 @@ import os
 import stat
 from contextlib import contextmanager
 
+from ...abi.consts import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW,  # noqa: F401
+                           AT_SYMLINK_NOFOLLOW, O_PATH, PATH_MAX, RESOLVE_BENEATH,
+                           RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+                           RESOLVE_NO_XDEV)
 from ..errors import KernelError, E
 from . import proc
-from .path import O_PATH, PATH_MAX
 
-AT_FDCWD = -100
-AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW = 0x100, 0x200, 0x400
-AT_EMPTY_PATH = 0x1000
 MAX_SYMLINKS = 40
 O_NOFOLLOW = os.O_NOFOLLOW
-# openat2's resolve flags, as _walk honours them for paths it resolves itself.
-RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
-RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
 
 
 def read_path(t, ptr):

@@ -165,22 +165,14 @@ def _finish(t, ts_ptr, deadline, update, wide, usec, call):
     return r
 
 
-def _ppoll(t, ufds, nfds, ts_ptr, mask_ptr, size, wide):
+@syscall("ppoll", "ptr uint ptr ptr size", wide=False)
+@syscall("ppoll_time64", "ptr uint ptr ptr size", wide=True)
+def sys_ppoll(t, ufds, nfds, ts_ptr, mask_ptr, size, wide):
     deadline, update = _timeout(t, ts_ptr, wide)
     mask = read_sigmask(t, mask_ptr, size)
     with MaskedWait(t, mask):
         return _finish(t, ts_ptr, deadline, update, wide, False,
                        lambda: _poll(t, ufds, nfds, deadline, sched.ERESTARTNOHAND))
-
-
-@syscall("ppoll", "ptr uint ptr ptr size")
-def sys_ppoll(t, ufds, nfds, ts, mask, size):
-    return _ppoll(t, ufds, nfds, ts, mask, size, False)
-
-
-@syscall("ppoll_time64", "ptr uint ptr ptr size")
-def sys_ppoll_time64(t, ufds, nfds, ts, mask, size):
-    return _ppoll(t, ufds, nfds, ts, mask, size, True)
 
 
 # --- select and pselect6 ----------------------------------------------------
@@ -272,7 +264,9 @@ def sys_old_select(t, args):
     return _do_select(t, n, inp, outp, exp, tv)
 
 
-def _pselect(t, n, inp, outp, exp, ts, sig, wide):
+@syscall("pselect6", "int ptr ptr ptr ptr ptr", wide=False)
+@syscall("pselect6_time64", "int ptr ptr ptr ptr ptr", wide=True)
+def sys_pselect6(t, n, inp, outp, exp, ts, sig, wide):
     deadline, update = _timeout(t, ts, wide)
     mask = None
     if sig:
@@ -283,13 +277,3 @@ def _pselect(t, n, inp, outp, exp, ts, sig, wide):
     with MaskedWait(t, mask):
         return _finish(t, ts, deadline, update, wide, False,
                        lambda: _select(t, n, inp, outp, exp, deadline))
-
-
-@syscall("pselect6", "int ptr ptr ptr ptr ptr")
-def sys_pselect6(t, n, inp, outp, exp, ts, sig):
-    return _pselect(t, n, inp, outp, exp, ts, sig, False)
-
-
-@syscall("pselect6_time64", "int ptr ptr ptr ptr ptr")
-def sys_pselect6_time64(t, n, inp, outp, exp, ts, sig):
-    return _pselect(t, n, inp, outp, exp, ts, sig, True)

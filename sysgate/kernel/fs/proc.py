@@ -17,17 +17,16 @@ import os
 import stat
 import zlib
 
+from ...abi.consts import (O_ACCMODE, O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS,
+                           RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 from ..errors import KernelError, E
 from . import procinfo
 from .procinfo import tids
-from .path import RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2
+from .path import openat2
 from .prochost import (  # noqa: F401 (proc's names, as before)
     PROC_SUPER_MAGIC, is_procfs, canonical, backing_dir, link_fd, memfd, _host_proc_fd)
 
 DT_DIR, DT_REG, DT_LNK = 4, 8, 10
-O_PATH = 0o10000000
-O_ACCMODE = 3
-RESOLVE_NO_SYMLINKS = 0x04
 _FIXED_NAME = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV
 
 

@@ -5,11 +5,11 @@ import ctypes
 import os
 import tempfile
 
+from ...abi.consts import O_PATH
 from ..errors import KernelError, E
 from ..hostlibc import libc
 
 PROC_SUPER_MAGIC = 0x9FA0
-O_PATH = 0o10000000
 
 
 # --- procfs on the host ------------------------------------------------------

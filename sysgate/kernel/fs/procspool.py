@@ -4,7 +4,7 @@ Each guest process is a host process running its own sysgate, so one cannot
 ask another's model. Each publishes its guest's view (name, command line,
 program, ids, sizes) in a spool directory of the session when it starts a
 program (exec) and when it is forked; a reader takes the entry of a pid
-that is a live guest of its session (signal.guest_processes), checked
+that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
 import atexit
@@ -70,7 +70,7 @@ def publish(machine):
 
 
 def guest_pids(t):
-    from ..signal import guest_processes
+    from ..session import guest_processes
     return set(guest_processes(t))
 
 

@@ -6,8 +6,9 @@ import ctypes
 from ..errors import KernelError, E
 from ..hostlibc import host_syscall
 from ..registry import syscall
+from ..tables.unistd import NR_X86_64
 
-SYS_READAHEAD, SYS_SYNC_FILE_RANGE = 187, 277
+SYS_READAHEAD, SYS_SYNC_FILE_RANGE = NR_X86_64["readahead"], NR_X86_64["sync_file_range"]
 SYNC_FILE_RANGE_FLAGS = 1 | 2 | 4
 
 

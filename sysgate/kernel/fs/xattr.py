@@ -7,11 +7,11 @@ ever looked up again."""
 import os
 
 from .lookup import object_at, read_path
+from ...abi.consts import (AT_FDCWD, AT_SYMLINK_NOFOLLOW, XATTR_LIST_MAX, XATTR_NAME_MAX,
+                           XATTR_SIZE_MAX)
 from ..errors import KernelError, E
 from ..registry import syscall
 
-AT_FDCWD, AT_SYMLINK_NOFOLLOW = -100, 0x100
-XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX = 255, 65536, 65536
 XATTR_CREATE, XATTR_REPLACE = 1, 2
 
 

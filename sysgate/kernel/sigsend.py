@@ -1,0 +1,133 @@
+"""Signals sent to other processes and threads: kill, tgkill, tkill and the
+sigqueueinfo calls, as kernel/signal.c. Guest processes are host processes:
+the guest's signals to another guest process are host signals (kernel.hostsig
+takes them in); only the session's own processes can be reached, so a
+confined guest cannot signal the host's processes."""
+import os
+import struct
+
+from .errors import KernelError, E
+from .registry import syscall
+from .session import guest_processes
+from .signal import NSIG, SI_TKILL, SI_USER, send_self
+from .sigpending import ignored
+
+
+def _check_target(t, pid):
+    if pid not in (0, -1, t.pid, -t.pid):
+        raise KernelError(E.ESRCH if pid > 0 else E.EPERM)
+
+
+def _signal_process(t, pid, sig, code):
+    if pid == t.pid:
+        return send_self(t, sig, code, group=True)
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        raise KernelError(E.ESRCH) from None
+    except OSError as e:
+        raise KernelError(e.errno) from None
+    return 0
+
+
+@syscall("kill", "pid sig")
+def sys_kill(t, pid, sig):
+    if not 0 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    if pid == t.pid:
+        return send_self(t, sig, SI_USER, group=True)
+    if pid == -2**31:
+        raise KernelError(E.ESRCH)
+    guests = guest_processes(t)
+    if pid > 0:
+        if pid not in guests:
+            raise KernelError(E.ESRCH)
+        return _signal_process(t, pid, sig, SI_USER)
+    if pid == -1:
+        targets = [p for p in guests if p != t.pid]
+    else:
+        pgrp = os.getpgrp() if pid == 0 else -pid
+        targets = [p for p, g in guests.items() if g == pgrp]
+    if not targets:
+        raise KernelError(E.ESRCH)
+    # The caller last, so that signals to others leave before its own death.
+    for p in sorted(targets, key=lambda p: p == t.pid):
+        try:
+            _signal_process(t, p, sig, SI_USER)
+        except KernelError:
+            pass
+    return 0
+
+
+def _own_thread(t, tid):
+    """The thread tid of the caller's process, or None."""
+    return t.proc.threads.get(tid)
+
+
+@syscall("tgkill", "pid pid sig")
+def sys_tgkill(t, tgid, tid, sig):
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    if tgid == t.pid:
+        target = _own_thread(t, tid)
+        if target is None:
+            raise KernelError(E.ESRCH)
+        return send_self(t, sig, to=target)
+    if tgid not in guest_processes(t):
+        raise KernelError(E.ESRCH)
+    if tgid == tid:
+        return _signal_process(t, tid, sig, SI_TKILL)
+    from .hostsig import tgkill
+    r = tgkill(tgid, tid, sig)      # guest tids are host tids
+    if r < 0:
+        raise KernelError(-r)
+    return 0
+
+
+@syscall("tkill", "pid sig")
+def sys_tkill(t, tid, sig):
+    if tid <= 0 or not 0 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    target = _own_thread(t, tid)
+    if target is None:
+        raise KernelError(E.ESRCH)
+    return send_self(t, sig, to=target)
+
+
+@syscall("rt_sigqueueinfo", "pid sig ptr")
+def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
+    _check_target(t, pid)
+    raw = t.mm.read(info_ptr, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if code >= 0 or code == SI_TKILL:
+        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    send_self(t, sig)
+    t.siginfo[sig] = struct.pack("<i", sig) + raw[4:]
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo", "pid pid sig ptr")
+def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
+    if tgid <= 0 or tid <= 0:
+        raise KernelError(E.EINVAL)
+    raw = t.mm.read(info_ptr, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if (code >= 0 or code == SI_TKILL) and tid != t.tid:
+        raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
+    if not 1 <= sig <= NSIG:
+        raise KernelError(E.EINVAL)
+    target = _own_thread(t, tid) if tgid == t.pid else None
+    if target is None:
+        raise KernelError(E.ESRCH)
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    if ignored(t, sig):
+        return 0
+    target.add_pending(sig, struct.pack("<i", sig) + raw[4:])
+    if target is not t and t.proc.cpu_sched is not None:
+        t.proc.cpu_sched.signal_thread(target)
+    return 0
