@@ -98,8 +98,9 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self._install_preempt()
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
-            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_syscall), X.UC_X86_INS_SYSCALL),
-            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._on_sysenter),
+            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._gate_insn("syscall")),
+                           X.UC_X86_INS_SYSCALL),
+            self._raw_hook(UC.UC_HOOK_INSN, _HOOK_INSN_CB(self._gate_insn("sysenter")),
                            X.UC_X86_INS_SYSENTER),
         ]
         self._raw_hooks.append(self._raw_hook(UC.UC_HOOK_INSN, _HOOK_CPUID_CB(self._on_cpuid),
@@ -316,37 +317,28 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
             self._pending_error = e
             self.uc.emu_stop()
 
-    def _on_syscall(self, uch, _):
-        if self._rewind is not None:
-            return
-        if self.defer:
-            self.deferred = "syscall"
-            self.uc.emu_stop()
-            return
-        try:
-            self.gate.syscall_insn()
-            if self._preempt_hook is None and (self.want_exact or getattr(
-                    self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
-                self._after_call()
-        except BaseException as e:
-            self._pending_error = e
-            self.uc.emu_stop()
+    def _gate_insn(self, kind):
+        """The hook of one fast gate instruction (kind: "syscall" or
+        "sysenter"): the gate's handler, then whether the process now needs
+        exact stops (_after_call, behind a set test: the hot path)."""
+        enter = kind + "_insn"
 
-    def _on_sysenter(self, uch, _):
-        if self._rewind is not None:
-            return
-        if self.defer:
-            self.deferred = "sysenter"
-            self.uc.emu_stop()
-            return
-        try:
-            self.gate.sysenter_insn()
-            if self._preempt_hook is None and (self.want_exact or getattr(
-                    self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
-                self._after_call()
-        except BaseException as e:
-            self._pending_error = e
-            self.uc.emu_stop()
+        def hook(uch, _):
+            if self._rewind is not None:
+                return
+            if self.defer:
+                self.deferred = kind
+                self.uc.emu_stop()
+                return
+            try:
+                getattr(self.gate, enter)()
+                if self._preempt_hook is None and (self.want_exact or getattr(
+                        self.gate.current, "orig_ax", None) in _SURVIVED_ANY):
+                    self._after_call()
+            except BaseException as e:
+                self._pending_error = e
+                self.uc.emu_stop()
+        return hook
 
     def _on_cpuid(self, uch, _):
         """CPUID: the model's answer (a libc asks a dozen leaves at start)."""
