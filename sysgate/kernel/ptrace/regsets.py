@@ -17,12 +17,18 @@ def _setregs(tr, e, new):
     e.stop["view"].update(new)
 
 
-def _peekuser(t, tr, e, addr, data):
-    wide = t.is64
-    w = t.word
-    dbg, size = user_area(wide)
-    if addr & (w - 1) or not 0 <= addr < size:
+def _user_offset(t, addr):
+    """The user area's layout for t (debug registers' offset) after
+    PEEKUSER/POKEUSER's check of addr: aligned and inside, else EIO."""
+    dbg, size = user_area(t.is64)
+    if addr & (t.word - 1) or not 0 <= addr < size:
         raise KernelError(E.EIO)
+    return dbg
+
+
+def _peekuser(t, tr, e, addr, data):
+    wide, w = t.is64, t.word
+    dbg = _user_offset(t, addr)
     regs = pack(_view(e), wide)
     if addr < len(regs):
         word = regs[addr:addr + w]
@@ -35,11 +41,8 @@ def _peekuser(t, tr, e, addr, data):
 
 
 def _pokeuser(t, tr, e, addr, data):
-    wide = t.is64
-    w = t.word
-    dbg, size = user_area(wide)
-    if addr & (w - 1) or not 0 <= addr < size:
-        raise KernelError(E.EIO)
+    wide, w = t.is64, t.word
+    dbg = _user_offset(t, addr)
     regs = bytearray(pack(_view(e), wide))
     if addr < len(regs):
         regs[addr:addr + w] = (data & ((1 << 8 * w) - 1)).to_bytes(w, "little")
