@@ -98,9 +98,15 @@ class Descriptors:
             raw8[5] |= 1
         raw8 = bytes(raw8)
         # A write to the GDT's page costs a translation-cache check: only
-        # when the entry changes (thread switches rewrite the TLS entries).
-        if self.mem_read(GDT_ADDR + 8 * index, 8) != raw8:
+        # when the entry changes (thread switches rewrite the TLS entries,
+        # three per switch, compared with what this method last wrote).
+        shadow = self.__dict__.setdefault("_gdt_shadow", {})
+        old = shadow.get(index)
+        if old is None:
+            old = self.mem_read(GDT_ADDR + 8 * index, 8)
+        if old != raw8:
             self.mem_write(GDT_ADDR + 8 * index, raw8)
+        shadow[index] = raw8
 
     def read_gdt_entry(self, index):
         return self.mem_read(GDT_ADDR + 8 * index, 8)

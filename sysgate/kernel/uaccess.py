@@ -165,6 +165,11 @@ class UserAccess:
             addr = v.end
 
     def read(self, addr, n):
+        if n > 0 and addr >= 0:
+            # Within one VMA: its host memory, read in place (no Unicorn call).
+            v = self.usable(addr, PROT_READ)
+            if v is not None and v.ptr and addr + n <= v.end:
+                return ctypes.string_at(v.ptr + (addr - v.start), n)
         self._check(addr, n, PROT_READ)
         return self.cpu.mem_read(addr, n) if n else b""
 
