@@ -1,7 +1,7 @@
 """The register view of one guest thread: what the kernel may see and
 change of the CPU beyond pt_regs. Each guest thread (kernel.task.Task)
 owns one as its `thread`."""
-from .engine import REG
+from .regbatch import REG
 
 
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "

@@ -11,7 +11,7 @@ Facts (Intel SDM vol. 2, AMD APM vol. 3, Linux arch/x86/entry):
 import functools
 from dataclasses import dataclass
 
-from .engine import native_cpuid_table
+from .cpuid import native_cpuid_table
 
 SEP_BIT = 1 << 11        # CPUID.1:EDX
 SYSCALL_BIT = 1 << 11    # CPUID.80000001H:EDX

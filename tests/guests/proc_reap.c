@@ -93,8 +93,16 @@ int main(int argc, char **argv) {
 
     signal(SIGCHLD, SIG_DFL);
     pid_t p = child(9, 0);
-    struct timespec ts = {0, 50 * 1000000L};
-    nanosleep(&ts, NULL);
+    /* Until the child is a zombie (WNOWAIT leaves it one): a fixed sleep
+       was too short on a loaded machine. */
+    for (int i = 0; i < 1000; i++) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, p, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == p)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     int status;
     int got = waitpid(p, &status, WNOHANG) == p;
     printf("SIG_DFL: zombie waited: %d status %#x\n", got, status);

@@ -6,7 +6,10 @@
   consts.py   request, option and event numbers (include/uapi/linux/ptrace.h)
   regs.py     user_regs_struct for x86-64 and i386, struct user offsets
   tracee.py   the tracee's half: its stops (machine.debug while traced, the
-              hook points the gdb stub uses), serving its tracer while stopped
+              hook points the gdb stub uses), serving its tracer while stopped;
+              sysstops.py (system-call and fork stops) and sigstops.py
+              (signal-delivery-stops) are its mixins
   tracer.py   the tracer's half: its tracees' stops, merged into wait4/waitid
-  calls.py    ptrace(2), process_vm_readv/writev
+  calls.py    ptrace(2); regsets.py its register requests
+  processvm.py  process_vm_readv/writev
 """

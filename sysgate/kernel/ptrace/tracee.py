@@ -18,27 +18,21 @@ import signal as hostsignal
 from ..errors import KernelError
 from ..sigframe import _fxrestore, _fxsave, siginfo
 from . import channel
-from .consts import (EVENT_CLONE, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_STOP, EVENT_VFORK,
-                     O_EXITKILL, O_TRACECLONE, O_TRACEEXEC, O_TRACEEXIT, O_TRACEFORK,
-                     O_TRACESYSGOOD, O_TRACEVFORK, SIGKILL, SIGSTOP, SIGTRAP)
+from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
+                     O_TRACESYSGOOD, SIGTRAP)
 from .hwbp import DebugRegs
-from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS, signed
+from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS
+from .sigstops import SignalStops
+from .sysstops import SyscallStops
 
 SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
 USER_CS, USER_DS = 0x33, 0x2B
 EIO, EFAULT = 5, 14
-ENOSYS = 38
-CLONE_VFORK, CLONE_UNTRACED, CLONE_PTRACE, CLONE_THREAD = 0x4000, 0x00800000, 0x2000, 0x10000
-FORKS = {"x86_64": {57: "fork", 58: "vfork", 56: "clone", 435: "clone3"},
-         "i386": {2: "fork", 190: "vfork", 120: "clone", 435: "clone3"}}
-EXECVE = {"x86_64": (59, 322), "i386": (11, 358)}
-ARGS = {"x86_64": ("rdi", "rsi", "rdx", "r10", "r8", "r9"),
-        "i386": ("rbx", "rcx", "rdx", "rsi", "rdi", "rbp")}
-OPTION_OF = {EVENT_FORK: O_TRACEFORK, EVENT_VFORK: O_TRACEVFORK, EVENT_CLONE: O_TRACECLONE}
 MAX_IO = 1 << 16          # bytes one read or write request may move
 
 
-class Tracee:
+# Its system-call and signal stops are mixins (sysstops.py, sigstops.py).
+class Tracee(SyscallStops, SignalStops):
     ptraced = True      # signal.ignored: a tracer sees ignored signals too
 
     def __init__(self, task, tracer, options=0, seized=False):
@@ -257,200 +251,6 @@ class Tracee:
         if event:
             return SIGTRAP | event << 8
         return SIGTRAP | (0x80 if self.options & O_TRACESYSGOOD else 0)
-
-    # --- system calls ----------------------------------------------------------
-    def syscall_stop(self, gate, regs, entry):
-        if not self._active(None if entry else regs):
-            return
-        if entry:
-            self._skip = None
-            mode = self.mode
-            if mode not in ("syscall", "sysemu"):
-                return
-            view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                              regs.orig_ax)
-            sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
-            if sig is None:
-                return
-            self._apply_entry(gate, regs, mode == "sysemu")
-            self._resumed(sig)
-            return
-        if self._skip is not None:
-            # A skipped call returns what the tracer left in rax, with the
-            # registers it changed (SYSEMU's restart moves rip back).
-            (regs.ax, regs.orig_ax, full), self._skip = self._skip, None
-            if full:
-                full["rax"] = regs.ax & M64
-                regs.full = full
-            if self.mode == "sysemu":
-                return          # SYSEMU: no exit stop
-        self._fork_event(gate, regs)
-        if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
-            self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
-            return
-        if self.mode != "syscall" or self.t.debugger is not self:
-            return
-        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                          regs.orig_ax)
-        sig = self._stop(self._code(), view, kind="exit", msg=2, abi=regs.abi)
-        if sig is None:
-            return
-        self._apply_exit(regs)
-        self._resumed(sig)
-
-    def _apply_entry(self, gate, regs, emulated):
-        v, d = self.view, self.dirty
-        if not d and not emulated:
-            return
-        bits = 64 if regs.abi == "x86_64" else 32
-        regs.args = tuple(v[n] for n in ARGS[regs.abi])
-        nr = signed(v["orig_rax"], bits)
-        table = gate.table64 if regs.abi == "x86_64" else gate.table32
-        if emulated or not 0 <= nr < len(table):
-            # Skipped (SYSEMU, or a number past the table): rax is what the
-            # tracer left; -1 makes the dispatch a no-op.
-            full = {k: v[k] for k in USER_REGS} if d - {"rax", "orig_rax"} else None
-            self._skip = (signed(v["rax"], bits), nr, full)
-            nr = -1
-        regs.orig_ax = nr
-
-    def _apply_exit(self, regs):
-        v, d = self.view, self.dirty
-        if "rax" in d:
-            regs.ax = signed(v["rax"], 64 if regs.abi == "x86_64" else 32)
-        if d - {"rax", "orig_rax"}:
-            full = {k: v[k] for k in USER_REGS}
-            full["rax"] = regs.ax & M64
-            for seg in ("fs", "gs"):
-                if seg + "_base" in d:
-                    full[seg + "_base"] = v[seg + "_base"]
-            regs.full = full
-
-    def _fork_event(self, gate, regs):
-        kind = FORKS[regs.abi].get(regs.orig_ax)
-        if kind is None or regs.ax <= 0:
-            return
-        event, flags = self._fork_kind(kind, regs)
-        if event is None or flags & CLONE_THREAD:
-            return
-        if not self.options & OPTION_OF[event]:
-            return
-        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                          regs.orig_ax)
-        view["rax"] = -ENOSYS & M64       # reported from inside the call
-        sig = self._stop(self._code(event), view, msg=regs.ax, abi=regs.abi)
-        if sig is not None:
-            self._resumed(sig)
-
-    def _fork_kind(self, kind, regs):
-        """(event, clone flags) of a fork, vfork, clone or clone3 call."""
-        if kind == "fork":
-            return EVENT_FORK, 0
-        if kind == "vfork":
-            return EVENT_VFORK, CLONE_VFORK
-        if kind == "clone3":
-            try:
-                raw = self.task.mm.read(regs.args[0], 40)
-            except KernelError:
-                return None, 0
-            flags = int.from_bytes(raw[:8], "little")
-            exit_signal = int.from_bytes(raw[32:40], "little")
-        else:
-            flags = regs.args[0] & M64
-            exit_signal = flags & 0xFF
-        if flags & CLONE_VFORK:
-            return EVENT_VFORK, flags
-        return (EVENT_FORK if exit_signal == 17 else EVENT_CLONE), flags
-
-    def _forked(self, regs):
-        """First call in a child this tracee forked: it is traced from
-        birth when its parent's options asked for it (or CLONE_PTRACE),
-        and starts with SIGSTOP pending, as ptrace_init_task leaves it."""
-        if self.sock is not None:
-            self.sock.close()       # the parent's connection; ours is made at our first stop
-            self.sock = None
-        self.pid = os.getpid()
-        kind = FORKS[regs.abi].get(regs.orig_ax) if regs is not None else None
-        event, flags = self._fork_kind(kind, regs) if kind else (None, 0)
-        traced = event is not None and not flags & CLONE_UNTRACED and (
-            flags & CLONE_PTRACE or self.options & OPTION_OF[event])
-        if not traced:
-            self.t.debugger = None
-            return False
-        self.mode = "cont"
-        self._exec_exit = self._skip = None
-        self._step_ran = False
-        self._reported = None
-        self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
-        return True
-
-    # --- signals -------------------------------------------------------------
-    def signal_pick(self, t, signo):
-        """signo is the next pending signal: a signal-delivery-stop, before
-        a system call it interrupted decides on a restart. Returns the signal
-        to deliver now (0: none)."""
-        if not self._active():
-            return signo
-        if self._reported == signo:
-            return signo
-        cur = t.pt_regs
-        base = None
-        orig = -1
-        if cur is not None and cur.exit_path is None:
-            base = t.regs_at_exit(t.thread.read_regs())
-            orig = cur.orig_ax
-        while signo:
-            if signo == SIGKILL or self.t.debugger is not self:
-                return signo
-            info = t.siginfo.get(signo) or t.proc.shared_siginfo.get(signo) or siginfo(
-                signo, SI_USER, True)
-            new = self._signal_report(t, signo, self._view(base, orig), info)
-            if new == signo:
-                self._reported = signo
-                if self.info != info:       # PTRACE_SETSIGINFO changed it
-                    own = t.own_pending & 1 << (signo - 1)
-                    (t.siginfo if own else t.proc.shared_siginfo)[signo] = self.info
-                return signo
-            t.take_pending(signo)
-            if new:
-                self._queue(new, self.info if self.info[:4] == new.to_bytes(4, "little")
-                            else siginfo(new, SI_USER, True, pid=self.tracer))
-                self._reported = new
-                return new
-            ready = t.pending & ~(t.sigmask & ~((1 << 8) | (1 << 18)))
-            signo = (ready & -ready).bit_length()
-        return 0
-
-    def signal_stop(self, t, signo, regs, info):
-        """A signal about to be delivered to user code stopped with regs (a
-        fault, or one signal_pick let through)."""
-        if self._reported == signo:
-            self._reported = None
-            return signo, info
-        if signo == SIGKILL or not self._active():
-            return signo, info
-        new = self._signal_report(t, signo, self._view(regs), info or siginfo(
-            signo, SI_KERNEL, True))
-        for k in self.dirty:        # the delivery goes on from the tracer's registers
-            if k in regs:
-                regs[k] = self.view[k]
-        if new != signo:
-            bit = 1 << (signo - 1)
-            if t.pending & bit:
-                t.take_pending(signo)
-            info = None if not new else siginfo(new, SI_USER, True, pid=self.tracer)
-        elif self.info is not None:
-            info = self.info
-        return new, info
-
-    def _signal_report(self, t, signo, view, info):
-        sig = self._stop(signo, view, info=info)
-        if sig is None:
-            return signo          # detached: the signal goes on
-        self._apply_cpu()
-        if self.mode == "step":
-            self.t.thread.cpu.stop()
-        return sig
 
     # --- the run loop ----------------------------------------------------------
     def before_run(self, pc):
