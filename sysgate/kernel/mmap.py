@@ -15,6 +15,7 @@ import struct
 
 from ..abi.consts import (MAP_32BIT, MAP_SHARED_VALIDATE, O_PATH, PROT_GROWSDOWN,
                           PROT_GROWSUP, PROT_SEM)
+from ..loader.image import host_number
 from .errors import KernelError, E
 from .mm import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, PAGE,
                  PROT_EXEC, PROT_WRITE, MappedFile, page_up)
@@ -41,14 +42,6 @@ def _commit_limit():
 COMMIT_LIMIT = _commit_limit()
 
 
-def _host_value(path, default):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return default
-
-
 def _has_rawio():
     """Whether sysgate (so the guest, whose credentials are its own) holds
     CAP_SYS_RAWIO, which lets mmap go below mmap_min_addr."""
@@ -65,7 +58,7 @@ def _has_rawio():
 # The host's vm.mmap_min_addr: MAP_FIXED below it is EPERM (cap_mmap_addr).
 # A hint below the LSMs' own minimum (65536 on common kernels) rounds up to
 # it, as round_hint_to_min does.
-MMAP_MIN_ADDR = _host_value("/proc/sys/vm/mmap_min_addr", 4096)
+MMAP_MIN_ADDR = host_number("/proc/sys/vm/mmap_min_addr", 4096)
 HINT_MIN_ADDR = max(page_up(MMAP_MIN_ADDR), 0x10000)
 RAWIO = _has_rawio()
 

@@ -6,7 +6,7 @@ of the rt_ calls in sigcompat.py."""
 import struct
 
 from ..abi.consts import (SA_NOCLDWAIT, SI_KERNEL, SI_TKILL, SI_USER, SIG_BLOCK,  # noqa: F401
-                          SIG_SETMASK, SIG_UNBLOCK, SIGSEGV)
+                          SIG_SETMASK, SIG_UNBLOCK, SIGSEGV, SIGTSTP, SIGTTIN, SIGTTOU)
 from . import sigframe
 from .errors import KernelError, E
 from .registry import syscall
@@ -25,7 +25,7 @@ NAMES = {1: "Hangup", 2: "Interrupt", 3: "Quit", 4: "Illegal instruction",
          25: "File size limit exceeded", 26: "Virtual timer expired",
          27: "Profiling timer expired", 29: "I/O possible", 30: "Power failure",
          31: "Bad system call"}
-DEFAULT_STOP = {19, 20, 21, 22}
+DEFAULT_STOP = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 
 
 class GuestSignal(Exception):

@@ -3,14 +3,15 @@ this process: kernel.hostsig) made pending with their siginfo, and the
 test of an ignored action that drops a signal on arrival. Below both
 kernel.signal and kernel.sched, which ask for it before looking at what is
 pending."""
-from ..abi.consts import CLD_EXITED, SA_NOCLDSTOP, SIGCHLD, SIGKILL, SIGSTOP  # noqa: F401
+from ..abi.consts import (CLD_EXITED, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SIGKILL,  # noqa: F401
+                          SIGSTOP, SIGURG, SIGWINCH)
 from . import sigframe
 from .hostsig import OWN_CHILDREN
 
 SIG_DFL, SIG_IGN = 0, 1
 # Default actions other than terminate: ignore (SIGCONT's continue is
 # done by the host, which continues the stopped sysgate process) and stop.
-DEFAULT_IGNORE = {17, 18, 23, 28}
+DEFAULT_IGNORE = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 
 
 # A host signal with this si_code is ptrace's note that a tracer attached;

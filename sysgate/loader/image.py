@@ -62,7 +62,8 @@ def choose_layout(is64, pie, rng, randomise=True):
                   brk_offset=(r(13) << 12), sp_offset=r(13) & ~0xF)
 
 
-def _host_number(path, default):
+def host_number(path, default):
+    """The first number in a host file (a /proc/sys setting), or default."""
     try:
         with open(path) as f:
             return int(f.read().split()[0])
@@ -73,7 +74,7 @@ def _host_number(path, default):
 def _commit_pages():
     """The largest single accounted mapping the host's overcommit policy
     grants (OVERCOMMIT_GUESS: RAM plus swap), in pages; None: no limit."""
-    if _host_number("/proc/sys/vm/overcommit_memory", 0) == 1:
+    if host_number("/proc/sys/vm/overcommit_memory", 0) == 1:
         return None
     kb = 0
     try:
@@ -96,7 +97,7 @@ class Limits:
     def host(cls, is64):
         # mmap_min_addr binds only a process without CAP_SYS_RAWIO
         # (cap_mmap_addr); the guest's capabilities are sysgate's own.
-        low = 0 if _has_cap(CAP_SYS_RAWIO) else _host_number("/proc/sys/vm/mmap_min_addr", 65536)
+        low = 0 if _has_cap(CAP_SYS_RAWIO) else host_number("/proc/sys/vm/mmap_min_addr", 65536)
         return cls((1 << 47) - PAGE if is64 else 0xFFFFE000, low, _commit_pages())
 
 
