@@ -67,32 +67,51 @@ def test_a_timer_kept_across_execve_interrupts_the_new_program(variant):
     assert native.signal == signal.SIGALRM
 
 
+def _stopped_within(p, seconds):
+    """The wait status once p stops (WUNTRACED), or None after seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(p.pid, os.WUNTRACED | os.WNOHANG)
+        if pid:
+            return status
+        time.sleep(0.02)
+    return None
+
+
+def _own_group_default_tstp():
+    # A process group of its own under this one (so not orphaned: the host
+    # discards SIGTSTP sent into an orphaned group) and SIGTSTP's default
+    # action, whatever the test runner inherited.
+    signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("variant", ALL)
 def test_a_stop_signal_stops_a_computing_program_at_once(variant):
     """^Z (SIGTSTP) with no action set: the whole program stops at once, as
     natively, though no system call comes to give an exact stop point; the
     parent sees WSTOPSIG SIGTSTP, and SIGCONT lets it go on."""
-    p = _start(build("spin_outside.c", variant), "forever")
-    try:
-        time.sleep(0.2)
-        p.send_signal(signal.SIGTSTP)
-        deadline = time.monotonic() + 5
-        stopped = None
-        while time.monotonic() < deadline:
-            pid, status = os.waitpid(p.pid, os.WUNTRACED | os.WNOHANG)
-            if pid:
-                stopped = status
-                break
-            time.sleep(0.02)
-        assert stopped is not None and os.WIFSTOPPED(stopped), stopped
-        assert os.WSTOPSIG(stopped) == signal.SIGTSTP
-        p.send_signal(signal.SIGCONT)
-        time.sleep(0.2)
-        p.send_signal(signal.SIGTERM)
-        _, status = os.waitpid(p.pid, 0)
-        p.returncode = -signal.SIGTERM if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
-    finally:
-        if p.returncode is None:
-            p.kill()
-            p.wait()
+    exe = build("spin_outside.c", variant)
+    statuses = []
+    for cmd, env in (([exe, "forever"], None),
+                     (sysgate_cmd(exe, "forever"), dict(os.environ, PYTHONPATH=ROOT))):
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             process_group=0, preexec_fn=_own_group_default_tstp)
+        try:
+            assert p.stdout.readline() == b"spinning\n"
+            time.sleep(0.2)
+            p.send_signal(signal.SIGTSTP)
+            stopped = _stopped_within(p, 10)
+            statuses.append(stopped and os.WIFSTOPPED(stopped) and os.WSTOPSIG(stopped))
+            p.send_signal(signal.SIGCONT)
+            time.sleep(0.2)
+            p.send_signal(signal.SIGTERM)
+            _, status = os.waitpid(p.pid, 0)
+            p.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else status >> 8
+            statuses.append(p.returncode)
+        finally:
+            if p.returncode is None:
+                p.kill()
+                p.wait()
+    native, emu = statuses[:2], statuses[2:]
+    assert native == [signal.SIGTSTP, -signal.SIGTERM], native
+    assert emu == native
