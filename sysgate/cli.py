@@ -105,12 +105,10 @@ class GuestKilled(Exception):
 
 
 def _die_as(e):
-    sys.stdout.flush()
-    sys.stderr.flush()
     from .kernel import coredump
-    from .kernel.hostsig import die_by_signal
-    coredump.die(e.task, e.signo)
-    die_by_signal(e.signo)
+    from .runloop import flush_stdio
+    flush_stdio()
+    coredump.end_as(e.task, e.signo)
 
 
 def cmd_run(opts, trace=None):

@@ -11,7 +11,6 @@ from .cpu.engine import GuestFault, REG
 from .entry.exit import irqentry_exit_to_user_mode
 from .entry.traps import deliver_raised, page_fault
 from .kernel.cpulock import ThreadKilled
-from .kernel.hostsig import die_by_signal
 from .kernel.signal import GuestSignal
 from .trace.events import ExitEvent
 
@@ -75,8 +74,7 @@ def end_host_process(machine, status):
         print(f"sysgate: pid {os.getpid()}: {name} ({status[2]})", file=sys.stderr,
               flush=True)
     from .kernel import coredump
-    coredump.die(machine.task, status[1])
-    die_by_signal(status[1])
+    coredump.end_as(machine.task, status[1])
 
 
 def run_main(machine, task):
