@@ -220,6 +220,10 @@ def deliver(t, signo, regs, fpu, info=None, trap=(0, 0, 0), forced=False, oldmas
             return None
         if signo in DEFAULT_STOP:
             t.host.stop_self(signo)    # returns once the host continued us
+            # A tracer that attached meanwhile continued us: its note is taken
+            # (and its trap made) before user code runs on untraced.
+            t.host.collect()
+            absorb_host_signals(t)
             return None
         raise GuestSignal(signo)
     ia32 = act[4]

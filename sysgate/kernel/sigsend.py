@@ -21,6 +21,10 @@ def _check_target(t, pid):
 def _signal_process(t, pid, sig, code):
     if pid == t.pid:
         return send_self(t, sig, code, group=True)
+    if sig == 19:
+        from .ptrace.attach import stop_note
+        if stop_note(t, pid):       # a tracee's SIGSTOP: its tracer must see it
+            return 0
     try:
         os.kill(pid, sig)
     except ProcessLookupError:

@@ -1,13 +1,24 @@
-"""PTRACE_ATTACH: a running guest learns that it is traced.
+"""PTRACE_ATTACH and PTRACE_SEIZE: a running guest learns that it is traced;
+the notes a tracer and its tracees send each other as host signals.
 
-The tracer queues the tracee a host SIGTRAP whose si_code is NOTE_CODE
+The tracer queues the tracee a host NOTE_SIG whose si_code is NOTE_CODE
 (rt_sigqueueinfo lets a sender choose a negative code, which no kernel
-source uses); the tracee's signal helper takes it like any signal, and the
-tracee, when it absorbs its host signals, takes the note instead of a
-SIGTRAP: it connects to its tracer and answers whether it accepts (it
-refuses when already traced), then makes SIGSTOP pending as Linux's
-ptrace_attach sends it. The tracer waits for that answer, so ATTACH says
-EPERM as Linux does for a task that is already traced."""
+source uses) and whose si_status says what it asks: attach, seize (with
+its options) or interrupt. The tracee's signal helper takes it like any
+signal, and the tracee, when it absorbs its host signals, takes the note
+instead of a signal: it connects to its tracer and answers whether it
+accepts (it refuses when already traced); ATTACH then makes SIGSTOP pending
+as Linux's ptrace_attach sends it, SEIZE does not. The tracer waits for that
+answer, so ATTACH says EPERM as Linux does for a task that is already traced.
+
+A process stopped on the host (a stop signal's default action) cannot take
+a note: the tracer continues it with a SIGCONT carrying NOTE_CODE, which the
+tracee drops, and the tracee, told it was stopped, traps into the group-stop
+at once, as ptrace_attach's JOBCTL_TRAP_STOP makes Linux's do.
+
+A tracee's SIGCHLD to its tracer (do_notify_parent_cldstop) is a note too:
+a host SIGCHLD with NOTE_CODE whose si_status carries the CLD_* code and
+the status, made the tracer's SIGCHLD with that code here."""
 import ctypes
 import errno as E
 import os
@@ -19,28 +30,73 @@ from .. import sigpending
 from ..errors import KernelError
 from ..hostlibc import libc
 from . import channel
-from .consts import SIGSTOP, SIGTRAP
+from .consts import SIGCHLD, SIGSTOP, SIGTRAP
 
 NOTE_CODE = sigpending.PTRACE_NOTE
 NR_RT_SIGQUEUEINFO = 129
 ANSWER_SECONDS = 5.0
+SIGCONT = 18
+# si_status of a tracer's note: what it asks, and SEIZE's options below.
+SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT = 1 << 30, 1 << 29, 1 << 28, 1 << 27
+# A tracer's notes are a realtime signal (they queue: an INTERRUPT right
+# after a SEIZE is not merged into it), told apart by NOTE_CODE.
+NOTE_SIG = 64
+OPTIONS_BITS = (1 << 24) - 1
+CLD_STOPPED, CLD_CONTINUED = 5, 6
 
 
-def send_note(pid):
-    info = ctypes.create_string_buffer(
-        struct.pack("<iiiiiI", SIGTRAP, 0, NOTE_CODE, 0, os.getpid(), os.getuid()).ljust(128, b"\0"))
-    if libc.syscall(NR_RT_SIGQUEUEINFO, pid, SIGTRAP, info) < 0:
-        err = ctypes.get_errno()
+def _queue(pid, sig, status, from_pid):
+    info = ctypes.create_string_buffer(struct.pack(
+        "<iiiiiIi", sig, 0, NOTE_CODE, 0, from_pid, os.getuid(), status).ljust(128, b"\0"))
+    if libc.syscall(NR_RT_SIGQUEUEINFO, pid, sig, info) < 0:
+        return ctypes.get_errno()
+    return 0
+
+
+def send_note(pid, what=0):
+    err = _queue(pid, NOTE_SIG, what, os.getpid())
+    if err:
         raise KernelError(E.ESRCH if err == E.ESRCH else E.EPERM)
 
 
-def attach(t, tr, pid):
-    """ptrace(PTRACE_ATTACH, pid) from tracer tr: 0, or EPERM when the
-    tracee refuses (already traced) or never answers."""
+def stop_note(t, pid):
+    """kill(pid, SIGSTOP) from the tracer of pid: sent as a note, so that the
+    tracee sees SIGSTOP come (a host SIGSTOP would stop it on the host,
+    behind its tracer's back). False when pid is not our tracee."""
+    from . import tracer as tracing
+    tr = tracing.get(t, make=False)
+    e = tr.tracees.get(pid) if tr is not None else None
+    if e is None or e.gone or e.answer is False:
+        return False
+    return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid()) == 0
+
+
+def notify_tracer(tracer, why, status):
+    """do_notify_parent_cldstop for the tracer: SIGCHLD with code why."""
+    _queue(tracer, SIGCHLD, (why & 0xFF) << 16 | (status & 0xFFFF), os.getpid())
+
+
+def host_stopped(pid):
+    """Whether pid is stopped on the host (state T in /proc/<pid>/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] == b"T"
+
+
+def attach(t, tr, pid, seize=False, options=0):
+    """ptrace(PTRACE_ATTACH or PTRACE_SEIZE, pid) from tracer tr: 0, or EPERM
+    when the tracee refuses (already traced) or never answers."""
     e = tr.tracees.get(pid)
     if e is not None and not e.gone:
         raise KernelError(E.EPERM)
-    send_note(pid)
+    stopped = host_stopped(pid)
+    what = (SEIZE_BIT | options if seize else 0) | (STOPPED_BIT if stopped else 0)
+    send_note(pid, what)
+    if stopped:
+        _queue(pid, SIGCONT, 0, os.getpid())
     deadline = time.monotonic() + ANSWER_SECONDS
     while time.monotonic() < deadline:
         tr.pump()
@@ -49,7 +105,10 @@ def attach(t, tr, pid):
             if not e.answer:
                 tr.forget(pid)
                 raise KernelError(E.EPERM)
-            return 0
+            # A stopped tracee is in its group-stop trap when this returns.
+            if not (stopped and seize) or e.stop is not None or e.gone:
+                e.seized, e.options = seize, options
+                return 0
         p = select.poll()
         for fd, ev in tr.polls():
             p.register(fd, ev)
@@ -58,27 +117,67 @@ def attach(t, tr, pid):
 
 
 def take_note(t, hi):
-    """A host signal from absorb_host_signals: True when it was an attach
-    note (consumed here), False for an ordinary signal."""
-    if hi.si_code != NOTE_CODE or hi.si_signo != SIGTRAP:
+    """A host signal from absorb_host_signals: True when it was one of
+    ptrace's notes (consumed here), False for an ordinary signal."""
+    if hi.si_code != NOTE_CODE:
+        return False
+    what = getattr(hi, "si_status", 0) or 0
+    if hi.si_signo == SIGCONT:
+        return True         # the wake-up of a stopped tracee (attach)
+    if hi.si_signo == SIGCHLD:
+        _tracer_sigchld(t, hi, what)
+        return True
+    if hi.si_signo != NOTE_SIG:
         return False
     tracer = hi.si_pid
+    if what & SIGNAL_BIT:
+        from ..sigframe import siginfo
+        sig = what & 0x7F
+        t.proc.raise_signal(sig, siginfo(sig, 0, True, pid=tracer, uid=hi.si_uid))
+        return True
     from .tracee import Tracee
+    cur = t.debugger
+    if what & INTERRUPT_BIT:
+        if isinstance(cur, Tracee) and cur.tracer == tracer and cur.seized:
+            cur.interrupt()
+        return True
     # Only a tracer of this session has a socket in its spool directory.
     sock = channel.connect(t.session, tracer, lambda: True)
     if sock is None:
         return True
-    if t.debugger is not None:
+    if cur is not None:
         channel.send(sock, {"answer": False})
         sock.close()
         return True
-    tracee = Tracee(t, tracer)
+    seize = bool(what & SEIZE_BIT)
+    tracee = Tracee(t, tracer, what & OPTIONS_BITS if seize else 0, seized=seize)
     tracee.sock = sock
     channel.send(sock, {"answer": True, "parent": os.getppid()})
     t.debugger = tracee
-    from ..sigframe import siginfo
-    t.add_pending(SIGSTOP, siginfo(SIGSTOP, 0, True, pid=tracer, uid=hi.si_uid))
+    if not seize:
+        from ..sigframe import siginfo
+        t.add_pending(SIGSTOP, siginfo(SIGSTOP, 0, True, pid=tracer, uid=hi.si_uid))
+    elif what & STOPPED_BIT:
+        tracee.group_stopped, tracee.group_sig = True, SIGSTOP
+        tracee.interrupt()
     return True
+
+
+def _tracer_sigchld(t, hi, what):
+    """A tracee's SIGCHLD as Linux's tracer gets it (sigpending's rules for a
+    child's SIGCHLD: ignored, SA_NOCLDSTOP, not queued twice)."""
+    from ..sigframe import siginfo
+    from ..sigpending import SA_NOCLDSTOP, SIG_DFL, ignored
+    why, status = what >> 16 & 0xFF, what & 0xFFFF
+    act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
+    if why in (4, CLD_STOPPED, CLD_CONTINUED) and act[1] & SA_NOCLDSTOP:
+        return
+    bit = 1 << (SIGCHLD - 1)
+    # A blocked signal is never ignored (sig_ignored): sigwaitinfo takes it.
+    if (ignored(t, SIGCHLD) and not t.sigmask & bit) or t.proc.shared_pending & bit:
+        return
+    t.proc.raise_signal(SIGCHLD, siginfo(SIGCHLD, why, True, pid=hi.si_pid, uid=hi.si_uid,
+                                         status=status))
 
 
 sigpending.note_taker = take_note

@@ -10,8 +10,9 @@ import struct
 from ..errors import KernelError
 from ..registry import syscall
 from ..sigframe import siginfo_32
+from . import channel
 from . import tracer as tracing
-from .consts import (ATTACH, CONT, DETACH, GET_SYSCALL_INFO, GETEVENTMSG, GETFPREGS,
+from .consts import (ATTACH, EVENT_STOP, CONT, DETACH, GET_SYSCALL_INFO, GETEVENTMSG, GETFPREGS,
                      GETFPXREGS, GETREGS, GETREGSET, GETSIGINFO, INTERRUPT, KILL, LISTEN,
                      NSIG, O_MASK, PEEKDATA, PEEKTEXT, PEEKUSR, POKEDATA, POKETEXT, POKEUSR,
                      SEIZE, SETFPREGS, SETFPXREGS, SETOPTIONS,
@@ -19,7 +20,7 @@ from .consts import (ATTACH, CONT, DETACH, GET_SYSCALL_INFO, GETEVENTMSG, GETFPR
                      SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, signed
-from .attach import attach
+from .attach import INTERRUPT_BIT, attach, send_note
 from .processvm import _guest
 from .regsets import (_getfpregs, _getfpxregs, _getregs, _getregset, _peekuser, _pokeuser,
                       _setfpregs, _setfpxregs, _setregs_req, _setregset, _view)
@@ -41,18 +42,18 @@ def sys_ptrace(t, req, pid, addr, data):
     if req == TRACEME:
         return traceme(t)
     if req in (ATTACH, SEIZE):
-        if pid == t.pid or not _guest(t, pid):
-            raise KernelError(E.EPERM if pid == t.pid else E.ESRCH)
+        if not _guest(t, pid) and pid != t.pid:
+            raise KernelError(E.ESRCH)
+        if req == SEIZE and (addr or data & ~O_MASK):
+            raise KernelError(E.EIO)
+        if pid == t.pid:
+            raise KernelError(E.EPERM)
     tr = tracing.get(t)
     if tr is None:
         raise KernelError(E.ESRCH)
     tr.pump()
-    if req == ATTACH:
-        return attach(t, tr, pid)
-    if req == SEIZE:
-        # SEIZE's group-stop and INTERRUPT traps are not modelled: refused
-        # as without the right (strace then starts its tracee by TRACEME).
-        raise KernelError(E.EPERM)
+    if req in (ATTACH, SEIZE):
+        return attach(t, tr, pid, req == SEIZE, data if req == SEIZE else 0)
     e = tr.tracees.get(pid)
     if e is None or e.gone:
         raise KernelError(E.ESRCH)
@@ -63,7 +64,15 @@ def sys_ptrace(t, req, pid, addr, data):
             pass
         return 0
     if req == INTERRUPT:
-        raise KernelError(E.EIO)        # only for SEIZE'd tracees
+        if not e.seized:
+            raise KernelError(E.EIO)
+        if e.stop is not None:
+            # Stopped: another trap after this one (unless a trap into
+            # PTRACE_EVENT_STOP comes first), in order with our requests.
+            channel.send(e.sock, {"op": "interrupt"})
+        else:
+            send_note(pid, INTERRUPT_BIT)       # running, blocked or listening
+        return 0
     if e.stop is None:
         raise KernelError(E.ESRCH)      # running: not in a ptrace-stop
     fn = REQUESTS.get(req)
@@ -80,6 +89,15 @@ def _resume(mode):
         tr.resume(e, {"op": "resume", "mode": mode, "sig": data})
         return 0
     return resume
+
+
+def _listen(t, tr, e, addr, data):
+    """PTRACE_LISTEN: only at a seized tracee's PTRACE_EVENT_STOP."""
+    code = struct.unpack_from("<i", bytes.fromhex(e.stop["siginfo"] or "00" * 12), 8)[0]
+    if not e.seized or code >> 8 != EVENT_STOP:
+        raise KernelError(E.EIO)
+    tr.resume(e, {"op": "listen"})
+    return 0
 
 
 def _detach(t, tr, e, addr, data):
@@ -129,12 +147,16 @@ def _geteventmsg(t, tr, e, addr, data):
 
 def _getsiginfo(t, tr, e, addr, data):
     info = bytes.fromhex(e.stop["siginfo"])
+    if not info:
+        raise KernelError(E.EINVAL)     # a traditional group-stop has no last_siginfo
     t.mm.write(data, info if t.is64 else siginfo_32(info))
     return 0
 
 
 def _setsiginfo(t, tr, e, addr, data):
     raw = t.mm.read(data, 128)
+    if not e.stop["siginfo"]:
+        raise KernelError(E.EINVAL)
     if not t.is64:
         raw = (raw[:12] + bytes(4) + raw[12:124])
     tr.request(e, {"op": "setsiginfo", "data": raw.hex()})
@@ -146,7 +168,7 @@ def _get_syscall_info(t, tr, e, addr, data):
     stop = e.stop
     view = _view(e)
     abi = stop.get("abi", "x86_64")
-    code = struct.unpack_from("<i", bytes.fromhex(stop["siginfo"]), 8)[0]
+    code = struct.unpack_from("<i", bytes.fromhex(stop["siginfo"] or "00" * 12), 8)[0]
     op = SYSCALL_INFO_NONE
     if code == 5 | 0x80:
         op = {"entry": SYSCALL_INFO_ENTRY, "exit": SYSCALL_INFO_EXIT}.get(stop.get("kind"), op)
@@ -173,7 +195,8 @@ REQUESTS = {
     PEEKTEXT: _peek, PEEKDATA: _peek, POKETEXT: _poke, POKEDATA: _poke,
     PEEKUSR: _peekuser, POKEUSR: _pokeuser,
     CONT: _resume("cont"), SYSCALL: _resume("syscall"), SINGLESTEP: _resume("step"),
-    SYSEMU: _resume("sysemu"),
+    SYSEMU: _resume("sysemu"), SYSEMU_SINGLESTEP: _resume("sysemu_step"),
+    LISTEN: _listen,
     DETACH: _detach,
     GETREGS: _getregs, SETREGS: _setregs_req, GETFPREGS: _getfpregs, SETFPREGS: _setfpregs,
     GETFPXREGS: _getfpxregs, SETFPXREGS: _setfpxregs,
@@ -182,5 +205,3 @@ REQUESTS = {
     GETSIGINFO: _getsiginfo, SETSIGINFO: _setsiginfo,
     GET_SYSCALL_INFO: _get_syscall_info,
 }
-# Not modelled yet: answered as a kernel without them would (EIO).
-_ = (SYSEMU_SINGLESTEP, LISTEN)

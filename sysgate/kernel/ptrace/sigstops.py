@@ -4,6 +4,8 @@ from ..sigframe import siginfo
 from .consts import SIGKILL
 
 SI_USER, SI_KERNEL = 0, 0x80
+SIG_DFL = 0
+STOP_SIGNALS = frozenset((19, 20, 21, 22))      # SIGSTOP SIGTSTP SIGTTIN SIGTTOU
 
 
 class SignalStops:
@@ -50,7 +52,7 @@ class SignalStops:
         fault, or one signal_pick let through)."""
         if self._reported == signo:
             self._reported = None
-            return signo, info
+            return self._stop_action(t, signo, regs, info)
         if signo == SIGKILL or not self._active():
             return signo, info
         new = self._signal_report(t, signo, self._view(regs), info or siginfo(
@@ -65,13 +67,25 @@ class SignalStops:
             info = None if not new else siginfo(new, SI_USER, True, pid=self.tracer)
         elif self.info is not None:
             info = self.info
-        return new, info
+        return self._stop_action(t, new, regs, info)
+
+    def _stop_action(self, t, signo, regs, info):
+        """A stop signal whose action is the default one stops the traced
+        process in a group-stop its tracer sees (do_signal_stop's
+        do_jobctl_trap) instead of stopping it on the host."""
+        if signo not in STOP_SIGNALS or t.sigactions.get(signo, (SIG_DFL,))[0] != SIG_DFL \
+                or not self._active():
+            return signo, info
+        if t.pending & 1 << (signo - 1):
+            t.take_pending(signo)
+        self.group_stop(signo, regs)
+        return 0, None
 
     def _signal_report(self, t, signo, view, info):
         sig = self._stop(signo, view, info=info)
         if sig is None:
             return signo          # detached: the signal goes on
         self._apply_cpu()
-        if self.mode == "step":
+        if self.mode in ("step", "sysemu_step"):
             self.t.thread.cpu.stop()
         return sig

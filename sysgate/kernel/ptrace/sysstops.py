@@ -17,6 +17,7 @@ FORKS = {"x86_64": {57: "fork", 58: "vfork", 56: "clone", 435: "clone3"},
 EXECVE = {"x86_64": (59, 322), "i386": (11, 358)}
 ARGS = {"x86_64": ("rdi", "rsi", "rdx", "r10", "r8", "r9"),
         "i386": ("rbx", "rcx", "rdx", "rsi", "rdi", "rbp")}
+EMULATED = ("sysemu", "sysemu_step")
 OPTION_OF = {EVENT_FORK: O_TRACEFORK, EVENT_VFORK: O_TRACEVFORK, EVENT_CLONE: O_TRACECLONE}
 
 
@@ -27,18 +28,30 @@ class SyscallStops:
         if not self._active(None if entry else regs):
             return
         if entry:
-            self._skip = None
-            mode = self.mode
-            if mode not in ("syscall", "sysemu"):
-                return
-            view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                              regs.orig_ax)
-            sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
-            if sig is None:
-                return
-            self._apply_entry(gate, regs, mode == "sysemu")
-            self._resumed(sig)
+            self._syscall_entry(gate, regs)
             return
+        self._syscall_exit(gate, regs)
+        if self.trap_pending and not self.stopping and self.t.debugger is self:
+            # A seized child's first trap (ptrace_init_task's JOBCTL_TRAP_STOP)
+            # on its way out of the call, after any exit stop, as get_signal's.
+            view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()), regs.orig_ax)
+            if self._jobctl_trap(view):
+                self._apply_exit(regs)
+
+    def _syscall_entry(self, gate, regs):
+        self._skip = None
+        mode = self.mode
+        if mode not in ("syscall", "sysemu", "sysemu_step"):
+            return
+        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
+                          regs.orig_ax)
+        sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
+        if sig is None:
+            return
+        self._apply_entry(gate, regs, mode in EMULATED)
+        self._resumed(sig)
+
+    def _syscall_exit(self, gate, regs):
         if self._skip is not None:
             # A skipped call returns what the tracer left in rax, with the
             # registers it changed (SYSEMU's restart moves rip back).
@@ -46,8 +59,11 @@ class SyscallStops:
             if full:
                 full["rax"] = regs.ax & M64
                 regs.full = full
-            if self.mode == "sysemu":
-                return          # SYSEMU: no exit stop
+            if self.mode in EMULATED:
+                # SYSEMU: no exit stop, nor the step trap of the call
+                # instruction (report_single_step: reported at entry).
+                self._step_ran = False
+                return
         self._fork_event(gate, regs)
         if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
@@ -145,5 +161,8 @@ class SyscallStops:
         self._exec_exit = self._skip = None
         self._step_ran = False
         self._reported = None
-        self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
+        if self.seized:
+            self.trap_pending = True
+        else:
+            self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
         return True

@@ -13,11 +13,13 @@ arguments (an out-of-range number skips the call and leaves the tracer's
 rax as its result); at a syscall-exit stop a new rax, other registers
 through the IRET return; elsewhere straight to the CPU."""
 import os
+import select
 import signal as hostsignal
 
 from ..errors import KernelError
 from ..sigframe import _fxrestore, _fxsave, siginfo
 from . import channel
+from .attach import notify_tracer
 from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
                      O_TRACESYSGOOD, SIGTRAP)
 from .hwbp import DebugRegs
@@ -29,6 +31,10 @@ SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
 USER_CS, USER_DS = 0x33, 0x2B
 EIO, EFAULT = 5, 14
 MAX_IO = 1 << 16          # bytes one read or write request may move
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED = 1, 2, 3, 4, 5
+SIGCONT_BIT = 1 << (18 - 1)
+UNBLOCKABLE = (1 << (9 - 1)) | (1 << (19 - 1))
+LISTEN_POLL_MS = 50
 
 
 # Its system-call and signal stops are mixins (sysstops.py, sigstops.py).
@@ -52,6 +58,11 @@ class Tracee(SyscallStops, SignalStops):
         self.dirty = set()
         self.info = None
         self.debugregs = DebugRegs()
+        self.stopping = False       # in a ptrace-stop (serving the tracer)
+        self.trap_pending = False   # JOBCTL_TRAP_STOP: PTRACE_INTERRUPT, a seized child's start
+        self.group_stopped = False  # in a group-stop (a stop signal's default action)
+        self.group_sig = 0          # the signal of the last group-stop (group_exit_code)
+        self.listening = self.listen_wake = False    # PTRACE_LISTEN, and its end
 
     # --- plumbing ----------------------------------------------------------
     @property
@@ -105,34 +116,46 @@ class Tracee(SyscallStops, SignalStops):
         t.add_pending(sig, info or siginfo(sig, SI_KERNEL, True))
 
     # --- a stop --------------------------------------------------------------
-    def _stop(self, code, view, info=None, kind=None, msg=0, abi=None):
+    def _stop(self, code, view, info=None, kind=None, msg=0, abi=None, why=CLD_TRAPPED):
         """Report a ptrace-stop (exit code: a signal, SIGTRAP|0x80, or
         SIGTRAP|event<<8) and serve the tracer until it resumes us.
-        Returns the signal it resumed with (None: detached or gone)."""
+        Returns the signal it resumed with (None: detached or gone).
+        info False: a stop without siginfo (a traditional group-stop)."""
         if self.sock is None:
             self.sock = channel.connect(self.t.session, self.tracer, self._gone)
             if self.sock is None:
                 self.detach()
                 return None
         self.view, self.dirty = view, set()
-        self.info = info if info is not None else siginfo(SIGTRAP, code, True, pid=self.pid,
-                                                          uid=os.getuid())
         abi = abi or ("i386" if view["cs"] & 0xFFFF == 0x23 else "x86_64")
-        ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
-                                      "msg": msg, "siginfo": self.info.hex(), "abi": abi,
-                                      "parent": os.getppid(), "dr": self.debugregs.dr})
-        if ok:
-            try:
-                os.kill(self.tracer, hostsignal.SIGCHLD)   # as do_notify_parent_cldstop
-            except OSError:
-                pass
-        while ok:
-            req = channel.recv(self.sock)
-            if not req:
-                break
-            done = self._serve(req)
-            if done is not None:
+        self.stopping = True
+        try:
+            ok = self._announce(code, view, info, kind, msg, abi, why)
+            while ok:
+                req = channel.recv(self.sock)
+                if not req:
+                    break
+                done = self._serve(req)
+                if done is None:
+                    continue
+                if done[0] == "listen":
+                    then = self._listen()
+                    if then is None:
+                        break
+                    if then == "run":
+                        return 0
+                    code, info, why = self._trap_code()
+                    ok = self._announce(code, view, info, None, 0, abi, why)
+                    continue
+                if self.trap_pending and self.t.debugger is self:
+                    # PTRACE_INTERRUPT during this stop: another trap now.
+                    dirty = self.dirty
+                    self.stopping = False
+                    self._jobctl_trap(view)
+                    self.dirty |= dirty
                 return done[0]
+        finally:
+            self.stopping = False
         # The tracer went away: as Linux's exit_ptrace, EXITKILL kills us,
         # anything else lets us run on untraced.
         if self.options & O_EXITKILL:
@@ -140,10 +163,121 @@ class Tracee(SyscallStops, SignalStops):
         self.detach()
         return None
 
+    def _announce(self, code, view, info, kind, msg, abi, why):
+        if info is None:
+            info = siginfo(SIGTRAP, code, True, pid=self.pid, uid=os.getuid())
+        self.info = info or None
+        ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
+                                      "msg": msg, "siginfo": (info or b"").hex(), "abi": abi,
+                                      "parent": os.getppid(), "dr": self.debugregs.dr})
+        if ok:
+            status = code & 0x7F if why == CLD_TRAPPED else self.group_sig & 0x7F
+            notify_tracer(self.tracer, why, status)
+        return ok
+
+    def _trap_code(self):
+        """(exit code, siginfo, CLD code) of a trap into PTRACE_EVENT_STOP
+        (seized) or a traditional group-stop, as do_jobctl_trap reports it."""
+        sig = self.group_sig if self.group_stopped else SIGTRAP
+        if not self.seized:
+            return sig, False, CLD_STOPPED
+        code = sig | EVENT_STOP << 8
+        return code, siginfo(sig, code, True, pid=self.pid, uid=os.getuid()), CLD_STOPPED
+
+    def _jobctl_trap(self, view=None):
+        """The trap of PTRACE_INTERRUPT, of a seized child's start and of a
+        group-stop; returns False when the tracer let go of us."""
+        self.trap_pending = False
+        code, info, why = self._trap_code()
+        return self._stop(code, view if view is not None else self._now_view(), info=info,
+                          why=why) is not None
+
+    def interrupt(self):
+        """PTRACE_INTERRUPT (or the start of a seized child) reaches us: a
+        trap now, or after the stop we are in."""
+        if self.stopping:
+            if self.listening:
+                self.listen_wake = True
+            else:
+                self.trap_pending = True
+            return
+        if not self._active():
+            return
+        if self._jobctl_trap():
+            self._apply_cpu()
+            if self.mode in ("step", "sysemu_step"):
+                self.t.thread.cpu.stop()
+
+    def _listen(self):
+        """PTRACE_LISTEN: stay stopped, outside any ptrace-stop, until
+        something happens: "trap" (the group-stop ended by SIGCONT, or the
+        tracer's INTERRUPT: a new PTRACE_EVENT_STOP), "run" (another signal
+        came: it is taken as if resumed), None (the tracer is gone)."""
+        from ..sigpending import absorb_host_signals
+        t = self.t
+        wake = getattr(t.host, "wake_r", -1) if t.host is not None else -1
+        self.listening, self.listen_wake = True, False
+        try:
+            return self._listening(t, wake, absorb_host_signals)
+        finally:
+            self.listening = False
+
+    def _listening(self, t, wake, absorb_host_signals):
+        while True:
+            absorb_host_signals(t)
+            ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
+            if self.group_stopped and ready & SIGCONT_BIT:
+                self.group_stopped = False
+                break
+            if self.listen_wake:
+                break
+            if ready & ~SIGCONT_BIT:
+                return "run"
+            p = select.poll()
+            p.register(self.sock.fileno(), select.POLLIN)
+            if wake >= 0:
+                p.register(wake, select.POLLIN)
+            p.poll(LISTEN_POLL_MS)
+            msg = channel.recv(self.sock, block=False)
+            if msg is None:
+                return None
+            if msg and msg.get("op") == "interrupt":
+                break
+        self.trap_pending = False
+        return "trap"
+
+    def _now_view(self):
+        """The registers as a trap at this point shows them (inside a call:
+        as its return would leave them)."""
+        t = self.t
+        cur = t.pt_regs
+        if cur is not None and cur.exit_path is None:
+            return self._view(t.regs_at_exit(t.thread.read_regs()), cur.orig_ax)
+        return self._view()
+
+    def group_stop(self, signo, regs):
+        """A stop signal's default action while traced, about to be taken
+        on regs: a group-stop, which is a ptrace-stop (PTRACE_EVENT_STOP
+        when seized). After PTRACE_LISTEN a seized tracee stays stopped
+        until SIGCONT; any resume runs it on."""
+        self.group_stopped, self.group_sig = True, signo
+        if self._jobctl_trap(self._view(regs)):
+            for k in self.dirty:
+                if k in regs:
+                    regs[k] = self.view[k]
+            self._apply_cpu()
+        self.group_stopped = False
+
     def _serve(self, req):
         op = req.get("op")
+        if op == "interrupt":       # PTRACE_INTERRUPT during this stop: no reply
+            self.trap_pending = True
+            return None
         reply = {"ok": 1}
         try:
+            if op == "listen":
+                channel.send(self.sock, reply)
+                return ("listen",)
             if op == "resume":
                 channel.send(self.sock, reply)
                 self.mode = req.get("mode", "cont")
@@ -270,7 +404,7 @@ class Tracee(SyscallStops, SignalStops):
                 self._apply_cpu()
                 self._inject(sig)
         pc = self.t.thread.read_regs()["rip"]
-        if self.mode == "step" and self.t.debugger is self:
+        if self.mode in ("step", "sysemu_step") and self.t.debugger is self:
             cpu.step_next()
             self._step_ran = True
         return pc
@@ -321,10 +455,9 @@ class Tracee(SyscallStops, SignalStops):
         if self.options & O_TRACEEXIT:
             self._stop(self._code(EVENT_EXIT), self._view(), msg=wstatus)
         if self.sock is not None and self.tracer != os.getppid():
-            channel.send(self.sock, {"exit": wstatus})
+            if channel.send(self.sock, {"exit": wstatus}):
+                # do_notify_parent: the tracer's SIGCHLD (the host sends the parent's)
+                exited = status[0] == "exit"
+                notify_tracer(self.tracer, CLD_EXITED if exited else CLD_KILLED,
+                              status[1] & (0xFF if exited else 0x7F))
         self.detach()
-
-
-def group_stop_code(signo):
-    """The exit code of a PTRACE_SEIZE group-stop (PTRACE_EVENT_STOP)."""
-    return signo | EVENT_STOP << 8

@@ -26,7 +26,7 @@ _ZERO_RUSAGE = SimpleNamespace(ru_utime=0.0, ru_stime=0.0, **{f"ru_{n}": 0 for n
 class Entry:
     """One tracee as its tracer knows it."""
     __slots__ = ("pid", "sock", "stop", "status", "gone", "child", "options", "debugreg",
-                 "answer")
+                 "answer", "seized")
 
     def __init__(self, pid, sock):
         self.pid, self.sock = pid, sock
@@ -37,6 +37,7 @@ class Entry:
         self.options = 0
         self.debugreg = [0] * 8
         self.answer = None      # PTRACE_ATTACH: whether the tracee accepted
+        self.seized = False     # PTRACE_SEIZE (or a seized tracee's child)
 
 
 class Tracer:
@@ -97,7 +98,8 @@ class Tracer:
                 # The new child is our tracee from birth, before it connects.
                 new = msg.get("msg", 0)
                 if new > 0 and new not in self.tracees:
-                    self.tracees[new] = Entry(new, None)
+                    child = self.tracees[new] = Entry(new, None)
+                    child.seized, child.options = e.seized, e.options
         elif "exit" in msg:
             e.stop = None
             e.status, e.gone = msg["exit"], True
