@@ -27,6 +27,14 @@ def test_ptrace_attach(variant):
     assert_same(build("ptrace_attach.c", variant))
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_seize(variant):
+    """SEIZE, INTERRUPT, LISTEN, PTRACE_EVENT_STOP traps (group-stops, a
+    seized child's start, seizing a stopped process) and the tracer's
+    SIGCHLD (CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED), as natively."""
+    assert_same(build("ptrace_seize.c", variant))
+
+
 def _normal(text):
     """strace's lines with what differs between runs blanked: pids,
     addresses, the environment's size, random bytes."""

@@ -65,6 +65,8 @@ def _absorb_own(t):
 def ignored(t, sig):
     if getattr(t.debugger, "ptraced", False) and sig != SIGKILL:
         return False        # a tracer sees even ignored signals (sig_ignored)
+    if t.sigmask & (1 << (sig - 1)):
+        return False        # nor is a blocked one ignored: sigwaitinfo may take it
     handler = t.sigactions.get(sig, (SIG_DFL,))[0]
     return sig not in (SIGKILL, SIGSTOP) and (
         handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORE))

@@ -16,9 +16,9 @@ a note: the tracer continues it with a SIGCONT carrying NOTE_CODE, which the
 tracee drops, and the tracee, told it was stopped, traps into the group-stop
 at once, as ptrace_attach's JOBCTL_TRAP_STOP makes Linux's do.
 
-A tracee's SIGCHLD to its tracer (do_notify_parent_cldstop) is a note too:
-a host SIGCHLD with NOTE_CODE whose si_status carries the CLD_* code and
-the status, made the tracer's SIGCHLD with that code here."""
+A tracee's SIGCHLD to its tracer (do_notify_parent_cldstop) is a note too,
+whose si_status carries the CLD_* code and the status: made the tracer's
+SIGCHLD with that code here."""
 import ctypes
 import errno as E
 import os
@@ -37,7 +37,8 @@ NR_RT_SIGQUEUEINFO = 129
 ANSWER_SECONDS = 5.0
 SIGCONT = 18
 # si_status of a tracer's note: what it asks, and SEIZE's options below.
-SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT = 1 << 30, 1 << 29, 1 << 28, 1 << 27
+SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT, CHLD_BIT = (
+    1 << 30, 1 << 29, 1 << 28, 1 << 27, 1 << 26)
 # A tracer's notes are a realtime signal (they queue: an INTERRUPT right
 # after a SEIZE is not merged into it), told apart by NOTE_CODE.
 NOTE_SIG = 64
@@ -71,9 +72,18 @@ def stop_note(t, pid):
     return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid()) == 0
 
 
+_sent = [0]
+seen = {}       # tracee pid -> the number of its last SIGCHLD note taken here
+
+
 def notify_tracer(tracer, why, status):
-    """do_notify_parent_cldstop for the tracer: SIGCHLD with code why."""
-    _queue(tracer, SIGCHLD, (why & 0xFF) << 16 | (status & 0xFFFF), os.getpid())
+    """do_notify_parent_cldstop for the tracer: SIGCHLD with code why.
+    Returns the note's number (the tracer's wait waits for it to arrive,
+    so that it is pending when the wait returns, as on Linux)."""
+    _sent[0] = _sent[0] % 127 + 1
+    _queue(tracer, NOTE_SIG, CHLD_BIT | _sent[0] << 12 | (why & 0xF) << 8 | (status & 0xFF),
+           os.getpid())
+    return _sent[0]
 
 
 def host_stopped(pid):
@@ -96,6 +106,7 @@ def attach(t, tr, pid, seize=False, options=0):
     what = (SEIZE_BIT | options if seize else 0) | (STOPPED_BIT if stopped else 0)
     send_note(pid, what)
     if stopped:
+        _woken.add(pid)
         _queue(pid, SIGCONT, 0, os.getpid())
     deadline = time.monotonic() + ANSWER_SECONDS
     while time.monotonic() < deadline:
@@ -108,12 +119,34 @@ def attach(t, tr, pid, seize=False, options=0):
             # A stopped tracee is in its group-stop trap when this returns.
             if not (stopped and seize) or e.stop is not None or e.gone:
                 e.seized, e.options = seize, options
+                if stopped:
+                    _drop_continued(t, pid)
+                    _woken.discard(pid)
                 return 0
         p = select.poll()
         for fd, ev in tr.polls():
             p.register(fd, ev)
         p.poll(20)
     raise KernelError(E.EPERM)
+
+
+_woken = set()      # stopped tracees our SIGCONT woke: their CLD_CONTINUED is not Linux's
+
+
+def _drop_continued(t, pid, absorb=True):
+    """The host told us (its parent) that our SIGCONT continued pid: Linux's
+    attach wakes a stopped tracee without CLD_CONTINUED."""
+    if pid not in _woken or t.host is None:
+        return
+    if absorb:
+        from ..sigpending import absorb_host_signals
+        t.host.collect()
+        absorb_host_signals(t)
+    info = t.proc.shared_siginfo.get(SIGCHLD)
+    if info is not None and t.proc.shared_pending & (1 << (SIGCHLD - 1)) and \
+            struct.unpack_from("<iiiii", info)[2::2] == (CLD_CONTINUED, pid):
+        t.take_pending(SIGCHLD)
+        _woken.discard(pid)
 
 
 def take_note(t, hi):
@@ -124,11 +157,11 @@ def take_note(t, hi):
     what = getattr(hi, "si_status", 0) or 0
     if hi.si_signo == SIGCONT:
         return True         # the wake-up of a stopped tracee (attach)
-    if hi.si_signo == SIGCHLD:
-        _tracer_sigchld(t, hi, what)
-        return True
     if hi.si_signo != NOTE_SIG:
         return False
+    if what & CHLD_BIT:
+        _tracer_sigchld(t, hi, what)
+        return True
     tracer = hi.si_pid
     if what & SIGNAL_BIT:
         from ..sigframe import siginfo
@@ -158,6 +191,7 @@ def take_note(t, hi):
         from ..sigframe import siginfo
         t.add_pending(SIGSTOP, siginfo(SIGSTOP, 0, True, pid=tracer, uid=hi.si_uid))
     elif what & STOPPED_BIT:
+        # Its parent's wait took the group_exit_code (wait_task_stopped).
         tracee.group_stopped, tracee.group_sig = True, SIGSTOP
         tracee.interrupt()
     return True
@@ -168,13 +202,13 @@ def _tracer_sigchld(t, hi, what):
     child's SIGCHLD: ignored, SA_NOCLDSTOP, not queued twice)."""
     from ..sigframe import siginfo
     from ..sigpending import SA_NOCLDSTOP, SIG_DFL, ignored
-    why, status = what >> 16 & 0xFF, what & 0xFFFF
+    why, status = what >> 8 & 0xF, what & 0xFF
+    seen[hi.si_pid] = what >> 12 & 0x7F
+    _drop_continued(t, hi.si_pid, absorb=False)
     act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
     if why in (4, CLD_STOPPED, CLD_CONTINUED) and act[1] & SA_NOCLDSTOP:
         return
-    bit = 1 << (SIGCHLD - 1)
-    # A blocked signal is never ignored (sig_ignored): sigwaitinfo takes it.
-    if (ignored(t, SIGCHLD) and not t.sigmask & bit) or t.proc.shared_pending & bit:
+    if ignored(t, SIGCHLD) or t.proc.shared_pending & (1 << (SIGCHLD - 1)):
         return
     t.proc.raise_signal(SIGCHLD, siginfo(SIGCHLD, why, True, pid=hi.si_pid, uid=hi.si_uid,
                                          status=status))

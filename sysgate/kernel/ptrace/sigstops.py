@@ -5,6 +5,7 @@ from .consts import SIGKILL
 
 SI_USER, SI_KERNEL = 0, 0x80
 SIG_DFL = 0
+SIGCONT = 18
 STOP_SIGNALS = frozenset((19, 20, 21, 22))      # SIGSTOP SIGTSTP SIGTTIN SIGTTOU
 
 
@@ -25,6 +26,10 @@ class SignalStops:
         if cur is not None and cur.exit_path is None:
             base = t.regs_at_exit(t.thread.read_regs())
             orig = cur.orig_ax
+        if signo == SIGCONT and self.group_stopped:
+            self.continued()
+            if self.seized and self._jobctl_trap(self._view(base, orig)):
+                self._apply_cpu()
         while signo:
             if signo == SIGKILL or self.t.debugger is not self:
                 return signo

@@ -19,7 +19,7 @@ import signal as hostsignal
 from ..errors import KernelError
 from ..sigframe import _fxrestore, _fxsave, siginfo
 from . import channel
-from .attach import notify_tracer
+from .attach import _sent, notify_tracer
 from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
                      O_TRACESYSGOOD, SIGTRAP)
 from .hwbp import DebugRegs
@@ -31,7 +31,8 @@ SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
 USER_CS, USER_DS = 0x33, 0x2B
 EIO, EFAULT = 5, 14
 MAX_IO = 1 << 16          # bytes one read or write request may move
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED = 1, 2, 3, 4, 5
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
+SIGCONT = 18
 SIGCONT_BIT = 1 << (18 - 1)
 UNBLOCKABLE = (1 << (9 - 1)) | (1 << (19 - 1))
 LISTEN_POLL_MS = 50
@@ -61,7 +62,8 @@ class Tracee(SyscallStops, SignalStops):
         self.stopping = False       # in a ptrace-stop (serving the tracer)
         self.trap_pending = False   # JOBCTL_TRAP_STOP: PTRACE_INTERRUPT, a seized child's start
         self.group_stopped = False  # in a group-stop (a stop signal's default action)
-        self.group_sig = 0          # the signal of the last group-stop (group_exit_code)
+        self.group_sig = 0          # the signal of the group-stop in effect (jobctl's)
+        self.group_exit = 0         # group_exit_code: a CLD_STOPPED's status
         self.listening = self.listen_wake = False    # PTRACE_LISTEN, and its end
 
     # --- plumbing ----------------------------------------------------------
@@ -167,11 +169,14 @@ class Tracee(SyscallStops, SignalStops):
         if info is None:
             info = siginfo(SIGTRAP, code, True, pid=self.pid, uid=os.getuid())
         self.info = info or None
+        # The stop goes first: a tracer woken by the SIGCHLD finds it.
+        seq = _sent[0] % 127 + 1
         ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
                                       "msg": msg, "siginfo": (info or b"").hex(), "abi": abi,
-                                      "parent": os.getppid(), "dr": self.debugregs.dr})
+                                      "parent": os.getppid(), "dr": self.debugregs.dr,
+                                      "chld": seq})
         if ok:
-            status = code & 0x7F if why == CLD_TRAPPED else self.group_sig & 0x7F
+            status = code & 0x7F if why == CLD_TRAPPED else self.group_exit & 0x7F
             notify_tracer(self.tracer, why, status)
         return ok
 
@@ -227,7 +232,7 @@ class Tracee(SyscallStops, SignalStops):
             absorb_host_signals(t)
             ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
             if self.group_stopped and ready & SIGCONT_BIT:
-                self.group_stopped = False
+                self.continued()
                 break
             if self.listen_wake:
                 break
@@ -260,13 +265,23 @@ class Tracee(SyscallStops, SignalStops):
         on regs: a group-stop, which is a ptrace-stop (PTRACE_EVENT_STOP
         when seized). After PTRACE_LISTEN a seized tracee stays stopped
         until SIGCONT; any resume runs it on."""
-        self.group_stopped, self.group_sig = True, signo
+        self.group_stopped, self.group_sig, self.group_exit = True, signo, signo
         if self._jobctl_trap(self._view(regs)):
             for k in self.dirty:
                 if k in regs:
                     regs[k] = self.view[k]
             self._apply_cpu()
-        self.group_stopped = False
+
+    def continued(self):
+        """SIGCONT came while our group-stop was in effect (a resume by the
+        tracer does not end it): as prepare_signal, CLD_CONTINUED to the
+        real parent; a seized tracee then traps (ptrace_trap_notify), the
+        caller's part."""
+        self.group_stopped, self.group_exit = False, 0
+        parent = os.getppid()
+        from .processvm import _guest
+        if _guest(self.t, parent):
+            notify_tracer(parent, CLD_CONTINUED, SIGCONT)
 
     def _serve(self, req):
         op = req.get("op")
@@ -455,7 +470,7 @@ class Tracee(SyscallStops, SignalStops):
         if self.options & O_TRACEEXIT:
             self._stop(self._code(EVENT_EXIT), self._view(), msg=wstatus)
         if self.sock is not None and self.tracer != os.getppid():
-            if channel.send(self.sock, {"exit": wstatus}):
+            if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1}):
                 # do_notify_parent: the tracer's SIGCHLD (the host sends the parent's)
                 exited = status[0] == "exit"
                 notify_tracer(self.tracer, CLD_EXITED if exited else CLD_KILLED,

@@ -9,6 +9,7 @@ socket is made then, and a tracee that stops before that waits for it."""
 import errno as E
 import os
 import select
+import time
 from types import SimpleNamespace
 
 from ..errors import KernelError
@@ -26,7 +27,7 @@ _ZERO_RUSAGE = SimpleNamespace(ru_utime=0.0, ru_stime=0.0, **{f"ru_{n}": 0 for n
 class Entry:
     """One tracee as its tracer knows it."""
     __slots__ = ("pid", "sock", "stop", "status", "gone", "child", "options", "debugreg",
-                 "answer", "seized")
+                 "answer", "seized", "chld")
 
     def __init__(self, pid, sock):
         self.pid, self.sock = pid, sock
@@ -38,6 +39,7 @@ class Entry:
         self.debugreg = [0] * 8
         self.answer = None      # PTRACE_ATTACH: whether the tracee accepted
         self.seized = False     # PTRACE_SEIZE (or a seized tracee's child)
+        self.chld = None        # the number of the SIGCHLD note of its last report
 
 
 class Tracer:
@@ -103,6 +105,7 @@ class Tracer:
         elif "exit" in msg:
             e.stop = None
             e.status, e.gone = msg["exit"], True
+        e.chld = msg.get("chld")
 
     def polls(self):
         out = [(self.listener.fileno(), select.POLLIN)]
@@ -137,11 +140,12 @@ class Tracer:
             return False
         return pgrp == (os.getpgrp() if pid == 0 else -pid)
 
-    def take(self, pid, consume=True):
+    def take(self, t, pid, consume=True):
         """An unreported stop or exit of a tracee wait's pid selects."""
         self.pump()
         for e in list(self.tracees.values()):
             if e.status is not None and self.matches(e, pid):
+                _await_sigchld(t, e)
                 status = e.status
                 if consume:
                     e.status = None
@@ -158,6 +162,25 @@ class Tracer:
         e = self.tracees.pop(pid, None)
         if e is not None and e.sock is not None:
             e.sock.close()
+
+
+NOTE_WAIT_SECONDS = 0.05
+
+
+def _await_sigchld(t, e):
+    """The SIGCHLD note the tracee sent after its report: taken before the
+    wait returns, so it is pending then, as Linux sends it first."""
+    if e.chld is None or t.host is None:
+        return
+    from ..sigpending import absorb_host_signals
+    from .attach import seen
+    deadline = time.monotonic() + NOTE_WAIT_SECONDS
+    while seen.get(e.pid) != e.chld and time.monotonic() < deadline:
+        t.host.collect()
+        absorb_host_signals(t)
+        if seen.get(e.pid) != e.chld:
+            time.sleep(0.0005)
+    e.chld = None
 
 
 _tracer = None
@@ -188,7 +211,7 @@ def wait4(t, pid, options):
     of this tracer merged in."""
     tr = get(t)
     if tr is not None:
-        got = tr.take(pid)
+        got = tr.take(t, pid)
         if got is not None:
             return got[0], got[1], _ZERO_RUSAGE
     try:
@@ -207,7 +230,7 @@ def waitid(t, idtype, id_, options):
     tr = get(t) if idtype in (P_ALL, P_PID, P_PGID) else None
     if tr is not None:
         pid = -1 if idtype == P_ALL else id_ if idtype == P_PID else -id_
-        got = tr.take(pid, consume=not options & WNOWAIT)
+        got = tr.take(t, pid, consume=not options & WNOWAIT)
         if got is not None:
             p, status = got
             if status & 0xFF == 0x7F:
