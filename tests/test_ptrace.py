@@ -35,6 +35,13 @@ def test_ptrace_seize(variant):
     assert_same(build("ptrace_seize.c", variant))
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_sysemu_singlestep(variant):
+    """PTRACE_SYSEMU_SINGLESTEP, SYSEMU and SINGLESTEP from a syscall-entry
+    stop: the step traps and skipped calls at the same offsets as natively."""
+    assert_same(build("ptrace_sysemu.c", variant))
+
+
 def _normal(text):
     """strace's lines with what differs between runs blanked: pids,
     addresses, the environment's size, random bytes."""

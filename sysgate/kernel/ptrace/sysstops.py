@@ -18,6 +18,7 @@ EXECVE = {"x86_64": (59, 322), "i386": (11, 358)}
 ARGS = {"x86_64": ("rdi", "rsi", "rdx", "r10", "r8", "r9"),
         "i386": ("rbx", "rcx", "rdx", "rsi", "rdi", "rbp")}
 EMULATED = ("sysemu", "sysemu_step")
+STEPS = ("step", "sysemu_step")
 OPTION_OF = {EVENT_FORK: O_TRACEFORK, EVENT_VFORK: O_TRACEVFORK, EVENT_CLONE: O_TRACECLONE}
 
 
@@ -30,7 +31,14 @@ class SyscallStops:
         if entry:
             self._syscall_entry(gate, regs)
             return
-        self._syscall_exit(gate, regs)
+        reported = self._syscall_exit(gate, regs)
+        if not reported and self.mode in STEPS and not self._step_ran \
+                and self.t.debugger is self:
+            # Resumed by a step at a stop inside the call: its step trap
+            # comes as the call returns (report_single_step), from the run
+            # loop, which the CPU's stop brings us back to.
+            self._step_ran = True
+            self.t.thread.cpu.stop()
         if self.trap_pending and not self.stopping and self.t.debugger is self:
             # A seized child's first trap (ptrace_init_task's JOBCTL_TRAP_STOP)
             # on its way out of the call, after any exit stop, as get_signal's.
@@ -63,7 +71,7 @@ class SyscallStops:
                 # SYSEMU: no exit stop, nor the step trap of the call
                 # instruction (report_single_step: reported at entry).
                 self._step_ran = False
-                return
+                return True     # nor a step trap as it returns
         self._fork_event(gate, regs)
         if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
@@ -74,9 +82,10 @@ class SyscallStops:
                           regs.orig_ax)
         sig = self._stop(self._code(), view, kind="exit", msg=2, abi=regs.abi)
         if sig is None:
-            return
+            return True
         self._apply_exit(regs)
         self._resumed(sig)
+        return True         # a step from here traps after the next instruction
 
     def _apply_entry(self, gate, regs, emulated):
         v, d = self.view, self.dirty
