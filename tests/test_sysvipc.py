@@ -5,11 +5,12 @@ the structures of both ABIs and of i386's ipc() multiplexer, blocking
 calls ended by signals, and a confined guest's IPC namespace."""
 import ctypes
 import os
+import shutil
 import subprocess
 
 import pytest
 
-from conftest import ALL, assert_same, build, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_sysgate, sysgate_cmd
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -118,11 +119,28 @@ def test_blocked_msgrcv_killed_from_outside(tmp_path):
         "  msgrcv(q, &m, 8, 0, 0); return 0; }\n")
     exe = str(tmp_path / "wait")
     subprocess.run(["gcc", "-static", "-O1", "-o", exe, str(src)], check=True)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    p = subprocess.Popen(["python3", "-m", "sysgate", "run", exe], stdout=subprocess.PIPE, env=env)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(sysgate_cmd(exe), stdout=subprocess.PIPE, env=env)
     q = int(p.stdout.readline())
     try:
         p.send_signal(15)
         assert p.wait(timeout=60) == -15
     finally:
         libc.msgctl(q, 0, None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to take CAP_SYS_ADMIN away")
+def test_confined_guest_without_a_namespace_gets_enosys(tmp_path):
+    """Root without CAP_SYS_ADMIN can make no IPC namespace (and a user
+    namespace would cut its powers over files): the confined guest's IPC
+    calls fail with ENOSYS instead of reaching the host's objects."""
+    exe = build("sysv_key.c", "gcc64")
+    root = tmp_path / "root"
+    root.mkdir()
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin",
+                        *sysgate_cmd("--root", str(root)), exe, hex(KEY), "make"],
+                       capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert p.stdout == (b"msgget: Function not implemented\nsemget: Function not implemented\n"
+                        b"shmget: Function not implemented\nmade 0 stat -1\n"), p.stderr

@@ -70,7 +70,8 @@ def sys_shmget(t, key, size, flags):
     return host("shmget", key, size, flags)
 
 
-@syscall("shmat", "int addr int")
+@syscall("shmat", "int addr int",
+         note="an attached segment counts against --memory-limit, as shared memory does")
 def sys_shmat(t, shmid, addr, flags):
     return do_shmat(t, shmid, addr, flags)
 
