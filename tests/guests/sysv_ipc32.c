@@ -113,6 +113,11 @@ int main(void)
     printf("  mode after IPC_SET %o\n", *(uint16_t *)(buf + 20) & 0777);
     CALL("MSGCTL IPC_INFO (old)", ipc(MSGCTL, 0, IPC_INFO, 0, buf, 0) >= 0);
     dump("msginfo", 32, (int[]){0, 4, 24, 4, -1});
+    CALL("MSGCTL IPC_SET id -1, bad ptr", ipc(MSGCTL, -1, IPC_SET, 0, (void *)8, 0));
+    CALL("direct IPC_SET|IPC_64 -1, bad", syscall(SYS_msgctl, -1, IPC_SET | V64, 8));
+    CALL("direct IPC_SET|IPC_64 bad ptr", syscall(SYS_msgctl, q, IPC_SET | V64, 8));
+    uint32_t bad = 8;
+    CALL("SEMCTL id -1 SETALL bad", ipc(SEMCTL, -1, 0, SETALL, &bad, 0));
     CALL("MSGCTL IPC_RMID", ipc(MSGCTL, q, IPC_RMID, 0, NULL, 0));
 
     /* Semaphores. */

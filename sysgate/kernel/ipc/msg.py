@@ -99,7 +99,9 @@ def sys_msgrcv(t, msqid, msgp, msgsz, msgtyp, flags):
 @syscall("msgctl", "int int ptr")
 def sys_msgctl(t, msqid, cmd, buf):
     check_available()
-    if t.abi == "i386" and cmd & IPC_64 and cmd >= 0:
+    if msqid < 0 or cmd < 0:
+        raise KernelError(E.EINVAL)
+    if t.abi == "i386" and cmd & IPC_64:
         cmd = _compat_flagged(t, cmd, buf)
     return do_msgctl(t, msqid, cmd, buf)
 
@@ -124,6 +126,8 @@ def _compat_flagged(t, cmd, buf):
 def do_msgctl(t, msqid, cmd, buf, old=False):
     """msgctl with cmd stripped of IPC_64; old: the multiplexer's old
     structures."""
+    if msqid < 0 or cmd < 0:
+        raise KernelError(E.EINVAL)
     if cmd in (IPC_INFO, MSG_INFO):
         out = ctypes.create_string_buffer(MSGINFO_SIZE)
         r = host("msgctl", msqid, cmd, out)

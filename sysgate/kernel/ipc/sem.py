@@ -88,7 +88,9 @@ def do_semtimedop(t, semid, sops, nsops, timeout, form="timespec"):
 @syscall("semctl", "int int int ulong")
 def sys_semctl(t, semid, semnum, cmd, arg):
     check_available()
-    if t.abi == "i386" and cmd & IPC_64 and cmd >= 0 and semid >= 0:
+    if semid < 0:
+        raise KernelError(E.EINVAL)
+    if t.abi == "i386" and cmd & IPC_64 and cmd >= 0:
         cmd = _compat_flagged(t, semid, semnum, cmd, arg)
     return do_semctl(t, semid, semnum, cmd, arg)
 
@@ -127,6 +129,8 @@ def _nsems(semid):
 def do_semctl(t, semid, semnum, cmd, arg, old=False):
     """semctl with cmd stripped of IPC_64; old: the multiplexer's old
     structures."""
+    if semid < 0:
+        raise KernelError(E.EINVAL)
     if cmd in (IPC_INFO, SEM_INFO):
         out = ctypes.create_string_buffer(SEMINFO_SIZE)
         r = host("semctl", semid, semnum, cmd, out)

@@ -154,6 +154,8 @@ def sys_shmctl(t, shmid, cmd, buf):
 def do_shmctl(t, shmid, cmd, buf, old=False):
     """shmctl with cmd stripped of IPC_64; old: the multiplexer's old
     structures."""
+    if shmid < 0 or cmd < 0:
+        raise KernelError(E.EINVAL)
     if cmd == IPC_INFO:
         out = host_buffer("shminfo64")
         r = host("shmctl", shmid, cmd, out)
