@@ -144,3 +144,9 @@ def test_confined_guest_without_a_namespace_gets_enosys(tmp_path):
                        capture_output=True, env=env, cwd=tmp_path, timeout=300)
     assert p.stdout == (b"msgget: Function not implemented\nsemget: Function not implemented\n"
                         b"shmget: Function not implemented\nmade 0 stat -1\n"), p.stderr
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32", "musl64"])
+def test_a_blocked_thread_holds_up_no_other(variant, tmp_path):
+    native, _ = assert_same(build("sysv_threads.c", variant, ["-pthread"]), cwd=tmp_path)
+    assert native.stdout == b"thread got 3 'hi'\nthread semop 0\nmain sent 0\ndone\n"
