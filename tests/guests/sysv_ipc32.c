@@ -152,6 +152,13 @@ int main(void)
     ts.nsec = -1;
     CALL("SEMTIMEDOP bad nsec", ipc(SEMTIMEDOP, s, 2, 0, ops, (long)(uintptr_t)&ts));
     CALL("SEMTIMEDOP bad ts", ipc(SEMTIMEDOP, s, 2, 0, ops, 8));
+    struct { int64_t sec, nsec; } ts64 = {0, 50000000 | (int64_t)0x7fffffff << 32};
+    CALL("semtimedop_time64 (nsec's high half)", syscall(SYS_semtimedop_time64, s, ops, 2, &ts64));
+    ts64.nsec = 1000000000;
+    CALL("semtimedop_time64 nsec 1e9", syscall(SYS_semtimedop_time64, s, ops, 2, &ts64));
+    ts64.sec = -1;
+    ts64.nsec = 0;
+    CALL("semtimedop_time64 sec -1", syscall(SYS_semtimedop_time64, s, ops, 2, &ts64));
     CALL("SEMOP nsops 0", ipc(SEMOP, s, 0, 0, ops, 0));
     CALL("SEMCTL IPC_RMID", ipc(SEMCTL, s, 0, IPC_RMID, &arg, 0));
 

@@ -76,7 +76,7 @@ def sys_msgrcv(t, msqid, msgp, msgsz, msgtyp, flags):
         raise KernelError(E.EINVAL)
     # No message is larger than msgmax, an int: a larger buffer is no different.
     n = min(msgsz, INT_MAX)
-    hold, addr = _receive_buffer(8 + n)
+    _hold, addr = _receive_buffer(8 + n)
     if flags & (IPC_NOWAIT | MSG_COPY):
         got = host("msgrcv", msqid, ctypes.c_void_p(addr), n, msgtyp, flags)
     else:
@@ -92,7 +92,6 @@ def sys_msgrcv(t, msqid, msgp, msgsz, msgtyp, flags):
     (mtype,) = struct.unpack("<q", ctypes.string_at(addr, 8))
     t.mm.write(msgp, struct.pack("<q" if L == 8 else "<I", mtype & ((1 << 8 * L) - 1)))
     t.mm.write(msgp + L, ctypes.string_at(addr + 8, got))
-    del hold
     return got
 
 
