@@ -2,10 +2,15 @@
 made for sysgate's process (and so for every guest process after it)
 before the first program starts, so that the guest neither sees nor
 touches the host's queues, semaphores and segments, and the host's
-processes not the guest's. Without root, a user namespace first (mapping
-only our own ids, so the guest's ids stay what they were), whose full
-capability set, which the user never had, is dropped again. Where no
-namespace can be made, the guest gets ENOSYS from every IPC call."""
+processes not the guest's.
+
+That takes CAP_SYS_ADMIN. Without it, a user namespace would give it, but
+one that maps only our own ids shows every other owner's file as 65534, a
+change to everything the guest sees: sysgate makes one only where --net
+none has already put the guest in such a namespace (which costs nothing
+more; its capabilities, which the user never had, are dropped again).
+Elsewhere the guest gets ENOSYS from every IPC call (as from a kernel
+without CONFIG_SYSVIPC), never the host's objects."""
 import ctypes
 import os
 
@@ -32,21 +37,21 @@ def _in_user_namespace():
     _drop_caps(None)
 
 
-def setup(confined):
+def setup(confined, in_own_userns=False):
     """Give a confined guest an IPC namespace of its own; True if it has
-    one (or needs none), False if its IPC calls are refused."""
-    if not confined:
-        set_available(True)
-        return True
-    try:
-        _unshare(CLONE_NEWIPC)
-    except OSError:
+    one (or needs none), False if its IPC calls are refused.
+    in_own_userns: sysgate already runs in a user namespace it made (--net
+    none without root)."""
+    available = True
+    if confined:
         try:
-            if os.geteuid() == 0:
-                raise               # root without CAP_SYS_ADMIN: a user namespace would cut its powers
-            _in_user_namespace()
+            _unshare(CLONE_NEWIPC)
         except OSError:
-            set_available(False)
-            return False
-    set_available(True)
-    return True
+            try:
+                if not in_own_userns:
+                    raise
+                _in_user_namespace()
+            except OSError:
+                available = False
+    set_available(available)
+    return available
