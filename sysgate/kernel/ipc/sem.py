@@ -34,13 +34,16 @@ def sys_semget(t, key, nsems, flags):
     return host("semget", key, nsems, flags)
 
 
-@syscall("semop", "int ptr uint")
+_STOPPED = "a wait stopped and continued (SIGSTOP, SIGCONT) goes on instead of failing with EINTR"
+
+
+@syscall("semop", "int ptr uint", note=_STOPPED)
 def sys_semop(t, semid, sops, nsops):
     return do_semtimedop(t, semid, sops, nsops, 0)
 
 
-@syscall("semtimedop", "int ptr uint ptr", form="timespec")
-@syscall("i386:semtimedop_time64", "int ptr uint ptr", form="timespec64")
+@syscall("semtimedop", "int ptr uint ptr", form="timespec", note=_STOPPED)
+@syscall("i386:semtimedop_time64", "int ptr uint ptr", form="timespec64", note=_STOPPED)
 def sys_semtimedop(t, semid, sops, nsops, timeout, form):
     return do_semtimedop(t, semid, sops, nsops, timeout, form)
 
