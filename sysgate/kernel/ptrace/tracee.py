@@ -22,7 +22,7 @@ from . import channel
 from .attach import _sent, notify_tracer
 from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
                      O_TRACESYSGOOD, SIGTRAP)
-from .hwbp import DebugRegs
+from .hwbp import DebugRegs, HwBreakpoints
 from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS
 from .sigstops import SignalStops
 from .sysstops import SyscallStops
@@ -39,7 +39,7 @@ LISTEN_POLL_MS = 50
 
 
 # Its system-call and signal stops are mixins (sysstops.py, sigstops.py).
-class Tracee(SyscallStops, SignalStops):
+class Tracee(SyscallStops, SignalStops, HwBreakpoints):
     ptraced = True      # signal.ignored: a tracer sees ignored signals too
 
     def __init__(self, task, tracer, options=0, seized=False):
@@ -106,6 +106,7 @@ class Tracee(SyscallStops, SignalStops):
         return out
 
     def detach(self, sig=0):
+        self.disarm_hw()
         self.t.debugger = None
         if self.sock is not None:
             self.sock.close()
@@ -317,6 +318,8 @@ class Tracee(SyscallStops, SignalStops):
                 err = self.debugregs.write(req["n"], req["v"])
                 if err:
                     reply = {"err": err}
+                elif req["n"] != 6:
+                    self.arm_hw()
             elif op == "auxv":
                 reply["data"] = bytes(self.t.auxv_bytes or b"").hex()
             elif op == "maps":
@@ -408,21 +411,34 @@ class Tracee(SyscallStops, SignalStops):
         cpu = self.t.thread.cpu
         if cpu is not self._cpu:
             self._cpu = cpu
+            self.disarm_hw()
             self.debugregs.reset()
             self._after_exec()
             if self.t.debugger is not self:
                 return self.t.thread.read_regs()["rip"]
-        if self._step_ran:
+        if self._step_ran or self._hw_hit:
+            # A single step, a hardware breakpoint or watchpoint (or both):
+            # one debug trap, at the instruction's end (an execution
+            # breakpoint's: before its instruction, which then runs once).
+            bits, self._hw_hit = self._hw_hit, 0
+            code = self.debugregs.hit(bits, self._step_ran)
             self._step_ran = False
-            sig = self._stop(SIGTRAP, self._view(), info=siginfo(SIGTRAP, TRAP_TRACE, True))
+            rip = self.t.thread.read_regs()["rip"]
+            sig = self._stop(SIGTRAP, self._view(), info=siginfo(SIGTRAP, code, True, addr=rip))
             if sig is not None:
                 self._apply_cpu()
+                if bits & self._exec_slots():
+                    self._hw_skip = self.t.thread.read_regs()["rip"]
                 self._inject(sig)
         pc = self.t.thread.read_regs()["rip"]
         if self.mode in ("step", "sysemu_step") and self.t.debugger is self:
             cpu.step_next()
             self._step_ran = True
         return pc
+
+    def _exec_slots(self):
+        from .hwbp import slots
+        return sum(1 << i for i, _, kind, _ in slots(self.debugregs.dr) if kind == "x")
 
     def _inject(self, sig):
         """A signal given when resuming from a stop that was a SIGTRAP
