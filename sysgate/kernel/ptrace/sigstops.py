@@ -2,8 +2,11 @@
 it is delivered and may change or cancel it."""
 from ..sigframe import siginfo
 from .consts import SIGKILL
+from .regs import M64, SEGMENTS, signed
 
 SI_USER, SI_KERNEL = 0, 0x80
+ERESTARTSYS, ERESTART_RESTARTBLOCK = 512, 516
+NR_RESTART = {"x86_64": 219, "i386": 0}
 SIG_DFL = 0
 SIGCONT = 18
 STOP_SIGNALS = frozenset((19, 20, 21, 22))      # SIGSTOP SIGTSTP SIGTTIN SIGTTOU
@@ -35,7 +38,8 @@ class SignalStops:
                 return signo
             info = t.siginfo.get(signo) or t.proc.shared_siginfo.get(signo) or siginfo(
                 signo, SI_USER, True)
-            new = self._signal_report(t, signo, self._view(base, orig), info)
+            new = self._signal_report(t, signo, self._view(base, orig), info,
+                                      cur if base is not None else None)
             if new == signo:
                 self._reported = signo
                 if self.info != info:       # PTRACE_SETSIGINFO changed it
@@ -86,11 +90,35 @@ class SignalStops:
         self.group_stop(signo, regs)
         return 0, None
 
-    def _signal_report(self, t, signo, view, info):
+    def _signal_report(self, t, signo, view, info, call=None):
+        """A signal-delivery-stop; call: the pt_regs of the system call it
+        stops in, whose return frame takes the tracer's changes (a SYSENTER
+        return would not see them on the CPU). New selectors go to the CPU,
+        which loads null for one it refuses, as Linux's return does."""
         sig = self._stop(signo, view, info=info)
         if sig is None:
             return signo          # detached: the signal goes on
-        self._apply_cpu()
+        if call is not None and self.dirty:
+            self._apply_in_call(call)
+        else:
+            self._apply_cpu()
         if self.mode in ("step", "sysemu_step"):
             self.t.thread.cpu.stop()
         return sig
+
+    def _apply_in_call(self, call):
+        """The tracer's registers as the call's return frame; that frame is
+        final, so a restart is decided here, on the tracer's orig_rax and
+        rax, as for a signal that is not handled."""
+        self._apply_exit(call)
+        full = call.full
+        if full is None:
+            return
+        for seg in SEGMENTS:
+            full.pop(seg, None)
+        self._apply_segments()
+        bits = 64 if call.abi == "x86_64" else 32
+        ax, orig = signed(full["rax"], bits), signed(self.view["orig_rax"], bits)
+        if orig >= 0 and -ERESTART_RESTARTBLOCK <= ax <= -ERESTARTSYS:
+            nr = NR_RESTART[call.abi] if ax == -ERESTART_RESTARTBLOCK else orig
+            full["rax"], full["rip"] = nr & M64, (full["rip"] - 2) & M64

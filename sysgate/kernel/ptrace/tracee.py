@@ -388,6 +388,12 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         out = {k: self.view[k] for k in self.dirty if k in USER_REGS and k not in SEGMENTS}
         if out:
             self.t.thread.write_regs(out)
+        self._apply_segments()
+        for seg in ("fs", "gs"):
+            if seg + "_base" in self.dirty:
+                self.t.thread.set_base(seg, self.view[seg + "_base"])
+
+    def _apply_segments(self):
         for seg in sorted(self.dirty & SEGMENTS):
             try:
                 self.t.thread.write_regs({seg: self.view[seg]})
@@ -395,9 +401,6 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 # A selector whose descriptor cannot be loaded: Linux's
                 # return to user mode loads the null selector instead.
                 self.t.thread.write_regs({seg: 0})
-        for seg in ("fs", "gs"):
-            if seg + "_base" in self.dirty:
-                self.t.thread.set_base(seg, self.view[seg + "_base"])
 
     def _code(self, event=0):
         if event:
