@@ -70,12 +70,14 @@ def _normal(text):
         line = re.sub(r"0x[0-9a-f]+", "ADDR", line)
         line = re.sub(r"/\* \d+ vars \*/", "/* N vars */", line)
         line = re.sub(r"(si_pid|si_uid)=\d+", r"\1=N", line)
+        line = re.sub(r"(si_utime|si_stime)=\d+", r"\1=N", line)
         line = re.sub(r'getrandom\("[^"]*"', 'getrandom("..."', line)
-        line = re.sub(r"(set_tid_address|clone|fork|vfork|clone3|wait4|getpid)\((.*)\) += \d+$",
+        line = re.sub(r"(set_tid_address|clone|fork|vfork|clone3|wait4|getpid|gettid)\((.*)\) += \d+$",
                       r"\1(\2) = N", line)
         line = re.sub(r"<\.\.\. (wait4|clone|fork|vfork) resumed>(.*)\) += \d+$",
                       r"<... \1 resumed>\2) = N", line)
         line = re.sub(r"\b(kill|wait4|waitpid)\(\d+,", r"\1(N,", line)
+        line = re.sub(r"\btgkill\(\d+, \d+,", "tgkill(N, N,", line)
         line = re.sub(r" +=", " =", line)
         out.append(line)
     return out
@@ -102,6 +104,26 @@ def test_strace_follows_forks(variant, tmp_path):
     assert emu.stdout == native.stdout
     want = _per_process(native_log)
     assert len(want) == 2 and any("exit_group(3)" in line for line in want[1])
+    assert _per_process(emu_log) == want
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_job_control(variant, tmp_path):
+    """strace -ff (PTRACE_SEIZE) of a child that stops itself: the group-stop
+    (PTRACE_EVENT_STOP, then LISTEN), its parent's wait for it, the SIGCONT
+    that ends it and the SIGCHLDs the parent gets, as native strace prints."""
+    exe = build("ptrace_strace_stop.c", variant)
+    (tmp_path / "n").mkdir()
+    (tmp_path / "s").mkdir()
+    native_log, emu_log = tmp_path / "n" / "log", tmp_path / "s" / "log"
+    native = subprocess.run([STRACE, "-ff", "-qq", "-o", str(native_log), exe],
+                            capture_output=True, timeout=120)
+    emu = run_sysgate(STRACE, ["-ff", "-qq", "-o", str(emu_log), exe])
+    assert emu.status == native.returncode
+    assert emu.stdout == native.stdout
+    want = _per_process(native_log)
+    assert any("--- stopped by SIGSTOP ---" in line for line in want[1])
     assert _per_process(emu_log) == want
 
 

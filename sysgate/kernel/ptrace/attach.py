@@ -96,6 +96,12 @@ def host_stopped(pid):
     return stat[stat.rfind(b")") + 2:][:1] == b"T"
 
 
+def wake(pid):
+    """Continue pid, stopped on the host, for a note it must take: the
+    SIGCONT carries NOTE_CODE, so the tracee drops it."""
+    _queue(pid, SIGCONT, 0, os.getpid())
+
+
 def attach(t, tr, pid, seize=False, options=0):
     """ptrace(PTRACE_ATTACH or PTRACE_SEIZE, pid) from tracer tr: 0, or EPERM
     when the tracee refuses (already traced) or never answers."""
@@ -107,7 +113,7 @@ def attach(t, tr, pid, seize=False, options=0):
     send_note(pid, what)
     if stopped:
         _woken.add(pid)
-        _queue(pid, SIGCONT, 0, os.getpid())
+        wake(pid)
     deadline = time.monotonic() + ANSWER_SECONDS
     while time.monotonic() < deadline:
         tr.pump()

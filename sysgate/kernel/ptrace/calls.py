@@ -20,7 +20,7 @@ from .consts import (ATTACH, EVENT_STOP, CONT, DETACH, GET_SYSCALL_INFO, GETEVEN
                      SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, signed
-from .attach import INTERRUPT_BIT, attach, send_note
+from .attach import INTERRUPT_BIT, attach, host_stopped, send_note, wake
 from .processvm import _guest
 from .regsets import (_getfpregs, _getfpxregs, _getregs, _getregset, _peekuser, _pokeuser,
                       _setfpregs, _setfpxregs, _setregs_req, _setregset, _view)
@@ -72,6 +72,8 @@ def sys_ptrace(t, req, pid, addr, data):
             channel.send(e.sock, {"op": "interrupt"})
         else:
             send_note(pid, INTERRUPT_BIT)       # running, blocked or listening
+            if host_stopped(pid):               # listening, stopped for its parent
+                wake(pid)
         return 0
     if e.stop is None:
         raise KernelError(E.ESRCH)      # running: not in a ptrace-stop

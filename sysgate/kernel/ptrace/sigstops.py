@@ -88,6 +88,13 @@ class SignalStops:
         if t.pending & 1 << (signo - 1):
             t.take_pending(signo)
         self.group_stop(signo, regs)
+        # get_signal goes on to the next signal (the SIGCONT that ended the
+        # stop) on this same way out: its delivery-stop comes now.
+        from ..signal import deliverable
+        nxt = deliverable(t) if self._active() else 0
+        self._reported = None
+        if nxt:
+            return self._stop_action(t, nxt, regs, None)
         return 0, None
 
     def _signal_report(self, t, signo, view, info, call=None):

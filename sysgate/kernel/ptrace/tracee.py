@@ -65,6 +65,7 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.group_sig = 0          # the signal of the group-stop in effect (jobctl's)
         self.group_exit = 0         # group_exit_code: a CLD_STOPPED's status
         self.listening = self.listen_wake = False    # PTRACE_LISTEN, and its end
+        self.host_stopped = False   # listening stopped on the host (for the real parent)
 
     # --- plumbing ----------------------------------------------------------
     @property
@@ -239,6 +240,14 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 break
             if ready & ~SIGCONT_BIT:
                 return "run"
+            if self.group_stopped and self.tracer != os.getppid() and t.host is not None:
+                # The real parent waits for the group-stop too (its wait
+                # sees the host's): stopped on the host until SIGCONT, or
+                # until the tracer's INTERRUPT continues us.
+                self.host_stopped = True
+                t.host.stop_self(self.group_sig)
+                t.host.collect()
+                continue
             p = select.poll()
             p.register(self.sock.fileno(), select.POLLIN)
             if wake >= 0:
@@ -279,6 +288,9 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         real parent; a seized tracee then traps (ptrace_trap_notify), the
         caller's part."""
         self.group_stopped, self.group_exit = False, 0
+        if self.host_stopped:
+            self.host_stopped = False       # the host told the parent
+            return
         parent = os.getppid()
         from .processvm import _guest
         if _guest(self.t, parent):
