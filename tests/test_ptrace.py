@@ -178,3 +178,24 @@ def test_gdb_batch_breakpoints_and_steps(variant):
         out = re.sub(rb"process \d+", b"process N", out)
         return re.sub(rb"0x[0-9a-f]+ in __kernel_vsyscall", b"ADDR in __kernel_vsyscall", out)
     assert normal(emu.stdout) == normal(native.stdout)
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+@pytest.mark.xfail(not _engine_steps_watch_exactly(), strict=True,
+                   reason="the engine's watch step runs a whole block (cpu/debugging.py)")
+def test_gdb_batch_hardware_watchpoints(variant):
+    """gdb's watch and rwatch (debug registers through POKEUSER): each
+    store and load stops where it stops natively, with the old and new
+    values."""
+    exe = build("ptrace_gdbstep.c", variant, extra=("-g", "-O0"))
+    args = ["-nx", "-batch", "-ex", "break main", "-ex", "run", "-ex", "watch counter",
+            "-ex", "continue", "-ex", "continue", "-ex", "info watchpoints",
+            "-ex", "rwatch counter", "-ex", "continue", "-ex", "delete", "-ex", "continue", exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"Hardware read watchpoint 3: counter\n\nValue = 3" in native.stdout
+
+    def normal(out):
+        return re.sub(rb"process \d+", b"process N", out)
+    assert normal(emu.stdout) == normal(native.stdout)
