@@ -7,7 +7,7 @@ from ..errors import KernelError
 from ..sigframe import siginfo
 from .consts import (EVENT_CLONE, EVENT_FORK, EVENT_VFORK, O_TRACECLONE, O_TRACEFORK,
                      O_TRACEVFORK, SIGSTOP)
-from .regs import M64, USER_REGS, signed
+from .regs import M32, M64, USER_REGS, signed
 
 SI_USER = 0
 ENOSYS = 38
@@ -51,8 +51,12 @@ class SyscallStops:
         mode = self.mode
         if mode not in ("syscall", "sysemu", "sysemu_step"):
             return
-        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                          regs.orig_ax)
+        cur = self.t.thread.read_regs()
+        # pt_regs' orig_ax is the whole RAX of a SYSCALL; only its low half
+        # (an int) picks the call.
+        self._orig_full = cur["rax"] & M64 if regs.gate == "syscall" and \
+            regs.abi == "x86_64" and cur["rax"] & M32 == regs.orig_ax & M32 else None
+        view = self._view(self.t.regs_at_exit(cur), self._orig(regs))
         sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
         if sig is None:
             return
@@ -78,8 +82,7 @@ class SyscallStops:
             return
         if self.mode != "syscall" or self.t.debugger is not self:
             return
-        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
-                          regs.orig_ax)
+        view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()), self._orig(regs))
         sig = self._stop(self._code(), view, kind="exit", msg=2, abi=regs.abi)
         if sig is None:
             return True
@@ -87,13 +90,19 @@ class SyscallStops:
         self._resumed(sig)
         return True         # a step from here traps after the next instruction
 
+    _orig_full = None
+
+    def _orig(self, regs):
+        full = self._orig_full
+        return full if full is not None and full & M32 == regs.orig_ax & M32 else regs.orig_ax
+
     def _apply_entry(self, gate, regs, emulated):
         v, d = self.view, self.dirty
         if not d and not emulated:
             return
         bits = 64 if regs.abi == "x86_64" else 32
         regs.args = tuple(v[n] for n in ARGS[regs.abi])
-        nr = signed(v["orig_rax"], bits)
+        nr = signed(v["orig_rax"], 32)      # do_syscall_64's int nr
         table = gate.table64 if regs.abi == "x86_64" else gate.table32
         if emulated or not 0 <= nr < len(table):
             # Skipped (SYSEMU, or a number past the table): rax is what the
