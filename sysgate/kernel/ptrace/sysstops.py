@@ -103,10 +103,10 @@ class SyscallStops:
         bits = 64 if regs.abi == "x86_64" else 32
         regs.args = tuple(v[n] for n in ARGS[regs.abi])
         nr = signed(v["orig_rax"], 32)      # do_syscall_64's int nr
-        table = gate.table64 if regs.abi == "x86_64" else gate.table32
-        if emulated or not 0 <= nr < len(table):
-            # Skipped (SYSEMU, or a number past the table): rax is what the
-            # tracer left; -1 makes the dispatch a no-op.
+        if emulated or nr == -1:
+            # Skipped (SYSEMU, or -1): rax is what the tracer left; -1 makes
+            # the dispatch a no-op. Any other number past the table is
+            # dispatched, and says ENOSYS over the tracer's rax.
             full = {k: v[k] for k in USER_REGS} if d - {"rax", "orig_rax"} else None
             self._skip = (signed(v["rax"], bits), nr, full)
             nr = -1

@@ -9,8 +9,8 @@ What the tracer reads is a register view: x86-64 names with 64-bit
 values, orig_rax, fs_base and gs_base, as pt_regs holds them at that stop
 (-ENOSYS in rax at a syscall-entry stop). Changes the tracer makes are
 applied when the stop ends: at a syscall-entry stop a new orig_rax and
-arguments (an out-of-range number skips the call and leaves the tracer's
-rax as its result); at a syscall-exit stop a new rax, other registers
+arguments (orig_rax -1 skips the call and leaves the tracer's rax as its
+result); at a syscall-exit stop a new rax, other registers
 through the IRET return; elsewhere straight to the CPU."""
 import os
 import select
