@@ -125,20 +125,22 @@ def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
 def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
     if tgid <= 0 or tid <= 0:
         raise KernelError(E.EINVAL)
-    raw = t.mm.read(info_ptr, 128)
-    code = struct.unpack_from("<i", raw, 8)[0]
+    raw, code = _queued_info(t, info_ptr)
     if (code >= 0 or code == SI_TKILL) and tid != t.tid:
         raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
+    info = struct.pack("<i", sig) + raw[4:]
+    if tgid != t.pid and tgid in guest_processes(t):
+        # A thread of another guest process: the host queues it, bytes and all.
+        return host_syscall(NR_X86_64["rt_tgsigqueueinfo"], tgid, tid, sig,
+                            ctypes.create_string_buffer(info, 128))
     target = _own_thread(t, tid) if tgid == t.pid else None
     if target is None:
         raise KernelError(E.ESRCH)
-    if not t.is64:
-        raw = raw[:12] + b"\0" * 4 + raw[12:124]
     if ignored(t, sig):
         return 0
-    if not target.add_pending(sig, struct.pack("<i", sig) + raw[4:]):
+    if not target.add_pending(sig, info):
         raise KernelError(E.EAGAIN)     # the realtime queue is full (__send_signal)
     if target is not t and t.proc.cpu_sched is not None:
         t.proc.cpu_sched.signal_thread(target)
