@@ -42,18 +42,7 @@ def test_ptrace_sysemu_singlestep(variant):
     assert_same(build("ptrace_sysemu.c", variant))
 
 
-def _engine_steps_watch_exactly():
-    """Whether the engine's watchpoint step runs one instruction: without a
-    translation-cache flush Unicorn runs the rest of the block, and a watch
-    stops one access late (ctl_flush_tb in Debugging._watch_step)."""
-    import inspect
-    from sysgate.cpu.debugging import Debugging
-    return "flush_tb" in inspect.getsource(Debugging._watch_step)
-
-
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
-@pytest.mark.xfail(not _engine_steps_watch_exactly(), strict=True,
-                   reason="the engine's watch step runs a whole block (cpu/debugging.py)")
 def test_ptrace_debug_registers(variant):
     """DR0-DR7 through PEEKUSER/POKEUSER (what reads back, EIO and EINVAL
     as Linux), and the hardware watchpoints and breakpoints they arm: each
@@ -182,8 +171,6 @@ def test_gdb_batch_breakpoints_and_steps(variant):
 
 @pytest.mark.skipif(GDB is None, reason="gdb is not installed")
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
-@pytest.mark.xfail(not _engine_steps_watch_exactly(), strict=True,
-                   reason="the engine's watch step runs a whole block (cpu/debugging.py)")
 def test_gdb_batch_hardware_watchpoints(variant):
     """gdb's watch and rwatch (debug registers through POKEUSER): each
     store and load stops where it stops natively, with the old and new
