@@ -10,8 +10,9 @@
               sysstops.py (system-call and fork stops) and sigstops.py
               (signal-delivery-stops) are its mixins
   tracer.py   the tracer's half: its tracees' stops, merged into wait4/waitid
-  attach.py   ATTACH and SEIZE, and the notes (host signals) between the
-              two halves: attach, interrupt, a tracer's SIGSTOP, SIGCHLD
+  attach.py   ATTACH and SEIZE, and taking in the notes (notes.py: host
+              signals between the two halves: attach, interrupt, a
+              tracer's SIGSTOP, a tracee's SIGCHLD)
   hwbp.py     the debug registers, armed on the tracee's CPU
   calls.py    ptrace(2); regsets.py its register requests
   processvm.py  process_vm_readv/writev

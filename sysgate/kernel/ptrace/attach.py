@@ -1,5 +1,6 @@
 """PTRACE_ATTACH and PTRACE_SEIZE: a running guest learns that it is traced;
-the notes a tracer and its tracees send each other as host signals.
+and take_note, which takes in the notes (notes.py) tracers and tracees send
+each other as host signals.
 
 The tracer queues the tracee a host NOTE_SIG whose si_code is NOTE_CODE
 (rt_sigqueueinfo lets a sender choose a negative code, which no kernel
@@ -19,7 +20,6 @@ at once, as ptrace_attach's JOBCTL_TRAP_STOP makes Linux's do.
 A tracee's SIGCHLD to its tracer (do_notify_parent_cldstop) is a note too,
 whose si_status carries the CLD_* code and the status: made the tracer's
 SIGCHLD with that code here."""
-import ctypes
 import errno as E
 import os
 import select
@@ -28,36 +28,13 @@ import time
 
 from .. import sigpending
 from ..errors import KernelError
-from ..hostlibc import libc
 from . import channel
-from .consts import SIGCHLD, SIGSTOP, SIGTRAP
+from .consts import SIGCHLD, SIGSTOP
+from .notes import (CHLD_BIT, CLD_CONTINUED, CLD_STOPPED, INTERRUPT_BIT, NOTE_CODE, NOTE_SIG, OPTIONS_BITS,
+                    SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped, seen,
+                    send_note, wake)
 
-NOTE_CODE = sigpending.PTRACE_NOTE
-NR_RT_SIGQUEUEINFO = 129
 ANSWER_SECONDS = 5.0
-SIGCONT = 18
-# si_status of a tracer's note: what it asks, and SEIZE's options below.
-SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT, CHLD_BIT = (
-    1 << 30, 1 << 29, 1 << 28, 1 << 27, 1 << 26)
-# A tracer's notes are a realtime signal (they queue: an INTERRUPT right
-# after a SEIZE is not merged into it), told apart by NOTE_CODE.
-NOTE_SIG = 64
-OPTIONS_BITS = (1 << 24) - 1
-CLD_STOPPED, CLD_CONTINUED = 5, 6
-
-
-def _queue(pid, sig, status, from_pid):
-    info = ctypes.create_string_buffer(struct.pack(
-        "<iiiiiIi", sig, 0, NOTE_CODE, 0, from_pid, os.getuid(), status).ljust(128, b"\0"))
-    if libc.syscall(NR_RT_SIGQUEUEINFO, pid, sig, info) < 0:
-        return ctypes.get_errno()
-    return 0
-
-
-def send_note(pid, what=0):
-    err = _queue(pid, NOTE_SIG, what, os.getpid())
-    if err:
-        raise KernelError(E.ESRCH if err == E.ESRCH else E.EPERM)
 
 
 def stop_note(t, pid):
@@ -70,36 +47,6 @@ def stop_note(t, pid):
     if e is None or e.gone or e.answer is False:
         return False
     return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid()) == 0
-
-
-_sent = [0]
-seen = {}       # tracee pid -> the number of its last SIGCHLD note taken here
-
-
-def notify_tracer(tracer, why, status):
-    """do_notify_parent_cldstop for the tracer: SIGCHLD with code why.
-    Returns the note's number (the tracer's wait waits for it to arrive,
-    so that it is pending when the wait returns, as on Linux)."""
-    _sent[0] = _sent[0] % 127 + 1
-    _queue(tracer, NOTE_SIG, CHLD_BIT | _sent[0] << 12 | (why & 0xF) << 8 | (status & 0xFF),
-           os.getpid())
-    return _sent[0]
-
-
-def host_stopped(pid):
-    """Whether pid is stopped on the host (state T in /proc/<pid>/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] == b"T"
-
-
-def wake(pid):
-    """Continue pid, stopped on the host, for a note it must take: the
-    SIGCONT carries NOTE_CODE, so the tracee drops it."""
-    _queue(pid, SIGCONT, 0, os.getpid())
 
 
 def attach(t, tr, pid, seize=False, options=0):

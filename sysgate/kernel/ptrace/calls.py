@@ -20,7 +20,8 @@ from .consts import (ATTACH, EVENT_STOP, CONT, DETACH, GET_SYSCALL_INFO, GETEVEN
                      SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, signed
-from .attach import INTERRUPT_BIT, attach, host_stopped, send_note, wake
+from .attach import attach
+from .notes import INTERRUPT_BIT, host_stopped, send_note, wake
 from .processvm import _guest
 from .regsets import (_getfpregs, _getfpxregs, _getregs, _getregset, _peekuser, _pokeuser,
                       _setfpregs, _setfpxregs, _setregs_req, _setregset, _view)

@@ -54,8 +54,8 @@ class SyscallStops:
         cur = self.t.thread.read_regs()
         # pt_regs' orig_ax is the whole RAX of a SYSCALL; only its low half
         # (an int) picks the call.
-        self._orig_full = cur["rax"] & M64 if regs.gate == "syscall" and \
-            regs.abi == "x86_64" and cur["rax"] & M32 == regs.orig_ax & M32 else None
+        self._orig_full = cur["rax"] & M64 if regs.abi == "x86_64" and \
+            cur["rax"] & M32 == regs.orig_ax & M32 else None
         view = self._view(self.t.regs_at_exit(cur), self._orig(regs))
         sig = self._stop(self._code(), view, kind="entry", msg=1, abi=regs.abi)
         if sig is None:

@@ -19,7 +19,7 @@ import signal as hostsignal
 from ..errors import KernelError
 from ..sigframe import _fxrestore, _fxsave, siginfo
 from . import channel
-from .attach import _sent, notify_tracer
+from .notes import _sent, notify_tracer
 from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
                      O_TRACESYSGOOD, SIGTRAP)
 from .hwbp import DebugRegs, HwBreakpoints

@@ -173,7 +173,7 @@ def _await_sigchld(t, e):
     if e.chld is None or t.host is None:
         return
     from ..sigpending import absorb_host_signals
-    from .attach import seen
+    from .notes import seen
     deadline = time.monotonic() + NOTE_WAIT_SECONDS
     while seen.get(e.pid) != e.chld and time.monotonic() < deadline:
         t.host.collect()
