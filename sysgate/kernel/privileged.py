@@ -100,10 +100,27 @@ def sys_oldumount(t, name):
     return _umount(t, name, 0)
 
 
-@syscall("setns", "fd int", status="partial", note="no namespace file is the guest's to name")
+NSFS_MAGIC = 0x6E736673
+NS_GET_NSTYPE = 0xB703
+
+
+@syscall("setns", "fd int", status="partial", note=_NOTE)
 def sys_setns(t, fd, nstype):
-    t.files.get(fd)             # EBADF first
-    raise KernelError(E.EINVAL)
+    """A namespace file (/proc/self/ns/<x>, the host's) of the type asked
+    for, or of any with nstype 0, is a namespace the guest may not enter
+    (EPERM, as for a process without CAP_SYS_ADMIN); anything else EINVAL."""
+    import fcntl
+    from .fs.prochost import _fstatfs, _statfs
+    host = t.files.get(fd).host             # EBADF first
+    if _fstatfs(host, _statfs) != 0 or ctypes.c_long.from_buffer(_statfs).value != NSFS_MAGIC:
+        raise KernelError(E.EINVAL)
+    try:
+        kind = fcntl.ioctl(host, NS_GET_NSTYPE)
+    except OSError:
+        raise KernelError(E.EINVAL) from None
+    if nstype and nstype != kind:
+        raise KernelError(E.EINVAL)
+    raise KernelError(E.EPERM)
 
 
 @syscall("reboot", "int int uint ptr", status="partial", note=_NOTE)
