@@ -1,8 +1,12 @@
 """What LTP's system-call bench (bench/ltp) found sysgate answering unlike
 Linux, each a real program run natively and under sysgate."""
+import os
+import resource
+import subprocess
+
 import pytest
 
-from conftest import ALL, assert_same, build, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_sysgate, sysgate_cmd
 
 
 @pytest.mark.parametrize("variant", ALL)
@@ -25,3 +29,26 @@ def test_setns_is_refused_to_the_guest():
     """Entering a namespace, even its own, takes CAP_SYS_ADMIN over the host."""
     emu = run_sysgate(build("proc_ns.c", "gcc64"), ["enter"])
     assert emu.stdout == b"setns(own time) = -1 errno 1\n"
+
+
+def _limited(soft, hard):
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return preexec
+
+
+@pytest.mark.parametrize("limits", [(300, 300), (300, 400), (300, 2000)])
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_every_descriptor_the_limit_allows(variant, limits):
+    """dup and pipe fill the table up to RLIMIT_NOFILE - 1 (LTP's dup03,
+    pipe06, pipe07), also where the host's hard limit leaves sysgate's own
+    descriptors no room above the guest's (the guest's limits are then
+    lowered, never unreachable)."""
+    exe = build("fs_nofile_fill.c", variant)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    native = subprocess.run([exe], capture_output=True, preexec_fn=_limited(*limits))
+    emu = subprocess.run(sysgate_cmd(exe), capture_output=True, env=env,
+                         preexec_fn=_limited(*limits))
+    assert emu.returncode == native.returncode == 0, (native, emu)
+    assert emu.stdout == native.stdout, (native.stdout, emu.stdout)
+    assert native.stdout.count(b"limit - 1: yes") == 3, native.stdout
