@@ -52,3 +52,12 @@ def test_every_descriptor_the_limit_allows(variant, limits):
     assert emu.returncode == native.returncode == 0, (native, emu)
     assert emu.stdout == native.stdout, (native.stdout, emu.stdout)
     assert native.stdout.count(b"limit - 1: yes") == 3, native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_file_size_limit(variant):
+    """RLIMIT_FSIZE (LTP's setrlimit01): writes cut at the limit, EFBIG and
+    SIGXFSZ past it, ftruncate growing past it refused."""
+    native, _ = assert_same(build("fs_fsize.c", variant))
+    assert b"write 26                     10 \n" in native.stdout
+    assert b"SIGXFSZ caught from itself: 1\n" in native.stdout
