@@ -61,3 +61,19 @@ def test_file_size_limit(variant):
     native, _ = assert_same(build("fs_fsize.c", variant))
     assert b"write 26                     10 \n" in native.stdout
     assert b"SIGXFSZ caught from itself: 1\n" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_unshare(variant):
+    """unshare (ENOSYS before; LTP's clock_gettime03 asks CLONE_NEWTIME):
+    no-ops, EINVAL for unknown flags and for a threaded process's VM,
+    SIGHAND or THREAD."""
+    native, _ = assert_same(build("unshare_basic.c", variant, ["-pthread"]))
+    assert b"unshare(CLONE_FILES) = 0 errno 0\n" in native.stdout
+
+
+def test_unshare_of_a_namespace_is_refused_to_the_guest():
+    emu = run_sysgate(build("unshare_basic.c", "gcc64", ["-pthread"]), ["ns"])
+    assert emu.stdout == (b"unshare(CLONE_NEWTIME) = -1 errno 1\n"
+                          b"unshare(CLONE_NEWNS) = -1 errno 1\n"
+                          b"unshare(CLONE_NEWUSER) = -1 errno 1\n")

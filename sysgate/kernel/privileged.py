@@ -236,3 +236,45 @@ def _timex32(h):
                       c(tv_sec), c(tv_usec), c(tick), c(ppsfreq), c(jitter), shift,
                       c(stabil), c(jitcnt), c(calcnt), c(errcnt), c(stbcnt), tai)
     return out.ljust(TIMEX_32, b"\0")
+
+
+# --- unshare -----------------------------------------------------------------
+_CLONE_THREAD, _CLONE_SIGHAND, _CLONE_VM = 0x10000, 0x800, 0x100
+_CLONE_FS, _CLONE_FILES, _CLONE_SYSVSEM = 0x200, 0x400, 0x40000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWIPC = 0x20000, 0x10000000, 0x8000000
+_NAMESPACES = (0x20000 | 0x2000000 | 0x4000000 | 0x8000000 | 0x10000000 | 0x20000000
+               | 0x40000000 | 0x80)     # NS CGROUP UTS IPC USER PID NET TIME
+_UNSHARE_OK = (_CLONE_THREAD | _CLONE_FS | _CLONE_SIGHAND | _CLONE_VM | _CLONE_FILES
+               | _CLONE_SYSVSEM | _NAMESPACES)
+_UNSHARE_NOTE = ("new namespaces refused (EPERM: no CAP_SYS_ADMIN over the host); a thread "
+                 "of a threaded process cannot take a descriptor table or fs context of its own")
+
+
+@syscall("unshare", "ulong", status="partial", note=_UNSHARE_NOTE)
+def sys_unshare(t, flags):
+    """ksys_unshare's checks in its order. What a single-threaded process
+    shares with nobody (its descriptor table, fs context, signal handlers,
+    memory) is already its own: nothing to do, as Linux does nothing."""
+    if flags & _CLONE_NEWUSER:
+        flags |= _CLONE_THREAD | _CLONE_FS
+    if flags & _CLONE_VM:
+        flags |= _CLONE_SIGHAND
+    if flags & _CLONE_SIGHAND:
+        flags |= _CLONE_THREAD
+    if flags & _CLONE_NEWNS:
+        flags |= _CLONE_FS
+    if flags & ~_UNSHARE_OK:
+        raise KernelError(E.EINVAL)
+    threaded = len(t.proc.threads) > 1
+    if flags & (_CLONE_THREAD | _CLONE_SIGHAND | _CLONE_VM) and threaded:
+        raise KernelError(E.EINVAL)
+    if flags & _NAMESPACES:
+        raise KernelError(E.EPERM)
+    if flags & (_CLONE_FILES | _CLONE_FS) and threaded:
+        raise KernelError(E.EINVAL)
+    if flags & _CLONE_SYSVSEM:
+        # semaphores are the host's (kernel.ipc): so is the undo list the
+        # host thread making the call lets go of
+        from .tables.unistd import NR_X86_64
+        libc.syscall(ctypes.c_long(NR_X86_64["unshare"]), ctypes.c_long(_CLONE_SYSVSEM))
+    return 0
