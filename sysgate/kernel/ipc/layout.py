@@ -61,3 +61,19 @@ def from_guest(t, name, raw, old=False):
     keep = {"uid", "gid", "mode", "qbytes"}
     return host.st.pack(*(vals[f] & 0xFFFFFFFF if f in keep and f in vals else 0
                           for f in host.fields))
+
+
+def stat_out(t, call, name, addr, old=False):
+    """call(buffer) fills the host's structure name (an IPC_STAT-like
+    command); the guest gets its own form of it at addr. call's answer."""
+    out = host_buffer(name)
+    r = call(out)
+    t.mm.write(addr, to_guest(t, name, out.raw, old))
+    return r
+
+
+def set_in(t, call, name, addr, old=False):
+    """IPC_SET: the guest's structure at addr, read in its own form, handed
+    to call as the host's."""
+    raw = t.mm.read(addr, guest_size(t, name, old))
+    return call(ctypes.create_string_buffer(from_guest(t, name, raw, old)))

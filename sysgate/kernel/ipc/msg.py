@@ -13,7 +13,7 @@ from ..sched import ERESTARTNOHAND
 from ..vma import page_up
 from . import IPC_64, IPC_INFO, IPC_NOWAIT, IPC_SET, IPC_STAT
 from . import check_available, host, host_blocking, info
-from .layout import from_guest, guest_size, host_buffer, to_guest
+from .layout import guest_size, set_in, stat_out
 
 MSG_STAT, MSG_INFO, MSG_STAT_ANY = 11, 12, 13
 MSG_COPY = 0o40000
@@ -132,13 +132,10 @@ def do_msgctl(t, msqid, cmd, buf, old=False):
         r = host("msgctl", msqid, cmd, out)
         t.mm.write(buf, out.raw)
         return r
+    def call(arg):
+        return host("msgctl", msqid, cmd, arg)
     if cmd in (IPC_STAT, MSG_STAT, MSG_STAT_ANY):
-        out = host_buffer("msqid64_ds")
-        r = host("msgctl", msqid, cmd, out)
-        t.mm.write(buf, to_guest(t, "msqid64_ds", out.raw, old))
-        return r
+        return stat_out(t, call, "msqid64_ds", buf, old)
     if cmd == IPC_SET:
-        raw = t.mm.read(buf, guest_size(t, "msqid64_ds", old))
-        return host("msgctl", msqid, cmd, ctypes.create_string_buffer(
-            from_guest(t, "msqid64_ds", raw, old)))
-    return host("msgctl", msqid, cmd, 0)
+        return set_in(t, call, "msqid64_ds", buf, old)
+    return call(0)

@@ -11,7 +11,7 @@ from ..registry import syscall
 from ..sched import NSEC, now_ns
 from . import IPC_64, IPC_INFO, IPC_SET, IPC_STAT
 from . import check_available, host, host_blocking, info
-from .layout import from_guest, guest_size, host_buffer, to_guest
+from .layout import guest_size, host_buffer, set_in, stat_out
 
 GETPID, GETVAL, GETALL, GETNCNT, GETZCNT, SETVAL, SETALL = 11, 12, 13, 14, 15, 16, 17
 SEM_STAT, SEM_INFO, SEM_STAT_ANY = 18, 19, 20
@@ -139,11 +139,10 @@ def do_semctl(t, semid, semnum, cmd, arg, old=False):
         r = host("semctl", semid, semnum, cmd, out)
         t.mm.write(arg, out.raw)
         return r
+    def call(buf):
+        return host("semctl", semid, semnum, cmd, buf)
     if cmd in (IPC_STAT, SEM_STAT, SEM_STAT_ANY):
-        out = host_buffer("semid64_ds")
-        r = host("semctl", semid, semnum, cmd, out)
-        t.mm.write(arg, to_guest(t, "semid64_ds", out.raw, old))
-        return r
+        return stat_out(t, call, "semid64_ds", arg, old)
     if cmd == GETALL:
         vals = (ctypes.c_ushort * _nsems(semid))()
         r = host("semctl", semid, semnum, GETALL, vals)
@@ -161,7 +160,5 @@ def do_semctl(t, semid, semnum, cmd, arg, old=False):
         v = arg & 0xFFFFFFFF
         return host("semctl", semid, semnum, SETVAL, v - (1 << 32) if v >> 31 else v)
     if cmd == IPC_SET:
-        raw = t.mm.read(arg, guest_size(t, "semid64_ds", old))
-        return host("semctl", semid, semnum, cmd, ctypes.create_string_buffer(
-            from_guest(t, "semid64_ds", raw, old)))
-    return host("semctl", semid, semnum, cmd, 0)
+        return set_in(t, call, "semid64_ds", arg, old)
+    return call(0)

@@ -18,7 +18,7 @@ from ..mmap import MMAP_MIN_ADDR, compat_limit, may_map_low, set_locked
 from ..registry import syscall
 from . import IPC_64, IPC_INFO, IPC_SET, IPC_STAT
 from . import check_available, host
-from .layout import from_guest, guest_size, host_buffer, to_guest
+from .layout import host_buffer, set_in, stat_out, to_guest
 
 SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC = 0o10000, 0o20000, 0o40000, 0o100000
 SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO, SHM_STAT_ANY = 11, 12, 13, 14, 15
@@ -166,13 +166,10 @@ def do_shmctl(t, shmid, cmd, buf, old=False):
         r = host("shmctl", shmid, cmd, out)
         t.mm.write(buf, to_guest(t, "shm_info", out.raw))
         return r
+    def call(arg):
+        return host("shmctl", shmid, cmd, arg)
     if cmd in (IPC_STAT, SHM_STAT, SHM_STAT_ANY):
-        out = host_buffer("shmid64_ds")
-        r = host("shmctl", shmid, cmd, out)
-        t.mm.write(buf, to_guest(t, "shmid64_ds", out.raw, old))
-        return r
+        return stat_out(t, call, "shmid64_ds", buf, old)
     if cmd == IPC_SET:
-        raw = t.mm.read(buf, guest_size(t, "shmid64_ds", old))
-        return host("shmctl", shmid, cmd, ctypes.create_string_buffer(
-            from_guest(t, "shmid64_ds", raw, old)))
-    return host("shmctl", shmid, cmd, 0)
+        return set_in(t, call, "shmid64_ds", buf, old)
+    return call(0)
