@@ -1,6 +1,7 @@
 """Command line: argument parsing and printing only."""
 import argparse
 import errno
+import gc
 import os
 import re
 import sys
@@ -8,6 +9,7 @@ import sys
 from .kernel.signal import NAMES as SIGNAL_NAMES
 
 EX_SOFTWARE = 70
+HELD_GC = False     # __main__ disabled the collector for the start-up (see _settle)
 
 
 def _size(text):
@@ -46,48 +48,62 @@ def _run_options():
     return p
 
 
-def _parser():
+COMMANDS = ("run", "trace", "diff", "bench", "syscalls", "probe")
+
+
+def _parser(argv=None):
+    """The command line's parser; only the named command's options are
+    built (a run need not pay for every subcommand's), all of them when no
+    command is named (`sysgate --help`, a mistake)."""
     p = argparse.ArgumentParser(
         prog="sysgate",
         description="Run Linux x86 programs through faithful models of the system-call gates.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    common = _run_options()
-    sub.add_parser("run", parents=[common], help="run a program under sysgate")
-    tr = sub.add_parser("trace", parents=[common],
+    argv = sys.argv[1:] if argv is None else argv
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+
+    def want(name):
+        return named is None or named == name
+    common = _run_options() if named in (None, "run", "trace", "diff") else None
+    runs = [common] if common is not None else []
+    sub.add_parser("run", parents=runs, help="run a program under sysgate")
+    tr = sub.add_parser("trace", parents=runs if want("trace") else [],
                         help="run a program and print every crossing, strace-style")
-    tr.add_argument("-e", dest="expr", default="trace=all", metavar="trace=SET",
-                    help="calls to show: names and strace classes (%%file, %%desc, ...)")
-    tr.add_argument("-o", dest="output", metavar="FILE", help="write the trace to FILE")
-    tr.add_argument("-s", dest="strsize", type=int, default=32, metavar="N",
-                    help="maximum string size to print (default 32)")
-    tr.add_argument("-c", dest="summary", action="store_true",
-                    help="print a summary table instead of each call")
-    tr.add_argument("--json", action="store_true", help="one JSON object per event")
-    tr.add_argument("-f", dest="follow", action="store_true",
-                    help="follow forked children; their lines start with [pid N]")
-    sub.add_parser("diff", parents=[common],
+    if want("trace"):
+        tr.add_argument("-e", dest="expr", default="trace=all", metavar="trace=SET",
+                        help="calls to show: names and strace classes (%%file, %%desc, ...)")
+        tr.add_argument("-o", dest="output", metavar="FILE", help="write the trace to FILE")
+        tr.add_argument("-s", dest="strsize", type=int, default=32, metavar="N",
+                        help="maximum string size to print (default 32)")
+        tr.add_argument("-c", dest="summary", action="store_true",
+                        help="print a summary table instead of each call")
+        tr.add_argument("--json", action="store_true", help="one JSON object per event")
+        tr.add_argument("-f", dest="follow", action="store_true",
+                        help="follow forked children; their lines start with [pid N]")
+    sub.add_parser("diff", parents=runs if want("diff") else [],
                    help="compare the program's system calls natively (strace) and under sysgate")
     bn = sub.add_parser("bench", help="the probe's operations natively and under sysgate")
-    bn.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"])
-    bn.add_argument("-n", dest="count", type=int, default=20_000,
-                    help="operations per emulated loop (default 20000)")
-    bn.add_argument("--json", action="store_true")
-    bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
+    if want("bench"):
+        bn.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"])
+        bn.add_argument("-n", dest="count", type=int, default=20_000,
+                        help="operations per emulated loop (default 20000)")
+        bn.add_argument("--json", action="store_true")
+        bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
     sc = sub.add_parser("syscalls", help="which system calls sysgate runs, per ABI")
-    sc.add_argument("--abi", choices=["x86_64", "i386"], help="one ABI only")
-    sc.add_argument("--status", metavar="S[,S]",
-                    help="only these statuses (supported, partial, absent, missing)")
-    sc.add_argument("--markdown", action="store_true",
-                    help="the whole table as docs/syscalls.md holds it")
+    if want("syscalls"):
+        sc.add_argument("--abi", choices=["x86_64", "i386"], help="one ABI only")
+        sc.add_argument("--status", metavar="S[,S]",
+                        help="only these statuses (supported, partial, absent, missing)")
+        sc.add_argument("--markdown", action="store_true",
+                        help="the whole table as docs/syscalls.md holds it")
     pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
-    pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
-    pr.add_argument("--json", action="store_true", help="print one JSON object")
-    pr.add_argument("-n", dest="count", type=int, default=200_000,
-                    help="operations per timed loop (default 200000)")
+    if want("probe"):
+        pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
+        pr.add_argument("--json", action="store_true", help="print one JSON object")
+        pr.add_argument("-n", dest="count", type=int, default=200_000,
+                        help="operations per timed loop (default 200000)")
     return p
-
-
 
 
 def describe_signal(signo):
@@ -278,9 +294,24 @@ def cmd_syscalls(opts):
     return 0
 
 
+def _settle():
+    """Start-up is over: what it built (modules, classes, tables: some
+    100,000 objects) lives as long as the process, so it goes where the
+    collector never looks again (nor writes, in a forked child, to the
+    pages that hold it), and collections start from here."""
+    global HELD_GC
+    if HELD_GC:
+        HELD_GC = False
+        gc.freeze()
+        gc.enable()
+
+
 def main(argv=None):
-    opts = _parser().parse_args(argv)
+    opts = _parser(argv).parse_args(argv)
     try:
+        if opts.command in ("run", "trace"):
+            from . import machine  # noqa: F401  (the rest of start-up's imports)
+        _settle()
         if opts.command == "probe":
             return cmd_probe(opts)
         if opts.command == "diff":

@@ -12,7 +12,6 @@ each naming the arguments its variant fixes, and a name may be one ABI's
 only ("i386:setuid", which takes 16-bit ids).
 """
 import functools
-import inspect
 from dataclasses import dataclass
 
 from .tables.unistd import NR_I386, NR_X86_64
@@ -77,12 +76,9 @@ def syscall(names, args="", status="supported", note="", **bound):
             raise ValueError(f"{names}: unknown argument kind {k!r}")
 
     def register(fn):
-        sig = list(inspect.signature(fn).parameters.values())[1:]
-        params = [p.name for p in sig if p.kind is p.POSITIONAL_OR_KEYWORD
-                  and (p.name in bound or p.default is p.empty)]
+        params, varargs = _parameters(fn, bound)
         free = [p for p in params if p not in bound]
-        if len(params) != len(free) + len(bound) or (
-                len(free) != len(kinds) and not any(p.kind is p.VAR_POSITIONAL for p in sig)):
+        if len(params) != len(free) + len(bound) or (len(free) != len(kinds) and not varargs):
             raise ValueError(f"{fn.__name__}: {len(free)} parameters for {len(kinds)} kinds")
         # A variant (a registration that fixes arguments) is known by its
         # call's name; otherwise the handler by its own.
@@ -101,6 +97,18 @@ def syscall(names, args="", status="supported", note="", **bound):
             HANDLERS[key] = call
         return fn
     return register
+
+
+def _parameters(fn, bound):
+    """The names of fn's positional-or-keyword parameters after the task
+    that bound fixes or that have no default, and whether it takes *args;
+    read from its code object, as inspect.signature would give them (whose
+    import and 366 calls cost every start some milliseconds)."""
+    co = fn.__code__
+    first_default = co.co_argcount - len(fn.__defaults__ or ())
+    names = [name for i, name in enumerate(co.co_varnames[:co.co_argcount])
+             if i >= max(1, co.co_posonlyargcount) and (name in bound or i < first_default)]
+    return names, bool(co.co_flags & 0x04)      # CO_VARARGS
 
 
 def _bind(fn, free, params, bound):

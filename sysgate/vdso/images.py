@@ -13,11 +13,15 @@ __kernel_vsyscall alternative slot, the gate sequences, int80_landing_pad).
 Symbols come from the image's own dynamic symbol table, read the way a libc
 reads it, and must agree with the metadata.
 """
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+
+try:    # the builtin module: hashlib loads OpenSSL, some milliseconds of every start
+    from _sha256 import sha256
+except ImportError:
+    from hashlib import sha256
 
 from . import elfread
 from .vvar import OFFSET as VVAR_OFFSET, SIZE as PAGE_SIZE
@@ -96,7 +100,7 @@ def read_image(so_path, json_path):
         data = f.read()
     with open(json_path) as f:
         meta = json.load(f)
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+    if sha256(data).hexdigest() != meta["sha256"]:
         raise ValueError(f"{so_path} does not match {json_path}")
     elf = elfread.Elf(data)
     symbols, versions = {}, {}
