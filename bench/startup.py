@@ -49,9 +49,12 @@ def build():
 
 
 def cpu_of(argv, env=None):
-    """CPU seconds of argv's whole run (it and every child it reaped)."""
+    """CPU seconds of argv's whole run (it and every child it reaped). It
+    runs in BUILD: `python3 -m sysgate` puts its working directory first
+    on sys.path, and from a checkout's root a baseline's PYTHONPATH would
+    lose to it."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(argv, capture_output=True, env=env, timeout=600)
+    p = subprocess.run(argv, capture_output=True, env=env, timeout=600, cwd=BUILD)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode:
         raise RuntimeError(f"{' '.join(argv)[:120]}: status {p.returncode}: {p.stderr[-300:]!r}")
