@@ -12,7 +12,6 @@ each naming the arguments its variant fixes, and a name may be one ABI's
 only ("i386:setuid", which takes 16-bit ids).
 """
 import functools
-from dataclasses import dataclass
 
 from .tables.unistd import NR_I386, NR_X86_64
 
@@ -46,15 +45,19 @@ KINDS = {
 }
 
 
-@dataclass
 class Syscall:
-    name: str            # its function's, less sys_; a variant's, its call's
-    fn: object
-    kinds: tuple         # as the trace reads them: a "file" argument is an "fd"
-    status: str = "supported"
-    note: str = ""
-    bound: dict = None   # arguments the registration fixes (a variant's)
-    call: object = None  # fn, with bound applied and "file" arguments looked up
+    # A plain class, as Entry: a dataclass costs every start a third of a millisecond.
+    def __init__(self, name, fn, kinds, status="supported", note="", bound=None, call=None):
+        self.name = name        # its function's, less sys_; a variant's, its call's
+        self.fn = fn
+        self.kinds = kinds      # as the trace reads them: a "file" argument is an "fd"
+        self.status = status
+        self.note = note
+        self.bound = bound      # arguments the registration fixes (a variant's)
+        self.call = call        # fn, with bound applied and "file" arguments looked up
+
+    def __repr__(self):
+        return f"Syscall({self.name!r}, {self.status!r})"
 
 
 # (abi, name) -> Syscall; abi None: both ABIs, unless one has its own.
@@ -147,13 +150,16 @@ X86_64_UNIMPLEMENTED = frozenset(("set_thread_area", "get_thread_area", "uselib"
                                   "epoll_wait_old", "vserver"))
 
 
-@dataclass
 class Entry:
-    nr: int
-    name: str
-    call: Syscall
-    convert: tuple       # one function per argument
-    fn: object = None    # call.call, one attribute lookup nearer the hot path
+    __slots__ = ("nr", "name", "call", "convert", "fn")
+
+    def __init__(self, nr, name, call, convert, fn=None):
+        self.nr, self.name, self.call = nr, name, call
+        self.convert = convert  # one function per argument
+        self.fn = fn            # call.call, one attribute lookup nearer the hot path
+
+    def __repr__(self):
+        return f"Entry({self.nr}, {self.name!r})"
 
 
 def converters(abi, kinds):
