@@ -55,6 +55,7 @@ class Syscall:
         self.note = note
         self.bound = bound      # arguments the registration fixes (a variant's)
         self.call = call        # fn, with bound applied and "file" arguments looked up
+        self.lazy = False       # a stand-in for a module not imported yet (kernel/lazyreg.py)
 
     def __repr__(self):
         return f"Syscall({self.name!r}, {self.status!r})"
@@ -95,9 +96,14 @@ def syscall(names, args="", status="supported", note="", **bound):
         for name in names.split():
             abi, _, name = name.rpartition(":")
             key = (abi or None, name)
-            if key in HANDLERS:
+            old = HANDLERS.get(key)
+            if old is not None and not old.lazy:
                 raise ValueError(f"{name} registered twice")
             HANDLERS[key] = call
+            if old is not None:
+                # A stand-in becomes the handler: tables built with it
+                # (whose entries copy its .call) stay right.
+                vars(old).update(vars(call))
         return fn
     return register
 
