@@ -1,5 +1,4 @@
 """Command line: argument parsing and printing only."""
-import argparse
 import errno
 import gc
 import os
@@ -12,16 +11,75 @@ EX_SOFTWARE = 70
 HELD_GC = False     # __main__ disabled the collector for the start-up (see _settle)
 
 
-def _size(text):
-    """A byte count: a number with an optional K, M, G or T (powers of 1024)."""
+def _size_or_none(text):
     m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
     n = int(m.group(1)) << 10 * " KMGT".index(m.group(2).upper() or " ") if m else 0
-    if n <= 0:
+    return n if n > 0 else None
+
+
+def _size(text):
+    """A byte count: a number with an optional K, M, G or T (powers of 1024)."""
+    n = _size_or_none(text)
+    if n is None:
+        import argparse
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 512M, 4G, ...)")
     return n
 
 
+_CHOICES = {"--cpu": ("intel", "amd", "i486"), "--net": ("host", "admin", "none")}
+_CONVERT = {"--cpu": str, "--net": str, "--root": str, "--seed": int, "-g": int,
+            "--memory-limit": _size_or_none}
+_DEST = {"--cpu": "cpu", "--net": "net", "--root": "root", "--seed": "seed", "-g": "gdb_port",
+         "--memory-limit": "memory_limit"}
+
+
+def _quick_run(argv):
+    """`run`'s command line as argparse reads it (the parser _parser
+    builds), for its plain forms only: the options by their whole names,
+    PROGRAM after them or after one --, no -- among its arguments (argparse
+    would drop it). A start then imports and builds no argparse parser.
+    None for anything else, which argparse parses (and reports)."""
+    import types
+    if len(argv) < 2 or argv[0] != "run":
+        return None
+    o = dict(command="run", cpu="intel", root=None, seed=None, no_vdso=False,
+             memory_limit=None, net="host", gdb_port=None)
+    i = 1
+    while i < len(argv) and argv[i].startswith("-"):
+        a = argv[i]
+        i += 1
+        if a == "--":
+            break
+        if a == "--no-vdso":
+            o["no_vdso"] = True
+            continue
+        if a.startswith("-g") and len(a) > 2:
+            name, value = "-g", a[2:]
+        elif a.startswith("--") and "=" in a:
+            name, _, value = a.partition("=")
+        elif i < len(argv):
+            name, value = a, argv[i]
+            i += 1
+        else:
+            return None
+        if name not in _DEST or value.startswith(("-", "=")) or \
+                value not in _CHOICES.get(name, (value,)):
+            return None
+        try:
+            value = _CONVERT[name](value)
+        except ValueError:
+            return None
+        if value is None:
+            return None
+        o[_DEST[name]] = value
+    if i >= len(argv) or "--" in argv[i + 1:]:
+        return None
+    o["program"], o["args"] = argv[i], argv[i + 1:]
+    return types.SimpleNamespace(**o)
+
+
 def _run_options():
+    import argparse
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"],
                    help="CPU model the guest sees (default: intel)")
@@ -55,6 +113,7 @@ def _parser(argv=None):
     """The command line's parser; only the named command's options are
     built (a run need not pay for every subcommand's), all of them when no
     command is named (`sysgate --help`, a mistake)."""
+    import argparse
     p = argparse.ArgumentParser(
         prog="sysgate",
         description="Run Linux x86 programs through faithful models of the system-call gates.")
@@ -327,7 +386,7 @@ def _settle():
 
 
 def main(argv=None):
-    opts = _parser(argv).parse_args(argv)
+    opts = _quick_run(sys.argv[1:] if argv is None else argv) or _parser(argv).parse_args(argv)
     try:
         if opts.command in ("run", "trace"):
             from . import machine  # noqa: F401  (the rest of start-up's imports)

@@ -108,3 +108,28 @@ def test_help_of_each_command_is_built_whole():
     assert "-e trace=SET" in out("trace", "--help") and "--memory-limit" in out("trace", "--help")
     assert "--plot" in out("bench", "--help") and "--markdown" in out("syscalls", "--help")
     assert "--dump" in out("probe", "--help")
+
+
+def test_run_command_lines_parse_as_argparse_parses_them():
+    """cli._quick_run, where it answers, answers what argparse does."""
+    import itertools
+    sys.path.insert(0, ROOT)
+    from sysgate import cli
+    opts = [[], ["--cpu", "amd"], ["--cpu=i486"], ["--cpu", "arm"], ["--cp", "amd"],
+            ["--root", "/r"], ["--root=/x y"], ["--root", ""], ["--root", "-x"],
+            ["--seed", "7"], ["--seed", "+5"], ["--seed", " 3"], ["--seed", "x"], ["--seed=-1"],
+            ["--no-vdso"], ["--no-vdso=1"], ["--memory-limit", "1G"], ["--memory-limit", "0"],
+            ["--memory-limit=512MiB"], ["--net", "none"], ["--net", "lan"], ["-g", "0"],
+            ["-g5"], ["-g=5"], ["-g", "x"], ["-h"], ["--"], ["--cpu"], ["-x"]]
+    tails = [[], ["prog"], ["prog", "a", "-b", "--c"], ["--", "prog"], ["--", "-prog", "x"],
+             ["prog", "--", "a"], ["prog", "a", "--"], ["--", "--", "p"], ["", "x"]]
+    answered = 0
+    for a, b in itertools.product(opts, opts):
+        for tail in tails:
+            argv = ["run", *a, *b, *tail]
+            quick = cli._quick_run(argv)
+            if quick is None:
+                continue
+            answered += 1
+            assert vars(quick) == vars(cli._parser(argv).parse_args(argv)), argv
+    assert answered > 1000
