@@ -38,6 +38,18 @@ def register_handlers():
     _write_index()
 
 
+_all = []
+
+
+def import_all():
+    """Every handler module imported now (before a fork: each child would
+    otherwise import, again and on its own, what it calls that its parent
+    did not: a loop of fork and exec would pay it at every turn)."""
+    if not _all:
+        from .. import handlers  # noqa: F401
+        _all.append(True)
+
+
 def _cache_path():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     tag = zlib.crc32(f"{_PKG}\0{sys.version}".encode())
