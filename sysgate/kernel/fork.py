@@ -11,7 +11,6 @@ import struct
 
 from .errors import KernelError, E
 from .registry import syscall
-from .lazyreg import import_all
 from .ptrace import tracer as ptrace_tracer
 from ..abi.consts import (CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND,  # noqa: F401
                           CLONE_PIDFD, CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS,
@@ -49,7 +48,6 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
         raise KernelError(E.EAGAIN)
     if not 0 <= exit_signal <= 64:
         raise KernelError(E.EINVAL)
-    import_all()
     vfork_r = vfork_w = -1
     if flags & CLONE_VFORK:
         vfork_r, vfork_w = os.pipe2(os.O_CLOEXEC)

@@ -18,7 +18,7 @@ import os
 import sys
 import zlib
 
-from . import registry
+from . import registry, sigpending
 from .errors import KernelError, E
 
 _FORMAT = 1
@@ -33,16 +33,27 @@ def register_handlers():
             key = (abi, name)
             if key not in registry.HANDLERS:
                 registry.HANDLERS[key] = _stand_in(key, module, label, kinds)
+        if sigpending.note_taker is None:
+            sigpending.note_taker = _take_note
+        os.register_at_fork(before=import_all)
         return
     from .. import handlers  # noqa: F401  (every registration)
     _write_index()
+
+
+def _take_note(t, hi):
+    """A ptrace note (a tracer attached) before kernel.ptrace.attach, which
+    takes it, was imported (handlers.py imports it with ptrace's calls):
+    importing it puts its own taker in place."""
+    from .ptrace import attach
+    return attach.take_note(t, hi)
 
 
 _all = []
 
 
 def import_all():
-    """Every handler module imported now (before a fork: each child would
+    """Every handler module imported now: before a fork (each child would
     otherwise import, again and on its own, what it calls that its parent
     did not: a loop of fork and exec would pay it at every turn)."""
     if not _all:

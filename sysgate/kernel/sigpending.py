@@ -15,16 +15,9 @@ DEFAULT_IGNORE = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 
 
 # A host signal with this si_code is ptrace's note that a tracer attached;
-# kernel.ptrace.attach sets note_taker to take it (imported at the first
-# note: a start imports only the handler modules its program calls).
+# kernel.ptrace.attach sets note_taker to take it.
 PTRACE_NOTE = -60
 note_taker = None
-
-
-def _take_note(t, hi):
-    if note_taker is None:
-        from .ptrace import attach  # noqa: F401
-    return note_taker(t, hi)
 
 
 def absorb_host_signals(t):
@@ -39,7 +32,7 @@ def absorb_host_signals(t):
         return
     for hi in t.host.take():
         signo, code = hi.si_signo, hi.si_code
-        if code == PTRACE_NOTE and _take_note(t, hi):
+        if code == PTRACE_NOTE and note_taker is not None and note_taker(t, hi):
             continue        # PTRACE_ATTACH told us we are traced now
         if signo == SIGCHLD:
             if hi.si_pid in OWN_CHILDREN:
