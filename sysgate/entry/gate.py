@@ -15,6 +15,7 @@ from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
 from .int80 import ENTRY32_NAMES, do_int80_syscall_32
 from .syscall64 import ENTRY64_NAMES, do_syscall_64
+from .threaded import DEFER, INLINE_CALL, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
 from .vsyscall import VSYSCALL_ADDR, VSYSCALL_NRS, do_vsyscall  # noqa: F401 (re-exported)
@@ -33,6 +34,11 @@ class Gate:
         self.current = None        # pt_regs of the call in progress
         self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
         self.fault = None          # an exception a gate saw, for the run loop (traps)
+        # A process with threads: the gate, not the engine, decides which
+        # calls leave the CPU first (entry.threaded).
+        self.threaded = False
+        self.redo = False          # the next entry is a deferred call's dispatch
+        self.in_hook = False       # a call runs in the hook, its exit work left to the run loop
         cpu = self.cpu
         self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
         self._compat_syscall_ok = self.model.syscall_ok(True)
@@ -46,6 +52,8 @@ class Gate:
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
         vals = self._read64()
+        if self.threaded:
+            return self._threaded("syscall", vals)
         if vals[9] & 0xFFFF == USER32_CS:
             if not self._compat_syscall_ok:
                 return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
@@ -54,14 +62,60 @@ class Gate:
 
     def sysenter_insn(self):
         vals = self._read32()
+        if self.threaded:
+            return self._threaded("sysenter", vals)
         if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
             return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
         do_fast_syscall_32(self, "sysenter", vals)
 
     def interrupt(self, vector):
         if vector == 0x80:
+            if self.threaded:
+                return self._threaded("intr", self._read32())
             return do_int80_syscall_32(self, self._read32())
         do_interrupt(self, vector)
+
+    # The two fast gates' bodies again, for the threaded path (kept out of
+    # the single-threaded path: a call there would cost every system call).
+    def _syscall(self, vals):
+        if vals[9] & 0xFFFF == USER32_CS:
+            if not self._compat_syscall_ok:
+                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
+            return do_fast_syscall_32(self, "syscall", self._read32())
+        do_syscall_64(self, vals)
+
+    def _sysenter(self, vals):
+        if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
+            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
+        do_fast_syscall_32(self, "sysenter", vals)
+
+    def _threaded(self, kind, vals):
+        """A system call of a process with threads (entry.threaded): run
+        here, or stop the CPU for the deferred dispatch."""
+        if kind == "syscall":
+            if vals[9] & 0xFFFF == USER32_CS:
+                v32 = self._read32()
+                how = route(self, False, v32[0], v32[6])    # compat SYSCALL: ECX is in EBP
+            else:
+                how = route(self, True, vals[0], vals[2])
+        else:
+            how = route(self, False, vals[0], vals[2])
+        if how == DEFER:
+            self.cpu.deferred = kind
+            self.cpu.stop()
+            return
+        # Another thread may enter the gate while this call sleeps, but
+        # not while one runs in the hook: in_hook is this call's alone.
+        self.in_hook = how == INLINE_CALL
+        try:
+            if kind == "syscall":
+                self._syscall(vals)
+            elif kind == "sysenter":
+                self._sysenter(vals)
+            else:
+                do_int80_syscall_32(self, vals)
+        finally:
+            self.in_hook = False
 
     def vsyscall(self, addr):
         """User code jumped into the vsyscall page (the trap layer saw the

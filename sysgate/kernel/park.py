@@ -27,6 +27,20 @@ def wake(words):
         _futex(_NR_FUTEX, ctypes.addressof(w), _WAKE_PRIVATE, 1, None)
 
 
+def wake_and_wait(words, w, timeout):
+    """wake(words), then wait(w, timeout): one call on a hand-off."""
+    for o in words:
+        o.value = 1
+        _futex(_NR_FUTEX, ctypes.addressof(o), _WAKE_PRIVATE, 1, None)
+    if w.value:
+        return
+    ts = None
+    if timeout is not None:
+        timeout = max(timeout, 0.0)
+        ts = ctypes.byref(_Timespec(int(timeout), int(timeout % 1 * 1e9)))
+    _futex(_NR_FUTEX, ctypes.addressof(w), _WAIT_PRIVATE, 0, ts)
+
+
 def wait(w, timeout):
     """Until w is set, or timeout seconds (None: no limit) pass; may end
     early (a host signal)."""

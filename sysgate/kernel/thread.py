@@ -65,6 +65,9 @@ def become_threaded(t):
     proc.cpu_sched = CpuLock(machine, proc, t)
     machine._loaded = t
     machine.cpu.threaded()
+    # The gate defers only the calls that may block (entry.threaded).
+    machine.cpu.defer = False
+    machine.gate.threaded = True
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)
