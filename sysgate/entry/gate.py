@@ -48,6 +48,7 @@ class Gate:
         self._write_ax = cpu.batch(["rax"]).write
         self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp"]).write
         self._fast32_ip = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
+        self._emu_stop = cpu.uc.emu_stop
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
@@ -92,30 +93,41 @@ class Gate:
     def _threaded(self, kind, vals):
         """A system call of a process with threads (entry.threaded): run
         here, or stop the CPU for the deferred dispatch."""
-        if kind == "syscall":
-            if vals[9] & 0xFFFF == USER32_CS:
-                v32 = self._read32()
-                how = route(self, False, v32[0], v32[6])    # compat SYSCALL: ECX is in EBP
-            else:
-                how = route(self, True, vals[0], vals[2])
+        if self.redo:
+            self.redo = False       # this is the deferred dispatch: as with one thread
         else:
-            how = route(self, False, vals[0], vals[2])
-        if how == DEFER:
-            self.cpu.deferred = kind
-            self.cpu.stop()
-            return
-        # Another thread may enter the gate while this call sleeps, but
-        # not while one runs in the hook: in_hook is this call's alone.
-        self.in_hook = how == INLINE_CALL
-        try:
-            if kind == "syscall":
-                self._syscall(vals)
-            elif kind == "sysenter":
-                self._sysenter(vals)
+            compat = kind != "syscall" or vals[9] & 0xFFFF == USER32_CS
+            if compat and kind == "syscall":
+                v32 = self._read32()
+                nr, op = v32[0], v32[6]     # compat SYSCALL: ECX is in EBP
             else:
-                do_int80_syscall_32(self, vals)
-        finally:
-            self.in_hook = False
+                nr, op = vals[0], vals[2]
+            how = route(self, not compat, nr, op)
+            if how == DEFER:
+                self.cpu.deferred = kind
+                self._emu_stop()
+                return
+            # Another thread may enter the gate while this call sleeps,
+            # but not while one runs in the hook: in_hook is this call's.
+            if how == INLINE_CALL:
+                self.in_hook = True
+                try:
+                    if kind == "syscall" and not compat:
+                        return do_syscall_64(self, vals)
+                    return self._run(kind, vals)
+                finally:
+                    self.in_hook = False
+        if kind == "syscall" and vals[9] & 0xFFFF != USER32_CS:
+            return do_syscall_64(self, vals)
+        return self._run(kind, vals)
+
+    def _run(self, kind, vals):
+        if kind == "syscall":
+            self._syscall(vals)
+        elif kind == "sysenter":
+            self._sysenter(vals)
+        else:
+            do_int80_syscall_32(self, vals)
 
     def vsyscall(self, addr):
         """User code jumped into the vsyscall page (the trap layer saw the

@@ -39,13 +39,11 @@ NORMAL, INLINE_CALL, DEFER = 0, 1, 2
 
 def route(gate, is64, nr, op):
     """How system call nr (op: its second argument) of a process with
-    threads is run: NORMAL (the deferred dispatch of a call stopped
-    before, or a forked child's only thread: as with one thread),
-    INLINE_CALL (in the hook, its exit work left to the run loop) or DEFER
-    (the CPU stops; gate.redo says the next entry is the dispatch)."""
-    if gate.redo:
-        gate.redo = False
-        return NORMAL
+    threads is run (gate.redo, the deferred dispatch of a call stopped
+    before, is the gate's to see first): NORMAL (a forked child's only
+    thread: as with one thread), INLINE_CALL (in the hook, its exit work
+    left to the run loop) or DEFER (the CPU stops; gate.redo says the next
+    entry is the dispatch)."""
     if gate.task.proc.cpu_sched is None:
         gate.threaded = False       # a forked child: its engine defers nothing
         return NORMAL

@@ -72,7 +72,7 @@ class CpuLock:
         """Wake t out of _park (mutex held; issued when it is let go)."""
         if not t.cpu_token:
             t.cpu_token = True
-            self._deferred.append(t.cpu_cv or park.word(t))
+            self._deferred.append(park.word(t) if t.cpu_cv is None else t.cpu_cv)
 
     def _unlock(self):
         """Let go of the mutex, then issue the unparks made while it was held."""
@@ -91,7 +91,7 @@ class CpuLock:
     def _park(self, t, timeout=None):
         """Wait (mutex held, let go meanwhile) for an unpark of t or the
         timeout (seconds); a wake-up may be spurious."""
-        w = t.cpu_cv or park.word(t)
+        w = park.word(t) if t.cpu_cv is None else t.cpu_cv
         todo = self._deferred
         if todo:
             self._deferred = []
@@ -176,7 +176,7 @@ class CpuLock:
             nxt = self.queue[0]
             if not nxt.cpu_token:       # _unpark, inline
                 nxt.cpu_token = True
-                self._deferred.append(nxt.cpu_cv or park.word(nxt))
+                self._deferred.append(park.word(nxt) if nxt.cpu_cv is None else nxt.cpu_cv)
 
     def acquire(self, t):
         self.mutex.acquire()

@@ -75,17 +75,38 @@ def _host_wait(t, host, val, deadline, bitset):
         first = False
 
 
+def _load_u32(t, uaddr):
+    """The futex word (uaddr aligned), read as user code would: in place
+    when the CPU maps it from host memory, else through the checked read."""
+    v = t.machine.cpu.user_u32(uaddr)
+    if v is None:
+        v = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
+    return v
+
+
 def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
-    if struct.unpack("<I", t.mm.read(uaddr, 4))[0] != val & 0xFFFFFFFF:
+    if _load_u32(t, uaddr) != val & 0xFFFFFFFF:
         raise KernelError(E.EAGAIN)
     restart = sched.ERESTARTSYS if deadline is None else sched.ERESTART_RESTARTBLOCK
-    host = shared_word(t, uaddr, op)
+    host = None if op & FUTEX_PRIVATE_FLAG else shared_word(t, uaddr, op)
     try:
         if host is None:
             if t.proc.cpu_sched is not None:
-                return _queue_wait(t, uaddr, deadline, bitset, restart)
+                # _queue_wait, inline (the hand-off's path)
+                w = Waiter(t, bitset)
+                queues = t.proc.futex_queues
+                q = queues.get(uaddr)
+                if q is None:
+                    queues[uaddr] = [w]
+                else:
+                    q.append(w)
+                try:
+                    return sleep_until_woken(t, (w,), deadline, restart)
+                finally:
+                    if not w.woken:
+                        dequeue(t, uaddr, w)
             sched.sleep_until(t, deadline, restart)
             raise KernelError(E.ETIMEDOUT)
         with host_wait(t):
@@ -119,6 +140,7 @@ def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
     if not q or n <= 0:
         return 0
     woken = 0
+    wake = t.proc.cpu_sched.wake
     for w in list(q):
         if w.pi or w.requeue is not None:
             if not q:
@@ -128,7 +150,7 @@ def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
             continue
         q.remove(w)
         w.woken = True
-        t.proc.cpu_sched.wake(w.task)
+        wake(w.task)
         woken += 1
         if woken >= n:
             break
@@ -209,7 +231,12 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        t.mm.read(uaddr, 4)
+        _load_u32(t, uaddr)         # EFAULT as Linux's get_futex_key
+        if op & FUTEX_PRIVATE_FLAG or shared_word(t, uaddr, op) is None:
+            if t.proc.cpu_sched is None:
+                return 0             # no other thread can be waiting
+            n = _s32(val)
+            return wake_queue(t, uaddr, n if n > 0 else 1, bitset)
         host = shared_word(t, uaddr, op)
         if host is None:
             return _wake_private(t, uaddr, val, bitset)

@@ -97,15 +97,22 @@ def sleep_until_woken(t, waiters, deadline, restart):
     signal comes (restart) or the deadline (CLOCK_MONOTONIC ns) passes
     (ETIMEDOUT); the guest's timers still fire meanwhile."""
     lock = t.proc.cpu_sched
+    timers = t.timers
     while True:
         for i, w in enumerate(waiters):
             if w.woken:
                 return i
-        t.timers.expire()
+        if timers.deadline is not None:     # kept current (Timers.refresh)
+            timers.expire()
         if sched.interruptible(t):
             raise KernelError(restart)
+        until = timers.deadline
+        if deadline is not None and (until is None or deadline < until):
+            until = deadline
+        if until is None:
+            lock.sleep(t)           # a futex hand-off: no clock to read
+            continue
         now = sched.now_ns()
         if deadline is not None and now >= deadline:
             raise KernelError(E.ETIMEDOUT)
-        until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-        lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+        lock.sleep(t, time.monotonic() + (until - now) / 1e9)
