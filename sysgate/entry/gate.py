@@ -15,7 +15,7 @@ from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
 from .int80 import ENTRY32_NAMES, do_int80_syscall_32
 from .syscall64 import ENTRY64_NAMES, do_syscall_64
-from .threaded import DEFER, INLINE_CALL, route
+from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
 from .vsyscall import VSYSCALL_ADDR, VSYSCALL_NRS, do_vsyscall  # noqa: F401 (re-exported)
@@ -102,7 +102,17 @@ class Gate:
                 nr, op = v32[0], v32[6]     # compat SYSCALL: ECX is in EBP
             else:
                 nr, op = vals[0], vals[2]
-            how = route(self, not compat, nr, op)
+            if self.machine.debug is None and self.task.proc.cpu_sched is not None:
+                # route's common cases, inline
+                nr &= 0xFFFFFFFF
+                if nr == FUTEX[not compat]:
+                    how = INLINE_CALL if op & 0x7F in WAKES else DEFER
+                else:
+                    how = INLINE_CALL if nr in INLINE[not compat] else DEFER
+                if how == DEFER:
+                    self.redo = True
+            else:
+                how = route(self, not compat, nr, op)
             if how == DEFER:
                 self.cpu.deferred = kind
                 self._emu_stop()

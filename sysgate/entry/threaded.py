@@ -29,10 +29,9 @@ INLINE = {
 }
 FUTEX = {True: NR_X86_64["futex"], False: NR_I386["futex"]}
 # The futex operations that only wake (and requeue): none of them sleeps.
-_WAKES = frozenset((FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, FUTEX_REQUEUE,
-                    FUTEX_CMP_REQUEUE))
+WAKES = frozenset((FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, FUTEX_REQUEUE,
+                   FUTEX_CMP_REQUEUE))
 _OP_MASK = 0x7F     # without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
-
 
 NORMAL, INLINE_CALL, DEFER = 0, 1, 2
 
@@ -50,7 +49,7 @@ def route(gate, is64, nr, op):
     if gate.machine.debug is None:
         nr &= 0xFFFFFFFF
         if nr == FUTEX[is64]:
-            if op & _OP_MASK in _WAKES:
+            if op & _OP_MASK in WAKES:
                 return INLINE_CALL
         elif nr in INLINE[is64]:
             return INLINE_CALL

@@ -87,7 +87,10 @@ def _load_u32(t, uaddr):
 def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
-    if _load_u32(t, uaddr) != val & 0xFFFFFFFF:
+    cur = t.machine.cpu.user_u32(uaddr)       # _load_u32, inline
+    if cur is None:
+        cur = _load_u32(t, uaddr)
+    if cur != val & 0xFFFFFFFF:
         raise KernelError(E.EAGAIN)
     restart = sched.ERESTARTSYS if deadline is None else sched.ERESTART_RESTARTBLOCK
     host = None if op & FUTEX_PRIVATE_FLAG else shared_word(t, uaddr, op)
@@ -231,12 +234,13 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        _load_u32(t, uaddr)         # EFAULT as Linux's get_futex_key
+        if t.machine.cpu.user_u32(uaddr) is None:
+            _load_u32(t, uaddr)     # EFAULT as Linux's get_futex_key
         if op & FUTEX_PRIVATE_FLAG or shared_word(t, uaddr, op) is None:
             if t.proc.cpu_sched is None:
                 return 0             # no other thread can be waiting
-            n = _s32(val)
-            return wake_queue(t, uaddr, n if n > 0 else 1, bitset)
+            n = val & 0xFFFFFFFF
+            return wake_queue(t, uaddr, n if 0 < n < 0x80000000 else 1, bitset)
         host = shared_word(t, uaddr, op)
         if host is None:
             return _wake_private(t, uaddr, val, bitset)
