@@ -259,3 +259,13 @@ def test_compat_switch_beside_a_spinning_thread(variant, cpu):
     2 GiB and the stack segment is usable after every system call."""
     native, _ = assert_same(build("thread_compat_switch.c", variant), opts=["--cpu", cpu])
     assert native.stdout.endswith(b"survived, sum 0x1554f0\n")
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_calls_that_stay_on_the_cpu(variant):
+    """entry.threaded: the futex wakes, a wait whose word differs, getpid and
+    gettid run in the engine's hook; their errors, and the signals that
+    reach a thread making only such calls, are Linux's."""
+    native, _ = assert_same(build("thread_inline.c", variant))
+    assert b"alarm handled in this thread: 1" in native.stdout
+    assert b"usr1 handled in this thread: 1" in native.stdout

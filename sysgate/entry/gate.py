@@ -15,10 +15,13 @@ from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
 from .int80 import ENTRY32_NAMES, do_int80_syscall_32
 from .syscall64 import ENTRY64_NAMES, do_syscall_64
-from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAKES, route
+from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
 from .vsyscall import VSYSCALL_ADDR, VSYSCALL_NRS, do_vsyscall  # noqa: F401 (re-exported)
+
+
+M32 = 0xFFFFFFFF
 
 
 class Gate:
@@ -97,22 +100,33 @@ class Gate:
             self.redo = False       # this is the deferred dispatch: as with one thread
         else:
             compat = kind != "syscall" or vals[9] & 0xFFFF == USER32_CS
-            if compat and kind == "syscall":
-                v32 = self._read32()
-                nr, op = v32[0], v32[6]     # compat SYSCALL: ECX is in EBP
+            if not compat:
+                nr, uaddr, op, val = vals[0], vals[1], vals[2], vals[3]
             else:
-                nr, op = vals[0], vals[2]
+                v32 = self._read32() if kind == "syscall" else vals
+                # compat SYSCALL: ECX is in EBP
+                nr, uaddr, op, val = v32[0], v32[1] & M32, v32[6 if kind == "syscall" else 2], \
+                    v32[3]
             if self.machine.debug is None and self.task.proc.cpu_sched is not None:
-                # route's common cases, inline
-                nr &= 0xFFFFFFFF
+                # The common case (entry.threaded), inline: FUTEX_PRIVATE_FLAG
+                # and FUTEX_CLOCK_REALTIME aside, op is the command.
+                nr &= M32
+                how = DEFER
                 if nr == FUTEX[not compat]:
-                    how = INLINE_CALL if op & 0x7F in WAKES else DEFER
-                else:
-                    how = INLINE_CALL if nr in INLINE[not compat] else DEFER
+                    if op & 0x7F in WAKES:
+                        how = INLINE_CALL
+                    elif op & 0x7F in WAITS:
+                        # A word that differs is EAGAIN at once; the caller
+                        # holds the CPU, so it cannot change meanwhile.
+                        cur = self.cpu.user_u32(uaddr)
+                        if cur is not None and cur != val & M32:
+                            how = INLINE_CALL
+                elif nr in INLINE[not compat]:
+                    how = INLINE_CALL
                 if how == DEFER:
                     self.redo = True
             else:
-                how = route(self, not compat, nr, op)
+                how = route(self)
             if how == DEFER:
                 self.cpu.deferred = kind
                 self._emu_stop()

@@ -15,8 +15,9 @@ instead, and the run loop's way back to user mode delivers, as after a
 preemption; a call that runs here never answers a restart code, so the
 two ways out are the same to the guest.
 """
-from ..kernel.futex_core import (FUTEX_CMP_REQUEUE, FUTEX_REQUEUE, FUTEX_WAKE,
-                                 FUTEX_WAKE_BITSET, FUTEX_WAKE_OP)
+from ..kernel.futex_core import (FUTEX_CMP_REQUEUE, FUTEX_REQUEUE, FUTEX_WAIT,
+                                 FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET,
+                                 FUTEX_WAKE_OP)
 from ..kernel.tables.unistd import NR_I386, NR_X86_64
 
 _NAMES = ("getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
@@ -31,27 +32,20 @@ FUTEX = {True: NR_X86_64["futex"], False: NR_I386["futex"]}
 # The futex operations that only wake (and requeue): none of them sleeps.
 WAKES = frozenset((FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, FUTEX_REQUEUE,
                    FUTEX_CMP_REQUEUE))
-_OP_MASK = 0x7F     # without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
+WAITS = frozenset((FUTEX_WAIT, FUTEX_WAIT_BITSET))    # in the hook when the word differs
 
 NORMAL, INLINE_CALL, DEFER = 0, 1, 2
 
 
-def route(gate, is64, nr, op):
-    """How system call nr (op: its second argument) of a process with
-    threads is run (gate.redo, the deferred dispatch of a call stopped
-    before, is the gate's to see first): NORMAL (a forked child's only
-    thread: as with one thread), INLINE_CALL (in the hook, its exit work
-    left to the run loop) or DEFER (the CPU stops; gate.redo says the next
-    entry is the dispatch)."""
+def route(gate):
+    """How a system call is run when the gate's common case (a process
+    with threads, no gdb stub: INLINE or the futex wakes in the hook,
+    everything else deferred) does not hold: NORMAL for a forked child's
+    only thread (its engine defers nothing: as with one thread), DEFER for
+    every call under a gdb stub (as the engine deferred them all before);
+    gate.redo says the next entry is the deferred call's dispatch."""
     if gate.task.proc.cpu_sched is None:
-        gate.threaded = False       # a forked child: its engine defers nothing
+        gate.threaded = False
         return NORMAL
-    if gate.machine.debug is None:
-        nr &= 0xFFFFFFFF
-        if nr == FUTEX[is64]:
-            if op & _OP_MASK in WAKES:
-                return INLINE_CALL
-        elif nr in INLINE[is64]:
-            return INLINE_CALL
     gate.redo = True
     return DEFER

@@ -84,6 +84,21 @@ def _load_u32(t, uaddr):
     return v
 
 
+TASK_SIZE_MAX = (1 << 47) - 0x1000
+
+
+def _futex_key(t, uaddr, op):
+    """get_futex_key's faults: a private futex's key is its address, and
+    only access_ok is checked (a wake on an unmapped word finds no waiter,
+    it does not fault); a shared one's page is looked up (EFAULT when
+    unmapped)."""
+    if op & FUTEX_PRIVATE_FLAG:
+        if uaddr >= TASK_SIZE_MAX:
+            raise KernelError(E.EFAULT)
+    elif t.machine.cpu.user_u32(uaddr) is None:
+        _load_u32(t, uaddr)
+
+
 def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
@@ -234,25 +249,26 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        if t.machine.cpu.user_u32(uaddr) is None:
-            _load_u32(t, uaddr)     # EFAULT as Linux's get_futex_key
-        if op & FUTEX_PRIVATE_FLAG or shared_word(t, uaddr, op) is None:
-            if t.proc.cpu_sched is None:
-                return 0             # no other thread can be waiting
-            n = val & 0xFFFFFFFF
-            return wake_queue(t, uaddr, n if 0 < n < 0x80000000 else 1, bitset)
-        host = shared_word(t, uaddr, op)
-        if host is None:
-            return _wake_private(t, uaddr, val, bitset)
-        return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        _futex_key(t, uaddr, op)
+        if not op & FUTEX_PRIVATE_FLAG:
+            host = shared_word(t, uaddr, op)
+            if host is not None:
+                return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        if t.proc.cpu_sched is None:
+            return 0             # no other thread can be waiting
+        n = val & 0xFFFFFFFF
+        return wake_queue(t, uaddr, n if 0 < n < 0x80000000 else 1, bitset)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
             raise KernelError(E.EINVAL)
         nr2 = _s32(timeout)      # the "timeout" argument is a count here
         if cmd != FUTEX_WAKE_OP and (_s32(val) < 0 or nr2 < 0):
             raise KernelError(E.EINVAL)
-        cur = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
-        old = struct.unpack("<I", t.mm.read(uaddr2, 4))[0]
+        _futex_key(t, uaddr, op)
+        _futex_key(t, uaddr2, op)
+        # Only CMP_REQUEUE reads the first word, only WAKE_OP the second.
+        cur = _load_u32(t, uaddr) if cmd == FUTEX_CMP_REQUEUE else None
+        old = _load_u32(t, uaddr2) if cmd == FUTEX_WAKE_OP else None
         host, host2 = shared_word(t, uaddr, op), shared_word(t, uaddr2, op)
         if host is not None and host2 is not None:
             # Both words are shared memory: the host does the whole call,
