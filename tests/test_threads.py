@@ -269,3 +269,48 @@ def test_calls_that_stay_on_the_cpu(variant):
     native, _ = assert_same(build("thread_inline.c", variant))
     assert b"alarm handled in this thread: 1" in native.stdout
     assert b"usr1 handled in this thread: 1" in native.stdout
+
+
+# --- the hand-off's cost: Python calls per futex hand-off, counted, not timed ---------
+
+_COUNT_HANDOFF = r"""
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from sysgate.machine import Machine
+exe = sys.argv[2]
+
+def calls(n):
+    m = Machine(cpu="intel")
+    m.load(exe, [exe, "handoff", str(n)], envp=[])
+    count = [0]
+    def prof(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+    sys.setprofile(prof)
+    threading.setprofile(prof)
+    status = m.run()
+    sys.setprofile(None)
+    threading.setprofile(None)
+    assert status == ("exit", 0), status
+    return count[0]
+
+calls(100)
+# Two runs that differ only in their number of rounds (two hand-offs each).
+print((calls(1100) - calls(600)) / 1000)
+"""
+
+# 148 when the threaded dispatch deferred every call and the CPU lock
+# took its mutex through a context manager (main at 8607163).
+HANDOFF_BUDGET = 92
+
+
+def test_futex_handoff_python_calls(tmp_path):
+    """bench/workloads.py's futex hand-off costs at most HANDOFF_BUDGET
+    Python calls (both threads' together) per hand-off."""
+    exe = str(tmp_path / "threads")
+    subprocess.run(["gcc", "-static", "-O1", "-pthread", "-o", exe,
+                    os.path.join(ROOT, "bench", "guests", "threads.c")], check=True)
+    out = subprocess.run([sys.executable, "-c", _COUNT_HANDOFF, ROOT, exe], check=True,
+                         capture_output=True, text=True).stdout
+    per = float(out.split()[-1])
+    assert per <= HANDOFF_BUDGET, f"{per} Python calls per futex hand-off, budget {HANDOFF_BUDGET}"

@@ -249,11 +249,13 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        _futex_key(t, uaddr, op)
         if not op & FUTEX_PRIVATE_FLAG:
+            _futex_key(t, uaddr, op)
             host = shared_word(t, uaddr, op)
             if host is not None:
                 return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        elif uaddr >= TASK_SIZE_MAX:
+            raise KernelError(E.EFAULT)     # _futex_key's private case, inline
         if t.proc.cpu_sched is None:
             return 0             # no other thread can be waiting
         n = val & 0xFFFFFFFF
