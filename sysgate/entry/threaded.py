@@ -20,12 +20,18 @@ from ..kernel.futex_core import (FUTEX_CMP_REQUEUE, FUTEX_REQUEUE, FUTEX_WAIT,
                                  FUTEX_WAKE_OP)
 from ..kernel.tables.unistd import NR_I386, NR_X86_64
 
+# Calls that never block or give up the CPU, and that a thread's start and
+# end make (pthread_create masks signals around clone; a thread sets its
+# robust list, frees its stack): each saves a stop and a restart of the CPU.
 _NAMES = ("getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
-          "clock_gettime", "gettimeofday", "time")
+          "clock_gettime", "gettimeofday", "time", "rt_sigprocmask", "set_robust_list",
+          "get_robust_list", "set_tid_address", "sched_getaffinity", "getcpu", "brk",
+          "mmap", "munmap", "mprotect", "madvise")
 INLINE = {
     True: frozenset(NR_X86_64[n] for n in _NAMES if n in NR_X86_64),
     False: frozenset(NR_I386[n] for n in _NAMES + ("getuid32", "geteuid32", "getgid32",
-                                                    "getegid32", "clock_gettime64")
+                                                    "getegid32", "clock_gettime64",
+                                                    "sigprocmask", "mmap2")
                      if n in NR_I386),
 }
 FUTEX = {True: NR_X86_64["futex"], False: NR_I386["futex"]}

@@ -8,6 +8,7 @@ import time
 from . import sched
 from .errors import KernelError, E
 from .hostlibc import syscall_errno
+from .sigpending import absorb_host_signals
 from .tables.unistd import NR_X86_64
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
@@ -104,7 +105,8 @@ def sleep_until_woken(t, waiters, deadline, restart):
                 return i
         if timers.deadline is not None:     # kept current (Timers.refresh)
             timers.expire()
-        if sched.interruptible(t):
+        absorb_host_signals(t)              # sched.interruptible, inline
+        if t.pending & ~t.sigmask:
             raise KernelError(restart)
         until = timers.deadline
         if deadline is not None and (until is None or deadline < until):
