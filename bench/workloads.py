@@ -96,11 +96,13 @@ def runners(baseline=None):
     qemu = shutil.which("qemu-x86_64")
     if qemu:
         out["qemu-user"] = ([qemu], None)
-    out["sysgate"] = ([sys.executable, "-m", "sysgate", "run", "--"], env)
+    # -P: run from a checkout, `-m` would put the current directory first
+    # on sys.path, ahead of PYTHONPATH, and every runner would be that copy.
+    out["sysgate"] = ([sys.executable, "-P", "-m", "sysgate", "run", "--"], env)
     if baseline:
         # Another checkout of sysgate (the code before a change), run in
         # the same interleaved rounds: its before/after ratio is exact.
-        out["baseline"] = ([sys.executable, "-m", "sysgate", "run", "--"],
+        out["baseline"] = ([sys.executable, "-P", "-m", "sysgate", "run", "--"],
                            dict(os.environ, PYTHONPATH=os.path.abspath(baseline)))
     return out
 

@@ -78,7 +78,7 @@ def _host_wait(t, host, val, deadline, bitset):
 def _load_u32(t, uaddr):
     """The futex word (uaddr aligned), read as user code would: in place
     when the CPU maps it from host memory, else through the checked read."""
-    v = t.machine.cpu.user_u32(uaddr)
+    v = t.mm.cpu.user_u32(uaddr)
     if v is None:
         v = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
     return v
@@ -95,14 +95,14 @@ def _futex_key(t, uaddr, op):
     if op & FUTEX_PRIVATE_FLAG:
         if uaddr >= TASK_SIZE_MAX:
             raise KernelError(E.EFAULT)
-    elif t.machine.cpu.user_u32(uaddr) is None:
+    elif t.mm.cpu.user_u32(uaddr) is None:
         _load_u32(t, uaddr)
 
 
 def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
-    cur = t.machine.cpu.user_u32(uaddr)       # _load_u32, inline
+    cur = t.mm.cpu.user_u32(uaddr)       # _load_u32, inline
     if cur is None:
         cur = _load_u32(t, uaddr)
     if cur != val & 0xFFFFFFFF:
