@@ -34,6 +34,8 @@ def load(machine, path, argv, envp=None):
     if envp is None:
         envp = [k + b"=" + v for k, v in os.environb.items()]
     setup_network(machine)
+    from .kernel.ipc.namespace import setup as setup_ipc
+    setup_ipc(bool(machine.root), machine.net == "none" and os.geteuid() != 0)
     fsctx = FsContext(machine.root)
     task = Task(machine, None, FdTable(), fsctx, True)
     machine.task = task

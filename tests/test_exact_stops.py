@@ -115,3 +115,11 @@ def test_a_stop_signal_stops_a_computing_program_at_once(variant):
     native, emu = statuses[:2], statuses[2:]
     assert native == [signal.SIGTSTP, -signal.SIGTERM], native
     assert emu == native
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_attach_stops_a_computing_program_at_once(variant):
+    """A tracer's PTRACE_ATTACH reaches a freshly exec'd program that never
+    makes a system call: the stop is taken where the program is."""
+    native, _ = assert_same(build("attach_spinner.c", variant))
+    assert b"within 2 s: 1" in native.stdout

@@ -138,3 +138,14 @@ def test_caught_faults_as_amd(variant):
 def test_caught_faults_as_intel():
     native, emu = _caught("gcc64", "intel")
     assert emu == native
+
+
+# The CPU engine translates straight-line code as one block and checks for
+# a stop only at a block's start (cpu.ucfields): a faulting store, load or
+# OUT must still end the block at its instruction, with nothing after it
+# (a store, a register change) done, and a store straddling into a
+# read-only page writes neither half.
+@pytest.mark.parametrize("variant", ALL)
+def test_fault_ends_its_block(variant):
+    native, _ = assert_same(build("fault_block_rest.c", variant))
+    assert native.stdout.count(b"after 0") == 5, native.stdout

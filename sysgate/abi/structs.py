@@ -68,6 +68,46 @@ def _abi(word, long, ptr):
 
 
 LAYOUTS = {"x86_64": _abi(8, "q", "Q"), "i386": _abi(4, "i", "I")}
+
+# System V IPC (include/uapi/asm-generic/{ipc,msg,sem,shm}buf.h, x86's
+# sembuf.h, and the compat_* forms an x86-64 kernel gives i386). Each
+# structure's fields are named as its members, less the prefix; an i386
+# time's upper half (Linux 5.1's *_high) is its field's name with "_hi".
+# The "old" forms are the i386 ipc() multiplexer's without IPC_64: 16-bit
+# ids, 16-bit counts.
+_PERM = "key uid gid cuid cgid mode seq "
+_IPC = {
+    "x86_64": {
+        "msqid64_ds": (_PERM + "stime rtime ctime cbytes qnum qbytes lspid lrpid",
+                       "iIIIIIH2x4x16x" "qqqQQQii16x"),
+        "semid64_ds": (_PERM + "otime ctime nsems", "iIIIIIH2x4x16x" "q8xq8xQ16x"),
+        "shmid64_ds": (_PERM + "segsz atime dtime ctime cpid lpid nattch",
+                       "iIIIIIH2x4x16x" "QqqqiiQ16x"),
+        "shminfo64": ("shmmax shmmin shmmni shmseg shmall", "QQQQQ32x"),
+        "shm_info": ("used_ids shm_tot shm_rss shm_swp swap_attempts swap_successes",
+                     "i4xQQQQQ"),
+    },
+    "i386": {
+        "msqid64_ds": (_PERM + "stime stime_hi rtime rtime_hi ctime ctime_hi cbytes qnum "
+                       "qbytes lspid lrpid", "iIIIIH2xH2x8x" "IIIIIIIIIii8x"),
+        "semid64_ds": (_PERM + "otime otime_hi ctime ctime_hi nsems",
+                       "iIIIIH2xH2x8x" "IIIII8x"),
+        "shmid64_ds": (_PERM + "segsz atime atime_hi dtime dtime_hi ctime ctime_hi cpid lpid "
+                       "nattch", "iIIIIH2xH2x8x" "IIIIIIIiiI8x"),
+        "shminfo64": ("shmmax shmmin shmmni shmseg shmall", "IIIII16x"),
+        "shm_info": ("used_ids shm_tot shm_rss shm_swp swap_attempts swap_successes",
+                     "iIIIII"),
+        "msqid_ds": (_PERM + "stime rtime ctime lcbytes lqbytes cbytes qnum qbytes lspid "
+                     "lrpid", "iHHHHHH" "8xiiiIIHHHHH2x"),
+        "semid_ds": (_PERM + "otime ctime nsems", "iHHHHHH" "ii16xH2x"),
+        "shmid_ds": (_PERM + "segsz atime dtime ctime cpid lpid nattch",
+                     "iHHHHHH" "iiiiHHH2x8x"),
+        "shminfo": ("shmmax shmmin shmmni shmseg shmall", "iiiii"),
+    },
+}
+for _abi_name, _structs in _IPC.items():
+    for _name, (_fields, _fmt) in _structs.items():
+        LAYOUTS[_abi_name][_name] = Layout(_name, _fields, _fmt)
 # The 64-bit time_t forms i386's *_time64 calls take are x86-64's own.
 LAYOUTS["i386"]["timespec64"] = LAYOUTS["x86_64"]["timespec"]
 LAYOUTS["i386"]["itimerspec64"] = LAYOUTS["x86_64"]["itimerspec"]

@@ -25,6 +25,7 @@ from .preempt import _SURVIVED_ANY, Preemption
 from .protections import _NO_REGION, GuestMemory, Protections
 from .qemuenv import QemuState
 from .regbatch import REG, RegBatch
+from .ucfields import engine_fields
 from .ucraw import (_HOOK_CPUID_CB, _HOOK_INSN_CB, _HOOK_INTR_CB, _HOOK_TLB_FILL_CB,
                     _uc_hook_add)
 
@@ -76,6 +77,11 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self.gate = None
         self._last_bad = None
         self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
+        # Only the check at each block's start (see cpu.ucfields); found
+        # once the engine is initialised, which the first mapping does.
+        self._no_exit, self._invalid_addr = engine_fields(uc) or (None, None)
+        self._checks = True         # boot's counted run needs them
+        self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
         self._map(LDT_ADDR, LDT_SIZE, UC.UC_PROT_NONE)
@@ -144,6 +150,15 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self.uc.ctl_remove_cache(addr, addr + 1)
         return h
 
+    def exit_checks(self, on):
+        """Check for a stop after every memory access and instruction hook
+        (on), or only at the start of each block (see cpu.ucfields)."""
+        if self._no_exit is None or on == self._checks:
+            return
+        self._checks = on
+        self._no_exit.value = not on
+        self.uc.ctl_flush_tb()      # translated code holds the choice
+
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
         return RegBatch(self.uc._uch, [REG[n] for n in names])
@@ -166,6 +181,7 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
+        self.exit_checks(True)      # the stub's run is counted
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         user_cs = USER32_CS if compat else USER_CS
         stopped = False
@@ -246,24 +262,36 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         instructions ran: a thread's slice); raise GuestFault when user code
         faults. (No emu_start timeout: stops from other threads are
         exact through _install_preempt.)"""
-        self._last_bad = self._watch_trap = None
-        if self.want_exact or (self._preempt_hook is None and self.gate is not None
-                               and self.gate.machine.debug is not None):
+        self._last_bad = self._watch_trap = self._refused = None
+        debugged = self.gate is not None and self.gate.machine.debug is not None
+        if self.want_exact or (self._preempt_hook is None and debugged):
             self.exact_stops()      # a debugger's interrupt must be exact too
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:
             count = min(count, step) if count else step
+        if (debugged or count > 0) != self._checks:
+            # Unicorn's instruction count and a breakpoint's code hook stop
+            # the CPU through the check after an instruction.
+            self.exit_checks(not self._checks)
         try:
             self.uc.emu_start(pc, NEVER, 0, count)
             if self._pending_error is not None:
                 err, self._pending_error = self._pending_error, None
                 raise err
         except UcError as e:
+            if self._rewind is not None:
+                return      # the rest of a block after IN or OUT (see _port_fault)
+            kind = _UC_ERR_TO_KIND.get(e.errno)
+            if self._refused is not None and e.errno == UC.UC_ERR_EXCEPTION:
+                kind, mapped, watched = self._refused
+                addr = self._invalid_addr.value
+                self._last_bad = (addr, mapped)
+                if watched:
+                    self._watch_trap = addr
             if self._watch_trap is not None:
                 return self._watch_step(self.uc.reg_read(X.UC_X86_REG_RIP))
             if e.errno == UC.UC_ERR_INSN_INVALID:
                 raise GuestFault("ill", self.uc.reg_read(X.UC_X86_REG_RIP), True) from None
-            kind = _UC_ERR_TO_KIND.get(e.errno)
             if kind is None:
                 raise
             addr, mapped = self._last_bad if self._last_bad else (0, False)

@@ -1,6 +1,7 @@
 """Instructions Unicorn gets wrong for user mode under Linux: three that
 are no #UD on a real CPU, and port I/O, which is a #GP."""
 from unicorn import UcError
+from unicorn import unicorn_const as UC
 from unicorn import x86_const as X
 
 # What an instruction the CPU must not finish may have changed by the time
@@ -63,11 +64,14 @@ class InsnFaults:
         """IN/OUT from user mode (IOPL 0, no I/O bitmap): #GP. The hook
         cannot abort the instruction and Unicorn stops only at the end of
         its translation block, so the registers as they are here (RIP on
-        the instruction) are put back when the CPU has stopped, and the
-        gates ignore anything the rest of the block does."""
+        the instruction) are put back when the CPU has stopped, the gates
+        ignore anything the rest of the block does, and its first memory
+        access faults (the TLB is emptied and refills to a trap page while
+        the rewind is pending): no store after the instruction lands."""
         if self._rewind is not None:
             return
         self._rewind = vals = self._all_regs.read()
+        self.uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
         try:
             self.gate.exception(13, vals[_REWIND_REGS.index("rip")], "I/O port access")
         except BaseException as e:

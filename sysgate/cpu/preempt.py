@@ -106,17 +106,24 @@ class Preemption:
         """Stop user code from another host thread. how: "exact" (the
         process goes on afterwards), "now" (it will not: a fatal signal, so
         where the stop lands does not matter) or "none" (nothing to do in
-        user code: a blocked or ignored signal). Without the block hook an
-        exact stop cannot be had from here: the hook is asked for, added at
-        the next system call (a safe point), and the caller's repeated
-        request (the signal helper repeats it until the run loop takes
-        its queue) is then exact."""
+        user code: a blocked or ignored signal). Without the block hook a
+        stop is exact only while Unicorn checks for it at blocks' starts
+        alone (Engine.exit_checks off); the hook is asked for either way,
+        added at the next system call (a safe point), and the caller's
+        repeated request (the signal helper repeats it until the run loop
+        takes its queue) is then exact."""
         self.async_stops += 1
         if self._preempt_hook is not None:
             self.preempt.flag = 1
         elif how == "now":
             self.uc.emu_stop()
         elif how == "exact":
+            if not self._checks:
+                # Without the per-access exit check (cpu.ucfields) Unicorn
+                # sees the stop only at a block's start: exact already. One
+                # that lands just before emu_start is forgotten by it; the
+                # hook asked for here catches the caller's next request.
+                self.uc.emu_stop()
             self.want_exact = True
 
     def _after_call(self):

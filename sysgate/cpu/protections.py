@@ -152,16 +152,29 @@ class GuestMemory:
             # The kernel page is guarded by its own protection hook
             # (_on_bad_mem), which lets the CPU's descriptor reads through;
             # Unicorn also looks up the page emu_start's end address is on.
+            # A store there from user code is refused here (see below).
+            k = self.prot.at(addr)
+            if (want == UC.UC_PROT_WRITE and self._invalid_addr is not None
+                    and (k is None or not k[2] & want)):
+                self._refused = ("write", False, False)
+                return False
             e.paddr, e.perms = addr, want
             return True
         r = self.prot.at(addr)
         watched = False
-        if r is not None and r[2] & want:
+        if r is not None and r[2] & want and self._rewind is None:
             w = self._watch.get(addr, 0) if self._watch else 0
             if not w & want:
                 e.paddr, e.perms = addr, r[2] & ~w
                 return True
             watched = True      # a debugger watches this page (see watch_pages)
+        if want == UC.UC_PROT_WRITE and self._invalid_addr is not None:
+            # A store Unicorn refuses later (at the trap page) would only
+            # ask for a stop, which without the per-access exit check comes
+            # at the end of the block: refused here, it stops at once, PC
+            # on the instruction (see cpu.ucfields).
+            self._refused = ("write", r is not None, watched)
+            return False
         n = self._trap_next
         if n == TRAP_PAGES:
             # Every trap page is in use: entries still pointing at one must

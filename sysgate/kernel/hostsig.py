@@ -5,7 +5,10 @@ from a terminal (^C) or from whoever runs sysgate.
 
 While the guest runs, every catchable signal is blocked on the host and a
 helper thread takes them with sigwaitinfo, so nothing is lost and the
-sender's siginfo survives. The helper queues each signal for the task, wakes
+sender's siginfo survives. The helper watches a signalfd and takes a signal
+only under a lock it holds until the signal is queued: collect, under the
+same lock, then finds each signal either still on the host or queued, never
+in between (a wait4 that returns a child's exit must have its SIGCHLD). The helper queues each signal for the task, wakes
 a blocking call through a pipe, and stops user code that is computing (the
 run loop turns the stop into a return from an interrupt). The stop is
 repeated until the run loop has taken the queue: a stop can be lost when it
@@ -28,6 +31,7 @@ sender's siginfo, as signals for itself alone.
 """
 import ctypes
 import os
+import select
 import signal
 import struct
 import threading
@@ -45,9 +49,10 @@ FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 THREAD_LOOK, IDLE_LOOK = 0.01, 0.1
 _FORWARDED_BITS = sum(1 << (s - 1) for s in FORWARDED)
 # The host's (x86-64) numbers: its struct kernel_sigaction is 4 longs.
-NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT, NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX = (
-    NR_X86_64[n] for n in ("rt_sigaction", "tgkill", "rt_sigtimedwait", "timer_create",
-                           "timer_settime", "futex"))
+(NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT, NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX,
+ NR_SIGNALFD4) = (NR_X86_64[n] for n in ("rt_sigaction", "tgkill", "rt_sigtimedwait",
+                                        "timer_create", "timer_settime", "futex", "signalfd4"))
+SFD_NONBLOCK_CLOEXEC = os.O_NONBLOCK | os.O_CLOEXEC
 FUTEX_WAKE_PRIVATE = 1 | 128
 # glibc's own SIGCANCEL, which sysgate's process never uses (no
 # pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
@@ -81,6 +86,8 @@ class HostSignals:
         self.deadlines = DeadlineWatch(stop_cpu)
         self.thread_tids = None    # () -> the guest tids (host tids) while threaded
         self.kicked = set()        # tids with signals of their own to take (take_own)
+        self._taking = threading.Lock()     # held from taking a host signal to queueing it
+        self._sfd = -1
 
     def start(self):
         if self.thread is None and threading.current_thread() is threading.main_thread():
@@ -94,6 +101,9 @@ class HostSignals:
     def _spawn(self):
         self.closing = False
         self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        mask = ctypes.c_uint64(sum(1 << (s - 1) for s in FORWARDED))
+        self._sfd = libc.syscall(NR_SIGNALFD4, -1, ctypes.byref(mask), 8, SFD_NONBLOCK_CLOEXEC)
+        self._taking = threading.Lock()     # a fork may have copied it held
         self.thread = threading.Thread(target=self._wait, name="sysgate-signals", daemon=True)
         self.thread.start()
 
@@ -102,8 +112,9 @@ class HostSignals:
         parent's queue is not the child's (fork clears pending signals)."""
         if self.thread is None:
             return
-        for fd in (self.wake_r, self.wake_w):
-            os.close(fd)
+        for fd in (self.wake_r, self.wake_w, self._sfd):
+            if fd >= 0:
+                os.close(fd)
         self.queue, self.pending = [], False
         self.main_tid = threading.get_native_id()
         self.callers = set()            # only the forking thread lives on
@@ -120,45 +131,58 @@ class HostSignals:
         signal.pthread_kill(self.thread.ident, signal.SIGWINCH)
         self.thread.join()
         self.thread = None
-        for fd in (self.wake_r, self.wake_w):
-            os.close(fd)
+        for fd in (self.wake_r, self.wake_w, self._sfd):
+            if fd >= 0:
+                os.close(fd)
+        self._sfd = -1
         signal.pthread_sigmask(signal.SIG_SETMASK, self.saved_mask)
 
     def _wait(self):
+        watch = None
+        if self._sfd >= 0:
+            watch = select.poll()
+            watch.register(self._sfd, select.POLLIN)
         while True:
             # Until the run loop has taken the queue, keep stopping the CPU.
             tids = self.thread_tids
-            if self.pending:
-                info = signal.sigtimedwait(FORWARDED, RETRY_SECONDS)
+            # A process that is not threaded yet may become so while this
+            # waits: it looks again after IDLE_LOOK at most.
+            timeout = RETRY_SECONDS if self.pending else THREAD_LOOK if tids else IDLE_LOOK
+            if watch is None:
+                info = signal.sigtimedwait(FORWARDED, timeout)
+                self._queue_one(info)
             else:
-                # A process that is not threaded yet may become so while
-                # this waits: it looks again after IDLE_LOOK at most.
-                info = signal.sigtimedwait(FORWARDED, THREAD_LOOK if tids else IDLE_LOOK)
+                ready = watch.poll(timeout * 1000)
+                with self._taking:
+                    self._queue_one(signal.sigtimedwait(FORWARDED, 0) if ready else None)
             if self.closing:
                 return
             if tids is not None and self._look_at_threads(tids):
                 self.pending = True
                 self._bump_signal_word()
-            if info is not None and info.si_signo not in FORWARDED:
-                # CPython 3.11's sigtimedwait, interrupted (EINTR: a stop and
-                # continue of this process) past its deadline, returns an
-                # unfilled siginfo instead of None (LTP waitpid08)
-                info = None
-            if info is not None and self.stops_here is not None and self.stops_here(info):
-                self._stop_here(info.si_signo)
-                info = None
-            if info is not None:
-                self.queue.append(info)
-                self.pending = True
-                try:
-                    os.write(self.wake_w, b"!")
-                except BlockingIOError:
-                    pass
-                self._bump_signal_word()
             if self.pending:
                 self.stop_cpu()
                 for tid in list(self.callers):
                     self.poke_thread(tid)
+
+    def _queue_one(self, info):
+        if self.closing or info is None:
+            return
+        if info.si_signo not in FORWARDED:
+            # CPython 3.11's sigtimedwait, interrupted (EINTR: a stop and
+            # continue of this process) past its deadline, returns an
+            # unfilled siginfo instead of None (LTP waitpid08)
+            return
+        if self.stops_here is not None and self.stops_here(info):
+            self._stop_here(info.si_signo)
+            return
+        self.queue.append(info)
+        self.pending = True
+        try:
+            os.write(self.wake_w, b"!")
+        except BlockingIOError:
+            pass
+        self._bump_signal_word()
 
     def _look_at_threads(self, tids):
         """Kick each thread with a forwarded signal pending for itself
@@ -241,12 +265,13 @@ class HostSignals:
         signals that arrived under the old one."""
         if self.thread is None:
             return
-        while True:
-            info = signal.sigtimedwait(FORWARDED, 0)
-            if info is None or info.si_signo not in FORWARDED:
-                return
-            self.queue.append(info)
-            self.pending = True
+        with self._taking:
+            while True:
+                info = signal.sigtimedwait(FORWARDED, 0)
+                if info is None or info.si_signo not in FORWARDED:
+                    return
+                self.queue.append(info)
+                self.pending = True
 
     def take(self):
         """The queued signals (host siginfo objects), oldest first."""

@@ -16,9 +16,11 @@ SIGNAL = {"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn", "sigalt
 NETWORK = {"socket", "socketcall", "connect", "accept", "accept4", "bind", "listen",
            "sendto", "recvfrom", "sendmsg", "recvmsg", "getsockopt", "setsockopt",
            "shutdown", "getsockname", "getpeername", "socketpair"}
+IPC = {"ipc", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+       "semtimedop_time64", "semctl", "shmget", "shmat", "shmdt", "shmctl"}
 CLASSES = {"%file": FILE, "file": FILE, "%desc": DESC, "desc": DESC, "%memory": MEMORY,
            "memory": MEMORY, "%process": PROCESS, "process": PROCESS, "%signal": SIGNAL,
-           "signal": SIGNAL, "%network": NETWORK, "network": NETWORK}
+           "signal": SIGNAL, "%network": NETWORK, "network": NETWORK, "%ipc": IPC, "ipc": IPC}
 
 
 def parse_trace_set(expr):
