@@ -63,9 +63,14 @@ def become_threaded(t):
     proc.cpu_sched = CpuLock(machine, proc, t)
     machine._loaded = t
     machine.cpu.threaded()
-    # The gate defers only the calls that may block (entry.threaded).
+    # The gate defers only the calls that may block (entry.threaded). This
+    # clone runs in the engine's hook, in the run loop's one-thread run:
+    # the CPU stops after it, so that the loop's threaded run (slices, the
+    # preemption of a thread that computes) takes over at once, not at the
+    # first call that leaves the CPU, which may never come.
     machine.cpu.defer = False
     machine.gate.threaded = True
+    machine.cpu.stop()
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)
