@@ -16,6 +16,7 @@ from .kernel.mm import set_memory_limit
 from .kernel.hostsig import HostSignals
 from .cpu.context import Thread  # noqa: F401 (sysgate.machine.Thread, as before)
 from .kernel.notify import Notifier
+from .kernel.sigqueue import Queued
 from .trace.events import EventStream, kernel_listener
 from .trace.crossings import crossing_hook
 from . import hostthreads, program, runloop
@@ -83,8 +84,8 @@ class Machine:
         proc.threads = {task.tid: task}
         proc.group_exit = None
         proc.leader_status = None
-        task.own_pending, task.siginfo = 0, {}
-        proc.shared_pending, proc.shared_siginfo = 0, {}
+        task.own_pending, task.siginfo, task.queued = 0, {}, Queued()
+        proc.shared_pending, proc.shared_siginfo, proc.shared_queued = 0, {}, Queued()
         task.pending = 0
         # Interval timers and alarms are not inherited; the run loop's wake-up
         # (armed from inside the fork call) must be.

@@ -164,3 +164,16 @@ def test_verbose_explains_a_childs_death():
     emu = run_sysgate(exe, env=dict(os.environ, SYSGATE_VERBOSE="1"))
     assert emu.stdout == b"child died of 11\n"
     assert b": Segmentation fault (write fault at 0x8)\n" in emu.stderr, emu
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_pending_signals_all_delivered_in_order(variant):
+    """Signals pending together at one way out each get their frame there
+    (the last one's handler runs first); realtime signals queue, each
+    instance with its own sigqueue value, from this process and from
+    another (through the host, whose queue keeps the values)."""
+    native, _ = assert_same(build("sig_pending_order.c", variant))
+    out = native.stdout.decode()
+    assert "three at once:\n  handler 34\n  handler 12\n  handler 10\n" in out or \
+        "three at once:\n  handler 35\n  handler 12\n  handler 10\n" in out   # musl's SIGRTMIN
+    assert out.count("value 10 code -1") == 1 and out.count("value 30 code -1") == 1

@@ -61,6 +61,9 @@ class Debugging:
                                   page, page + 0xFFF) for page in watched]
         try:
             self._count = 1
+            # Blocks translated before Unicorn's counting hook was added
+            # would run on past the one instruction (see step_next).
+            self.uc.ctl_flush_tb()
             self.run(pc)
         finally:
             for h in hooks:

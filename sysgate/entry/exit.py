@@ -20,13 +20,23 @@ NR_RESTART = {"x86_64": NR_X86_64["restart_syscall"], "i386": NR_I386["restart_s
 
 def exit_to_user_mode_loop(task, regs=None):
     """The exit work. regs: the pt_regs of a system call on its way out
-    (its restart is decided here; one signal is delivered, the next waits
-    for the next way out); None for an interrupt or a trap, where every
-    pending signal is delivered: a fatal one behind a handled one (SIGTERM
-    behind a timer's SIGALRM) still ends the program now."""
+    (its restart is decided here), or None for an interrupt or a trap.
+    Every pending, unblocked signal is delivered before user code runs
+    again, each frame on top of the last (so the last one's handler runs
+    first), and a fatal one behind a handled one (SIGTERM behind a timer's
+    SIGALRM) still ends the program now."""
     task.timers.expire()
     if regs is not None:
-        return _signal_or_restart(task, regs)
+        _signal_or_restart(task, regs)
+        if regs.full is None:
+            return
+        signo = deliverable(task)
+        while signo:
+            new = deliver(task, signo, regs.full, task.thread.read_fpu())
+            if new is not None:
+                regs.full = new
+            signo = deliverable(task)
+        return
     # Each delivery clears its signal or blocks it.
     signo = deliverable(task)
     while signo:
@@ -51,8 +61,9 @@ def deliver_signal(task, signo, regs, *args, **kw):
 
 def _signal_or_restart(task, regs):
     """arch_do_signal_or_restart for a system call's pt_regs: the restart
-    decision, then one pending, unblocked signal's frame. regs.full ends up
-    holding the registers to return to (forcing IRET)."""
+    decision, then the first pending, unblocked signal's frame. regs.full
+    ends up holding the registers to return to (forcing IRET), or None
+    when there was nothing to do."""
     signo = deliverable(task)
     handled = bool(signo) and has_handler(task, signo)
     # A frame rewritten by the call itself (sigreturn) is final: its

@@ -154,7 +154,7 @@ class HostSignals:
             else:
                 ready = watch.poll(timeout * 1000)
                 with self._taking:
-                    self._queue_one(signal.sigtimedwait(FORWARDED, 0) if ready else None)
+                    self._queue_one(_take_now(_FORWARDED_BITS) if ready else None)
             if self.closing:
                 return
             if tids is not None and self._look_at_threads(tids):
@@ -267,7 +267,7 @@ class HostSignals:
             return
         with self._taking:
             while True:
-                info = signal.sigtimedwait(FORWARDED, 0)
+                info = _take_now(_FORWARDED_BITS)
                 if info is None or info.si_signo not in FORWARDED:
                     return
                 self.queue.append(info)
@@ -340,12 +340,14 @@ def own_pending(tid):
 
 
 class HostInfo:
-    """The fields of a host siginfo the guest's is made of."""
-    __slots__ = ("si_signo", "si_code", "si_pid", "si_uid")
+    """A host siginfo: the fields the guest's is made of, and its bytes (a
+    sigqueue's value, a timer's id: the guest's siginfo as it was sent)."""
+    __slots__ = ("si_signo", "si_code", "si_pid", "si_uid", "si_status", "raw")
 
     def __init__(self, raw):
-        self.si_signo, _, self.si_code, _, self.si_pid, self.si_uid = \
-            struct.unpack_from("<iiiiiI", raw)
+        self.si_signo, _, self.si_code, _, self.si_pid, self.si_uid, self.si_status = \
+            struct.unpack_from("<iiiiiIi", raw)
+        self.raw = raw
 
 
 def _take_now(mask):

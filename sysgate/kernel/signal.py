@@ -11,6 +11,7 @@ from . import sigframe
 from .errors import KernelError, E
 from .registry import syscall
 from .session import guest_processes  # noqa: F401  (ptrace's import)
+from .sigqueue import SIGRTMIN
 from .sigpending import (CLD_EXITED, DEFAULT_IGNORE, SA_NOCLDSTOP, SIG_DFL,  # noqa: F401
                          SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP, absorb_host_signals, ignored)
 
@@ -93,7 +94,9 @@ def _discard(t, sig):
     for o in proc.threads.values():
         o.own_pending &= ~bit
         o.siginfo.pop(sig, None)
+        o.queued.drop(sig)
     proc.shared_siginfo.pop(sig, None)
+    proc.shared_queued.drop(sig)
     proc.set_shared(proc.shared_pending & ~bit)
 
 
@@ -125,24 +128,29 @@ def sys_sigaltstack(t, ss, oss):
     return 0
 
 
-def send_self(t, sig, code=SI_TKILL, to=None, group=False):
+def send_self(t, sig, code=SI_TKILL, to=None, group=False, info=None):
     """A signal the task sent itself (to its own thread, or with SI_USER to
     its process) or, with to, to another thread of its process: pending
-    until the way out of the kernel, where deliver_pending acts on it."""
+    until the way out of the kernel, where deliver_pending acts on it.
+    info: the siginfo to queue (sigqueue's), else one made of code."""
     if sig == 0:
         return 0
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
     if ignored(t, sig):
         return 0
-    info = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    if info is None:
+        info = sigframe.siginfo(sig, code, True, pid=t.pid, uid=t.uid)
+    rt = sig >= SIGRTMIN
     if group:
-        if not t.proc.shared_pending & (1 << (sig - 1)) or sig > 31:
-            t.proc.raise_signal(sig, info)
+        if (not t.proc.shared_pending & (1 << (sig - 1)) or rt) and not t.proc.raise_signal(
+                sig, info) and code != SI_USER:
+            raise KernelError(E.EAGAIN)     # the queue is full (__send_signal)
         return 0
     target = to if to is not None else t
-    if not target.own_pending & (1 << (sig - 1)):
-        target.add_pending(sig, info)
+    if ((not target.own_pending & (1 << (sig - 1)) or rt) and not target.add_pending(sig, info)
+            and code != SI_USER):
+        raise KernelError(E.EAGAIN)
     if target is not t and t.proc.cpu_sched is not None:
         t.proc.cpu_sched.signal_thread(target)
     return 0

@@ -7,6 +7,7 @@ from ..abi.consts import (CLD_EXITED, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SIGKILL,  
                           SIGSTOP, SIGURG, SIGWINCH)
 from . import sigframe
 from .hostsig import OWN_CHILDREN
+from .sigqueue import SIGRTMIN
 
 SIG_DFL, SIG_IGN = 0, 1
 # Default actions other than terminate: ignore (SIGCONT's continue is
@@ -47,19 +48,21 @@ def absorb_host_signals(t):
                 signo = exit_signal
             info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid,
                                     status=hi.si_status)
+        elif code < 0 and getattr(hi, "raw", None):
+            info = hi.raw       # sigqueue, a timer, tgkill: as sent, its value too
         else:
             info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
         if not ignored(t, signo):
-            if not t.proc.shared_pending & (1 << (signo - 1)):
-                t.proc.raise_signal(signo, info)
+            if not t.proc.shared_pending & (1 << (signo - 1)) or signo >= SIGRTMIN:
+                t.proc.raise_signal(signo, info)    # realtime ones queue (kernel.sigqueue)
 
 
 def _absorb_own(t):
     """Signals another process sent to this thread alone (tgkill)."""
     for hi in t.host.take_own(t.tid):
         if not ignored(t, hi.si_signo):
-            t.add_pending(hi.si_signo, sigframe.siginfo(hi.si_signo, hi.si_code, True,
-                                                        pid=hi.si_pid, uid=hi.si_uid))
+            t.add_pending(hi.si_signo, hi.raw if hi.si_code < 0 else sigframe.siginfo(
+                hi.si_signo, hi.si_code, True, pid=hi.si_pid, uid=hi.si_uid))
 
 
 def ignored(t, sig):

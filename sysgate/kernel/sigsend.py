@@ -3,19 +3,17 @@ sigqueueinfo calls, as kernel/signal.c. Guest processes are host processes:
 the guest's signals to another guest process are host signals (kernel.hostsig
 takes them in); only the session's own processes can be reached, so a
 confined guest cannot signal the host's processes."""
+import ctypes
 import os
 import struct
 
 from .errors import KernelError, E
+from .hostlibc import host_syscall
 from .registry import syscall
 from .session import guest_processes
 from .signal import NSIG, SI_TKILL, SI_USER, send_self
 from .sigpending import ignored
-
-
-def _check_target(t, pid):
-    if pid not in (0, -1, t.pid, -t.pid):
-        raise KernelError(E.ESRCH if pid > 0 else E.EPERM)
+from .tables.unistd import NR_X86_64
 
 
 def _signal_process(t, pid, sig, code):
@@ -94,40 +92,56 @@ def sys_tkill(t, tid, sig):
     return send_self(t, sig, to=target)
 
 
-@syscall("rt_sigqueueinfo", "pid sig ptr")
-def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
-    _check_target(t, pid)
+def _queued_info(t, info_ptr):
+    """The siginfo a sigqueue-style call sends (x86-64's layout) and its
+    code, which the caller may not forge as the kernel's or a kill's."""
     raw = t.mm.read(info_ptr, 128)
     code = struct.unpack_from("<i", raw, 8)[0]
+    if not t.is64:
+        raw = raw[:12] + b"\0" * 4 + raw[12:124]
+    return raw, code
+
+
+@syscall("rt_sigqueueinfo", "pid sig ptr")
+def sys_rt_sigqueueinfo(t, pid, sig, info_ptr):
+    own = pid in (0, -1, t.pid, -t.pid)
+    if not own and (pid <= 0 or pid not in guest_processes(t)):
+        raise KernelError(E.ESRCH if pid > 0 else E.EPERM)
+    raw, code = _queued_info(t, info_ptr)
     if code >= 0 or code == SI_TKILL:
         raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
-    if not t.is64:
-        raw = raw[:12] + b"\0" * 4 + raw[12:124]
-    send_self(t, sig)
-    t.siginfo[sig] = struct.pack("<i", sig) + raw[4:]
-    return 0
+    info = struct.pack("<i", sig) + raw[4:]
+    if not own:
+        # Another guest process (a host process): the host queues it with
+        # its bytes, and that sysgate hands them to its guest as they are.
+        return host_syscall(NR_X86_64["rt_sigqueueinfo"], pid, sig,
+                            ctypes.create_string_buffer(info, 128))
+    return send_self(t, sig, code=code, info=info)
 
 
 @syscall("rt_tgsigqueueinfo", "pid pid sig ptr")
 def sys_rt_tgsigqueueinfo(t, tgid, tid, sig, info_ptr):
     if tgid <= 0 or tid <= 0:
         raise KernelError(E.EINVAL)
-    raw = t.mm.read(info_ptr, 128)
-    code = struct.unpack_from("<i", raw, 8)[0]
+    raw, code = _queued_info(t, info_ptr)
     if (code >= 0 or code == SI_TKILL) and tid != t.tid:
         raise KernelError(E.EPERM)     # only sigqueue-style codes may be forged
     if not 1 <= sig <= NSIG:
         raise KernelError(E.EINVAL)
+    info = struct.pack("<i", sig) + raw[4:]
+    if tgid != t.pid and tgid in guest_processes(t):
+        # A thread of another guest process: the host queues it, bytes and all.
+        return host_syscall(NR_X86_64["rt_tgsigqueueinfo"], tgid, tid, sig,
+                            ctypes.create_string_buffer(info, 128))
     target = _own_thread(t, tid) if tgid == t.pid else None
     if target is None:
         raise KernelError(E.ESRCH)
-    if not t.is64:
-        raw = raw[:12] + b"\0" * 4 + raw[12:124]
     if ignored(t, sig):
         return 0
-    target.add_pending(sig, struct.pack("<i", sig) + raw[4:])
+    if not target.add_pending(sig, info):
+        raise KernelError(E.EAGAIN)     # the realtime queue is full (__send_signal)
     if target is not t and t.proc.cpu_sched is not None:
         t.proc.cpu_sched.signal_thread(target)
     return 0

@@ -12,6 +12,7 @@ import os
 import struct
 
 from .notify import Notifier
+from .sigqueue import SIGRTMIN, Queued
 from .sched import Timers
 
 
@@ -35,6 +36,7 @@ class Process:
         self.pid = os.getpid()
         self.shared_pending = 0       # process-directed signals (shared_pending)
         self.shared_siginfo = {}
+        self.shared_queued = Queued()  # realtime instances past the first (kernel.sigqueue)
         self.host = getattr(machine, "hostsig", None)   # signals from outside (hostsig)
         self.threads = {}             # tid -> Task, the live threads
         self.group_exit = None        # ('exit', code) / ('signal', signo, why) once ending
@@ -47,10 +49,14 @@ class Process:
         pending for the whole group; the thread complete_signal would pick
         (the leader unless it blocks it) is the one woken to act on it."""
         if signo:
+            bit = 1 << (signo - 1)
+            if signo >= SIGRTMIN and self.shared_pending & bit:
+                return self.shared_queued.put(signo, info)
             if info is not None:
                 self.shared_siginfo[signo] = info
-            self.shared_pending |= 1 << (signo - 1)
+            self.shared_pending |= bit
             self.retarget()
+        return True
 
     def retarget(self):
         """Give each pending group signal a thread that does not block it,
@@ -125,6 +131,7 @@ class Task:
         self.own_pending = 0          # thread-directed signals (tkill, faults)
         self.pending = self.proc.shared_pending   # own | the group's, kept current
         self.siginfo = {}             # signo -> siginfo of the thread's pending instance
+        self.queued = Queued()        # realtime instances past the first (kernel.sigqueue)
         self.saved_sigmask = None     # set by sigsuspend, restored after the handler
         self.rseq = None              # (address, length, signature) once registered
         self.restart_block = None     # what restart_syscall resumes
@@ -147,23 +154,40 @@ class Task:
         self.killed = False           # its group is ending, or another thread execs
 
     def add_pending(self, signo, info=None):
-        """A thread-directed signal (tkill, a fault): pending for this thread."""
-        self.own_pending |= 1 << (signo - 1)
-        self.pending |= 1 << (signo - 1)
+        """A thread-directed signal (tkill, a fault): pending for this
+        thread. False when a realtime instance could not be queued."""
+        bit = 1 << (signo - 1)
+        if signo >= SIGRTMIN and self.own_pending & bit:
+            return self.queued.put(signo, info)
+        self.own_pending |= bit
+        self.pending |= bit
         if info is not None:
             self.siginfo[signo] = info
+        return True
 
     def take_pending(self, signo):
         """Dequeue signo, the thread's own instance first (as dequeue_signal
-        looks at the thread's queue before the group's): its siginfo or None."""
+        looks at the thread's queue before the group's): its siginfo or None.
+        A realtime signal with more instances waiting stays pending."""
         bit = 1 << (signo - 1)
+        proc = self.proc
         if self.own_pending & bit:
-            self.own_pending &= ~bit
             info = self.siginfo.pop(signo, None)
+            more, nxt = self.queued.next(signo)
+            if more:
+                if nxt is not None:
+                    self.siginfo[signo] = nxt
+            else:
+                self.own_pending &= ~bit
         else:
-            info = self.proc.shared_siginfo.pop(signo, None)
-            self.proc.set_shared(self.proc.shared_pending & ~bit)
-        self.pending = self.own_pending | (self.pending & self.proc.shared_pending)
+            info = proc.shared_siginfo.pop(signo, None)
+            more, nxt = proc.shared_queued.next(signo)
+            if more:
+                if nxt is not None:
+                    proc.shared_siginfo[signo] = nxt
+            else:
+                proc.set_shared(proc.shared_pending & ~bit)
+        self.pending = self.own_pending | (self.pending & proc.shared_pending)
         return info
 
     def raise_signal(self, signo, info=None):
