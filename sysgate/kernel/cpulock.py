@@ -128,18 +128,11 @@ class CpuLock:
             self._unpark(o)
         self.cond.notify_all()
 
-    def _may_take(self, t):
-        if self.owner is not None:
-            return False
-        if self._dying(t) and t.exit_status is None:
-            return False
-        return self._next() is t
-
     def _take_locked(self, t, queued=False):
         if not queued:
             self.queue.append(t)
         self.ready.add(t)
-        while True:     # _may_take, inline
+        while True:     # may t take the CPU now?
             if (self.proc.group_exit is not None or t.killed) and t.exit_status is None:
                 self.queue.remove(t)
                 self.ready.discard(t)

@@ -112,7 +112,7 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     try:
         if host is None:
             if t.proc.cpu_sched is not None:
-                # _queue_wait, inline (the hand-off's path)
+                # Queue and sleep (the hand-off's path: no call spared)
                 w = Waiter(t, bitset)
                 queues = t.proc.futex_queues
                 q = queues.get(uaddr)
@@ -138,17 +138,6 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
         if e.errno == sched.ERESTART_RESTARTBLOCK:
             t.restart_block = lambda t2: _wait(t2, uaddr, val, deadline, op, bitset)
         raise
-
-
-def _queue_wait(t, uaddr, deadline, bitset, restart):
-    """Sleep on this process's queue for uaddr until a wake, a signal or
-    the deadline (CLOCK_MONOTONIC ns)."""
-    w = Waiter(t, bitset)
-    enqueue(t, uaddr, w)
-    try:
-        return sleep_until_woken(t, [w], deadline, restart)
-    finally:
-        dequeue(t, uaddr, w)
 
 
 def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
