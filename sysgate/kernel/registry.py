@@ -22,16 +22,16 @@ def _s32(v):
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _u32(v):
-    return v & 0xFFFFFFFF
+# The two commonest kinds are C callables, no Python frame per argument
+# (a system call reads up to six).
+_u32 = (0xFFFFFFFF).__and__
 
 
 def _s64(v):
     return v - (1 << 64) if v & (1 << 63) else v
 
 
-def _raw(v):
-    return v
+_raw = int      # a register value is an int already: int() hands it back
 
 
 KINDS = {
