@@ -120,8 +120,10 @@ CPU = False     # --cpu: CPU seconds of the run's processes instead of wall time
 def run_once(prefix, env, argv, stdin):
     t0 = time.perf_counter()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # In BUILD: `python3 -m sysgate` puts its working directory first on
+    # sys.path, where a checkout's root would shadow --baseline's PYTHONPATH.
     p = subprocess.run(prefix + argv, input=stdin, capture_output=True, env=env,
-                       timeout=1800)
+                       timeout=1800, cwd=BUILD)
     dt = time.perf_counter() - t0
     if CPU:
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)

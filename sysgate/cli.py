@@ -1,6 +1,6 @@
 """Command line: argument parsing and printing only."""
-import argparse
 import errno
+import gc
 import os
 import re
 import sys
@@ -8,18 +8,78 @@ import sys
 from .kernel.signal import NAMES as SIGNAL_NAMES
 
 EX_SOFTWARE = 70
+HELD_GC = False     # __main__ disabled the collector for the start-up (see _settle)
+
+
+def _size_or_none(text):
+    m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
+    n = int(m.group(1)) << 10 * " KMGT".index(m.group(2).upper() or " ") if m else 0
+    return n if n > 0 else None
 
 
 def _size(text):
     """A byte count: a number with an optional K, M, G or T (powers of 1024)."""
-    m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
-    n = int(m.group(1)) << 10 * " KMGT".index(m.group(2).upper() or " ") if m else 0
-    if n <= 0:
+    n = _size_or_none(text)
+    if n is None:
+        import argparse
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 512M, 4G, ...)")
     return n
 
 
+_CHOICES = {"--cpu": ("intel", "amd", "i486"), "--net": ("host", "admin", "none")}
+_CONVERT = {"--cpu": str, "--net": str, "--root": str, "--seed": int, "-g": int,
+            "--memory-limit": _size_or_none}
+_DEST = {"--cpu": "cpu", "--net": "net", "--root": "root", "--seed": "seed", "-g": "gdb_port",
+         "--memory-limit": "memory_limit"}
+
+
+def _quick_run(argv):
+    """`run`'s command line as argparse reads it (the parser _parser
+    builds), for its plain forms only: the options by their whole names,
+    PROGRAM after them or after one --, no -- among its arguments (argparse
+    would drop it). A start then imports and builds no argparse parser.
+    None for anything else, which argparse parses (and reports)."""
+    import types
+    if len(argv) < 2 or argv[0] != "run":
+        return None
+    o = dict(command="run", cpu="intel", root=None, seed=None, no_vdso=False,
+             memory_limit=None, net="host", gdb_port=None)
+    i = 1
+    while i < len(argv) and argv[i].startswith("-"):
+        a = argv[i]
+        i += 1
+        if a == "--":
+            break
+        if a == "--no-vdso":
+            o["no_vdso"] = True
+            continue
+        if a.startswith("-g") and len(a) > 2:
+            name, value = "-g", a[2:]
+        elif a.startswith("--") and "=" in a:
+            name, _, value = a.partition("=")
+        elif i < len(argv):
+            name, value = a, argv[i]
+            i += 1
+        else:
+            return None
+        if name not in _DEST or value.startswith(("-", "=")) or \
+                value not in _CHOICES.get(name, (value,)):
+            return None
+        try:
+            value = _CONVERT[name](value)
+        except ValueError:
+            return None
+        if value is None:
+            return None
+        o[_DEST[name]] = value
+    if i >= len(argv) or "--" in argv[i + 1:]:
+        return None
+    o["program"], o["args"] = argv[i], argv[i + 1:]
+    return types.SimpleNamespace(**o)
+
+
 def _run_options():
+    import argparse
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"],
                    help="CPU model the guest sees (default: intel)")
@@ -46,48 +106,63 @@ def _run_options():
     return p
 
 
-def _parser():
+COMMANDS = ("run", "trace", "diff", "bench", "syscalls", "probe")
+
+
+def _parser(argv=None):
+    """The command line's parser; only the named command's options are
+    built (a run need not pay for every subcommand's), all of them when no
+    command is named (`sysgate --help`, a mistake)."""
+    import argparse
     p = argparse.ArgumentParser(
         prog="sysgate",
         description="Run Linux x86 programs through faithful models of the system-call gates.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    common = _run_options()
-    sub.add_parser("run", parents=[common], help="run a program under sysgate")
-    tr = sub.add_parser("trace", parents=[common],
+    argv = sys.argv[1:] if argv is None else argv
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+
+    def want(name):
+        return named is None or named == name
+    common = _run_options() if named in (None, "run", "trace", "diff") else None
+    runs = [common] if common is not None else []
+    sub.add_parser("run", parents=runs, help="run a program under sysgate")
+    tr = sub.add_parser("trace", parents=runs if want("trace") else [],
                         help="run a program and print every crossing, strace-style")
-    tr.add_argument("-e", dest="expr", default="trace=all", metavar="trace=SET",
-                    help="calls to show: names and strace classes (%%file, %%desc, ...)")
-    tr.add_argument("-o", dest="output", metavar="FILE", help="write the trace to FILE")
-    tr.add_argument("-s", dest="strsize", type=int, default=32, metavar="N",
-                    help="maximum string size to print (default 32)")
-    tr.add_argument("-c", dest="summary", action="store_true",
-                    help="print a summary table instead of each call")
-    tr.add_argument("--json", action="store_true", help="one JSON object per event")
-    tr.add_argument("-f", dest="follow", action="store_true",
-                    help="follow forked children; their lines start with [pid N]")
-    sub.add_parser("diff", parents=[common],
+    if want("trace"):
+        tr.add_argument("-e", dest="expr", default="trace=all", metavar="trace=SET",
+                        help="calls to show: names and strace classes (%%file, %%desc, ...)")
+        tr.add_argument("-o", dest="output", metavar="FILE", help="write the trace to FILE")
+        tr.add_argument("-s", dest="strsize", type=int, default=32, metavar="N",
+                        help="maximum string size to print (default 32)")
+        tr.add_argument("-c", dest="summary", action="store_true",
+                        help="print a summary table instead of each call")
+        tr.add_argument("--json", action="store_true", help="one JSON object per event")
+        tr.add_argument("-f", dest="follow", action="store_true",
+                        help="follow forked children; their lines start with [pid N]")
+    sub.add_parser("diff", parents=runs if want("diff") else [],
                    help="compare the program's system calls natively (strace) and under sysgate")
     bn = sub.add_parser("bench", help="the probe's operations natively and under sysgate")
-    bn.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"])
-    bn.add_argument("-n", dest="count", type=int, default=20_000,
-                    help="operations per emulated loop (default 20000)")
-    bn.add_argument("--json", action="store_true")
-    bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
+    if want("bench"):
+        bn.add_argument("--cpu", default="intel", choices=["intel", "amd", "i486"])
+        bn.add_argument("-n", dest="count", type=int, default=20_000,
+                        help="operations per emulated loop (default 20000)")
+        bn.add_argument("--json", action="store_true")
+        bn.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
     sc = sub.add_parser("syscalls", help="which system calls sysgate runs, per ABI")
-    sc.add_argument("--abi", choices=["x86_64", "i386"], help="one ABI only")
-    sc.add_argument("--status", metavar="S[,S]",
-                    help="only these statuses (supported, partial, absent, missing)")
-    sc.add_argument("--markdown", action="store_true",
-                    help="the whole table as docs/syscalls.md holds it")
+    if want("syscalls"):
+        sc.add_argument("--abi", choices=["x86_64", "i386"], help="one ABI only")
+        sc.add_argument("--status", metavar="S[,S]",
+                        help="only these statuses (supported, partial, absent, missing)")
+        sc.add_argument("--markdown", action="store_true",
+                        help="the whole table as docs/syscalls.md holds it")
     pr = sub.add_parser("probe", help="measure the real host: its vDSO and crossing costs")
-    pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
-    pr.add_argument("--json", action="store_true", help="print one JSON object")
-    pr.add_argument("-n", dest="count", type=int, default=200_000,
-                    help="operations per timed loop (default 200000)")
+    if want("probe"):
+        pr.add_argument("--dump", metavar="FILE", help="write the host vDSO image to FILE")
+        pr.add_argument("--json", action="store_true", help="print one JSON object")
+        pr.add_argument("-n", dest="count", type=int, default=200_000,
+                        help="operations per timed loop (default 200000)")
     return p
-
-
 
 
 def describe_signal(signo):
@@ -278,9 +353,44 @@ def cmd_syscalls(opts):
     return 0
 
 
-def main(argv=None):
-    opts = _parser().parse_args(argv)
+def end(status):
+    """python3 -m sysgate's end, as sys.exit(status) would end the process
+    but without the interpreter's tear-down (every module, the machine and
+    its CPU freed one object at a time: some 20 ms): the buffers flushed,
+    the atexit functions run, then _exit. A flush that fails is left to
+    sys.exit, to report as it would."""
+    if status is None:
+        status = 0
+    if not isinstance(status, int):
+        sys.exit(status)
     try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        sys.exit(status)
+    import atexit
+    atexit._run_exitfuncs()
+    os._exit(status & 0xFF)
+
+
+def _settle():
+    """Start-up is over: what it built (modules, classes, tables: some
+    100,000 objects) lives as long as the process, so it goes where the
+    collector never looks again (nor writes, in a forked child, to the
+    pages that hold it), and collections start from here."""
+    global HELD_GC
+    if HELD_GC:
+        HELD_GC = False
+        gc.freeze()
+        gc.enable()
+
+
+def main(argv=None):
+    opts = _quick_run(sys.argv[1:] if argv is None else argv) or _parser(argv).parse_args(argv)
+    try:
+        if opts.command in ("run", "trace"):
+            from . import machine  # noqa: F401  (the rest of start-up's imports)
+        _settle()
         if opts.command == "probe":
             return cmd_probe(opts)
         if opts.command == "diff":

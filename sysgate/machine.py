@@ -21,7 +21,9 @@ from .trace.events import EventStream, kernel_listener
 from .trace.crossings import crossing_hook
 from . import hostthreads, program, runloop
 from .program import LoadError
-from . import handlers  # noqa: F401  (registers every system call)
+from .kernel.lazyreg import register_handlers
+
+register_handlers()     # every system call: its module imported at its first call
 
 
 class Machine:

@@ -366,3 +366,9 @@ def test_fast_gate_efault_matches_native_with_vdso():
     if m.gate.landing_pad is None:
         pytest.skip("no vDSO: the -EFAULT return has no landing pad to go back to")
     assert_same(_regs32_exe(), ["efault-syscall"], opts=["--cpu", "amd"])
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_start_segments(variant):
+    native, _ = assert_same(build("start_segments.c", variant))
+    assert native.stdout.startswith(b"ds 0 es 0 " if "64" in variant else b"ds 0x2b es 0x2b ")

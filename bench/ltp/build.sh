@@ -24,6 +24,8 @@ for bits in 64 32; do
     if [ ! -f "$src/.configured" ]; then
         rm -rf "$src"; mkdir -p "$src"
         if [ $# -ge 1 ]; then cp -a "$1"/. "$src"/
+             # a tree built before (for the other ABI) must not lend its objects
+             find "$src" \( -name '*.o' -o -name '*.a' \) -delete
         else git --git-dir="$mirror" archive HEAD | tar -x -C "$src"
              git --git-dir="$mirror" describe --tags > "$src/.version" 2>/dev/null || true
         fi

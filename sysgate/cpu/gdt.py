@@ -70,10 +70,13 @@ def _boot_gdt():
 
 
 def _boot_stub(entry, sp, cs):
-    """Ring-0 code that enters user mode the way Linux's start_thread does."""
+    """Ring-0 code that enters user mode the way Linux's start_thread does:
+    DS and ES null for a 64-bit program, __USER_DS for a 32-bit one
+    (start_thread_common's _ds)."""
+    ds = USER_DS if cs != USER_CS else 0
     return b"".join([
         b"\x66\xb8" + struct.pack("<H", KERNEL_DS), b"\x8e\xd0",   # mov ss
-        b"\x66\xb8" + struct.pack("<H", USER_DS), b"\x8e\xd8\x8e\xc0",  # ds, es
+        b"\x66\xb8" + struct.pack("<H", ds), b"\x8e\xd8\x8e\xc0",      # ds, es
         b"\x6a" + bytes([USER_DS]),                                 # push ss
         b"\x48\xb8" + struct.pack("<Q", sp), b"\x50",               # push rsp
         b"\x68\x02\x02\x00\x00",                                    # push rflags

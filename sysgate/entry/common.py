@@ -67,7 +67,10 @@ def do_syscall(gate, regs, table, is64, leave):
                 debug.syscall_stop(gate, regs, False)
             if task.pending or task.host.pending or -ERESTART_MAX <= regs.ax <= -ERESTART_MIN or (
                     task.timers.deadline is not None and now_ns() >= task.timers.deadline):
-                exit_to_user_mode_loop(task, regs)
+                if gate.in_hook:
+                    gate.cpu.stop()     # the run loop delivers (entry.threaded)
+                else:
+                    exit_to_user_mode_loop(task, regs)
         except ExitGroup as e:
             status = ("exit", e.status)
         except GuestSignal as s:

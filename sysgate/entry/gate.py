@@ -15,9 +15,13 @@ from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
 from .int80 import ENTRY32_NAMES, do_int80_syscall_32
 from .syscall64 import ENTRY64_NAMES, do_syscall_64
+from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
 from .vsyscall import VSYSCALL_ADDR, VSYSCALL_NRS, do_vsyscall  # noqa: F401 (re-exported)
+
+
+M32 = 0xFFFFFFFF
 
 
 class Gate:
@@ -33,6 +37,11 @@ class Gate:
         self.current = None        # pt_regs of the call in progress
         self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
         self.fault = None          # an exception a gate saw, for the run loop (traps)
+        # A process with threads: the gate, not the engine, decides which
+        # calls leave the CPU first (entry.threaded).
+        self.threaded = False
+        self.redo = False          # the next entry is a deferred call's dispatch
+        self.in_hook = False       # a call runs in the hook, its exit work left to the run loop
         cpu = self.cpu
         self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
         self._compat_syscall_ok = self.model.syscall_ok(True)
@@ -42,10 +51,13 @@ class Gate:
         self._write_ax = cpu.batch(["rax"]).write
         self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp"]).write
         self._fast32_ip = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
+        self._emu_stop = cpu.uc.emu_stop
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
         vals = self._read64()
+        if self.threaded:
+            return self._threaded("syscall", vals)
         if vals[9] & 0xFFFF == USER32_CS:
             if not self._compat_syscall_ok:
                 return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
@@ -54,14 +66,92 @@ class Gate:
 
     def sysenter_insn(self):
         vals = self._read32()
+        if self.threaded:
+            return self._threaded("sysenter", vals)
         if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
             return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
         do_fast_syscall_32(self, "sysenter", vals)
 
     def interrupt(self, vector):
         if vector == 0x80:
+            if self.threaded:
+                return self._threaded("intr", self._read32())
             return do_int80_syscall_32(self, self._read32())
         do_interrupt(self, vector)
+
+    # The two fast gates' bodies again, for the threaded path (kept out of
+    # the single-threaded path: a call there would cost every system call).
+    def _syscall(self, vals):
+        if vals[9] & 0xFFFF == USER32_CS:
+            if not self._compat_syscall_ok:
+                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
+            return do_fast_syscall_32(self, "syscall", self._read32())
+        do_syscall_64(self, vals)
+
+    def _sysenter(self, vals):
+        if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
+            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
+        do_fast_syscall_32(self, "sysenter", vals)
+
+    def _threaded(self, kind, vals):
+        """A system call of a process with threads (entry.threaded): run
+        here, or stop the CPU for the deferred dispatch."""
+        if self.redo:
+            self.redo = False       # this is the deferred dispatch: as with one thread
+        else:
+            compat = kind != "syscall" or vals[9] & 0xFFFF == USER32_CS
+            if not compat:
+                nr, uaddr, op, val = vals[0], vals[1], vals[2], vals[3]
+            else:
+                v32 = self._read32() if kind == "syscall" else vals
+                # compat SYSCALL: ECX is in EBP
+                nr, uaddr, op, val = v32[0], v32[1] & M32, v32[6 if kind == "syscall" else 2], \
+                    v32[3]
+            if self.machine.debug is None and self.task.proc.cpu_sched is not None:
+                # The common case (entry.threaded), inline: FUTEX_PRIVATE_FLAG
+                # and FUTEX_CLOCK_REALTIME aside, op is the command.
+                nr &= M32
+                how = DEFER
+                if nr == FUTEX[not compat]:
+                    if op & 0x7F in WAKES:
+                        how = INLINE_CALL
+                    elif op & 0x7F in WAITS:
+                        # A word that differs is EAGAIN at once; the caller
+                        # holds the CPU, so it cannot change meanwhile.
+                        cur = self.cpu.user_u32(uaddr)
+                        if cur is not None and cur != val & M32:
+                            how = INLINE_CALL
+                elif nr in INLINE[not compat]:
+                    how = INLINE_CALL
+                if how == DEFER:
+                    self.redo = True
+            else:
+                how = route(self)
+            if how == DEFER:
+                self.cpu.deferred = kind
+                self._emu_stop()
+                return
+            # Another thread may enter the gate while this call sleeps,
+            # but not while one runs in the hook: in_hook is this call's.
+            if how == INLINE_CALL:
+                self.in_hook = True
+                try:
+                    if kind == "syscall" and not compat:
+                        return do_syscall_64(self, vals)
+                    return self._run(kind, vals)
+                finally:
+                    self.in_hook = False
+        if kind == "syscall" and vals[9] & 0xFFFF != USER32_CS:
+            return do_syscall_64(self, vals)
+        return self._run(kind, vals)
+
+    def _run(self, kind, vals):
+        if kind == "syscall":
+            self._syscall(vals)
+        elif kind == "sysenter":
+            self._sysenter(vals)
+        else:
+            do_int80_syscall_32(self, vals)
 
     def vsyscall(self, addr):
         """User code jumped into the vsyscall page (the trap layer saw the

@@ -95,6 +95,6 @@ def end_as(t, signo):
     """End this host process as the guest task t ended, killed by signo:
     with the host's core flag where a core would be dumped (die), else the
     plain way."""
-    from .hostsig import die_by_signal
+    from .hostsigcalls import die_by_signal
     die(t, signo)
     die_by_signal(signo)

@@ -65,11 +65,24 @@ class CpuLock:
     # drops it): the woken thread finds the mutex and the GIL free instead
     # of waking only to wait for them while the waker, preempted by its
     # wakee, still holds them.
+    # The hot paths (sleep, wake, a hand-off) take the mutex by hand and
+    # let it go through _unlock, and test who is next inline: a futex
+    # hand-off is counted in Python calls.
     def _unpark(self, t):
         """Wake t out of _park (mutex held; issued when it is let go)."""
         if not t.cpu_token:
             t.cpu_token = True
-            self._deferred.append(park.word(t))
+            self._deferred.append(park.word(t) if t.cpu_cv is None else t.cpu_cv)
+
+    def _unlock(self):
+        """Let go of the mutex, then issue the unparks made while it was held."""
+        todo = self._deferred
+        if todo:
+            self._deferred = []
+            self.mutex.release()
+            park.wake(todo)
+        else:
+            self.mutex.release()
 
     def _locked(self):
         """`with`: the mutex, with the unparks made inside issued on leaving."""
@@ -78,12 +91,13 @@ class CpuLock:
     def _park(self, t, timeout=None):
         """Wait (mutex held, let go meanwhile) for an unpark of t or the
         timeout (seconds); a wake-up may be spurious."""
-        w = park.word(t)
-        todo, self._deferred = self._deferred, []
+        w = park.word(t) if t.cpu_cv is None else t.cpu_cv
+        todo = self._deferred
+        if todo:
+            self._deferred = []
         self.mutex.release()
         try:
-            park.wake(todo)
-            park.wait(w, timeout)
+            park.wake_and_wait(todo, w, timeout)
         finally:
             self.mutex.acquire()
         if t.cpu_token:
@@ -114,25 +128,24 @@ class CpuLock:
             self._unpark(o)
         self.cond.notify_all()
 
-    def _may_take(self, t):
-        if self.owner is not None:
-            return False
-        if self._dying(t) and t.exit_status is None:
-            return False
-        return self._next() is t
-
     def _take_locked(self, t, queued=False):
         if not queued:
             self.queue.append(t)
         self.ready.add(t)
-        while not self._may_take(t):
-            if self._dying(t) and t.exit_status is None:
+        while True:     # may t take the CPU now?
+            if (self.proc.group_exit is not None or t.killed) and t.exit_status is None:
                 self.queue.remove(t)
                 self.ready.discard(t)
                 if self.chosen is t:
                     self.chosen = None
                 self._notify_next()
                 raise ThreadKilled()
+            if self.owner is None:
+                if self.det and self.chosen is not None:
+                    if self.chosen is t:
+                        break
+                elif self.queue[0] is t:
+                    break
             self._park(t)
         self.queue.remove(t)
         self.ready.discard(t)
@@ -148,19 +161,32 @@ class CpuLock:
             self.ready.add(t)
         else:
             self.ready.discard(t)
-        if self.det and self.ready:
-            self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
-        self._notify_next()
+        if self.det:
+            if self.ready:
+                self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+            self._notify_next()
+        elif self.queue:
+            nxt = self.queue[0]
+            if not nxt.cpu_token:       # _unpark, inline
+                nxt.cpu_token = True
+                self._deferred.append(park.word(nxt) if nxt.cpu_cv is None else nxt.cpu_cv)
 
     def acquire(self, t):
-        with self._locked():
+        self.mutex.acquire()
+        try:
             self._take_locked(t)
+        finally:
+            self._unlock()
         self.machine.switch_to(t)
-        self._check_killed(t)
+        if (self.proc.group_exit is not None or t.killed) and t.exit_status is None:
+            raise ThreadKilled()
 
     def release(self, t, ready=False):
-        with self._locked():
+        self.mutex.acquire()
+        try:
             self._release_locked(t, ready)
+        finally:
+            self._unlock()
 
     def slice_insns(self):
         """The next slice's length: with --seed, counted in instructions
@@ -198,10 +224,11 @@ class CpuLock:
     def sleep(self, t, deadline=None):
         """Give up the CPU until wake(t), a signal or the group's end, or
         until deadline (time.monotonic seconds); True when woken."""
-        with self._locked():
+        self.mutex.acquire()
+        try:
             self._release_locked(t, False)
             t.sleeping = True
-            while not (t.wakeup or self._dying(t)):
+            while not (t.wakeup or self.proc.group_exit is not None or t.killed):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     break
@@ -209,8 +236,11 @@ class CpuLock:
             woken = t.wakeup
             t.wakeup = t.sleeping = False
             self._take_locked(t, queued=t in self.queue)
+        finally:
+            self._unlock()
         self.machine.switch_to(t)
-        self._check_killed(t)
+        if (self.proc.group_exit is not None or t.killed) and t.exit_status is None:
+            raise ThreadKilled()
         return woken
 
     def _queue_sleeper(self, t):
@@ -225,9 +255,17 @@ class CpuLock:
     def wake(self, t):
         """Make a sleeper runnable (a futex wake, a signal); a thread in a
         host wait is kicked out of it (one asleep here needs no kick)."""
-        with self._locked():
+        self.mutex.acquire()
+        try:
             sleeping = t.sleeping
-            self._queue_sleeper(t)
+            t.wakeup = True         # _queue_sleeper, inline
+            if sleeping and t not in self.queue:
+                self.queue.append(t)
+                self.ready.add(t)
+                if self.owner is None and self._next() is t:
+                    self._unpark(t)
+        finally:
+            self._unlock()
         if not sleeping:
             kick = getattr(t.host, "kick", None)
             if kick is not None:

@@ -75,17 +75,56 @@ def _host_wait(t, host, val, deadline, bitset):
         first = False
 
 
+def _load_u32(t, uaddr):
+    """The futex word (uaddr aligned), read as user code would: in place
+    when the CPU maps it from host memory, else through the checked read."""
+    v = t.mm.cpu.user_u32(uaddr)
+    if v is None:
+        v = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
+    return v
+
+
+TASK_SIZE_MAX = (1 << 47) - 0x1000
+
+
+def _futex_key(t, uaddr, op):
+    """get_futex_key's faults: a private futex's key is its address, and
+    only access_ok is checked (a wake on an unmapped word finds no waiter,
+    it does not fault); a shared one's page is looked up (EFAULT when
+    unmapped)."""
+    if op & FUTEX_PRIVATE_FLAG:
+        if uaddr >= TASK_SIZE_MAX:
+            raise KernelError(E.EFAULT)
+    elif t.mm.cpu.user_u32(uaddr) is None:
+        _load_u32(t, uaddr)
+
+
 def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
     if uaddr & 3:
         raise KernelError(E.EINVAL)
-    if struct.unpack("<I", t.mm.read(uaddr, 4))[0] != val & 0xFFFFFFFF:
+    cur = t.mm.cpu.user_u32(uaddr)       # _load_u32, inline
+    if cur is None:
+        cur = _load_u32(t, uaddr)
+    if cur != val & 0xFFFFFFFF:
         raise KernelError(E.EAGAIN)
     restart = sched.ERESTARTSYS if deadline is None else sched.ERESTART_RESTARTBLOCK
-    host = shared_word(t, uaddr, op)
+    host = None if op & FUTEX_PRIVATE_FLAG else shared_word(t, uaddr, op)
     try:
         if host is None:
             if t.proc.cpu_sched is not None:
-                return _queue_wait(t, uaddr, deadline, bitset, restart)
+                # Queue and sleep (the hand-off's path: no call spared)
+                w = Waiter(t, bitset)
+                queues = t.proc.futex_queues
+                q = queues.get(uaddr)
+                if q is None:
+                    queues[uaddr] = [w]
+                else:
+                    q.append(w)
+                try:
+                    return sleep_until_woken(t, (w,), deadline, restart)
+                finally:
+                    if not w.woken:
+                        dequeue(t, uaddr, w)
             sched.sleep_until(t, deadline, restart)
             raise KernelError(E.ETIMEDOUT)
         with host_wait(t):
@@ -101,17 +140,6 @@ def _wait(t, uaddr, val, deadline, op=0, bitset=0xFFFFFFFF):
         raise
 
 
-def _queue_wait(t, uaddr, deadline, bitset, restart):
-    """Sleep on this process's queue for uaddr until a wake, a signal or
-    the deadline (CLOCK_MONOTONIC ns)."""
-    w = Waiter(t, bitset)
-    enqueue(t, uaddr, w)
-    try:
-        return sleep_until_woken(t, [w], deadline, restart)
-    finally:
-        dequeue(t, uaddr, w)
-
-
 def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
     """Wake up to n of this process's waiters on uaddr. A PI or requeue-PI
     waiter met on the way is EINVAL (futex_wake), after the wakes so far."""
@@ -119,6 +147,7 @@ def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
     if not q or n <= 0:
         return 0
     woken = 0
+    wake = t.proc.cpu_sched.wake
     for w in list(q):
         if w.pi or w.requeue is not None:
             if not q:
@@ -128,7 +157,7 @@ def wake_queue(t, uaddr, n, bitset=0xFFFFFFFF):
             continue
         q.remove(w)
         w.woken = True
-        t.proc.cpu_sched.wake(w.task)
+        wake(w.task)
         woken += 1
         if woken >= n:
             break
@@ -209,19 +238,28 @@ def do_futex(t, uaddr, op, val, timeout, uaddr2, val3, wide):
             raise KernelError(E.EINVAL)
         if uaddr & 3:
             raise KernelError(E.EINVAL)
-        t.mm.read(uaddr, 4)
-        host = shared_word(t, uaddr, op)
-        if host is None:
-            return _wake_private(t, uaddr, val, bitset)
-        return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        if not op & FUTEX_PRIVATE_FLAG:
+            _futex_key(t, uaddr, op)
+            host = shared_word(t, uaddr, op)
+            if host is not None:
+                return checked(host_futex(host, FUTEX_WAKE_BITSET, val, val3=bitset))
+        elif uaddr >= TASK_SIZE_MAX:
+            raise KernelError(E.EFAULT)     # _futex_key's private case, inline
+        if t.proc.cpu_sched is None:
+            return 0             # no other thread can be waiting
+        n = val & 0xFFFFFFFF
+        return wake_queue(t, uaddr, n if 0 < n < 0x80000000 else 1, bitset)
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP):
         if uaddr & 3 or uaddr2 & 3:
             raise KernelError(E.EINVAL)
         nr2 = _s32(timeout)      # the "timeout" argument is a count here
         if cmd != FUTEX_WAKE_OP and (_s32(val) < 0 or nr2 < 0):
             raise KernelError(E.EINVAL)
-        cur = struct.unpack("<I", t.mm.read(uaddr, 4))[0]
-        old = struct.unpack("<I", t.mm.read(uaddr2, 4))[0]
+        _futex_key(t, uaddr, op)
+        _futex_key(t, uaddr2, op)
+        # Only CMP_REQUEUE reads the first word, only WAKE_OP the second.
+        cur = _load_u32(t, uaddr) if cmd == FUTEX_CMP_REQUEUE else None
+        old = _load_u32(t, uaddr2) if cmd == FUTEX_WAKE_OP else None
         host, host2 = shared_word(t, uaddr, op), shared_word(t, uaddr2, op)
         if host is not None and host2 is not None:
             # Both words are shared memory: the host does the whole call,

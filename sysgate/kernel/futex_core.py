@@ -8,6 +8,7 @@ import time
 from . import sched
 from .errors import KernelError, E
 from .hostlibc import syscall_errno
+from .sigpending import absorb_host_signals
 from .tables.unistd import NR_X86_64
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
@@ -97,15 +98,23 @@ def sleep_until_woken(t, waiters, deadline, restart):
     signal comes (restart) or the deadline (CLOCK_MONOTONIC ns) passes
     (ETIMEDOUT); the guest's timers still fire meanwhile."""
     lock = t.proc.cpu_sched
+    timers = t.timers
     while True:
         for i, w in enumerate(waiters):
             if w.woken:
                 return i
-        t.timers.expire()
-        if sched.interruptible(t):
+        if timers.deadline is not None:     # kept current (Timers.refresh)
+            timers.expire()
+        absorb_host_signals(t)              # sched.interruptible, inline
+        if t.pending & ~t.sigmask:
             raise KernelError(restart)
+        until = timers.deadline
+        if deadline is not None and (until is None or deadline < until):
+            until = deadline
+        if until is None:
+            lock.sleep(t)           # a futex hand-off: no clock to read
+            continue
         now = sched.now_ns()
         if deadline is not None and now >= deadline:
             raise KernelError(E.ETIMEDOUT)
-        until = [d for d in (deadline, t.timers.next_deadline()) if d is not None]
-        lock.sleep(t, time.monotonic() + (min(until) - now) / 1e9 if until else None)
+        lock.sleep(t, time.monotonic() + (until - now) / 1e9)

@@ -36,10 +36,12 @@ import signal
 import struct
 import threading
 
-from ..abi.consts import (CLOCK_MONOTONIC, SA_NOCLDWAIT, SA_RESTORER, SIGEV_THREAD_ID,
+from ..abi.consts import (CLOCK_MONOTONIC, SA_NOCLDWAIT, SIGEV_THREAD_ID,
                           TIMER_ABSTIME)
 from .deadline import RETRY_SECONDS, DeadlineWatch
 from .hostlibc import libc
+from .hostsigcalls import (NR_RT_SIGACTION, NR_TGKILL, POKE, install_poke, own_pending,
+                           take_now)
 from .tables.unistd import NR_X86_64
 
 # Faults of sysgate itself must still kill it; KILL and STOP cannot be caught.
@@ -48,19 +50,16 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS,
 FORWARDED = frozenset(signal.valid_signals()) - NOT_FORWARDED
 THREAD_LOOK, IDLE_LOOK = 0.01, 0.1
 _FORWARDED_BITS = sum(1 << (s - 1) for s in FORWARDED)
-# The host's (x86-64) numbers: its struct kernel_sigaction is 4 longs.
-(NR_RT_SIGACTION, NR_TGKILL, NR_RT_SIGTIMEDWAIT, NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX,
- NR_SIGNALFD4) = (NR_X86_64[n] for n in ("rt_sigaction", "tgkill", "rt_sigtimedwait",
-                                        "timer_create", "timer_settime", "futex", "signalfd4"))
+(NR_TIMER_CREATE, NR_TIMER_SETTIME, NR_FUTEX, NR_SIGNALFD4) = (
+    NR_X86_64[n] for n in ("timer_create", "timer_settime", "futex", "signalfd4"))
 SFD_NONBLOCK_CLOEXEC = os.O_NONBLOCK | os.O_CLOEXEC
 FUTEX_WAKE_PRIVATE = 1 | 128
-# glibc's own SIGCANCEL, which sysgate's process never uses (no
+# POKE is glibc's own SIGCANCEL, which sysgate's process never uses (no
 # pthread_cancel): never a guest's signal (sigfillset leaves it out). So a
 # guest's signal 32 (or 33, glibc's SIGSETXID) from another process is lost:
 # it is not in FORWARDED, and a thread that takes it runs POKE's empty
 # handler. Natively a glibc program cannot catch either (sigaction refuses
 # them) and dies of it; a musl or raw-syscall program could catch it.
-POKE = 32
 # Children sysgate forks for itself (probes): their SIGCHLD is not the guest's.
 OWN_CHILDREN = set()
 
@@ -93,7 +92,7 @@ class HostSignals:
         if self.thread is None and threading.current_thread() is threading.main_thread():
             self.saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
             self.main_tid = threading.get_native_id()
-            self.can_poke = _install_poke()
+            self.can_poke = install_poke()
             self._spawn()
         if self.deadlines.thread is None:
             self.deadlines.start()      # after the block: it inherits the mask
@@ -154,7 +153,7 @@ class HostSignals:
             else:
                 ready = watch.poll(timeout * 1000)
                 with self._taking:
-                    self._queue_one(_take_now(_FORWARDED_BITS) if ready else None)
+                    self._queue_one(take_now(_FORWARDED_BITS) if ready else None)
             if self.closing:
                 return
             if tids is not None and self._look_at_threads(tids):
@@ -204,7 +203,7 @@ class HostSignals:
         while bits:
             low = bits & -bits
             bits &= ~low
-            info = _take_now(low)
+            info = take_now(low)
             if info is not None:
                 out.append(info)
         return out
@@ -267,7 +266,7 @@ class HostSignals:
             return
         with self._taking:
             while True:
-                info = _take_now(_FORWARDED_BITS)
+                info = take_now(_FORWARDED_BITS)
                 if info is None or info.si_signo not in FORWARDED:
                     return
                 self.queue.append(info)
@@ -323,96 +322,3 @@ class HostSignals:
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signo})
             signal.signal(signo, old)
-
-
-def own_pending(tid):
-    """The signals pending for host thread tid alone (its SigPnd), as a
-    mask; tid may be "thread-self"."""
-    try:
-        with open(f"/proc/self/task/{tid}/status" if tid != "thread-self"
-                  else "/proc/thread-self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"SigPnd:"):
-                    return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-class HostInfo:
-    """A host siginfo: the fields the guest's is made of, and its bytes (a
-    sigqueue's value, a timer's id: the guest's siginfo as it was sent)."""
-    __slots__ = ("si_signo", "si_code", "si_pid", "si_uid", "si_status", "raw")
-
-    def __init__(self, raw):
-        self.si_signo, _, self.si_code, _, self.si_pid, self.si_uid, self.si_status = \
-            struct.unpack_from("<iiiiiIi", raw)
-        self.raw = raw
-
-
-def _take_now(mask):
-    """rt_sigtimedwait(mask, zero timeout) on the calling host thread, raw:
-    Python's signal.sigtimedwait reports a tgkill's SI_TKILL as 0."""
-    buf = ctypes.create_string_buffer(128)
-    m = ctypes.c_uint64(mask)
-    zero = (ctypes.c_long * 2)(0, 0)
-    if libc.syscall(NR_RT_SIGTIMEDWAIT, ctypes.byref(m), buf, zero, 8) <= 0:
-        return None
-    return HostInfo(buf.raw)
-
-
-def tgkill(tgid, tid, sig):
-    """The host's tgkill (a guest's signal to one thread of another guest
-    process: guest tids are host tids): 0 or a negative errno."""
-    if libc.syscall(NR_TGKILL, tgid, tid, sig) == 0:
-        return 0
-    return -ctypes.get_errno()
-
-
-def _install_poke():
-    """Give POKE a handler that does nothing (libc's getpid, which ignores
-    its argument), installed without SA_RESTART so a blocked call fails with
-    EINTR. The restorer is libc's, read from an action libc installed
-    (Python's SIGINT or SIGPIPE). False when none is found."""
-    old = (ctypes.c_ulong * 4)()
-    for sig in (signal.SIGINT, signal.SIGPIPE):
-        if libc.syscall(NR_RT_SIGACTION, sig, None, old, 8) == 0 and old[1] & SA_RESTORER:
-            break
-    else:
-        return False
-    handler = ctypes.cast(libc.getpid, ctypes.c_void_p).value
-    act = (ctypes.c_ulong * 4)(handler, SA_RESTORER, old[2], 0)
-    return libc.syscall(NR_RT_SIGACTION, POKE, act, None, 8) == 0
-
-
-def inherited():
-    """(ignored, blocked): the signals this process was started with
-    ignored and blocked, which a program run natively would inherit. SIGPIPE
-    and SIGXFSZ are left out of ignored: Python ignores them itself at start,
-    so what the caller gave is lost (and default is by far the usual)."""
-    ignored = set()
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("SigIgn:"):
-                    bits = int(line.split()[1], 16)
-                    ignored = {s for s in range(1, 65) if bits >> (s - 1) & 1}
-    except (OSError, ValueError):
-        pass
-    ignored -= {signal.SIGPIPE, signal.SIGXFSZ, signal.SIGKILL, signal.SIGSTOP}
-    blocked = {int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])}
-    return ignored, blocked - {signal.SIGKILL, signal.SIGSTOP}
-
-
-def die_by_signal(signo):
-    """End this host process as the guest ended: killed by signo (no core
-    file: a core of sysgate is not the guest's)."""
-    try:
-        libc.prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0
-    except (OSError, AttributeError):
-        pass
-    if signo not in (signal.SIGKILL, signal.SIGSTOP):   # their action cannot change
-        signal.signal(signo, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signo})
-    os.kill(os.getpid(), signo)
-    os._exit(128 + signo)      # a signal whose default action does not kill

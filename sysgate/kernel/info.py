@@ -63,6 +63,9 @@ def _limit(t, res):
         raise KernelError(E.EINVAL)
     if res in t.rlimits:
         return t.rlimits[res]
+    if res == resource.RLIMIT_NOFILE:
+        cur, mx = t.files.nofile
+        return (cur, RLIM64_INFINITY if mx < 0 else mx)
     cur, mx = resource.getrlimit(res)
     return (RLIM64_INFINITY if cur < 0 else cur, RLIM64_INFINITY if mx < 0 else mx)
 

@@ -3,7 +3,6 @@ asks for it, or a network namespace of the guest's own."""
 import ctypes
 import fcntl
 import os
-import socket
 import struct
 
 from .hostlibc import libc
@@ -65,6 +64,7 @@ def _private_netns():
                            ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as f:
                 f.write(text)
+    import socket       # here: the socket module costs every start some milliseconds
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifr = bytearray(struct.pack("16sh", b"lo", 0).ljust(40, b"\0"))
         fcntl.ioctl(s, SIOCGIFFLAGS, ifr)

@@ -100,10 +100,27 @@ def sys_oldumount(t, name):
     return _umount(t, name, 0)
 
 
-@syscall("setns", "fd int", status="partial", note="no namespace file is the guest's to name")
+NSFS_MAGIC = 0x6E736673
+NS_GET_NSTYPE = 0xB703
+
+
+@syscall("setns", "fd int", status="partial", note=_NOTE)
 def sys_setns(t, fd, nstype):
-    t.files.get(fd)             # EBADF first
-    raise KernelError(E.EINVAL)
+    """A namespace file (/proc/self/ns/<x>, the host's) of the type asked
+    for, or of any with nstype 0, is a namespace the guest may not enter
+    (EPERM, as for a process without CAP_SYS_ADMIN); anything else EINVAL."""
+    import fcntl
+    from .fs.prochost import _fstatfs, _statfs
+    host = t.files.get(fd).host             # EBADF first
+    if _fstatfs(host, _statfs) != 0 or ctypes.c_long.from_buffer(_statfs).value != NSFS_MAGIC:
+        raise KernelError(E.EINVAL)
+    try:
+        kind = fcntl.ioctl(host, NS_GET_NSTYPE)
+    except OSError:
+        raise KernelError(E.EINVAL) from None
+    if nstype and nstype != kind:
+        raise KernelError(E.EINVAL)
+    raise KernelError(E.EPERM)
 
 
 @syscall("reboot", "int int uint ptr", status="partial", note=_NOTE)
@@ -219,3 +236,45 @@ def _timex32(h):
                       c(tv_sec), c(tv_usec), c(tick), c(ppsfreq), c(jitter), shift,
                       c(stabil), c(jitcnt), c(calcnt), c(errcnt), c(stbcnt), tai)
     return out.ljust(TIMEX_32, b"\0")
+
+
+# --- unshare -----------------------------------------------------------------
+_CLONE_THREAD, _CLONE_SIGHAND, _CLONE_VM = 0x10000, 0x800, 0x100
+_CLONE_FS, _CLONE_FILES, _CLONE_SYSVSEM = 0x200, 0x400, 0x40000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWIPC = 0x20000, 0x10000000, 0x8000000
+_NAMESPACES = (0x20000 | 0x2000000 | 0x4000000 | 0x8000000 | 0x10000000 | 0x20000000
+               | 0x40000000 | 0x80)     # NS CGROUP UTS IPC USER PID NET TIME
+_UNSHARE_OK = (_CLONE_THREAD | _CLONE_FS | _CLONE_SIGHAND | _CLONE_VM | _CLONE_FILES
+               | _CLONE_SYSVSEM | _NAMESPACES)
+_UNSHARE_NOTE = ("new namespaces refused (EPERM: no CAP_SYS_ADMIN over the host); a thread "
+                 "of a threaded process cannot take a descriptor table or fs context of its own")
+
+
+@syscall("unshare", "ulong", status="partial", note=_UNSHARE_NOTE)
+def sys_unshare(t, flags):
+    """ksys_unshare's checks in its order. What a single-threaded process
+    shares with nobody (its descriptor table, fs context, signal handlers,
+    memory) is already its own: nothing to do, as Linux does nothing."""
+    if flags & _CLONE_NEWUSER:
+        flags |= _CLONE_THREAD | _CLONE_FS
+    if flags & _CLONE_VM:
+        flags |= _CLONE_SIGHAND
+    if flags & _CLONE_SIGHAND:
+        flags |= _CLONE_THREAD
+    if flags & _CLONE_NEWNS:
+        flags |= _CLONE_FS
+    if flags & ~_UNSHARE_OK:
+        raise KernelError(E.EINVAL)
+    threaded = len(t.proc.threads) > 1
+    if flags & (_CLONE_THREAD | _CLONE_SIGHAND | _CLONE_VM) and threaded:
+        raise KernelError(E.EINVAL)
+    if flags & _NAMESPACES:
+        raise KernelError(E.EPERM)
+    if flags & (_CLONE_FILES | _CLONE_FS) and threaded:
+        raise KernelError(E.EINVAL)
+    if flags & _CLONE_SYSVSEM:
+        # semaphores are the host's (kernel.ipc): so is the undo list the
+        # host thread making the call lets go of
+        from .tables.unistd import NR_X86_64
+        libc.syscall(ctypes.c_long(NR_X86_64["unshare"]), ctypes.c_long(_CLONE_SYSVSEM))
+    return 0

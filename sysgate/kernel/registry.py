@@ -12,8 +12,6 @@ each naming the arguments its variant fixes, and a name may be one ABI's
 only ("i386:setuid", which takes 16-bit ids).
 """
 import functools
-import inspect
-from dataclasses import dataclass
 
 from .tables.unistd import NR_I386, NR_X86_64
 
@@ -24,16 +22,16 @@ def _s32(v):
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _u32(v):
-    return v & 0xFFFFFFFF
+# The two commonest kinds are C callables, no Python frame per argument
+# (a system call reads up to six).
+_u32 = (0xFFFFFFFF).__and__
 
 
 def _s64(v):
     return v - (1 << 64) if v & (1 << 63) else v
 
 
-def _raw(v):
-    return v
+_raw = int      # a register value is an int already: int() hands it back
 
 
 KINDS = {
@@ -47,15 +45,20 @@ KINDS = {
 }
 
 
-@dataclass
 class Syscall:
-    name: str            # its function's, less sys_; a variant's, its call's
-    fn: object
-    kinds: tuple         # as the trace reads them: a "file" argument is an "fd"
-    status: str = "supported"
-    note: str = ""
-    bound: dict = None   # arguments the registration fixes (a variant's)
-    call: object = None  # fn, with bound applied and "file" arguments looked up
+    # A plain class, as Entry: a dataclass costs every start a third of a millisecond.
+    def __init__(self, name, fn, kinds, status="supported", note="", bound=None, call=None):
+        self.name = name        # its function's, less sys_; a variant's, its call's
+        self.fn = fn
+        self.kinds = kinds      # as the trace reads them: a "file" argument is an "fd"
+        self.status = status
+        self.note = note
+        self.bound = bound      # arguments the registration fixes (a variant's)
+        self.call = call        # fn, with bound applied and "file" arguments looked up
+        self.lazy = False       # a stand-in for a module not imported yet (kernel/lazyreg.py)
+
+    def __repr__(self):
+        return f"Syscall({self.name!r}, {self.status!r})"
 
 
 # (abi, name) -> Syscall; abi None: both ABIs, unless one has its own.
@@ -77,12 +80,9 @@ def syscall(names, args="", status="supported", note="", **bound):
             raise ValueError(f"{names}: unknown argument kind {k!r}")
 
     def register(fn):
-        sig = list(inspect.signature(fn).parameters.values())[1:]
-        params = [p.name for p in sig if p.kind is p.POSITIONAL_OR_KEYWORD
-                  and (p.name in bound or p.default is p.empty)]
+        params, varargs = _parameters(fn, bound)
         free = [p for p in params if p not in bound]
-        if len(params) != len(free) + len(bound) or (
-                len(free) != len(kinds) and not any(p.kind is p.VAR_POSITIONAL for p in sig)):
+        if len(params) != len(free) + len(bound) or (len(free) != len(kinds) and not varargs):
             raise ValueError(f"{fn.__name__}: {len(free)} parameters for {len(kinds)} kinds")
         # A variant (a registration that fixes arguments) is known by its
         # call's name; otherwise the handler by its own.
@@ -96,11 +96,28 @@ def syscall(names, args="", status="supported", note="", **bound):
         for name in names.split():
             abi, _, name = name.rpartition(":")
             key = (abi or None, name)
-            if key in HANDLERS:
+            old = HANDLERS.get(key)
+            if old is not None and not old.lazy:
                 raise ValueError(f"{name} registered twice")
             HANDLERS[key] = call
+            if old is not None:
+                # A stand-in becomes the handler: tables built with it
+                # (whose entries copy its .call) stay right.
+                vars(old).update(vars(call))
         return fn
     return register
+
+
+def _parameters(fn, bound):
+    """The names of fn's positional-or-keyword parameters after the task
+    that bound fixes or that have no default, and whether it takes *args;
+    read from its code object, as inspect.signature would give them (whose
+    import and 366 calls cost every start some milliseconds)."""
+    co = fn.__code__
+    first_default = co.co_argcount - len(fn.__defaults__ or ())
+    names = [name for i, name in enumerate(co.co_varnames[:co.co_argcount])
+             if i >= max(1, co.co_posonlyargcount) and (name in bound or i < first_default)]
+    return names, bool(co.co_flags & 0x04)      # CO_VARARGS
 
 
 def _bind(fn, free, params, bound):
@@ -139,13 +156,16 @@ X86_64_UNIMPLEMENTED = frozenset(("set_thread_area", "get_thread_area", "uselib"
                                   "epoll_wait_old", "vserver"))
 
 
-@dataclass
 class Entry:
-    nr: int
-    name: str
-    call: Syscall
-    convert: tuple       # one function per argument
-    fn: object = None    # call.call, one attribute lookup nearer the hot path
+    __slots__ = ("nr", "name", "call", "convert", "fn")
+
+    def __init__(self, nr, name, call, convert, fn=None):
+        self.nr, self.name, self.call = nr, name, call
+        self.convert = convert  # one function per argument
+        self.fn = fn            # call.call, one attribute lookup nearer the hot path
+
+    def __repr__(self):
+        return f"Entry({self.nr}, {self.name!r})"
 
 
 def converters(abi, kinds):

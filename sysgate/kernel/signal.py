@@ -166,7 +166,7 @@ def before_action_change(t):
 def inherit_signal_state(t):
     """The first program starts with the ignored signals and the mask of
     whoever ran sysgate, as it would natively (nohup's ignored SIGHUP)."""
-    from .hostsig import inherited
+    from .hostsigcalls import inherited
     ignored, blocked = inherited()
     for sig in ignored:
         t.sigactions[sig] = (SIG_IGN, 0, 0, 0, not t.is64)

@@ -52,5 +52,15 @@ class Queued:
             del self.more[signo]
         return True, info
 
+    def take(self, infos, signo):
+        """Take signo's instance whose siginfo infos (the holder's signo ->
+        siginfo) holds, and put the next waiting one's in its place:
+        (its siginfo, whether another instance is still pending)."""
+        info = infos.pop(signo, None)
+        more, nxt = self.next(signo)
+        if more and nxt is not None:
+            infos[signo] = nxt
+        return info, more
+
     def drop(self, signo):
         self.count -= len(self.more.pop(signo, ()))

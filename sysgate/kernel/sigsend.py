@@ -79,7 +79,7 @@ def sys_tgkill(t, tgid, tid, sig):
         raise KernelError(E.ESRCH)
     if tgid == tid:
         return _signal_process(t, tid, sig, SI_TKILL)
-    from .hostsig import tgkill
+    from .hostsigcalls import tgkill
     r = tgkill(tgid, tid, sig)      # guest tids are host tids
     if r < 0:
         raise KernelError(-r)

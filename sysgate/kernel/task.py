@@ -172,20 +172,12 @@ class Task:
         bit = 1 << (signo - 1)
         proc = self.proc
         if self.own_pending & bit:
-            info = self.siginfo.pop(signo, None)
-            more, nxt = self.queued.next(signo)
-            if more:
-                if nxt is not None:
-                    self.siginfo[signo] = nxt
-            else:
+            info, more = self.queued.take(self.siginfo, signo)
+            if not more:
                 self.own_pending &= ~bit
         else:
-            info = proc.shared_siginfo.pop(signo, None)
-            more, nxt = proc.shared_queued.next(signo)
-            if more:
-                if nxt is not None:
-                    proc.shared_siginfo[signo] = nxt
-            else:
+            info, more = proc.shared_queued.take(proc.shared_siginfo, signo)
+            if not more:
                 proc.set_shared(proc.shared_pending & ~bit)
         self.pending = self.own_pending | (self.pending & proc.shared_pending)
         return info

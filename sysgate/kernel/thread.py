@@ -1,6 +1,7 @@
 """Threads: one host thread per guest thread, sharing their process's CPU
 (kernel.cpulock); a thread's own wake-up pipe; clone of a thread."""
 import os
+from operator import attrgetter
 
 from .cpulock import HELD, CpuLock, ThreadKilled, host_wait  # noqa: F401 (importers' names)
 from .errors import KernelError
@@ -18,13 +19,10 @@ class ThreadHost:
         self.wake_r, self.wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self.piped = False           # the pipe may hold a byte (drain reads only then)
 
-    @property
-    def pending(self):
-        return self._host.pending
-
-    @property
-    def kicked(self):
-        return self._host.kicked
+    # The process's, read through C (attrgetter): these are looked at on
+    # every system call of a thread, and a Python property is a call.
+    pending = property(attrgetter("_host.pending"))
+    kicked = property(attrgetter("_host.kicked"))
 
     def __getattr__(self, name):
         return getattr(self._host, name)
@@ -65,6 +63,14 @@ def become_threaded(t):
     proc.cpu_sched = CpuLock(machine, proc, t)
     machine._loaded = t
     machine.cpu.threaded()
+    # The gate defers only the calls that may block (entry.threaded). This
+    # clone runs in the engine's hook, in the run loop's one-thread run:
+    # the CPU stops after it, so that the loop's threaded run (slices, the
+    # preemption of a thread that computes) takes over at once, not at the
+    # first call that leaves the CPU, which may never come.
+    machine.cpu.defer = False
+    machine.gate.threaded = True
+    machine.cpu.stop()
     for o in proc.threads.values():
         if o.host is proc.host and proc.host is not None:
             o.host = ThreadHost(proc.host)

@@ -6,7 +6,6 @@ headers are read, through a pread function: a huge or sparse file costs
 what its headers cost. Segment contents are never read here."""
 import errno
 import struct
-from dataclasses import dataclass, field
 
 ET_EXEC, ET_DYN = 2, 3
 EM_386, EM_486, EM_X86_64 = 3, 6, 62
@@ -29,28 +28,39 @@ class ElfError(Exception):
         self.errno = err
 
 
-@dataclass
-class Phdr:
-    type: int
-    flags: int
-    offset: int
-    vaddr: int
-    filesz: int
-    memsz: int
-    align: int
+# The records here and in image.py and process.py are plain classes, not
+# dataclasses: making a dataclass costs a start a third of a millisecond.
+class Record:
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
-@dataclass
-class ElfImage:
-    is64: bool
-    etype: int
-    entry: int
-    phoff: int
-    phentsize: int
-    phnum: int
-    phdrs: list = field(default_factory=list)
-    interp: bytes = None
-    exec_stack: bool = None       # PT_GNU_STACK's PF_X; None: no PT_GNU_STACK
+class Phdr(Record):
+    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz", "align")
+
+    def __init__(self, type, flags, offset, vaddr, filesz, memsz, align):
+        self.type, self.flags, self.offset, self.vaddr = type, flags, offset, vaddr
+        self.filesz, self.memsz, self.align = filesz, memsz, align
+
+
+class ElfImage(Record):
+    __slots__ = ("is64", "etype", "entry", "phoff", "phentsize", "phnum", "phdrs", "interp",
+                 "exec_stack")
+
+    def __init__(self, is64, etype, entry, phoff, phentsize, phnum, phdrs=None, interp=None,
+                 exec_stack=None):
+        self.is64, self.etype, self.entry, self.phoff = is64, etype, entry, phoff
+        self.phentsize, self.phnum = phentsize, phnum
+        self.phdrs = [] if phdrs is None else phdrs
+        self.interp = interp
+        self.exec_stack = exec_stack      # PT_GNU_STACK's PF_X; None: no PT_GNU_STACK
 
     @property
     def pie(self):

@@ -11,10 +11,9 @@ through the memory manager's private file mappings (AddressSpace.map_file:
 what the file holds, pages past its end SIGBUS), never a read of the
 whole file."""
 import errno
-from dataclasses import dataclass
 
 from ..abi.consts import PROT_EXEC, PROT_READ, PROT_WRITE
-from .elf import ET_DYN, ET_EXEC, PF_R, PF_W, PF_X
+from .elf import ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, Record
 
 PAGE = 0x1000
 STACK_SIZE = 8 << 20          # RLIMIT_STACK's usual 8 MiB
@@ -38,15 +37,13 @@ class Fatal(Exception):
         self.errno = err
 
 
-@dataclass
-class Layout:
+class Layout(Record):
     """Randomised (or seeded) bases of a new process, as arch/x86/mm/mmap.c."""
-    task_size: int
-    stack_top: int
-    mmap_base: int
-    load_bias: int
-    brk_offset: int
-    sp_offset: int
+    __slots__ = ("task_size", "stack_top", "mmap_base", "load_bias", "brk_offset", "sp_offset")
+
+    def __init__(self, task_size, stack_top, mmap_base, load_bias, brk_offset, sp_offset):
+        self.task_size, self.stack_top, self.mmap_base = task_size, stack_top, mmap_base
+        self.load_bias, self.brk_offset, self.sp_offset = load_bias, brk_offset, sp_offset
 
 
 def choose_layout(is64, pie, rng, randomise=True):
@@ -87,11 +84,12 @@ def _commit_pages():
     return kb // 4 or None
 
 
-@dataclass
-class Limits:
-    task_size: int
-    mmap_min_addr: int
-    commit_pages: int = None
+class Limits(Record):
+    __slots__ = ("task_size", "mmap_min_addr", "commit_pages")
+
+    def __init__(self, task_size, mmap_min_addr, commit_pages=None):
+        self.task_size, self.mmap_min_addr, self.commit_pages = \
+            task_size, mmap_min_addr, commit_pages
 
     @classmethod
     def host(cls, is64):
@@ -115,22 +113,22 @@ def _has_cap(bit):
     return False
 
 
-@dataclass
-class ExecFile:
+class ExecFile(Record):
     """An opened file exec maps from: its MappedFile and identity."""
-    mf: object
-    name: str
-    dev: int
-    ino: int
-    size: int
+    __slots__ = ("mf", "name", "dev", "ino", "size")
+
+    def __init__(self, mf, name, dev, ino, size):
+        self.mf, self.name, self.dev, self.ino, self.size = mf, name, dev, ino, size
 
 
-@dataclass
-class Loaded:
-    entry: int          # e_entry + load bias (AT_ENTRY)
-    phdr: int           # AT_PHDR
-    brk: int            # end of the highest segment
-    bias: int
+class Loaded(Record):
+    __slots__ = ("entry", "phdr", "brk", "bias")
+
+    def __init__(self, entry, phdr, brk, bias):
+        self.entry = entry      # e_entry + load bias (AT_ENTRY)
+        self.phdr = phdr        # AT_PHDR
+        self.brk = brk          # end of the highest segment
+        self.bias = bias
 
 
 class Loader:

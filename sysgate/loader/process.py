@@ -6,30 +6,28 @@ Data in, data out: the parsed images, the layout and what the auxiliary
 vector reports go in; the mappings go into the address space given, and
 the entry point, stack pointer, vDSO and auxv bytes come back. Failures
 are Fatal (past execve's point of no return)."""
-from dataclasses import dataclass
-
 from ..abi.consts import PROT_EXEC, PROT_READ, PROT_WRITE
 from . import stack
+from .elf import Record
 from .image import STACK_SIZE, Limits, Loader, load_interp, load_program, page_up
 from .vdso import map_vdso
 
 
-@dataclass
-class Identity:
+class Identity(Record):
     """What the auxiliary vector tells of the process and its CPU."""
-    uid: int
-    euid: int
-    gid: int
-    egid: int
-    hwcap: int
+    __slots__ = ("uid", "euid", "gid", "egid", "hwcap")
+
+    def __init__(self, uid, euid, gid, egid, hwcap):
+        self.uid, self.euid, self.gid, self.egid, self.hwcap = uid, euid, gid, egid, hwcap
 
 
-@dataclass
-class Assembled:
-    entry: int
-    sp: int
-    vdso: object            # loader.vdso.MappedVdso, or None without a vDSO
-    auxv_bytes: bytes       # /proc/<pid>/auxv
+class Assembled(Record):
+    __slots__ = ("entry", "sp", "vdso", "auxv_bytes")
+
+    def __init__(self, entry, sp, vdso, auxv_bytes):
+        self.entry, self.sp = entry, sp
+        self.vdso = vdso                # loader.vdso.MappedVdso, or None without a vDSO
+        self.auxv_bytes = auxv_bytes    # /proc/<pid>/auxv
 
 
 def assemble(mm, img, exe_file, interp, layout, execfn, argv, envp, ident, random16,

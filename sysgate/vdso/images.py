@@ -13,11 +13,14 @@ __kernel_vsyscall alternative slot, the gate sequences, int80_landing_pad).
 Symbols come from the image's own dynamic symbol table, read the way a libc
 reads it, and must agree with the metadata.
 """
-import hashlib
 import json
 import os
-from dataclasses import dataclass
 from functools import lru_cache
+
+try:    # the builtin module: hashlib loads OpenSSL, some milliseconds of every start
+    from _sha256 import sha256
+except ImportError:
+    from hashlib import sha256
 
 from . import elfread
 from .vvar import OFFSET as VVAR_OFFSET, SIZE as PAGE_SIZE
@@ -29,13 +32,27 @@ ALIASES = {64: "x86_64", 32: "i386", "64": "x86_64", "32": "i386",
            "x86-64": "x86_64", "amd64": "x86_64", "x86": "i386", "ia32": "i386"}
 
 
-@dataclass(frozen=True)
 class VdsoImage:
-    arch: str                 # "x86_64" or "i386"
-    data: bytes               # the image as built: the INT 0x80 gate in the slot
-    meta: dict                # vdsoNN.json
-    symbols: dict             # exported name -> offset from the image base
-    versions: dict            # exported name -> version ("LINUX_2.6", "LINUX_2.5")
+    """One image, as built (a plain class: a frozen dataclass costs every
+    start half a millisecond to make)."""
+    __slots__ = ("arch", "data", "meta", "symbols", "versions")
+
+    def __init__(self, arch, data, meta, symbols, versions):
+        setattr_ = object.__setattr__
+        setattr_(self, "arch", arch)            # "x86_64" or "i386"
+        setattr_(self, "data", data)            # the image as built: the INT 0x80 gate in the slot
+        setattr_(self, "meta", meta)            # vdsoNN.json
+        setattr_(self, "symbols", symbols)      # exported name -> offset from the image base
+        setattr_(self, "versions", versions)    # exported name -> version ("LINUX_2.6", ...)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"VdsoImage is read-only: cannot set {name}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"VdsoImage is read-only: cannot delete {name}")
+
+    def __repr__(self):
+        return f"VdsoImage({self.arch}, {len(self.data)} bytes)"
 
     @property
     def size(self):
@@ -96,7 +113,7 @@ def read_image(so_path, json_path):
         data = f.read()
     with open(json_path) as f:
         meta = json.load(f)
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+    if sha256(data).hexdigest() != meta["sha256"]:
         raise ValueError(f"{so_path} does not match {json_path}")
     elf = elfread.Elf(data)
     symbols, versions = {}, {}

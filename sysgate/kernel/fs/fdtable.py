@@ -14,6 +14,39 @@ import stat
 from ..errors import KernelError, E
 
 NR_OPEN = 1048576    # fs.nr_open: no RLIMIT_NOFILE may exceed it
+# Host descriptors sysgate keeps beside the guest's (its own files, pipes
+# and signalfd, the guest's file mappings, ones open for a moment): every
+# guest fd is a host fd, so they share the host process's RLIMIT_NOFILE.
+RESERVE = 64
+
+
+def initial_nofile():
+    """The guest's RLIMIT_NOFILE (soft, hard) at the start: the host's. The
+    host's limits are raised by RESERVE where the host lets sysgate (root,
+    below fs.nr_open), so that the guest can reach its own; where it does
+    not, the guest's are lowered by it instead: a limit the guest could not
+    reach would end its fds early in EMFILE (LTP's dup03 and pipe06 fill
+    the table up to sysconf(_SC_OPEN_MAX))."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    inf = resource.RLIM_INFINITY
+    if hard == inf:
+        room, ghard = NR_OPEN, hard
+    else:
+        room = ghard = hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard + RESERVE, hard + RESERVE))
+            room = hard + RESERVE
+        except (ValueError, OSError):
+            ghard = max(hard - RESERVE, 0)
+    gsoft = min(NR_OPEN if soft == inf else soft, room - RESERVE if ghard == inf else ghard)
+    try:
+        cur = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if cur != inf and cur < room:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (room, resource.getrlimit(
+                resource.RLIMIT_NOFILE)[1]))
+    except (ValueError, OSError):
+        pass
+    return gsoft, ghard
 
 
 class OpenFile:
@@ -49,9 +82,9 @@ class FdTable:
         self.fds = {}
         # RLIMIT_NOFILE's soft limit, as alloc_fd, dup2 and F_DUPFD see it
         # (kernel.info keeps it current when the guest sets the limit).
-        self.limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if self.limit < 0:
-            self.limit = NR_OPEN
+        # nofile: the guest's (soft, hard) until it sets its own (kernel.info)
+        self.nofile = initial_nofile()
+        self.limit = self.nofile[0]
         if inherit_std:
             for fd in (0, 1, 2):
                 try:

@@ -180,6 +180,10 @@ def _walk(t, abspath, flags, mode, resolve=0):
                     RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT):
                 raise KernelError(E.ELOOP)
             target, f = n.target, n.file
+            if n.host is not None:          # ns/<x>: a namespace, not a path
+                if not last:
+                    raise KernelError(E.ENOTDIR)
+                return proc.ns_open(n, flags), n.target, None     # its fd reads so
             if f is not None:
                 _refuse_foreign_dir(t, f)
                 if last:

@@ -81,12 +81,24 @@ def _open_waiting(t, dirfd, path, flags, mode):
     return host, name, like
 
 
+def _fsize_check(t, length):
+    """inode_newsize_ok: growing a file past RLIMIT_FSIZE is SIGXFSZ, EFBIG."""
+    from .rw import RLIMIT_FSIZE, RLIM_INFINITY
+    if length > t.rlimits.get(RLIMIT_FSIZE, (RLIM_INFINITY,))[0]:
+        from ...abi.consts import SI_USER, SIGXFSZ
+        from ..signal import send_self
+        send_self(t, SIGXFSZ, code=SI_USER)
+        raise KernelError(E.EFBIG)
+
+
 def _truncate_host(t, host, length, o_trunc=False):
     """Truncate host's file, after the mappings let go of what goes. For
     O_TRUNC, a regular file only: Linux ignores it on devices, FIFOs and
     ttys, where ftruncate fails (EINVAL, from the host)."""
     st = os.fstat(host)
     if stat.S_ISREG(st.st_mode):
+        if t.rlimits and length > st.st_size:
+            _fsize_check(t, length)
         t.mm.before_truncate(st.st_dev, st.st_ino, length)
     elif o_trunc:
         return

@@ -65,6 +65,11 @@ OWN_LINKS = ("exe", "cwd", "root")
 OTHER_FILES = ("cmdline", "comm", "status", "stat", "statm")
 OTHER_DENIED = ("mem", "maps", "smaps", "smaps_rollup", "environ", "auxv", "pagemap", "limits",
                 "fd", "fdinfo", "cwd", "root", "task", "io")
+# The namespaces a guest process is in are its host process's (sysgate makes
+# none of its own but the IPC one, which is the host process's too): ns/<x>
+# reads as the host's link and opens the host's nsfs file.
+NS_NAMES = frozenset(("cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
+                      "time_for_children", "user", "uts"))
 
 
 def _pid_of(name):
@@ -145,6 +150,8 @@ def _own(t, pid, rest, path, is_process):
     if name in OWN_HOST:
         n = _host(path, "/".join([str(os.getpid())] + rest))
         return n
+    if name == "ns":
+        return _ns(path, sub)
     if sub:
         if name in OWN_FILES or name in OWN_LINKS or name in ("mem", "pagemap"):
             raise KernelError(E.ENOTDIR)
@@ -157,6 +164,39 @@ def _own(t, pid, rest, path, is_process):
     if name in OWN_FILES:
         return Node("file", path, gen=getattr(procinfo, name))
     raise KernelError(E.ENOENT)
+
+
+def _ns(path, sub, pid=None):
+    if not sub:
+        return Node("dir", path)
+    if len(sub) > 1:
+        raise KernelError(E.ENOTDIR if sub[0] in NS_NAMES else E.ENOENT)
+    if sub[0] not in NS_NAMES:
+        raise KernelError(E.ENOENT)
+    rel = f"{pid or os.getpid()}/ns/{sub[0]}"
+    try:
+        target = os.readlink(rel, dir_fd=_host_proc_fd())
+    except OSError:
+        raise KernelError(E.ENOENT) from None      # a kernel without that namespace
+    return Node("link", path, target=target, magic=True, host=rel)
+
+
+def _ns_listing(pid):
+    try:
+        names = [x for x, _ in _host_listing(f"{pid}/ns")]
+    except OSError:
+        names = []
+    return [(x, DT_LNK) for x in names if x in NS_NAMES]
+
+
+def ns_open(n, flags):
+    """The host's nsfs file behind the guest's ns/<x> link, by its fixed
+    name (following that one magic link only)."""
+    acc = flags & (O_ACCMODE | O_PATH)
+    try:
+        return os.open(n.host, acc | os.O_CLOEXEC, dir_fd=_host_proc_fd())
+    except OSError as e:
+        raise KernelError(e.errno) from None
 
 
 def _traced_by(t, pid):
@@ -176,6 +216,10 @@ def _other(t, info, rest, path):
             from ..ptrace.tracer import remote_file
             return Node("file", path, gen=lambda t: remote_file(t, pid, tail[0]))
         return Node("mem" if tail == ["mem"] else "dir", path)
+    if name == "ns":
+        # Another guest process is a host process in the same namespaces:
+        # its own links, as a debugger compares them with its own (gdb).
+        return _ns(path, rest[1:], pid)
     if len(rest) > 1:
         if name in OTHER_DENIED:
             raise KernelError(E.EACCES)
@@ -210,8 +254,10 @@ def listing(t, path):
     pid = _pid_of(parts[0])
     rest = parts[1:]
     own = pid == t.pid or pid in tids(t)
+    if not own and rest == ["ns"]:
+        return _ns_listing(pid)
     if not own:
-        return sorted([(x, DT_REG) for x in OTHER_FILES] + [("exe", DT_LNK)]
+        return sorted([(x, DT_REG) for x in OTHER_FILES] + [("exe", DT_LNK), ("ns", DT_DIR)]
                       + [(x, DT_DIR if x in ("fd", "fdinfo", "task") else DT_REG)
                          for x in OTHER_DENIED if x not in ("cwd", "root")]
                       + [("cwd", DT_LNK), ("root", DT_LNK)])
@@ -225,9 +271,11 @@ def listing(t, path):
     if rest and rest[0] in ("fd", "fdinfo"):
         kind = DT_LNK if rest[0] == "fd" else DT_REG
         return [(str(fd), kind) for fd in sorted(t.files.fds)]
+    if rest and rest[0] == "ns":
+        return _ns_listing(os.getpid())
     out = [(x, DT_REG) for x in OWN_FILES + ("mem", "pagemap")]
     out += [(x, DT_LNK) for x in OWN_LINKS]
-    out += [("fd", DT_DIR), ("fdinfo", DT_DIR), ("net", DT_DIR)]
+    out += [("fd", DT_DIR), ("fdinfo", DT_DIR), ("net", DT_DIR), ("ns", DT_DIR)]
     out += [(x, DT_REG) for x in OWN_HOST if x != "net"]
     if process:
         out.append(("task", DT_DIR))

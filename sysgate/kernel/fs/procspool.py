@@ -3,7 +3,9 @@
 Each guest process is a host process running its own sysgate, so one cannot
 ask another's model. Each publishes its guest's view (name, command line,
 program, ids, sizes) in a spool directory of the session when it starts a
-program (exec) and when it is forked; a reader takes the entry of a pid
+program (exec) and when it is forked (the parent's fork returns once the
+child has published: on Linux the pid is in /proc from that moment on, and
+LTP's TST_PROCESS_STATE_WAIT reads it then); a reader takes the entry of a pid
 that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
@@ -14,6 +16,7 @@ import shutil
 import tempfile
 
 _registered = set()
+_fork_pipe = []         # [read end, write end] across one host fork
 
 
 def _dir(session):
@@ -64,9 +67,52 @@ def publish(machine):
     if machine.session == os.getpid() and d not in _registered:
         _registered.add(d)
         atexit.register(shutil.rmtree, d, True)
-    if not _registered.intersection({"fork"}):
+    if "fork" not in _registered:
         _registered.add("fork")
-        os.register_at_fork(after_in_child=lambda: publish(machine))
+        os.register_at_fork(before=_before_fork, after_in_parent=_wait_for_child,
+                            after_in_child=lambda: _publish_child(machine))
+
+
+# Guest forks are serialized (one guest thread runs the kernel at a time),
+# so one pipe at a time: the child closes its write end once its entry is
+# written (or by dying), which is what the parent waits for.
+def _before_fork():
+    _close_fork_pipe()
+    try:
+        _fork_pipe.extend(os.pipe2(os.O_CLOEXEC))
+    except OSError:
+        pass
+
+
+def _wait_for_child():
+    if len(_fork_pipe) != 2:
+        return
+    r, w = _fork_pipe
+    os.close(w)
+    _fork_pipe[1] = -1
+    try:
+        while os.read(r, 1):
+            pass
+    except OSError:
+        pass
+    _close_fork_pipe()
+
+
+def _publish_child(machine):
+    try:
+        publish(machine)
+    finally:
+        _close_fork_pipe()
+
+
+def _close_fork_pipe():
+    for fd in _fork_pipe:
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _fork_pipe.clear()
 
 
 def guest_pids(t):

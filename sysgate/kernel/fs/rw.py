@@ -8,7 +8,7 @@ import fcntl as _fcntl
 import os
 import stat
 
-from ...abi.consts import F_GETFL, O_APPEND, PROT_READ, PROT_WRITE
+from ...abi.consts import F_GETFL, O_APPEND, PROT_READ, PROT_WRITE, SI_USER, SIGXFSZ
 from ...abi.structs import join64
 from ..errors import KernelError, E
 from ..mm import PAGE
@@ -17,6 +17,7 @@ from .blocking import CHUNK, read_waiting, write_waiting
 
 MAX_RW_COUNT = 0x7FFFF000       # INT_MAX & PAGE_MASK: no transfer moves more
 MAX_NON_LFS = 0x7FFFFFFF        # where a file opened without O_LARGEFILE ends
+RLIMIT_FSIZE, RLIM_INFINITY = 1, (1 << 64) - 1
 
 
 # read and write look their descriptor up themselves rather than through
@@ -44,7 +45,7 @@ def sys_write(t, fd, buf, count):
     f = t.files.fds.get(fd)
     if f is None:
         raise KernelError(E.EBADF)
-    if f.nolfs:
+    if f.nolfs or t.rlimits:
         count = _lfs_count(t, f, count, None)
     h = f.host
     mm = t.mm
@@ -69,9 +70,14 @@ def _access_ok(t, buf, count):
 
 
 def _lfs_count(t, f, count, pos):
-    """The count a file opened without O_LARGEFILE may still write at pos
-    (None: the file offset): Linux's generic_write_check_limits."""
-    if not f.isreg:
+    """The count a regular file may still take at pos (None: the file
+    offset), Linux's generic_write_check_limits: RLIMIT_FSIZE (past it
+    SIGXFSZ and EFBIG), then the end of a file opened without O_LARGEFILE.
+    Called where f.nolfs or t.rlimits (the guest set a limit of its own)."""
+    if not f.isreg or not count:
+        return count
+    fsize = t.rlimits.get(RLIMIT_FSIZE, (RLIM_INFINITY,))[0]
+    if not f.nolfs and fsize >= RLIM_INFINITY:
         return count
     h = f.host
     if pos is None:
@@ -79,6 +85,14 @@ def _lfs_count(t, f, count, pos):
             pos = os.fstat(h).st_size
         else:
             pos = os.lseek(h, 0, os.SEEK_CUR)
+    if fsize < RLIM_INFINITY:
+        if pos >= fsize:
+            from ..signal import send_self
+            send_self(t, SIGXFSZ, code=SI_USER)
+            raise KernelError(E.EFBIG)
+        count = min(count, fsize - pos)
+    if not f.nolfs:
+        return count
     if pos >= MAX_NON_LFS:
         raise KernelError(E.EFBIG)
     return min(count, MAX_NON_LFS - pos)
@@ -164,7 +178,7 @@ def sys_pwrite64(t, f, buf, count, off):
     h = f.host
     if off < 0:
         raise KernelError(E.EINVAL)
-    if f.nolfs:
+    if f.nolfs or t.rlimits:
         count = _lfs_count(t, f, count, off)
     return _write_from(t, buf, count, lambda data, done: os.pwrite(h, data, off + done))
 

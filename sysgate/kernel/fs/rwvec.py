@@ -106,7 +106,7 @@ def _gather(t, f, iov, cnt, pos):
     if not total and faulted:
         os.write(f.host, b"")
         raise KernelError(E.EFAULT)
-    if f.nolfs:
+    if f.nolfs or t.rlimits:
         bufs = _first_bytes(bufs, _lfs_count(t, f, total, pos))
     return bufs[:IOV_MAX]
 

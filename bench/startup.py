@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Start-up and fork+exec, in CPU seconds, in one interleaved run.
+
+Rows:
+- "run hello": one whole `python3 -m sysgate run` of a static hello
+  (interpreter start, imports, the machine, the program, the end);
+- "python3 -c pass": the interpreter's own start, for scale;
+- "fork+exec": what one fork, exec of a static program, its exit and the
+  wait cost inside a guest (bench/guests/spawn.c): the slope between a run
+  of N such children and a run of none, so start-up cancels.
+
+Each figure is the CPU time (user + system) of the run's processes, the
+children's rusage (a forked guest child is sysgate's host child, reaped by
+it, so it is counted), which other people's load disturbs far less than
+wall time. Medians of --reps rounds; the runners (this checkout, and with
+--baseline DIR another one, and qemu-x86_64 and native when present) take
+turns in every round.
+
+Usage: python3 bench/startup.py [--reps N] [--children N] [--baseline DIR] [--json]
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(ROOT, "build", "bench")
+
+HELLO = r'#include <stdio.h>' '\n' r'int main(void) { puts("hello"); return 0; }' '\n'
+
+
+def build():
+    os.makedirs(BUILD, exist_ok=True)
+    hello_c = os.path.join(BUILD, "hello.c")
+    with open(hello_c, "w") as f:
+        f.write(HELLO)
+    out = {}
+    for name, src in (("hello", hello_c), ("spawn", os.path.join(HERE, "guests", "spawn.c"))):
+        exe = os.path.join(BUILD, name)
+        if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+            subprocess.run(["gcc", "-static", "-O1", "-o", exe, src], check=True)
+        out[name] = exe
+    return out
+
+
+def cpu_of(argv, env=None):
+    """CPU seconds of argv's whole run (it and every child it reaped). It
+    runs in BUILD: `python3 -m sysgate` puts its working directory first
+    on sys.path, and from a checkout's root a baseline's PYTHONPATH would
+    lose to it."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(argv, capture_output=True, env=env, timeout=600, cwd=BUILD)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode:
+        raise RuntimeError(f"{' '.join(argv)[:120]}: status {p.returncode}: {p.stderr[-300:]!r}")
+    return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def runners(baseline):
+    py = sys.executable
+    out = {"sysgate": ([py, "-m", "sysgate", "run", "--"], dict(os.environ, PYTHONPATH=ROOT))}
+    if baseline:
+        out["baseline"] = ([py, "-m", "sysgate", "run", "--"],
+                           dict(os.environ, PYTHONPATH=os.path.abspath(baseline)))
+    qemu = shutil.which("qemu-x86_64")
+    if qemu:
+        out["qemu-user"] = ([qemu], None)
+    out["native"] = ([], None)
+    return out
+
+
+def measure(reps, children, baseline):
+    exe = build()
+    rs = runners(baseline)
+    rows = {"run hello": {r: [] for r in rs}, "fork+exec": {r: [] for r in rs},
+            "python3 -c pass": {"python3": []}}
+    spawn = os.path.realpath(exe["spawn"])
+    for _ in range(reps):
+        rows["python3 -c pass"]["python3"].append(cpu_of([sys.executable, "-c", "pass"]))
+        for r, (prefix, env) in rs.items():
+            rows["run hello"][r].append(cpu_of(prefix + [exe["hello"]], env))
+            if r == "qemu-user":
+                continue      # no binfmt_misc: its children would run natively
+            none = cpu_of(prefix + [spawn, "0"], env)
+            some = cpu_of(prefix + [spawn, str(children)], env)
+            rows["fork+exec"][r].append((some - none) / children)
+    return {row: {r: statistics.median(v) for r, v in cols.items() if v}
+            for row, cols in rows.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--children", type=int, default=20)
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="another sysgate checkout (the code before a change), interleaved")
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+    res = measure(opts.reps, opts.children, opts.baseline)
+    if opts.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    cols = sorted({c for v in res.values() for c in v},
+                  key=["sysgate", "baseline", "qemu-user", "native", "python3"].index)
+    print(f"{'ms of CPU (median of ' + str(opts.reps) + ')':<26}"
+          + "".join(f"{c:>11}" for c in cols)
+          + (f"{'sg/base':>9}" if "baseline" in cols else ""))
+    for row, v in res.items():
+        line = f"{row:<26}" + "".join(f"{v[c] * 1e3:>11.1f}" if c in v else f"{'':>11}"
+                                      for c in cols)
+        if "baseline" in v:
+            line += f"{v['sysgate'] / v['baseline']:>9.2f}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

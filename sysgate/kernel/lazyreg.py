@@ -1,0 +1,153 @@
+"""The system-call handlers, registered without importing their modules.
+
+Importing every handler module (sysgate/handlers.py) costs a start some
+20 ms, and a small program calls a dozen system calls. So the first start
+imports them all, as handlers.py does, and keeps an index of what they
+registered (the call's name, ABI, argument kinds and module) in the user's
+cache, with the size and time of every sysgate source file then loaded.
+Later starts read the index, check those files, and register a stand-in per
+call: the table entry is complete (name, argument kinds, converters) and its
+handler imports the module on the first call, then calls the real handler
+and puts it in the table in its own place. Any file changed, removed or the
+index unreadable: everything is imported again, as before, and the index
+written anew. A call the index names but its module no longer registers
+imports every handler module, and is ENOSYS only if it is still missing.
+"""
+import marshal
+import os
+import sys
+import zlib
+
+from . import registry, sigpending
+from .errors import KernelError, E
+
+_FORMAT = 1
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # .../sysgate
+
+
+def register_handlers():
+    """Every system call registered, or standing in (see above)."""
+    index = _read_index()
+    if index is not None:
+        for abi, name, module, label, kinds in index:
+            key = (abi, name)
+            if key not in registry.HANDLERS:
+                registry.HANDLERS[key] = _stand_in(key, module, label, kinds)
+        if sigpending.note_taker is None:
+            sigpending.note_taker = _take_note
+        os.register_at_fork(before=import_all)
+        return
+    from .. import handlers  # noqa: F401  (every registration)
+    _write_index()
+
+
+def _take_note(t, hi):
+    """A ptrace note (a tracer attached) before kernel.ptrace.attach, which
+    takes it, was imported (handlers.py imports it with ptrace's calls):
+    importing it puts its own taker in place."""
+    from .ptrace import attach
+    return attach.take_note(t, hi)
+
+
+_all = []
+
+
+def import_all():
+    """Every handler module imported now: before a fork (each child would
+    otherwise import, again and on its own, what it calls that its parent
+    did not: a loop of fork and exec would pay it at every turn)."""
+    if not _all:
+        from .. import handlers  # noqa: F401
+        _all.append(True)
+
+
+def _cache_path():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tag = zlib.crc32(f"{_PKG}\0{sys.version}".encode())
+    return os.path.join(base, "sysgate", f"handlers-{tag:08x}")
+
+
+def _sources():
+    """The source file of every sysgate module loaded now."""
+    out = []
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if (name == "sysgate" or name.startswith("sysgate.")) and path:
+            out.append(path)
+    return sorted(out)
+
+
+def _read_index():
+    try:
+        with open(_cache_path(), "rb") as f:
+            fmt, files, index = marshal.loads(f.read())
+        if fmt != _FORMAT:
+            return None
+        for path, mtime, size in files:
+            st = os.stat(path)
+            if st.st_mtime_ns != mtime or st.st_size != size:
+                return None
+        for abi, name, module, label, kinds in index:
+            if not module.startswith("sysgate.") or not all(k in registry.KINDS for k in kinds):
+                return None
+        return index
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def _write_index():
+    index = []
+    for (abi, name), call in registry.HANDLERS.items():
+        module = getattr(call.fn, "__module__", None)
+        if module and module.startswith("sysgate."):
+            index.append((abi, name, module, call.name, tuple(call.kinds)))
+    try:
+        files = [(p, st.st_mtime_ns, st.st_size) for p, st in
+                 ((p, os.stat(p)) for p in _sources())]
+        path = _cache_path()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            f.write(marshal.dumps((_FORMAT, files, index)))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _resolve(key, module):
+    """Import module, whose registration of key turns the stand-in into
+    the handler (registry.syscall); every handler module when that one did
+    not register it."""
+    import importlib
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        pass
+    if registry.HANDLERS[key].lazy:
+        from .. import handlers  # noqa: F401
+    if registry.HANDLERS[key].lazy:
+        raise KernelError(E.ENOSYS)
+
+
+def _stand_in(key, module, label, kinds):
+    """A Syscall whose handler imports module at its first call."""
+    def lazy(t, *args):
+        if me.lazy:
+            _resolve(key, module)       # me is the handler's Syscall now
+            _install(t, lazy, me)
+        return me.call(t, *args)
+    me = registry.Syscall(label, lazy, kinds, bound={}, call=lazy)
+    me.lazy = True
+    return me
+
+
+def _install(t, lazy, call):
+    """The handler in the calling task's tables, where the stand-in was
+    (tables built from now on copy it from the Syscall itself)."""
+    for table, abi in zip(t.syscall_tables(), ("x86_64", "i386")):
+        convert = None
+        for e in table:
+            if e is not None and e.fn is lazy:
+                if convert is None:
+                    convert = registry.converters(abi, call.kinds)
+                e.convert, e.fn = convert, call.call

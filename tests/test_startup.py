@@ -1,0 +1,135 @@
+"""Start-up: the handler index (kernel/lazyreg.py) that lets a start import
+only the handler modules its program calls, whatever state the index is
+in, and the command line's parser, built for the named command only."""
+import glob
+import marshal
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, build, run_native, run_sysgate
+
+
+def _env(cache):
+    return dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=ROOT)
+
+
+def _index(cache):
+    files = glob.glob(os.path.join(str(cache), "sysgate", "handlers-*"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def _standing_in(cache):
+    """How many calls the next start registers as stand-ins."""
+    code = ("import sysgate.machine\nfrom sysgate.kernel import registry\n"
+            "print(sum(c.lazy for c in registry.HANDLERS.values()))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=_env(cache), cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return int(p.stdout)
+
+
+def _same_as_native(tmp_path, cache, name):
+    """fs_xattr (calls whose module a plain start does not import) natively
+    and under sysgate, each in a fresh directory of its own."""
+    exe = build("fs_xattr.c", "gcc64")
+    dirs = [tmp_path / f"{name}-native", tmp_path / f"{name}-sysgate"]
+    for d in dirs:
+        d.mkdir()
+    native = run_native(exe, cwd=dirs[0])
+    emu = run_sysgate(exe, cwd=dirs[1], env=_env(cache))
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
+def test_first_start_writes_the_index_and_later_ones_stand_in(tmp_path):
+    cache = tmp_path / "cache"
+    assert _standing_in(cache) == 0          # no index: every module imported
+    index = _index(cache)
+    fmt, files, calls = marshal.load(open(index, "rb"))
+    assert any(path.endswith(os.path.join("kernel", "fs", "xattr.py")) for path, _, _ in files)
+    assert (None, "getxattr") in {(a, n) for a, n, *_ in calls}
+    assert _standing_in(cache) > 100
+    _same_as_native(tmp_path, cache, "lazy")
+
+
+def test_an_index_naming_the_wrong_module_or_none_still_serves_the_call(tmp_path):
+    cache = tmp_path / "cache"
+    _standing_in(cache)
+    index = _index(cache)
+    fmt, files, calls = marshal.load(open(index, "rb"))
+    wrong = []
+    for abi, name, module, label, kinds in calls:
+        if name in ("getxattr", "setxattr"):
+            module = "sysgate.kernel.ldt"            # imports, registers no xattr call
+        elif name in ("listxattr", "removexattr"):
+            module = "sysgate.kernel.no_such_module"
+        wrong.append((abi, name, module, label, kinds))
+    with open(index, "wb") as f:
+        f.write(marshal.dumps((fmt, files, wrong)))
+    assert _standing_in(cache) > 100
+    _same_as_native(tmp_path, cache, "wrong")
+
+
+def test_a_changed_source_or_a_broken_index_means_a_full_import(tmp_path):
+    cache = tmp_path / "cache"
+    _standing_in(cache)
+    index = _index(cache)
+    fmt, files, calls = marshal.load(open(index, "rb"))
+    path, mtime, size = files[0]
+    files[0] = (path, mtime + 1, size)                # as if edited since
+    with open(index, "wb") as f:
+        f.write(marshal.dumps((fmt, files, calls)))
+    assert _standing_in(cache) == 0
+    assert _standing_in(cache) > 100                  # written anew
+    for junk in (b"", b"\x00garbage", marshal.dumps((fmt, "files", calls))):
+        with open(index, "wb") as f:
+            f.write(junk)
+        assert _standing_in(cache) == 0
+    _same_as_native(tmp_path, cache, "rebuilt")
+
+
+def test_an_unwritable_cache_still_runs(tmp_path):
+    cache = tmp_path / "cache"
+    cache.write_text("not a directory")
+    _same_as_native(tmp_path, cache, "nocache")
+
+
+def test_help_of_each_command_is_built_whole():
+    def out(*args):
+        p = subprocess.run([sys.executable, "-m", "sysgate", *args], capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=ROOT), timeout=60)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+    top = out("--help")
+    for command in ("run", "trace", "diff", "bench", "syscalls", "probe"):
+        assert command in top
+    assert "--memory-limit" in out("run", "--help") and "--net" in out("diff", "--help")
+    assert "-e trace=SET" in out("trace", "--help") and "--memory-limit" in out("trace", "--help")
+    assert "--plot" in out("bench", "--help") and "--markdown" in out("syscalls", "--help")
+    assert "--dump" in out("probe", "--help")
+
+
+def test_run_command_lines_parse_as_argparse_parses_them():
+    """cli._quick_run, where it answers, answers what argparse does."""
+    import itertools
+    sys.path.insert(0, ROOT)
+    from sysgate import cli
+    opts = [[], ["--cpu", "amd"], ["--cpu=i486"], ["--cpu", "arm"], ["--cp", "amd"],
+            ["--root", "/r"], ["--root=/x y"], ["--root", ""], ["--root", "-x"],
+            ["--seed", "7"], ["--seed", "+5"], ["--seed", " 3"], ["--seed", "x"], ["--seed=-1"],
+            ["--no-vdso"], ["--no-vdso=1"], ["--memory-limit", "1G"], ["--memory-limit", "0"],
+            ["--memory-limit=512MiB"], ["--net", "none"], ["--net", "lan"], ["-g", "0"],
+            ["-g5"], ["-g=5"], ["-g", "x"], ["-h"], ["--"], ["--cpu"], ["-x"]]
+    tails = [[], ["prog"], ["prog", "a", "-b", "--c"], ["--", "prog"], ["--", "-prog", "x"],
+             ["prog", "--", "a"], ["prog", "a", "--"], ["--", "--", "p"], ["", "x"]]
+    answered = 0
+    for a, b in itertools.product(opts, opts):
+        for tail in tails:
+            argv = ["run", *a, *b, *tail]
+            quick = cli._quick_run(argv)
+            if quick is None:
+                continue
+            answered += 1
+            assert vars(quick) == vars(cli._parser(argv).parse_args(argv)), argv
+    assert answered > 1000
