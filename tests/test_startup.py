@@ -2,7 +2,7 @@
 only the handler modules its program calls, whatever state the index is
 in, and the command line's parser, built for the named command only."""
 import glob
-import marshal
+import json
 import os
 import subprocess
 import sys
@@ -46,7 +46,7 @@ def test_first_start_writes_the_index_and_later_ones_stand_in(tmp_path):
     cache = tmp_path / "cache"
     assert _standing_in(cache) == 0          # no index: every module imported
     index = _index(cache)
-    fmt, files, calls = marshal.load(open(index, "rb"))
+    fmt, files, calls = json.load(open(index))
     assert any(path.endswith(os.path.join("kernel", "fs", "xattr.py")) for path, _, _ in files)
     assert (None, "getxattr") in {(a, n) for a, n, *_ in calls}
     assert _standing_in(cache) > 100
@@ -57,7 +57,7 @@ def test_an_index_naming_the_wrong_module_or_none_still_serves_the_call(tmp_path
     cache = tmp_path / "cache"
     _standing_in(cache)
     index = _index(cache)
-    fmt, files, calls = marshal.load(open(index, "rb"))
+    fmt, files, calls = json.load(open(index))
     wrong = []
     for abi, name, module, label, kinds in calls:
         if name in ("getxattr", "setxattr"):
@@ -65,8 +65,8 @@ def test_an_index_naming_the_wrong_module_or_none_still_serves_the_call(tmp_path
         elif name in ("listxattr", "removexattr"):
             module = "sysgate.kernel.no_such_module"
         wrong.append((abi, name, module, label, kinds))
-    with open(index, "wb") as f:
-        f.write(marshal.dumps((fmt, files, wrong)))
+    with open(index, "w") as f:
+        json.dump((fmt, files, wrong), f)
     assert _standing_in(cache) > 100
     _same_as_native(tmp_path, cache, "wrong")
 
@@ -75,14 +75,15 @@ def test_a_changed_source_or_a_broken_index_means_a_full_import(tmp_path):
     cache = tmp_path / "cache"
     _standing_in(cache)
     index = _index(cache)
-    fmt, files, calls = marshal.load(open(index, "rb"))
+    fmt, files, calls = json.load(open(index))
     path, mtime, size = files[0]
     files[0] = (path, mtime + 1, size)                # as if edited since
-    with open(index, "wb") as f:
-        f.write(marshal.dumps((fmt, files, calls)))
+    with open(index, "w") as f:
+        json.dump((fmt, files, calls), f)
     assert _standing_in(cache) == 0
     assert _standing_in(cache) > 100                  # written anew
-    for junk in (b"", b"\x00garbage", marshal.dumps((fmt, "files", calls))):
+    for junk in (b"", b"\x00garbage", json.dumps((fmt, "files", calls)).encode(),
+                 json.dumps((fmt, files, [[1, 2, 3, 4, []]])).encode()):
         with open(index, "wb") as f:
             f.write(junk)
         assert _standing_in(cache) == 0

@@ -13,7 +13,7 @@ index unreadable: everything is imported again, as before, and the index
 written anew. A call the index names but its module no longer registers
 imports every handler module, and is ENOSYS only if it is still missing.
 """
-import marshal
+import json
 import os
 import sys
 import zlib
@@ -21,7 +21,7 @@ import zlib
 from . import registry, sigpending
 from .errors import KernelError, E
 
-_FORMAT = 1
+_FORMAT = 2
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # .../sysgate
 
 
@@ -80,18 +80,26 @@ def _sources():
 def _read_index():
     try:
         with open(_cache_path(), "rb") as f:
-            fmt, files, index = marshal.loads(f.read())
+            # JSON, not marshal: the file is the user's, and a confined
+            # guest whose root holds it can write it; JSON builds no objects
+            # but strings, numbers and lists.
+            fmt, files, raw = json.loads(f.read())
         if fmt != _FORMAT:
             return None
         for path, mtime, size in files:
             st = os.stat(path)
             if st.st_mtime_ns != mtime or st.st_size != size:
                 return None
-        for abi, name, module, label, kinds in index:
-            if not module.startswith("sysgate.") or not all(k in registry.KINDS for k in kinds):
+        index = []
+        for abi, name, module, label, kinds in raw:
+            if not (isinstance(module, str) and module.startswith("sysgate.")
+                    and (abi is None or isinstance(abi, str))
+                    and isinstance(name, str) and isinstance(label, str)
+                    and all(isinstance(k, str) and k in registry.KINDS for k in kinds)):
                 return None
+            index.append((abi, name, module, label, tuple(kinds)))
         return index
-    except (OSError, EOFError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError):
         return None
 
 
@@ -107,8 +115,8 @@ def _write_index():
         path = _cache_path()
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}"
-        with open(tmp, "wb") as f:
-            f.write(marshal.dumps((_FORMAT, files, index)))
+        with open(tmp, "w") as f:
+            json.dump((_FORMAT, files, index), f)
         os.replace(tmp, path)
     except OSError:
         pass
