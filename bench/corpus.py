@@ -19,13 +19,14 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests"))
+from selftests_kit import kill_session  # noqa: E402  (one copy, shared with the selftests)
 BASE = os.path.join(tempfile.gettempdir(), "sysgate-corpus")
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -357,18 +358,6 @@ def runner_argv(runner, argv, tracefile=None, guest_dir=None):
 
 
 
-def kill_session(sid):
-    """SIGKILL to every process of session sid (its runner started it with
-    start_new_session), process groups a test made of its own included."""
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[3]) == sid:
-                    os.kill(int(d), signal.SIGKILL)
-            except (OSError, ValueError, IndexError):
-                pass
 
 def run_one(name, runner, timeout, tracefile=None):
     spec = CORPUS[name]

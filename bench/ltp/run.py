@@ -21,6 +21,8 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests"))
+from selftests_kit import kill_session  # noqa: E402  (one copy, shared with the selftests)
 OUT = os.path.join(TOP, "build", "ltp")
 LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests.txt")
 
@@ -45,18 +47,6 @@ def cmd(runner, exe, bits):
 
 
 
-def kill_session(sid):
-    """SIGKILL to every process of session sid (its runner started it with
-    start_new_session), process groups a test made of its own included."""
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[3]) == sid:
-                    os.kill(int(d), signal.SIGKILL)
-            except (OSError, ValueError, IndexError):
-                pass
 
 def run(runner, name, bits, timeout):
     bindir = os.path.join(OUT, f"bin{bits}")
