@@ -79,10 +79,9 @@ def _per_process(prefix):
     return [_normal(p.read_text()) for p in logs]
 
 
-@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
-@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
-def test_strace_follows_forks(variant, tmp_path):
-    exe = build("ptrace_strace.c", variant)
+def _strace_ff(exe, tmp_path):
+    """strace -ff of exe natively and under sysgate: same status and output;
+    (native's per-process logs, sysgate's)."""
     (tmp_path / "n").mkdir()
     (tmp_path / "s").mkdir()
     native_log, emu_log = tmp_path / "n" / "log", tmp_path / "s" / "log"
@@ -91,9 +90,15 @@ def test_strace_follows_forks(variant, tmp_path):
     emu = run_sysgate(STRACE, ["-ff", "-qq", "-o", str(emu_log), exe])
     assert emu.status == native.returncode
     assert emu.stdout == native.stdout
-    want = _per_process(native_log)
+    return _per_process(native_log), _per_process(emu_log)
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_follows_forks(variant, tmp_path):
+    want, got = _strace_ff(build("ptrace_strace.c", variant), tmp_path)
     assert len(want) == 2 and any("exit_group(3)" in line for line in want[1])
-    assert _per_process(emu_log) == want
+    assert got == want
 
 
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed")
@@ -102,18 +107,9 @@ def test_strace_job_control(variant, tmp_path):
     """strace -ff (PTRACE_SEIZE) of a child that stops itself: the group-stop
     (PTRACE_EVENT_STOP, then LISTEN), its parent's wait for it, the SIGCONT
     that ends it and the SIGCHLDs the parent gets, as native strace prints."""
-    exe = build("ptrace_strace_stop.c", variant)
-    (tmp_path / "n").mkdir()
-    (tmp_path / "s").mkdir()
-    native_log, emu_log = tmp_path / "n" / "log", tmp_path / "s" / "log"
-    native = subprocess.run([STRACE, "-ff", "-qq", "-o", str(native_log), exe],
-                            capture_output=True, timeout=120)
-    emu = run_sysgate(STRACE, ["-ff", "-qq", "-o", str(emu_log), exe])
-    assert emu.status == native.returncode
-    assert emu.stdout == native.stdout
-    want = _per_process(native_log)
+    want, got = _strace_ff(build("ptrace_strace_stop.c", variant), tmp_path)
     assert any("--- stopped by SIGSTOP ---" in line for line in want[1])
-    assert _per_process(emu_log) == want
+    assert got == want
 
 
 @pytest.mark.skipif(STRACE is None, reason="strace is not installed")
