@@ -96,22 +96,13 @@ def runners(baseline=None):
     qemu = shutil.which("qemu-x86_64")
     if qemu:
         out["qemu-user"] = ([qemu], None)
-    # -m puts the current directory first on sys.path, ahead of PYTHONPATH:
-    # run from one checkout, the baseline would import that checkout.
-    # "-c" with the path put first itself imports exactly the one named.
-    out["sysgate"] = (_sysgate_in(ROOT), env)
+    sysgate = [sys.executable, "-m", "sysgate", "run", "--"]     # run in BUILD: see run_once
+    out["sysgate"] = (sysgate, env)
     if baseline:
         # Another checkout of sysgate (the code before a change), run in
         # the same interleaved rounds: its before/after ratio is exact.
-        base = os.path.abspath(baseline)
-        out["baseline"] = (_sysgate_in(base), dict(os.environ, PYTHONPATH=base))
+        out["baseline"] = (sysgate, dict(os.environ, PYTHONPATH=os.path.abspath(baseline)))
     return out
-
-
-def _sysgate_in(checkout):
-    boot = (f"import sys; sys.path.insert(0, {checkout!r}); sys.argv[0] = 'sysgate'; "
-            "import runpy; runpy.run_module('sysgate', run_name='__main__')")
-    return [sys.executable, "-c", boot, "run", "--"]
 
 
 CPU = False     # --cpu: CPU seconds of the run's processes instead of wall time
