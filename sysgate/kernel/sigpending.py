@@ -48,10 +48,8 @@ def absorb_host_signals(t):
                 signo = exit_signal
             info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid,
                                     status=hi.si_status)
-        elif code < 0 and getattr(hi, "raw", None):
-            info = hi.raw       # sigqueue, a timer, tgkill: as sent, its value too
         else:
-            info = sigframe.siginfo(signo, code, True, pid=hi.si_pid, uid=hi.si_uid)
+            info = _as_sent(hi)
         if not ignored(t, signo):
             if not t.proc.shared_pending & (1 << (signo - 1)) or signo >= SIGRTMIN:
                 t.proc.raise_signal(signo, info)    # realtime ones queue (kernel.sigqueue)
@@ -61,8 +59,16 @@ def _absorb_own(t):
     """Signals another process sent to this thread alone (tgkill)."""
     for hi in t.host.take_own(t.tid):
         if not ignored(t, hi.si_signo):
-            t.add_pending(hi.si_signo, hi.raw if hi.si_code < 0 else sigframe.siginfo(
-                hi.si_signo, hi.si_code, True, pid=hi.si_pid, uid=hi.si_uid))
+            t.add_pending(hi.si_signo, _as_sent(hi))
+
+
+def _as_sent(hi):
+    """The guest's siginfo of host signal hi: a queued one's (sigqueue, a
+    timer, tgkill: si_code < 0) as it was sent, value included; else made
+    of its sender."""
+    if hi.si_code < 0 and getattr(hi, "raw", None):
+        return hi.raw
+    return sigframe.siginfo(hi.si_signo, hi.si_code, True, pid=hi.si_pid, uid=hi.si_uid)
 
 
 def ignored(t, sig):
