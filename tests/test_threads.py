@@ -4,10 +4,11 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
-from conftest import ALL, ROOT, assert_same, build, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_sysgate, sysgate_cmd
 
 
 @pytest.mark.parametrize("cpu", ["intel", "amd"])
@@ -325,3 +326,44 @@ def test_futex_handoff_python_calls(tmp_path):
                          capture_output=True, text=True).stdout
     per = float(out.split()[-1])
     assert per <= HANDOFF_BUDGET, f"{per} Python calls per futex hand-off, budget {HANDOFF_BUDGET}"
+
+
+def _host_masks(pid):
+    """The CPU mask of each host thread of process pid, as sets."""
+    masks = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            masks.append(frozenset(os.sched_getaffinity(int(tid))))
+        except OSError:
+            pass        # a thread just ended
+    return masks
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one host CPU: nothing to gather")
+def test_threads_share_one_host_cpu_while_there_are_several():
+    """kernel.hostcpu: while the guest has two threads every host thread of
+    its sysgate runs on one CPU (a hand-off is then no inter-processor
+    wake-up); back to one thread, they get the host's whole mask again."""
+    exe = build("thread_hostcpu.c", "gcc64")
+    full = frozenset(os.sched_getaffinity(0))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop("SYSGATE_SPREAD_THREADS", None)
+    p = subprocess.Popen(sysgate_cmd(exe), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env=env)
+    try:
+        assert p.stdout.readline() == b"two threads\n"
+        masks = _host_masks(p.pid)
+        assert len(masks) >= 3 and all(len(m) == 1 for m in masks) and len(set(masks)) == 1, masks
+        p.stdin.write(b"x")
+        p.stdin.flush()
+        assert p.stdout.readline() == b"one thread 1\n"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _host_masks(p.pid) != [full] * len(_host_masks(p.pid)):
+            time.sleep(0.02)
+        assert all(m == full for m in _host_masks(p.pid)), _host_masks(p.pid)
+        p.stdin.write(b"x")
+        p.stdin.close()
+        assert p.wait(timeout=60) == 0
+    finally:
+        p.kill()
+        p.wait()

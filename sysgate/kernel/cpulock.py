@@ -21,12 +21,13 @@ import random
 import threading
 import time
 
-from . import park
+from . import hostcpu, park
 
 SLICE_SECONDS = 0.004
 SLICE_INSNS = 40000         # --seed: instructions per slice (at most)
 SLICE_SYSCALLS = 16         # --seed: system calls per slice (at most)
 GROUP_EXIT_GRACE = 2.0
+ALONE_SECONDS = 0.05        # one thread left this long: the host's CPU mask back (kernel.hostcpu)
 
 
 class ThreadKilled(BaseException):
@@ -54,6 +55,7 @@ class CpuLock:
         self.in_user = False
         self.syscalls = 0
         self.closed = False
+        self.alone_since = None      # when the process got down to one thread
         if not self.det:
             threading.Thread(target=self._preempter, name="sysgate-slices",
                              daemon=True).start()
@@ -323,6 +325,11 @@ class CpuLock:
             if self.machine._loaded is t:
                 self.machine._loaded = None
             self.cond.notify_all()
+            if len(self.proc.threads) == 1:
+                if self.det:        # no slice helper to wait for (see _preempter)
+                    hostcpu.spread()
+                else:
+                    self.alone_since = time.monotonic()
         if self.proc.shared_pending:
             self.proc.retarget()
         if t.host is not self.proc.host:
@@ -353,6 +360,12 @@ class CpuLock:
     def _preempter(self):
         while not self.closed:
             time.sleep(SLICE_SECONDS)
+            if self.alone_since is not None and \
+                    time.monotonic() - self.alone_since >= ALONE_SECONDS:
+                with self.mutex:
+                    if self.alone_since is not None and len(self.proc.threads) == 1:
+                        hostcpu.spread()
+                    self.alone_since = None
             if (self.queue and self.in_user and self.owner is not None
                     and time.monotonic() - self.since >= SLICE_SECONDS):
                 flag = getattr(self.machine.cpu, "preempt", None)

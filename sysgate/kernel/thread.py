@@ -3,6 +3,7 @@
 import os
 from operator import attrgetter
 
+from . import hostcpu
 from .cpulock import HELD, CpuLock, ThreadKilled, host_wait  # noqa: F401 (importers' names)
 from .errors import KernelError
 from .tls import set_tls
@@ -102,6 +103,8 @@ def clone_thread(t, flags, newsp, ptid, ctid, tls):
         child.tid = tid
         t.proc.threads[tid] = child
         lock.ready.add(child)
+        lock.alone_since = None
+        hostcpu.gather()
     if flags & CLONE_CHILD_CLEARTID:
         child.clear_child_tid = ctid
     try:
