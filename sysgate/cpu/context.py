@@ -100,9 +100,13 @@ class Thread:
         cpu = self.cpu
         cpu.context_restore(self.ctx)
         cpu.set_skip_step(getattr(self, "skip_step", None))
-        if self.tls is not None:
-            for i, raw in enumerate(self.tls):
+        tls = self.tls
+        if tls is not None and tls != cpu.tls_loaded:
+            # Most switches are between threads whose TLS entries are
+            # the same (x86-64 threads leave them empty): no write then.
+            for i, raw in enumerate(tls):
                 cpu.write_gdt_entry(TLS_MIN + i, raw)
+            cpu.tls_loaded = list(tls)
         if self.first is not None:
             first, self.first = self.first, None
             segs = {k: first.pop(k) for k in ("fs", "gs") if k in first}

@@ -92,7 +92,10 @@ _BOOT_STUB_INSNS = 13
 class Descriptors:
     """Engine's GDT and LDT entries (kernel.tls, kernel.ldt)."""
 
+    tls_loaded = None       # the TLS entries a Thread.load last wrote (cpu.context)
+
     def write_gdt_entry(self, index, raw8):
+        self.tls_loaded = None
         raw8 = bytearray(raw8)
         if raw8[5] & 0x10:
             # Code and data descriptors are written with their accessed bit
