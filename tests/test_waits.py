@@ -107,16 +107,26 @@ def test_handled_signal_interrupts_every_wait(tmp_path, procs_left):
         for mode, p in procs.items():
             p.t0 = time.monotonic()
             p.send_signal(signal.SIGTERM)
+    # Each one's own time from its signal to its end: 36 processes end at
+    # once, so the bound grows with the machine's load (a wait that the
+    # signal does not end never ends, and fails at any bound).
+    bound = 5 + 2 * os.getloadavg()[0] / (os.cpu_count() or 1)
+    took = {}
+    while len(took) < len(MODES) and time.monotonic() - min(p.t0 for p in emu.values()) < 60:
+        for mode, p in emu.items():
+            if mode not in took and p.poll() is not None:
+                took[mode] = time.monotonic() - p.t0
+        time.sleep(0.01)
     for mode in MODES:
         outs = []
         for procs in (nat, emu):
             p = procs[mode]
             out, err = _end(p)
-            outs.append((out, p.returncode, time.monotonic() - p.t0))
-        (n_out, n_rc, _), (e_out, e_rc, took) = outs
+            outs.append((out, p.returncode))
+        (n_out, n_rc), (e_out, e_rc) = outs
         assert n_out == f"{mode}: -1 Interrupted system call caught 15\n".encode(), n_out
         assert (e_out, e_rc) == (n_out, n_rc), mode
-        assert took < 5, mode
+        assert took.get(mode, 60) < bound, (mode, took, bound)
 
 
 @pytest.mark.parametrize("variant", ALL)

@@ -146,9 +146,14 @@ int main(void) {
     }
     while (sh->flag != 3)
         ms(5);
-    ms(100);
-    kill(pid, SIGUSR1);
-    status_of(pid);
+    /* The child may still be on its way into the wait (a loaded machine):
+     * a signal that came before it only ran the handler, so send again
+     * until the wait has ended. */
+    do {
+        ms(100);
+        kill(pid, SIGUSR1);
+        ms(5);
+    } while (waitpid(pid, NULL, WNOHANG) == 0);
     printf("signal: the wait returned %ld\n", sh->result);
 
     /* 7. A private wait is not woken by another process's shared wake. */
