@@ -39,3 +39,13 @@ def test_proc_self_mem_through_every_transfer_call(variant):
     native, _ = assert_same(build("proc_mem_vec.c", variant))
     assert b"pwritev2: 9, target 'pwritev2'" in native.stdout
     assert b"read back 4: 9, 'pwritev2'" in native.stdout
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_child_state_is_the_guests(variant):
+    """A parent polling its child's /proc/<pid>/stat until S (LTP's
+    TST_PROCESS_STATE_WAIT) sees S only once the child is in its blocking
+    read, not while sysgate itself waits for something of its own after
+    the fork (kernel.procstate); R and S as natively, in stat and status."""
+    native, _ = assert_same(build("proc_state.c", variant))
+    assert native.stdout.count(b"the child was in its read; status says S\n") == 3

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 
-from . import hostcpu, park
+from . import hostcpu, park, procstate
 
 SLICE_SECONDS = 0.004
 SLICE_INSNS = 40000         # --seed: instructions per slice (at most)
@@ -398,17 +398,25 @@ class _Released:
 
     def __enter__(self):
         self.lock.release(self.t)
+        t = self.t
+        if t.tid == t.pid:
+            procstate.block()
 
     def __exit__(self, *exc):
-        self.lock.acquire(self.t)
+        t = self.t
+        if t.tid == t.pid:
+            procstate.unblock()
+        self.lock.acquire(t)
         return False
 
 
 class _Held:
+    """The host wait of a process's only thread."""
     def __enter__(self):
-        pass
+        procstate.block()
 
     def __exit__(self, *exc):
+        procstate.unblock()
         return False
 
 

@@ -136,7 +136,7 @@ def _host_wait(t, polls, seconds):
         p.register(wake, select.POLLIN)
     ms = None if seconds is None else min(MAX_POLL_MS, max(1, int(seconds * 1000))) \
         if seconds > 0 else 0
-    if ms == 0 or t.proc.cpu_sched is None:
+    if ms == 0:
         return [(fd, rev) for fd, rev in p.poll(ms) if fd != wake]
     with host_wait(t):          # the other threads run meanwhile
         got = p.poll(ms)

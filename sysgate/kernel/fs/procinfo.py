@@ -313,6 +313,8 @@ def other(t, info, name):
             h = [x.decode() for x in f.read().rsplit(b")", 1)[1].split()]
     except OSError:
         h = ["Z"] + ["0"] * 49
+    if h[0] in ("R", "S") and info.get("state"):
+        h[0] = info["state"]        # the guest's, not sysgate's own (kernel.procstate)
     if name == "stat":
         for i in (23, 24, 25, 26, 27, 42, 43, 44, 45, 46, 47, 48):
             if i < len(h):

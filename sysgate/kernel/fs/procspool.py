@@ -15,6 +15,8 @@ import os
 import shutil
 import tempfile
 
+from .. import procstate
+
 _registered = set()
 _fork_pipe = []         # [read end, write end] across one host fork
 
@@ -64,6 +66,7 @@ def publish(machine):
         os.replace(tmp, os.path.join(d, str(pid)))
     except OSError:
         return
+    procstate.publish(os.path.join(d, f"{pid}.state"))
     if machine.session == os.getpid() and d not in _registered:
         _registered.add(d)
         atexit.register(shutil.rmtree, d, True)
@@ -99,6 +102,7 @@ def _wait_for_child():
 
 
 def _publish_child(machine):
+    procstate.publish(None)         # the parent's byte is not this process's
     try:
         publish(machine)
     finally:
@@ -134,4 +138,5 @@ def lookup(t, pid):
         return None
     if info.get("start") != _start_time(pid):
         return None
+    info["state"] = procstate.read(os.path.join(d, f"{pid}.state"))
     return info

@@ -1,0 +1,67 @@
+"""A guest process's run state (R or S) as another guest of its session
+sees it in /proc/<pid>/stat and status.
+
+The host process's own state is not the guest's: sysgate's main thread
+also sleeps for its own reasons (starting a helper thread after a fork,
+the GIL, the CPU lock of its threads), and a program that waits for its
+child to sleep (LTP's TST_PROCESS_STATE_WAIT before it signals the child)
+would then go on while the child has not reached its blocking call yet.
+So each guest process keeps one byte in the session's spool
+(kernel.fs.procspool), S while its first thread is in a host wait that a
+blocking call made, R otherwise; kernel.fs.procinfo reads it."""
+import mmap
+import os
+
+RUNNING, SLEEPING = ord("R"), ord("S")
+
+_byte = None        # this process's shared byte, once published
+_path = None
+
+
+def publish(path):
+    """This process's state byte at path (at exec and in a forked child,
+    which must not keep writing its parent's); None: no byte."""
+    global _byte, _path
+    if path == _path and _byte is not None:
+        return          # an exec: the same process, the same byte
+    old, _byte, _path = _byte, None, None
+    if old is not None:
+        old.close()
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o600)
+    except OSError:
+        return
+    try:
+        os.ftruncate(fd, 1)
+        m = mmap.mmap(fd, 1)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+    m[0] = RUNNING
+    _byte, _path = m, path
+
+
+def read(path):
+    """'R' or 'S', as another process published it; None when unknown."""
+    try:
+        with open(path, "rb") as f:
+            b = f.read(1)
+    except OSError:
+        return None
+    return chr(b[0]) if b in (b"R", b"S") else None
+
+
+def block():
+    """The process's first thread goes into a host wait (kernel.cpulock's
+    host_wait decides that it is the first)."""
+    if _byte is not None:
+        _byte[0] = SLEEPING
+
+
+def unblock():
+    if _byte is not None:
+        _byte[0] = RUNNING
