@@ -358,14 +358,20 @@ class CpuLock:
 
     # --- slices ----------------------------------------------------------------
     def _preempter(self):
+        next_check = time.monotonic() + hostcpu.CHECK_SECONDS
         while not self.closed:
             time.sleep(SLICE_SECONDS)
-            if self.alone_since is not None and \
-                    time.monotonic() - self.alone_since >= ALONE_SECONDS:
+            now = time.monotonic()
+            if self.alone_since is not None and now - self.alone_since >= ALONE_SECONDS:
                 with self.mutex:
                     if self.alone_since is not None and len(self.proc.threads) == 1:
                         hostcpu.spread()
                     self.alone_since = None
+            elif now >= next_check:
+                next_check = now + hostcpu.CHECK_SECONDS
+                owner = self.owner
+                with self.mutex:
+                    hostcpu.check(len(self.proc.threads), owner.tid if owner else None)
             if (self.queue and self.in_user and self.owner is not None
                     and time.monotonic() - self.since >= SLICE_SECONDS):
                 flag = getattr(self.machine.cpu, "preempt", None)

@@ -15,6 +15,14 @@ one worker after another pays for this once), and in a forked child, its
 host threads get the host's mask back, and the host's load balancer is
 free again.
 
+The CPU is not given for good: another program may come to load it.
+Every CHECK_SECONDS kernel.cpulock's slice helper looks how much of that
+CPU's time went to other processes (/proc/stat); past a quarter, this
+process's threads get the whole mask back, the host moves them where
+there is room, and the next check gathers them again on the CPU the
+thread running guest code is on by then. (Its threads' own run-queue
+waits say nothing: a thread woken on the same CPU waits for its waker.)
+
 The guest never sees any of this: its affinity is modelled
 (kernel.info's sched_*affinity, kernel.cpunum).
 """
@@ -23,8 +31,13 @@ import os
 
 from .hostlibc import libc
 
+CHECK_SECONDS = 0.5
+CONTENDED = 0.25        # the share of the time spent waiting for the CPU that moves us
+
 _original = None        # the mask this host process was given, once changed
 pinned = False          # every host thread is on one CPU
+_cpu = None             # the one CPU, while pinned
+_last = None            # _others_on(_cpu) at the last check
 
 
 def _set_all(mask):
@@ -49,9 +62,11 @@ def _restore_in_child():
             pass
 
 
-def gather():
-    """The process now has two threads: every host thread onto this CPU."""
-    global _original, pinned
+def gather(tid=None):
+    """Every host thread onto one CPU: this thread's (the process gets its
+    second thread), or that of host thread tid (the one running guest
+    code, when kernel.cpulock's check gathers them again)."""
+    global _original, pinned, _last, _cpu
     if pinned or os.environ.get("SYSGATE_SPREAD_THREADS"):
         return
     try:
@@ -60,14 +75,14 @@ def gather():
         return
     if len(mask) < 2:
         return
-    cpu = libc.sched_getcpu()
+    cpu = libc.sched_getcpu() if tid is None else _cpu_of(tid)
     if cpu not in mask:
         return
     if _original is None:
         _original = mask
         os.register_at_fork(after_in_child=_restore_in_child)
     _set_all({cpu})
-    pinned = True
+    pinned, _cpu, _last = True, cpu, None
 
 
 def spread():
@@ -79,3 +94,49 @@ def spread():
 
 
 libc.sched_getcpu.restype = ctypes.c_int
+
+
+def _cpu_of(tid):
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[36])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _others_on(cpu):
+    """(CPU cpu's time so far, the part of it spent on others than this
+    process), in seconds: others' time is its busy time (steal included,
+    the hypervisor's) less this process's own, all of whose threads are
+    on it."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"cpu%d " % cpu):
+                    v = [int(x) for x in line.split()[1:9]]
+                    break
+            else:
+                return None
+    except (OSError, ValueError):
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz - own.user - own.system
+    return sum(v) / hz, busy
+
+
+def check(threads, running_tid):
+    """Every CHECK_SECONDS while the process has threads (threads: how
+    many): off a CPU that others load, back on one when there is room."""
+    global _last
+    if threads < 2 or _original is None:
+        return
+    if not pinned:
+        gather(running_tid)
+        return
+    got = _others_on(_cpu)
+    last, _last = _last, got
+    if got is not None and last is not None and got[0] > last[0] and \
+            (got[1] - last[1]) / (got[0] - last[0]) > CONTENDED:
+        spread()
+
