@@ -367,3 +367,13 @@ def test_threads_share_one_host_cpu_while_there_are_several():
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_guest_affinity_is_not_the_host_threads(variant):
+    """What kernel.hostcpu does to sysgate's host threads never shows: a
+    threaded program sees the CPUs it was given, in sched_getaffinity and
+    in /proc/self/status, and its own mask once it sets one."""
+    native, _ = assert_same(build("thread_cpus_allowed.c", variant), input=b"x")
+    n = len(os.sched_getaffinity(0))
+    assert f"two threads: {n} CPUs\n".encode() in native.stdout

@@ -85,6 +85,12 @@ def gather(tid=None):
     pinned, _cpu, _last = True, cpu, None
 
 
+def host_mask():
+    """The host CPUs sysgate was given: what the guest sees as its
+    affinity, pinned or not."""
+    return _original if _original is not None else os.sched_getaffinity(0)
+
+
 def spread():
     """The process is back to one thread: the host's mask again."""
     global pinned

@@ -9,7 +9,7 @@ from .errors import KernelError, E
 from .hostlibc import libc
 from .registry import syscall
 from .tables.unistd import NR_X86_64
-from . import cpunum
+from . import cpunum, hostcpu
 
 
 
@@ -181,7 +181,7 @@ def sys_sched_getaffinity(t, pid, size, mask):
     bits = getattr(target, "affinity", None)
     if bits is None:
         bits = 0
-        for c in os.sched_getaffinity(0):
+        for c in hostcpu.host_mask():
             bits |= 1 << c
     t.mm.write(mask, bits.to_bytes(n, "little"))
     return n
@@ -194,7 +194,7 @@ def sys_sched_setaffinity(t, pid, size, mask):
     bits = int.from_bytes(t.mm.read(mask, n), "little") if n else 0
     target = _affinity_task(t, pid)
     allowed = 0
-    for c in os.sched_getaffinity(0):
+    for c in hostcpu.host_mask():
         allowed |= 1 << c
     if not bits & allowed:
         raise KernelError(E.EINVAL)

@@ -136,6 +136,35 @@ _HOST_KEYS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "S
               "Cpus_allowed", "Cpus_allowed_list", "Mems_allowed", "Mems_allowed_list")
 
 
+def _cpus_allowed(t):
+    """The thread's own affinity in status's two forms (%*pb and %*pbl):
+    the guest's mask, not the one sysgate's host threads are held to
+    (kernel.hostcpu)."""
+    from ..info import _possible_cpus
+    from .. import hostcpu
+    bits = getattr(t, "affinity", None)
+    if bits is None:
+        bits = sum(1 << c for c in hostcpu.host_mask())
+    ndig = (_possible_cpus() + 3) // 4
+    digits = f"{bits:0{ndig}x}"[-ndig:]
+    groups = []
+    while digits:
+        groups.insert(0, digits[-8:])
+        digits = digits[:-8]
+    ranges, c = [], 0
+    while bits >> c:
+        if bits >> c & 1:
+            end = c
+            while bits >> (end + 1) & 1:
+                end += 1
+            ranges.append(f"{c}" if end == c else f"{c}-{end}")
+            c = end + 1
+        else:
+            c += 1
+    return {"Cpus_allowed": f"Cpus_allowed:\t{','.join(groups)}\n",
+            "Cpus_allowed_list": f"Cpus_allowed_list:\t{','.join(ranges)}\n"}
+
+
 def _ids():
     return os.getresuid(), os.getresgid()
 
@@ -168,6 +197,7 @@ def status(t):
             f"Threads:\t{len(tids(t))}\nSigQ:\t0/{sigpending}\n"
             f"SigPnd:\t{0:016x}\nShdPnd:\t{pnd:016x}\nSigBlk:\t{blk:016x}\n"
             f"SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n")
+    host.update(_cpus_allowed(t))
     text += "".join(host[k] for k in _HOST_KEYS if k in host)
     text += "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n"
     return text.encode()
