@@ -62,9 +62,11 @@ class Machine:
 
     # --- processes --------------------------------------------------------
     def before_fork(self):
-        """Empty the host-side buffers a forked child would write twice."""
+        """Empty the host-side buffers a forked child would write twice;
+        a CPU ready for the child's exec (program.prepare_exec)."""
         runloop.flush_stdio()
         self.events.flush()
+        program.prepare_exec(self)
 
     def after_fork_child(self):
         from .kernel.sched import Timers
