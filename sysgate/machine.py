@@ -11,7 +11,9 @@ import os
 import random
 import threading
 
-from .cpu.models import MODELS
+from .cpu.ucload import import_unicorn
+import_unicorn()        # first, and without its loader's imports (cpu/ucload.py)
+from .cpu.models import MODELS  # noqa: E402
 from .kernel.mm import set_memory_limit
 from .kernel.hostsig import HostSignals
 from .cpu.context import Thread  # noqa: F401 (sysgate.machine.Thread, as before)

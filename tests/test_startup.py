@@ -134,3 +134,56 @@ def test_run_command_lines_parse_as_argparse_parses_them():
             answered += 1
             assert vars(quick) == vars(cli._parser(argv).parse_args(argv)), argv
     assert answered > 1000
+
+
+def test_exec_after_fork_across_abis_and_models():
+    """A child's exec takes the CPU and tables its parent made before the
+    fork (program.prepare_exec): a chain of fork+exec alternating x86-64
+    and i386 programs prints what it does natively, on each CPU model."""
+    a, b = build("exec_chain.c", "gcc64"), build("exec_chain.c", "gcc32")
+    for opts in ((), ("--cpu", "amd"), ("--cpu", "i486")):
+        native = run_native(a, ["5", a, b])
+        emu = run_sysgate(a, ["5", a, b], opts)
+        assert (emu.status, emu.stdout, emu.stderr) == \
+            (native.status, native.stdout, native.stderr), opts
+        assert native.stdout.count(b"level") == 11
+
+
+def test_unicorn_loads_its_own_library_without_its_loaders_imports():
+    """cpu/ucload.py: the library Unicorn loads is the one in its package,
+    none of the loader's stand-ins outlives the import, and the modules
+    they stand for import as usual afterwards."""
+    code = r"""
+import sys, os, types
+import sysgate.machine
+from sysgate.cpu.ucload import _STAND_INS
+for name in _STAND_INS:
+    assert not isinstance(sys.modules.get(name), types.SimpleNamespace), name
+print("inspect" in sys.modules)
+import unicorn, pathlib, inspect, importlib.resources
+lib = os.path.join(os.path.dirname(unicorn.__file__), "lib", "libunicorn.so.2")
+maps = open("/proc/self/maps").read()
+print(os.path.realpath(lib) in maps, pathlib.Path("/a") / "b",
+      os.path.basename(inspect.getfile(pathlib.Path.__truediv__)))
+"""
+    p = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:0] = {sys.path!r}\n"
+                        + code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["False", "True /a/b pathlib.py"], p.stdout
+
+
+def test_unicorn_imports_as_it_is_when_the_stand_ins_fall_short():
+    code = r"""
+import sys, types
+from sysgate.cpu import ucload
+ucload._STAND_INS["inspect"] = {}          # no getfile: the loader fails with it
+ucload.import_unicorn()
+import unicorn
+assert not isinstance(sys.modules.get("inspect"), types.SimpleNamespace)
+print(unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64) is not None, "inspect" in sys.modules)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "True"], p.stdout
