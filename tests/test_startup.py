@@ -83,7 +83,7 @@ def test_a_changed_source_or_a_broken_index_means_a_full_import(tmp_path):
     assert _standing_in(cache) == 0
     assert _standing_in(cache) > 100                  # written anew
     for junk in (b"", b"\x00garbage", json.dumps((fmt, "files", calls)).encode(),
-                 json.dumps((fmt, files, [[1, 2, 3, 4, []]])).encode()):
+                 json.dumps((fmt, files, [[1, 2, 3, 4, []]])).encode(), b"[" * 50000):
         with open(index, "wb") as f:
             f.write(junk)
         assert _standing_in(cache) == 0
@@ -187,3 +187,37 @@ print(unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64) is not None, "inspect"
                        env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "True"], p.stdout
+
+
+def test_cpuid_answers_are_cached_and_checked(tmp_path):
+    """cpu/cpuid.py: the first start asks Unicorn's CPUID on a scratch CPU
+    and writes the answers; later starts make no scratch CPU and get the
+    same answers; a broken or hostile file is not believed."""
+    cache = tmp_path / "cache"
+    code = r"""
+import json, sys
+import sysgate.machine
+from sysgate.cpu import cpuid
+leaves = [(0, 0), (1, 0), (7, 0), (0x80000001, 0)]
+got = cpuid.native_cpuid_table(leaves)
+scratch = bool(cpuid._CPUID_UC)
+print(json.dumps([scratch, sorted([list(k) + list(v) for k, v in got.items()]),
+                  sorted([list(k) + list(v) for k, v in cpuid._ask(leaves).items()])]))
+"""
+
+    def start():
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=_env(cache), cwd=ROOT, timeout=60)
+        assert p.returncode == 0, p.stderr
+        scratch, got, asked = json.loads(p.stdout)
+        assert got == asked
+        return scratch
+    assert start() is True
+    files = glob.glob(str(cache / "sysgate" / "cpuid-*.json"))
+    assert len(files) == 1
+    assert start() is False
+    for junk in ('[[0, 0, 1, 2, 3, -1]]', '[[0, 0, 1, 2, 3, 4294967296]]', '[[0, 0, "x", 2, 3, 4]]',
+                 '{"a": 1}', 'garbage', '[' * 100000, '[' * 50000):
+        with open(files[0], "w") as f:
+            f.write(junk)
+        assert start() is True, junk
