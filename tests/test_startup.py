@@ -221,3 +221,34 @@ print(json.dumps([scratch, sorted([list(k) + list(v) for k, v in got.items()]),
         with open(files[0], "w") as f:
             f.write(junk)
         assert start() is True, junk
+
+
+def test_the_sysgate_command_runs_as_python_m_sysgate():
+    """The console script pip writes for pyproject's entry point (its
+    template: `sys.exit(main())`) runs the program as `python3 -m sysgate`
+    does: output, exit status, a refused program's status, and a parse
+    error's."""
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        module, _, func = tomllib.load(f)["project"]["scripts"]["sysgate"].partition(":")
+    # A global whose __del__ would print at the interpreter's tear-down,
+    # which the command skips (cli.end), as python3 -m sysgate does.
+    script = ("class Torn:\n    def __del__(self):\n        print('torn down')\n"
+              "torn = Torn()\n"
+              f"import re\nimport sys\nfrom {module} import {func}\n"
+              "if __name__ == '__main__':\n"
+              "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+              f"    sys.exit({func}())\n")
+    exe = build("basic.c", "gcc64")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for args in ([exe], ["/nonexistent"], ["--cpu", "arm", exe], ["--bogus"]):
+        got = subprocess.run([sys.executable, "-c", script, "run", *args], capture_output=True,
+                             env=env, timeout=120)
+        want = subprocess.run([sys.executable, "-m", "sysgate", "run", *args],
+                              capture_output=True, env=env, timeout=120)
+        out = got.stdout.replace(b"torn down\n", b"")
+        assert (got.returncode, out) == (want.returncode, want.stdout), args
+        if args[0] != "--bogus" and args[0] != "--cpu":      # argparse's exit tears down
+            assert out == got.stdout, args
+        # (argparse's usage line names the program as its argv[0] shows it)
+        assert got.stderr.splitlines()[-1:] == want.stderr.splitlines()[-1:], args
