@@ -252,3 +252,20 @@ def test_the_sysgate_command_runs_as_python_m_sysgate():
             assert out == got.stdout, args
         # (argparse's usage line names the program as its argv[0] shows it)
         assert got.stderr.splitlines()[-1:] == want.stderr.splitlines()[-1:], args
+
+
+def test_the_session_spool_is_removed_at_its_end(tmp_path):
+    """procspool: the session's directory (its guests' /proc entries, a
+    tracer's socket) is gone when the session's first process ends, and a
+    run without XDG_RUNTIME_DIR uses the temporary directory tempfile
+    would choose ($TMPDIR first)."""
+    a, b = build("exec_chain.c", "gcc64"), build("exec_chain.c", "gcc32")
+    for var in ("XDG_RUNTIME_DIR", "TMPDIR"):
+        run_dir = tmp_path / var
+        run_dir.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+        env[var] = str(run_dir)
+        emu = run_sysgate(a, ["3", a, b], env=env)
+        assert emu.status == 0 and emu.stdout.count(b"level") == 7, emu
+        spool = run_dir / f"sysgate-{os.getuid()}"
+        assert spool.is_dir() and list(spool.iterdir()) == [], var
