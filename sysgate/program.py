@@ -3,7 +3,7 @@ named, checked as a shell's execve would) and, at every exec, a new image
 on a fresh CPU (loader.process assembles it)."""
 import os
 
-from .cpu.engine import Engine
+from .cpu.engine import Engine, UcError
 from .entry.gate import Gate
 from .entry.traps import SIGSEGV
 from .kernel.errors import KernelError
@@ -99,8 +99,11 @@ def prepare_exec(machine):
     from .kernel.lazyreg import import_all
     import_all()
     cpuid = machine.model.make_cpuid()
-    if not _spare or _spare[0][0] is not cpuid:
-        _spare[:] = [(cpuid, Engine(cpuid))]
+    try:
+        if not _spare or _spare[0][0] is not cpuid:
+            _spare[:] = [(cpuid, Engine(cpuid))]
+    except (UcError, MemoryError):
+        _spare.clear()          # the exec will make its own (and answer ENOMEM there)
     Dispatcher.prepare()
 
 
