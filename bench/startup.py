@@ -4,6 +4,9 @@
 Rows:
 - "run hello": one whole `python3 -m sysgate run` of a static hello
   (interpreter start, imports, the machine, the program, the end);
+- "sysgate run hello": the same through the `sysgate` command, as pip
+  writes its console script for the checkout's pyproject.toml entry point
+  (run with python3 -c, so that no install is needed);
 - "python3 -c pass": the interpreter's own start, for scale;
 - "fork+exec": what one fork, exec of a static program, its exit and the
   wait cost inside a guest (bench/guests/spawn.c): the slope between a run
@@ -61,6 +64,17 @@ def cpu_of(argv, env=None):
     return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
+def console_script(checkout):
+    """pip's console script (its template) for checkout's `sysgate` entry point."""
+    import tomllib
+    with open(os.path.join(checkout, "pyproject.toml"), "rb") as f:
+        module, _, func = tomllib.load(f)["project"]["scripts"]["sysgate"].partition(":")
+    return (f"import re\nimport sys\nfrom {module} import {func}\n"
+            "if __name__ == '__main__':\n"
+            "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+            f"    sys.exit({func}())\n")
+
+
 def runners(baseline):
     py = sys.executable
     out = {"sysgate": ([py, "-m", "sysgate", "run", "--"], dict(os.environ, PYTHONPATH=ROOT))}
@@ -77,13 +91,19 @@ def runners(baseline):
 def measure(reps, children, baseline):
     exe = build()
     rs = runners(baseline)
-    rows = {"run hello": {r: [] for r in rs}, "fork+exec": {r: [] for r in rs},
-            "python3 -c pass": {"python3": []}}
+    rows = {"run hello": {r: [] for r in rs}, "sysgate run hello": {},
+            "fork+exec": {r: [] for r in rs}, "python3 -c pass": {"python3": []}}
+    for r, checkout in (("sysgate", ROOT), ("baseline", baseline)):
+        if r in rs:
+            rows["sysgate run hello"][r] = []
+            rs[r] += ([sys.executable, "-c", console_script(checkout), "run", "--"],)
     spawn = os.path.realpath(exe["spawn"])
     for _ in range(reps):
         rows["python3 -c pass"]["python3"].append(cpu_of([sys.executable, "-c", "pass"]))
-        for r, (prefix, env) in rs.items():
+        for r, (prefix, env, *command) in rs.items():
             rows["run hello"][r].append(cpu_of(prefix + [exe["hello"]], env))
+            if command:
+                rows["sysgate run hello"][r].append(cpu_of(command[0] + [exe["hello"]], env))
             if r == "qemu-user":
                 continue      # no binfmt_misc: its children would run natively
             none = cpu_of(prefix + [spawn, "0"], env)

@@ -11,7 +11,9 @@ import os
 import random
 import threading
 
-from .cpu.models import MODELS
+from .cpu.ucload import import_unicorn
+import_unicorn()        # first, and without its loader's imports (cpu/ucload.py)
+from .cpu.models import MODELS  # noqa: E402
 from .kernel.mm import set_memory_limit
 from .kernel.hostsig import HostSignals
 from .cpu.context import Thread  # noqa: F401 (sysgate.machine.Thread, as before)
@@ -62,9 +64,11 @@ class Machine:
 
     # --- processes --------------------------------------------------------
     def before_fork(self):
-        """Empty the host-side buffers a forked child would write twice."""
+        """Empty the host-side buffers a forked child would write twice;
+        a CPU ready for the child's exec (program.prepare_exec)."""
         runloop.flush_stdio()
         self.events.flush()
+        program.prepare_exec(self)
 
     def after_fork_child(self):
         from .kernel.sched import Timers

@@ -83,7 +83,7 @@ def test_a_changed_source_or_a_broken_index_means_a_full_import(tmp_path):
     assert _standing_in(cache) == 0
     assert _standing_in(cache) > 100                  # written anew
     for junk in (b"", b"\x00garbage", json.dumps((fmt, "files", calls)).encode(),
-                 json.dumps((fmt, files, [[1, 2, 3, 4, []]])).encode()):
+                 json.dumps((fmt, files, [[1, 2, 3, 4, []]])).encode(), b"[" * 50000):
         with open(index, "wb") as f:
             f.write(junk)
         assert _standing_in(cache) == 0
@@ -134,3 +134,138 @@ def test_run_command_lines_parse_as_argparse_parses_them():
             answered += 1
             assert vars(quick) == vars(cli._parser(argv).parse_args(argv)), argv
     assert answered > 1000
+
+
+def test_exec_after_fork_across_abis_and_models():
+    """A child's exec takes the CPU and tables its parent made before the
+    fork (program.prepare_exec): a chain of fork+exec alternating x86-64
+    and i386 programs prints what it does natively, on each CPU model."""
+    a, b = build("exec_chain.c", "gcc64"), build("exec_chain.c", "gcc32")
+    for opts in ((), ("--cpu", "amd"), ("--cpu", "i486")):
+        native = run_native(a, ["5", a, b])
+        emu = run_sysgate(a, ["5", a, b], opts)
+        assert (emu.status, emu.stdout, emu.stderr) == \
+            (native.status, native.stdout, native.stderr), opts
+        assert native.stdout.count(b"level") == 11
+
+
+def test_unicorn_loads_its_own_library_without_its_loaders_imports():
+    """cpu/ucload.py: the library Unicorn loads is the one in its package,
+    none of the loader's stand-ins outlives the import, and the modules
+    they stand for import as usual afterwards."""
+    code = r"""
+import sys, os, types
+import sysgate.machine
+from sysgate.cpu.ucload import _STAND_INS
+for name in _STAND_INS:
+    assert not isinstance(sys.modules.get(name), types.SimpleNamespace), name
+print("inspect" in sys.modules)
+import unicorn, pathlib, inspect, importlib.resources
+lib = os.path.join(os.path.dirname(unicorn.__file__), "lib", "libunicorn.so.2")
+maps = open("/proc/self/maps").read()
+print(os.path.realpath(lib) in maps, pathlib.Path("/a") / "b",
+      os.path.basename(inspect.getfile(pathlib.Path.__truediv__)))
+"""
+    p = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:0] = {sys.path!r}\n"
+                        + code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["False", "True /a/b pathlib.py"], p.stdout
+
+
+def test_unicorn_imports_as_it_is_when_the_stand_ins_fall_short():
+    code = r"""
+import sys, types
+from sysgate.cpu import ucload
+ucload._STAND_INS["inspect"] = {}          # no getfile: the loader fails with it
+ucload.import_unicorn()
+import unicorn
+assert not isinstance(sys.modules.get("inspect"), types.SimpleNamespace)
+print(unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64) is not None, "inspect" in sys.modules)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "True"], p.stdout
+
+
+def test_cpuid_answers_are_cached_and_checked(tmp_path):
+    """cpu/cpuid.py: the first start asks Unicorn's CPUID on a scratch CPU
+    and writes the answers; later starts make no scratch CPU and get the
+    same answers; a broken or hostile file is not believed."""
+    cache = tmp_path / "cache"
+    code = r"""
+import json, sys
+import sysgate.machine
+from sysgate.cpu import cpuid
+leaves = [(0, 0), (1, 0), (7, 0), (0x80000001, 0)]
+got = cpuid.native_cpuid_table(leaves)
+scratch = bool(cpuid._CPUID_UC)
+print(json.dumps([scratch, sorted([list(k) + list(v) for k, v in got.items()]),
+                  sorted([list(k) + list(v) for k, v in cpuid._ask(leaves).items()])]))
+"""
+
+    def start():
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=_env(cache), cwd=ROOT, timeout=60)
+        assert p.returncode == 0, p.stderr
+        scratch, got, asked = json.loads(p.stdout)
+        assert got == asked
+        return scratch
+    assert start() is True
+    files = glob.glob(str(cache / "sysgate" / "cpuid-*.json"))
+    assert len(files) == 1
+    assert start() is False
+    for junk in ('[[0, 0, 1, 2, 3, -1]]', '[[0, 0, 1, 2, 3, 4294967296]]', '[[0, 0, "x", 2, 3, 4]]',
+                 '{"a": 1}', 'garbage', '[' * 100000, '[' * 50000):
+        with open(files[0], "w") as f:
+            f.write(junk)
+        assert start() is True, junk
+
+
+def test_the_sysgate_command_runs_as_python_m_sysgate():
+    """The console script pip writes for pyproject's entry point (its
+    template: `sys.exit(main())`) runs the program as `python3 -m sysgate`
+    does: output, exit status, a refused program's status, and a parse
+    error's."""
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        module, _, func = tomllib.load(f)["project"]["scripts"]["sysgate"].partition(":")
+    # A global whose __del__ would print at the interpreter's tear-down,
+    # which the command skips (cli.end), as python3 -m sysgate does.
+    script = ("class Torn:\n    def __del__(self):\n        print('torn down')\n"
+              "torn = Torn()\n"
+              f"import re\nimport sys\nfrom {module} import {func}\n"
+              "if __name__ == '__main__':\n"
+              "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+              f"    sys.exit({func}())\n")
+    exe = build("basic.c", "gcc64")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for args in ([exe], ["/nonexistent"], ["--cpu", "arm", exe], ["--bogus"]):
+        got = subprocess.run([sys.executable, "-c", script, "run", *args], capture_output=True,
+                             env=env, timeout=120)
+        want = subprocess.run([sys.executable, "-m", "sysgate", "run", *args],
+                              capture_output=True, env=env, timeout=120)
+        out = got.stdout.replace(b"torn down\n", b"")
+        assert (got.returncode, out) == (want.returncode, want.stdout), args
+        if args[0] != "--bogus" and args[0] != "--cpu":      # argparse's exit tears down
+            assert out == got.stdout, args
+        # (argparse's usage line names the program as its argv[0] shows it)
+        assert got.stderr.splitlines()[-1:] == want.stderr.splitlines()[-1:], args
+
+
+def test_the_session_spool_is_removed_at_its_end(tmp_path):
+    """procspool: the session's directory (its guests' /proc entries, a
+    tracer's socket) is gone when the session's first process ends, and a
+    run without XDG_RUNTIME_DIR uses the temporary directory tempfile
+    would choose ($TMPDIR first)."""
+    a, b = build("exec_chain.c", "gcc64"), build("exec_chain.c", "gcc32")
+    for var in ("XDG_RUNTIME_DIR", "TMPDIR"):
+        run_dir = tmp_path / var
+        run_dir.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+        env[var] = str(run_dir)
+        emu = run_sysgate(a, ["3", a, b], env=env)
+        assert emu.status == 0 and emu.stdout.count(b"level") == 7, emu
+        spool = run_dir / f"sysgate-{os.getuid()}"
+        assert spool.is_dir() and list(spool.iterdir()) == [], var

@@ -9,7 +9,6 @@ Facts (Intel SDM vol. 2, AMD APM vol. 3, Linux arch/x86/entry):
 - Intel reports CPUID.80000001H:EDX.SYSCALL only to 64-bit code.
 """
 import functools
-from dataclasses import dataclass
 
 from .cpuid import native_cpuid_table
 
@@ -23,11 +22,29 @@ def _vendor_regs(vendor):
     return b, c, d
 
 
-@dataclass(frozen=True)
 class CpuModel:
-    name: str
-    vendor: str
-    has_sep: bool = True
+    # A plain class: a dataclass imports inspect (and ast, dis, tokenize)
+    # into every start, some 5 ms.
+    __slots__ = ("name", "vendor", "has_sep")
+
+    def __init__(self, name, vendor, has_sep=True):
+        for k, v in (("name", name), ("vendor", vendor), ("has_sep", has_sep)):
+            object.__setattr__(self, k, v)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")     # frozen
+
+    def _key(self):
+        return self.name, self.vendor, self.has_sep
+
+    def __eq__(self, other):
+        return self._key() == other._key() if type(other) is CpuModel else NotImplemented
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"CpuModel(name={self.name!r}, vendor={self.vendor!r}, has_sep={self.has_sep!r})"
 
     @property
     def is_intel(self):

@@ -26,9 +26,24 @@ class Dispatcher:
     rewrite (Machine.replace_handler), made from that copy in a fraction of
     a build."""
     _built = {}
+    _spare = None       # (len(HANDLERS), tables) made before a fork (prepare)
 
     def __init__(self):
-        self.tables = {abi: self._table(abi) for abi in ("x86_64", "i386")}
+        spare, Dispatcher._spare = Dispatcher._spare, None
+        if spare is None or spare[0] != len(HANDLERS):
+            spare = self._copy()
+        self.tables = spare[1]
+
+    @classmethod
+    def prepare(cls):
+        """A copy made now for the next Dispatcher: before a fork, so that
+        the child's exec takes it (program.prepare_exec)."""
+        if cls._spare is None or cls._spare[0] != len(HANDLERS):
+            cls._spare = cls._copy()
+
+    @classmethod
+    def _copy(cls):
+        return len(HANDLERS), {abi: cls._table(abi) for abi in ("x86_64", "i386")}
 
     @classmethod
     def _table(cls, abi):

@@ -99,7 +99,7 @@ def _read_index():
                 return None
             index.append((abi, name, module, label, tuple(kinds)))
         return index
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):      # JSON nested too deep
         return None
 
 

@@ -3,7 +3,6 @@ descriptor on a proc file system and its guest name, and the host objects
 the model's nodes are made of (deleted directories, symlinks, memfds)."""
 import ctypes
 import os
-import tempfile
 
 from ...abi.consts import O_PATH
 from ..errors import KernelError, E
@@ -79,8 +78,22 @@ _host_proc = None
 def _scratch_dir():
     global _scratch
     if _scratch is None or not os.path.isdir(_scratch):
-        _scratch = tempfile.mkdtemp(prefix="sysgate-proc-")
+        from .procspool import _tempdir
+        _scratch = _private_dir(_tempdir(), "sysgate-proc-")
     return _scratch
+
+
+def _private_dir(parent, prefix=""):
+    """tempfile.mkdtemp's directory (mode 0700, a name no one had), without
+    importing tempfile (shutil, bz2, lzma...: some 3 ms of every glibc
+    program's start, whose readlink of /proc/self/exe comes here)."""
+    while True:
+        d = os.path.join(parent, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(d, 0o700)
+            return d
+        except FileExistsError:
+            continue
 
 
 def _host_proc_fd():
@@ -93,7 +106,7 @@ def _host_proc_fd():
 def backing_dir(flags):
     """A host directory for a model directory: private, empty and deleted,
     so nothing can be created in it; each open its own (directory offsets)."""
-    d = tempfile.mkdtemp(dir=_scratch_dir())
+    d = _private_dir(_scratch_dir())
     try:
         os.chmod(d, 0o555)
         mode = O_PATH if flags & O_PATH else os.O_RDONLY
