@@ -269,3 +269,7 @@ def test_the_session_spool_is_removed_at_its_end(tmp_path):
         assert emu.status == 0 and emu.stdout.count(b"level") == 7, emu
         spool = run_dir / f"sysgate-{os.getuid()}"
         assert spool.is_dir() and list(spool.iterdir()) == [], var
+        if var == "TMPDIR":
+            # Nor does anything else stay there: the private directories
+            # behind /proc's links and directories (kernel.fs.prochost).
+            assert [p.name for p in run_dir.iterdir()] == [spool.name], var

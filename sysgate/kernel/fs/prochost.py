@@ -71,16 +71,15 @@ def canonical(hostfd):
 
 
 # --- host objects the model stands on ----------------------------------------
-_scratch = None
 _host_proc = None
 
 
 def _scratch_dir():
-    global _scratch
-    if _scratch is None or not os.path.isdir(_scratch):
-        from .procspool import _tempdir
-        _scratch = _private_dir(_tempdir(), "sysgate-proc-")
-    return _scratch
+    """A private directory of its own for one use, which the user removes
+    (a directory kept for the process's life outlived it: forked children
+    end without atexit, and /tmp filled with them)."""
+    from .procspool import _tempdir
+    return _private_dir(_tempdir(), "sysgate-proc-")
 
 
 def _private_dir(parent, prefix=""):
@@ -106,7 +105,7 @@ def _host_proc_fd():
 def backing_dir(flags):
     """A host directory for a model directory: private, empty and deleted,
     so nothing can be created in it; each open its own (directory offsets)."""
-    d = _private_dir(_scratch_dir())
+    d = _scratch_dir()
     try:
         os.chmod(d, 0o555)
         mode = O_PATH if flags & O_PATH else os.O_RDONLY
@@ -119,16 +118,15 @@ def link_fd(target):
     """An O_PATH descriptor of a symlink reading target (lstat, readlink of a
     magic link opened with O_NOFOLLOW)."""
     d = _scratch_dir()
-    name = os.path.join(d, f"l{os.getpid()}-{id(target)}")
+    name = os.path.join(d, "link")
     try:
-        os.unlink(name)
-    except OSError:
-        pass
-    os.symlink(target, name)
-    try:
-        return os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        os.symlink(target, name)
+        try:
+            return os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        finally:
+            os.unlink(name)
     finally:
-        os.unlink(name)
+        os.rmdir(d)
 
 
 def memfd(name, data):
