@@ -76,6 +76,10 @@ def console_script(checkout):
 
 
 def runners(baseline):
+    from workloads import compiled      # bench/ is sys.path[0] when run as a script
+    compiled(ROOT)
+    if baseline:
+        compiled(baseline)
     py = sys.executable
     out = {"sysgate": ([py, "-m", "sysgate", "run", "--"], dict(os.environ, PYTHONPATH=ROOT))}
     if baseline:
