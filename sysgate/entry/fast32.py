@@ -20,7 +20,7 @@ M32 = 0xFFFFFFFF
 def do_fast_syscall_32(gate, which, vals):
     """which: 'sysenter' or 'syscall'; vals: the registers of
     int80.ENTRY32_NAMES at the instruction."""
-    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    ax, cx, dx, bx, sp, bp, si, di, ip, flags, cs, ss = vals
     if which == "sysenter":
         # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
         # which Linux assumes was set (do_SYSENTER_32).
@@ -79,6 +79,6 @@ def repair_async_stop(gate):
     if window is None:
         return
     cur = gate._read32()
-    ip, bp, sp = cur[7], cur[6], cur[11]
+    ip, bp, sp = cur[8], cur[5], cur[4]
     if window[0] <= ip < window[1] and bp == sp:
         gate.cpu.reg_write(REG["rip"], window[1])

@@ -4,12 +4,16 @@ from .common import MASK64, do_syscall, iret
 from .ptregs import PtRegs
 
 M32 = 0xFFFFFFFF
-ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
+# In the register file's order (cpu.regbatch.RegFile reads them in one
+# unpack). sysflags: TF, IF, RF, VM... (the arithmetic flags may be missing):
+# all an i386 entry or exit decides on, IRET restoring the flags themselves.
+ENTRY32_NAMES = "rax rcx rdx rbx rsp rbp rsi rdi rip sysflags cs ss".split()
+IP32, CS32 = ENTRY32_NAMES.index("rip"), ENTRY32_NAMES.index("cs")
 
 
 def do_int80_syscall_32(gate, vals):
     """vals: the registers of ENTRY32_NAMES after the INT 0x80."""
-    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    ax, cx, dx, bx, sp, bp, si, di, ip, flags, cs, ss = vals
     # Arguments stay raw: the i386 table's converters cut them to 32 bits.
     regs = PtRegs("int80", "i386", ax & M32, (bx, cx, dx, si, di, bp),
                   ip, flags, sp, cs & 0xFFFF, ss & 0xFFFF)
