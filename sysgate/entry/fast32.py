@@ -32,7 +32,6 @@ def do_fast_syscall_32(gate, which, vals):
     regs = PtRegs(which, "i386", ax & M32, None, landing, flags, sp & M32,
                   cs & 0xFFFF, ss & 0xFFFF)
     regs.cx = cx
-    regs.after_insn = ip + 2
     try:
         arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
         if arg6 is None:
@@ -49,23 +48,21 @@ def do_fast_syscall_32(gate, which, vals):
 
 
 def leave(gate, regs):
-    landing, cx = regs.ip, regs.cx
+    # Out through _fast32: EAX, ECX, ESP, EBP and EIP (less the instruction's
+    # length, which Unicorn adds after the hook: the landing pad, or the
+    # instruction's end where there is none).
+    landing = regs.ip
     if regs.full is None and sysretl_allowed(regs, landing):
         regs.exit_path = "sysretl"
-        ecx_out = landing        # SYSRETL takes the return EIP from ECX
-    else:
-        regs.exit_path = "iret"
-        ecx_out = cx
+        # SYSRETL takes the return EIP from ECX
+        gate._fast32((regs.ax & MASK64, landing, regs.sp, regs.args[5], landing - 2))
+        return
+    regs.exit_path = "iret"
     if regs.full:
         iret(gate, regs, insn_hook=True)
     else:
-        out = (regs.ax & MASK64, ecx_out, regs.sp, regs.args[5])
-        if landing != regs.after_insn:
-            gate._fast32_ip(out + (landing - 2,))    # Unicorn adds the insn length
-        else:
-            gate._fast32(out)
-    if regs.exit_path == "iret":
-        single_step_after(gate, regs, landing, regs.flags)
+        gate._fast32((regs.ax & MASK64, regs.cx, regs.sp, regs.args[5], landing - 2))
+    single_step_after(gate, regs, landing, regs.flags)
 
 
 def repair_async_stop(gate):

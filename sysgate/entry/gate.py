@@ -56,8 +56,7 @@ class Gate:
                 self._read64 = _saving(self._read64, lambda ret, _: (rcx((ret,)), r11())[1])
             self._read32 = rf.reader(ENTRY32_NAMES)
             self._write_ax = rf.writer(["rax"])
-            self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp"])
-            self._fast32_ip = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
+            self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
         else:
             rcx_r11 = cpu.batch(["rcx", "r11"]).write
             # sysflags read through the API is all of RFLAGS
@@ -65,8 +64,7 @@ class Gate:
                                    lambda ret, flags: (rcx_r11((ret, flags)), flags)[1])
             self._read32 = cpu.batch(ENTRY32_NAMES).read
             self._write_ax = cpu.batch(["rax"]).write
-            self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp"]).write
-            self._fast32_ip = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
+            self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
         self._emu_stop = cpu.uc.emu_stop
 
     # --- events from the trap layer ----------------------------------------

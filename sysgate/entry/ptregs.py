@@ -10,8 +10,7 @@ register, which forces the IRET return.
 
 class PtRegs:
     __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",
-                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds", "retval",
-                 "after_insn")
+                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds", "retval")
 
     def __init__(self, gate, abi, orig_ax, args, ip, flags, sp=None, cs=0, ss=0):
         self.gate = gate          # 'syscall', 'sysenter', 'int80', 'vsyscall'
@@ -28,5 +27,3 @@ class PtRegs:
         self.exit_path = None     # 'sysretq', 'sysretl' or 'iret'
         self.seconds = 0.0        # time in the kernel model, measured only when tracing
         self.retval = None        # the handler's own result, kept only when tracing
-        # after_insn (SYSENTER, compat SYSCALL only): where the instruction
-        # ends, which is not the landing pad when the vDSO has one
