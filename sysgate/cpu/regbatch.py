@@ -72,7 +72,7 @@ _RELEASE = "2.1.4"
 # uc_struct's function pointers run from reg_read to context_restore (38
 # of them), then comes `CPUState *cpu` (include/uc_priv.h).
 _CPU_AFTER_REG_READ = 38 * 8
-_SEARCH_ENV = 0x40000
+_SEARCH_ENV = 0x10000      # env is 35 KiB into the CPU object in 2.1.4
 _env_offset = []        # env's offset in the CPU object, once found
 
 
@@ -223,12 +223,11 @@ def _find_env(uc):
     if head[at + 1] != reg_write:
         return None
     cpu = head[at + _CPU_AFTER_REG_READ // 8]
-    ids = [REG[n] for n in _GPR]
-    saved = [uc.reg_read(i) for i in ids]
-    marks = [0x5EC7_0000_0000_0011 | (k << 16) for k in range(len(ids))]
+    gprs = RegBatch(uc._uch, [REG[n] for n in _GPR])
+    saved = gprs.read()
+    marks = [0x5EC7_0000_0000_0011 | (k << 16) for k in range(len(_GPR))]
     try:
-        for i, v in zip(ids, marks):
-            uc.reg_write(i, v)
+        gprs.write(marks)
         sig = struct.pack("<16Q", *marks)
         env = None
         if _env_offset and ctypes.string_at(cpu + _env_offset[0], 128) == sig:
@@ -257,8 +256,7 @@ def _find_env(uc):
         if uc.reg_read(X.UC_X86_REG_R15) != q[15]:
             return None
     finally:
-        for i, v in zip(ids, saved):
-            uc.reg_write(i, v)
+        gprs.write(saved)
     if not _env_offset:
         _env_offset.append(env - cpu)
     return env
