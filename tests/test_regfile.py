@@ -19,8 +19,7 @@ from unicorn import x86_const as X  # noqa: E402
 
 from sysgate.cpu.engine import Engine  # noqa: E402
 from sysgate.cpu.regbatch import REG, RegFile  # noqa: E402
-from sysgate.entry.int80 import ENTRY32_NAMES  # noqa: E402
-from sysgate.entry.syscall64 import ENTRY64_NAMES  # noqa: E402
+from sysgate.entry.ptregs import ENTRY_NAMES  # noqa: E402
 
 GPRS = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15".split()
 # TF IF DF... as Unicorn keeps them in env->eflags; the arithmetic flags and DF apart
@@ -66,8 +65,7 @@ def test_reads_and_writes_are_the_apis():
 
 def test_entry_names_in_the_struct_order():
     rf = RegFile.find(_engine().uc)
-    rf.reader(ENTRY64_NAMES)
-    rf.reader(ENTRY32_NAMES)
+    rf.reader(ENTRY_NAMES)
     with pytest.raises(ValueError):
         rf.reader(["rdi", "rax"])
 

@@ -10,7 +10,7 @@ returns to the vDSO's landing pad by SYSRETL when sysretl_allowed
 from ..cpu.engine import REG
 from ..kernel.errors import KernelError
 from .common import MASK64, do_syscall, iret, single_step_after
-from .ptregs import PtRegs
+from .ptregs import IP_AT, PtRegs
 from .syscall import sysretl_allowed
 
 EFAULT = 14
@@ -19,8 +19,8 @@ M32 = 0xFFFFFFFF
 
 def do_fast_syscall_32(gate, which, vals):
     """which: 'sysenter' or 'syscall'; vals: the registers of
-    int80.ENTRY32_NAMES at the instruction."""
-    ax, cx, dx, bx, sp, bp, si, di, ip, flags, cs, ss = vals
+    ptregs.ENTRY_NAMES at the instruction (flags: sysflags)."""
+    ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
     if which == "sysenter":
         # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
         # which Linux assumes was set (do_SYSENTER_32).
@@ -75,7 +75,7 @@ def repair_async_stop(gate):
     window = gate.sysenter_window
     if window is None:
         return
-    cur = gate._read32()
-    ip, bp, sp = cur[8], cur[5], cur[4]
+    cur = gate._read()
+    ip, bp, sp = cur[IP_AT], cur[5], cur[4]
     if window[0] <= ip < window[1] and bp == sp:
         gate.cpu.reg_write(REG["rip"], window[1])

@@ -4,16 +4,12 @@ from .common import MASK64, do_syscall, iret
 from .ptregs import PtRegs
 
 M32 = 0xFFFFFFFF
-# In the register file's order (cpu.regbatch.RegFile reads them in one
-# unpack). sysflags: TF, IF, RF, VM... (the arithmetic flags may be missing):
-# all an i386 entry or exit decides on, IRET restoring the flags themselves.
-ENTRY32_NAMES = "rax rcx rdx rbx rsp rbp rsi rdi rip sysflags cs ss".split()
-IP32, CS32 = ENTRY32_NAMES.index("rip"), ENTRY32_NAMES.index("cs")
 
 
 def do_int80_syscall_32(gate, vals):
-    """vals: the registers of ENTRY32_NAMES after the INT 0x80."""
-    ax, cx, dx, bx, sp, bp, si, di, ip, flags, cs, ss = vals
+    """vals: the registers of ptregs.ENTRY_NAMES after the INT 0x80
+    (flags: sysflags, which is all IRET needs decided)."""
+    ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
     # Arguments stay raw: the i386 table's converters cut them to 32 bits.
     regs = PtRegs("int80", "i386", ax & M32, (bx, cx, dx, si, di, bp),
                   ip, flags, sp, cs & 0xFFFF, ss & 0xFFFF)

@@ -7,6 +7,14 @@ handler that rewrites the frame (sigreturn, execve) sets `full` with every
 register, which forces the IRET return.
 """
 
+# What every gate reads at entry, in one read (cpu.regbatch: in the register
+# file's order, one unpack): the i386 argument registers, the x86-64 ones,
+# RIP, the code and stack selectors, and sysflags, the flags an entry or an
+# exit decides on (TF, IF, RF, VM: the arithmetic flags may be missing from
+# it). A SYSCALL from 64-bit code has saved RFLAGS, all of it, in R11 by then.
+ENTRY_NAMES = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 rip sysflags cs ss".split()
+R11_AT, IP_AT, SYSFLAGS_AT, CS_AT = (ENTRY_NAMES.index(n) for n in ("r11", "rip", "sysflags", "cs"))
+
 
 class PtRegs:
     __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",

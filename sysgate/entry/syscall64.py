@@ -1,7 +1,7 @@
 """SYSCALL from 64-bit code: entry_SYSCALL_64 and do_syscall_64.
 
 The CPU saved the return RIP in RCX and RFLAGS in R11 (in Unicorn's own
-SYSCALL hook, cpu.regbatch.RegFile.syscall_saves, or the gate's _read64
+SYSCALL hook, cpu.regbatch.RegFile.syscall_saves, or the gate's read
 where that is missing); the call returns by
 SYSRET when sysret_allowed (entry.syscall) says the frame lets it, else by
 IRET, which restores pt_regs (where SYSCALL had put RCX and R11).
@@ -11,16 +11,13 @@ from .ptregs import PtRegs
 from .syscall import sysret_allowed
 
 M32 = 0xFFFFFFFF
-# In the register file's order (cpu.regbatch.RegFile reads them in one
-# unpack), read once the instruction has done its part: R11 is RFLAGS.
-ENTRY64_NAMES = "rax rdx rsi rdi r8 r9 r10 r11 rip sysflags cs ss".split()
-R11_64, IP64, SYSFLAGS64, CS64 = (ENTRY64_NAMES.index(n) for n in ("r11", "rip", "sysflags", "cs"))
 
 
 def do_syscall_64(gate, vals):
-    """vals: the registers of ENTRY64_NAMES at the SYSCALL instruction,
-    which has saved the return address in RCX and RFLAGS in R11."""
-    nr, a2, a1, a0, a4, a5, a3, flags, ip, _, cs, ss = vals
+    """vals: the registers of ptregs.ENTRY_NAMES at the SYSCALL
+    instruction, which has saved the return address in RCX and RFLAGS in
+    R11."""
+    nr, _, a2, _, _, _, a1, a0, a4, a5, a3, flags, ip, _, cs, ss = vals
     ret = ip + 2
     # The number is an int (entry_SYSCALL_64: movslq %eax): the upper
     # half of RAX is ignored, and a negative one is past the table.
