@@ -191,9 +191,9 @@ def main():
         raw = f"{r['floor_ctypes_us']:>10.2f} {unit}" if "floor_ctypes_us" in r else f"{'':>13}"
         print(f"{name:<15} {sv:>7.2f} {unit} {fv:>7.2f} {unit} {raw} {r['ratio']:>7.2f}")
     s64 = results["syscall64"]["sysgate_us"]
-    print(f"i386 fast gate / x86-64 SYSCALL: vsyscall32 {results['vsyscall32']['sysgate_us'] / s64:.2f}, "
-          f"vsyscall32-amd {results['vsyscall32-amd']['sysgate_us'] / s64:.2f}, "
-          f"int80-32 {results['int80-32']['sysgate_us'] / s64:.2f}")
+    print("i386 gate / x86-64 SYSCALL: " + ", ".join(
+        f"{n} {results[n]['sysgate_us'] / s64:.2f}" for n in ("vsyscall32", "vsyscall32-amd",
+                                                               "int80-32")))
     print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
           "result register (standard binding), floor-ctypes = the same as a ctypes callback "
           "added with uc_hook_add; ratio = sysgate / floor-ctypes.\nint80-64 and vsyscall32 "

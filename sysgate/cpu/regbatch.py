@@ -39,7 +39,8 @@ class RegBatch:
         self._vals = (ctypes.c_uint64 * n)()
         self._ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(self._vals) + 8 * i for i in range(n)])
         # ctypes objects made once: the quick calls convert nothing (ucraw._Quick)
-        self._args = (ctypes.c_void_p(_uch_value(uch)), ctypes.c_void_p(ctypes.addressof(self._ids)),
+        self._args = (ctypes.c_void_p(_uch_value(uch)),
+                      ctypes.c_void_p(ctypes.addressof(self._ids)),
                       ctypes.c_void_p(ctypes.addressof(self._ptrs)), ctypes.c_int(n))
         self._view = memoryview(self._vals).cast("B").cast("Q")
         self._bytes = memoryview(self._vals).cast("B")
@@ -141,16 +142,14 @@ class RegFile:
             return q[i]
         return rflags
 
-
     def syscall_saves(self, uc):
         """Have Unicorn itself do what the SYSCALL instruction does to RCX
         and R11 in 64-bit code (the return address, RFLAGS), before the
         gate's Python hook runs: a hook in machine code put first in the
         instruction hooks' list (from any code segment but USER32_CS, as
         the gate sends those to do_syscall_64). True when installed; False
-        leaves it to
-        the gate (a C call for RFLAGS, whose arithmetic flags Unicorn
-        computes lazily)."""
+        leaves it to the gate (a C call for RFLAGS, whose arithmetic flags
+        Unicorn computes lazily)."""
         if getattr(uc, "_sysgate_syscall_saves", None) is not None:
             return True         # this Unicorn has it (an engine used again)
         insert = _hook_insert_flag(uc)
