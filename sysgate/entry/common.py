@@ -8,8 +8,13 @@ return (its `leave`: SYSRET/SYSEXIT when its checks pass, else IRET), then
 emits the trace event. Nothing after the dispatch knows which gate was
 taken except `leave` and the trace.
 """
-from operator import call
 from time import perf_counter
+
+try:
+    from operator import call       # Python 3.11
+except ImportError:
+    def call(fn, arg):
+        return fn(arg)
 
 from ..abi.consts import ENOSYS, EPIPE, SIGPIPE
 from ..kernel.errors import KernelError
