@@ -10,12 +10,6 @@ taken except `leave` and the trace.
 """
 from time import perf_counter
 
-try:
-    from operator import call       # Python 3.11
-except ImportError:
-    def call(fn, arg):
-        return fn(arg)
-
 from ..abi.consts import ENOSYS, EPIPE, SIGPIPE
 from ..kernel.errors import KernelError
 from ..kernel.registry import HANDLERS, Entry, build_table
@@ -24,6 +18,12 @@ from ..kernel.signal import GuestSignal
 from ..kernel.task import ExitGroup
 from .exit import ERESTART_MAX, ERESTART_MIN, MASK64, exit_to_user_mode_loop
 from .syscall import X86_EFLAGS_TF
+
+try:
+    from operator import call       # Python 3.11
+except ImportError:
+    def call(fn, arg):
+        return fn(arg)
 
 _RESTART_LO, _RESTART_HI = -ERESTART_MAX, -ERESTART_MIN     # a restart code in ax
 
