@@ -5,9 +5,11 @@ times drift, ratios from one run are what to compare).
 
   getpid round trip, per gate: a static guest calls getpid N times in a tight
   loop; the per-call cost is the slope between two loop counts, so process
-  start-up cancels. The floor is the same instructions on a bare Unicorn
-  with a Python hook that only writes the result register (the standard
-  unicorn binding's hook_add + reg_write).
+  start-up cancels. Two floors, the same instructions on a bare Unicorn
+  whose hook only writes the result register: through the standard unicorn
+  binding (hook_add + reg_write), and as a ctypes callback registered with
+  uc_hook_add directly, writing it with one ctypes call of uc_reg_write
+  (issue #13's floor: the ratio column is to this one).
 
   compute loop: four instructions of pure user-mode work, under sysgate and
   on bare Unicorn; the ratio shows no per-instruction cost was added.
@@ -18,6 +20,8 @@ other load on a shared machine disturbs far less than wall time.
 Usage: python3 bench/run.py [--quick] [--json]
 """
 import argparse
+import ctypes
+import gc
 import json
 import os
 import subprocess
@@ -30,6 +34,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_32, UC_MODE_64  # noqa: E402
 from unicorn import unicorn_const as UC  # noqa: E402
 from unicorn import x86_const as X  # noqa: E402
+from unicorn.unicorn_py3.unicorn import uclib as _uclib  # noqa: E402
 
 BUILD = os.path.join(os.path.dirname(HERE), "build", "bench")
 # CPU seconds of this process (every thread), not wall time: on a shared
@@ -72,6 +77,7 @@ def time_sysgate(name, n):
     exe = build(name)
     m = Machine(cpu=GUESTS[name][2], seed=1)
     m.load(exe, [exe, str(n)], envp=[])
+    gc.collect()        # the last run's garbage is not this run's work
     t0 = _clock()
     status = m.run()
     dt = _clock() - t0
@@ -79,13 +85,39 @@ def time_sysgate(name, n):
     return dt
 
 
-def time_floor(name, n):
+_HOOK_INSN_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_HOOK_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_uc_reg_write = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                                 ctypes.c_void_p)(("uc_reg_write", _uclib))
+
+
+def time_floor(name, n, raw=False):
+    """raw: the hook is a ctypes callback added with uc_hook_add itself,
+    writing the result register with one ctypes call of uc_reg_write."""
     mode, loop = FLOOR_CODE[name]
     uc = Uc(UC_ARCH_X86, mode)
     base = 0x400000
     uc.mem_map(base, 0x1000)
     uc.mem_write(base, loop)
-    if name == "syscall64":
+    if raw:
+        reg = X.UC_X86_REG_RAX if mode == UC_MODE_64 else X.UC_X86_REG_EAX
+        val = ctypes.c_uint64(1234)
+        where = ctypes.addressof(val)
+        if name == "syscall64":
+            def hook(uch, _):
+                _uc_reg_write(uch, reg, where)
+            cb, extra = _HOOK_INSN_CB(hook), (ctypes.c_int(X.UC_X86_INS_SYSCALL),)
+            htype = UC.UC_HOOK_INSN
+        else:
+            def hook(uch, _intno, _):
+                _uc_reg_write(uch, reg, where)
+            cb, extra, htype = _HOOK_INTR_CB(hook), (), UC.UC_HOOK_INTR
+        handle = ctypes.c_size_t()
+        err = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(htype),
+                                 ctypes.cast(cb, ctypes.c_void_p), None, ctypes.c_uint64(1),
+                                 ctypes.c_uint64(0), *extra)
+        assert err == 0, err
+    elif name == "syscall64":
         def hook(uc, _):
             uc.reg_write(X.UC_X86_REG_RAX, 1234)
         uc.hook_add(UC.UC_HOOK_INSN, hook, None, 1, 0, X.UC_X86_INS_SYSCALL)
@@ -97,13 +129,20 @@ def time_floor(name, n):
         uc.reg_write_batch([(X.UC_X86_REG_RDI, n), (X.UC_X86_REG_RDX, 6364136223846793005)])
     else:
         uc.reg_write(X.UC_X86_REG_EDI, n)
+    gc.collect()
     t0 = _clock()
     uc.emu_start(base, base + len(loop))
     return _clock() - t0
 
 
+def time_floor_raw(name, n):
+    return time_floor(name, n, raw=True)
+
+
 def slope(fn, name, n1, n2, reps):
-    """Seconds per iteration: min over reps of the difference of two runs."""
+    """Seconds per iteration: min over reps of the difference of two runs
+    (after one run that is not counted: imports, first translations)."""
+    fn(name, n1)
     best = float("inf")
     for _ in range(reps):
         a = fn(name, n1)
@@ -118,22 +157,26 @@ def main():
     ap.add_argument("--json", action="store_true")
     opts = ap.parse_args()
     scale = 1 if opts.quick else 4
-    reps = 2 if opts.quick else 3
+    reps = 3
     results = {}
     gates = [("syscall64", "syscall64"), ("int80-32", "int80-32"),
              ("int80-64", "syscall64"), ("vsyscall32", "int80-32"),
              ("vsyscall32-amd", "int80-32")]
     for name, floor in gates:
-        n1, n2 = 2000 * scale, 6000 * scale
+        # 20000 calls or more between the two runs: tens of milliseconds,
+        # well above the spread of a process's start (a few milliseconds).
+        n1, n2 = 1000, 1000 + 20000 * scale
         s = slope(time_sysgate, name, n1, n2, reps)
         f = slope(time_floor, floor, n1, n2, reps)
-        results[name] = {"sysgate_us": s * 1e6, "floor_us": f * 1e6, "ratio": s / f}
+        fr = slope(time_floor_raw, floor, n1, n2, reps)
+        results[name] = {"sysgate_us": s * 1e6, "floor_us": f * 1e6, "floor_ctypes_us": fr * 1e6,
+                         "ratio": s / fr}
     n1, n2 = 2_000_000 * scale, 6_000_000 * scale
     s = slope(time_sysgate, "compute64", n1, n2, reps)
     f = slope(time_floor, "compute64", n1, n2, reps)
     results["compute64"] = {"sysgate_ns": s * 1e9, "floor_ns": f * 1e9, "ratio": s / f}
     for bits in ("64", "32"):
-        n1, n2 = 2000 * scale, 6000 * scale
+        n1, n2 = 1000, 1000 + 20000 * scale
         v = slope(time_sysgate, "clock-vdso" + bits, 10 * n1, 10 * n2, reps)
         sc = slope(time_sysgate, "clock-syscall" + bits, n1, n2, reps)
         results["clock-vdso" + bits] = {"sysgate_us": v * 1e6, "floor_us": sc * 1e6,
@@ -141,16 +184,23 @@ def main():
     if opts.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'benchmark':<12} {'sysgate':>12} {'floor':>12} {'ratio':>7}")
+    print(f"{'benchmark':<15} {'sysgate':>10} {'floor':>10} {'floor-ctypes':>13} {'ratio':>7}")
     for name, r in results.items():
         unit = "us" if "sysgate_us" in r else "ns"
         sv, fv = r[f"sysgate_{unit}"], r[f"floor_{unit}"]
-        print(f"{name:<12} {sv:>9.2f} {unit} {fv:>9.2f} {unit} {r['ratio']:>7.2f}")
+        raw = f"{r['floor_ctypes_us']:>10.2f} {unit}" if "floor_ctypes_us" in r else f"{'':>13}"
+        print(f"{name:<15} {sv:>7.2f} {unit} {fv:>7.2f} {unit} {raw} {r['ratio']:>7.2f}")
+    s64 = results["syscall64"]["sysgate_us"]
+    print("i386 gate / x86-64 SYSCALL: " + ", ".join(
+        f"{n} {results[n]['sysgate_us'] / s64:.2f}" for n in ("vsyscall32", "vsyscall32-amd",
+                                                               "int80-32")))
     print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
-          "result register.\nint80-64 and vsyscall32 (glibc's call *%gs:0x10: SYSENTER on intel, "
-          "SYSCALL on amd) are shown against the syscall64 and int80-32 floors.\nclock-vdso rows: clock_gettime through sysgate's vDSO; the 'floor' "
-          "column is the same call as a system call under sysgate, and the ratio is how many "
-          "times cheaper the vDSO is.")
+          "result register (standard binding), floor-ctypes = the same as a ctypes callback "
+          "added with uc_hook_add; ratio = sysgate / floor-ctypes.\nint80-64 and vsyscall32 "
+          "(glibc's call *%gs:0x10: SYSENTER on intel, SYSCALL on amd) are shown against the "
+          "syscall64 and int80-32 floors.\ncompute64: ratio to the standard floor. clock-vdso "
+          "rows: clock_gettime through sysgate's vDSO; the 'floor' column is the same call as a "
+          "system call under sysgate, and the ratio is how many times cheaper the vDSO is.")
 
 
 if __name__ == "__main__":

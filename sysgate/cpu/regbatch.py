@@ -1,16 +1,31 @@
-"""Registers by name, and a fixed list of them read or written in one C
-call (the system-call path's register traffic)."""
+"""Registers by name, and the system-call path's register traffic: a fixed
+list of them read or written in one C call (RegBatch), or, on the Unicorn
+release whose layout is known, read and written in place in the CPU's own
+register file (RegFile), with no call into Unicorn at all."""
 import ctypes
+import os
 import struct
 
+import unicorn
+from unicorn import unicorn_const as UC
 from unicorn import x86_const as X
 
-from .ucraw import _uc_reg_read_batch, _uc_reg_write_batch
+from .ucfields import _ANCHOR, _FLAG_AFTER_ANCHOR, _SEARCH
+from .ucraw import (_lib, _uc_hook_add, _uc_reg_read_batch_q, _uc_reg_read_q,
+                    _uc_reg_write_batch_q, code_page)
 
 # Register names the entry layer uses; values are Unicorn's ids.
 REG = {n.lower(): getattr(X, "UC_X86_REG_" + n) for n in (
     "RAX RBX RCX RDX RSI RDI RBP RSP R8 R9 R10 R11 R12 R13 R14 R15 "
     "RIP EFLAGS CS SS DS ES FS GS FS_BASE GS_BASE").split()}
+# "sysflags": the flags a system call's entry and exit decide on (TF, IF,
+# RF, VM: what Unicorn keeps in env->eflags itself); the arithmetic flags
+# and DF may be missing from it (RegFile), or not (RegBatch reads EFLAGS).
+REG["sysflags"] = X.UC_X86_REG_EFLAGS
+
+
+def _uch_value(uch):
+    return uch if isinstance(uch, int) else ctypes.cast(uch, ctypes.c_void_p).value
 
 
 class RegBatch:
@@ -23,15 +38,224 @@ class RegBatch:
         self._ids = (ctypes.c_int * n)(*ids)
         self._vals = (ctypes.c_uint64 * n)()
         self._ptrs = (ctypes.c_void_p * n)(*[ctypes.addressof(self._vals) + 8 * i for i in range(n)])
-        self._args = (uch, ctypes.addressof(self._ids), ctypes.addressof(self._ptrs), n)
+        # ctypes objects made once: the quick calls convert nothing (ucraw._Quick)
+        self._args = (ctypes.c_void_p(_uch_value(uch)),
+                      ctypes.c_void_p(ctypes.addressof(self._ids)),
+                      ctypes.c_void_p(ctypes.addressof(self._ptrs)), ctypes.c_int(n))
         self._view = memoryview(self._vals).cast("B").cast("Q")
         self._bytes = memoryview(self._vals).cast("B")
         self._pack = struct.Struct(f"<{n}Q").pack_into
 
     def read(self):
-        _uc_reg_read_batch(*self._args)
+        _uc_reg_read_batch_q(*self._args)
         return self._view.tolist()
 
     def write(self, values):
         self._pack(self._bytes, 0, *values)
-        _uc_reg_write_batch(*self._args)
+        _uc_reg_write_batch_q(*self._args)
+
+
+# Unicorn 2.1.4's CPUX86State begins: regs[16], eip, eflags, cc_dst,
+# cc_src, cc_src2 (u64 each), cc_op, df, hflags, hflags2 (u32 each), then
+# segs[6], SegmentCache {u32 selector; u64 base; u32 limit, flags} in the
+# order ES CS SS DS FS GS. These are the fields Unicorn's own reg_read and
+# reg_write use for these registers, with no side effect (a write of RIP
+# through the API also ends the translation loop, which the SYSCALL and
+# SYSENTER hooks need not: their block ends there).
+_GPR = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15".split()
+_OFFSET = {n: 8 * i for i, n in enumerate(_GPR)}
+_OFFSET.update(rip=128, sysflags=136)
+_SEG = {"es": 0, "cs": 1, "ss": 2, "ds": 3, "fs": 4, "gs": 5}
+_SEGS_AT = 184
+_SELECTOR = {n: _SEGS_AT + 24 * i for n, i in _SEG.items()}
+_SPAN = _SEGS_AT + 24 * len(_SEG)
+_RELEASE = "2.1.4"
+# uc_struct's function pointers run from reg_read to context_restore (38
+# of them), then comes `CPUState *cpu` (include/uc_priv.h).
+_CPU_AFTER_REG_READ = 38 * 8
+_SEARCH_ENV = 0x10000      # env is 35 KiB into the CPU object in 2.1.4
+_env_offset = []        # env's offset in the CPU object, once found
+
+
+class RegFile:
+    """The CPU's registers in place: Unicorn's CPUX86State, found once per
+    engine. A read is one struct unpack, a write one store per register,
+    and neither calls into Unicorn: the system call's whole register
+    traffic costs less than one C call through ctypes. Valid while the CPU
+    is stopped or inside a hook at an instruction that ends its block
+    (SYSCALL, SYSENTER, an interrupt), where Unicorn keeps every register
+    in this struct."""
+
+    def __init__(self, uch, env):
+        self._env = (ctypes.c_char * _SPAN).from_address(env)
+        self._buf = memoryview(self._env).cast("B")
+        self._q = self._buf[:_SEGS_AT].cast("Q")
+        # RFLAGS computed by Unicorn (the arithmetic flags are lazy) into a
+        # register of this struct: one C call, no Python value in between.
+        self._uch = ctypes.c_void_p(_uch_value(uch))
+        self._rflags = ctypes.c_int(X.UC_X86_REG_RFLAGS)
+
+    @classmethod
+    def find(cls, uc):
+        """The register file of uc, or None where its layout is not the
+        one known here (the callers then use RegBatch)."""
+        if getattr(unicorn, "__version__", "") != _RELEASE:
+            return None
+        try:
+            env = _find_env(uc)
+        except (OSError, ValueError, struct.error):
+            return None
+        return None if env is None else cls(uc._uch, env)
+
+    def reader(self, names):
+        """A callable returning the named registers' values, a tuple in the
+        order of names, which must be the struct's order (one unpack, no
+        reordering); a segment register is its selector."""
+        at = [_OFFSET[n] if n in _OFFSET else _SELECTOR[n] for n in names]
+        if at != sorted(at):
+            raise ValueError("registers out of the register file's order")
+        fmt, pos = "<", 0
+        for n, a in zip(names, at):
+            fmt += (f"{a - pos}x" if a > pos else "") + ("I" if n in _SELECTOR else "Q")
+            pos = a + (4 if n in _SELECTOR else 8)
+        unpack, buf = struct.Struct(fmt).unpack_from, self._buf
+        return lambda: unpack(buf)
+
+    def writer(self, names):
+        """A callable(values) storing the named general registers and RIP
+        (RIP without ending the translation loop: see the class)."""
+        # One store per register, unrolled: a loop over them costs as much
+        # again as the stores.
+        body = "; ".join(f"q[{_OFFSET[n] // 8}] = values[{k}]" for k, n in enumerate(names))
+        scope = {"q": self._q}
+        exec(f"def write(values): {body}", scope)
+        return scope["write"]
+
+    def rflags_into(self, name):
+        """A callable storing RFLAGS, all of it, into register name and
+        returning it (SYSCALL's R11)."""
+        where = ctypes.c_void_p(ctypes.addressof(self._env) + _OFFSET[name])
+        args, q, i = (self._uch, self._rflags, where), self._q, _OFFSET[name] // 8
+
+        def rflags():
+            _uc_reg_read_q(*args)
+            return q[i]
+        return rflags
+
+    def syscall_saves(self, uc):
+        """Have Unicorn itself do what the SYSCALL instruction does to RCX
+        and R11 in 64-bit code (the return address, RFLAGS), before the
+        gate's Python hook runs: a hook in machine code put first in the
+        instruction hooks' list (from any code segment but USER32_CS, as
+        the gate sends those to do_syscall_64). True when installed; False
+        leaves it to the gate (a C call for RFLAGS, whose arithmetic flags
+        Unicorn computes lazily)."""
+        if getattr(uc, "_sysgate_syscall_saves", None) is not None:
+            return True         # this Unicorn has it (an engine used again)
+        insert = _hook_insert_flag(uc)
+        if insert is None:
+            return False
+        data = _SavesData(ctypes.addressof(self._env),
+                          ctypes.cast(_lib.uc_reg_read, ctypes.c_void_p).value,
+                          X.UC_X86_REG_RFLAGS)
+        handle = ctypes.c_size_t()
+        insert.value = True         # at the list's head: before the gate's own hook
+        try:
+            err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
+                               ctypes.c_void_p(code_page(_SAVES_CODE)),
+                               ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
+                               ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
+        finally:
+            insert.value = False
+        if err:
+            return False
+        uc._sysgate_syscall_saves = (data, handle)      # alive as long as the engine
+        return True
+
+
+# The SYSCALL saves hook (RegFile.syscall_saves), hook(uc, data), with
+# data = {env, uc_reg_read, UC_X86_REG_RFLAGS}:
+#     mov rax, [rsi]                  ; env
+#     cmp dword [rax + 208], 0x23     ; CS: not from USER32_CS (compat
+#     je 1f                           ;   SYSCALL and its #UD keep theirs)
+#     mov rdx, [rax + 128]            ; RIP, on the instruction
+#     add rdx, 2
+#     mov [rax + 8], rdx              ; RCX = the return address
+#     lea rdx, [rax + 88]             ; &R11
+#     mov rcx, [rsi + 8]
+#     mov esi, [rsi + 16]
+#     jmp rcx                         ; uc_reg_read(uc, RFLAGS, &R11)
+# 1:  ret
+_SAVES_CODE = bytes.fromhex("488b0683b8d000000023741c488b90800000004883c20248895008"
+                            "488d5058488b4e088b7610ffe1c3")
+
+
+class _SavesData(ctypes.Structure):
+    _fields_ = [("env", ctypes.c_uint64), ("reg_read", ctypes.c_uint64), ("regid", ctypes.c_int)]
+
+
+def _hook_insert_flag(uc):
+    """uc_struct's hook_insert (a new hook goes to its list's head), two
+    bools before no_exit_request (see cpu.ucfields), or None."""
+    base = _uch_value(uc._uch)
+    raw = ctypes.string_at(base, _SEARCH)
+    at = raw.find(_ANCHOR)
+    if at < 0 or raw.find(_ANCHOR, at + 1) >= 0:
+        return None
+    flag = at + _FLAG_AFTER_ANCHOR - 2
+    if raw[flag] != 0 or raw[flag + 3] != 1:      # hook_insert off, init_done set
+        return None
+    return ctypes.c_bool.from_address(base + flag)
+
+
+def _find_env(uc):
+    """The address of uc's CPUX86State: uc->cpu (known by the function
+    pointers before it), then, inside the CPU object, the general registers
+    given marked values for the search; checked both ways through the API."""
+    base = _uch_value(uc._uch)
+    head = struct.unpack("<512Q", ctypes.string_at(base, 4096))
+    reg_read = ctypes.cast(_lib.reg_read_x86_64, ctypes.c_void_p).value
+    reg_write = ctypes.cast(_lib.reg_write_x86_64, ctypes.c_void_p).value
+    if head.count(reg_read) != 1:
+        return None
+    at = head.index(reg_read)
+    if head[at + 1] != reg_write:
+        return None
+    cpu = head[at + _CPU_AFTER_REG_READ // 8]
+    gprs = RegBatch(uc._uch, [REG[n] for n in _GPR])
+    saved = gprs.read()
+    marks = [0x5EC7_0000_0000_0011 | (k << 16) for k in range(len(_GPR))]
+    try:
+        gprs.write(marks)
+        sig = struct.pack("<16Q", *marks)
+        env = None
+        if _env_offset and ctypes.string_at(cpu + _env_offset[0], 128) == sig:
+            env = cpu + _env_offset[0]
+        else:
+            # Read through /proc/self/mem: past the object's end lies memory
+            # that may not be mapped, which this read reports and does not
+            # fault on.
+            fd = os.open("/proc/self/mem", os.O_RDONLY)
+            try:
+                data = os.pread(fd, _SEARCH_ENV, cpu)
+            finally:
+                os.close(fd)
+            off = data.find(sig)
+            if off < 0 or off % 8:
+                return None
+            env = cpu + off
+        q = (ctypes.c_uint64 * 18).from_address(env)
+        # The API and the struct agree: RIP, then a general register written
+        # in place and read back through the API.
+        rip = uc.reg_read(X.UC_X86_REG_RIP)
+        if q[16] != rip or uc.reg_read(X.UC_X86_REG_CS) != struct.unpack_from(
+                "<I", ctypes.string_at(env + _SELECTOR["cs"], 4))[0] & 0xFFFF:
+            return None
+        q[15] = 0x5EC7_0000_0000_00FF
+        if uc.reg_read(X.UC_X86_REG_R15) != q[15]:
+            return None
+    finally:
+        gprs.write(saved)
+    if not _env_offset:
+        _env_offset.append(env - cpu)
+    return env

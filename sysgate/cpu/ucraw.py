@@ -29,3 +29,37 @@ _uc_mem_write = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64,
                                  ctypes.c_size_t)(("uc_mem_write", _lib))
 _uc_reg_write_batch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_void_p, ctypes.c_int)(("uc_reg_write_batch", _lib))
+
+
+class _Quick(ctypes._CFuncPtr):
+    """A C call that never blocks, made the cheapest way ctypes has: the
+    GIL kept (no release and retake around a few hundred nanoseconds of C)
+    and no argtypes (the caller passes ctypes objects built once, so no
+    argument is converted per call). About 300 ns against 500 ns for a
+    CFUNCTYPE prototype in a loop of its own, and more than 1 us saved
+    inside a hook: what stays a C call on the gate's path (RFLAGS without
+    regbatch's SYSCALL saves hook, RegBatch where RegFile is not found)."""
+    _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI
+    _restype_ = ctypes.c_int
+
+
+_uc_reg_read_batch_q = _Quick(("uc_reg_read_batch", _lib))
+_uc_reg_write_batch_q = _Quick(("uc_reg_write_batch", _lib))
+_uc_reg_read_q = _Quick(("uc_reg_read", _lib))
+
+_CODE_PAGES = {}
+
+
+def code_page(code):
+    """The address of code (x86-64 machine code) in an executable page of
+    its own, made once per process and kept: a hook Unicorn calls without
+    entering Python (cpu.regbatch's SYSCALL saves)."""
+    addr = _CODE_PAGES.get(code)
+    if addr is None:
+        import mmap
+        page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(code)
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(page))
+        _CODE_PAGES[code] = addr
+        _CODE_PAGES[addr] = page        # kept mapped for the process's life
+    return addr

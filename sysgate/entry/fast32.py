@@ -10,7 +10,7 @@ returns to the vDSO's landing pad by SYSRETL when sysretl_allowed
 from ..cpu.engine import REG
 from ..kernel.errors import KernelError
 from .common import MASK64, do_syscall, iret, single_step_after
-from .ptregs import PtRegs
+from .ptregs import IP_AT, PtRegs
 from .syscall import sysretl_allowed
 
 EFAULT = 14
@@ -19,8 +19,8 @@ M32 = 0xFFFFFFFF
 
 def do_fast_syscall_32(gate, which, vals):
     """which: 'sysenter' or 'syscall'; vals: the registers of
-    int80.ENTRY32_NAMES at the instruction."""
-    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    ptregs.ENTRY_NAMES at the instruction (flags: sysflags)."""
+    ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
     if which == "sysenter":
         # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
         # which Linux assumes was set (do_SYSENTER_32).
@@ -32,7 +32,6 @@ def do_fast_syscall_32(gate, which, vals):
     regs = PtRegs(which, "i386", ax & M32, None, landing, flags, sp & M32,
                   cs & 0xFFFF, ss & 0xFFFF)
     regs.cx = cx
-    regs.after_insn = ip + 2
     try:
         arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
         if arg6 is None:
@@ -49,23 +48,21 @@ def do_fast_syscall_32(gate, which, vals):
 
 
 def leave(gate, regs):
-    landing, cx = regs.ip, regs.cx
+    # Out through _fast32: EAX, ECX, ESP, EBP and EIP (less the instruction's
+    # length, which Unicorn adds after the hook: the landing pad, or the
+    # instruction's end where there is none).
+    landing = regs.ip
     if regs.full is None and sysretl_allowed(regs, landing):
         regs.exit_path = "sysretl"
-        ecx_out = landing        # SYSRETL takes the return EIP from ECX
-    else:
-        regs.exit_path = "iret"
-        ecx_out = cx
+        # SYSRETL takes the return EIP from ECX
+        gate._fast32((regs.ax & MASK64, landing, regs.sp, regs.args[5], landing - 2))
+        return
+    regs.exit_path = "iret"
     if regs.full:
         iret(gate, regs, insn_hook=True)
     else:
-        out = (regs.ax & MASK64, ecx_out, regs.sp, regs.args[5])
-        if landing != regs.after_insn:
-            gate._fast32_ip(out + (landing - 2,))    # Unicorn adds the insn length
-        else:
-            gate._fast32(out)
-    if regs.exit_path == "iret":
-        single_step_after(gate, regs, landing, regs.flags)
+        gate._fast32((regs.ax & MASK64, regs.cx, regs.sp, regs.args[5], landing - 2))
+    single_step_after(gate, regs, landing, regs.flags)
 
 
 def repair_async_stop(gate):
@@ -78,7 +75,7 @@ def repair_async_stop(gate):
     window = gate.sysenter_window
     if window is None:
         return
-    cur = gate._read32()
-    ip, bp, sp = cur[7], cur[6], cur[11]
+    cur = gate._read()
+    ip, bp, sp = cur[IP_AT], cur[5], cur[4]
     if window[0] <= ip < window[1] and bp == sp:
         gate.cpu.reg_write(REG["rip"], window[1])

@@ -10,11 +10,13 @@ exceptions and interrupts through the run loop, which uses the same exit
 (entry.exit). This class only routes.
 """
 from ..cpu.engine import USER32_CS
+from ..cpu.regbatch import RegFile
 from .common import Dispatcher
 from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
-from .int80 import ENTRY32_NAMES, do_int80_syscall_32
-from .syscall64 import ENTRY64_NAMES, do_syscall_64
+from .int80 import do_int80_syscall_32
+from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT
+from .syscall64 import do_syscall_64
 from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
@@ -45,52 +47,68 @@ class Gate:
         cpu = self.cpu
         self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
         self._compat_syscall_ok = self.model.syscall_ok(True)
-        self._read64 = cpu.batch(ENTRY64_NAMES).read
-        self._read32 = cpu.batch(ENTRY32_NAMES).read
-        self._sysret64 = cpu.batch(["rax", "rcx", "r11"]).write
-        self._write_ax = cpu.batch(["rax"]).write
-        self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp"]).write
-        self._fast32_ip = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
+        # The register traffic: in place in the CPU's register file where
+        # its layout is known (no call into Unicorn), else batched C calls.
+        # _read: the registers of ptregs.ENTRY_NAMES; _read_syscall: the
+        # same once the SYSCALL instruction has done its part (RCX, R11).
+        rf = RegFile.find(cpu.uc)
+        if rf is not None:
+            self._read = self._read_syscall = rf.reader(ENTRY_NAMES)
+            if not rf.syscall_saves(cpu.uc):
+                rcx, r11 = rf.writer(["rcx"]), rf.rflags_into("r11")
+                self._read_syscall = _saving(self._read, lambda ret, _: (rcx((ret,)), r11())[1])
+            self._write_ax = rf.writer(["rax"])
+            self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
+        else:
+            rcx_r11 = cpu.batch(["rcx", "r11"]).write
+            self._read = cpu.batch(ENTRY_NAMES).read
+            # sysflags read through the API is all of RFLAGS
+            self._read_syscall = _saving(self._read,
+                                         lambda ret, flags: (rcx_r11((ret, flags)), flags)[1])
+            self._write_ax = cpu.batch(["rax"]).write
+            self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
         self._emu_stop = cpu.uc.emu_stop
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
-        vals = self._read64()
+        vals = self._read_syscall()
         if self.threaded:
             return self._threaded("syscall", vals)
-        if vals[9] & 0xFFFF == USER32_CS:
+        if vals[CS_AT] & 0xFFFF == USER32_CS:
             if not self._compat_syscall_ok:
-                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
-            return do_fast_syscall_32(self, "syscall", self._read32())
+                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[IP_AT],
+                                   6)
+            return do_fast_syscall_32(self, "syscall", vals)
         do_syscall_64(self, vals)
 
     def sysenter_insn(self):
-        vals = self._read32()
+        vals = self._read()
         if self.threaded:
             return self._threaded("sysenter", vals)
-        if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
-            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
+        if not self._sysenter_ok[vals[CS_AT] & 0xFFFF == USER32_CS]:
+            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[IP_AT], 6)
         do_fast_syscall_32(self, "sysenter", vals)
 
     def interrupt(self, vector):
         if vector == 0x80:
             if self.threaded:
-                return self._threaded("intr", self._read32())
-            return do_int80_syscall_32(self, self._read32())
+                return self._threaded("intr", self._read())
+            return do_int80_syscall_32(self, self._read())
         do_interrupt(self, vector)
 
     # The two fast gates' bodies again, for the threaded path (kept out of
     # the single-threaded path: a call there would cost every system call).
     def _syscall(self, vals):
-        if vals[9] & 0xFFFF == USER32_CS:
+        if vals[CS_AT] & 0xFFFF == USER32_CS:
             if not self._compat_syscall_ok:
-                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[7], 6)
-            return do_fast_syscall_32(self, "syscall", self._read32())
+                return raise_fault(self, SIGILL, "SYSCALL in 32-bit code on this CPU", vals[IP_AT],
+                                   6)
+            return do_fast_syscall_32(self, "syscall", vals)
         do_syscall_64(self, vals)
 
     def _sysenter(self, vals):
-        if not self._sysenter_ok[vals[9] & 0xFFFF == USER32_CS]:
-            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[7], 6)
+        if not self._sysenter_ok[vals[CS_AT] & 0xFFFF == USER32_CS]:
+            return raise_fault(self, SIGILL, "SYSENTER on this CPU", vals[IP_AT], 6)
         do_fast_syscall_32(self, "sysenter", vals)
 
     def _threaded(self, kind, vals):
@@ -99,14 +117,14 @@ class Gate:
         if self.redo:
             self.redo = False       # this is the deferred dispatch: as with one thread
         else:
-            compat = kind != "syscall" or vals[9] & 0xFFFF == USER32_CS
+            compat = kind != "syscall" or vals[CS_AT] & 0xFFFF == USER32_CS
+            # ENTRY_NAMES: rax rcx rdx rbx rsp rbp rsi rdi ...
             if not compat:
-                nr, uaddr, op, val = vals[0], vals[1], vals[2], vals[3]
+                nr, uaddr, op, val = vals[0], vals[7], vals[6], vals[2]
             else:
-                v32 = self._read32() if kind == "syscall" else vals
                 # compat SYSCALL: ECX is in EBP
-                nr, uaddr, op, val = v32[0], v32[1] & M32, v32[6 if kind == "syscall" else 2], \
-                    v32[3]
+                nr, uaddr, op, val = vals[0], vals[3] & M32, vals[5 if kind == "syscall" else 1], \
+                    vals[2]
             if self.machine.debug is None and self.task.proc.cpu_sched is not None:
                 # The common case (entry.threaded), inline: FUTEX_PRIVATE_FLAG
                 # and FUTEX_CLOCK_REALTIME aside, op is the command.
@@ -141,7 +159,7 @@ class Gate:
                     return self._run(kind, vals)
                 finally:
                     self.in_hook = False
-        if kind == "syscall" and vals[9] & 0xFFFF != USER32_CS:
+        if kind == "syscall" and vals[CS_AT] & 0xFFFF != USER32_CS:
             return do_syscall_64(self, vals)
         return self._run(kind, vals)
 
@@ -167,3 +185,18 @@ class Gate:
     # The user registers as a call's return leaves them (the gdb stub,
     # sigreturn's badframe, clone of a thread).
     _user_regs_at_exit = staticmethod(user_regs_at_exit)
+
+
+def _saving(read, saves):
+    """_read_syscall for an engine without RegFile.syscall_saves: the SYSCALL
+    instruction's part done here, as the hook would have done it (RCX the
+    return address, R11 RFLAGS: saves(ret, sysflags) -> RFLAGS), for the
+    same code segments, before the registers are read."""
+    def read64():
+        vals = read()
+        if vals[CS_AT] & 0xFFFF == USER32_CS:
+            return vals
+        vals = list(vals)
+        vals[R11_AT] = saves(vals[IP_AT] + 2, vals[SYSFLAGS_AT])
+        return vals
+    return read64

@@ -4,12 +4,12 @@ from .common import MASK64, do_syscall, iret
 from .ptregs import PtRegs
 
 M32 = 0xFFFFFFFF
-ENTRY32_NAMES = "rax rbx rcx rdx rsi rdi rbp rip eflags cs ss rsp".split()
 
 
 def do_int80_syscall_32(gate, vals):
-    """vals: the registers of ENTRY32_NAMES after the INT 0x80."""
-    ax, bx, cx, dx, si, di, bp, ip, flags, cs, ss, sp = vals
+    """vals: the registers of ptregs.ENTRY_NAMES after the INT 0x80
+    (flags: sysflags, which is all IRET needs decided)."""
+    ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
     # Arguments stay raw: the i386 table's converters cut them to 32 bits.
     regs = PtRegs("int80", "i386", ax & M32, (bx, cx, dx, si, di, bp),
                   ip, flags, sp, cs & 0xFFFF, ss & 0xFFFF)

@@ -7,11 +7,18 @@ handler that rewrites the frame (sigreturn, execve) sets `full` with every
 register, which forces the IRET return.
 """
 
+# What every gate reads at entry, in one read (cpu.regbatch: in the register
+# file's order, one unpack): the i386 argument registers, the x86-64 ones,
+# RIP, the code and stack selectors, and sysflags, the flags an entry or an
+# exit decides on (TF, IF, RF, VM: the arithmetic flags may be missing from
+# it). A SYSCALL from 64-bit code has saved RFLAGS, all of it, in R11 by then.
+ENTRY_NAMES = "rax rcx rdx rbx rsp rbp rsi rdi r8 r9 r10 r11 rip sysflags cs ss".split()
+R11_AT, IP_AT, SYSFLAGS_AT, CS_AT = (ENTRY_NAMES.index(n) for n in ("r11", "rip", "sysflags", "cs"))
+
 
 class PtRegs:
     __slots__ = ("gate", "abi", "orig_ax", "ax", "args", "ip", "flags", "sp",
-                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds", "retval",
-                 "after_insn")
+                 "cx", "r11", "cs", "ss", "full", "exit_path", "seconds", "retval")
 
     def __init__(self, gate, abi, orig_ax, args, ip, flags, sp=None, cs=0, ss=0):
         self.gate = gate          # 'syscall', 'sysenter', 'int80', 'vsyscall'
@@ -28,5 +35,3 @@ class PtRegs:
         self.exit_path = None     # 'sysretq', 'sysretl' or 'iret'
         self.seconds = 0.0        # time in the kernel model, measured only when tracing
         self.retval = None        # the handler's own result, kept only when tracing
-        # after_insn (SYSENTER, compat SYSCALL only): where the instruction
-        # ends, which is not the landing pad when the vDSO has one
