@@ -229,6 +229,11 @@ def cmd_trace(opts):
             fd, spool = tempfile.mkstemp(prefix="sysgate-summary-")
             os.close(fd)
         summary = Summary(CostModel.from_probe(), spool)
+        # Each call's time is its crossing and handler's, not the import of
+        # the handler's module at its first use (kernel.lazyreg): that
+        # made a program's first writev seem 600 us long.
+        from .kernel.lazyreg import import_all
+        import_all()
 
     def attach(m):
         m.follow = opts.follow
