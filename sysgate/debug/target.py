@@ -42,6 +42,8 @@ _GPR32 = frozenset(NAME64.values()) | {"eflags"}
 
 
 class SysgateTarget(GuestStops):
+    per_thread = False      # the stub debugs the whole process (Task.debugger)
+
     def __init__(self, machine):
         self.machine = machine
         self.stub = None

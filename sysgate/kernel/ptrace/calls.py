@@ -72,9 +72,9 @@ def sys_ptrace(t, req, pid, addr, data):
             # PTRACE_EVENT_STOP comes first), in order with our requests.
             channel.send(e.sock, {"op": "interrupt"})
         else:
-            send_note(pid, INTERRUPT_BIT)       # running, blocked or listening
-            if host_stopped(pid):               # listening, stopped for its parent
-                wake(pid)
+            send_note(e.tgid, INTERRUPT_BIT, pid)   # running, blocked or listening
+            if host_stopped(e.tgid):                # listening, stopped for its parent
+                wake(e.tgid)
         return 0
     if e.stop is None:
         raise KernelError(E.ESRCH)      # running: not in a ptrace-stop

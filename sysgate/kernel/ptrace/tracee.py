@@ -66,6 +66,12 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.group_exit = 0         # group_exit_code: a CLD_STOPPED's status
         self.listening = self.listen_wake = False    # PTRACE_LISTEN, and its end
         self.host_stopped = False   # listening stopped on the host (for the real parent)
+        self._hooked = False        # in a call run in the CPU's hook: the CPU cannot be let go
+        self._late_clone = None     # (tid, abi, nr) of the clone that made the process threaded
+
+    @property
+    def tid(self):
+        return self.t.tid
 
     # --- plumbing ----------------------------------------------------------
     @property
@@ -136,7 +142,7 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         try:
             ok = self._announce(code, view, info, kind, msg, abi, why)
             while ok:
-                req = channel.recv(self.sock)
+                req = self._next_request()
                 if not req:
                     break
                 done = self._serve(req)
@@ -167,6 +173,30 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.detach()
         return None
 
+    def _next_request(self):
+        """The tracer's next request. A thread in a ptrace-stop does not
+        hold up the others: the CPU is theirs meanwhile (not in a call the
+        CPU's hook runs, which owns the engine), and the group's end (an
+        exit_group, a fatal signal elsewhere) ends this stop (ThreadKilled
+        from taking the CPU back)."""
+        t = self.t
+        if t.proc.cpu_sched is None or self._hooked:
+            return channel.recv(self.sock)
+        from ..cpulock import host_wait
+        wake = getattr(t.host, "wake_r", -1)
+        with host_wait(t):
+            while not (t.killed or t.proc.group_exit is not None):
+                p = select.poll()
+                p.register(self.sock.fileno(), select.POLLIN)
+                if wake >= 0:
+                    p.register(wake, select.POLLIN)
+                if p.poll(100):
+                    t.host.drain()
+                    msg = channel.recv(self.sock, block=False)
+                    if msg is not False:
+                        return msg
+        return None
+
     def _announce(self, code, view, info, kind, msg, abi, why):
         if info is None:
             info = siginfo(SIGTRAP, code, True, pid=self.pid, uid=os.getuid())
@@ -176,7 +206,7 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
                                       "msg": msg, "siginfo": (info or b"").hex(), "abi": abi,
                                       "parent": os.getppid(), "dr": self.debugregs.dr,
-                                      "chld": seq})
+                                      "chld": seq, "tid": self.tid})
         if ok:
             status = code & 0x7F if why == CLD_TRAPPED else self.group_exit & 0x7F
             notify_tracer(self.tracer, why, status)
@@ -421,8 +451,20 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
 
     # --- the run loop ----------------------------------------------------------
     def before_run(self, pc):
+        self._hooked = False
         if not self._active():
             return pc
+        if self._late_clone is not None:
+            self._clone_stops()
+            if self.t.debugger is not self:
+                return self.t.thread.read_regs()["rip"]
+        if self.trap_pending and not self.stopping:
+            # A new thread's first trap (seized), or PTRACE_INTERRUPT
+            # that reached this thread while another held the CPU.
+            if self._jobctl_trap():
+                self._apply_cpu()
+            if self.t.debugger is not self:
+                return self.t.thread.read_regs()["rip"]
         cpu = self.t.thread.cpu
         if cpu is not self._cpu:
             self._cpu = cpu
@@ -492,18 +534,39 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 self._apply_cpu()
                 self._inject(sig)
 
+    def _on_cpu(self):
+        lock = self.t.proc.cpu_sched
+        return lock is None or lock.owner is self.t
+
+    def exit_stop(self, status):
+        """PTRACE_EVENT_EXIT, once, while the CPU holds our registers."""
+        if self._exit_stopped or not self._active():
+            return
+        self._exit_stopped = True
+        if self.options & O_TRACEEXIT and self._on_cpu():
+            self._stop(self._code(EVENT_EXIT), self._view(), msg=_wstatus(status))
+
+    _exit_stopped = False
+
     def exited(self, status):
         """The process ends: PTRACE_EVENT_EXIT, and its status for a tracer
         that is not its parent (the host tells the parent)."""
         if not self._active():
             return
-        wstatus = (status[1] & 0xFF) << 8 if status[0] == "exit" else status[1] & 0x7F
-        if self.options & O_TRACEEXIT:
-            self._stop(self._code(EVENT_EXIT), self._view(), msg=wstatus)
-        if self.sock is not None and self.tracer != os.getppid():
-            if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1}):
+        wstatus = _wstatus(status)
+        self.exit_stop(status)
+        if self.sock is None and self.tid != self.pid:
+            # A thread that never stopped: the host tells nobody of its end.
+            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+        if self.sock is not None and (self.tracer != os.getppid() or self.tid != self.pid):
+            if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1,
+                                        "tid": self.tid}):
                 # do_notify_parent: the tracer's SIGCHLD (the host sends the parent's)
                 exited = status[0] == "exit"
                 notify_tracer(self.tracer, CLD_EXITED if exited else CLD_KILLED,
                               status[1] & (0xFF if exited else 0x7F))
         self.detach()
+
+
+def _wstatus(status):
+    return (status[1] & 0xFF) << 8 if status[0] == "exit" else status[1] & 0x7F
