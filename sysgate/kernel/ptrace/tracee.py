@@ -543,7 +543,23 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         if self._exit_stopped or not self._active():
             return
         self._exit_stopped = True
-        if self.options & O_TRACEEXIT and self._on_cpu():
+        if not self.options & O_TRACEEXIT:
+            return
+        lock = self.t.proc.cpu_sched
+        if lock is not None and lock.owner is not self.t:
+            # Killed with its group while off the CPU: its registers are
+            # on the CPU once it takes it (for good: it is ending).
+            from ..cpulock import ThreadKilled
+            if self.t.exit_status is None:
+                self.t.exit_status = status     # it ends: the CPU lock lets it in
+            try:
+                lock.acquire(self.t)
+            except ThreadKilled:
+                pass
+        if self._on_cpu():
+            # Kept on the CPU: the group may be ending, and a thread that
+            # let the CPU go could not take it back.
+            self._hooked = True
             self._stop(self._code(EVENT_EXIT), self._view(), msg=_wstatus(status))
 
     _exit_stopped = False
