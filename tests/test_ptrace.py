@@ -182,3 +182,64 @@ def test_gdb_batch_hardware_watchpoints(variant):
     def normal(out):
         return re.sub(rb"process \d+", b"process N", out)
     assert normal(emu.stdout) == normal(native.stdout)
+
+
+def _threads_normal(lines):
+    # malloc's arena is aligned in a reservation whose place (and so the
+    # two trims) depends on where mmap put it.
+    # Tids: in clone3's parent_tid, pthread_join's futex word, getppid.
+    out = []
+    for line in lines:
+        line = re.sub(r"^munmap\(ADDR, \d+\)", "munmap(ADDR, N)", line)
+        line = re.sub(r"parent_tid=\[\d+\]", "parent_tid=[N]", line)
+        line = re.sub(r"(FUTEX_CLOCK_REALTIME), \d+,", r"\1, N,", line)
+        out.append(re.sub(r"^getppid\(\) = \d+", "getppid() = N", line))
+    return out
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_ff(variant, tmp_path):
+    """strace -ff of a threaded guest: each thread is a tracee of its own
+    (PTRACE_O_TRACECLONE attaches it, its stops come with its tid), one log
+    per thread: made by the main thread, by another thread, ending with its
+    exit, and the main thread's PTRACE_EVENT_EXIT when another thread's
+    exit_group ends it inside pthread_join, as natively."""
+    want, got = _strace_ff(build("ptrace_threads.c", variant, extra=("-pthread",)), tmp_path)
+    assert len(want) == 4 and any(line.startswith("exit_group(3)") for line in want[3])
+    assert [_threads_normal(log) for log in got] == [_threads_normal(log) for log in want]
+
+
+def _per_thread(text):
+    """strace -f's interleaved lines as one list per thread (in the order
+    the threads first appear), each call's <unfinished ...> and
+    <... resumed> halves joined: the interleaving is the host's scheduling."""
+    # Lines without a [pid N] are the main thread's (strace names the
+    # thread once it traces more than one); set_tid_address returns its tid.
+    leader = int(re.search(r"^set_tid_address\(.*\) += (\d+)$", text, re.M).group(1))
+    threads = {}
+    for line in text.splitlines():
+        m = re.match(r"\[pid +(\d+)\] (.*)", line)
+        pid, body = (int(m.group(1)), m.group(2)) if m else (leader, line)
+        calls = threads.setdefault(pid, [])
+        r = re.match(r"<\.\.\. \w+ resumed>(.*)", body)
+        if r and calls and calls[-1].endswith(" <unfinished ...>"):
+            calls[-1] = calls[-1][:-len(" <unfinished ...>")] + r.group(1)
+        else:
+            calls.append(body)
+    return [_threads_normal(_normal("\n".join(c))) for c in threads.values()]
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_f(variant):
+    """strace -f -qq of the threaded guest, its output read back per
+    thread: the same calls, results and ends as native strace prints."""
+    exe = build("ptrace_threads.c", variant, extra=("-pthread",))
+    native = subprocess.run([STRACE, "-f", "-qq", exe], capture_output=True, timeout=120)
+    emu = run_sysgate(STRACE, ["-f", "-qq", exe])
+    assert emu.status == native.returncode == 3
+    assert emu.stdout == native.stdout
+    want, got = _per_thread(native.stderr.decode()), _per_thread(emu.stderr.decode())
+    assert len(want) == 4
+    assert got == want
