@@ -243,3 +243,26 @@ def test_strace_threads_f(variant):
     want, got = _per_thread(native.stderr.decode()), _per_thread(emu.stderr.decode())
     assert len(want) == 4
     assert got == want
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_threads(variant):
+    """gdb run under sysgate on a guest whose second thread faults while
+    the first waits in pthread_join: gdb attaches the new thread (its clone
+    event, its start), stops the first with tkill(SIGSTOP), and shows the
+    same threads (names from /proc/<pid>/task/<tid>/comm), the faulting
+    thread's backtrace and the waiting one's, as natively."""
+    exe = build("ptrace_threads_segv.c", variant, extra=("-g", "-O0", "-pthread"))
+    args = ["-nx", "-batch", "-ex", "run", "-ex", "info threads", "-ex", "bt",
+            "-ex", "thread 1", "-ex", "bt 1", exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"Thread 2 " in native.stdout and b"in poke (depth=2)" in native.stdout
+
+    def normal(out):
+        out = re.sub(rb"Thread 0x[0-9a-f]+ \(LWP \d+\)", b"Thread T", out)
+        out = re.sub(rb"0x[0-9a-f]+ in __kernel_vsyscall", b"ADDR in __kernel_vsyscall", out)
+        return re.sub(rb"[ \t]+", b" ", out)
+    assert normal(emu.stdout) == normal(native.stdout)
+    assert emu.status == native.returncode

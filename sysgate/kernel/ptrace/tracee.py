@@ -368,6 +368,11 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 from ..fs.procinfo import maps
                 text = maps(self.t)
                 reply["data"] = (text if isinstance(text, bytes) else text.encode()).hex()
+            elif op == "gdt":
+                n = req["n"]
+                if not 12 <= n < 15:
+                    raise KernelError(EIO)
+                reply["data"] = bytes(self.t.thread.read_gdt(n)).hex()
             elif op == "fpregs":
                 reply["data"] = _fxsave(self.t.thread.read_fpu()).hex()
             elif op == "setfpregs":

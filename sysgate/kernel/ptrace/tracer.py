@@ -331,6 +331,19 @@ def remote_mem(t, pid):
     return RemoteMem(pid) if e is not None and not e.gone else None
 
 
+def traced_thread(t, pid, rest):
+    """Whether rest (a path under /proc/<pid>) starts task/<tid> for a
+    thread of pid this process traces."""
+    if len(rest) < 2 or rest[0] != "task" or not rest[1].isdigit():
+        return False
+    tr = get(t, make=False)
+    if tr is None:
+        return False
+    tr.pump()
+    e = tr.tracees.get(int(rest[1]))
+    return e is not None and e.tgid == pid and not e.gone
+
+
 def remote_file(t, pid, name):
     """/proc/<pid>/auxv or maps of a stopped tracee, for its tracer (gdb
     finds the vDSO there)."""
