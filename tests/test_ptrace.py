@@ -184,6 +184,16 @@ def test_gdb_batch_hardware_watchpoints(variant):
     assert normal(emu.stdout) == normal(native.stdout)
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_threads_raw(variant):
+    """A thread of a traced process is a tracee of its own: the leader's
+    PTRACE_EVENT_CLONE names it, it starts at SIGSTOP, waitpid(-1, __WALL)
+    reports its stops, PTRACE_EVENT_EXIT and end under its tid, GETREGS
+    and CONT name it; ESRCH for tids that are not tracees,
+    PTRACE_GET_THREAD_AREA's EIO, EINVAL and EFAULT, as Linux answers."""
+    assert_same(build("ptrace_threads_raw.c", variant, extra=("-pthread",)))
+
+
 def _threads_normal(lines):
     # malloc's arena is aligned in a reservation whose place (and so the
     # two trims) depends on where mmap put it.
