@@ -84,6 +84,7 @@ class SyscallStops:
             return True         # its stops come from the run loop (_clone_stops)
         if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
+            self._exec_tid = self.tid       # GETEVENTMSG: the caller's tid before de_thread
             return
         if self.mode != "syscall" or self.t.debugger is not self:
             return

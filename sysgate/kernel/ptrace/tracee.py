@@ -519,7 +519,8 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         """The new program is loaded: PTRACE_EVENT_EXEC (or the legacy
         SIGTRAP), and the execve's exit stop with the new registers."""
         if self.options & O_TRACEEXEC:
-            sig = self._stop(self._code(EVENT_EXEC), self._view(), msg=self.pid)
+            sig = self._stop(self._code(EVENT_EXEC), self._view(),
+                             msg=getattr(self, "_exec_tid", None) or self.pid)
             if sig is None:
                 return
             self._resumed(sig)
@@ -551,6 +552,10 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         if not self.options & O_TRACEEXIT:
             return
         lock = self.t.proc.cpu_sched
+        if lock is not None and self.t.killed and self.t.proc.group_exit is None:
+            # Ended by another thread's execve, which holds the CPU until
+            # we are gone: no stop (Linux's would show our registers).
+            return
         if lock is not None and lock.owner is not self.t:
             # Killed with its group while off the CPU: its registers are
             # on the CPU once it takes it (for good: it is ending).
