@@ -13,6 +13,7 @@ static void *inner(void *arg)
 {
     say("inner\n");
     getppid();
+    usleep(200000);     /* its maker is in pthread_join by then */
     return arg;
 }
 
@@ -29,6 +30,7 @@ static void *outer(void *arg)
 static void *ender(void *arg)
 {
     say("ender\n");
+    usleep(200000);     /* the main thread is in pthread_join by then */
     syscall(SYS_exit_group, 3);
     return arg;
 }
