@@ -185,6 +185,14 @@ def test_gdb_batch_hardware_watchpoints(variant):
 
 
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_signals_from_a_third_process(variant):
+    """SIGUSR1 and SIGSTOP sent to a tracee by a process that is not its
+    tracer: signal-delivery-stops with the sender's pid (the SIGSTOP does
+    not stop the tracee on the host), then the group-stop, as on Linux."""
+    assert_same(build("ptrace_thirdparty.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_ptrace_threads_raw(variant):
     """A thread of a traced process is a tracee of its own: the leader's
     PTRACE_EVENT_CLONE names it, it starts at SIGSTOP, waitpid(-1, __WALL)

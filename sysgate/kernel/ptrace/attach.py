@@ -44,12 +44,14 @@ def stop_note(t, pid, tid=0):
     its tracer's back). False when neither is our tracee."""
     from . import tracer as tracing
     tr = tracing.get(t, make=False)
-    if tr is None:
-        return False
-    tr.pump()
-    e = tr.tracees.get(tid or pid)
+    e = None
+    if tr is not None:
+        tr.pump()
+        e = tr.tracees.get(tid or pid)
     if e is None or e.gone or e.answer is False:
-        return False
+        # Not ours: a tracee of another tracer of the session is marked so.
+        if not os.path.exists(channel.traced_mark(t.session, pid)):
+            return False
     return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid(), tid) == 0
 
 

@@ -232,6 +232,8 @@ class SyscallStops:
         if not traced:
             self.t.debugger = None
             return False
+        from . import channel
+        channel.mark_traced(self.t.session, self.pid, True)
         self.mode = "cont"
         self._exec_exit = self._skip = None
         self._step_ran = False

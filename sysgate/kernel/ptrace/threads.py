@@ -52,12 +52,15 @@ class Threads:
 
 def set_tracee(t, d):
     """t is traced by d (a Tracee) from now on, or (d None) no longer."""
+    from . import channel
     machine = t.machine
     t.tracee = d
     if d is not None:
         if not getattr(machine.debug, "per_thread", False):
             machine.debug = Threads(machine)
+            channel.mark_traced(t.session, t.pid, True)
         return
     if machine.debug is not None and machine.debug.per_thread and not any(
             o.tracee is not None for o in list(t.proc.threads.values())):
         machine.debug = None
+        channel.mark_traced(t.session, t.pid, False)
