@@ -185,6 +185,14 @@ def test_gdb_batch_hardware_watchpoints(variant):
 
 
 @pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_detach_keeps_debug_registers(variant):
+    """PTRACE_DETACH leaves DR0-DR7 set and armed, as Linux does: the next
+    tracer reads them back, and a watched store by the untraced process is
+    its own SIGTRAP."""
+    assert_same(build("ptrace_detach_dr.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
 def test_ptrace_signals_from_a_third_process(variant):
     """SIGUSR1 and SIGSTOP sent to a tracee by a process that is not its
     tracer: signal-delivery-stops with the sender's pid (the SIGSTOP does

@@ -153,6 +153,8 @@ class Task:
                     setattr(self, name, getattr(creator, name))
         self.killed = False           # its group is ending, or another thread execs
         self.tracee = None            # its ptrace state while traced (kernel.ptrace.tracee)
+        self.debugregs = None         # DR0-DR7 once a tracer set them: kept past PTRACE_DETACH
+        self.hw_armer = None          # the Tracee whose hooks arm them on the CPU
 
     def add_pending(self, signo, info=None):
         """A thread-directed signal (tkill, a fault): pending for this

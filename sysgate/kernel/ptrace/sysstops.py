@@ -225,6 +225,7 @@ class SyscallStops:
         self.pid = os.getpid()
         self.disarm_hw()            # a child has no debug registers set (copy_thread)
         self.debugregs.reset()
+        self._rearm = False
         kind = FORKS[regs.abi].get(regs.orig_ax) if regs is not None else None
         event, flags = self._fork_kind(kind, regs) if kind else (None, 0)
         traced = event is not None and not flags & CLONE_UNTRACED and (

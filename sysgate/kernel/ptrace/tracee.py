@@ -58,7 +58,14 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.view = None
         self.dirty = set()
         self.info = None
-        self.debugregs = DebugRegs()
+        # The debug registers are the thread's: a tracer that detached
+        # leaves them set (and armed), and the next one reads them back.
+        if task.hw_armer is not None:
+            task.hw_armer.disarm_hw()
+            task.hw_armer = None
+        self.debugregs = task.debugregs or DebugRegs()
+        task.debugregs = self.debugregs
+        self._rearm = bool(task.debugregs.dr[7])
         self.stopping = False       # in a ptrace-stop (serving the tracer)
         self.trap_pending = False   # JOBCTL_TRAP_STOP: PTRACE_INTERRUPT, a seized child's start
         self.group_stopped = False  # in a group-stop (a stop signal's default action)
@@ -113,7 +120,11 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         return out
 
     def detach(self, sig=0):
-        self.disarm_hw()
+        # Linux's detach leaves the debug registers armed: a hit now is
+        # the process's own SIGTRAP (hwbp.py).
+        if self._rearm:
+            self._rearm = False
+            self.arm_hw()
         self.t.debugger = None
         if self.sock is not None:
             self.sock.close()
@@ -459,6 +470,9 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self._hooked = False
         if not self._active():
             return pc
+        if self._rearm:
+            self._rearm = False     # set before we were attached
+            self.arm_hw()
         if self._late_clone is not None:
             self._clone_stops()
             if self.t.debugger is not self:
