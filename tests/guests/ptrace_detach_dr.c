@@ -1,6 +1,6 @@
 /* PTRACE_DETACH leaves the debug registers set, as Linux does: a tracer
- * that attaches again reads them back, and a watched store by the
- * untraced process is its own SIGTRAP (it dies of it). */
+ * that attaches again reads them back (and a watched store while traced
+ * stops the tracee). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
@@ -43,8 +43,12 @@ int main(void)
     printf("stopped by %d\n", WSTOPSIG(st));
     printf("dr0 kept: %d\n", ptrace(PTRACE_PEEKUSER, pid, DR(0), 0) == (long)&watched);
     printf("dr7 kept: %d\n", ptrace(PTRACE_PEEKUSER, pid, DR(7), 0) == dr7);
-    printf("detach: %ld\n", ptrace(PTRACE_DETACH, pid, 0, 0));
+    printf("cont: %ld\n", ptrace(PTRACE_CONT, pid, 0, 0));
     write(go[1], "g", 1);
+    waitpid(pid, &st, 0);
+    printf("stopped by %d\n", WIFSTOPPED(st) ? WSTOPSIG(st) : -1);
+    printf("dr6 slot 0: %ld\n", ptrace(PTRACE_PEEKUSER, pid, DR(6), 0) & 1);
+    printf("detach: %ld\n", ptrace(PTRACE_DETACH, pid, 0, 0));
     waitpid(pid, &st, 0);
     if (WIFSIGNALED(st))
         printf("child killed by signal %d\n", WTERMSIG(st));

@@ -93,43 +93,19 @@ class HwBreakpoints:
             cpu.watch_pages({}, None)
 
     def _on_hw_exec(self, slot, addr):
-        if self._hw_cpu is None:
+        if self.t.debugger is not self or self._hw_cpu is None:
             return
         if self._hw_skip == addr:
             self._hw_skip = None
-            return
-        if self.t.debugger is not self:
-            self._untraced_hit(1 << slot, addr)
             return
         self._hw_hit |= 1 << slot
         self.t.thread.cpu.stop()
 
     def _on_hw_watch(self, accesses):
-        if self._hw_cpu is None:
+        if self.t.debugger is not self or self._hw_cpu is None:
             return
-        bits = 0
         for is_write, a, size in accesses:
             for i, addr, kind, n in slots(self.debugregs.dr):
                 if kind != "x" and a < addr + n and addr < a + size and (
                         kind == "rw" or is_write):
-                    bits |= 1 << i
-        if self.t.debugger is not self:
-            if bits:
-                self._untraced_hit(bits, None)
-            return
-        self._hw_hit |= bits
-
-    def _untraced_hit(self, bits, addr):
-        """A hit after PTRACE_DETACH (the registers stay armed, as Linux
-        leaves them): the thread's own SIGTRAP, TRAP_HWBKPT."""
-        t = self.t
-        if t.debugger is not None or t.hw_armer is not self or t.running() is not t:
-            return
-        from ..sigframe import siginfo
-        cpu = t.thread.cpu
-        rip = t.thread.read_regs()["rip"]
-        self.debugregs.hit(bits)
-        t.add_pending(5, siginfo(5, TRAP_HWBKPT, True, addr=rip))
-        if addr is not None:
-            self._hw_skip = addr        # it runs once after the handler (RF)
-        cpu.stop()
+                    self._hw_hit |= 1 << i

@@ -120,11 +120,10 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         return out
 
     def detach(self, sig=0):
-        # Linux's detach leaves the debug registers armed: a hit now is
-        # the process's own SIGTRAP (hwbp.py).
-        if self._rearm:
-            self._rearm = False
-            self.arm_hw()
+        # Linux's detach leaves the debug registers set (the next tracer
+        # reads them back) and armed; here a hit is only seen while traced
+        # (untraced, it would be the process's own SIGTRAP: not modelled).
+        self.disarm_hw()
         self.t.debugger = None
         if self.sock is not None:
             self.sock.close()
