@@ -286,6 +286,11 @@ def test_queries():
     assert s.handle(b"Hgp64.64") == b"OK"
     assert s.handle(b"Hgp64.65") == b"E02"
     assert s.handle(b"Hc-1") == b"OK"
+    assert s.handle(b"Hgp64.64") == b"OK" and t.selected == 0x64
+    assert s.handle(b"Hgzz") == b"E16" and s.handle(b"Hx1") == b"E16"
+    assert s.handle(b"qXfer:threads:read::0,fff") == (
+        b'l<?xml version="1.0"?>\n<threads><thread id="p64.64" name="fake"/></threads>')
+    assert s.handle(b"qXfer:threads:read::zz") == b"E16"
     assert s.handle(b"qXfer:auxv:read::10,100") == b"l" + bytes(range(16, 48))
     assert s.handle(b"qXfer:auxv:read::100,100") == b"l"
     assert s.handle(b"qXfer:exec-file:read:64:0,fff") == b"l/bin/prog"
