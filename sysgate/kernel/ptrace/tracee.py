@@ -147,6 +147,9 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 self.detach()
                 return None
         self.view, self.dirty = view, set()
+        if self._rearm:
+            self._rearm = False     # set before we were attached: armed from our first stop
+            self.arm_hw()
         abi = abi or ("i386" if view["cs"] & 0xFFFF == 0x23 else "x86_64")
         self.stopping = True
         try:
