@@ -198,7 +198,7 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         from ..cpulock import host_wait
         wake = getattr(t.host, "wake_r", -1)
         with host_wait(t):
-            while not (t.killed or t.proc.group_exit is not None):
+            while self._ending or not (t.killed or t.proc.group_exit is not None):
                 p = select.poll()
                 p.register(self.sock.fileno(), select.POLLIN)
                 if wake >= 0:
@@ -572,23 +572,24 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
             # Ended by another thread's execve, which holds the CPU until
             # we are gone: no stop (Linux's would show our registers).
             return
+        if self.t.exit_status is None:
+            # Killed with its group: it ends, so the CPU lock lets it take
+            # the CPU (for its registers) and take it back after the stop.
+            self.t.exit_status = status
         if lock is not None and lock.owner is not self.t:
-            # Killed with its group while off the CPU: its registers are
-            # on the CPU once it takes it (for good: it is ending).
             from ..cpulock import ThreadKilled
-            if self.t.exit_status is None:
-                self.t.exit_status = status     # it ends: the CPU lock lets it in
             try:
                 lock.acquire(self.t)
             except ThreadKilled:
                 pass
         if self._on_cpu():
-            # Kept on the CPU: the group may be ending, and a thread that
-            # let the CPU go could not take it back.
-            self._hooked = True
+            # The other threads run meanwhile (the tracer may resume them
+            # first), even while the group ends.
+            self._ending = True
             self._stop(self._code(EVENT_EXIT), self._view(), msg=_wstatus(status))
 
     _exit_stopped = False
+    _ending = False         # in its PTRACE_EVENT_EXIT stop: the group's end does not end it
 
     def exited(self, status):
         """The process ends: PTRACE_EVENT_EXIT, and its status for a tracer
