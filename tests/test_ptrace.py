@@ -314,3 +314,29 @@ def test_gdb_batch_threads(variant):
         return re.sub(rb"[ \t]+", b" ", out)
     assert normal(emu.stdout) == normal(native.stdout)
     assert emu.status == native.returncode
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_execve_from_a_thread(variant, tmp_path):
+    """strace -ff of a guest whose second thread calls execve while the
+    main thread waits in pthread_join: the caller's PTRACE_EVENT_EXEC comes
+    under the leader's tid with its old tid in GETEVENTMSG (strace prints
+    "superseded by execve" and "pid changed"), and the new program's calls
+    follow in the leader's log, as natively. One known difference: the
+    waiting main thread, ended by the execve, reports no PTRACE_EVENT_EXIT
+    under sysgate (its call stays <unfinished ...>, natively "= ?")."""
+    exe = build("ptrace_threads_exec.c", variant, extra=("-pthread",))
+    _strace_ff(exe, tmp_path)
+    want, got = _by_creation(tmp_path / "n" / "log"), _by_creation(tmp_path / "s" / "log")
+
+    def normal(log):
+        log = _threads_normal(log)
+        log = [re.sub(r"(superseded by execve in pid|pid changed to) \d+", r"\1 N", line)
+               for line in log]
+        return [re.sub(r" <unfinished \.\.\.>$", ") = ?", line) if line.startswith("futex(")
+                else line for line in log]
+    got, want = [normal(log) for log in got], [normal(log) for log in want]
+    assert any("superseded by execve in pid N" in line for line in want[0])
+    assert any("<pid changed to N ...>" in line for line in want[1])
+    assert got == want, _diff(want, got)
