@@ -200,6 +200,8 @@ def thread_end(machine, t):
     exit_mm work, then it leaves the group and the CPU."""
     from .kernel.thread_exit import exit_mm_release
     lock = t.proc.cpu_sched
+    if t.tracee is not None:      # ptrace: PTRACE_EVENT_EXIT, and its tracer learns of it
+        machine.debug.thread_exited(t, t.exit_status or t.proc.group_exit or ("exit", 0))
     if lock is not None and lock.owner is t and t.exit_thread:
         exit_mm_release(t)
     if lock is not None:

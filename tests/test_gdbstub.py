@@ -103,6 +103,12 @@ class FakeTarget:
     def threads(self):
         return [0x64]
 
+    def select(self, tid):
+        self.selected = tid
+
+    def thread_name(self, tid):
+        return "fake"
+
     def read_reg(self, name):
         return self.values[name]
 
@@ -280,6 +286,11 @@ def test_queries():
     assert s.handle(b"Hgp64.64") == b"OK"
     assert s.handle(b"Hgp64.65") == b"E02"
     assert s.handle(b"Hc-1") == b"OK"
+    assert s.handle(b"Hgp64.64") == b"OK" and t.selected == 0x64
+    assert s.handle(b"Hgzz") == b"E16" and s.handle(b"Hx1") == b"E16"
+    assert s.handle(b"qXfer:threads:read::0,fff") == (
+        b'l<?xml version="1.0"?>\n<threads><thread id="p64.64" name="fake"/></threads>')
+    assert s.handle(b"qXfer:threads:read::zz") == b"E16"
     assert s.handle(b"qXfer:auxv:read::10,100") == b"l" + bytes(range(16, 48))
     assert s.handle(b"qXfer:auxv:read::100,100") == b"l"
     assert s.handle(b"qXfer:exec-file:read:64:0,fff") == b"l/bin/prog"
@@ -467,6 +478,7 @@ def normalize(text):
             continue
         line = re.sub(r"0x0*([0-9a-f]{8,})", "ADDR", line)
         line = re.sub(r"process \d+", "process N", line)
+        line = re.sub(r"Thread \d+\.\d+", "Thread P.T", line)
         out.append(line)
     return "\n".join(out)
 
@@ -791,3 +803,16 @@ def test_gdb_going_away_lets_the_guest_finish():
     c.sock.close()
     out, err = p.communicate(timeout=TIMEOUT)
     assert p.returncode == 0 and out == b"total 14\n"
+
+
+@needs_gdb
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_threads(variant):
+    """A threaded guest whose second thread faults while the first waits in
+    pthread_join: gdb finds both threads (qfThreadInfo), the stop names the
+    faulting one, and Hg selects each one's registers (the waiting one's as
+    its system call will return), so both backtraces are gdbserver's."""
+    exe = build("ptrace_threads_segv.c", variant, ["-g", "-O0", "-pthread"])
+    text = compare(exe, [], ["continue", "thread 2", "bt", "thread 1", "bt", "kill"])
+    assert "received signal SIGSEGV" in text and "in poke (depth=2)" in text
+    assert "in main () at" in text

@@ -182,3 +182,161 @@ def test_gdb_batch_hardware_watchpoints(variant):
     def normal(out):
         return re.sub(rb"process \d+", b"process N", out)
     assert normal(emu.stdout) == normal(native.stdout)
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_detach_keeps_debug_registers(variant):
+    """PTRACE_DETACH leaves DR0-DR7 set and armed, as Linux does: the next
+    tracer reads them back, and a watched store by the untraced process is
+    its own SIGTRAP."""
+    assert_same(build("ptrace_detach_dr.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_signals_from_a_third_process(variant):
+    """SIGUSR1 and SIGSTOP sent to a tracee by a process that is not its
+    tracer: signal-delivery-stops with the sender's pid (the SIGSTOP does
+    not stop the tracee on the host), then the group-stop, as on Linux."""
+    assert_same(build("ptrace_thirdparty.c", variant))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_threads_raw(variant):
+    """A thread of a traced process is a tracee of its own: the leader's
+    PTRACE_EVENT_CLONE names it, it starts at SIGSTOP, waitpid(-1, __WALL)
+    reports its stops, PTRACE_EVENT_EXIT and end under its tid, GETREGS
+    and CONT name it; ESRCH for tids that are not tracees,
+    PTRACE_GET_THREAD_AREA's EIO, EINVAL and EFAULT, as Linux answers."""
+    assert_same(build("ptrace_threads_raw.c", variant, extra=("-pthread",)))
+
+
+def _by_creation(prefix):
+    """strace -ff's per-thread logs in the order the threads were made (tids
+    wrap around pid_max, so their order is not the tids'): the one that
+    starts with execve, then the tids each log's clone3 calls returned."""
+    logs = {int(p.suffix[1:]): p.read_text() for p in prefix.parent.glob(prefix.name + ".*")}
+    order = [tid for tid, text in logs.items() if text.startswith("execve(")]
+    for tid in order:
+        order += [int(x) for x in re.findall(r"parent_tid=\[(\d+)\]", logs[tid])]
+    assert sorted(order) == sorted(logs)
+    return [_normal(logs[tid]) for tid in order]
+
+
+def _threads_normal(lines):
+    # malloc's arena is aligned in a reservation whose place (and so the
+    # trims, none to two) depends on where mmap put it.
+    # Tids: in clone3's parent_tid, pthread_join's futex word, getppid.
+    out = []
+    for line in lines:
+        line = re.sub(r"^munmap\(ADDR, \d+\)", "munmap(ADDR, N)", line)
+        line = re.sub(r"parent_tid=\[\d+\]", "parent_tid=[N]", line)
+        line = re.sub(r"(FUTEX_CLOCK_REALTIME), \d+,", r"\1, N,", line)
+        if not line.startswith("munmap(ADDR, N) = 0"):
+            out.append(re.sub(r"^getppid\(\) = \d+", "getppid() = N", line))
+    return out
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_ff(variant, tmp_path):
+    """strace -ff of a threaded guest: each thread is a tracee of its own
+    (PTRACE_O_TRACECLONE attaches it, its stops come with its tid), one log
+    per thread: made by the main thread, by another thread, ending with its
+    exit, and the main thread's PTRACE_EVENT_EXIT when another thread's
+    exit_group ends it inside pthread_join, as natively."""
+    exe = build("ptrace_threads.c", variant, extra=("-pthread",))
+    _strace_ff(exe, tmp_path)
+    want, got = _by_creation(tmp_path / "n" / "log"), _by_creation(tmp_path / "s" / "log")
+    assert len(want) == 4 and any(line.startswith("exit_group(3)") for line in want[2])
+    got, want = [_threads_normal(log) for log in got], [_threads_normal(log) for log in want]
+    assert got == want, _diff(want, got)
+
+
+def _per_thread(text):
+    """strace -f's interleaved lines as one list per thread (in the order
+    the threads first appear), each call's <unfinished ...> and
+    <... resumed> halves joined: the interleaving is the host's scheduling."""
+    # Lines without a [pid N] are the main thread's (strace names the
+    # thread once it traces more than one); set_tid_address returns its tid.
+    leader = int(re.search(r"^set_tid_address\(.*\) += (\d+)$", text, re.M).group(1))
+    threads = {}
+    for line in text.splitlines():
+        m = re.match(r"\[pid +(\d+)\] (.*)", line)
+        pid, body = (int(m.group(1)), m.group(2)) if m else (leader, line)
+        calls = threads.setdefault(pid, [])
+        r = re.match(r"<\.\.\. \w+ resumed>(.*)", body)
+        if r and calls and calls[-1].endswith(" <unfinished ...>"):
+            calls[-1] = calls[-1][:-len(" <unfinished ...>")] + r.group(1)
+        else:
+            calls.append(body)
+    return [_threads_normal(_normal("\n".join(c))) for c in threads.values()]
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_f(variant):
+    """strace -f -qq of the threaded guest, its output read back per
+    thread: the same calls, results and ends as native strace prints."""
+    exe = build("ptrace_threads.c", variant, extra=("-pthread",))
+    native = subprocess.run([STRACE, "-f", "-qq", exe], capture_output=True, timeout=120)
+    emu = run_sysgate(STRACE, ["-f", "-qq", exe])
+    assert emu.status == native.returncode == 3
+    assert emu.stdout == native.stdout
+    want, got = _per_thread(native.stderr.decode()), _per_thread(emu.stderr.decode())
+    assert len(want) == 4
+    assert got == want, _diff(want, got)
+
+
+def _diff(want, got):
+    import difflib
+    return "\n".join(line for w, g in zip(want, got)
+                     for line in difflib.unified_diff(w, g, "native", "sysgate", lineterm=""))
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_gdb_batch_threads(variant):
+    """gdb run under sysgate on a guest whose second thread faults while
+    the first waits in pthread_join: gdb attaches the new thread (its clone
+    event, its start), stops the first with tkill(SIGSTOP), and shows the
+    same threads (names from /proc/<pid>/task/<tid>/comm), the faulting
+    thread's backtrace and the waiting one's, as natively."""
+    exe = build("ptrace_threads_segv.c", variant, extra=("-g", "-O0", "-pthread"))
+    args = ["-nx", "-batch", "-ex", "run", "-ex", "info threads", "-ex", "bt",
+            "-ex", "thread 1", "-ex", "bt 1", exe]
+    native = subprocess.run([GDB, *args], capture_output=True, timeout=120)
+    emu = run_sysgate(GDB, args)
+    assert b"Thread 2 " in native.stdout and b"in poke (depth=2)" in native.stdout
+
+    def normal(out):
+        out = re.sub(rb"Thread 0x[0-9a-f]+ \(LWP \d+\)", b"Thread T", out)
+        out = re.sub(rb"0x[0-9a-f]+ in __kernel_vsyscall", b"ADDR in __kernel_vsyscall", out)
+        return re.sub(rb"[ \t]+", b" ", out)
+    assert normal(emu.stdout) == normal(native.stdout)
+    assert emu.status == native.returncode
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_strace_threads_execve_from_a_thread(variant, tmp_path):
+    """strace -ff of a guest whose second thread calls execve while the
+    main thread waits in pthread_join: the caller's PTRACE_EVENT_EXEC comes
+    under the leader's tid with its old tid in GETEVENTMSG (strace prints
+    "superseded by execve" and "pid changed"), and the new program's calls
+    follow in the leader's log, as natively. One known difference: the
+    waiting main thread, ended by the execve, reports no PTRACE_EVENT_EXIT
+    under sysgate (its call stays <unfinished ...>, natively "= ?")."""
+    exe = build("ptrace_threads_exec.c", variant, extra=("-pthread",))
+    _strace_ff(exe, tmp_path)
+    want, got = _by_creation(tmp_path / "n" / "log"), _by_creation(tmp_path / "s" / "log")
+
+    def normal(log):
+        log = _threads_normal(log)
+        log = [re.sub(r"(superseded by execve in pid|pid changed to) \d+", r"\1 N", line)
+               for line in log]
+        return [re.sub(r" <unfinished \.\.\.>$", ") = ?", line) if line.startswith("futex(")
+                else line for line in log]
+    got, want = [normal(log) for log in got], [normal(log) for log in want]
+    assert any("superseded by execve in pid N" in line for line in want[0])
+    assert any("<pid changed to N ...>" in line for line in want[1])
+    assert got == want, _diff(want, got)

@@ -115,6 +115,7 @@ class GdbStub(HostFiles):
 
     def stop_reply(self, stop):
         t = self.target
+        t.select(None)      # registers are the stopped thread's again
         parts = [f"T{to_gdb_signal(stop.signo):02x}"]
         lay = t.layout
         for name in (lay.pc, lay.sp, lay.fp):
@@ -135,7 +136,7 @@ class GdbStub(HostFiles):
             self.exec_events = "exec-events+" in feats
             return (f"PacketSize={PACKET_SIZE:x};QStartNoAckMode+;qXfer:features:read+;"
                     "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:siginfo:read+;"
-                    "qXfer:libraries-svr4:read+;QCatchSyscalls+;QPassSignals+;"
+                    "qXfer:libraries-svr4:read+;qXfer:threads:read+;QCatchSyscalls+;QPassSignals+;"
                     "swbreak+;hwbreak+;vContSupported+"
                     + (";multiprocess+" if self.multiprocess else "")
                     + (";exec-events+" if self.exec_events else "")).encode()
@@ -195,7 +196,17 @@ class GdbStub(HostFiles):
             return E_FAULT if info is None else _xfer_slice(info, spec)
         if obj == "exec-file":
             return _xfer_slice(t.exec_file(), spec)
+        if obj == "threads":
+            return _xfer_slice(self._threads_xml(), spec)
         return b""
+
+    def _threads_xml(self):
+        """qXfer:threads: every thread with its name, as gdbserver lists them."""
+        from xml.sax.saxutils import quoteattr
+        t = self.target
+        rows = "".join(f'<thread id="{self.thread_id(tid)}" name={quoteattr(t.thread_name(tid))}/>'
+                       for tid in t.threads())
+        return f"<?xml version=\"1.0\"?>\n<threads>{rows}</threads>".encode()
 
     def _cmd_H(self, text):
         if len(text) < 2 or text[0] not in "gc":
@@ -203,6 +214,8 @@ class GdbStub(HostFiles):
         tid = self._parse_thread(text[1:])
         if tid is not None and tid not in self.target.threads():
             return b"E02"
+        if text[0] == "g":
+            self.target.select(tid)
         return b"OK"
 
     def _cmd_T(self, text):

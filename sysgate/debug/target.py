@@ -33,6 +33,7 @@ from ..kernel.signal import GuestSignal, SI_USER
 from . import svr4
 from .protocol import Stop, SIGTRAP, SIGKILL
 from .regs import NAME64, layout
+from ..cpu.engine import REG
 from .stops import GuestStops
 
 INTERRUPT_WAIT = 0.2            # seconds before ^C becomes a real SIGINT
@@ -42,6 +43,8 @@ _GPR32 = frozenset(NAME64.values()) | {"eflags"}
 
 
 class SysgateTarget(GuestStops):
+    per_thread = False      # the stub debugs the whole process (Task.debugger)
+
     def __init__(self, machine):
         self.machine = machine
         self.stub = None
@@ -188,13 +191,57 @@ class SysgateTarget(GuestStops):
     def layout(self):
         return layout(self.task.is64)
 
+    selected = None     # the tid gdb chose with Hg (None: the thread that stopped)
+
     def threads(self):
-        # One thread per process today. With threads, list every tid here
-        # and let read_reg/write_reg follow the thread gdb selects (Hg).
-        return [self.task.tid]
+        """Every thread of the process, the one that stopped (which holds
+        the CPU) first."""
+        cur = self.task
+        return [cur.tid] + sorted(tid for tid in cur.proc.threads if tid != cur.tid)
+
+    def thread_name(self, tid):
+        """Its comm, as /proc/<pid>/task/<tid>/comm shows it."""
+        from ..kernel.fs.procinfo import _comm
+        o = self.task.proc.threads.get(tid) or self.task
+        return _comm(o)
+
+    def select(self, tid):
+        """Hg: the registers gdb reads are tid's from now on."""
+        self.selected = None if tid is None or tid == self.task.tid else tid
+
+    def _other(self):
+        tid = self.selected
+        o = self.task.proc.threads.get(tid) if tid is not None else None
+        return o if o is not None and o is not self.task else None
+
+    def _other_reg(self, o, name):
+        """A register of a thread off the CPU: its saved context has the
+        general registers, segments and bases (the x87 and SSE registers
+        read as 0)."""
+        th = o.thread
+        if name not in REG:
+            return 0
+        if th.ctx is not None:
+            regs = {n: th.ctx.reg_read(r) for n, r in REG.items()}
+            if o.gate_regs is not None:
+                # In a system call: as its return will leave them (gdbserver
+                # shows a blocked thread after its SYSCALL instruction).
+                try:
+                    regs = self.machine.gate._user_regs_at_exit(o.gate_regs, regs)
+                except Exception:
+                    pass
+            v = regs.get(name, 0)
+        else:
+            v = (getattr(th, "first", None) or {}).get(name, 0)     # not run yet
+        if not self.task.is64 and name in _GPR32:
+            v &= 0xFFFFFFFF
+        return v
 
     def read_reg(self, name):
         name = NAME64.get(name, name)
+        o = self._other()
+        if o is not None:
+            return -1 if name == "orig_rax" else self._other_reg(o, name)
         ov = self.overlay
         if ov is not None and name in ov:
             v = ov[name]
@@ -208,8 +255,10 @@ class SysgateTarget(GuestStops):
 
     def write_reg(self, name, value):
         name = NAME64.get(name, name)
-        if name in _SEGMENTS or name == "orig_rax":
-            return      # loading a selector reloads its descriptor: not from gdb
+        if name in _SEGMENTS or name == "orig_rax" or self._other() is not None:
+            # loading a selector reloads its descriptor: not from gdb; a
+            # thread off the CPU keeps its registers (not modelled)
+            return
         if self.overlay is not None and name in self.overlay:
             self.overlay[name] = value
         self.cpu.debug_reg(name, value)

@@ -77,6 +77,10 @@ def sys_tgkill(t, tgid, tid, sig):
         return send_self(t, sig, to=target)
     if tgid not in guest_processes(t):
         raise KernelError(E.ESRCH)
+    if sig == 19:
+        from .ptrace.attach import stop_note
+        if stop_note(t, tgid, tid):     # a tracee thread's SIGSTOP: its tracer must see it
+            return 0
     if tgid == tid:
         return _signal_process(t, tid, sig, SI_TKILL)
     from .hostsigcalls import tgkill
@@ -92,8 +96,22 @@ def sys_tkill(t, tid, sig):
         raise KernelError(E.EINVAL)
     target = _own_thread(t, tid)
     if target is None:
-        raise KernelError(E.ESRCH)
+        tgid = _host_tgid(tid)      # a thread of another guest process (gdb stops them so)
+        if tgid is None or tgid == t.pid:
+            raise KernelError(E.ESRCH)
+        return sys_tgkill(t, tgid, tid, sig)
     return send_self(t, sig, to=target)
+
+
+def _host_tgid(tid):
+    try:
+        with open(f"/proc/{tid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _queued_info(t, info_ptr):

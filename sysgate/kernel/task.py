@@ -152,6 +152,9 @@ class Task:
                 if hasattr(creator, name):
                     setattr(self, name, getattr(creator, name))
         self.killed = False           # its group is ending, or another thread execs
+        self.tracee = None            # its ptrace state while traced (kernel.ptrace.tracee)
+        self.debugregs = None         # DR0-DR7 once a tracer set them: kept past PTRACE_DETACH
+        self.hw_armer = None          # the Tracee whose hooks arm them on the CPU
 
     def add_pending(self, signo, info=None):
         """A thread-directed signal (tkill, a fault): pending for this
@@ -204,14 +207,24 @@ class Task:
     # never the Machine or the gate themselves -----------------------------
     @property
     def debugger(self):
-        """The gdb stub while one is attached (sysgate.debug.target), else None."""
-        return self.machine.debug
+        """This thread's tracer's half (kernel.ptrace.tracee: each thread is
+        a tracee of its own, as on Linux), or the gdb stub while one is
+        attached (sysgate.debug.target), else None."""
+        d = self.machine.debug
+        if d is not None and d.per_thread:
+            return self.tracee
+        return d
 
     @debugger.setter
     def debugger(self, d):
-        """ptrace: a traced process's stops (kernel.ptrace.tracee) hook in
-        where the gdb stub does."""
-        self.machine.debug = d
+        """ptrace: a traced thread's stops (kernel.ptrace.tracee) hook in
+        where the gdb stub does, through the process's machine.debug, which
+        hands each stop to the thread that makes it (kernel.ptrace.threads)."""
+        if getattr(d, "ptraced", False) or (d is None and self.tracee is not None):
+            from .ptrace.threads import set_tracee
+            set_tracee(self, d)
+        else:
+            self.machine.debug = d
 
     @property
     def session(self):

@@ -209,13 +209,16 @@ def _other(t, info, rest, path):
         return Node("dir", path)
     name = rest[0]
     pid = info.get("pid")
-    tail = rest[2:] if rest[:2] == ["task", str(pid)] else rest
-    if (rest in (["task"], ["task", str(pid)]) or tail in (["mem"], ["auxv"], ["maps"])) \
-            and _traced_by(t, pid):
+    from ..ptrace.tracer import traced_thread   # ptrace: /proc/<pid>/task/<tid> of a tracee
+    tail = rest[2:] if rest[:2] == ["task", str(pid)] or traced_thread(t, pid, rest) else rest
+    if (rest in (["task"], ["task", str(pid)]) or tail in (["mem"], ["auxv"], ["maps"])
+            or tail == []) and _traced_by(t, pid):
         if tail in (["auxv"], ["maps"]):
             from ..ptrace.tracer import remote_file
             return Node("file", path, gen=lambda t: remote_file(t, pid, tail[0]))
         return Node("mem" if tail == ["mem"] else "dir", path)
+    if tail is not rest and _traced_by(t, pid):
+        rest, name = tail, tail[0]      # a tracee's thread: its files (gdb reads its comm)
     if name == "ns":
         # Another guest process is a host process in the same namespaces:
         # its own links, as a debugger compares them with its own (gdb).

@@ -31,22 +31,28 @@ from ..errors import KernelError
 from . import channel
 from .consts import SIGCHLD, SIGSTOP
 from .notes import (CHLD_BIT, CLD_CONTINUED, CLD_STOPPED, INTERRUPT_BIT, NOTE_CODE, NOTE_SIG, OPTIONS_BITS,
-                    SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped, seen,
-                    send_note, wake)
+                    SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped, note_tid,
+                    seen, send_note, wake)
 
 ANSWER_SECONDS = 5.0
 
 
-def stop_note(t, pid):
-    """kill(pid, SIGSTOP) from the tracer of pid: sent as a note, so that the
-    tracee sees SIGSTOP come (a host SIGSTOP would stop it on the host,
-    behind its tracer's back). False when pid is not our tracee."""
+def stop_note(t, pid, tid=0):
+    """kill(pid, SIGSTOP) (tid 0) or tgkill/tkill(tid, SIGSTOP) from the
+    tracer of pid or tid: sent as a note, so that the tracee sees SIGSTOP
+    come (a host SIGSTOP would stop the whole process on the host, behind
+    its tracer's back). False when neither is our tracee."""
     from . import tracer as tracing
     tr = tracing.get(t, make=False)
-    e = tr.tracees.get(pid) if tr is not None else None
+    e = None
+    if tr is not None:
+        tr.pump()
+        e = tr.tracees.get(tid or pid)
     if e is None or e.gone or e.answer is False:
-        return False
-    return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid()) == 0
+        # Not ours: a tracee of another tracer of the session is marked so.
+        if not os.path.exists(channel.traced_mark(t.session, pid)):
+            return False
+    return _queue(pid, NOTE_SIG, SIGNAL_BIT | SIGSTOP, os.getpid(), tid) == 0
 
 
 def attach(t, tr, pid, seize=False, options=0):
@@ -57,7 +63,7 @@ def attach(t, tr, pid, seize=False, options=0):
         raise KernelError(E.EPERM)
     stopped = host_stopped(pid)
     what = (SEIZE_BIT | options if seize else 0) | (STOPPED_BIT if stopped else 0)
-    send_note(pid, what)
+    send_note(pid, what, pid)
     if stopped:
         _woken.add(pid)
         wake(pid)
@@ -116,38 +122,61 @@ def take_note(t, hi):
         _tracer_sigchld(t, hi, what)
         return True
     tracer = hi.si_pid
+    tid = note_tid(hi)
+    target = t.proc.threads.get(tid or t.pid)
     if what & SIGNAL_BIT:
         from ..sigframe import siginfo
         sig = what & 0x7F
-        t.proc.raise_signal(sig, siginfo(sig, 0, True, pid=tracer, uid=hi.si_uid))
+        if not tid:
+            t.proc.raise_signal(sig, siginfo(sig, 0, True, pid=tracer, uid=hi.si_uid))
+        elif target is not None:
+            target.add_pending(sig, siginfo(sig, -6, True, pid=tracer, uid=hi.si_uid))
+            _wake_thread(t, target)
+        return True
+    if target is None:
         return True
     from .tracee import Tracee
-    cur = t.debugger
+    cur = target.debugger
     if what & INTERRUPT_BIT:
         if isinstance(cur, Tracee) and cur.tracer == tracer and cur.seized:
-            cur.interrupt()
+            if target is t:
+                cur.interrupt()
+            elif cur.stopping:
+                cur.interrupt()     # only notes it (in a stop, or listening)
+            else:
+                cur.trap_pending = True     # taken at its next way to user code
+                _wake_thread(t, target)
         return True
+    hi_taker, t = t, target
     # Only a tracer of this session has a socket in its spool directory.
     sock = channel.connect(t.session, tracer, lambda: True)
     if sock is None:
         return True
     if cur is not None:
-        channel.send(sock, {"answer": False})
+        channel.send(sock, {"answer": False, "tid": t.tid})
         sock.close()
         return True
     seize = bool(what & SEIZE_BIT)
     tracee = Tracee(t, tracer, what & OPTIONS_BITS if seize else 0, seized=seize)
     tracee.sock = sock
-    channel.send(sock, {"answer": True, "parent": os.getppid()})
+    channel.send(sock, {"answer": True, "parent": os.getppid(), "tid": t.tid})
     t.debugger = tracee
     if not seize:
         from ..sigframe import siginfo
         t.add_pending(SIGSTOP, siginfo(SIGSTOP, 0, True, pid=tracer, uid=hi.si_uid))
+        _wake_thread(hi_taker, t)
     elif what & STOPPED_BIT:
         # Its parent's wait took the group_exit_code (wait_task_stopped).
         tracee.group_stopped, tracee.group_sig = True, SIGSTOP
         tracee.interrupt()
     return True
+
+
+def _wake_thread(t, target):
+    """target, another thread of t's process, has something to act on."""
+    lock = t.proc.cpu_sched
+    if lock is not None and target is not t:
+        lock.signal_thread(target)
 
 
 def _tracer_sigchld(t, hi, what):

@@ -17,7 +17,7 @@ from .consts import (ATTACH, EVENT_STOP, CONT, DETACH, GET_SYSCALL_INFO, GETEVEN
                      NSIG, O_MASK, PEEKDATA, PEEKTEXT, PEEKUSR, POKEDATA, POKETEXT, POKEUSR,
                      SEIZE, SETFPREGS, SETFPXREGS, SETOPTIONS,
                      SETREGS, SETREGSET, SETSIGINFO, SINGLESTEP, SYSCALL, SYSEMU,
-                     SYSEMU_SINGLESTEP, TRACEME, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
+                     SYSEMU_SINGLESTEP, TRACEME, GET_THREAD_AREA, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64,
                      SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_NONE)
 from .regs import M64, signed
 from .attach import attach
@@ -72,9 +72,9 @@ def sys_ptrace(t, req, pid, addr, data):
             # PTRACE_EVENT_STOP comes first), in order with our requests.
             channel.send(e.sock, {"op": "interrupt"})
         else:
-            send_note(pid, INTERRUPT_BIT)       # running, blocked or listening
-            if host_stopped(pid):               # listening, stopped for its parent
-                wake(pid)
+            send_note(e.tgid, INTERRUPT_BIT, pid)   # running, blocked or listening
+            if host_stopped(e.tgid):                # listening, stopped for its parent
+                wake(e.tgid)
         return 0
     if e.stop is None:
         raise KernelError(E.ESRCH)      # running: not in a ptrace-stop
@@ -194,6 +194,21 @@ def _get_syscall_info(t, tr, e, addr, data):
     return len(info)
 
 
+def _get_thread_area(t, tr, e, addr, data):
+    """A TLS entry of the tracee thread's GDT (libthread_db finds an i386
+    thread's descriptor so), as do_get_thread_area fills a user_desc."""
+    from ..tls import TLS_COUNT, TLS_MIN, USER_DESC, _decode
+    idx = signed(addr, 32)
+    if idx < 0:
+        raise KernelError(E.EIO)
+    if not TLS_MIN <= idx < TLS_MIN + TLS_COUNT:
+        raise KernelError(E.EINVAL)
+    raw = bytes.fromhex(tr.request(e, {"op": "gdt", "n": idx})["data"])
+    base, limit, flags = _decode(raw) if raw != bytes(8) else (0, 0, 0x28)
+    t.mm.write(data, USER_DESC.pack(idx, base, limit, flags))
+    return 0
+
+
 REQUESTS = {
     PEEKTEXT: _peek, PEEKDATA: _peek, POKETEXT: _poke, POKEDATA: _poke,
     PEEKUSR: _peekuser, POKEUSR: _pokeuser,
@@ -206,5 +221,5 @@ REQUESTS = {
     GETREGSET: _getregset, SETREGSET: _setregset,
     SETOPTIONS: _setoptions, GETEVENTMSG: _geteventmsg,
     GETSIGINFO: _getsiginfo, SETSIGINFO: _setsiginfo,
-    GET_SYSCALL_INFO: _get_syscall_info,
+    GET_SYSCALL_INFO: _get_syscall_info, GET_THREAD_AREA: _get_thread_area,
 }

@@ -21,6 +21,24 @@ def path(session, tracer):
     return os.path.join(base, f"sysgate-{os.getuid()}", str(session), f"ptrace-{tracer}")
 
 
+def traced_mark(session, pid):
+    """A file that says pid is traced, for the session's other processes:
+    their SIGSTOP for it must reach it as a note its tracer sees."""
+    return os.path.join(os.path.dirname(path(session, 0)), f"traced-{pid}")
+
+
+def mark_traced(session, pid, traced):
+    p = traced_mark(session, pid)
+    try:
+        if traced:
+            os.makedirs(os.path.dirname(p), mode=0o700, exist_ok=True)
+            os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        else:
+            os.unlink(p)
+    except OSError:
+        pass
+
+
 def listen(session):
     p = path(session, os.getpid())
     os.makedirs(os.path.dirname(p), mode=0o700, exist_ok=True)

@@ -79,6 +79,7 @@ class HwBreakpoints:
         if pages:
             cpu.watch_pages(pages, self._on_hw_watch)
         self._hw_cpu, self._hw_hooks = cpu, (hooks, bool(pages))
+        self.t.hw_armer = self
 
     def disarm_hw(self):
         cpu, armed = self._hw_cpu, self._hw_hooks

@@ -26,16 +26,28 @@ OPTIONS_BITS = (1 << 24) - 1
 CLD_STOPPED, CLD_CONTINUED = 5, 6
 
 
-def _queue(pid, sig, status, from_pid):
+TID_AT = 32     # the thread a note is for (0: the process), past si_status
+
+
+def _queue(pid, sig, status, from_pid, tid=0):
     info = ctypes.create_string_buffer(struct.pack(
-        "<iiiiiIi", sig, 0, NOTE_CODE, 0, from_pid, os.getuid(), status).ljust(128, b"\0"))
+        "<iiiiiIiii", sig, 0, NOTE_CODE, 0, from_pid, os.getuid(), status, 0,
+        tid).ljust(128, b"\0"))
     if libc.syscall(NR_RT_SIGQUEUEINFO, pid, sig, info) < 0:
         return ctypes.get_errno()
     return 0
 
 
-def send_note(pid, what=0):
-    err = _queue(pid, NOTE_SIG, what, os.getpid())
+def note_tid(hi):
+    """The thread a note names (0: none)."""
+    raw = getattr(hi, "raw", b"")
+    return struct.unpack_from("<i", raw, TID_AT)[0] if len(raw) >= TID_AT + 4 else 0
+
+
+def send_note(pid, what=0, tid=0):
+    """A note to the process of pid (a tid reaches its process too) about
+    thread tid."""
+    err = _queue(pid, NOTE_SIG, what, os.getpid(), tid)
     if err:
         raise KernelError(E.ESRCH if err == E.ESRCH else E.EPERM)
 

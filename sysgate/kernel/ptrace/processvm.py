@@ -44,13 +44,14 @@ def _vm(t, pid, local, lcount, remote, rcount, flags, write):
     if pid == t.pid:
         peer = None
     else:
-        if not _guest(t, pid):
-            raise KernelError(E.ESRCH)
         tr = tracing.get(t)
         if tr is not None:
             tr.pump()
         e = tr.tracees.get(pid) if tr is not None else None
-        if e is None or e.stop is None:
+        if e is None and not _guest(t, pid):
+            raise KernelError(E.ESRCH)
+        e = tr.stopped_thread(e) if e is not None else None
+        if e is None:
             raise KernelError(E.EPERM)     # only a stopped tracee's memory is reachable
         peer = (tr, e)
     # The local side first: a bad local buffer is EFAULT before anything moves.

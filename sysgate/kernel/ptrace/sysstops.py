@@ -29,6 +29,9 @@ class SyscallStops:
         if not self._active(None if entry else regs):
             return
         if entry:
+            # One thread: the call runs in the CPU's hook, and so does the
+            # clone that makes a second (its stops keep the CPU).
+            self._hooked = self.t.proc.cpu_sched is None
             self._syscall_entry(gate, regs)
             return
         reported = self._syscall_exit(gate, regs)
@@ -77,8 +80,11 @@ class SyscallStops:
                 self._step_ran = False
                 return True     # nor a step trap as it returns
         self._fork_event(gate, regs)
+        if self._late_clone is not None:
+            return True         # its stops come from the run loop (_clone_stops)
         if regs.orig_ax in EXECVE[regs.abi] and regs.ax == 0:
             self._exec_exit = (regs.orig_ax, regs.abi)   # reported from the new program
+            self._exec_tid = self.tid       # GETEVENTMSG: the caller's tid before de_thread
             return
         if self.mode != "syscall" or self.t.debugger is not self:
             return
@@ -129,9 +135,20 @@ class SyscallStops:
         if kind is None or regs.ax <= 0:
             return
         event, flags = self._fork_kind(kind, regs)
-        if event is None or flags & CLONE_THREAD:
+        if event is None:
             return
-        if not self.options & OPTION_OF[event]:
+        if flags & CLONE_THREAD:
+            if not self._trace_thread(regs.ax, flags):
+                return
+            event = EVENT_CLONE
+            if self._hooked:
+                # The clone that made the process threaded ran in the CPU's
+                # hook, which keeps the CPU: its stops wait for the run loop,
+                # where the new thread can run to its own first stop.
+                self._late_clone = (regs.ax, regs.abi, regs.orig_ax)
+                self.t.thread.cpu.stop()
+                return
+        elif not self.options & OPTION_OF[event]:
             return
         view = self._view(self.t.regs_at_exit(self.t.thread.read_regs()),
                           regs.orig_ax)
@@ -160,6 +177,44 @@ class SyscallStops:
             return EVENT_VFORK, flags
         return (EVENT_FORK if exit_signal == 17 else EVENT_CLONE), flags
 
+    def _trace_thread(self, tid, flags):
+        """A new thread of ours is traced from its start when our options
+        ask for it (ptrace_init_task: SIGSTOP pending, or a seized
+        tracee's PTRACE_EVENT_STOP)."""
+        if flags & CLONE_UNTRACED or not (flags & CLONE_PTRACE or self.options & O_TRACECLONE):
+            return False
+        child = self.t.proc.threads.get(tid)
+        if child is None:
+            return False
+        from .tracee import Tracee
+        new = Tracee(child, self.tracer, self.options, seized=self.seized)
+        child.debugger = new
+        if self.seized:
+            new.trap_pending = True
+        else:
+            child.add_pending(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
+        return True
+
+    def _clone_stops(self):
+        """The stops of the clone that made the process threaded, from the
+        run loop: PTRACE_EVENT_CLONE, then its syscall-exit stop."""
+        tid, abi, nr = self._late_clone
+        self._late_clone = None
+        view = self._view(orig=nr)
+        view["rax"] = -ENOSYS & M64
+        sig = self._stop(self._code(EVENT_CLONE), view, msg=tid, abi=abi)
+        if sig is None:
+            return
+        self._resumed(sig)
+        if self.mode != "syscall" or self.t.debugger is not self:
+            return
+        view = self._view(orig=nr)
+        sig = self._stop(self._code(), view, kind="exit", msg=2, abi=abi)
+        if sig is None:
+            return
+        self._apply_cpu()
+        self._resumed(sig)
+
     def _forked(self, regs):
         """First call in a child this tracee forked: it is traced from
         birth when its parent's options asked for it (or CLONE_PTRACE),
@@ -170,6 +225,7 @@ class SyscallStops:
         self.pid = os.getpid()
         self.disarm_hw()            # a child has no debug registers set (copy_thread)
         self.debugregs.reset()
+        self._rearm = False
         kind = FORKS[regs.abi].get(regs.orig_ax) if regs is not None else None
         event, flags = self._fork_kind(kind, regs) if kind else (None, 0)
         traced = event is not None and not flags & CLONE_UNTRACED and (
@@ -177,6 +233,8 @@ class SyscallStops:
         if not traced:
             self.t.debugger = None
             return False
+        from . import channel
+        channel.mark_traced(self.t.session, self.pid, True)
         self.mode = "cont"
         self._exec_exit = self._skip = None
         self._step_ran = False

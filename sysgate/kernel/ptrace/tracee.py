@@ -58,7 +58,14 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.view = None
         self.dirty = set()
         self.info = None
-        self.debugregs = DebugRegs()
+        # The debug registers are the thread's: a tracer that detached
+        # leaves them set (and armed), and the next one reads them back.
+        if task.hw_armer is not None:
+            task.hw_armer.disarm_hw()
+            task.hw_armer = None
+        self.debugregs = task.debugregs or DebugRegs()
+        task.debugregs = self.debugregs
+        self._rearm = bool(task.debugregs.dr[7])
         self.stopping = False       # in a ptrace-stop (serving the tracer)
         self.trap_pending = False   # JOBCTL_TRAP_STOP: PTRACE_INTERRUPT, a seized child's start
         self.group_stopped = False  # in a group-stop (a stop signal's default action)
@@ -66,6 +73,12 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.group_exit = 0         # group_exit_code: a CLD_STOPPED's status
         self.listening = self.listen_wake = False    # PTRACE_LISTEN, and its end
         self.host_stopped = False   # listening stopped on the host (for the real parent)
+        self._hooked = False        # in a call run in the CPU's hook: the CPU cannot be let go
+        self._late_clone = None     # (tid, abi, nr) of the clone that made the process threaded
+
+    @property
+    def tid(self):
+        return self.t.tid
 
     # --- plumbing ----------------------------------------------------------
     @property
@@ -107,6 +120,9 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         return out
 
     def detach(self, sig=0):
+        # Linux's detach leaves the debug registers set (the next tracer
+        # reads them back) and armed; here a hit is only seen while traced
+        # (untraced, it would be the process's own SIGTRAP: not modelled).
         self.disarm_hw()
         self.t.debugger = None
         if self.sock is not None:
@@ -131,12 +147,15 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 self.detach()
                 return None
         self.view, self.dirty = view, set()
+        if self._rearm:
+            self._rearm = False     # set before we were attached: armed from our first stop
+            self.arm_hw()
         abi = abi or ("i386" if view["cs"] & 0xFFFF == 0x23 else "x86_64")
         self.stopping = True
         try:
             ok = self._announce(code, view, info, kind, msg, abi, why)
             while ok:
-                req = channel.recv(self.sock)
+                req = self._next_request()
                 if not req:
                     break
                 done = self._serve(req)
@@ -167,6 +186,30 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         self.detach()
         return None
 
+    def _next_request(self):
+        """The tracer's next request. A thread in a ptrace-stop does not
+        hold up the others: the CPU is theirs meanwhile (not in a call the
+        CPU's hook runs, which owns the engine), and the group's end (an
+        exit_group, a fatal signal elsewhere) ends this stop (ThreadKilled
+        from taking the CPU back)."""
+        t = self.t
+        if t.proc.cpu_sched is None or self._hooked:
+            return channel.recv(self.sock)
+        from ..cpulock import host_wait
+        wake = getattr(t.host, "wake_r", -1)
+        with host_wait(t):
+            while self._ending or not (t.killed or t.proc.group_exit is not None):
+                p = select.poll()
+                p.register(self.sock.fileno(), select.POLLIN)
+                if wake >= 0:
+                    p.register(wake, select.POLLIN)
+                if p.poll(100):
+                    t.host.drain()
+                    msg = channel.recv(self.sock, block=False)
+                    if msg is not False:
+                        return msg
+        return None
+
     def _announce(self, code, view, info, kind, msg, abi, why):
         if info is None:
             info = siginfo(SIGTRAP, code, True, pid=self.pid, uid=os.getuid())
@@ -176,7 +219,7 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
                                       "msg": msg, "siginfo": (info or b"").hex(), "abi": abi,
                                       "parent": os.getppid(), "dr": self.debugregs.dr,
-                                      "chld": seq})
+                                      "chld": seq, "tid": self.tid})
         if ok:
             status = code & 0x7F if why == CLD_TRAPPED else self.group_exit & 0x7F
             notify_tracer(self.tracer, why, status)
@@ -338,6 +381,11 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 from ..fs.procinfo import maps
                 text = maps(self.t)
                 reply["data"] = (text if isinstance(text, bytes) else text.encode()).hex()
+            elif op == "gdt":
+                n = req["n"]
+                if not 12 <= n < 15:
+                    raise KernelError(EIO)
+                reply["data"] = bytes(self.t.thread.read_gdt(n)).hex()
             elif op == "fpregs":
                 reply["data"] = _fxsave(self.t.thread.read_fpu()).hex()
             elif op == "setfpregs":
@@ -421,8 +469,23 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
 
     # --- the run loop ----------------------------------------------------------
     def before_run(self, pc):
+        self._hooked = False
         if not self._active():
             return pc
+        if self._rearm:
+            self._rearm = False     # set before we were attached
+            self.arm_hw()
+        if self._late_clone is not None:
+            self._clone_stops()
+            if self.t.debugger is not self:
+                return self.t.thread.read_regs()["rip"]
+        if self.trap_pending and not self.stopping:
+            # A new thread's first trap (seized), or PTRACE_INTERRUPT
+            # that reached this thread while another held the CPU.
+            if self._jobctl_trap():
+                self._apply_cpu()
+            if self.t.debugger is not self:
+                return self.t.thread.read_regs()["rip"]
         cpu = self.t.thread.cpu
         if cpu is not self._cpu:
             self._cpu = cpu
@@ -472,7 +535,8 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         """The new program is loaded: PTRACE_EVENT_EXEC (or the legacy
         SIGTRAP), and the execve's exit stop with the new registers."""
         if self.options & O_TRACEEXEC:
-            sig = self._stop(self._code(EVENT_EXEC), self._view(), msg=self.pid)
+            sig = self._stop(self._code(EVENT_EXEC), self._view(),
+                             msg=getattr(self, "_exec_tid", None) or self.pid)
             if sig is None:
                 return
             self._resumed(sig)
@@ -492,18 +556,60 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
                 self._apply_cpu()
                 self._inject(sig)
 
+    def _on_cpu(self):
+        lock = self.t.proc.cpu_sched
+        return lock is None or lock.owner is self.t
+
+    def exit_stop(self, status):
+        """PTRACE_EVENT_EXIT, once, while the CPU holds our registers."""
+        if self._exit_stopped or not self._active():
+            return
+        self._exit_stopped = True
+        if not self.options & O_TRACEEXIT:
+            return
+        lock = self.t.proc.cpu_sched
+        if lock is not None and self.t.killed and self.t.proc.group_exit is None:
+            # Ended by another thread's execve, which holds the CPU until
+            # we are gone: no stop (Linux's would show our registers).
+            return
+        if self.t.exit_status is None:
+            # Killed with its group: it ends, so the CPU lock lets it take
+            # the CPU (for its registers) and take it back after the stop.
+            self.t.exit_status = status
+        if lock is not None and lock.owner is not self.t:
+            from ..cpulock import ThreadKilled
+            try:
+                lock.acquire(self.t)
+            except ThreadKilled:
+                pass
+        if self._on_cpu():
+            # The other threads run meanwhile (the tracer may resume them
+            # first), even while the group ends.
+            self._ending = True
+            self._stop(self._code(EVENT_EXIT), self._view(), msg=_wstatus(status))
+
+    _exit_stopped = False
+    _ending = False         # in its PTRACE_EVENT_EXIT stop: the group's end does not end it
+
     def exited(self, status):
         """The process ends: PTRACE_EVENT_EXIT, and its status for a tracer
         that is not its parent (the host tells the parent)."""
         if not self._active():
             return
-        wstatus = (status[1] & 0xFF) << 8 if status[0] == "exit" else status[1] & 0x7F
-        if self.options & O_TRACEEXIT:
-            self._stop(self._code(EVENT_EXIT), self._view(), msg=wstatus)
-        if self.sock is not None and self.tracer != os.getppid():
-            if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1}):
+        wstatus = _wstatus(status)
+        self.exit_stop(status)
+        if self.sock is None and self.tid != self.pid:
+            # A thread that never stopped: the host tells nobody of its end.
+            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+        if self.sock is not None and (self.tracer != os.getppid() or self.tid != self.pid):
+            if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1,
+                                        "tid": self.tid}):
                 # do_notify_parent: the tracer's SIGCHLD (the host sends the parent's)
                 exited = status[0] == "exit"
                 notify_tracer(self.tracer, CLD_EXITED if exited else CLD_KILLED,
                               status[1] & (0xFF if exited else 0x7F))
         self.detach()
+
+
+def _wstatus(status):
+    return (status[1] & 0xFF) << 8 if status[0] == "exit" else status[1] & 0x7F

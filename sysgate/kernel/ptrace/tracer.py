@@ -27,7 +27,7 @@ _ZERO_RUSAGE = SimpleNamespace(ru_utime=0.0, ru_stime=0.0, **{f"ru_{n}": 0 for n
 class Entry:
     """One tracee as its tracer knows it."""
     __slots__ = ("pid", "sock", "stop", "status", "gone", "child", "options", "debugreg",
-                 "answer", "seized", "chld")
+                 "answer", "seized", "chld", "tgid")
 
     def __init__(self, pid, sock):
         self.pid, self.sock = pid, sock
@@ -40,18 +40,20 @@ class Entry:
         self.answer = None      # PTRACE_ATTACH: whether the tracee accepted
         self.seized = False     # PTRACE_SEIZE (or a seized tracee's child)
         self.chld = None        # the number of the SIGCHLD note of its last report
+        self.tgid = pid         # its process (pid is the thread's tid)
 
 
 class Tracer:
     def __init__(self, session):
         self.pid = os.getpid()
         self.listener = channel.listen(session)
-        self.tracees = {}
+        self.tracees = {}       # tid -> Entry: each thread is a tracee of its own
+        self.fresh = []         # connections whose first message (naming the thread) is due
 
     def close(self):
-        for s in [self.listener] + [e.sock for e in self.tracees.values() if e.sock]:
+        for s in [self.listener] + self.fresh + [e.sock for e in self.tracees.values() if e.sock]:
             s.close()
-        self.tracees = {}
+        self.tracees, self.fresh = {}, []
 
     def pump(self):
         """Take new connections and every message that is waiting."""
@@ -63,13 +65,24 @@ class Tracer:
             except OSError:
                 break
             sock.setblocking(True)
-            pid = channel.peer_pid(sock)
-            old = self.tracees.get(pid)
+            self.fresh.append(sock)
+        for sock in list(self.fresh):
+            msg = channel.recv(sock, block=False)
+            if msg is False:
+                continue
+            self.fresh.remove(sock)
+            if msg is None:
+                sock.close()
+                continue
+            tgid = channel.peer_pid(sock)
+            tid = msg.get("tid") or tgid
+            old = self.tracees.get(tid)
             if old is not None and old.sock is not None:
                 old.sock.close()
-            e = old or Entry(pid, None)
-            e.sock, e.gone = sock, False
-            self.tracees[pid] = e
+            e = old or Entry(tid, None)
+            e.sock, e.gone, e.tgid = sock, False, tgid
+            self.tracees[tid] = e
+            self._on(e, msg)
         for e in list(self.tracees.values()):
             while e.sock is not None:
                 msg = channel.recv(e.sock, block=False)
@@ -87,15 +100,21 @@ class Tracer:
             elif e.status is None:
                 e.status, e.gone = SIGKILL, True      # killed before it could tell us
             return
+        tid = msg.get("tid")
+        if tid and tid != e.pid:
+            self._renamed(e, tid)
+        # The host reports the exit of a process to its parent; a thread's
+        # (not its process's leader) only its tracer learns of, from here.
+        child = msg.get("parent") == self.pid and e.pid == e.tgid
         if "answer" in msg:
             e.answer = bool(msg["answer"])
-            e.child = msg.get("parent") == self.pid
+            e.child = child
             return
         if "stop" in msg:
             e.stop = msg
             e.debugreg = list(msg.get("dr") or e.debugreg)
             e.status = msg["stop"]
-            e.child = msg.get("parent") == self.pid
+            e.child = child
             if (e.status >> 16) in (EVENT_FORK, EVENT_VFORK, EVENT_CLONE):
                 # The new child is our tracee from birth, before it connects.
                 new = msg.get("msg", 0)
@@ -107,8 +126,19 @@ class Tracer:
             e.status, e.gone = msg["exit"], True
         e.chld = msg.get("chld")
 
+    def _renamed(self, e, tid):
+        """A thread that called execve took its leader's tid (de_thread):
+        the leader is gone without a report, as Linux's tracer sees it."""
+        old = self.tracees.pop(tid, None)
+        if old is not None and old is not e and old.sock is not None:
+            old.sock.close()
+        self.tracees.pop(e.pid, None)
+        e.pid = tid
+        self.tracees[tid] = e
+
     def polls(self):
         out = [(self.listener.fileno(), select.POLLIN)]
+        out += [(s.fileno(), select.POLLIN) for s in self.fresh]
         out += [(e.sock.fileno(), select.POLLIN) for e in self.tracees.values() if e.sock]
         return out
 
@@ -153,6 +183,14 @@ class Tracer:
                         self.tracees.pop(e.pid, None)
                 return e.pid, status
         return None
+
+    def stopped_thread(self, e):
+        """e when it is stopped, else a stopped thread of its process (the
+        threads share one memory, which a stopped one serves)."""
+        if e.stop is not None:
+            return e
+        return next((o for o in self.tracees.values()
+                     if o.tgid == e.tgid and o.stop is not None and o.sock is not None), None)
 
     def waiting_for(self, pid):
         return any(self.matches(e, pid) for e in self.tracees.values())
@@ -266,7 +304,8 @@ class RemoteMem:
             raise KernelError(E.EIO)
         tr.pump()
         e = tr.tracees.get(self.pid)
-        if e is None or e.stop is None:
+        e = tr.stopped_thread(e) if e is not None else None
+        if e is None:
             raise KernelError(E.EIO)
         return tr, e
 
@@ -290,6 +329,19 @@ def remote_mem(t, pid):
     tr.pump()
     e = tr.tracees.get(pid)
     return RemoteMem(pid) if e is not None and not e.gone else None
+
+
+def traced_thread(t, pid, rest):
+    """Whether rest (a path under /proc/<pid>) starts task/<tid> for a
+    thread of pid this process traces."""
+    if len(rest) < 2 or rest[0] != "task" or not rest[1].isdigit():
+        return False
+    tr = get(t, make=False)
+    if tr is None:
+        return False
+    tr.pump()
+    e = tr.tracees.get(int(rest[1]))
+    return e is not None and e.tgid == pid and not e.gone
 
 
 def remote_file(t, pid, name):

@@ -1,0 +1,66 @@
+"""Each thread of a traced process is a tracee of its own, as on Linux: its
+Tracee hangs on its Task (task.tracee), and while any thread of the process
+is traced machine.debug is a Threads, which hands each hook (the gate's
+system-call stops, the run loop's before_run, signal delivery) to the
+Tracee of the thread that makes it."""
+
+
+class Threads:
+    per_thread = True
+    ptraced = True
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    def syscall_stop(self, gate, regs, entry):
+        d = gate.task.tracee
+        if d is not None:
+            d.syscall_stop(gate, regs, entry)
+
+    def signal_pick(self, t, signo):
+        d = t.tracee
+        return signo if d is None else d.signal_pick(t, signo)
+
+    def signal_stop(self, t, signo, regs, info):
+        d = t.tracee
+        return (signo, info) if d is None else d.signal_stop(t, signo, regs, info)
+
+    def before_run(self, pc):
+        t = self.machine.task
+        d = t.tracee if t is not None else None
+        return pc if d is None else d.before_run(pc)
+
+    def exited(self, status):
+        """The process ends (its first host thread, after the others)."""
+        t = self.machine.task
+        d = t.tracee if t is not None else None
+        if d is not None:
+            d.exited(status)
+
+    def thread_exited(self, t, status):
+        """A thread of a threaded process ends (the run loop's thread_end,
+        while it may still hold the CPU): its PTRACE_EVENT_EXIT, and the
+        report of its end unless it is the leader, whose end is its
+        process's (exited, from the process's end)."""
+        d = t.tracee
+        if d is None:
+            return
+        d.exit_stop(status)
+        if t.tid != t.proc.pid:
+            d.exited(status)
+
+
+def set_tracee(t, d):
+    """t is traced by d (a Tracee) from now on, or (d None) no longer."""
+    from . import channel
+    machine = t.machine
+    t.tracee = d
+    if d is not None:
+        if not getattr(machine.debug, "per_thread", False):
+            machine.debug = Threads(machine)
+            channel.mark_traced(t.session, t.pid, True)
+        return
+    if machine.debug is not None and machine.debug.per_thread and not any(
+            o.tracee is not None for o in list(t.proc.threads.values())):
+        machine.debug = None
+        channel.mark_traced(t.session, t.pid, False)
