@@ -73,6 +73,11 @@ def raise_fault(gate, signo, why, ip=None, trapno=0, err=0, code=None, addr=None
     """An exception in user mode, seen inside a CPU hook: the run loop
     delivers it once the CPU has stopped. code and addr default to what
     Linux's trap handlers report for signo."""
+    if trapno == 1 and gate.fault is not None:
+        # The instruction itself faulted (SYSENTER's #UD on AMD): a
+        # fault ends it, and TF's trap comes only after an instruction
+        # that completes; Unicorn's step after the hook would be a second.
+        return
     gate.fault = (signo, why, ip, trapno, err, code, addr)
     gate.cpu.stop()
 
