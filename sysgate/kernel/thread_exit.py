@@ -93,15 +93,24 @@ def de_thread(t):
     caller takes the group leader's pid as its tid."""
     proc = t.proc
     lock = proc.cpu_sched
+    # A traced thread takes the CPU once more as it ends, for the stop its
+    # tracer sees (PTRACE_EVENT_EXIT, its registers): the CPU is free
+    # meanwhile. The others end without it: nothing of theirs runs again.
+    traced = any(o.tracee is not None for o in proc.threads.values() if o is not t)
     lock.kill_others(t)
     deadline = time.monotonic() + DE_THREAD_SECONDS
-    with lock.cond:
-        while len(proc.threads) > 1 and time.monotonic() < deadline:
-            # They end without the CPU: nothing of theirs runs again.
-            lock.cond.wait(0.05)
-        for o in list(proc.threads.values()):
-            if o is not t:      # stuck in a host call: gone for the guest
-                proc.threads.pop(o.tid, None)
+    if traced:
+        lock.release(t)
+    try:
+        with lock.cond:
+            while len(proc.threads) > 1 and time.monotonic() < deadline:
+                lock.cond.wait(0.05)
+            for o in list(proc.threads.values()):
+                if o is not t:      # stuck in a host call: gone for the guest
+                    proc.threads.pop(o.tid, None)
+    finally:
+        if traced:
+            lock.acquire(t)
     if t.tid != proc.pid:
         proc.threads.pop(t.tid, None)
         t.tid = proc.pid

@@ -568,10 +568,6 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         if not self.options & O_TRACEEXIT:
             return
         lock = self.t.proc.cpu_sched
-        if lock is not None and self.t.killed and self.t.proc.group_exit is None:
-            # Ended by another thread's execve, which holds the CPU until
-            # we are gone: no stop (Linux's would show our registers).
-            return
         if self.t.exit_status is None:
             # Killed with its group: it ends, so the CPU lock lets it take
             # the CPU (for its registers) and take it back after the stop.
