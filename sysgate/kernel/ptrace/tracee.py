@@ -16,30 +16,26 @@ import os
 import select
 import signal as hostsignal
 
-from ..errors import KernelError
-from ..sigframe import _fxrestore, _fxsave, siginfo
+from ..sigframe import siginfo
 from . import channel
 from .notes import _sent, notify_tracer
-from .consts import (EVENT_EXEC, EVENT_EXIT, EVENT_STOP, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
+from .consts import (EVENT_EXEC, EVENT_EXIT, O_EXITKILL, O_TRACEEXEC, O_TRACEEXIT,
                      O_TRACESYSGOOD, SIGTRAP)
 from .hwbp import DebugRegs, HwBreakpoints
-from .regs import FLAG_MASK, M64, SEGMENTS, USER_REGS
+from .regs import M64, SEGMENTS, USER_REGS
+from .jobctl import JobControl
+from .requests import Requests
 from .sigstops import SignalStops
 from .sysstops import SyscallStops
 
-SI_USER, SI_KERNEL, TRAP_TRACE = 0, 0x80, 2
+SI_USER, SI_KERNEL = 0, 0x80
 USER_CS, USER_DS = 0x33, 0x2B
-EIO, EFAULT = 5, 14
-MAX_IO = 1 << 16          # bytes one read or write request may move
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 4, 5, 6
-SIGCONT = 18
-SIGCONT_BIT = 1 << (18 - 1)
-UNBLOCKABLE = (1 << (9 - 1)) | (1 << (19 - 1))
-LISTEN_POLL_MS = 50
+CLD_EXITED, CLD_KILLED, CLD_TRAPPED = 1, 2, 4
 
 
-# Its system-call and signal stops are mixins (sysstops.py, sigstops.py).
-class Tracee(SyscallStops, SignalStops, HwBreakpoints):
+# Its system-call and signal stops, job control and the tracer's requests
+# are mixins (sysstops.py, sigstops.py, jobctl.py, requests.py).
+class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
     ptraced = True      # signal.ignored: a tracer sees ignored signals too
 
     def __init__(self, task, tracer, options=0, seized=False):
@@ -219,90 +215,12 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         ok = channel.send(self.sock, {"stop": 0x7F | code << 8, "view": view, "kind": kind,
                                       "msg": msg, "siginfo": (info or b"").hex(), "abi": abi,
                                       "parent": os.getppid(), "dr": self.debugregs.dr,
-                                      "chld": seq, "tid": self.tid})
+                                      "chld": seq, "tid": self.tid, "seized": self.seized,
+                                      "options": self.options})
         if ok:
             status = code & 0x7F if why == CLD_TRAPPED else self.group_exit & 0x7F
             notify_tracer(self.tracer, why, status)
         return ok
-
-    def _trap_code(self):
-        """(exit code, siginfo, CLD code) of a trap into PTRACE_EVENT_STOP
-        (seized) or a traditional group-stop, as do_jobctl_trap reports it."""
-        sig = self.group_sig if self.group_stopped else SIGTRAP
-        if not self.seized:
-            return sig, False, CLD_STOPPED
-        code = sig | EVENT_STOP << 8
-        return code, siginfo(sig, code, True, pid=self.pid, uid=os.getuid()), CLD_STOPPED
-
-    def _jobctl_trap(self, view=None):
-        """The trap of PTRACE_INTERRUPT, of a seized child's start and of a
-        group-stop; returns False when the tracer let go of us."""
-        self.trap_pending = False
-        code, info, why = self._trap_code()
-        return self._stop(code, view if view is not None else self._now_view(), info=info,
-                          why=why) is not None
-
-    def interrupt(self):
-        """PTRACE_INTERRUPT (or the start of a seized child) reaches us: a
-        trap now, or after the stop we are in."""
-        if self.stopping:
-            if self.listening:
-                self.listen_wake = True
-            else:
-                self.trap_pending = True
-            return
-        if not self._active():
-            return
-        if self._jobctl_trap():
-            self._apply_cpu()
-            if self.mode in ("step", "sysemu_step"):
-                self.t.thread.cpu.stop()
-
-    def _listen(self):
-        """PTRACE_LISTEN: stay stopped, outside any ptrace-stop, until
-        something happens: "trap" (the group-stop ended by SIGCONT, or the
-        tracer's INTERRUPT: a new PTRACE_EVENT_STOP), "run" (another signal
-        came: it is taken as if resumed), None (the tracer is gone)."""
-        from ..sigpending import absorb_host_signals
-        t = self.t
-        wake = getattr(t.host, "wake_r", -1) if t.host is not None else -1
-        self.listening, self.listen_wake = True, False
-        try:
-            return self._listening(t, wake, absorb_host_signals)
-        finally:
-            self.listening = False
-
-    def _listening(self, t, wake, absorb_host_signals):
-        while True:
-            absorb_host_signals(t)
-            ready = t.pending & ~(t.sigmask & ~UNBLOCKABLE)
-            if self.group_stopped and ready & SIGCONT_BIT:
-                self.continued()
-                break
-            if self.listen_wake:
-                break
-            if ready & ~SIGCONT_BIT:
-                return "run"
-            if self.group_stopped and self.tracer != os.getppid() and t.host is not None:
-                # The real parent waits for the group-stop too (its wait
-                # sees the host's): stopped on the host until SIGCONT, or
-                # until the tracer's INTERRUPT continues us.
-                self.host_stopped = True
-                t.host.stop_self(self.group_sig)
-                t.host.collect()
-                continue
-            p = select.poll()
-            p.register(self.sock.fileno(), select.POLLIN)
-            if wake >= 0:
-                p.register(wake, select.POLLIN)
-            p.poll(LISTEN_POLL_MS)
-            msg = channel.recv(self.sock, block=False)
-            if msg is None:
-                return None
-            if msg and msg.get("op") == "interrupt":
-                break
-        self.trap_pending = False
-        return "trap"
 
     def _now_view(self):
         """The registers as a trap at this point shows them (inside a call:
@@ -312,130 +230,6 @@ class Tracee(SyscallStops, SignalStops, HwBreakpoints):
         if cur is not None and cur.exit_path is None:
             return self._view(t.regs_at_exit(t.thread.read_regs()), cur.orig_ax)
         return self._view()
-
-    def group_stop(self, signo, regs):
-        """A stop signal's default action while traced, about to be taken
-        on regs: a group-stop, which is a ptrace-stop (PTRACE_EVENT_STOP
-        when seized). After PTRACE_LISTEN a seized tracee stays stopped
-        until SIGCONT; any resume runs it on."""
-        self.group_stopped, self.group_sig, self.group_exit = True, signo, signo
-        if self._jobctl_trap(self._view(regs)):
-            for k in self.dirty:
-                if k in regs:
-                    regs[k] = self.view[k]
-            self._apply_cpu()
-
-    def continued(self):
-        """SIGCONT came while our group-stop was in effect (a resume by the
-        tracer does not end it): as prepare_signal, CLD_CONTINUED to the
-        real parent; a seized tracee then traps (ptrace_trap_notify), the
-        caller's part."""
-        self.group_stopped, self.group_exit = False, 0
-        if self.host_stopped:
-            self.host_stopped = False       # the host told the parent
-            return
-        parent = os.getppid()
-        from .processvm import _guest
-        if _guest(self.t, parent):
-            notify_tracer(parent, CLD_CONTINUED, SIGCONT)
-
-    def _serve(self, req):
-        op = req.get("op")
-        if op == "interrupt":       # PTRACE_INTERRUPT during this stop: no reply
-            self.trap_pending = True
-            return None
-        reply = {"ok": 1}
-        try:
-            if op == "listen":
-                channel.send(self.sock, reply)
-                return ("listen",)
-            if op == "resume":
-                channel.send(self.sock, reply)
-                self.mode = req.get("mode", "cont")
-                return (req.get("sig", 0),)
-            if op == "detach":
-                channel.send(self.sock, reply)
-                self.detach()
-                return (req.get("sig", 0),)
-            if op == "kill":
-                os.kill(os.getpid(), hostsignal.SIGKILL)
-            if op == "read":
-                reply["data"] = self._read(req["addr"], req["n"]).hex()
-            elif op == "write":
-                self._write(req["addr"], bytes.fromhex(req["data"]))
-            elif op == "setregs":
-                self._setregs(req["regs"])
-            elif op == "setsiginfo":
-                self.info = bytes.fromhex(req["data"])
-            elif op == "options":
-                self.options = req["v"]
-            elif op == "debugreg":
-                err = self.debugregs.write(req["n"], req["v"])
-                if err:
-                    reply = {"err": err}
-                elif req["n"] != 6:
-                    self.arm_hw()
-            elif op == "auxv":
-                reply["data"] = bytes(self.t.auxv_bytes or b"").hex()
-            elif op == "maps":
-                from ..fs.procinfo import maps
-                text = maps(self.t)
-                reply["data"] = (text if isinstance(text, bytes) else text.encode()).hex()
-            elif op == "gdt":
-                n = req["n"]
-                if not 12 <= n < 15:
-                    raise KernelError(EIO)
-                reply["data"] = bytes(self.t.thread.read_gdt(n)).hex()
-            elif op == "fpregs":
-                reply["data"] = _fxsave(self.t.thread.read_fpu()).hex()
-            elif op == "setfpregs":
-                self.t.thread.write_fpu(_fxrestore(bytes.fromhex(req["data"]), 16))
-            else:
-                reply = {"err": EIO}
-        except KernelError as e:
-            reply = {"err": e.errno}
-        except (KeyError, TypeError, ValueError):
-            reply = {"err": EIO}
-        channel.send(self.sock, reply)
-        return None
-
-    def _read(self, addr, n):
-        """Bytes at addr as far as memory is there (any protection: ptrace
-        reads with FOLL_FORCE); EIO when none is."""
-        mm = self.task.mm
-        n = max(0, min(n, MAX_IO))
-        a, end = addr, addr + n
-        while a < end:
-            v = mm.find(a)
-            if v is None or not v.backed:
-                break
-            a = v.end
-        upto = min(a, end)
-        if upto <= addr:
-            raise KernelError(EIO)
-        return self.t.thread.cpu.mem_read(addr, upto - addr)
-
-    def _write(self, addr, data):
-        if len(data) > MAX_IO or len(self._read(addr, len(data))) != len(data):
-            raise KernelError(EIO)
-        self.task.mm.write_kernel(addr, data)
-        self.t.thread.cpu.drop_code(addr, len(data))
-
-    def _setregs(self, new):
-        v = self.view
-        for k, x in new.items():
-            if k not in v:
-                continue
-            x = int(x) & M64
-            if k in SEGMENTS and x & 0xFFFF != v[k] & 0xFFFF:
-                # set_segment_reg: a user selector (RPL 3) or null; cs and ss never null.
-                if x > 0xFFFF or (x and x & 3 != 3) or (not x and k in ("cs", "ss")):
-                    raise KernelError(EIO)
-            if k == "eflags":
-                x = (v[k] & ~FLAG_MASK) | (x & FLAG_MASK)
-            if x != v[k]:
-                v[k] = x
-                self.dirty.add(k)
 
     def _resumed(self, sig, info=None):
         """After a stop that is no signal delivery: a signal given with the

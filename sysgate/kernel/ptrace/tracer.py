@@ -79,7 +79,13 @@ class Tracer:
             old = self.tracees.get(tid)
             if old is not None and old.sock is not None:
                 old.sock.close()
-            e = old or Entry(tid, None)
+            e = old
+            if e is None:
+                # A new child that connects before its parent's
+                # PTRACE_EVENT_FORK (which would make its entry) is read:
+                # how it is traced is its own word.
+                e = Entry(tid, None)
+                e.seized, e.options = bool(msg.get("seized")), msg.get("options", 0)
             e.sock, e.gone, e.tgid = sock, False, tgid
             self.tracees[tid] = e
             self._on(e, msg)
