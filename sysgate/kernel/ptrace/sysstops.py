@@ -189,11 +189,16 @@ class SyscallStops:
         from .tracee import Tracee
         new = Tracee(child, self.tracer, self.options, seized=self.seized)
         child.debugger = new
-        if self.seized:
-            new.trap_pending = True
-        else:
-            child.add_pending(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
+        new._start_stopped()
         return True
+
+    def _start_stopped(self):
+        """A tracee from birth (a thread, a child) starts as ptrace_init_task
+        leaves it: with SIGSTOP pending, or seized, with a trap to take."""
+        if self.seized:
+            self.trap_pending = True
+        else:
+            self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
 
     def _clone_stops(self):
         """The stops of the clone that made the process threaded, from the
@@ -239,8 +244,5 @@ class SyscallStops:
         self._exec_exit = self._skip = None
         self._step_ran = False
         self._reported = None
-        if self.seized:
-            self.trap_pending = True
-        else:
-            self._queue(SIGSTOP, siginfo(SIGSTOP, SI_USER, True))
+        self._start_stopped()
         return True
