@@ -222,7 +222,7 @@ class Task:
         hands each stop to the thread that makes it (kernel.ptrace.threads)."""
         if getattr(d, "ptraced", False) or (d is None and self.tracee is not None):
             from .ptrace.threads import set_tracee
-            set_tracee(self, d)
+            self.machine.debug = set_tracee(self, d, self.machine.debug)
         else:
             self.machine.debug = d
 

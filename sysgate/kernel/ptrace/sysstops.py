@@ -186,8 +186,7 @@ class SyscallStops:
         child = self.t.proc.threads.get(tid)
         if child is None:
             return False
-        from .tracee import Tracee
-        new = Tracee(child, self.tracer, self.options, seized=self.seized)
+        new = type(self)(child, self.tracer, self.options, seized=self.seized)     # a Tracee
         child.debugger = new
         new._start_stopped()
         return True

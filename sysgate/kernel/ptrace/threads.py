@@ -1,16 +1,17 @@
 """Each thread of a traced process is a tracee of its own, as on Linux: its
 Tracee hangs on its Task (task.tracee), and while any thread of the process
-is traced machine.debug is a Threads, which hands each hook (the gate's
-system-call stops, the run loop's before_run, signal delivery) to the
-Tracee of the thread that makes it."""
+is traced the machine's debugger is a Threads, which hands each hook (the
+gate's system-call stops, the run loop's before_run, signal delivery) to
+the Tracee of the thread that makes it. (task.py's debugger accessor puts
+it in place: this module never names the machine.)"""
 
 
 class Threads:
     per_thread = True
     ptraced = True
 
-    def __init__(self, machine):
-        self.machine = machine
+    def __init__(self, task):
+        self._task = task       # any thread of the process: its running() is the one on the CPU
 
     def syscall_stop(self, gate, regs, entry):
         d = gate.task.tracee
@@ -26,13 +27,13 @@ class Threads:
         return (signo, info) if d is None else d.signal_stop(t, signo, regs, info)
 
     def before_run(self, pc):
-        t = self.machine.task
+        t = self._task.running()
         d = t.tracee if t is not None else None
         return pc if d is None else d.before_run(pc)
 
     def exited(self, status):
         """The process ends (its first host thread, after the others)."""
-        t = self.machine.task
+        t = self._task.running()
         d = t.tracee if t is not None else None
         if d is not None:
             d.exited(status)
@@ -50,17 +51,18 @@ class Threads:
             d.exited(status)
 
 
-def set_tracee(t, d):
-    """t is traced by d (a Tracee) from now on, or (d None) no longer."""
+def set_tracee(t, d, current):
+    """t is traced by d (a Tracee) from now on, or (d None) no longer;
+    current is the process's debugger: what it is to be is returned."""
     from . import channel
-    machine = t.machine
     t.tracee = d
     if d is not None:
-        if not getattr(machine.debug, "per_thread", False):
-            machine.debug = Threads(machine)
-            channel.mark_traced(t.session, t.pid, True)
-        return
-    if machine.debug is not None and machine.debug.per_thread and not any(
+        if getattr(current, "per_thread", False):
+            return current
+        channel.mark_traced(t.session, t.pid, True)
+        return Threads(t)
+    if current is not None and current.per_thread and not any(
             o.tracee is not None for o in list(t.proc.threads.values())):
-        machine.debug = None
         channel.mark_traced(t.session, t.pid, False)
+        return None
+    return current
