@@ -273,3 +273,26 @@ def test_the_session_spool_is_removed_at_its_end(tmp_path):
             # Nor does anything else stay there: the private directories
             # behind /proc's links and directories (kernel.fs.prochost).
             assert [p.name for p in run_dir.iterdir()] == [spool.name], var
+
+
+def test_the_cache_keeps_the_newest_indexes_only(tmp_path):
+    """Each checkout and Python writes an index of its own: the cache keeps
+    the KEEP newest (this start's among them), not one more per checkout
+    for ever."""
+    cache = tmp_path / "cache"
+    d = cache / "sysgate"
+    d.mkdir(parents=True)
+    for i in range(12):
+        old = d / f"handlers-old{i:02d}"
+        old.write_text("[]")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    (d / "cpuid-kept.json").write_text("{}")
+    assert _standing_in(cache) == 0          # no index of its own yet: written now
+    left = sorted(p.name for p in d.iterdir())
+    handlers = [n for n in left if n.startswith("handlers-")]
+    assert len(handlers) == 8, left
+    assert "cpuid-kept.json" in left
+    # The newest old ones stay with this start's own.
+    assert [n for n in handlers if n.startswith("handlers-old")] == \
+        [f"handlers-old{i:02d}" for i in range(5, 12)], left
+    assert _standing_in(cache) > 100         # its own is among them

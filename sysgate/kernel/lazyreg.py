@@ -119,7 +119,31 @@ def _write_index():
             json.dump((_FORMAT, files, index), f)
         os.replace(tmp, path)
     except OSError:
-        pass
+        return
+    _prune(os.path.dirname(path))
+
+
+KEEP = 8        # handler indexes kept in the user's cache (one per checkout and Python)
+
+
+def _prune(d):
+    """Only the KEEP newest indexes stay: each checkout and Python has its
+    own, and nothing else would ever remove one. One pruned while its
+    checkout is still in use is made again at that checkout's next run."""
+    def mtime(p):
+        try:
+            return os.lstat(p).st_mtime_ns
+        except OSError:
+            return 0
+    try:
+        paths = [os.path.join(d, n) for n in os.listdir(d) if n.startswith("handlers-")]
+    except OSError:
+        return
+    for p in sorted(paths, key=mtime, reverse=True)[KEEP:]:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
 
 
 def _resolve(key, module):
