@@ -7,6 +7,7 @@ high2lowuid, 16-bit counts cut)."""
 import ctypes
 
 from ...abi.structs import LAYOUTS
+from . import IPC_SET
 
 HOST = LAYOUTS["x86_64"]
 I386 = LAYOUTS["i386"]
@@ -77,3 +78,15 @@ def set_in(t, call, name, addr, old=False):
     to call as the host's."""
     raw = t.mm.read(addr, guest_size(t, name, old))
     return call(ctypes.create_string_buffer(from_guest(t, name, raw, old)))
+
+
+def stat_set_or_bare(t, call, cmd, stats, name, addr, old=False):
+    """The common end of msgctl, semctl and shmctl: a command of stats
+    (IPC_STAT and its kin) gives the guest structure name at addr,
+    IPC_SET takes it from there, any other (IPC_RMID...) passes none."""
+    if cmd in stats:
+        return stat_out(t, call, name, addr, old)
+    if cmd == IPC_SET:
+        return set_in(t, call, name, addr, old)
+    return call(0)
+

@@ -13,7 +13,7 @@ from ..sched import ERESTARTNOHAND
 from ..vma import page_up
 from . import IPC_64, IPC_INFO, IPC_NOWAIT, IPC_SET, IPC_STAT
 from . import check_available, host, host_blocking, info
-from .layout import guest_size, set_in, stat_out
+from .layout import guest_size, stat_set_or_bare
 
 MSG_STAT, MSG_INFO, MSG_STAT_ANY = 11, 12, 13
 MSG_COPY = 0o40000
@@ -134,8 +134,5 @@ def do_msgctl(t, msqid, cmd, buf, old=False):
         return r
     def call(arg):
         return host("msgctl", msqid, cmd, arg)
-    if cmd in (IPC_STAT, MSG_STAT, MSG_STAT_ANY):
-        return stat_out(t, call, "msqid64_ds", buf, old)
-    if cmd == IPC_SET:
-        return set_in(t, call, "msqid64_ds", buf, old)
-    return call(0)
+    return stat_set_or_bare(t, call, cmd, (IPC_STAT, MSG_STAT, MSG_STAT_ANY), "msqid64_ds", buf,
+                            old)

@@ -11,7 +11,7 @@ from ..registry import syscall
 from ..sched import NSEC, now_ns
 from . import IPC_64, IPC_INFO, IPC_SET, IPC_STAT
 from . import check_available, host, host_blocking, info
-from .layout import guest_size, host_buffer, set_in, stat_out
+from .layout import guest_size, host_buffer, stat_set_or_bare
 
 GETPID, GETVAL, GETALL, GETNCNT, GETZCNT, SETVAL, SETALL = 11, 12, 13, 14, 15, 16, 17
 SEM_STAT, SEM_INFO, SEM_STAT_ANY = 18, 19, 20
@@ -141,8 +141,6 @@ def do_semctl(t, semid, semnum, cmd, arg, old=False):
         return r
     def call(buf):
         return host("semctl", semid, semnum, cmd, buf)
-    if cmd in (IPC_STAT, SEM_STAT, SEM_STAT_ANY):
-        return stat_out(t, call, "semid64_ds", arg, old)
     if cmd == GETALL:
         vals = (ctypes.c_ushort * _nsems(semid))()
         r = host("semctl", semid, semnum, GETALL, vals)
@@ -159,6 +157,5 @@ def do_semctl(t, semid, semnum, cmd, arg, old=False):
     if cmd == SETVAL:
         v = arg & 0xFFFFFFFF
         return host("semctl", semid, semnum, SETVAL, v - (1 << 32) if v >> 31 else v)
-    if cmd == IPC_SET:
-        return set_in(t, call, "semid64_ds", arg, old)
-    return call(0)
+    return stat_set_or_bare(t, call, cmd, (IPC_STAT, SEM_STAT, SEM_STAT_ANY), "semid64_ds", arg,
+                            old)

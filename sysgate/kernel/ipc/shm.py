@@ -16,9 +16,9 @@ from ..hostmem import HostMapping
 from ..mm import PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, page_up
 from ..mmap import MMAP_MIN_ADDR, compat_limit, may_map_low, set_locked
 from ..registry import syscall
-from . import IPC_64, IPC_INFO, IPC_SET, IPC_STAT
+from . import IPC_64, IPC_INFO, IPC_STAT
 from . import check_available, host
-from .layout import host_buffer, set_in, stat_out, to_guest
+from .layout import host_buffer, stat_set_or_bare, to_guest
 
 SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC = 0o10000, 0o20000, 0o40000, 0o100000
 SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO, SHM_STAT_ANY = 11, 12, 13, 14, 15
@@ -168,8 +168,5 @@ def do_shmctl(t, shmid, cmd, buf, old=False):
         return r
     def call(arg):
         return host("shmctl", shmid, cmd, arg)
-    if cmd in (IPC_STAT, SHM_STAT, SHM_STAT_ANY):
-        return stat_out(t, call, "shmid64_ds", buf, old)
-    if cmd == IPC_SET:
-        return set_in(t, call, "shmid64_ds", buf, old)
-    return call(0)
+    return stat_set_or_bare(t, call, cmd, (IPC_STAT, SHM_STAT, SHM_STAT_ANY), "shmid64_ds", buf,
+                            old)
