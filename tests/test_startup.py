@@ -20,6 +20,13 @@ def _index(cache):
     return files[0]
 
 
+def _read(cache):
+    """The index's path and its (format, sources, calls)."""
+    index = _index(cache)
+    with open(index) as f:
+        return index, json.load(f)
+
+
 def _standing_in(cache):
     """How many calls the next start registers as stand-ins."""
     code = ("import sysgate.machine\nfrom sysgate.kernel import registry\n"
@@ -45,8 +52,7 @@ def _same_as_native(tmp_path, cache, name):
 def test_first_start_writes_the_index_and_later_ones_stand_in(tmp_path):
     cache = tmp_path / "cache"
     assert _standing_in(cache) == 0          # no index: every module imported
-    index = _index(cache)
-    fmt, files, calls = json.load(open(index))
+    index, (fmt, files, calls) = _read(cache)
     assert any(path.endswith(os.path.join("kernel", "fs", "xattr.py")) for path, _, _ in files)
     assert (None, "getxattr") in {(a, n) for a, n, *_ in calls}
     assert _standing_in(cache) > 100
@@ -55,9 +61,8 @@ def test_first_start_writes_the_index_and_later_ones_stand_in(tmp_path):
 
 def test_an_index_naming_the_wrong_module_or_none_still_serves_the_call(tmp_path):
     cache = tmp_path / "cache"
-    _standing_in(cache)
-    index = _index(cache)
-    fmt, files, calls = json.load(open(index))
+    _standing_in(cache)                 # no index yet: this start writes it
+    index, (fmt, files, calls) = _read(cache)
     wrong = []
     for abi, name, module, label, kinds in calls:
         if name in ("getxattr", "setxattr"):
@@ -73,9 +78,8 @@ def test_an_index_naming_the_wrong_module_or_none_still_serves_the_call(tmp_path
 
 def test_a_changed_source_or_a_broken_index_means_a_full_import(tmp_path):
     cache = tmp_path / "cache"
-    _standing_in(cache)
-    index = _index(cache)
-    fmt, files, calls = json.load(open(index))
+    _standing_in(cache)                 # no index yet: this start writes it
+    index, (fmt, files, calls) = _read(cache)
     path, mtime, size = files[0]
     files[0] = (path, mtime + 1, size)                # as if edited since
     with open(index, "w") as f:
