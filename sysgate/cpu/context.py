@@ -1,7 +1,7 @@
 """The register view of one guest thread: what the kernel may see and
 change of the CPU beyond pt_regs. Each guest thread (kernel.task.Task)
 owns one as its `thread`."""
-from .regbatch import REG, RegBatch
+from .regbatch import REG
 
 
 USER_REGS = ("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 "
@@ -52,7 +52,7 @@ class Thread:
         if loads:
             from ..kernel.ldt import load_segments
             load_segments(self, loads)
-        _write_batch(self.cpu, out)
+        self.cpu.reg_write_batch(out)
 
     def user_sp(self):
         return self.cpu.reg_read(REG["rsp"])
@@ -117,7 +117,7 @@ class Thread:
             for k, v in segs.items():
                 cpu.reg_write(REG[k], v)        # reload: its descriptor may be new
             if bases:
-                _write_batch(cpu, bases)
+                cpu.reg_write_batch(bases)
 
     def spawn(self, regs):
         """The Thread of a new thread: this one's CPU context and TLS, with
@@ -129,23 +129,4 @@ class Thread:
         child.tls = list(self.tls)
         child.first = dict(regs)
         return child
-
-
-def _write_batch(cpu, out):
-    """out, [(Unicorn id, value)], in one C call: a RegBatch kept per list
-    of ids (a new thread's first registers, a sigreturn's, a tracer's),
-    where Unicorn's own reg_write_batch costs about 50 us a call."""
-    if not out:
-        return
-    cache = cpu.__dict__.get("_write_batches")
-    if cache is None or cache.get("uc") is not cpu.uc:     # a new engine at exec
-        cache = cpu._write_batches = {"uc": cpu.uc}
-    ids = tuple(i for i, _ in out)
-    b = cache.get(ids)
-    if b is None:
-        if len(cache) > 64:
-            cache.clear()
-            cache["uc"] = cpu.uc
-        b = cache[ids] = RegBatch(cpu.uc._uch, ids)
-    b.write([v for _, v in out])
 

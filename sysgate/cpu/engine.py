@@ -127,8 +127,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self._rip = self.batch(["rip"])
         self.reg_read = uc.reg_read
         self.reg_write = uc.reg_write
-        self.reg_write_batch = uc.reg_write_batch
         self._uch = uc._uch
+        self._write_batches = {}    # Unicorn ids -> their RegBatch (reg_write_batch)
         self._u32 = ctypes.c_uint32()
         self._u32_addr = ctypes.addressof(self._u32)
 
@@ -162,6 +162,24 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
     def batch(self, names):
         """A RegBatch for the named registers (see REG)."""
         return RegBatch(self.uc._uch, [REG[n] for n in names])
+
+    def reg_write_batch(self, pairs):
+        """[(Unicorn id, value)] in one C call, through a RegBatch kept per
+        list of ids (a new thread's first registers, a sigreturn's, a
+        tracer's, segment loads): Unicorn's own reg_write_batch costs
+        about 50 us a call. As that one does, a value Unicorn refuses
+        raises UcError, and values are taken modulo 2**64."""
+        if not pairs:
+            return
+        ids = tuple(i for i, _ in pairs)
+        b = self._write_batches.get(ids)
+        if b is None:
+            if len(self._write_batches) > 64:
+                self._write_batches.clear()
+            b = self._write_batches[ids] = RegBatch(self._uch, ids)
+        err = b.write_status([v & 0xFFFFFFFFFFFFFFFF for _, v in pairs])
+        if err:
+            raise UcError(err)
 
     # --- FPU/SSE state for signal frames ------------------------------
     def read_fpu(self, nxmm):

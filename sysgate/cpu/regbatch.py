@@ -54,6 +54,12 @@ class RegBatch:
         self._pack(self._bytes, 0, *values)
         _uc_reg_write_batch_q(*self._args)
 
+    def write_status(self, values):
+        """write, with Unicorn's answer: not 0 when it refused a value (a
+        segment selector the CPU will not load)."""
+        self._pack(self._bytes, 0, *values)
+        return _uc_reg_write_batch_q(*self._args)
+
 
 # Unicorn 2.1.4's CPUX86State begins: regs[16], eip, eflags, cc_dst,
 # cc_src, cc_src2 (u64 each), cc_op, df, hflags, hflags2 (u32 each), then
