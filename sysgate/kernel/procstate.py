@@ -48,8 +48,12 @@ def publish(path):
 def read(path):
     """'R' or 'S', as another process published it; None when unknown."""
     try:
-        with open(path, "rb") as f:
-            b = f.read(1)
+        # Not a link, and no wait on a FIFO someone put there.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            b = os.read(fd, 1)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     return chr(b[0]) if b in (b"R", b"S") else None
