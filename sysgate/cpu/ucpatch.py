@@ -1,4 +1,9 @@
-"""The exit check at each translated block's start, made inline.
+"""Unicorn 2.1.4 patched in memory, at run time, where its own code costs
+sysgate most: each translated block's exit check made inline, and the
+translator's scan of the whole TLB at every new block made a look at the
+entries that can hold the block's pages.
+
+The exit check at each translated block's start, made inline.
 
 Unicorn 2.1.4 begins every translated block with a call:
     movabs rdi, <uc>; xor esi, esi; call helper_check_exit_request
@@ -26,8 +31,19 @@ All of it rests on this one build of Unicorn: the helper's bytes, the
 engine's uc->cpu (0x1b8) and icount_decr (cpu + 0x8a40) offsets, the code
 buffer being writable (QEMU 5's RWX buffer) and within a rel32 call of the
 stub. Each is checked before anything is written; when one does not hold
-nothing is patched and blocks keep the call. SYSGATE_NO_INLINE_CHECK=1
-turns it off.
+nothing is patched and blocks keep the call.
+
+The TLB scan: each new translated block makes its pages' TLB entries
+take stores through the slow path again, so a store to code already
+translated is seen (tlb_reset_dirty_by_vaddr). Unicorn looks at every
+entry of the three MMU modes' TLBs for that (a few thousand, about a
+microsecond per block, 6% of a python3 start); an entry for a page can
+only sit at that page's index of its mode's table or in the mode's
+eight-entry victim TLB, so the replacement looks at those alone and sets
+the same flag on the same entries. The function's first instruction
+becomes a jump to it.
+
+SYSGATE_NO_UCPATCH=1 leaves Unicorn as it is.
 """
 import ctypes
 import os
@@ -72,7 +88,37 @@ _CODE = bytes.fromhex(
 _TRAMP = 0xA0
 _ENV_UC_DISP = 0xA3
 _HELPER_ADDR, _HELPER_SLOW, _TRAMP_ADDR, _FIRST8, _PATCHED = 0xB0, 0xB8, 0xC0, 0xC8, 0xD0
-_SIZE = 0xD8
+
+# The scan, at _SCAN_AT in the same page (rdi = cpu, rsi = start, rdx =
+# length; env = cpu->env_ptr at 0x128; mode m's fast TLB {mask, table} at
+# env - 0x40 + 16m, its victim TLB's addr_writes from env - 0x838 + 0x2b8m,
+# 64 bytes apart; entries 64 bytes, addr_write at 8):
+#   for each of the 3 modes: the entries at the indexes of start's page and
+#   of start + length - 1's, then the 8 victim entries, each:
+#     if not addr_write & 0xE40 and (addr_write & -4096) - start < length:
+#         addr_write |= 0x400 (TLB_NOTDIRTY)
+_SCAN_CODE = bytes.fromhex(
+    "5341544c8b9f280100004d8d53c04d8d8bc8f7ffffb903000000488d7c16ff48c1ef"
+    "0c498b0248c1e8064d8b42084989f349c1eb0c4921c349c1e3064f8d5c1808498b1b"
+    "f7c3400e0000751c4989dc4981e400f0ffff4929f44939d4730a4881cb0004000049"
+    "891b4989fb4921c349c1e3064f8d5c1808498b1bf7c3400e0000751c4989dc4981e4"
+    "00f0ffff4929f44939d4730a4881cb0004000049891b4d8d19498b1bf7c3400e0000"
+    "751c4989dc4981e400f0ffff4929f44939d4730a4881cb0004000049891b4d8d5940"
+    "498b1bf7c3400e0000751c4989dc4981e400f0ffff4929f44939d4730a4881cb0004"
+    "000049891b4d8d9980000000498b1bf7c3400e0000751c4989dc4981e400f0ffff49"
+    "29f44939d4730a4881cb0004000049891b4d8d99c0000000498b1bf7c3400e000075"
+    "1c4989dc4981e400f0ffff4929f44939d4730a4881cb0004000049891b4d8d990001"
+    "0000498b1bf7c3400e0000751c4989dc4981e400f0ffff4929f44939d4730a4881cb"
+    "0004000049891b4d8d9940010000498b1bf7c3400e0000751c4989dc4981e400f0ff"
+    "ff4929f44939d4730a4881cb0004000049891b4d8d9980010000498b1bf7c3400e00"
+    "00751c4989dc4981e400f0ffff4929f44939d4730a4881cb0004000049891b4d8d99"
+    "c0010000498b1bf7c3400e0000751c4989dc4981e400f0ffff4929f44939d4730a48"
+    "81cb0004000049891b4983c2104981c1b8020000ffc90f8509feffff415c5bc3")
+_SCAN_AT = 0x100
+# The function as built in the 2.1.4 wheel: its register moves, env from
+# cpu + 0x128, the f and victim TLB offsets; and its loop's strides.
+_SCAN_HEAD = bytes.fromhex("4989f94989f04889d74d8b99280100004d8d53c0498db3c8f7ffff4983eb10")
+_SCAN_TAIL = (0x1B6, bytes.fromhex("4881c6b80200004983c2104c39de"))
 
 _PAGE = 4096
 _state = {}     # "page": the stub's page, "patched": its counter; "refused": why not
@@ -86,9 +132,10 @@ def patched_blocks():
 
 
 def install(uc):
-    """Make the block-start check inline for every engine of this process
-    (uc: an initialised engine). True when in use; the first call decides
-    (about 0.5 ms), later ones only answer."""
+    """Patch Unicorn for every engine of this process (uc: an initialised
+    engine): the block-start check and the translator's TLB scan, each
+    only where its bytes are the known ones. True when the check is
+    inline; the first call decides (about 0.5 ms), later ones only answer."""
     if "page" in _state:
         return True
     if "refused" in _state:
@@ -106,7 +153,7 @@ def install(uc):
 
 
 def _refusal(uc, env):
-    if os.environ.get("SYSGATE_NO_INLINE_CHECK"):
+    if os.environ.get("SYSGATE_NO_UCPATCH"):
         return "turned off"
     if getattr(unicorn, "__version__", "") != _RELEASE or env is None:
         return "another Unicorn"
@@ -132,22 +179,37 @@ def _refusal(uc, env):
     page = _map_near(libc, helper, maps)
     if page is None:
         return "no page within reach of the helper"
-    code = bytearray(_CODE) + bytes(_SIZE - len(_CODE))
+    code = bytearray(_PAGE)
+    code[:len(_CODE)] = _CODE
     struct.pack_into("<i", code, _ENV_UC_DISP, env_uc)
     struct.pack_into("<QQQ", code, _HELPER_ADDR, helper, helper + _HELPER_EXIT, page + _TRAMP)
     code[_FIRST8:_FIRST8 + 8] = b"\x83\xbd" + struct.pack("<i", disp) + b"\x00\x79"
+    code[_SCAN_AT:_SCAN_AT + len(_SCAN_CODE)] = _SCAN_CODE
     ctypes.memmove(page, bytes(code), len(code))
     if libc.mprotect(page, _PAGE, 7):       # the stub counts in its own page
         return "the stub's page cannot be made executable"
-    jump = b"\xe9" + struct.pack("<i", page - (helper + 5)) + b"\x66\x90"
-    first = helper & ~(_PAGE - 1)
-    span = (helper + len(jump) - first + _PAGE - 1) & ~(_PAGE - 1)
-    if libc.mprotect(first, span, 7):
+    if not _jump(libc, helper, page):
         return "the helper's page cannot be written"
-    ctypes.memmove(helper, jump, len(jump))
-    libc.mprotect(first, span, 5)
     _state["page"] = page
+    scan = ctypes.cast(_lib.tlb_reset_dirty_by_vaddr_x86_64, ctypes.c_void_p).value
+    at, tail = _SCAN_TAIL
+    if (ctypes.string_at(scan, len(_SCAN_HEAD)) == _SCAN_HEAD
+            and ctypes.string_at(scan + at, len(tail)) == tail
+            and abs(page + _SCAN_AT - scan) < 1 << 31):
+        _state["scan"] = _jump(libc, scan, page + _SCAN_AT)
     return None
+
+
+def _jump(libc, func, target):
+    """func's first bytes become a jump to target (within rel32)."""
+    jump = b"\xe9" + struct.pack("<i", target - (func + 5))
+    first = func & ~(_PAGE - 1)
+    span = (func + len(jump) - first + _PAGE - 1) & ~(_PAGE - 1)
+    if libc.mprotect(first, span, 7):
+        return False
+    ctypes.memmove(func, jump, len(jump))
+    libc.mprotect(first, span, 5)
+    return True
 
 
 def _env_uc_offset(env, ucp):
