@@ -3,6 +3,7 @@ list of them read or written in one C call (RegBatch), or, on the Unicorn
 release whose layout is known, read and written in place in the CPU's own
 register file (RegFile), with no call into Unicorn at all."""
 import ctypes
+import functools
 import os
 import struct
 
@@ -124,8 +125,8 @@ class RegFile:
         for n, a in zip(names, at):
             fmt += (f"{a - pos}x" if a > pos else "") + ("I" if n in _SELECTOR else "Q")
             pos = a + (4 if n in _SELECTOR else 8)
-        unpack, buf = struct.Struct(fmt).unpack_from, self._buf
-        return lambda: unpack(buf)
+        # A C callable: no Python frame between the caller and the unpack.
+        return functools.partial(struct.Struct(fmt).unpack_from, self._buf)
 
     def writer(self, names):
         """A callable(values) storing the named general registers and RIP

@@ -29,9 +29,18 @@ def do_fast_syscall_32(gate, which, vals):
     else:
         cx = bp & M32
     landing = gate.landing_pad if gate.landing_pad is not None else ip + 2
-    regs = PtRegs(which, "i386", ax & M32, None, landing, flags, sp & M32,
-                  cs & 0xFFFF, ss & 0xFFFF)
-    regs.cx = cx
+    nr = ax & M32
+    plain = gate.trace is None and gate.machine.debug is None
+    if plain and not gate.threaded:
+        regs = gate.regs32[which]        # filled in place (see syscall64)
+        regs.orig_ax, regs.ax, regs.args, regs.ip, regs.flags, regs.sp = nr, -38, None, \
+            landing, flags, sp & M32
+        regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx, cs & 0xFFFF, ss & 0xFFFF, \
+            None, None
+    else:
+        regs = PtRegs(which, "i386", nr, None, landing, flags, sp & M32, cs & 0xFFFF,
+                      ss & 0xFFFF)
+        regs.cx = cx
     try:
         arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
         if arg6 is None:
@@ -42,9 +51,9 @@ def do_fast_syscall_32(gate, which, vals):
         regs.ax = -EFAULT
         regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, 0)
         regs.full = {}
-        return do_syscall(gate, regs, None, False, leave)
-    regs.args = (bx, cx, dx, si, di, arg6)
-    do_syscall(gate, regs, gate.table32, False, leave)
+        return do_syscall(gate, regs, None, False, leave, plain, nr, regs.args)
+    regs.args = args = (bx, cx, dx, si, di, arg6)
+    do_syscall(gate, regs, gate.table32, False, leave, plain, nr, args)
 
 
 def leave(gate, regs):

@@ -15,8 +15,8 @@ from .common import Dispatcher
 from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, repair_async_stop
 from .int80 import do_int80_syscall_32
-from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT
-from .syscall64 import do_syscall_64
+from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT, PtRegs
+from .syscall64 import do_syscall_64, fast_entry
 from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
@@ -37,6 +37,11 @@ class Gate:
         self.trace = None          # callable(regs) when tracing
         self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
         self.current = None        # pt_regs of the call in progress
+        # The pt_regs each way in fills in place when nothing observes the
+        # calls and the process has one thread (entry.ptregs).
+        self.regs64 = PtRegs("syscall", "x86_64", 0, (), 0, 0)
+        self.regs80 = PtRegs("int80", "i386", 0, (), 0, 0)
+        self.regs32 = {w: PtRegs(w, "i386", 0, (), 0, 0) for w in ("sysenter", "syscall")}
         self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
         self.fault = None          # an exception a gate saw, for the run loop (traps)
         # A process with threads: the gate, not the engine, decides which
@@ -68,10 +73,15 @@ class Gate:
             self._write_ax = cpu.batch(["rax"]).write
             self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
         self._emu_stop = cpu.uc.emu_stop
+        # SYSCALL's common case in one function (entry.syscall64), which
+        # sends the rest to the route above.
+        self.syscall_insn = fast_entry(self, self._read_syscall, self._syscall_from)
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
-        vals = self._read_syscall()
+        self._syscall_from(self._read_syscall())
+
+    def _syscall_from(self, vals):
         if self.threaded:
             return self._threaded("syscall", vals)
         if vals[CS_AT] & 0xFFFF == USER32_CS:
