@@ -128,6 +128,13 @@ class RegFile:
         # A C callable: no Python frame between the caller and the unpack.
         return functools.partial(struct.Struct(fmt).unpack_from, self._buf)
 
+    def gprs(self):
+        """The general registers in place, a memoryview of 16 unsigned
+        64-bit values in Linux's numbering (rax rcx rdx rbx rsp rbp rsi rdi
+        r8-r15) then RIP: a store is the write, with no call at all (RIP's
+        without ending the translation loop, see the class)."""
+        return self._q
+
     def writer(self, names):
         """A callable(values) storing the named general registers and RIP
         (RIP without ending the translation loop: see the class)."""

@@ -57,7 +57,9 @@ class Gate:
         # _read: the registers of ptregs.ENTRY_NAMES; _read_syscall: the
         # same once the SYSCALL instruction has done its part (RCX, R11).
         rf = RegFile.find(cpu.uc)
+        self._gprs = None          # the general registers in place, where known
         if rf is not None:
+            self._gprs = rf.gprs()
             self._read = self._read_syscall = rf.reader(ENTRY_NAMES)
             if not rf.syscall_saves(cpu.uc):
                 rcx, r11 = rf.writer(["rcx"]), rf.rflags_into("r11")

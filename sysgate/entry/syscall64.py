@@ -29,6 +29,9 @@ def fast_entry(gate, read, slow):
     SYSCALL's RCX and R11 saved."""
     regs, machine, table, write_ax = gate.regs64, gate.machine, gate.table64, gate._write_ax
     ntable = len(table)
+    gprs = gate._gprs
+    if gprs is None:
+        gprs = _Rax(write_ax)
 
     def syscall_insn():
         vals = read()
@@ -67,10 +70,22 @@ def fast_entry(gate, read, slow):
             return ended(gate, regs, ("signal", s.signo, s.why))
         if regs.full is None:
             regs.exit_path = "sysretq"
-            write_ax((regs.ax & MASK64,))
+            gprs[0] = regs.ax & MASK64
         else:
             leave(gate, regs)
     return syscall_insn
+
+
+class _Rax:
+    """gprs[0] = value as the register file's store, through the gate's
+    batched write where the register file is not known."""
+    __slots__ = ("_write",)
+
+    def __init__(self, write):
+        self._write = write
+
+    def __setitem__(self, i, value):
+        self._write((value,))
 
 
 def do_syscall_64(gate, vals):
