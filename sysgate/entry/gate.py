@@ -13,8 +13,8 @@ from ..cpu.engine import USER32_CS
 from ..cpu.regbatch import RegFile
 from .common import Dispatcher
 from .exit import user_regs_at_exit
-from .fast32 import do_fast_syscall_32, repair_async_stop
-from .int80 import do_int80_syscall_32
+from .fast32 import do_fast_syscall_32, fast_sysenter, repair_async_stop
+from .int80 import do_int80_syscall_32, fast_interrupt
 from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT, PtRegs
 from .syscall64 import do_syscall_64, fast_entry
 from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
@@ -78,6 +78,11 @@ class Gate:
         # SYSCALL's common case in one function (entry.syscall64), which
         # sends the rest to the route above.
         self.syscall_insn = fast_entry(self, self._read_syscall, self._syscall_from)
+        if self._gprs is not None:
+            self.interrupt = fast_interrupt(self, self._read, self._gprs, self._int80_from)
+            if self._sysenter_ok[True]:
+                self.sysenter_insn = fast_sysenter(self, self._read, self._gprs,
+                                                   self._sysenter_from)
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
@@ -94,7 +99,9 @@ class Gate:
         do_syscall_64(self, vals)
 
     def sysenter_insn(self):
-        vals = self._read()
+        self._sysenter_from(self._read())
+
+    def _sysenter_from(self, vals):
         if self.threaded:
             return self._threaded("sysenter", vals)
         if not self._sysenter_ok[vals[CS_AT] & 0xFFFF == USER32_CS]:
@@ -103,10 +110,13 @@ class Gate:
 
     def interrupt(self, vector):
         if vector == 0x80:
-            if self.threaded:
-                return self._threaded("intr", self._read())
-            return do_int80_syscall_32(self, self._read())
+            return self._int80_from(self._read())
         do_interrupt(self, vector)
+
+    def _int80_from(self, vals):
+        if self.threaded:
+            return self._threaded("intr", vals)
+        do_int80_syscall_32(self, vals)
 
     # The two fast gates' bodies again, for the threaded path (kept out of
     # the single-threaded path: a call there would cost every system call).
