@@ -17,7 +17,11 @@ times drift, ratios from one run are what to compare).
 Times are CPU seconds of the benchmark process (time.process_time), which
 other load on a shared machine disturbs far less than wall time.
 
-Usage: python3 bench/run.py [--quick] [--json]
+Usage: python3 bench/run.py [--quick] [--json] [--tree DIR]
+
+--tree DIR measures the sysgate of another checkout (its sysgate package
+imported instead of this one's), with this script and these guests, for
+interleaved before/after runs.
 """
 import argparse
 import ctypes
@@ -29,7 +33,10 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+if "--tree" in sys.argv[:-1]:
+    sys.path.insert(0, os.path.abspath(sys.argv[sys.argv.index("--tree") + 1]))
+else:
+    sys.path.insert(0, os.path.dirname(HERE))
 
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_32, UC_MODE_64  # noqa: E402
 from unicorn import unicorn_const as UC  # noqa: E402
@@ -155,6 +162,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer iterations")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tree", help="the checkout whose sysgate is measured (see above)")
     opts = ap.parse_args()
     scale = 1 if opts.quick else 4
     reps = 3

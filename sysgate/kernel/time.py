@@ -38,6 +38,7 @@ class TimeKeeper:
             self.vvar = self.source.snapshot(seq=0, flags=vvar.F_GETCPU | vvar.F_COARSE_TSC,
                                              cpu=getcpu)
             self.last_refresh = _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
+            self._read = self.vvar.reader()
             write_page(self.vvar.pack())
 
     def refresh(self, force=False):
@@ -50,6 +51,7 @@ class TimeKeeper:
         vv, old = self._vv, self.vvar
         new = old.advanced(vv.rdtsc(), seq=old.seq + 2)
         self.vvar = new
+        self._read = new.reader()
         self.write_page(new.pack())
 
     def now(self, clk):
@@ -58,12 +60,10 @@ class TimeKeeper:
     def timespec(self, clk, as_ns=False):
         """clk now, (seconds, nanoseconds) (as_ns: in nanoseconds), from
         the page (read as the vDSO reads it) when it serves clk."""
-        vv = self.vvar
-        if vv is not None:
+        if self.vvar is not None:
             if _mono_ns() - self.last_refresh >= self.REFRESH_NS:
                 self.refresh()
-                vv = self.vvar
-            r = vv.read(clk, self._rdtsc())
+            r = self._read(clk, self._rdtsc())      # self.vvar.read, made once per page
             if r is not None:
                 return r[0] * NSEC + r[1] if as_ns else r
         ns = _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
@@ -84,9 +84,9 @@ def put_timespec(t, addr, ns, wide=False):
     write_struct(t, addr, "timespec64" if wide else "timespec", *divmod(ns, NSEC))
 
 
-# (abi, wide) -> struct timespec's Struct
-_TIMESPEC = {(abi, wide): LAYOUTS[abi]["timespec64" if wide else "timespec"].st
-             for abi in ("x86_64", "i386") for wide in (False, True)}
+# abi -> struct timespec's Struct; i386's 64-bit one (the _time64 calls')
+_TIMESPEC = {abi: LAYOUTS[abi]["timespec"].st for abi in ("x86_64", "i386")}
+_TIMESPEC64 = LAYOUTS["i386"]["timespec64"].st
 _TIMEVAL = {abi: LAYOUTS[abi]["timeval"].st for abi in ("x86_64", "i386")}
 
 
@@ -120,7 +120,7 @@ def sys_clock_gettime(t, clk, tp, wide=False):
     if clk not in CLOCKS:
         raise KernelError(E.EINVAL)
     sec, nsec = t.timekeeper.timespec(clk)
-    _put_user(t, tp, _TIMESPEC[t.abi, wide], sec, nsec)
+    _put_user(t, tp, _TIMESPEC64 if wide else _TIMESPEC[t.abi], sec, nsec)
     return 0
 
 
