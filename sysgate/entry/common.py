@@ -65,6 +65,7 @@ def do_syscall(gate, regs, table, is64, leave, plain, nr, args):
     instead), and then no crossing is traced. plain: nothing observes the
     call (no gdb stub or tracer, no trace), as the gate found at entry;
     nr, args: regs.orig_ax and regs.args."""
+    gate.const_count[0] = 0         # see entry.syscall64
     if table is not None:
         task = gate.task
         if task.is64 is not is64:

@@ -32,7 +32,7 @@ def fast_sysenter(gate, read, gprs, slow):
     selectors and flags change only with a rewritten frame, full)."""
     regs, machine, table, user_u32 = gate.regs32["sysenter"], gate.machine, gate.table32, \
         gate.cpu.user_u32
-    ntable = len(table)
+    ntable, count = len(table), gate.const_count
 
     def sysenter_insn():
         vals = read()
@@ -46,6 +46,7 @@ def fast_sysenter(gate, read, gprs, slow):
         arg6 = user_u32(sp)
         if arg6 is None:
             return slow(vals)           # the checked read, or its EFAULT
+        count[0] = 0                # see entry.syscall64
         task = gate.task
         if task.is64 is not False:
             task.set_abi(False)

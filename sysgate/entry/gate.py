@@ -10,7 +10,7 @@ exceptions and interrupts through the run loop, which uses the same exit
 (entry.exit). This class only routes.
 """
 from ..cpu.engine import USER32_CS
-from ..cpu.regbatch import RegFile
+from ..cpu.regbatch import ConstantCalls, RegFile
 from .common import Dispatcher
 from .exit import user_regs_at_exit
 from .fast32 import do_fast_syscall_32, fast_sysenter, repair_async_stop
@@ -58,12 +58,23 @@ class Gate:
         # same once the SYSCALL instruction has done its part (RCX, R11).
         rf = RegFile.find(cpu.uc)
         self._gprs = None          # the general registers in place, where known
+        # The constant calls answered in machine code (cpu.regbatch
+        # ConstantCalls), where Unicorn is the one known: const_count[0] = 0
+        # empties their table (every way in but SYSCALL's common case,
+        # every stop: entry.syscall64).
+        self.constants = None
+        self.const_count = memoryview(bytearray(4)).cast("I")
         if rf is not None:
             self._gprs = rf.gprs()
             self._read = self._read_syscall = rf.reader(ENTRY_NAMES)
             if not rf.syscall_saves(cpu.uc):
                 rcx, r11 = rf.writer(["rcx"]), rf.rflags_into("r11")
                 self._read_syscall = _saving(self._read, lambda ret, _: (rcx((ret,)), r11())[1])
+            else:
+                self.constants = ConstantCalls.install(cpu.uc, rf.env_address(),
+                                                       getattr(cpu, "_raw_hooks", ()))
+                if self.constants is not None:
+                    self.const_count = self.constants.count
             self._write_ax = rf.writer(["rax"])
             self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
         else:

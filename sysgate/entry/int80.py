@@ -18,7 +18,7 @@ def fast_interrupt(gate, read, gprs, slow):
     its calls; slow(vals) takes the rest. gprs: the register file's
     general registers in place (RegFile.gprs)."""
     regs, machine, table = gate.regs80, gate.machine, gate.table32
-    ntable = len(table)
+    ntable, count = len(table), gate.const_count
 
     def interrupt(vector):
         if vector != 0x80:
@@ -27,6 +27,7 @@ def fast_interrupt(gate, read, gprs, slow):
         if gate.threaded or gate.trace is not None or machine.debug is not None:
             return slow(vals)
         ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
+        count[0] = 0                # see entry.syscall64
         task = gate.task
         if task.is64 is not False:
             task.set_abi(False)

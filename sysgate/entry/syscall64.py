@@ -10,6 +10,7 @@ from ..kernel.errors import KernelError
 from ..kernel.signal import GuestSignal
 from ..kernel.task import ExitGroup
 from ..kernel.sched import now_ns
+from ..kernel.tables.unistd import NR_X86_64
 from .common import (_RESTART_HI, _RESTART_LO, MASK64, do_syscall, ended, exit_work, failed,
                      iret, single_step_after)
 from .ptregs import PtRegs
@@ -28,7 +29,8 @@ def fast_entry(gate, read, slow):
     gate's generic route. read: the registers of ptregs.ENTRY_NAMES, with
     SYSCALL's RCX and R11 saved."""
     regs, machine, table, write_ax = gate.regs64, gate.machine, gate.table64, gate._write_ax
-    ntable = len(table)
+    ntable, count = len(table), gate.const_count
+    constant = CONSTANT if gate.constants is not None else frozenset()
     gprs = gate._gprs
     if gprs is None:
         gprs = _Rax(write_ax)
@@ -44,6 +46,9 @@ def fast_entry(gate, read, slow):
         if task.is64 is not True:
             task.set_abi(True)
         nr &= M32
+        const = nr in constant
+        if not const:
+            count[0] = 0            # any other call may change what they answer
         args = (a0, a1, a2, a3, a4, a5)
         regs.orig_ax, regs.ax, regs.args = nr, -ENOSYS, args
         regs.ip = regs.cx = ret
@@ -71,9 +76,38 @@ def fast_entry(gate, read, slow):
         if regs.full is None:
             regs.exit_path = "sysretq"
             gprs[0] = regs.ax & MASK64
+            if const:
+                keep_answer(gate, task, entry, nr, regs.ax)
         else:
             leave(gate, regs)
     return syscall_insn
+
+
+# The calls whose answer is a constant of the process while it has one
+# thread and makes no other call: getpid, gettid, getuid, geteuid,
+# getgid, getegid (not getppid: a parent's death changes it; nor getpgrp:
+# another process's setpgid does).
+CONSTANT = frozenset(NR_X86_64[n] for n in ("getpid", "gettid", "getuid", "geteuid", "getgid",
+                                            "getegid"))
+
+
+def keep_answer(gate, task, entry, nr, ax):
+    """A constant call answered here: from now on the machine-code stub
+    (cpu.regbatch.ConstantCalls) answers it the same way, as long as
+    nothing could see the call or change its answer. That holds until the
+    table is emptied, which every other way in does (the other calls here,
+    do_syscall, the i386 gates) and the run loop before each run of the
+    CPU (a signal from outside, a stop of any kind, a debugger or tracer
+    attaching, the trace turned on: all come through a stop). Kept only
+    now, when nothing is to be done on the way out (no signal pending, no
+    timer armed: they are seen on the way out of every call), nothing
+    observes the calls, and the handler is sysgate's own (not one a caller
+    put in its place: Machine.replace_handler, /proc/PID/mem's)."""
+    if ax < 0 or entry is None or entry.fn is not entry.call.call or task.pending \
+            or task.host.pending or task.timers.deadline is not None or gate.threaded \
+            or gate.trace is not None or gate.machine.debug is not None:
+        return
+    gate.constants.keep(nr, ax)
 
 
 class _Rax:
