@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""What a machine-code fast path for system calls would cost (issue #13's
-moonshot): a SYSCALL hook in machine code, first in Unicorn's list, that
-answers a call whose result is a per-process constant (getpid) from a
-table and makes Unicorn pass over the Python hook for that one
+"""What a machine-code fast path for system calls costs on bare Unicorn
+(issue #13's moonshot): a SYSCALL hook in machine code, first in
+Unicorn's list, that answers a call whose result is a per-process
+constant (getpid) and makes Unicorn pass over the Python hook for that one
 instruction; any call it does not answer goes on to the Python hook.
-A measurement, not part of sysgate (see bench/README.md, "A machine-code
-fast path").
+sysgate's own (cpu.regbatch.ConstantCalls, with the checks this one
+leaves out) is measured by run.py's syscall64 row; its getppid row
+(syscall64-py) is the same crossing through Python.
 
 How the Python hook is passed over: Unicorn 2.1.4's helper_syscall walks
 the instruction hooks and calls each whose `insn` is UC_X86_INS_SYSCALL.
@@ -18,9 +19,7 @@ when it has answered.
 
 Rows (us per call, slopes as in run.py): bare Unicorn with the ctypes
 floor's hook; the same with the stub answering; the same with the stub in
-front but declining (enabled = 0: what it adds to every other call);
-sysgate's getpid loop as it is; and sysgate with the stub put in front of
-its gate (answering getpid only).
+front but declining (enabled = 0: what it adds to every other call).
 """
 import argparse
 import ctypes
@@ -31,7 +30,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from unicorn import Uc, UC_ARCH_X86, UC_MODE_64  # noqa: E402
+from unicorn import Uc, UC_ARCH_X86  # noqa: E402
 from unicorn import unicorn_const as UC  # noqa: E402
 from unicorn import x86_const as X  # noqa: E402
 
@@ -72,8 +71,9 @@ def install_stub(uc, env, python_hook, nr, value, enabled=1):
     insert.value = True
     try:
         err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
-                           ctypes.c_void_p(code_page(STUB)), ctypes.c_void_p(ctypes.addressof(data)),
-                           ctypes.c_uint64(1), ctypes.c_uint64(0),
+                           ctypes.c_void_p(code_page(STUB)),
+                           ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
+                           ctypes.c_uint64(0),
                            ctypes.c_int(X.UC_X86_INS_SYSCALL))
     finally:
         insert.value = False
@@ -116,23 +116,6 @@ def time_bare(n, stub):
     return dt
 
 
-def time_sysgate(n, stub):
-    from sysgate.machine import Machine
-    exe = bench.build("syscall64")
-    m = Machine(cpu="intel", seed=1)
-    m.load(exe, [exe, str(n)], envp=[])
-    if stub:
-        gate_hook = m.cpu._raw_hooks[1][1].value       # Engine's SYSCALL hook
-        rf = RegFile.find(m.cpu.uc)
-        install_stub(m.cpu.uc, ctypes.addressof(rf._env), gate_hook, 39, m.task.pid)
-    gc.collect()
-    t0 = bench._clock()
-    status = m.run()
-    dt = bench._clock() - t0
-    assert status == ("exit", 0), status
-    return dt
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=200_000)
@@ -142,8 +125,6 @@ def main():
         ("bare Unicorn, ctypes hook (floor-ctypes)", lambda _, n: time_bare(n, None)),
         ("bare Unicorn, stub answers", lambda _, n: time_bare(n, "on")),
         ("bare Unicorn, stub declines", lambda _, n: time_bare(n, "off")),
-        ("sysgate getpid", lambda _, n: time_sysgate(n, False)),
-        ("sysgate getpid, stub answers", lambda _, n: time_sysgate(n, True)),
     ]
     for name, fn in rows:
         s = bench.slope(fn, None, n1, n2, 3)
