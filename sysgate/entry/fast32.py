@@ -23,26 +23,35 @@ M32 = 0xFFFFFFFF
 SYSRETL_FLAGS = X86_EFLAGS_RF | X86_EFLAGS_TF | X86_EFLAGS_VM
 
 
-def fast_sysenter(gate, read, gprs, slow):
-    """gate.sysenter_insn, with SYSENTER's common case in one function (as
+def fast_entry32(gate, which, read, gprs, slow):
+    """do_fast_syscall_32's common case in one function (as
     syscall64.fast_entry): from 32-bit code, a process with one thread,
     nothing observing its calls, the sixth argument readable in place;
     slow(vals) takes the rest. The return is SYSRETL's when
     sysretl_allowed would say so, decided on the entry's values (the
-    selectors and flags change only with a rewritten frame, full)."""
-    regs, machine, table, user_u32 = gate.regs32["sysenter"], gate.machine, gate.table32, \
+    selectors and flags change only with a rewritten frame, full).
+    which: "sysenter" (gate.sysenter_insn, called with no argument: it
+    reads the registers) or "syscall" (compat SYSCALL, called by
+    syscall64.fast_entry with the registers it read)."""
+    regs, machine, table, user_u32 = gate.regs32[which], gate.machine, gate.table32, \
         gate.cpu.user_u32
     ntable, count = len(table), gate.const_count
+    sysenter = which == "sysenter"
 
-    def sysenter_insn():
-        vals = read()
-        ax, cx, dx, bx, _, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
+    def enter(vals=None):
+        if vals is None:
+            vals = read()
+        ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
         if cs != USER32_CS or gate.threaded or gate.trace is not None \
                 or machine.debug is not None:
             return slow(vals)
-        # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
-        # which Linux assumes was set (do_SYSENTER_32).
-        sp = bp & M32
+        if sysenter:
+            # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
+            # which Linux assumes was set (do_SYSENTER_32).
+            sp, cx = bp & M32, cx & M32
+            flags |= 0x200
+        else:
+            sp, cx = sp & M32, bp & M32     # compat SYSCALL: ECX is in EBP
         arg6 = user_u32(sp)
         if arg6 is None:
             return slow(vals)           # the checked read, or its EFAULT
@@ -50,14 +59,13 @@ def fast_sysenter(gate, read, gprs, slow):
         task = gate.task
         if task.is64 is not False:
             task.set_abi(False)
-        flags |= 0x200
         landing = gate.landing_pad
         if landing is None:
             landing = ip + 2
-        nr, args = ax & M32, (bx, cx & M32, dx, si, di, arg6)
+        nr, args = ax & M32, (bx, cx, dx, si, di, arg6)
         regs.orig_ax, regs.ax, regs.args, regs.ip, regs.flags, regs.sp = nr, -ENOSYS, args, \
             landing, flags, sp
-        regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx & M32, cs, ss & 0xFFFF, \
+        regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx, cs, ss & 0xFFFF, \
             None, None
         gate.current = regs
         try:
@@ -89,7 +97,7 @@ def fast_sysenter(gate, read, gprs, slow):
             gprs[16] = landing - 2
         else:
             leave(gate, regs)
-    return sysenter_insn
+    return enter
 
 
 def do_fast_syscall_32(gate, which, vals):

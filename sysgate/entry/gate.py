@@ -13,7 +13,7 @@ from ..cpu.engine import USER32_CS
 from ..cpu.regbatch import ConstantCalls, RegFile
 from .common import Dispatcher
 from .exit import user_regs_at_exit
-from .fast32 import do_fast_syscall_32, fast_sysenter, repair_async_stop
+from .fast32 import do_fast_syscall_32, fast_entry32, repair_async_stop
 from .int80 import do_int80_syscall_32, fast_interrupt
 from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT, PtRegs
 from .syscall64 import do_syscall_64, fast_entry
@@ -88,12 +88,15 @@ class Gate:
         self._emu_stop = cpu.uc.emu_stop
         # SYSCALL's common case in one function (entry.syscall64), which
         # sends the rest to the route above.
-        self.syscall_insn = fast_entry(self, self._read_syscall, self._syscall_from)
+        compat = None
+        if self._gprs is not None and self._compat_syscall_ok:
+            compat = fast_entry32(self, "syscall", None, self._gprs, self._syscall_from)
+        self.syscall_insn = fast_entry(self, self._read_syscall, self._syscall_from, compat)
         if self._gprs is not None:
             self.interrupt = fast_interrupt(self, self._read, self._gprs, self._int80_from)
             if self._sysenter_ok[True]:
-                self.sysenter_insn = fast_sysenter(self, self._read, self._gprs,
-                                                   self._sysenter_from)
+                self.sysenter_insn = fast_entry32(self, "sysenter", self._read, self._gprs,
+                                                  self._sysenter_from)
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):

@@ -14,20 +14,21 @@ from ..kernel.tables.unistd import NR_X86_64
 from .common import (_RESTART_HI, _RESTART_LO, MASK64, do_syscall, ended, exit_work, failed,
                      iret, single_step_after)
 from .ptregs import PtRegs
-from .syscall import SYSRET_FLAGS, TASK_SIZE_MAX, USER_CS, USER_DS, sysret_allowed
+from .syscall import SYSRET_FLAGS, TASK_SIZE_MAX, USER32_CS, USER_CS, USER_DS, sysret_allowed
 
 M32 = 0xFFFFFFFF
 ENOSYS = 38
 
 
-def fast_entry(gate, read, slow):
+def fast_entry(gate, read, slow, compat=None):
     """gate.syscall_insn for the common case, in one function: a 64-bit
     process with one thread, nothing observing its calls (no trace, no
     gdb stub or tracer), a frame SYSRET may return to. It is do_syscall_64,
     do_syscall and the SYSRET return with the checks that cannot change
     during the call made once; anything else goes to slow(vals), the
-    gate's generic route. read: the registers of ptregs.ENTRY_NAMES, with
-    SYSCALL's RCX and R11 saved."""
+    gate's generic route (compat(vals) first for SYSCALL from 32-bit code,
+    when given: fast32.fast_entry32). read: the registers of
+    ptregs.ENTRY_NAMES, with SYSCALL's RCX and R11 saved."""
     regs, machine, table, write_ax = gate.regs64, gate.machine, gate.table64, gate._write_ax
     ntable, count = len(table), gate.const_count
     constant = CONSTANT if gate.constants is not None else frozenset()
@@ -41,6 +42,8 @@ def fast_entry(gate, read, slow):
         ret = ip + 2
         if cs != USER_CS or ss != USER_DS or flags & SYSRET_FLAGS or ret >= TASK_SIZE_MAX \
                 or gate.threaded or gate.trace is not None or machine.debug is not None:
+            if cs == USER32_CS and compat is not None:
+                return compat(vals)
             return slow(vals)
         task = gate.task
         if task.is64 is not True:
