@@ -25,6 +25,7 @@ from .preempt import _SURVIVED_ANY, Preemption
 from .protections import _NO_REGION, GuestMemory, Protections
 from .qemuenv import QemuState
 from .regbatch import REG, RegBatch
+from . import tbstart
 from .ucfields import engine_fields
 from .ucraw import (_HOOK_CPUID_CB, _HOOK_INSN_CB, _HOOK_INTR_CB, _HOOK_TLB_FILL_CB,
                     _uc_hook_add)
@@ -80,6 +81,7 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # Only the check at each block's start (see cpu.ucfields); found
         # once the engine is initialised, which the first mapping does.
         self._no_exit, self._invalid_addr = engine_fields(uc) or (None, None)
+        tbstart.install(uc)         # each block's exit check inline (once per host process)
         self._checks = True         # boot's counted run needs them
         self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
         uc.mem_write(GDT_ADDR, _boot_gdt())
@@ -282,7 +284,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         exact through _install_preempt.)"""
         self._last_bad = self._watch_trap = self._refused = None
         debugged = self.gate is not None and self.gate.machine.debug is not None
-        if self.want_exact or (self._preempt_hook is None and debugged):
+        if self.want_exact or (self._preempt_hook is None and (
+                debugged or (count > 0 and self.survivable))):
             self.exact_stops()      # a debugger's interrupt must be exact too
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:

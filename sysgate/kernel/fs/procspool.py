@@ -10,9 +10,9 @@ that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
 import atexit
-import json
 import os
 
+from ... import jsonio
 from .. import procstate
 
 _registered = set()
@@ -96,7 +96,7 @@ def publish(machine):
                 "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
         tmp = os.path.join(d, f".{pid}")
         with open(tmp, "w") as f:
-            json.dump(info, f)
+            f.write(jsonio.dumps(info))
         os.replace(tmp, os.path.join(d, str(pid)))
     except OSError:
         return
@@ -167,7 +167,7 @@ def lookup(t, pid):
         return None
     try:
         with open(os.path.join(d, str(pid))) as f:
-            info = json.load(f)
+            info = jsonio.loads(f.read())
     except (OSError, ValueError):
         return None
     if info.get("start") != _start_time(pid):
