@@ -88,6 +88,7 @@ def put_timespec(t, addr, ns, wide=False):
 _TIMESPEC = {abi: LAYOUTS[abi]["timespec"].st for abi in ("x86_64", "i386")}
 _TIMESPEC64 = LAYOUTS["i386"]["timespec64"].st
 _TIMEVAL = {abi: LAYOUTS[abi]["timeval"].st for abi in ("x86_64", "i386")}
+_HOST_END = HOST_MEMORY.nbytes if HOST_MEMORY is not None else 0
 
 
 def _put_user(t, addr, st, a, b):
@@ -99,8 +100,8 @@ def _put_user(t, addr, st, a, b):
     v = mm.find(addr)
     end = addr + st.size
     if v is not None and end <= v.end and v.backed and v.ptr and v.prot & PROT_WRITE \
-            and not v.prot & PROT_EXEC and mm.dirty is None and HOST_MEMORY is not None \
-            and end <= mm.task_size:
+            and not v.prot & PROT_EXEC and mm.dirty is None and end <= mm.task_size \
+            and v.ptr + (end - v.start) <= _HOST_END:
         st.pack_into(HOST_MEMORY, v.ptr + (addr - v.start), a, b)
     else:
         mm.write(addr, st.pack(a, b))
