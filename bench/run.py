@@ -17,7 +17,11 @@ times drift, ratios from one run are what to compare).
 Times are CPU seconds of the benchmark process (time.process_time), which
 other load on a shared machine disturbs far less than wall time.
 
-Usage: python3 bench/run.py [--quick] [--json]
+Usage: python3 bench/run.py [--quick] [--json] [--tree DIR]
+
+--tree DIR measures the sysgate of another checkout (its sysgate package
+imported instead of this one's), with this script and these guests, for
+interleaved before/after runs.
 """
 import argparse
 import ctypes
@@ -29,7 +33,10 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+if "--tree" in sys.argv[:-1]:
+    sys.path.insert(0, os.path.abspath(sys.argv[sys.argv.index("--tree") + 1]))
+else:
+    sys.path.insert(0, os.path.dirname(HERE))
 
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_32, UC_MODE_64  # noqa: E402
 from unicorn import unicorn_const as UC  # noqa: E402
@@ -43,6 +50,9 @@ _clock = time.process_time
 
 GUESTS = {
     "syscall64": ("getpid_loop.c", ["gcc", "-static", "-O1"], "intel"),
+    # getppid: the same crossing through the gate's Python (getpid is one
+    # of the calls answered in machine code: cpu.regbatch.ConstantCalls)
+    "syscall64-py": ("getpid_loop.c", ["gcc", "-static", "-O1", "-DNR=110"], "intel"),
     "int80-64": ("getpid_loop.c", ["gcc", "-static", "-O1", "-DINT80"], "intel"),
     "int80-32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1"], "intel"),
     "vsyscall32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL"], "intel"),
@@ -155,11 +165,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer iterations")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--tree", help="the checkout whose sysgate is measured (see above)")
     opts = ap.parse_args()
     scale = 1 if opts.quick else 4
     reps = 3
     results = {}
-    gates = [("syscall64", "syscall64"), ("int80-32", "int80-32"),
+    gates = [("syscall64", "syscall64"), ("syscall64-py", "syscall64"),
+             ("int80-32", "int80-32"),
              ("int80-64", "syscall64"), ("vsyscall32", "int80-32"),
              ("vsyscall32-amd", "int80-32")]
     for name, floor in gates:
@@ -196,7 +208,9 @@ def main():
                                                                "int80-32")))
     print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
           "result register (standard binding), floor-ctypes = the same as a ctypes callback "
-          "added with uc_hook_add; ratio = sysgate / floor-ctypes.\nint80-64 and vsyscall32 "
+          "added with uc_hook_add; ratio = sysgate / floor-ctypes.\nsyscall64-py: getppid, "
+          "through the gate's Python (syscall64's getpid is answered in machine code).\n"
+          "int80-64 and vsyscall32 "
           "(glibc's call *%gs:0x10: SYSENTER on intel, SYSCALL on amd) are shown against the "
           "syscall64 and int80-32 floors.\ncompute64: ratio to the standard floor. clock-vdso "
           "rows: clock_gettime through sysgate's vDSO; the 'floor' column is the same call as a "

@@ -131,6 +131,10 @@ def run_thread(machine, t):
             if machine.debug is not None:     # gdb stub: report a stop, arm a step
                 pc = machine.debug.before_run(pc)
             by_syscall = False
+            # Whatever happened since the CPU last ran (a signal, a
+            # debugger, the trace): the constant calls go through the gate
+            # until it answers them again (entry.syscall64 keep_answer).
+            machine.gate.const_count[0] = 0
             if lock is None:
                 cpu.run(pc)
                 if cpu.deferred is not None:

@@ -3,6 +3,7 @@ list of them read or written in one C call (RegBatch), or, on the Unicorn
 release whose layout is known, read and written in place in the CPU's own
 register file (RegFile), with no call into Unicorn at all."""
 import ctypes
+import functools
 import os
 import struct
 
@@ -124,8 +125,19 @@ class RegFile:
         for n, a in zip(names, at):
             fmt += (f"{a - pos}x" if a > pos else "") + ("I" if n in _SELECTOR else "Q")
             pos = a + (4 if n in _SELECTOR else 8)
-        unpack, buf = struct.Struct(fmt).unpack_from, self._buf
-        return lambda: unpack(buf)
+        # A C callable: no Python frame between the caller and the unpack.
+        return functools.partial(struct.Struct(fmt).unpack_from, self._buf)
+
+    def env_address(self):
+        """Where CPUX86State is (the constant calls' stub reads it)."""
+        return ctypes.addressof(self._env)
+
+    def gprs(self):
+        """The general registers in place, a memoryview of 16 unsigned
+        64-bit values in Linux's numbering (rax rcx rdx rbx rsp rbp rsi rdi
+        r8-r15) then RIP: a store is the write, with no call at all (RIP's
+        without ending the translation loop, see the class)."""
+        return self._q
 
     def writer(self, names):
         """A callable(values) storing the named general registers and RIP
@@ -265,3 +277,121 @@ def _find_env(uc):
     if not _env_offset:
         _env_offset.append(env - cpu)
     return env
+
+
+# --- system calls answered in machine code ----------------------------------------
+# The constant calls' stub (ConstantCalls), hook(uc, data) with data as
+# _ConstData:
+#     mov rax, [rsi]                  ; env
+#     mov rdx, [rsi + 8]              ; the gate's Python hook (struct hook)
+#     mov dword [rdx + 4], 699        ; its insn: SYSCALL, as it was added
+#     mov ecx, [rsi + 16]             ; count: no answer kept, nothing to do
+#     test ecx, ecx
+#     jz 9f
+#     cmp dword [rax + 208], 0x33     ; CS USER_CS and SS USER_DS, TF and RF
+#     jne 9f                          ;   clear, the return address below
+#     cmp dword [rax + 232], 0x2b     ;   TASK_SIZE_MAX: what SYSRET needs
+#     jne 9f
+#     test dword [rax + 136], 0x10100
+#     jnz 9f
+#     mov r8, [rax + 128]
+#     add r8, 2
+#     mov r9, 0x7ffffffff000
+#     cmp r8, r9
+#     jae 9f
+#     mov r8d, [rax]                  ; the number: EAX (an int, as Linux reads it)
+#     lea r9, [rsi + 24]
+# 1:  cmp r8d, [r9]                   ; among the kept (number, answer) pairs?
+#     je 2f
+#     add r9, 16
+#     dec ecx
+#     jnz 1b
+#     jmp 9f
+# 2:  mov r8, [r9 + 8]
+#     mov [rax], r8                   ; RAX = the answer
+#     mov dword [rdx + 4], 0          ; and the Python hook passed over, this once
+# 9:  ret
+_CONST_CODE = bytes.fromhex(
+    "488b06488b5608c74204bb0200008b4e1085c9745c83b8d000000033755383b8e80000002b754a"
+    "f7808800000000010100753e4c8b80800000004983c00249b900f0ffffff7f00004d39c87324448b"
+    "004c8d4e18453b01740a4983c110ffc975f3eb0e4d8b41084c8900c7420400000000c3")
+_CONST_SLOTS = 8
+
+
+class _ConstData(ctypes.Structure):
+    _fields_ = [("env", ctypes.c_uint64), ("hook", ctypes.c_uint64), ("count", ctypes.c_uint32),
+                ("pad", ctypes.c_uint32), ("slots", ctypes.c_uint64 * (2 * _CONST_SLOTS))]
+
+
+# Unicorn 2.1.4's struct hook (include/uc_priv.h): int type, insn, refs, op,
+# op_flags; bool to_delete; uint64_t begin, end; void *callback, *user_data.
+_STRUCT_HOOK = struct.Struct("<iiiii?3xQQQQ")
+
+
+class ConstantCalls:
+    """System calls whose answer is a constant of the process (getpid,
+    gettid, getuid...), answered by a stub in machine code put first in
+    Unicorn's SYSCALL hooks, with no Python at all. The stub answers only
+    what the kernel has put in its table (number, answer), and only while
+    `count` is not 0: the entry layer keeps the pairs its own SYSCALL
+    path answered, and empties the table (count = 0) at every other
+    system call, every stop of the CPU and every way in that is not that
+    path (entry.syscall64 says when a pair may be kept). Answering, the
+    stub makes Unicorn pass over the gate's Python hook for that one
+    instruction: Unicorn calls an instruction hook only while its `insn`
+    is the instruction's, so the stub sets the Python hook's to 0 (no
+    instruction) and, at every SYSCALL, back first. Unicorn's own SYSCALL
+    saves (RCX, R11: RegFile.syscall_saves) still run."""
+
+    def __init__(self, data, handle):
+        self._data, self._handle = data, handle
+        raw = memoryview(data).cast("B")
+        self.count = raw[16:20].cast("I")       # count[0] = 0: answer nothing
+        self._slots = raw[24:].cast("Q")
+
+    @classmethod
+    def install(cls, uc, env, hooks):
+        """The stub in front of uc's SYSCALL hooks; hooks: the engine's
+        (callback, handle) pairs, among which the gate's SYSCALL hook is
+        found by its struct hook. None where this Unicorn's hook list or
+        struct hook is not the one known here."""
+        if getattr(unicorn, "__version__", "") != _RELEASE:
+            return None
+        python_hook = None
+        for cb, handle in hooks:
+            addr = handle.value
+            f = _STRUCT_HOOK.unpack(ctypes.string_at(addr, _STRUCT_HOOK.size))
+            if f[:2] == (UC.UC_HOOK_INSN, X.UC_X86_INS_SYSCALL) and not f[5] \
+                    and f[6:8] == (1, 0) and f[8] == ctypes.cast(cb, ctypes.c_void_p).value:
+                python_hook = addr
+        insert = _hook_insert_flag(uc)
+        if python_hook is None or insert is None:
+            return None
+        data = _ConstData(env, python_hook, 0)
+        handle = ctypes.c_size_t()
+        insert.value = True
+        try:
+            err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
+                               ctypes.c_void_p(code_page(_CONST_CODE)),
+                               ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
+                               ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
+        finally:
+            insert.value = False
+        if err:
+            return None
+        self = cls(data, handle)
+        uc._sysgate_constant_calls = self       # alive as long as the engine
+        return self
+
+    def keep(self, nr, value):
+        """Answer nr with value from now on (until the table is emptied)."""
+        n, slots = self.count[0], self._slots
+        for i in range(n):
+            if slots[2 * i] == nr:
+                return
+        if n < _CONST_SLOTS and 0 <= nr <= 0xFFFFFFFF and 0 <= value <= MASK64:
+            slots[2 * n], slots[2 * n + 1] = nr, value
+            self.count[0] = n + 1
+
+
+MASK64 = (1 << 64) - 1

@@ -47,6 +47,15 @@ _uc_reg_read_batch_q = _Quick(("uc_reg_read_batch", _lib))
 _uc_reg_write_batch_q = _Quick(("uc_reg_write_batch", _lib))
 _uc_reg_read_q = _Quick(("uc_reg_read", _lib))
 
+# The host process's own memory as bytes, indexed by host address (the
+# user half of an x86-64 address space): a struct's pack_into at an
+# address the caller has checked is a store with no C call through ctypes
+# (guest memory is host memory the CPU maps: uc_mem_map_ptr).
+try:
+    HOST_MEMORY = memoryview((ctypes.c_char * (1 << 47)).from_address(0)).cast("B")
+except (ValueError, OverflowError, TypeError):
+    HOST_MEMORY = None
+
 _CODE_PAGES = {}
 
 

@@ -19,12 +19,6 @@ from ..kernel.task import ExitGroup
 from .exit import ERESTART_MAX, ERESTART_MIN, MASK64, exit_to_user_mode_loop
 from .syscall import X86_EFLAGS_TF
 
-try:
-    from operator import call       # Python 3.11
-except ImportError:
-    def call(fn, arg):
-        return fn(arg)
-
 _RESTART_LO, _RESTART_HI = -ERESTART_MAX, -ERESTART_MIN     # a restart code in ax
 
 
@@ -63,46 +57,46 @@ class Dispatcher:
                 for e in built]
 
 
-def do_syscall(gate, regs, table, is64, leave):
+def do_syscall(gate, regs, table, is64, leave, plain, nr, args):
     """One system call, from pt_regs taken at entry to the return
     instruction. table None: the entry itself failed (regs.ax holds its
     error), nothing is dispatched and there is no exit work. leave(gate,
     regs) makes the return; it answers True when there is none (a fault
-    instead), and then no crossing is traced."""
-    status = None
+    instead), and then no crossing is traced. plain: nothing observes the
+    call (no gdb stub or tracer, no trace), as the gate found at entry;
+    nr, args: regs.orig_ax and regs.args."""
+    gate.const_count[0] = 0         # see entry.syscall64
     if table is not None:
         task = gate.task
         if task.is64 is not is64:
             task.set_abi(is64)
         gate.current = regs
         try:
-            debug = gate.machine.debug     # gdb stub: `catch syscall` stops
-            if debug is None and gate.trace is None:
-                ax = regs.ax = invoke(task, table, regs.orig_ax, regs.args)
+            if plain:
+                # invoke, inline: a frame less on every call
+                entry = table[nr] if 0 <= nr < len(table) else None
+                if entry is None:
+                    ax = -ENOSYS
+                else:
+                    try:
+                        run = entry.run
+                        ax = entry.fn(task) if run is None else run(entry, task, args)
+                    except (KernelError, OSError) as e:
+                        ax = failed(task, e)
+                regs.ax = ax
             else:
-                ax = _observed(gate, debug, task, table, regs)
+                ax = _observed(gate, gate.machine.debug, task, table, regs)
             if task.pending or task.host.pending or _RESTART_LO <= ax <= _RESTART_HI or (
                     task.timers.deadline is not None and now_ns() >= task.timers.deadline):
-                if gate.in_hook:
-                    gate.cpu.stop()     # the run loop delivers (entry.threaded)
-                else:
-                    exit_to_user_mode_loop(task, regs)
+                exit_work(gate, task, regs)
         except ExitGroup as e:
-            status = ("exit", e.status)
+            return ended(gate, regs, ("exit", e.status))
         except GuestSignal as s:
-            status = ("signal", s.signo, s.why)
-    if status is None:
-        if leave(gate, regs):
-            return
-    else:
-        # A call that never returns (exit_group, a fatal signal) is still
-        # one crossing; strace prints it with '= ?'.
-        regs.ax = None
-        regs.exit_path = "none"
+            return ended(gate, regs, ("signal", s.signo, s.why))
+    if leave(gate, regs):
+        return
     if gate.trace is not None:
-        gate.trace(regs)
-    if status is not None:
-        gate.machine.finish(status)
+        _emit(gate, regs)
 
 
 def _observed(gate, debug, task, table, regs):
@@ -124,25 +118,56 @@ def _observed(gate, debug, task, table, regs):
 
 def invoke(task, table, nr, args):
     """Run system call nr with raw register arguments; return the value for
-    the result register (a negative errno on failure). The only place a
-    handler's KernelError or a host OSError becomes -errno."""
+    the result register (a negative errno on failure). With do_syscall's
+    copy of it, the only place a handler's KernelError or a host OSError
+    becomes -errno."""
     entry = table[nr] if 0 <= nr < len(table) else None
     if entry is None:
         return -ENOSYS
     try:
-        conv = entry.convert
-        if not conv:
+        run = entry.run
+        if run is None:
             return entry.fn(task)
-        # map with operator.call: no comprehension's frame (a third of this)
-        return entry.fn(task, *map(call, conv, args))
-    except KernelError as e:
+        return run(entry, task, args)
+    except (KernelError, OSError) as e:
+        return failed(task, e)
+
+
+def failed(task, e):
+    """The result register for a handler's KernelError or a host OSError:
+    -errno (and SIGPIPE with EPIPE)."""
+    if isinstance(e, KernelError):
         if e.errno == EPIPE and not e.quiet:
             _broken_pipe(task)
         return -e.errno
-    except OSError as e:
-        if e.errno == EPIPE:
-            _broken_pipe(task)
-        return -(e.errno or 5)
+    if e.errno == EPIPE:
+        _broken_pipe(task)
+    return -(e.errno or 5)
+
+
+def exit_work(gate, task, regs):
+    """The work on the way out (a signal, a restart code, a timer due):
+    in the run loop when the call ran in the hook of a process with
+    threads (entry.threaded), else here."""
+    if gate.in_hook:
+        gate.cpu.stop()     # the run loop delivers (entry.threaded)
+    else:
+        exit_to_user_mode_loop(task, regs)
+
+
+def ended(gate, regs, status):
+    """A call that never returns (exit_group, a fatal signal) is still one
+    crossing; strace prints it with '= ?'."""
+    regs.ax = None
+    regs.exit_path = "none"
+    if gate.trace is not None:
+        _emit(gate, regs)
+    gate.machine.finish(status)
+
+
+def _emit(gate, regs):
+    """The crossing, to the trace (the one place that emits it)."""
+    gate.trace(regs)
 
 
 def _broken_pipe(task):

@@ -7,14 +7,97 @@ sixth argument, which the kernel reads back from the user stack. The call
 returns to the vDSO's landing pad by SYSRETL when sysretl_allowed
 (entry.syscall) says so, else by IRET.
 """
-from ..cpu.engine import REG
+from ..cpu.engine import REG, USER_DS, USER32_CS
 from ..kernel.errors import KernelError
-from .common import MASK64, do_syscall, iret, single_step_after
+from ..kernel.sched import now_ns
+from ..kernel.signal import GuestSignal
+from ..kernel.task import ExitGroup
+from .common import (_RESTART_HI, _RESTART_LO, MASK64, do_syscall, ended, exit_work, failed,
+                     iret, single_step_after)
 from .ptregs import IP_AT, PtRegs
-from .syscall import sysretl_allowed
+from .syscall import X86_EFLAGS_RF, X86_EFLAGS_TF, X86_EFLAGS_VM, sysretl_allowed
 
 EFAULT = 14
+ENOSYS = 38
 M32 = 0xFFFFFFFF
+SYSRETL_FLAGS = X86_EFLAGS_RF | X86_EFLAGS_TF | X86_EFLAGS_VM
+
+
+def fast_entry32(gate, which, read, gprs, slow):
+    """do_fast_syscall_32's common case in one function (as
+    syscall64.fast_entry): from 32-bit code, a process with one thread,
+    nothing observing its calls, the sixth argument readable in place;
+    slow(vals) takes the rest. The return is SYSRETL's when
+    sysretl_allowed would say so, decided on the entry's values (the
+    selectors and flags change only with a rewritten frame, full).
+    which: "sysenter" (gate.sysenter_insn, called with no argument: it
+    reads the registers) or "syscall" (compat SYSCALL, called by
+    syscall64.fast_entry with the registers it read)."""
+    regs, machine, table, user_u32 = gate.regs32[which], gate.machine, gate.table32, \
+        gate.cpu.user_u32
+    ntable, count = len(table), gate.const_count
+    sysenter = which == "sysenter"
+
+    def enter(vals=None):
+        if vals is None:
+            vals = read()
+        ax, cx, dx, bx, sp, bp, si, di, _, _, _, _, ip, flags, cs, ss = vals
+        if cs != USER32_CS or gate.threaded or gate.trace is not None \
+                or machine.debug is not None:
+            return slow(vals)
+        if sysenter:
+            # SYSENTER loses ESP (the vDSO saved it in EBP) and clears IF,
+            # which Linux assumes was set (do_SYSENTER_32).
+            sp, cx = bp & M32, cx & M32
+            flags |= 0x200
+        else:
+            sp, cx = sp & M32, bp & M32     # compat SYSCALL: ECX is in EBP
+        arg6 = user_u32(sp)
+        if arg6 is None:
+            return slow(vals)           # the checked read, or its EFAULT
+        count[0] = 0                # see entry.syscall64
+        task = gate.task
+        if task.is64 is not False:
+            task.set_abi(False)
+        landing = gate.landing_pad
+        if landing is None:
+            landing = ip + 2
+        nr, args = ax & M32, (bx, cx, dx, si, di, arg6)
+        regs.orig_ax, regs.ax, regs.args, regs.ip, regs.flags, regs.sp = nr, -ENOSYS, args, \
+            landing, flags, sp
+        regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx, cs, ss & 0xFFFF, \
+            None, None
+        gate.current = regs
+        try:
+            entry = table[nr] if nr < ntable else None
+            if entry is None:
+                ax = -ENOSYS
+            else:
+                try:
+                    run = entry.run
+                    ax = entry.fn(task) if run is None else run(entry, task, args)
+                except (KernelError, OSError) as e:
+                    ax = failed(task, e)
+            regs.ax = ax
+            if task.pending or task.host.pending or _RESTART_LO <= ax <= _RESTART_HI or (
+                    task.timers.deadline is not None and now_ns() >= task.timers.deadline):
+                exit_work(gate, task, regs)
+        except ExitGroup as e:
+            return ended(gate, regs, ("exit", e.status))
+        except GuestSignal as s:
+            return ended(gate, regs, ("signal", s.signo, s.why))
+        if regs.full is None and ss == USER_DS and not flags & SYSRETL_FLAGS:
+            # _fast32's stores: EAX, ECX (SYSRETL's EIP), ESP, EBP and EIP
+            # less the instruction's length, which Unicorn adds after the hook
+            regs.exit_path = "sysretl"
+            gprs[0] = regs.ax & MASK64
+            gprs[1] = landing
+            gprs[4] = regs.sp
+            gprs[5] = regs.args[5]
+            gprs[16] = landing - 2
+        else:
+            leave(gate, regs)
+    return enter
 
 
 def do_fast_syscall_32(gate, which, vals):
@@ -29,9 +112,18 @@ def do_fast_syscall_32(gate, which, vals):
     else:
         cx = bp & M32
     landing = gate.landing_pad if gate.landing_pad is not None else ip + 2
-    regs = PtRegs(which, "i386", ax & M32, None, landing, flags, sp & M32,
-                  cs & 0xFFFF, ss & 0xFFFF)
-    regs.cx = cx
+    nr = ax & M32
+    plain = gate.trace is None and gate.machine.debug is None
+    if plain and not gate.threaded:
+        regs = gate.regs32[which]        # filled in place (see syscall64)
+        regs.orig_ax, regs.ax, regs.args, regs.ip, regs.flags, regs.sp = nr, -38, None, \
+            landing, flags, sp & M32
+        regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx, cs & 0xFFFF, ss & 0xFFFF, \
+            None, None
+    else:
+        regs = PtRegs(which, "i386", nr, None, landing, flags, sp & M32, cs & 0xFFFF,
+                      ss & 0xFFFF)
+        regs.cx = cx
     try:
         arg6 = gate.cpu.user_u32(regs.sp)      # host memory in place: no Unicorn call
         if arg6 is None:
@@ -42,9 +134,9 @@ def do_fast_syscall_32(gate, which, vals):
         regs.ax = -EFAULT
         regs.args = (bx & M32, cx, dx & M32, si & M32, di & M32, 0)
         regs.full = {}
-        return do_syscall(gate, regs, None, False, leave)
-    regs.args = (bx, cx, dx, si, di, arg6)
-    do_syscall(gate, regs, gate.table32, False, leave)
+        return do_syscall(gate, regs, None, False, leave, plain, nr, regs.args)
+    regs.args = args = (bx, cx, dx, si, di, arg6)
+    do_syscall(gate, regs, gate.table32, False, leave, plain, nr, args)
 
 
 def leave(gate, regs):

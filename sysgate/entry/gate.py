@@ -10,13 +10,13 @@ exceptions and interrupts through the run loop, which uses the same exit
 (entry.exit). This class only routes.
 """
 from ..cpu.engine import USER32_CS
-from ..cpu.regbatch import RegFile
+from ..cpu.regbatch import ConstantCalls, RegFile
 from .common import Dispatcher
 from .exit import user_regs_at_exit
-from .fast32 import do_fast_syscall_32, repair_async_stop
-from .int80 import do_int80_syscall_32
-from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT
-from .syscall64 import do_syscall_64
+from .fast32 import do_fast_syscall_32, fast_entry32, repair_async_stop
+from .int80 import do_int80_syscall_32, fast_interrupt
+from .ptregs import CS_AT, ENTRY_NAMES, IP_AT, R11_AT, SYSFLAGS_AT, PtRegs
+from .syscall64 import do_syscall_64, fast_entry
 from .threaded import DEFER, FUTEX, INLINE, INLINE_CALL, WAITS, WAKES, route
 from .traps import (SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,  # noqa: F401 (re-exported)
                     do_exception, do_interrupt, raise_fault)
@@ -37,6 +37,11 @@ class Gate:
         self.trace = None          # callable(regs) when tracing
         self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
         self.current = None        # pt_regs of the call in progress
+        # The pt_regs each way in fills in place when nothing observes the
+        # calls and the process has one thread (entry.ptregs).
+        self.regs64 = PtRegs("syscall", "x86_64", 0, (), 0, 0)
+        self.regs80 = PtRegs("int80", "i386", 0, (), 0, 0)
+        self.regs32 = {w: PtRegs(w, "i386", 0, (), 0, 0) for w in ("sysenter", "syscall")}
         self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
         self.fault = None          # an exception a gate saw, for the run loop (traps)
         # A process with threads: the gate, not the engine, decides which
@@ -52,11 +57,24 @@ class Gate:
         # _read: the registers of ptregs.ENTRY_NAMES; _read_syscall: the
         # same once the SYSCALL instruction has done its part (RCX, R11).
         rf = RegFile.find(cpu.uc)
+        self._gprs = None          # the general registers in place, where known
+        # The constant calls answered in machine code (cpu.regbatch
+        # ConstantCalls), where Unicorn is the one known: const_count[0] = 0
+        # empties their table (every way in but SYSCALL's common case,
+        # every stop: entry.syscall64).
+        self.constants = None
+        self.const_count = memoryview(bytearray(4)).cast("I")
         if rf is not None:
+            self._gprs = rf.gprs()
             self._read = self._read_syscall = rf.reader(ENTRY_NAMES)
             if not rf.syscall_saves(cpu.uc):
                 rcx, r11 = rf.writer(["rcx"]), rf.rflags_into("r11")
                 self._read_syscall = _saving(self._read, lambda ret, _: (rcx((ret,)), r11())[1])
+            else:
+                self.constants = ConstantCalls.install(cpu.uc, rf.env_address(),
+                                                       getattr(cpu, "_raw_hooks", ()))
+                if self.constants is not None:
+                    self.const_count = self.constants.count
             self._write_ax = rf.writer(["rax"])
             self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
         else:
@@ -68,10 +86,23 @@ class Gate:
             self._write_ax = cpu.batch(["rax"]).write
             self._fast32 = cpu.batch(["rax", "rcx", "rsp", "rbp", "rip"]).write
         self._emu_stop = cpu.uc.emu_stop
+        # SYSCALL's common case in one function (entry.syscall64), which
+        # sends the rest to the route above.
+        compat = None
+        if self._gprs is not None and self._compat_syscall_ok:
+            compat = fast_entry32(self, "syscall", None, self._gprs, self._syscall_from)
+        self.syscall_insn = fast_entry(self, self._read_syscall, self._syscall_from, compat)
+        if self._gprs is not None:
+            self.interrupt = fast_interrupt(self, self._read, self._gprs, self._int80_from)
+            if self._sysenter_ok[True]:
+                self.sysenter_insn = fast_entry32(self, "sysenter", self._read, self._gprs,
+                                                  self._sysenter_from)
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
-        vals = self._read_syscall()
+        self._syscall_from(self._read_syscall())
+
+    def _syscall_from(self, vals):
         if self.threaded:
             return self._threaded("syscall", vals)
         if vals[CS_AT] & 0xFFFF == USER32_CS:
@@ -82,7 +113,9 @@ class Gate:
         do_syscall_64(self, vals)
 
     def sysenter_insn(self):
-        vals = self._read()
+        self._sysenter_from(self._read())
+
+    def _sysenter_from(self, vals):
         if self.threaded:
             return self._threaded("sysenter", vals)
         if not self._sysenter_ok[vals[CS_AT] & 0xFFFF == USER32_CS]:
@@ -91,10 +124,13 @@ class Gate:
 
     def interrupt(self, vector):
         if vector == 0x80:
-            if self.threaded:
-                return self._threaded("intr", self._read())
-            return do_int80_syscall_32(self, self._read())
+            return self._int80_from(self._read())
         do_interrupt(self, vector)
+
+    def _int80_from(self, vals):
+        if self.threaded:
+            return self._threaded("intr", vals)
+        do_int80_syscall_32(self, vals)
 
     # The two fast gates' bodies again, for the threaded path (kept out of
     # the single-threaded path: a call there would cost every system call).

@@ -5,6 +5,13 @@ keeps them, because a restart needs both: ip -= 2 and ax = orig_ax.
 Only the registers a system call reads are captured on the fast paths; a
 handler that rewrites the frame (sigreturn, execve) sets `full` with every
 register, which forces the IRET return.
+
+Each way in fills one PtRegs of its own in place (Gate.regs64, regs80,
+regs32) while the process has one thread and nothing observes its calls:
+then nothing keeps a pt_regs past its call (gate.current is the last
+one, its exit_path set). A traced or debugged call, and every call of a
+process with threads (whose switches keep a thread's pt_regs: cpulock),
+gets a new one.
 """
 
 # What every gate reads at entry, in one read (cpu.regbatch: in the register

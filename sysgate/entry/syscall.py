@@ -5,6 +5,7 @@ from ..cpu.engine import USER_CS, USER_DS, USER32_CS
 
 X86_EFLAGS_TF, X86_EFLAGS_RF, X86_EFLAGS_VM = 1 << 8, 1 << 16, 1 << 17
 TASK_SIZE_MAX = (1 << 47) - 0x1000
+SYSRET_FLAGS = X86_EFLAGS_RF | X86_EFLAGS_TF
 
 
 def sysret_allowed(regs):
@@ -17,7 +18,7 @@ def sysret_allowed(regs):
         return False      # SYSRET can only return to the flat 64-bit segments
     if regs.ip >= TASK_SIZE_MAX:
         return False      # non-canonical RIP would #GP in ring 0 on Intel
-    if regs.flags & (X86_EFLAGS_RF | X86_EFLAGS_TF):
+    if regs.flags & SYSRET_FLAGS:
         return False      # SYSRET cannot restore RF; TF would trap in the kernel
     return True
 

@@ -24,10 +24,12 @@ def do_vsyscall(gate, addr):
         caller = int.from_bytes(gate.task.mm.read(sp, 8), "little")
     except KernelError:
         return raise_fault(gate, SIGSEGV, "vsyscall with bad stack", addr, 14)
-    regs = PtRegs("vsyscall", "x86_64", VSYSCALL_NRS[nr],
-                  tuple(user[r] for r in ("rdi", "rsi", "rdx", "r10", "r8", "r9")),
-                  caller, user["eflags"], sp + 8, user["cs"], user["ss"])
-    do_syscall(gate, regs, gate.table64, True, lambda gate, regs: _leave(gate, regs, addr))
+    args = tuple(user[r] for r in ("rdi", "rsi", "rdx", "r10", "r8", "r9"))
+    regs = PtRegs("vsyscall", "x86_64", VSYSCALL_NRS[nr], args, caller, user["eflags"], sp + 8,
+                  user["cs"], user["ss"])
+    plain = gate.trace is None and gate.machine.debug is None
+    do_syscall(gate, regs, gate.table64, True, lambda gate, regs: _leave(gate, regs, addr),
+               plain, VSYSCALL_NRS[nr], args)
 
 
 def _leave(gate, regs, addr):

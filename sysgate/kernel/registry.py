@@ -157,15 +157,65 @@ X86_64_UNIMPLEMENTED = frozenset(("set_thread_area", "get_thread_area", "uselib"
 
 
 class Entry:
-    __slots__ = ("nr", "name", "call", "convert", "fn")
+    __slots__ = ("nr", "name", "call", "_convert", "fn", "run")
 
     def __init__(self, nr, name, call, convert, fn=None):
         self.nr, self.name, self.call = nr, name, call
         self.convert = convert  # one function per argument
         self.fn = fn            # call.call, one attribute lookup nearer the hot path
 
+    @property
+    def convert(self):
+        return self._convert
+
+    @convert.setter
+    def convert(self, convert):
+        # run(entry, task, args): entry.fn called with the arguments as
+        # convert reads them (None: the call takes none).
+        self._convert = convert
+        self.run = _DECODERS.get(convert, _first) if convert else None
+
     def __repr__(self):
         return f"Entry({self.nr}, {self.name!r})"
+
+
+# Each converter as an expression, so that a call's arguments are read
+# with no call per argument: the same values as the functions give.
+_INLINE = {
+    _s32: "(((a{i} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000)",
+    _u32: "(a{i} & 0xFFFFFFFF)",
+    _s64: "(a{i} - 0x10000000000000000 if a{i} & 0x8000000000000000 else a{i})",
+}
+_DECODERS = {}      # tuple of converters -> its run
+
+
+def _first(e, t, a):
+    """An entry's run until its first call, which makes it (compiling
+    each of the hundred-odd lists of converters when the tables are built
+    would cost every start milliseconds)."""
+    e.run = run = decoder(e._convert)
+    return run(e, t, a)
+
+
+def decoder(convert):
+    """run(entry, task, args) = entry.fn(task, *(c(a) for c, a in
+    zip(convert, args))), made once per tuple of converters."""
+    convert = tuple(convert)
+    run = _DECODERS.get(convert)
+    if run is None:
+        scope, exprs = {}, []
+        for i, c in enumerate(convert):
+            if c is _raw:
+                # int() of a register value (an int) is that value
+                exprs.append(f"a[{i}]")
+            elif c in _INLINE:
+                exprs.append(_INLINE[c].replace("a{i}", f"a[{i}]"))
+            else:
+                exprs.append(f"c{i}(a[{i}])")
+                scope[f"c{i}"] = c
+        exec(f"def run(e, t, a):\n    return e.fn(t, {', '.join(exprs)})\n", scope)
+        run = _DECODERS[convert] = scope["run"]
+    return run
 
 
 def converters(abi, kinds):

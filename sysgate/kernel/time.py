@@ -1,10 +1,12 @@
 """Clocks and sleeping, from the host clocks (the one source of guest time)."""
 import time as _time
 
-from ..abi.structs import read_struct, write_struct
+from ..abi.structs import LAYOUTS, read_struct, write_struct
+from ..cpu.ucraw import HOST_MEMORY
 from .errors import KernelError, E
 from . import sched
 from .registry import syscall
+from .vma import PROT_EXEC, PROT_WRITE
 
 # Clock ids Linux accepts (posix-timers.c); 10 is unused.
 CLOCKS = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11}
@@ -31,10 +33,12 @@ class TimeKeeper:
         if write_page is not None:
             from ..vdso import vvar
             self._vv = vvar
+            self._rdtsc = vvar.rdtsc_quick()
             self.source = vvar.TscClock()
             self.vvar = self.source.snapshot(seq=0, flags=vvar.F_GETCPU | vvar.F_COARSE_TSC,
                                              cpu=getcpu)
             self.last_refresh = _time.clock_gettime_ns(_time.CLOCK_MONOTONIC)
+            self._read = self.vvar.reader()
             write_page(self.vvar.pack())
 
     def refresh(self, force=False):
@@ -47,15 +51,26 @@ class TimeKeeper:
         vv, old = self._vv, self.vvar
         new = old.advanced(vv.rdtsc(), seq=old.seq + 2)
         self.vvar = new
+        self._read = new.reader()
         self.write_page(new.pack())
 
     def now(self, clk):
+        return self.timespec(clk, True)
+
+    def timespec(self, clk, as_ns=False):
+        """clk now, (seconds, nanoseconds) (as_ns: in nanoseconds), from
+        the page (read as the vDSO reads it) when it serves clk."""
         if self.vvar is not None:
-            self.refresh()
-            r = self.vvar.read(clk, self._vv.rdtsc())
+            if _mono_ns() - self.last_refresh >= self.REFRESH_NS:
+                self.refresh()
+            r = self._read(clk, self._rdtsc())      # self.vvar.read, made once per page
             if r is not None:
-                return r[0] * NSEC + r[1]
-        return _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
+                return r[0] * NSEC + r[1] if as_ns else r
+        ns = _time.clock_gettime_ns({8: 0, 9: 7}.get(clk, clk))
+        return ns if as_ns else divmod(ns, NSEC)
+
+
+_mono_ns = _time.monotonic_ns     # CLOCK_MONOTONIC, as refresh reads it
 
 
 def clock_ns(t, clk):
@@ -69,6 +84,29 @@ def put_timespec(t, addr, ns, wide=False):
     write_struct(t, addr, "timespec64" if wide else "timespec", *divmod(ns, NSEC))
 
 
+# abi -> struct timespec's Struct; i386's 64-bit one (the _time64 calls')
+_TIMESPEC = {abi: LAYOUTS[abi]["timespec"].st for abi in ("x86_64", "i386")}
+_TIMESPEC64 = LAYOUTS["i386"]["timespec64"].st
+_TIMEVAL = {abi: LAYOUTS[abi]["timeval"].st for abi in ("x86_64", "i386")}
+_HOST_END = HOST_MEMORY.nbytes if HOST_MEMORY is not None else 0
+
+
+def _put_user(t, addr, st, a, b):
+    """st.pack(a, b) stored at addr as mm.write stores it, and with its
+    EFAULT; where the whole of it is host memory of one mapping the user
+    may write, that is not code (whose translations a store must drop),
+    and no vfork child's writes are being tracked, stored in place."""
+    mm = t.mm
+    v = mm.find(addr)
+    end = addr + st.size
+    if v is not None and end <= v.end and v.backed and v.ptr and v.prot & PROT_WRITE \
+            and not v.prot & PROT_EXEC and mm.dirty is None and end <= mm.task_size \
+            and v.ptr + (end - v.start) <= _HOST_END:
+        st.pack_into(HOST_MEMORY, v.ptr + (addr - v.start), a, b)
+    else:
+        mm.write(addr, st.pack(a, b))
+
+
 def get_timespec(t, addr, wide=False):
     sec, nsec = read_struct(t, addr, "timespec64" if wide else "timespec")
     if sec < 0 or not 0 <= nsec < NSEC:
@@ -80,7 +118,10 @@ def get_timespec(t, addr, wide=False):
 @syscall("clock_gettime", "clock ptr")
 @syscall("clock_gettime64", "clock ptr", wide=True)
 def sys_clock_gettime(t, clk, tp, wide=False):
-    put_timespec(t, tp, clock_ns(t, clk), wide)
+    if clk not in CLOCKS:
+        raise KernelError(E.EINVAL)
+    sec, nsec = t.timekeeper.timespec(clk)
+    _put_user(t, tp, _TIMESPEC64 if wide else _TIMESPEC[t.abi], sec, nsec)
     return 0
 
 
@@ -97,8 +138,8 @@ def sys_clock_getres(t, clk, tp, wide=False):
 @syscall("gettimeofday", "ptr ptr")
 def sys_gettimeofday(t, tv, tz):
     if tv:
-        sec, ns = divmod(clock_ns(t, 0), NSEC)
-        write_struct(t, tv, "timeval", sec, ns // 1000)
+        sec, ns = t.timekeeper.timespec(0)
+        _put_user(t, tv, _TIMEVAL[t.abi], sec, ns // 1000)
     if tz:
         write_struct(t, tz, "int2", 0, 0)
     return 0

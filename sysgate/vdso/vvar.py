@@ -162,6 +162,33 @@ class Vvar:
             ns = nsec >> shift
         return sec + ns // NSEC, ns % NSEC
 
+    def reader(self):
+        """read(clk, tsc) for this page as it is now, made once: the same
+        answers, with the page's fields and the served clocks looked up
+        here rather than at each call (the clock system calls' path)."""
+        if self.clock_mode != CLOCK_MODE_TSC:
+            return lambda clk, tsc: None
+        shift, mult, last = self.shift & 63, self.mult, self.cycle_last
+        coarse_tsc = bool(self.flags & F_COARSE_TSC)
+        served = {clk: (*self.bases.get(clk, (0, 0)), clk in HRES_CLOCKS or coarse_tsc)
+                  for clk in SERVED_CLOCKS}
+        get = served.get
+
+        def read(clk, tsc):
+            base = get(clk)
+            if base is None:
+                return None
+            sec, nsec, ticking = base
+            if ticking:
+                delta = (tsc - last) & MASK64
+                if delta >> 63:
+                    delta = 0
+                ns = ((delta * mult + nsec) >> shift) & MASK64
+            else:
+                ns = nsec >> shift
+            return sec + ns // NSEC, ns % NSEC
+        return read
+
     def advanced(self, tsc, seq=None):
         """The page moved forward to cycle_last = tsc without changing any
         reading: each high-resolution base becomes exactly its value at tsc,
@@ -217,6 +244,20 @@ def rdtsc():
         _rdtsc_mem = mem
         _rdtsc_fn = ctypes.CFUNCTYPE(ctypes.c_uint64)(addr)
     return _rdtsc_fn()
+
+
+_rdtsc_quick = None
+
+
+def rdtsc_quick():
+    """rdtsc's function itself, called keeping the GIL (ten instructions:
+    letting go of it and taking it back costs more than they do)."""
+    global _rdtsc_quick
+    if _rdtsc_quick is None:
+        rdtsc()
+        _rdtsc_quick = ctypes.PYFUNCTYPE(ctypes.c_uint64)(
+            ctypes.cast(_rdtsc_fn, ctypes.c_void_p).value)
+    return _rdtsc_quick
 
 
 def _paired(clk):
