@@ -60,6 +60,44 @@ def import_all():
         _all.append(True)
 
 
+# The standard modules sysgate imports inside functions (at their first
+# use), beside those every sysgate module imports at its top: kept in step
+# with the sources by tests/test_lazyreg.py. (matplotlib, for --plot, is
+# not sysgate's to promise.)
+LATE_STDLIB = ("argparse", "atexit", "ctypes", "fcntl", "hashlib", "importlib", "json",
+               "mmap", "os", "pkgutil", "posixpath", "re", "resource", "shutil", "signal", "socket",
+               "struct",
+               "tempfile", "time", "traceback", "types", "xml.sax.saxutils", "zlib")
+_everything = []
+
+
+def import_everything():
+    """Every module sysgate may import later, imported now: before the host
+    process takes another identity (kernel.cred), after which sysgate's own
+    files and the Python it runs on may be out of its reach (a root's
+    /root/.pyenv, mode 0700: a guest that dropped root would otherwise die
+    of sysgate's ModuleNotFoundError at the next first use of a handler).
+    About 0.1 s, once per process tree."""
+    if _everything:
+        return
+    import importlib
+    import pkgutil
+    import_all()
+    top = sys.modules[__name__.split(".")[0]]
+    for info in pkgutil.walk_packages(top.__path__, top.__name__ + "."):
+        if not info.name.endswith("__main__"):
+            try:
+                importlib.import_module(info.name)
+            except ImportError:
+                pass        # a part that needs what this host lacks
+    for name in LATE_STDLIB:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    _everything.append(True)
+
+
 def _cache_path():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     tag = 0x811C9DC5      # FNV-1a of the checkout and the Python (zlib's import costs more)
