@@ -7,7 +7,8 @@ so Linux's permission rules, saved ids, fsuid and the capability effects of
 an id change are exactly Linux's, and every later file access and signal is
 checked against the new identity. A guest that drops root cannot regain it,
 and neither can sysgate on its behalf: so before the first change every
-module sysgate may still need is imported (kernel.lazyreg.import_everything).
+module sysgate may still need is imported (registry.before_identity_change:
+kernel.lazyreg.import_everything).
 
 The i386 ABI's old calls take 16-bit ids ((u16)-1 meaning "unchanged"), as
 Linux's kernel/uid16.c converts them.
@@ -17,7 +18,7 @@ import ctypes
 from ..abi.structs import read_array, read_struct, write_field
 from .errors import KernelError, E
 from .hostlibc import host_syscall, libc
-from .lazyreg import import_everything
+from . import registry
 from .registry import syscall
 from .tables.unistd import NR_X86_64
 
@@ -37,9 +38,15 @@ def _id16(v):
     return 0xFFFFFFFF if v == 0xFFFF else v
 
 
+def _settle():
+    hook = registry.before_identity_change
+    if hook is not None:
+        hook()
+
+
 def _set(nr, ids, id16):
     """The host call nr (its name) with the guest's ids."""
-    import_everything()
+    _settle()
     host_syscall(HOST[nr], *(_u32(_id16(i) if id16 else i) for i in ids))
     return 0
 
@@ -78,7 +85,7 @@ def sys_setresuid(t, r, e, s, nr, id16=False):
 @syscall("setfsgid i386:setfsgid32", "uint", nr="setfsgid")
 @syscall("i386:setfsgid", "uint", nr="setfsgid", id16=True, note=_ID16)
 def sys_setfsuid(t, uid, nr, id16=False):
-    import_everything()
+    _settle()
     if not id16:
         return libc.syscall(ctypes.c_long(HOST[nr]), _u32(uid))
     old = libc.syscall(ctypes.c_long(HOST[nr]), _u32(_id16(uid)))
@@ -92,7 +99,7 @@ def _setgroups(t, size, ptr, width):
     if width == 2:
         ids = [_id16(i) for i in ids]
     arr = (ctypes.c_uint32 * max(size, 1))(*ids)
-    import_everything()
+    _settle()
     host_syscall(HOST["setgroups"], ctypes.c_long(size), arr)
     return 0
 
@@ -157,6 +164,6 @@ def sys_capset(t, hdr, data):
         raise KernelError(E.EPERM)
     raw = t.mm.read(data, 12 * words).ljust(24, b"\0")
     h = (ctypes.c_uint32 * 2)(CAP_V3, 0)
-    import_everything()
+    _settle()
     host_syscall(HOST["capset"], h, ctypes.create_string_buffer(raw, 24))
     return 0

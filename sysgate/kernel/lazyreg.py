@@ -26,6 +26,7 @@ _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # .../sys
 
 def register_handlers():
     """Every system call registered, or standing in (see above)."""
+    registry.before_identity_change = import_everything
     index = _read_index()
     if index is not None:
         for abi, name, module, label, kinds in index:
@@ -73,7 +74,8 @@ _everything = []
 
 def import_everything():
     """Every module sysgate may import later, imported now: before the host
-    process takes another identity (kernel.cred), after which sysgate's own
+    process takes another identity (kernel.cred, through
+    registry.before_identity_change), after which sysgate's own
     files and the Python it runs on may be out of its reach (a root's
     /root/.pyenv, mode 0700: a guest that dropped root would otherwise die
     of sysgate's ModuleNotFoundError at the next first use of a handler).

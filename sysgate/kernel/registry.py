@@ -62,6 +62,10 @@ class Syscall:
 
 
 # (abi, name) -> Syscall; abi None: both ABIs, unless one has its own.
+# What must happen before the host process takes another identity
+# (kernel.cred): kernel.lazyreg sets it to import_everything.
+before_identity_change = None
+
 HANDLERS = {}
 
 
