@@ -3,9 +3,10 @@
 Each guest process is a host process running its own sysgate, so one cannot
 ask another's model. Each publishes its guest's view (name, command line,
 program, ids, sizes) in a spool directory of the session when it starts a
-program (exec) and when it is forked (the parent's fork returns once the
-child has published: on Linux the pid is in /proc from that moment on, and
-LTP's TST_PROCESS_STATE_WAIT reads it then); a reader takes the entry of a pid
+program (exec); a forked child's entry is its parent's, written by the
+parent before its fork returns (on Linux the pid is in /proc from that
+moment on, and LTP's TST_PROCESS_STATE_WAIT reads it then), so the child
+writes nothing until its exec; a reader takes the entry of a pid
 that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
@@ -16,7 +17,7 @@ import os
 from .. import procstate
 
 _registered = set()
-_fork_pipe = []         # [read end, write end] across one host fork
+_last = []              # [spool directory, the entry last published here]
 
 
 def _dir(session):
@@ -78,7 +79,7 @@ def _start_time(pid):
 
 
 def publish(machine):
-    """Write this process's guest view (at exec and after fork)."""
+    """Write this process's guest view (at exec)."""
     t = machine.task
     if t is None or t.mm is None:
         return
@@ -94,63 +95,50 @@ def publish(machine):
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
                 "exe": t.exe_path, "uid": os.geteuid(), "gid": os.getegid(),
                 "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
-        tmp = os.path.join(d, f".{pid}")
-        with open(tmp, "w") as f:
-            json.dump(info, f)
-        os.replace(tmp, os.path.join(d, str(pid)))
+        _write(d, pid, info)
     except OSError:
         return
+    _last[:] = [d, info]
     procstate.publish(os.path.join(d, f"{pid}.state"))
     if machine.session == os.getpid() and d not in _registered:
         _registered.add(d)
         atexit.register(_remove, d)
     if "fork" not in _registered:
         _registered.add("fork")
-        os.register_at_fork(before=_before_fork, after_in_parent=_wait_for_child,
-                            after_in_child=lambda: _publish_child(machine))
+        os.register_at_fork(after_in_child=_forked)
 
 
-# Guest forks are serialized (one guest thread runs the kernel at a time),
-# so one pipe at a time: the child closes its write end once its entry is
-# written (or by dying), which is what the parent waits for.
-def _before_fork():
-    _close_fork_pipe()
-    try:
-        _fork_pipe.extend(os.pipe2(os.O_CLOEXEC))
-    except OSError:
-        pass
+def _write(d, pid, info):
+    tmp = os.path.join(d, f".{pid}")
+    with open(tmp, "w") as f:
+        json.dump(info, f)
+    os.replace(tmp, os.path.join(d, str(pid)))
 
 
-def _wait_for_child():
-    if len(_fork_pipe) != 2:
+def publish_child(t, pid):
+    """In the parent, as its fork returns: the entry of child pid, which is
+    this process's own (its program, its sizes as last published; t, the
+    forking thread's name) under the child's pid, and its state byte (R). The child writes nothing of
+    its own before its exec: the host work of a fork+exec is the exec's."""
+    if not _last:
         return
-    r, w = _fork_pipe
-    os.close(w)
-    _fork_pipe[1] = -1
+    d, info = _last
+    from .procinfo import _comm
     try:
-        while os.read(r, 1):
-            pass
+        info = dict(info, pid=pid, comm=_comm(t), uid=os.geteuid(), gid=os.getegid(),
+                    start=_start_time(pid))
+        _write(d, pid, info)
     except OSError:
-        pass
-    _close_fork_pipe()
+        return
+    procstate.create(os.path.join(d, f"{pid}.state"))
 
 
-def _publish_child(machine):
-    procstate.publish(None)         # the parent's byte is not this process's
-    try:
-        publish(machine)
-    finally:
-        _close_fork_pipe()
-
-
-def _close_fork_pipe():
-    for fd in _fork_pipe:
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    _fork_pipe.clear()
+def _forked():
+    """In a forked child: the parent's byte is not this process's; its own
+    (which the parent made) is taken when first written (procstate)."""
+    procstate.publish(None)
+    if _last:
+        procstate.adopt(os.path.join(_last[0], f"{os.getpid()}.state"))
 
 
 def guest_pids(t):
