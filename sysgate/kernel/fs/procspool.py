@@ -72,8 +72,12 @@ def _ours(d):
 
 def _start_time(pid):
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            raw = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return raw.rsplit(b")", 1)[1].split()[19].decode()
     except (OSError, IndexError):
         return None
 
@@ -86,10 +90,11 @@ def publish(machine):
     from .procinfo import _comm, _mem_summary
     d = _dir(machine.session)
     try:
-        os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        if not _ours(d):
-            return
+        if not _last or _last[0] != d:     # made and checked here or by the parent
+            os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            if not _ours(d):
+                return
         m = _mem_summary(t)
         pid = os.getpid()
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
@@ -110,8 +115,11 @@ def publish(machine):
 
 def _write(d, pid, info):
     tmp = os.path.join(d, f".{pid}")
-    with open(tmp, "w") as f:
-        json.dump(info, f)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, json.dumps(info).encode())
+    finally:
+        os.close(fd)
     os.replace(tmp, os.path.join(d, str(pid)))
 
 
