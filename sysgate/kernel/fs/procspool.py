@@ -17,7 +17,7 @@ import os
 from .. import procstate
 
 _registered = set()
-_last = []              # [spool directory, the entry last published here]
+_last = []              # [spool directory, what a child's entry shares with this one's]
 
 
 def _dir(session):
@@ -100,10 +100,10 @@ def publish(machine):
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
                 "exe": t.exe_path, "uid": os.geteuid(), "gid": os.getegid(),
                 "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
-        _write(d, pid, info)
+        _write(d, pid, json.dumps(info))
     except OSError:
         return
-    _last[:] = [d, info]
+    _last[:] = [d, _inherited(info)]
     procstate.publish(os.path.join(d, f"{pid}.state"))
     if machine.session == os.getpid() and d not in _registered:
         _registered.add(d)
@@ -113,29 +113,38 @@ def publish(machine):
         os.register_at_fork(after_in_child=_forked)
 
 
-def _write(d, pid, info):
+def _write(d, pid, text):
     tmp = os.path.join(d, f".{pid}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
-        os.write(fd, json.dumps(info).encode())
+        os.write(fd, text.encode())
     finally:
         os.close(fd)
     os.replace(tmp, os.path.join(d, str(pid)))
 
 
+_PER_PROCESS = ("pid", "comm", "uid", "gid", "start")
+
+
+def _inherited(info):
+    """The JSON of what a forked child's entry shares with its parent's."""
+    return json.dumps({k: v for k, v in info.items() if k not in _PER_PROCESS})[1:-1]
+
+
 def publish_child(t, pid):
     """In the parent, as its fork returns: the entry of child pid, which is
     this process's own (its program, its sizes as last published; t, the
-    forking thread's name) under the child's pid, and its state byte (R). The child writes nothing of
-    its own before its exec: the host work of a fork+exec is the exec's."""
+    forking thread's name) under the child's pid, and its state byte (R).
+    The child writes nothing of its own before its exec: the host work of
+    a fork+exec is the exec's."""
     if not _last:
         return
-    d, info = _last
+    d, shared = _last
     from .procinfo import _comm
+    own = json.dumps({"pid": pid, "comm": _comm(t), "uid": os.geteuid(), "gid": os.getegid(),
+                      "start": _start_time(pid)})
     try:
-        info = dict(info, pid=pid, comm=_comm(t), uid=os.geteuid(), gid=os.getegid(),
-                    start=_start_time(pid))
-        _write(d, pid, info)
+        _write(d, pid, own[:-1] + ", " + shared + "}")
     except OSError:
         return
     procstate.create(os.path.join(d, f"{pid}.state"))
