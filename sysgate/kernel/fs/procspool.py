@@ -136,18 +136,30 @@ def publish_child(t, pid):
     this process's own (its program, its sizes as last published; t, the
     forking thread's name) under the child's pid, and its state byte (R).
     The child writes nothing of its own before its exec: the host work of
-    a fork+exec is the exec's."""
+    a fork+exec is the exec's. Kept short: every page the parent touches
+    while its child lives is a copy-on-write fault."""
     if not _last:
         return
     d, shared = _last
-    from .procinfo import _comm
-    own = json.dumps({"pid": pid, "comm": _comm(t), "uid": os.geteuid(), "gid": os.getegid(),
-                      "start": _start_time(pid)})
+    comm = getattr(t, "comm", None)
+    if comm != _comm_json[0]:
+        from .procinfo import _comm
+        _comm_json[:] = [comm, json.dumps(_comm(t))]
+    text = '{"pid": %d, "comm": %s, "uid": %d, "gid": %d, "start": %s, %s}' % (
+        pid, _comm_json[1], os.geteuid(), os.getegid(), _start_json(pid), shared)
     try:
-        _write(d, pid, own[:-1] + ", " + shared + "}")
+        _write(d, pid, text)
     except OSError:
         return
     procstate.create(os.path.join(d, f"{pid}.state"))
+
+
+_comm_json = [None, None]      # a task's comm, and as JSON
+
+
+def _start_json(pid):
+    start = _start_time(pid)
+    return "null" if start is None else '"%s"' % start
 
 
 def _forked():
