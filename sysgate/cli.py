@@ -2,7 +2,6 @@
 import errno
 import gc
 import os
-import re
 import sys
 
 from .kernel.signal import NAMES as SIGNAL_NAMES
@@ -12,6 +11,7 @@ HELD_GC = False     # __main__ disabled the collector for the start-up (see _set
 
 
 def _size_or_none(text):
+    import re   # only for --mem and the like: re and enum cost a plain start 2-3 ms
     m = re.fullmatch(r"(\d+)([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
     n = int(m.group(1)) << 10 * " KMGT".index(m.group(2).upper() or " ") if m else 0
     return n if n > 0 else None

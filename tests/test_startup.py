@@ -217,11 +217,11 @@ print(json.dumps([scratch, sorted([list(k) + list(v) for k, v in got.items()]),
         assert got == asked
         return scratch
     assert start() is True
-    files = glob.glob(str(cache / "sysgate" / "cpuid-*.json"))
+    files = glob.glob(str(cache / "sysgate" / "cpuid-*.txt"))
     assert len(files) == 1
     assert start() is False
-    for junk in ('[[0, 0, 1, 2, 3, -1]]', '[[0, 0, 1, 2, 3, 4294967296]]', '[[0, 0, "x", 2, 3, 4]]',
-                 '{"a": 1}', 'garbage', '[' * 100000, '[' * 50000):
+    for junk in ('0 0 1 2 3 -1\n', '0 0 1 2 3 100000000\n', '0 0 x 2 3 4\n', '0 0 1 2 3\n',
+                 '0 0 1 2 3 4 5\n', '\n', 'garbage\n', '0 ' * 100000 + '\n', '\0\xff\n'):
         with open(files[0], "w") as f:
             f.write(junk)
         assert start() is True, junk
@@ -290,12 +290,12 @@ def test_the_cache_keeps_the_newest_indexes_only(tmp_path):
         old = d / f"handlers-old{i:02d}"
         old.write_text("[]")
         os.utime(old, (1_000_000 + i, 1_000_000 + i))
-    (d / "cpuid-kept.json").write_text("{}")
+    (d / "cpuid-kept.txt").write_text("{}")
     assert _standing_in(cache) == 0          # no index of its own yet: written now
     left = sorted(p.name for p in d.iterdir())
     handlers = [n for n in left if n.startswith("handlers-")]
     assert len(handlers) == 8, left
-    assert "cpuid-kept.json" in left
+    assert "cpuid-kept.txt" in left
     # The newest old ones stay with this start's own.
     assert [n for n in handlers if n.startswith("handlers-old")] == \
         [f"handlers-old{i:02d}" for i in range(5, 12)], left

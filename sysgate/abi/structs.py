@@ -2,7 +2,6 @@
 ABI, and the typed user-memory accessors that read and write them: a
 handler names the structure and gets its fields, never packing bytes or
 checking protections itself. Every access faults cleanly (EFAULT)."""
-import re
 import struct
 
 from ..kernel.errors import KernelError, E
@@ -22,13 +21,26 @@ class Layout:
         self.cut = struct.Struct("<" + fmt.upper().replace("X", "x"))
         # Where each field sits, for a call that writes back one of them.
         self.offset, masks, at, names = {}, [], 0, iter(self.fields)
-        for code in re.findall(r"\d*[a-zA-Z]", fmt):
+        for code in _codes(fmt):
             n = struct.calcsize("<" + code)
             if not code.endswith("x"):
                 self.offset[next(names)] = at
                 masks.append((1 << 8 * n) - 1)
             at += n
         self.masks = tuple(masks)
+
+
+def _codes(fmt):
+    """A struct format's items, each with its count ("4x", "q"): re's
+    findall of \\d*[a-zA-Z], without importing re at every start."""
+    count = ""
+    for ch in fmt:
+        if "0" <= ch <= "9":
+            count += ch
+        else:
+            if ch.isalpha():
+                yield count + ch
+            count = ""
 
 
 def _abi(word, long, ptr):

@@ -9,6 +9,12 @@ answer what that loader asks (a path joined, its parent, a function's
 file, a package's directory), so it loads the very file it would have
 found; they are gone from sys.modules once Unicorn is in. If the loader
 asks anything else of them, Unicorn is imported again as it is.
+
+typing (about 2.5 ms, imported by nothing else of a run) is stood in for
+the same way: the binding uses it for annotations, which it does not
+evaluate, and for Generic and TypeVar in its class statements, whose
+subscripts the stand-ins answer with the class itself. The x86 register
+classes (arch/intel.py, imported at the first Uc) are imported with it.
 """
 import os
 import sys
@@ -33,10 +39,30 @@ def _package_dir(name):
     return _Path(os.path.dirname(sys.modules[name].__file__))
 
 
+class _Generic:
+    __slots__ = ()
+
+    def __class_getitem__(cls, item):
+        return cls
+
+
+class _Annotation:
+    """Tuple[int, int], Callable[..., None] and the like, never evaluated."""
+
+    def __getitem__(self, item):
+        return self
+
+
+_ANY = _Annotation()
+_TYPING = dict(TYPE_CHECKING=False, Generic=_Generic, TypeVar=lambda *a, **k: _ANY,
+               **{n: _ANY for n in ("Any", "Callable", "Dict", "Iterable", "Iterator",
+                                    "Optional", "Sequence", "Tuple", "Type", "Union")})
+
 _STAND_INS = {
     "pathlib": dict(Path=_Path, PurePath=_Path),
     "inspect": dict(getfile=lambda fn: fn.__code__.co_filename),
     "importlib.resources": dict(files=_package_dir),
+    "typing": _TYPING,
 }
 
 
@@ -50,6 +76,7 @@ def import_unicorn():
             placed[name] = sys.modules[name] = types.SimpleNamespace(__name__=name, **attrs)
     try:
         import unicorn  # noqa: F401
+        import unicorn.unicorn_py3.arch.intel  # noqa: F401
     except Exception:
         _take_back(placed)
         placed = {}

@@ -13,11 +13,10 @@ index unreadable: everything is imported again, as before, and the index
 written anew. A call the index names but its module no longer registers
 imports every handler module, and is ENOSYS only if it is still missing.
 """
-import json
 import os
 import sys
-import zlib
 
+from .. import jsonio
 from . import registry, sigpending
 from .errors import KernelError, E
 
@@ -63,7 +62,9 @@ def import_all():
 
 def _cache_path():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    tag = zlib.crc32(f"{_PKG}\0{sys.version}".encode())
+    tag = 0x811C9DC5      # FNV-1a of the checkout and the Python (zlib's import costs more)
+    for b in f"{_PKG}\0{sys.version}".encode():
+        tag = (tag ^ b) * 0x01000193 & 0xFFFFFFFF
     return os.path.join(base, "sysgate", f"handlers-{tag:08x}")
 
 
@@ -83,7 +84,7 @@ def _read_index():
             # JSON, not marshal: the file is the user's, and a confined
             # guest whose root holds it can write it; JSON builds no objects
             # but strings, numbers and lists.
-            fmt, files, raw = json.loads(f.read())
+            fmt, files, raw = jsonio.loads(f.read())
         if fmt != _FORMAT:
             return None
         for path, mtime, size in files:
@@ -116,7 +117,7 @@ def _write_index():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}"
         with open(tmp, "w") as f:
-            json.dump((_FORMAT, files, index), f)
+            f.write(jsonio.dumps((_FORMAT, files, index)))
         os.replace(tmp, path)
     except OSError:
         return

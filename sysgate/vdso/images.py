@@ -13,7 +13,6 @@ __kernel_vsyscall alternative slot, the gate sequences, int80_landing_pad).
 Symbols come from the image's own dynamic symbol table, read the way a libc
 reads it, and must agree with the metadata.
 """
-import json
 import os
 from functools import lru_cache
 
@@ -22,6 +21,7 @@ try:    # the builtin module: hashlib loads OpenSSL, some milliseconds of every 
 except ImportError:
     from hashlib import sha256
 
+from .. import jsonio
 from . import elfread
 from .vvar import OFFSET as VVAR_OFFSET, SIZE as PAGE_SIZE
 
@@ -112,7 +112,7 @@ def read_image(so_path, json_path):
     with open(so_path, "rb") as f:
         data = f.read()
     with open(json_path) as f:
-        meta = json.load(f)
+        meta = jsonio.loads(f.read())
     if sha256(data).hexdigest() != meta["sha256"]:
         raise ValueError(f"{so_path} does not match {json_path}")
     elf = elfread.Elf(data)

@@ -15,7 +15,6 @@ thread-self, and the magic exe/cwd/root/fd/N), the guest's memory (mem,
 procmem.py), host passthrough files and directories, and refusals."""
 import os
 import stat
-import zlib
 
 from ...abi.consts import (O_ACCMODE, O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS,
                            RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
@@ -320,6 +319,8 @@ def _host_listing(rel):
 
 
 def ino(path):
+    """A /proc entry's inode number: stable across runs, never 0."""
+    import zlib     # only when /proc is listed or stat'ed: not at every start
     return zlib.crc32(path.encode(errors="surrogateescape")) | 1
 
 

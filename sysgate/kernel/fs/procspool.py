@@ -11,9 +11,9 @@ that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
 import atexit
-import json
 import os
 
+from ... import jsonio
 from .. import procstate
 
 _registered = set()
@@ -100,7 +100,7 @@ def publish(machine):
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
                 "exe": t.exe_path, "uid": os.geteuid(), "gid": os.getegid(),
                 "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
-        _write(d, pid, json.dumps(info))
+        _write(d, pid, jsonio.dumps(info))
     except OSError:
         return
     _last[:] = [d, _inherited(info)]
@@ -128,7 +128,7 @@ _PER_PROCESS = ("pid", "comm", "uid", "gid", "start")
 
 def _inherited(info):
     """The JSON of what a forked child's entry shares with its parent's."""
-    return json.dumps({k: v for k, v in info.items() if k not in _PER_PROCESS})[1:-1]
+    return jsonio.dumps({k: v for k, v in info.items() if k not in _PER_PROCESS})[1:-1]
 
 
 def publish_child(t, pid):
@@ -144,7 +144,7 @@ def publish_child(t, pid):
     comm = getattr(t, "comm", None)
     if comm != _comm_json[0]:
         from .procinfo import _comm
-        _comm_json[:] = [comm, json.dumps(_comm(t))]
+        _comm_json[:] = [comm, jsonio.dumps(_comm(t))]
     text = '{"pid": %d, "comm": %s, "uid": %d, "gid": %d, "start": %s, %s}' % (
         pid, _comm_json[1], os.geteuid(), os.getegid(), _start_json(pid), shared)
     try:
@@ -184,7 +184,7 @@ def lookup(t, pid):
         return None
     try:
         with open(os.path.join(d, str(pid))) as f:
-            info = json.load(f)
+            info = jsonio.loads(f.read())
     except (OSError, ValueError):
         return None
     if info.get("start") != _start_time(pid):
