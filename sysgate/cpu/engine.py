@@ -44,6 +44,13 @@ _UC_ERR_TO_KIND = {
 }
 
 
+# What execve leaves in the registers besides RIP, RSP and the segments:
+# every general register zero, the FPU in its init state (see boot).
+_BOOT_REGS = [(REG[r], 0) for r in
+              "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split()] + \
+    [(X.UC_X86_REG_FPCW, 0x37F), (X.UC_X86_REG_MXCSR, 0x1F80), (X.UC_X86_REG_FPTAG, 0xFFFF)]
+
+
 class GuestFault(Exception):
     """User code faulted: kind is read, write or exec (a page fault at addr;
     mapped tells a protection fault from a missing page), or ill (an invalid
@@ -226,14 +233,11 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # own descriptor reads when user code loads a segment are let
         # through by _on_bad_mem.
         self._protect(KBASE, KSIZE, UC.UC_PROT_NONE)
-        self.uc.reg_write_batch([(REG[r], 0) for r in (
-            "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
         # Linux starts a program with the FPU in its init state: x87 extended
         # precision with all exceptions masked, SSE exceptions masked. Unicorn
         # resets both control words to 0 (single precision, all unmasked),
         # which changes long double results.
-        self.uc.reg_write_batch([(X.UC_X86_REG_FPCW, 0x37F), (X.UC_X86_REG_MXCSR, 0x1F80),
-                                 (X.UC_X86_REG_FPTAG, 0xFFFF)])
+        self.reg_write_batch(_BOOT_REGS)
 
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS
