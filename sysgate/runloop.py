@@ -126,7 +126,7 @@ def run_thread(machine, t):
         try:
             armed = timers.deadline is not None
             if armed and not cpu.exact:
-                cpu.exact_stops()       # a timer kept across execve
+                cpu.survivable_stops()      # a timer kept across execve
             machine.hostsig.deadlines.watch(timers.deadline)
             if machine.debug is not None:     # gdb stub: report a stop, arm a step
                 pc = machine.debug.before_run(pc)

@@ -286,7 +286,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         exact through _install_preempt.)"""
         self._last_bad = self._watch_trap = self._refused = None
         debugged = self.gate is not None and self.gate.machine.debug is not None
-        if self.want_exact or (self._preempt_hook is None and debugged):
+        if self.want_exact or (self._preempt_hook is None and (
+                debugged or (count > 0 and self.survivable))):
             self.exact_stops()      # a debugger's interrupt must be exact too
         step, self._count = self._count, 0      # a gdb single step (see step_next)
         if step:

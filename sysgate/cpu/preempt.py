@@ -21,10 +21,9 @@ _STUB_PAGE = []
 
 
 # The system calls after which a process may be stopped from another thread
-# and go on (a handler to run, a timer's signal, a tracer's stop) make its
-# stops exact (Engine.exact_stops); a sigaction only when it sets an action
-# (a query does not). Until then a stop from outside either kills the
-# process or waits for its next system call (Engine.stop_async).
+# and go on (a handler to run, a timer's signal, a tracer's stop): after
+# them its stops must be exact (Engine.survivable_stops); a sigaction only
+# when it sets an action (a query does not).
 def _numbers(table, names):
     return frozenset(table[n] for n in names if n in table)
 
@@ -69,12 +68,15 @@ class Preemption:
 
     def _install_preempt(self):
         """The flag another host thread sets to stop user code exactly. The
-        block hook that reads it is added by exact_stops, only once a stop
-        may come that the process survives: it runs at the start of every
-        block and costs compute-bound code about a fifth of its speed."""
+        block hook that reads it is added by exact_stops, only when a stop
+        may come that the process survives and uc_emu_stop would not land
+        exactly (see survivable_stops): it runs at the start of every block
+        and costs compute-bound code about a sixth of its speed, and adding
+        it discards every block translated before."""
         self.preempt = PreemptFlag(0, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
         self._preempt_hook = None
         self.want_exact = False     # asked from another thread: added at the next safe point
+        self.survivable = False     # a stop may come that the process goes on after
 
     def exact_stops(self):
         """From now on a stop asked from another thread is exact: a block
@@ -107,11 +109,13 @@ class Preemption:
         process goes on afterwards), "now" (it will not: a fatal signal, so
         where the stop lands does not matter) or "none" (nothing to do in
         user code: a blocked or ignored signal). Without the block hook a
-        stop is exact only while Unicorn checks for it at blocks' starts
-        alone (Engine.exit_checks off); the hook is asked for either way,
-        added at the next system call (a safe point), and the caller's
-        repeated request (the signal helper repeats it until the run loop
-        takes its queue) is then exact."""
+        stop is exact while Unicorn checks for it at blocks' starts alone
+        (Engine.exit_checks off, the rule); one that lands just as
+        emulation restarts is forgotten, and the caller repeats it (the
+        signal helper until the run loop takes its queue, a timer's watch
+        until its deadline is planned again). With the per-access check on
+        (a debugger, counted runs) the stop waits for the block hook, asked
+        for here and added at the next system call (a safe point)."""
         self.async_stops += 1
         if self._preempt_hook is not None:
             self.preempt.flag = 1
@@ -119,20 +123,29 @@ class Preemption:
             self.uc.emu_stop()
         elif how == "exact":
             if not self._checks:
-                # Without the per-access exit check (cpu.ucfields) Unicorn
-                # sees the stop only at a block's start: exact already. One
-                # that lands just before emu_start is forgotten by it; the
-                # hook asked for here catches the caller's next request.
                 self.uc.emu_stop()
-            self.want_exact = True
+            else:
+                self.want_exact = True
 
     def _after_call(self):
         """After a system call in a process whose stops are not exact yet:
         from now on may a stop come that it survives (a handler, a timer, a
-        stop requested)? Then add the block hook, while the CPU is in a
+        stop requested)? Then see survivable_stops, while the CPU is in a
         hook (a safe point)."""
         regs = self.gate.current
-        if self.want_exact or (regs is not None and regs.orig_ax in _SURVIVED_STOPS[regs.abi]
-                               and not (regs.orig_ax in _SIGACTIONS and regs.args
-                                        and not regs.args[1])):
+        if self.want_exact:
+            self.exact_stops()
+        elif regs is not None and regs.orig_ax in _SURVIVED_STOPS[regs.abi] \
+                and not (regs.orig_ax in _SIGACTIONS and regs.args and not regs.args[1]):
+            self.survivable_stops()
+
+    def survivable_stops(self):
+        """A stop from another host thread may come now that the process
+        goes on after (a handler set, a timer armed, a tracer): it must land
+        between instructions. uc_emu_stop does while Unicorn checks for
+        stops at blocks' starts alone (cpu.ucfields), so the block hook is
+        added only while the per-access check is on (a debugger, counted
+        runs; Engine.run adds it when a run turns the check on later)."""
+        self.survivable = True
+        if self._checks:
             self.exact_stops()
