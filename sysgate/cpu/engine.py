@@ -18,7 +18,7 @@ from .cpuid import native_cpuid_table
 from .debugging import Debugging
 from .gdt import (ADDR_BITS, EFER_SCE, GDT_ADDR, GDT_ENTRIES, KBASE, KEND, KERNEL_HALF_TAG,
                   KSIZE, KSTACK_TOP, LDT_ADDR, LDT_SIZE, MSR_EFER, NEVER, STUB_ADDR, TRAP_BASE,
-                  TRAP_PAGES, USER32_CS, USER_CS, USER_DS, VSYSCALL_PAGE, _BOOT_STUB_INSNS,
+                  TRAP_PAGES, USER32_CS, USER_CS, USER_DS, VSYSCALL_PAGE,
                   _boot_gdt, _boot_stub, Descriptors)
 from .insnfaults import _REWIND_REGS, InsnFaults
 from .preempt import _SURVIVED_ANY, Preemption
@@ -87,7 +87,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # Only the check at each block's start (see cpu.ucfields); found
         # once the engine is initialised, which the first mapping does.
         self._no_exit, self._invalid_addr = engine_fields(uc) or (None, None)
-        self._checks = True         # boot's counted run needs them
+        self._checks = True
+        self.exit_checks(False)     # now, while nothing is translated
         self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
@@ -206,14 +207,16 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
-        self.exit_checks(True)      # the stub's run is counted
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         user_cs = USER32_CS if compat else USER_CS
         stopped = False
         while True:
             self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
             try:
-                self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+                # Up to the entry point, not counted: a count is a code hook
+                # on every instruction, whose removal flushes what was
+                # translated (twice an exec, with the exit checks it needs).
+                self.uc.emu_start(STUB_ADDR, entry)
             except UcError as e:
                 # The stub has entered user mode; its engine looked ahead at an
                 # entry point it cannot fetch. That fault is the program's first
@@ -226,6 +229,9 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
             # execve) cut the stub short, still on the kernel stack: run it
             # again, and let that stop land on the program's first block.
             stopped = True
+        # The block at the entry point was translated as the run's end:
+        # the program's own is translated when it runs.
+        self.uc.ctl_remove_cache(entry, entry + 1)
         if stopped:
             self.stop_async()
         # Without paging there is no user/supervisor bit: the kernel page is
