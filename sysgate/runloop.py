@@ -168,6 +168,10 @@ def run_thread(machine, t):
                 machine.gate.repair_async_stop()
             t.timekeeper.refresh()
             gate = machine.gate
+            # A timer armed during this run counts too: its deadline may be
+            # what stopped the CPU (a 1 ms itimer fired 5 ms late, at the
+            # deadline watch's retry).
+            armed = armed or timers.deadline is not None
             if (armed or machine.hostsig.pending or t.pending) and gate.fault is None \
                     and t.exit_status is None and proc.group_exit is None:
                 irqentry_exit_to_user_mode(machine.task)

@@ -25,6 +25,7 @@ from .preempt import _SURVIVED_ANY, Preemption
 from .protections import _NO_REGION, GuestMemory, Protections
 from .qemuenv import QemuState
 from .regbatch import REG, RegBatch
+from . import tbstart
 from .ucfields import engine_fields
 from .ucraw import (_HOOK_CPUID_CB, _HOOK_INSN_CB, _HOOK_INTR_CB, _HOOK_TLB_FILL_CB,
                     _uc_hook_add)
@@ -87,6 +88,7 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # Only the check at each block's start (see cpu.ucfields); found
         # once the engine is initialised, which the first mapping does.
         self._no_exit, self._invalid_addr = engine_fields(uc) or (None, None)
+        tbstart.install(uc)         # each block's exit check inline (once per host process)
         self._checks = True
         self.exit_checks(False)     # now, while nothing is translated
         self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused

@@ -63,8 +63,17 @@ class Preemption:
         """The process has threads: system calls are deferred (see defer),
         and other threads' stops (slices) must be exact."""
         self.defer = True
-        self.exact_stops()
+        self.survivable_stops()
         return self.preempt
+
+    def end_slice(self):
+        """From the slice helper (kernel.cpulock): stop user code at its
+        next block. The helper repeats it while the slice is over, so one
+        that lands as emulation restarts is not lost for long."""
+        if self._preempt_hook is not None:
+            self.preempt.flag = 1
+        elif not self._checks:
+            self.uc.emu_stop()
 
     def _install_preempt(self):
         """The flag another host thread sets to stop user code exactly. The

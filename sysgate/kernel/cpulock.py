@@ -9,8 +9,8 @@ context into the engine (machine.switch_to).
 
 Slices: without --seed, a helper asks user code that has held the CPU for
 SLICE_SECONDS, while another thread waits for it, to stop at its next block
-(cpu.engine's preempt flag: a uc_emu_stop from another host thread is not
-exact in Unicorn and is never used). With --seed the machine is
+(Engine.end_slice: uc_emu_stop, exact while Unicorn checks for stops at
+blocks' starts alone, else the preempt flag a block hook reads). With --seed the machine is
 deterministic: user code runs for a counted number of instructions, slice
 lengths and the next thread come from a seeded generator, among the threads
 that can run, and a wake-up makes its sleeper runnable at once, so host
@@ -374,9 +374,9 @@ class CpuLock:
                     hostcpu.check(len(self.proc.threads), owner.tid if owner else None)
             if (self.queue and self.in_user and self.owner is not None
                     and time.monotonic() - self.since >= SLICE_SECONDS):
-                flag = getattr(self.machine.cpu, "preempt", None)
-                if flag is not None:
-                    flag.flag = 1
+                end = getattr(self.machine.cpu, "end_slice", None)
+                if end is not None:
+                    end()
 
 
 class _Locked:
