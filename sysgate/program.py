@@ -84,34 +84,42 @@ def parse(buf, pread, path):
         raise LoadError(str(e)) from None
 
 
-# A CPU made before a fork, for an exec in the child (see prepare_exec).
+# A CPU and its gate made before a fork, for an exec in the child (see
+# prepare_exec): [(cpuid, Engine, Gate)].
 _spare = []
 
 
 def prepare_exec(machine):
-    """Before a fork: a fresh CPU and fresh system-call tables, made once
-    in this process and never used by it, so that each child inherits a
-    copy and its exec (a shell's fork+exec) takes them instead of making
-    its own: some 4 ms of every exec, once here. Every handler module is
-    imported first (lazyreg.import_all, which the fork would do anyway),
-    so the tables hold the handlers themselves, not their stand-ins."""
-    from .entry.common import Dispatcher
+    """Before a fork: a fresh CPU and its gate (with fresh system-call
+    tables), made once in this process and never used by it, so that each
+    child inherits a copy and its exec (a shell's fork+exec) takes them
+    instead of making its own: some 5 ms of every exec, once here. Every
+    handler module is imported first (lazyreg.import_all, which the fork
+    would do anyway), so the tables hold the handlers themselves, not
+    their stand-ins."""
     from .kernel.lazyreg import import_all
     import_all()
     cpuid = machine.model.make_cpuid()
     try:
         if not _spare or _spare[0][0] is not cpuid:
-            _spare[:] = [(cpuid, Engine(cpuid))]
+            _spare[:] = [(cpuid, Engine(cpuid), None)]
     except (UcError, MemoryError):
         _spare.clear()          # the exec will make its own (and answer ENOMEM there)
-    Dispatcher.prepare()
+    if _spare and _spare[0][2] is None:
+        # Its gate too (its tables' copy, the register file found in the
+        # new CPU): the exec gives it its task.
+        # (machine.cpu stays this process's: other host threads stop it)
+        from types import SimpleNamespace
+        gate = Gate(SimpleNamespace(cpu=_spare[0][1], model=machine.model, task=machine.task))
+        gate.machine = machine
+        _spare[0] = _spare[0][:2] + (gate,)
 
 
 def _new_engine(machine):
     cpuid = machine.model.make_cpuid()
     if _spare and _spare[0][0] is cpuid:
-        return _spare.pop()[1]
-    return Engine(cpuid)
+        return _spare.pop()[1:]
+    return Engine(cpuid), None
 
 
 def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
@@ -123,12 +131,15 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     task = machine.task
     trace = machine.gate.trace if machine.gate is not None else None
     layout = choose_layout(img.is64, img.pie, machine.rng)
-    machine.cpu = _new_engine(machine)
+    machine.cpu, gate = _new_engine(machine)
     mm = AddressSpace(machine.cpu, img.is64)
     mm.mmap_base = layout.mmap_base
     task.mm = mm
     task.set_abi(img.is64)
-    machine.gate = Gate(machine)
+    if gate is None:
+        gate = Gate(machine)
+    gate.task = task
+    machine.gate = gate
     machine.cpu.gate = machine.gate
     machine.thread = task.thread = Thread(machine.cpu, machine.gate)
     task.exe_path = exe_path

@@ -18,7 +18,7 @@ from .cpuid import native_cpuid_table
 from .debugging import Debugging
 from .gdt import (ADDR_BITS, EFER_SCE, GDT_ADDR, GDT_ENTRIES, KBASE, KEND, KERNEL_HALF_TAG,
                   KSIZE, KSTACK_TOP, LDT_ADDR, LDT_SIZE, MSR_EFER, NEVER, STUB_ADDR, TRAP_BASE,
-                  TRAP_PAGES, USER32_CS, USER_CS, USER_DS, VSYSCALL_PAGE, _BOOT_STUB_INSNS,
+                  TRAP_PAGES, USER32_CS, USER_CS, USER_DS, VSYSCALL_PAGE,
                   _boot_gdt, _boot_stub, Descriptors)
 from .insnfaults import _REWIND_REGS, InsnFaults
 from .preempt import _SURVIVED_ANY, Preemption
@@ -43,6 +43,13 @@ _UC_ERR_TO_KIND = {
     UC.UC_ERR_FETCH_UNMAPPED: "exec", UC.UC_ERR_READ_PROT: "read",
     UC.UC_ERR_WRITE_PROT: "write", UC.UC_ERR_FETCH_PROT: "exec",
 }
+
+
+# What execve leaves in the registers besides RIP, RSP and the segments:
+# every general register zero, the FPU in its init state (see boot).
+_BOOT_REGS = [(REG[r], 0) for r in
+              "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split()] + \
+    [(X.UC_X86_REG_FPCW, 0x37F), (X.UC_X86_REG_MXCSR, 0x1F80), (X.UC_X86_REG_FPTAG, 0xFFFF)]
 
 
 class GuestFault(Exception):
@@ -82,7 +89,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # once the engine is initialised, which the first mapping does.
         self._no_exit, self._invalid_addr = engine_fields(uc) or (None, None)
         ucpatch.install(uc)         # Unicorn patched in memory (once per host process)
-        self._checks = True         # boot's counted run needs them
+        self._checks = True
+        self.exit_checks(False)     # now, while nothing is translated
         self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
@@ -201,14 +209,16 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
     def boot(self, entry, sp, compat):
         """Enter user mode at entry with the given stack, as execve does."""
         self._protect(KBASE, KSIZE, UC.UC_PROT_ALL)
-        self.exit_checks(True)      # the stub's run is counted
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         user_cs = USER32_CS if compat else USER_CS
         stopped = False
         while True:
             self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
             try:
-                self.uc.emu_start(STUB_ADDR, 0, 0, _BOOT_STUB_INSNS)
+                # Up to the entry point, not counted: a count is a code hook
+                # on every instruction, whose removal flushes what was
+                # translated (twice an exec, with the exit checks it needs).
+                self.uc.emu_start(STUB_ADDR, entry)
             except UcError as e:
                 # The stub has entered user mode; its engine looked ahead at an
                 # entry point it cannot fetch. That fault is the program's first
@@ -221,6 +231,9 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
             # execve) cut the stub short, still on the kernel stack: run it
             # again, and let that stop land on the program's first block.
             stopped = True
+        # The block at the entry point was translated as the run's end:
+        # the program's own is translated when it runs.
+        self.uc.ctl_remove_cache(entry, entry + 1)
         if stopped:
             self.stop_async()
         # Without paging there is no user/supervisor bit: the kernel page is
@@ -228,14 +241,11 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # own descriptor reads when user code loads a segment are let
         # through by _on_bad_mem.
         self._protect(KBASE, KSIZE, UC.UC_PROT_NONE)
-        self.uc.reg_write_batch([(REG[r], 0) for r in (
-            "rax rbx rcx rdx rsi rdi rbp r8 r9 r10 r11 r12 r13 r14 r15".split())])
         # Linux starts a program with the FPU in its init state: x87 extended
         # precision with all exceptions masked, SSE exceptions masked. Unicorn
         # resets both control words to 0 (single precision, all unmasked),
         # which changes long double results.
-        self.uc.reg_write_batch([(X.UC_X86_REG_FPCW, 0x37F), (X.UC_X86_REG_MXCSR, 0x1F80),
-                                 (X.UC_X86_REG_FPTAG, 0xFFFF)])
+        self.reg_write_batch(_BOOT_REGS)
 
     def compat_mode(self):
         return self.uc.reg_read(X.UC_X86_REG_CS) == USER32_CS

@@ -1,9 +1,14 @@
 """The guest's timers as an interrupt: a host thread that stops user code
-when the next one is due (kernel.hostsig starts it with its own helper)."""
+when the next one is due (started with the first timer a process arms:
+most never arm one)."""
+import signal
 import threading
 import time
 
+from .helperthread import Helper
+
 RETRY_SECONDS = 0.005      # how soon a stop that may have been lost is repeated
+_starting = threading.Lock()
 
 
 class DeadlineWatch:
@@ -14,8 +19,10 @@ class DeadlineWatch:
     emulation is restarted). No hook runs in user code, which keeps its
     full speed while a timer is armed."""
 
-    def __init__(self, stop_cpu):
+    def __init__(self, stop_cpu, blocked=()):
         self.stop_cpu = stop_cpu
+        self.blocked = blocked     # host signals the thread keeps blocked (kernel.hostsig's)
+        self.wanted = False        # started: the thread comes with the first deadline
         self.deadline = None       # CLOCK_MONOTONIC ns, None: no timer armed
         self.cond = threading.Condition()
         self.thread = None
@@ -23,18 +30,27 @@ class DeadlineWatch:
 
     def start(self):
         self.closing = False
-        self.thread = threading.Thread(target=self._watch, name="sysgate-timers", daemon=True)
-        self.thread.start()
+        self.wanted = True
+
+    def _start_thread(self):
+        with _starting:         # two guest threads arming their first timers
+            if self.thread is not None:
+                return
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, self.blocked)
+            try:
+                self.thread = Helper(self._watch)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def after_fork(self):
         """The thread did not survive the fork, and its lock may have been
-        held by it."""
-        if self.thread is not None:
-            self.cond = threading.Condition()
-            self.deadline = None
-            self.start()
+        held by it; the child's comes with its first timer."""
+        self.thread = None
+        self.cond = threading.Condition()
+        self.deadline = None
 
     def close(self):
+        self.wanted = False
         if self.thread is None:
             return
         with self.cond:
@@ -47,6 +63,8 @@ class DeadlineWatch:
         """The guest's next timer is due at deadline (None: none is armed)."""
         if deadline == self.deadline:
             return
+        if self.thread is None and self.wanted and deadline is not None:
+            self._start_thread()
         with self.cond:
             self.deadline = deadline
             self.cond.notify()

@@ -11,9 +11,11 @@ root, the signal mask, pending signals, ignored signals, interval timers.
 """
 import os
 import stat
+import struct
 
 from ..abi.consts import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH
 from .errors import KernelError, E
+from .mm import PROT_READ
 from .registry import syscall
 from .fs import lookup
 from . import txtbusy
@@ -27,21 +29,65 @@ MAX_REWRITES = 5                # exec_binprm: #! scripts running #! scripts
 
 
 def _strings(t, ptr):
-    """A NULL-terminated array of string pointers (NULL: empty)."""
+    """A NULL-terminated array of string pointers (NULL: empty), as
+    copy_strings takes it: EFAULT where it or a string cannot be read,
+    E2BIG for a string of MAX_ARG_STRLEN or more or past ARG_MAX in all."""
     out, total = [], 0
     if not ptr:
         return out
+    mem = _Window(t.mm)
+    word = t.word
+    unpack = struct.Struct("<Q" if word == 8 else "<I").unpack
     while True:
-        p = t.read_word(ptr + len(out) * t.word)
+        p = unpack(mem.read(ptr + len(out) * word, word))[0]
         if not p:
             return out
-        s = t.mm.read_cstr(p, MAX_ARG_STRLEN)
-        if len(s) >= MAX_ARG_STRLEN:
-            raise KernelError(E.E2BIG)
-        total += len(s) + 1 + t.word
+        s = mem.cstr(p, MAX_ARG_STRLEN)
+        total += len(s) + 1 + word
         if total > ARG_MAX:
             raise KernelError(E.E2BIG)
         out.append(s)
+
+
+class _Window:
+    """The guest's memory as execve reads argv and envp: a window of up to
+    WINDOW bytes of one mapping at a time, not a call per pointer and per
+    string (a shell's environment is a hundred strings, mostly close
+    together)."""
+    WINDOW = 1 << 16
+
+    def __init__(self, mm):
+        self.mm, self.base, self.data = mm, 0, b""
+
+    def _at(self, addr):
+        """The window's bytes from addr on, moving it there if need be."""
+        off = addr - self.base
+        if 0 <= off < len(self.data):
+            return self.data, off
+        v = self.mm.usable(addr, PROT_READ)
+        if v is None:
+            raise KernelError(E.EFAULT)
+        self.base, self.data = addr, self.mm.read(addr, min(v.end - addr, self.WINDOW))
+        return self.data, 0
+
+    def read(self, addr, n):
+        data, off = self._at(addr)
+        if off + n <= len(data):
+            return data[off:off + n]
+        return self.mm.read(addr, n)       # across two mappings
+
+    def cstr(self, addr, limit):
+        parts, n = [], 0
+        while True:
+            data, off = self._at(addr + n)
+            nul = data.find(b"\0", off, off + limit - n)
+            if nul >= 0:
+                parts.append(data[off:nul])
+                return b"".join(parts)
+            parts.append(data[off:off + limit - n])
+            n += len(parts[-1])
+            if n >= limit:
+                raise KernelError(E.E2BIG)
 
 
 class Opened:

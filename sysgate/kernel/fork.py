@@ -12,6 +12,7 @@ import struct
 from .errors import KernelError, E
 from .registry import syscall
 from .ptrace import tracer as ptrace_tracer
+from .fs.procspool import publish_child
 from ..abi.consts import (CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND,  # noqa: F401
                           CLONE_PIDFD, CLONE_VFORK, CLONE_THREAD, CLONE_SETTLS,
                           CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID,
@@ -78,6 +79,7 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
             set_tls(t, tls)
         return 0
     t.children[pid] = exit_signal
+    publish_child(t, pid)       # the child's /proc entry, before the fork returns
     if flags & CLONE_PARENT_SETTID:
         t.mm.write(ptid, struct.pack("<i", pid))
     if vfork_w >= 0:

@@ -39,6 +39,7 @@ import threading
 from ..abi.consts import (CLOCK_MONOTONIC, SA_NOCLDWAIT, SIGEV_THREAD_ID,
                           TIMER_ABSTIME)
 from .deadline import RETRY_SECONDS, DeadlineWatch
+from .helperthread import Helper
 from .hostlibc import libc
 from .hostsigcalls import (NR_RT_SIGACTION, NR_TGKILL, POKE, install_poke, own_pending,
                            take_now)
@@ -82,7 +83,7 @@ class HostSignals:
         self.can_poke = False
         self._poke_timers = {}     # native tid -> host timer id: pokes at a guest timer's deadline
         self._sigword = ctypes.c_uint32(0)
-        self.deadlines = DeadlineWatch(stop_cpu)
+        self.deadlines = DeadlineWatch(stop_cpu, FORWARDED)
         self.thread_tids = None    # () -> the guest tids (host tids) while threaded
         self.kicked = set()        # tids with signals of their own to take (take_own)
         self._taking = threading.Lock()     # held from taking a host signal to queueing it
@@ -94,8 +95,7 @@ class HostSignals:
             self.main_tid = threading.get_native_id()
             self.can_poke = install_poke()
             self._spawn()
-        if self.deadlines.thread is None:
-            self.deadlines.start()      # after the block: it inherits the mask
+        self.deadlines.start()      # its thread comes with the first timer
 
     def _spawn(self):
         self.closing = False
@@ -103,8 +103,7 @@ class HostSignals:
         mask = ctypes.c_uint64(sum(1 << (s - 1) for s in FORWARDED))
         self._sfd = libc.syscall(NR_SIGNALFD4, -1, ctypes.byref(mask), 8, SFD_NONBLOCK_CLOEXEC)
         self._taking = threading.Lock()     # a fork may have copied it held
-        self.thread = threading.Thread(target=self._wait, name="sysgate-signals", daemon=True)
-        self.thread.start()
+        self.thread = Helper(self._wait)
 
     def after_fork(self):
         """In a forked child: the helper thread did not survive the fork; the

@@ -16,12 +16,14 @@ RUNNING, SLEEPING = ord("R"), ord("S")
 
 _byte = None        # this process's shared byte, once published
 _path = None
+_adopted = None     # a forked child's byte, made by its parent, mapped when first written
 
 
 def publish(path):
-    """This process's state byte at path (at exec and in a forked child,
-    which must not keep writing its parent's); None: no byte."""
-    global _byte, _path
+    """This process's state byte at path (at exec; in a forked child None,
+    so that it does not keep writing its parent's); None: no byte."""
+    global _byte, _path, _adopted
+    _adopted = None
     if path == _path and _byte is not None:
         return          # an exec: the same process, the same byte
     old, _byte, _path = _byte, None, None
@@ -29,20 +31,56 @@ def publish(path):
         old.close()
     if path is None:
         return
+    m = _map(path, True)
+    if m is not None:
+        m[0] = RUNNING
+        _byte, _path = m, path
+
+
+def create(path):
+    """A forked child's byte, R, made by its parent (procspool.publish_child)."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
                      0o600)
     except OSError:
         return
     try:
-        os.ftruncate(fd, 1)
-        m = mmap.mmap(fd, 1)
+        os.write(fd, b"R")
     except OSError:
-        return
+        pass
     finally:
         os.close(fd)
-    m[0] = RUNNING
-    _byte, _path = m, path
+
+
+def adopt(path):
+    """In a forked child: its byte is at path (its parent made it), mapped
+    at the first change of state, not at the fork."""
+    global _adopted
+    _adopted = path
+
+
+def _map(path, new):
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW |
+                     (os.O_CREAT | os.O_TRUNC if new else 0), 0o600)
+    except OSError:
+        return None
+    try:
+        if new:
+            os.ftruncate(fd, 1)
+        return mmap.mmap(fd, 1)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _take_adopted():
+    global _byte, _path, _adopted
+    path, _adopted = _adopted, None
+    m = _map(path, False)
+    if m is not None:
+        _byte, _path = m, path
 
 
 def read(path):
@@ -62,6 +100,8 @@ def read(path):
 def block():
     """The process's first thread goes into a host wait (kernel.cpulock's
     host_wait decides that it is the first)."""
+    if _adopted is not None:
+        _take_adopted()
     if _byte is not None:
         _byte[0] = SLEEPING
 

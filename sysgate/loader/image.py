@@ -95,14 +95,29 @@ class Limits(Record):
     def host(cls, is64):
         # mmap_min_addr binds only a process without CAP_SYS_RAWIO
         # (cap_mmap_addr); the guest's capabilities are sysgate's own.
-        low = 0 if _has_cap(CAP_SYS_RAWIO) else host_number("/proc/sys/vm/mmap_min_addr", 65536)
-        return cls((1 << 47) - PAGE if is64 else 0xFFFFE000, low, _commit_pages())
+        # The host's settings are read once per sysgate (and its forks),
+        # as kernel.mmap reads its commit limit: three /proc files at every
+        # exec were some 0.2 ms of it.
+        if not _HOST:
+            _HOST[:] = [host_number("/proc/sys/vm/mmap_min_addr", 65536), _commit_pages()]
+        low = 0 if _has_cap(CAP_SYS_RAWIO) else _HOST[0]
+        return cls((1 << 47) - PAGE if is64 else 0xFFFFE000, low, _HOST[1])
 
 
+_HOST = []          # [mmap_min_addr, commit pages]
 CAP_SYS_RAWIO = 17
+_CAP_V3 = 0x20080522
 
 
 def _has_cap(bit):
+    """Whether sysgate's effective set holds capability bit (capget: the
+    guest may have dropped it since the last exec)."""
+    import ctypes
+    from ..kernel.hostlibc import libc
+    head = (ctypes.c_uint32 * 2)(_CAP_V3, 0)
+    data = (ctypes.c_uint32 * 6)()      # two {effective, permitted, inheritable}
+    if libc.capget(head, data) == 0:
+        return bool(data[3 * (bit // 32)] >> (bit % 32) & 1)
     try:
         with open("/proc/self/status") as f:
             for line in f:

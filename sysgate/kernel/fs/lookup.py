@@ -322,6 +322,10 @@ def readlink_virtual(t, dirfd, path):
     if not norm.startswith("/proc/") or not parts:
         return None
     try:
+        if len(parts) > 1 and parts[0] in ("self", "thread-self"):
+            # /proc/self/exe (every static glibc start reads it): the
+            # model's own directory, not the host round trip.
+            parts = proc.node(t, parts[:1]).target.split("/") + parts[1:]
         # Only a link whose parents are plain model directories.
         for k in range(1, len(parts)):
             if proc.node(t, parts[:k]).kind != "dir":

@@ -3,9 +3,10 @@
 Each guest process is a host process running its own sysgate, so one cannot
 ask another's model. Each publishes its guest's view (name, command line,
 program, ids, sizes) in a spool directory of the session when it starts a
-program (exec) and when it is forked (the parent's fork returns once the
-child has published: on Linux the pid is in /proc from that moment on, and
-LTP's TST_PROCESS_STATE_WAIT reads it then); a reader takes the entry of a pid
+program (exec); a forked child's entry is its parent's, written by the
+parent before its fork returns (on Linux the pid is in /proc from that
+moment on, and LTP's TST_PROCESS_STATE_WAIT reads it then), so the child
+writes nothing until its exec; a reader takes the entry of a pid
 that is a live guest of its session (session.guest_processes), checked
 against the host process's start time so a reused pid shows nothing. The
 session's first process removes the directory when it ends."""
@@ -16,7 +17,7 @@ from ... import jsonio
 from .. import procstate
 
 _registered = set()
-_fork_pipe = []         # [read end, write end] across one host fork
+_last = []              # [spool directory, what a child's entry shares with this one's]
 
 
 def _dir(session):
@@ -71,86 +72,102 @@ def _ours(d):
 
 def _start_time(pid):
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            raw = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        return raw.rsplit(b")", 1)[1].split()[19].decode()
     except (OSError, IndexError):
         return None
 
 
 def publish(machine):
-    """Write this process's guest view (at exec and after fork)."""
+    """Write this process's guest view (at exec)."""
     t = machine.task
     if t is None or t.mm is None:
         return
     from .procinfo import _comm, _mem_summary
     d = _dir(machine.session)
     try:
-        os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        if not _ours(d):
-            return
+        if not _last or _last[0] != d:     # made and checked here or by the parent
+            os.makedirs(os.path.dirname(d), mode=0o700, exist_ok=True)
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            if not _ours(d):
+                return
         m = _mem_summary(t)
         pid = os.getpid()
         info = {"pid": pid, "comm": _comm(t), "argv": [a.hex() for a in t.argv],
                 "exe": t.exe_path, "uid": os.geteuid(), "gid": os.getegid(),
                 "vsize": m["size"], "rss": m["rss"], "start": _start_time(pid)}
-        tmp = os.path.join(d, f".{pid}")
-        with open(tmp, "w") as f:
-            f.write(jsonio.dumps(info))
-        os.replace(tmp, os.path.join(d, str(pid)))
+        _write(d, pid, jsonio.dumps(info))
     except OSError:
         return
+    _last[:] = [d, _inherited(info)]
     procstate.publish(os.path.join(d, f"{pid}.state"))
     if machine.session == os.getpid() and d not in _registered:
         _registered.add(d)
         atexit.register(_remove, d)
     if "fork" not in _registered:
         _registered.add("fork")
-        os.register_at_fork(before=_before_fork, after_in_parent=_wait_for_child,
-                            after_in_child=lambda: _publish_child(machine))
+        os.register_at_fork(after_in_child=_forked)
 
 
-# Guest forks are serialized (one guest thread runs the kernel at a time),
-# so one pipe at a time: the child closes its write end once its entry is
-# written (or by dying), which is what the parent waits for.
-def _before_fork():
-    _close_fork_pipe()
+def _write(d, pid, text):
+    tmp = os.path.join(d, f".{pid}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
-        _fork_pipe.extend(os.pipe2(os.O_CLOEXEC))
-    except OSError:
-        pass
-
-
-def _wait_for_child():
-    if len(_fork_pipe) != 2:
-        return
-    r, w = _fork_pipe
-    os.close(w)
-    _fork_pipe[1] = -1
-    try:
-        while os.read(r, 1):
-            pass
-    except OSError:
-        pass
-    _close_fork_pipe()
-
-
-def _publish_child(machine):
-    procstate.publish(None)         # the parent's byte is not this process's
-    try:
-        publish(machine)
+        os.write(fd, text.encode())
     finally:
-        _close_fork_pipe()
+        os.close(fd)
+    os.replace(tmp, os.path.join(d, str(pid)))
 
 
-def _close_fork_pipe():
-    for fd in _fork_pipe:
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    _fork_pipe.clear()
+_PER_PROCESS = ("pid", "comm", "uid", "gid", "start")
+
+
+def _inherited(info):
+    """The JSON of what a forked child's entry shares with its parent's."""
+    return jsonio.dumps({k: v for k, v in info.items() if k not in _PER_PROCESS})[1:-1]
+
+
+def publish_child(t, pid):
+    """In the parent, as its fork returns: the entry of child pid, which is
+    this process's own (its program, its sizes as last published; t, the
+    forking thread's name) under the child's pid, and its state byte (R).
+    The child writes nothing of its own before its exec: the host work of
+    a fork+exec is the exec's. Kept short: every page the parent touches
+    while its child lives is a copy-on-write fault."""
+    if not _last:
+        return
+    d, shared = _last
+    comm = getattr(t, "comm", None)
+    if comm != _comm_json[0]:
+        from .procinfo import _comm
+        _comm_json[:] = [comm, jsonio.dumps(_comm(t))]
+    text = '{"pid": %d, "comm": %s, "uid": %d, "gid": %d, "start": %s, %s}' % (
+        pid, _comm_json[1], os.geteuid(), os.getegid(), _start_json(pid), shared)
+    try:
+        _write(d, pid, text)
+    except OSError:
+        return
+    procstate.create(os.path.join(d, f"{pid}.state"))
+
+
+_comm_json = [None, None]      # a task's comm, and as JSON
+
+
+def _start_json(pid):
+    start = _start_time(pid)
+    return "null" if start is None else '"%s"' % start
+
+
+def _forked():
+    """In a forked child: the parent's byte is not this process's; its own
+    (which the parent made) is taken when first written (procstate)."""
+    procstate.publish(None)
+    if _last:
+        procstate.adopt(os.path.join(_last[0], f"{os.getpid()}.state"))
 
 
 def guest_pids(t):
