@@ -109,9 +109,7 @@ def prepare_exec(machine):
         # Its gate too (its tables' copy, the register file found in the
         # new CPU): the exec gives it its task.
         # (machine.cpu stays this process's: other host threads stop it)
-        from types import SimpleNamespace
-        gate = Gate(SimpleNamespace(cpu=_spare[0][1], model=machine.model, task=machine.task))
-        gate.machine = machine
+        gate = Gate(machine, _spare[0][1])
         _spare[0] = _spare[0][:2] + (gate,)
 
 

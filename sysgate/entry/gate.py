@@ -27,9 +27,9 @@ M32 = 0xFFFFFFFF
 
 
 class Gate:
-    def __init__(self, machine):
+    def __init__(self, machine, cpu=None):
         self.machine = machine     # its debug stub and finish() (a call that ends the group)
-        self.cpu = machine.cpu
+        self.cpu = cpu if cpu is not None else machine.cpu     # (a spare CPU's, for an exec)
         self.model = machine.model
         self.task = machine.task   # the task on the CPU (Machine.switch_to)
         tables = Dispatcher().tables
