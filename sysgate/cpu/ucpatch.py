@@ -33,6 +33,21 @@ buffer being writable (QEMU 5's RWX buffer) and within a rel32 call of the
 stub. Each is checked before anything is written; when one does not hold
 nothing is patched and blocks keep the call.
 
+A stop asked from another thread goes through the same stub. uc_emu_stop
+called there sets Unicorn's stop_request at any point of a block, and
+the instruction helpers that call hooks (SYSCALL, SYSENTER, CPUID, IN,
+OUT) leave their hook loop at the first hook after which they find it
+set: the gate's SYSCALL hook comes after the machine-code ones put at
+the list's head (cpu.regbatch), so a system call was skipped, RAX left
+holding its number (seen: a futex returned 202 under a timer storm); a
+CPUID was answered by Unicorn's model. Instead the other thread names
+the engine in the stub's page and makes icount_decr negative, as
+cpu_exit does (stop_at_block_start); the stub, at the next block's start,
+calls uc_emu_stop for it on the CPU's own thread, where no helper is
+half-way through its hooks, and the block exits as for any stop. One
+that lands as emulation restarts (cpu_exec clears the counter) is lost:
+its callers repeat it, as they did uc_emu_stop's.
+
 The TLB scan: each new translated block makes its pages' TLB entries
 take stores through the slow path again, so a store to code already
 translated is seen (tlb_reset_dirty_by_vaddr). Unicorn looks at every
@@ -76,16 +91,26 @@ _HELPER_EXIT = 0x20         # its exit path: r8 = cpu, rdi = uc, [rsp] = the blo
 #         mov [rdx-9],rax; mov byte [rdx-1],0         ; 05 E8 rel32 0F 1F 00
 #         lock inc qword [patched]
 #   done: ret
-#   requested: test esi,esi; jne done; jmp [helper_slow]
+#   requested: test esi,esi; jne done; jmp stop_request; nop
 #   tramp: mov rdi,[rbp+ENV_UC]; xor esi,esi; jmp stub
 _CODE = bytes.fromhex(
     "4c8b87b8010000418b80408a000085c00f8880000000488b142466817aef48bf7573"
     "48397af1756d66817af933f67565807afbe8755f486342fc4801d0483b056c000000"
     "754f488b05730000004829d04883c0034863c84839c1753948c1e01048b90000ffff"
     "ffff00004821c848b905e8000000000f1f4809c8488b0d4700000048894aef488942"
-    "f7c642ff00f048ff053b000000c385f675fbff2518000000488bbd7856341231f6e9"
+    "f7c642ff00f048ff053b000000c385f675fbe96103000090488bbd7856341231f6e9"
     "52ffffff6690")
 _TRAMP = 0xA0
+# A stop asked from another thread (stop_at_block_start), where the stub
+# finds a stop requested (icount_decr negative):
+#   stop_request: cmp rdi,[want]; jne slow      ; asked for this engine?
+#         mov qword [want],0
+#         push rdi; call [uc_emu_stop]; pop rdi  ; Unicorn's stop, made here
+#         mov r8,[rdi+0x1b8]
+#   slow: jmp [helper_slow]
+_STOP_AT, _WANT, _EMU_STOP = 0x400, 0x440, 0x448
+_STOP_CODE = bytes.fromhex("483b3d39000000751a48c7052c0000000000000057ff152d0000005f"
+                           "4c8b87b8010000ff258ffcffff")
 _ENV_UC_DISP = 0xA3
 _HELPER_ADDR, _HELPER_SLOW, _TRAMP_ADDR, _FIRST8, _PATCHED = 0xB0, 0xB8, 0xC0, 0xC8, 0xD0
 
@@ -129,6 +154,25 @@ def patched_blocks():
     the inline check is not in use)."""
     page = _state.get("page")
     return None if page is None else ctypes.c_uint64.from_address(page + _PATCHED).value
+
+
+def stop_at_block_start(uc):
+    """A function of no argument that, called from any thread, stops uc's
+    CPU at its next block's start (see above); None when the stub is not
+    in use (uc_emu_stop from another thread is then not safe: cpu.preempt
+    keeps the block hook)."""
+    page = _state.get("page")
+    if page is None:
+        return None
+    ucp = ctypes.cast(uc._uch, ctypes.c_void_p).value
+    cpu = ctypes.c_uint64.from_address(ucp + _UC_CPU).value
+    want = ctypes.c_uint64.from_address(page + _WANT)
+    high = ctypes.c_int16.from_address(cpu + _CPU_ICOUNT + 2)     # icount_decr.u16.high
+
+    def stop():
+        want.value = ucp        # first: x86 keeps the two stores in order
+        high.value = -1
+    return stop
 
 
 def install(uc):
@@ -185,6 +229,8 @@ def _refusal(uc, env):
     struct.pack_into("<QQQ", code, _HELPER_ADDR, helper, helper + _HELPER_EXIT, page + _TRAMP)
     code[_FIRST8:_FIRST8 + 8] = b"\x83\xbd" + struct.pack("<i", disp) + b"\x00\x79"
     code[_SCAN_AT:_SCAN_AT + len(_SCAN_CODE)] = _SCAN_CODE
+    code[_STOP_AT:_STOP_AT + len(_STOP_CODE)] = _STOP_CODE
+    struct.pack_into("<Q", code, _EMU_STOP, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
     ctypes.memmove(page, bytes(code), len(code))
     if libc.mprotect(page, _PAGE, 7):       # the stub counts in its own page
         return "the stub's page cannot be made executable"
