@@ -161,3 +161,42 @@ def test_calls_and_cpuid_under_a_signal_storm(variant):
     exe = build("timer_cpuid.c", variant)
     native, _ = assert_same(exe, ["100000", "100000", "storm"])
     assert native.stdout.startswith(b"cpuid differed 0 times, futex val3 lost 0 times")
+
+
+LATER_ENGINE = r"""
+import threading
+import sysgate.machine
+from sysgate.cpu import ucpatch
+import unicorn
+from unicorn import x86_const as X
+first = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+first.mem_map(0x1000, 0x1000)
+ucpatch.install(first)
+# A second engine while the first lives (an exec's spare CPU): its code
+# buffer lies 1 GiB further down, beyond a rel32 call of Unicorn's helper.
+uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+uc.mem_map(0x1000, 0x1000)
+code = bytes.fromhex("48c7c100e1f505" "48ffc9" "75fb" "90")
+uc.mem_write(0x1000, code)
+before = ucpatch.patched_blocks()
+uc.emu_start(0x1000, 0x1000 + len(code))
+print("ran", uc.reg_read(X.UC_X86_REG_RCX), "rewritten", ucpatch.patched_blocks() > before)
+uc.mem_write(0x1100, bytes.fromhex("48ffc0" "ebfb"))
+threading.Timer(0.2, ucpatch.stop_at_block_start(uc)).start()
+uc.emu_start(0x1100, 0x2000)
+print("stopped at", hex(uc.reg_read(X.UC_X86_REG_RIP)))
+"""
+
+
+def test_an_engine_made_later_is_rewritten_too():
+    """Each engine has a code buffer of its own; the second one's (made
+    while the first runs, as an exec's spare CPU is) calls the helper
+    through a constant, too far for a rel32 call: its blocks are rewritten
+    too (they were not: an exec'd loop ran 1.4x slower than the same
+    program run directly), and stops still land at a block's start."""
+    p = subprocess.run([sys.executable, "-c", LATER_ENGINE], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert p.returncode == 0, p.stderr
+    if ucpatch_refused():
+        pytest.skip("the inline check is not in use with this Unicorn build")
+    assert p.stdout.splitlines() == ["ran 0 rewritten True", "stopped at 0x1100"], p.stdout
