@@ -7,6 +7,7 @@ from unicorn import unicorn_const as UC
 from unicorn.unicorn_py3.unicorn import uclib as _lib
 
 from ..kernel.tables.unistd import NR_I386, NR_X86_64
+from . import ucpatch
 from .ucraw import _uc_hook_add
 
 # Preemption from another host thread must not use uc_emu_stop: Unicorn
@@ -73,7 +74,7 @@ class Preemption:
         if self._preempt_hook is not None:
             self.preempt.flag = 1
         elif not self._checks:
-            self.uc.emu_stop()
+            self._stop_at_block()
 
     def _install_preempt(self):
         """The flag another host thread sets to stop user code exactly. The
@@ -86,6 +87,13 @@ class Preemption:
         self._preempt_hook = None
         self.want_exact = False     # asked from another thread: added at the next safe point
         self.survivable = False     # a stop may come that the process goes on after
+        # uc_emu_stop from another thread may land half-way through an
+        # instruction's hooks, which Unicorn then skips (a SYSCALL's: the
+        # system call is lost); cpu.ucpatch's stop is made at a block's
+        # start. Without it every stop goes through the block hook.
+        self._stop_at_block = ucpatch.stop_at_block_start(self.uc)
+        if self._stop_at_block is None:
+            self.exact_stops()
 
     def exact_stops(self):
         """From now on a stop asked from another thread is exact: a block
@@ -118,8 +126,9 @@ class Preemption:
         process goes on afterwards), "now" (it will not: a fatal signal, so
         where the stop lands does not matter) or "none" (nothing to do in
         user code: a blocked or ignored signal). Without the block hook a
-        stop is exact while Unicorn checks for it at blocks' starts alone
-        (Engine.exit_checks off, the rule); one that lands just as
+        stop is made at the next block's start (cpu.ucpatch
+        stop_at_block_start), exact while Unicorn checks for it at blocks'
+        starts alone (Engine.exit_checks off, the rule); one that lands just as
         emulation restarts is forgotten, and the caller repeats it (the
         signal helper until the run loop takes its queue, a timer's watch
         until its deadline is planned again). With the per-access check on
@@ -128,13 +137,14 @@ class Preemption:
         self.async_stops += 1
         if self._preempt_hook is not None:
             self.preempt.flag = 1
+        elif how == "none":
+            return
+        elif not self._checks:
+            self._stop_at_block()
         elif how == "now":
             self.uc.emu_stop()
-        elif how == "exact":
-            if not self._checks:
-                self.uc.emu_stop()
-            else:
-                self.want_exact = True
+        else:
+            self.want_exact = True
 
     def _after_call(self):
         """After a system call in a process whose stops are not exact yet:
@@ -151,8 +161,8 @@ class Preemption:
     def survivable_stops(self):
         """A stop from another host thread may come now that the process
         goes on after (a handler set, a timer armed, a tracer): it must land
-        between instructions. uc_emu_stop does while Unicorn checks for
-        stops at blocks' starts alone (cpu.ucfields), so the block hook is
+        between instructions. cpu.ucpatch's stop does while Unicorn checks
+        for stops at blocks' starts alone (cpu.ucfields), so the block hook is
         added only while the per-access check is on (a debugger, counted
         runs; Engine.run adds it when a run turns the check on later)."""
         self.survivable = True

@@ -33,6 +33,21 @@ buffer being writable (QEMU 5's RWX buffer) and within a rel32 call of the
 stub. Each is checked before anything is written; when one does not hold
 nothing is patched and blocks keep the call.
 
+A stop asked from another thread goes through the same stub. uc_emu_stop
+called there sets Unicorn's stop_request at any point of a block, and
+the instruction helpers that call hooks (SYSCALL, SYSENTER, CPUID, IN,
+OUT) leave their hook loop at the first hook after which they find it
+set: the gate's SYSCALL hook comes after the machine-code ones put at
+the list's head (cpu.regbatch), so a system call was skipped, RAX left
+holding its number (seen: a futex returned 202 under a timer storm); a
+CPUID was answered by Unicorn's model. Instead the other thread names
+the engine in the stub's page and makes icount_decr negative, as
+cpu_exit does (stop_at_block_start); the stub, at the next block's start,
+calls uc_emu_stop for it on the CPU's own thread, where no helper is
+half-way through its hooks, and the block exits as for any stop. One
+that lands as emulation restarts (cpu_exec clears the counter) is lost:
+its callers repeat it, as they did uc_emu_stop's.
+
 The TLB scan: each new translated block makes its pages' TLB entries
 take stores through the slow path again, so a store to code already
 translated is seen (tlb_reset_dirty_by_vaddr). Unicorn looks at every
@@ -63,7 +78,8 @@ _HELPER_EXIT = 0x20         # its exit path: r8 = cpu, rdi = uc, [rsp] = the blo
 # stub (entered by a jump from the helper's first bytes), tramp, data:
 #   stub: mov r8,[rdi+0x1b8]; mov eax,[r8+0x8a40]; test eax,eax; js requested
 #         mov rdx,[rsp]                               ; P + 17
-#         cmp word [rdx-17],0xBF48; jne done          ; movabs rdi, imm64
+#         jmp e8check; nop x3  (below: the call's form first)
+#   back:                                             ; movabs rdi, imm64
 #         cmp [rdx-15],rdi; jne done                  ; ... this uc
 #         cmp word [rdx-7],0xF633; jne done           ; xor esi,esi (33 F6)
 #         cmp byte [rdx-5],0xE8; jne done             ; call rel32
@@ -76,16 +92,47 @@ _HELPER_EXIT = 0x20         # its exit path: r8 = cpu, rdi = uc, [rsp] = the blo
 #         mov [rdx-9],rax; mov byte [rdx-1],0         ; 05 E8 rel32 0F 1F 00
 #         lock inc qword [patched]
 #   done: ret
-#   requested: test esi,esi; jne done; jmp [helper_slow]
+#   requested: test esi,esi; jne done; jmp stop_request; nop
 #   tramp: mov rdi,[rbp+ENV_UC]; xor esi,esi; jmp stub
 _CODE = bytes.fromhex(
-    "4c8b87b8010000418b80408a000085c00f8880000000488b142466817aef48bf7573"
+    "4c8b87b8010000418b80408a000085c00f8880000000488b1424e961040000909090"
     "48397af1756d66817af933f67565807afbe8755f486342fc4801d0483b056c000000"
     "754f488b05730000004829d04883c0034863c84839c1753948c1e01048b90000ffff"
     "ffff00004821c848b905e8000000000f1f4809c8488b0d4700000048894aef488942"
-    "f7c642ff00f048ff053b000000c385f675fbff2518000000488bbd7856341231f6e9"
+    "f7c642ff00f048ff053b000000c385f675fbe96103000090488bbd7856341231f6e9"
     "52ffffff6690")
 _TRAMP = 0xA0
+# A stop asked from another thread (stop_at_block_start), where the stub
+# finds a stop requested (icount_decr negative):
+#   stop_request: cmp rdi,[want]; jne slow      ; asked for this engine?
+#         mov qword [want],0
+#         push rdi; call [uc_emu_stop]; pop rdi  ; Unicorn's stop, made here
+#         mov r8,[rdi+0x1b8]
+#   slow: jmp [helper_slow]
+_STOP_AT, _WANT, _EMU_STOP = 0x400, 0x440, 0x448
+# A buffer beyond a rel32 call of the helper (the second engine's: 1 GiB
+# further down) calls it through a constant: movabs rdi; xor esi,esi;
+# call [rip+disp32] (18 bytes), rewritten the same way with a 4-byte nop:
+#   e8check: cmp byte [rdx-5],0xE8; jne far
+#         cmp word [rdx-17],0xBF48; jne done; jmp back
+#   far:  cmp word [rdx-18],0xBF48; cmp [rdx-16],rdi; cmp word [rdx-8],0xF633
+#         cmp word [rdx-6],0x15FF (each: jne done)
+#         movsxd rax,dword [rdx-4]; mov rax,[rdx+rax]; cmp rax,[helper_addr]; jne done
+#         mov rax,[tramp_addr]; sub rax,rdx; add rax,4   ; tramp - (P + 14)
+#         movsxd rcx,eax; cmp rcx,rax; jne done
+#         shl rax,16; and rax,0xFFFFFFFF0000; or rax,0x1F0F00000000E805
+#         mov rcx,[first8]; mov [rdx-18],rcx; mov [rdx-10],rax
+#         mov word [rdx-2],0x0040                        ; nopl [rax+0]
+#         lock inc qword [patched]
+#   done: ret
+_FAR_AT = 0x480
+_FAR_CODE = bytes.fromhex(
+    "807afbe8751166817aef48bf0f8585000000e98bfbffff66817aee48bf757848397af075726681"
+    "7af833f6756a66817afaff157562486342fc488b0402483b05ecfbffff7551488b05f3fbffff48"
+    "29d04883c0044863c84839c1753b48c1e01048b90000ffffffff00004821c848b905e800000000"
+    "0f1f4809c8488b0dc7fbffff48894aee488942f666c742fe4000f048ff05b9fbffffc3")
+_STOP_CODE = bytes.fromhex("483b3d39000000751a48c7052c0000000000000057ff152d0000005f"
+                           "4c8b87b8010000ff258ffcffff")
 _ENV_UC_DISP = 0xA3
 _HELPER_ADDR, _HELPER_SLOW, _TRAMP_ADDR, _FIRST8, _PATCHED = 0xB0, 0xB8, 0xC0, 0xC8, 0xD0
 
@@ -131,6 +178,25 @@ def patched_blocks():
     return None if page is None else ctypes.c_uint64.from_address(page + _PATCHED).value
 
 
+def stop_at_block_start(uc):
+    """A function of no argument that, called from any thread, stops uc's
+    CPU at its next block's start (see above); None when the stub is not
+    in use (uc_emu_stop from another thread is then not safe: cpu.preempt
+    keeps the block hook)."""
+    page = _state.get("page")
+    if page is None:
+        return None
+    ucp = ctypes.cast(uc._uch, ctypes.c_void_p).value
+    cpu = ctypes.c_uint64.from_address(ucp + _UC_CPU).value
+    want = ctypes.c_uint64.from_address(page + _WANT)
+    high = ctypes.c_int16.from_address(cpu + _CPU_ICOUNT + 2)     # icount_decr.u16.high
+
+    def stop():
+        want.value = ucp        # first: x86 keeps the two stores in order
+        high.value = -1
+    return stop
+
+
 def install(uc):
     """Patch Unicorn for every engine of this process (uc: an initialised
     engine): the block-start check and the translator's TLB scan, each
@@ -169,22 +235,31 @@ def _refusal(uc, env):
     if env_uc is None:
         return "no uc pointer in env"
     maps = _maps()
-    if not _rwx_buffer(maps):
+    buffers = _rwx_buffers(maps)
+    if not buffers:
         return "no writable code buffer"
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mmap.restype = ctypes.c_void_p
     libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                           ctypes.c_int, ctypes.c_long]
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    page = _map_near(libc, helper, maps)
+    # Just below this engine's code buffer: each engine has its own (1 GiB,
+    # mapped top-down), so the next engine's (an exec's spare CPU, made
+    # while this one runs) lands just below this page, within a rel32 call
+    # of it too. Near the library instead, a second engine's buffer lay
+    # 2 GiB away: no block of an exec'd program was rewritten.
+    page = _map_near(libc, min(buffers), maps)
     if page is None:
-        return "no page within reach of the helper"
+        return "no page within reach of the code buffer"
     code = bytearray(_PAGE)
     code[:len(_CODE)] = _CODE
     struct.pack_into("<i", code, _ENV_UC_DISP, env_uc)
     struct.pack_into("<QQQ", code, _HELPER_ADDR, helper, helper + _HELPER_EXIT, page + _TRAMP)
     code[_FIRST8:_FIRST8 + 8] = b"\x83\xbd" + struct.pack("<i", disp) + b"\x00\x79"
     code[_SCAN_AT:_SCAN_AT + len(_SCAN_CODE)] = _SCAN_CODE
+    code[_STOP_AT:_STOP_AT + len(_STOP_CODE)] = _STOP_CODE
+    code[_FAR_AT:_FAR_AT + len(_FAR_CODE)] = _FAR_CODE
+    struct.pack_into("<Q", code, _EMU_STOP, ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value)
     ctypes.memmove(page, bytes(code), len(code))
     if libc.mprotect(page, _PAGE, 7):       # the stub counts in its own page
         return "the stub's page cannot be made executable"
@@ -194,15 +269,15 @@ def _refusal(uc, env):
     scan = ctypes.cast(_lib.tlb_reset_dirty_by_vaddr_x86_64, ctypes.c_void_p).value
     at, tail = _SCAN_TAIL
     if (ctypes.string_at(scan, len(_SCAN_HEAD)) == _SCAN_HEAD
-            and ctypes.string_at(scan + at, len(tail)) == tail
-            and abs(page + _SCAN_AT - scan) < 1 << 31):
+            and ctypes.string_at(scan + at, len(tail)) == tail):
         _state["scan"] = _jump(libc, scan, page + _SCAN_AT)
     return None
 
 
 def _jump(libc, func, target):
-    """func's first bytes become a jump to target (within rel32)."""
-    jump = b"\xe9" + struct.pack("<i", target - (func + 5))
+    """func's first bytes become a jump to target: movabs rax, target;
+    jmp rax (both functions clobber rax before their first use of it)."""
+    jump = b"\x48\xb8" + struct.pack("<Q", target) + b"\xff\xe0"
     first = func & ~(_PAGE - 1)
     span = (func + len(jump) - first + _PAGE - 1) & ~(_PAGE - 1)
     if libc.mprotect(first, span, 7):
@@ -238,9 +313,10 @@ def _maps():
     return out
 
 
-def _rwx_buffer(maps):
-    return any(perms.startswith("rwx") and hi - lo >= 1 << 20 and not name
-               for lo, hi, perms, name in maps)
+def _rwx_buffers(maps):
+    """Where the engines' code buffers (large anonymous RWX mappings) start."""
+    return [lo for lo, hi, perms, name in maps
+            if perms.startswith("rwx") and hi - lo >= 1 << 20 and not name]
 
 
 def _map_near(libc, target, maps):
