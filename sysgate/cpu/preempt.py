@@ -8,7 +8,7 @@ from unicorn.unicorn_py3.unicorn import uclib as _lib
 
 from ..kernel.tables.unistd import NR_I386, NR_X86_64
 from . import ucpatch
-from .ucraw import _uc_hook_add
+from .ucraw import _uc_hook_add, code_page
 
 # Preemption from another host thread must not use uc_emu_stop: Unicorn
 # 2.1.4 then resumes at the start of the block it was running, whose stores
@@ -18,7 +18,6 @@ from .ucraw import _uc_hook_add
 #   mov rax,[rcx]; test rax,rax; jnz stop; ret
 #   stop: mov qword [rcx],0; mov rax,[rcx+8]; jmp rax  (uc_emu_stop(uc))
 _PREEMPT_STUB = bytes.fromhex("488b01" "4885c0" "7501" "c3" "48c70100000000" "488b4108" "ffe0")
-_STUB_PAGE = []
 
 
 # The system calls after which a process may be stopped from another thread
@@ -45,16 +44,6 @@ _SIGACTIONS = _numbers(NR_X86_64, ("rt_sigaction",)) | _numbers(
 
 class PreemptFlag(ctypes.Structure):
     _fields_ = [("flag", ctypes.c_int64), ("stop", ctypes.c_void_p)]
-
-
-def _preempt_stub():
-    if not _STUB_PAGE:
-        import mmap
-        page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-        page.write(_PREEMPT_STUB)
-        _STUB_PAGE.append(page)
-        _STUB_PAGE.append(ctypes.addressof(ctypes.c_char.from_buffer(page)))
-    return _STUB_PAGE[1]
 
 
 class Preemption:
@@ -108,7 +97,7 @@ class Preemption:
             return
         handle = ctypes.c_size_t()
         err = _uc_hook_add(self.uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_BLOCK),
-                           ctypes.c_void_p(_preempt_stub()),
+                           ctypes.c_void_p(code_page(_PREEMPT_STUB)),
                            ctypes.c_void_p(ctypes.addressof(self.preempt)),
                            ctypes.c_uint64(1), ctypes.c_uint64(0))
         if err:

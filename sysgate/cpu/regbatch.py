@@ -170,22 +170,11 @@ class RegFile:
         Unicorn computes lazily)."""
         if getattr(uc, "_sysgate_syscall_saves", None) is not None:
             return True         # this Unicorn has it (an engine used again)
-        insert = _hook_insert_flag(uc)
-        if insert is None:
-            return False
         data = _SavesData(ctypes.addressof(self._env),
                           ctypes.cast(_lib.uc_reg_read, ctypes.c_void_p).value,
                           X.UC_X86_REG_RFLAGS)
-        handle = ctypes.c_size_t()
-        insert.value = True         # at the list's head: before the gate's own hook
-        try:
-            err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
-                               ctypes.c_void_p(code_page(_SAVES_CODE)),
-                               ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
-                               ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
-        finally:
-            insert.value = False
-        if err:
+        handle = _first_syscall_hook(uc, _SAVES_CODE, data)
+        if handle is None:
             return False
         uc._sysgate_syscall_saves = (data, handle)      # alive as long as the engine
         return True
@@ -210,6 +199,25 @@ _SAVES_CODE = bytes.fromhex("488b0683b8d000000023741c488b90800000004883c20248895
 
 class _SavesData(ctypes.Structure):
     _fields_ = [("env", ctypes.c_uint64), ("reg_read", ctypes.c_uint64), ("regid", ctypes.c_int)]
+
+
+def _first_syscall_hook(uc, code, data):
+    """code (machine code) added at the head of uc's SYSCALL hooks, before
+    the gate's Python hook, called with data: its handle, or None where
+    the list's insert flag is not the one known here or Unicorn refuses."""
+    insert = _hook_insert_flag(uc)
+    if insert is None:
+        return None
+    handle = ctypes.c_size_t()
+    insert.value = True
+    try:
+        err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
+                           ctypes.c_void_p(code_page(code)),
+                           ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
+                           ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
+    finally:
+        insert.value = False
+    return None if err else handle
 
 
 def _hook_insert_flag(uc):
@@ -364,20 +372,11 @@ class ConstantCalls:
             if f[:2] == (UC.UC_HOOK_INSN, X.UC_X86_INS_SYSCALL) and not f[5] \
                     and f[6:8] == (1, 0) and f[8] == ctypes.cast(cb, ctypes.c_void_p).value:
                 python_hook = addr
-        insert = _hook_insert_flag(uc)
-        if python_hook is None or insert is None:
+        if python_hook is None:
             return None
         data = _ConstData(env, python_hook, 0)
-        handle = ctypes.c_size_t()
-        insert.value = True
-        try:
-            err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
-                               ctypes.c_void_p(code_page(_CONST_CODE)),
-                               ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
-                               ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
-        finally:
-            insert.value = False
-        if err:
+        handle = _first_syscall_hook(uc, _CONST_CODE, data)
+        if handle is None:
             return None
         self = cls(data, handle)
         uc._sysgate_constant_calls = self       # alive as long as the engine
