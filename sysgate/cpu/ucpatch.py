@@ -168,7 +168,7 @@ _SCAN_HEAD = bytes.fromhex("4989f94989f04889d74d8b99280100004d8d53c0498db3c8f7ff
 _SCAN_TAIL = (0x1B6, bytes.fromhex("4881c6b80200004983c2104c39de"))
 
 _PAGE = 4096
-_state = {}     # "page": the stub's page, "patched": its counter; "refused": why not
+_state = {}     # "page": the stub's page; "scan": the TLB scan replaced; "refused": why not
 
 
 def patched_blocks():
