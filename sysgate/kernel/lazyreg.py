@@ -79,7 +79,8 @@ def import_everything():
     files and the Python it runs on may be out of its reach (a root's
     /root/.pyenv, mode 0700: a guest that dropped root would otherwise die
     of sysgate's ModuleNotFoundError at the next first use of a handler).
-    About 0.1 s, once per process tree."""
+    About 20 ms of CPU (a guest that drops root against a hello), once per
+    process tree."""
     if _everything:
         return
     import importlib
