@@ -4,9 +4,10 @@
 Rows:
 - "run hello": one whole `python3 -m sysgate run` of a static hello
   (interpreter start, imports, the machine, the program, the end);
-- "sysgate run hello": the same through the `sysgate` command, as pip
-  writes its console script for the checkout's pyproject.toml entry point
-  (run with python3 -c, so that no install is needed);
+- "sysgate run hello": the same through the `sysgate` command (the
+  checkout's bin/sysgate, or the wrapper pip writes for an older
+  checkout's entry point), run with python3 -c, so that no install is
+  needed;
 - "python3 -c pass": the interpreter's own start, for scale;
 - "fork+exec": what one fork, exec of a static program, its exit and the
   wait cost inside a guest (bench/guests/spawn.c): the slope between a run
@@ -65,7 +66,12 @@ def cpu_of(argv, env=None):
 
 
 def console_script(checkout):
-    """pip's console script (its template) for checkout's `sysgate` entry point."""
+    """The `sysgate` command's code for checkout: its bin/sysgate, or for an
+    older checkout the wrapper pip writes for its [project.scripts] entry."""
+    script = os.path.join(checkout, "bin", "sysgate")
+    if os.path.exists(script):
+        with open(script) as f:
+            return f.read()
     import tomllib
     with open(os.path.join(checkout, "pyproject.toml"), "rb") as f:
         module, _, func = tomllib.load(f)["project"]["scripts"]["sysgate"].partition(":")
