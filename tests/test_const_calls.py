@@ -1,6 +1,8 @@
 """The constant calls (getpid, gettid, getuid, geteuid, getgid, getegid)
 answered in machine code with no Python (cpu.regbatch.ConstantCalls,
-entry.syscall64.keep_answer): the same answers as Linux's around a fork, a
+entry.syscall64.keep_answer; for i386 code through __kernel_vsyscall,
+SYSENTER on the Intel model and compat SYSCALL on the AMD one:
+ConstantCalls32, entry.fast32.keep_answer32): the same answers as Linux's around a fork, a
 signal from outside, a timer, single steps and a ptrace tracer; every call
 still seen by the trace; and Python really left out of a loop of them."""
 import os
@@ -14,22 +16,28 @@ from conftest import ROOT, assert_same, build
 
 
 @pytest.mark.parametrize("cpu", ["intel", "amd"])
-@pytest.mark.parametrize("variant", ["gcc64", "musl64"])
+@pytest.mark.parametrize("variant", ["gcc64", "musl64", "gcc32"])
 @pytest.mark.parametrize("what", ["loop", "fork", "signal", "timer", "step", "ptrace"])
 def test_constant_calls_as_native(what, variant, cpu):
     native, _ = assert_same(build("const_calls.c", variant), args=[what], opts=["--cpu", cpu])
     assert b": 0" not in native.stdout and native.stdout.count(b": ") >= 1, native.stdout
 
 
-def test_every_call_traced():
+@pytest.mark.parametrize("variant,cpu,gate,egid", [("gcc64", "intel", "syscall/sysretq", "getegid"),
+                                                   ("gcc32", "intel", "sysenter/sysretl",
+                                                    "getegid32"),
+                                                   ("gcc32", "amd", "syscall/sysretl",
+                                                    "getegid32")])
+def test_every_call_traced(variant, cpu, gate, egid):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", build("const_calls.c", "gcc64"),
-                        "loop"], capture_output=True, env=env, timeout=600)
+    p = subprocess.run([sys.executable, "-m", "sysgate", "trace", "--cpu", cpu,
+                        build("const_calls.c", variant), "loop"],
+                       capture_output=True, env=env, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     err = p.stderr.decode()
     # the first answers, libc's own call, and 20000 rounds
-    assert len(re.findall(r"^\[syscall/sysretq\] getpid\(\) = \d+$", err, re.M)) == 20002
-    assert len(re.findall(r"^\[syscall/sysretq\] getegid\(\) = \d+$", err, re.M)) == 20001
+    assert len(re.findall(rf"^\[{gate}\] getpid\(\) = \d+$", err, re.M)) == 20002
+    assert len(re.findall(rf"^\[{gate}\] {egid}\(\) = \d+$", err, re.M)) == 20001
 
 
 _IN_PROCESS = r"""
@@ -39,7 +47,7 @@ from sysgate.machine import Machine
 exe = sys.argv[2]
 
 def run(n, replace=False):
-    m = Machine(cpu="intel", seed=1)
+    m = Machine(cpu=sys.argv[3], seed=1)
     m.load(exe, [exe, str(n)], envp=[])
     if replace:
         seen = [100]
@@ -62,23 +70,28 @@ print((run(20100) - run(10100)) / 10000, (run(2100, True) - run(1100, True)) / 1
 """
 
 
-def test_python_left_out():
+@pytest.mark.parametrize("flags,cpu", [((), "intel"), (("-m32", "-DVSYSCALL"), "intel"),
+                                       (("-m32", "-DVSYSCALL"), "amd")])
+def test_python_left_out(flags, cpu):
     # getpid in a loop: Python calls per call, none once the stub answers;
     # with a handler put in sysgate's place, every call reaches it.
-    exe = os.path.join(os.path.dirname(build("const_calls.c", "gcc64")), "getpid_loop_const")
-    subprocess.run(["gcc", "-static", "-O1", "-o", exe,
+    exe = os.path.join(os.path.dirname(build("const_calls.c", "gcc64")),
+                       "getpid_loop_const" + "".join(flags))
+    subprocess.run(["gcc", *flags, "-static", "-O1", "-o", exe,
                     os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
-    out = subprocess.run([sys.executable, "-c", _IN_PROCESS, ROOT, exe], check=True,
+    out = subprocess.run([sys.executable, "-c", _IN_PROCESS, ROOT, exe, cpu], check=True,
                          capture_output=True, text=True, timeout=600).stdout.split()
     stub, replaced = float(out[0]), float(out[1])
     assert stub < 0.01, out
     assert replaced >= 3, out
 
 
-def test_replaced_handler_answers_every_call():
+@pytest.mark.parametrize("variant,cpu", [("gcc64", "intel"), ("gcc32", "intel"),
+                                         ("gcc32", "amd")])
+def test_replaced_handler_answers_every_call(variant, cpu):
     from sysgate.machine import Machine
-    exe = build("const_calls.c", "gcc64")
-    m = Machine(cpu="intel", seed=1)
+    exe = build("const_calls.c", variant)
+    m = Machine(cpu=cpu, seed=1)
     m.load(exe, [exe, "loop"], envp=[])
     calls = []
 

@@ -1,11 +1,17 @@
 """kernel.lazyreg.LATE_STDLIB names every standard module sysgate imports
 inside a function (at its first use): import_everything imports them
 before a guest changes the host process's identity, after which they may
-be out of its reach (tests/test_cred.py test_calls_after_dropping_root)."""
+be out of its reach (tests/test_cred.py test_calls_after_dropping_root).
+And a handler's stand-in leaves the gate's tables at its first call even
+when the handler's module was imported by something else first."""
 import ast
 import os
+import subprocess
+import sys
 
-from conftest import ROOT
+import pytest
+
+from conftest import ROOT, build
 
 from sysgate.kernel.lazyreg import LATE_STDLIB
 
@@ -38,3 +44,33 @@ def test_late_stdlib_covers_every_import_inside_a_function():
                 late |= _late_imports(os.path.join(top, name))
     missing = {m for m in late if not m.startswith("sysgate")} - set(LATE_STDLIB) - OUTSIDE
     assert not missing, f"add to kernel.lazyreg.LATE_STDLIB: {sorted(missing)}"
+
+
+_STUCK = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from sysgate.machine import Machine
+from sysgate.kernel.lazyreg import import_all
+m = Machine(cpu=sys.argv[3], seed=1)
+m.load(sys.argv[2], [sys.argv[2], "5"], envp=[])
+import_all()        # as before a fork: every stand-in made its handler
+assert m.run() == ("exit", 0)
+g = m.gate
+e = g.table32[20] if sys.argv[4] == "i386" else g.table64[39]
+print(e.fn is e.call.call, getattr(e.fn, "__name__", ""))
+"""
+
+
+@pytest.mark.parametrize("flags,abi", [((), "x86_64"), (("-m32", "-DVSYSCALL"), "i386")])
+def test_a_stand_in_resolved_elsewhere_leaves_the_tables(flags, abi):
+    # A table built while getpid's handler was a stand-in, the handler's
+    # module then imported by something else (import_all before a fork):
+    # getpid's first call puts the handler itself in the table, where the
+    # stand-in would cost one more Python call at every call.
+    exe = os.path.join(os.path.dirname(build("const_calls.c", "gcc64")),
+                       "getpid_loop_lazy" + "".join(flags))
+    subprocess.run(["gcc", *flags, "-static", "-O1", "-o", exe,
+                    os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
+    out = subprocess.run([sys.executable, "-c", _STUCK, ROOT, exe, "intel", abi], check=True,
+                         capture_output=True, text=True, timeout=600).stdout.split()
+    assert out == ["True", "sys_getpid"], out

@@ -201,10 +201,11 @@ class _SavesData(ctypes.Structure):
     _fields_ = [("env", ctypes.c_uint64), ("reg_read", ctypes.c_uint64), ("regid", ctypes.c_int)]
 
 
-def _first_syscall_hook(uc, code, data):
-    """code (machine code) added at the head of uc's SYSCALL hooks, before
-    the gate's Python hook, called with data: its handle, or None where
-    the list's insert flag is not the one known here or Unicorn refuses."""
+def _first_syscall_hook(uc, code, data, insn=X.UC_X86_INS_SYSCALL):
+    """code (machine code) added at the head of uc's SYSCALL (or insn's)
+    hooks, before the gate's Python hook, called with data: its handle, or
+    None where the list's insert flag is not the one known here or Unicorn
+    refuses."""
     insert = _hook_insert_flag(uc)
     if insert is None:
         return None
@@ -214,7 +215,7 @@ def _first_syscall_hook(uc, code, data):
         err = _uc_hook_add(uc._uch, ctypes.byref(handle), ctypes.c_int(UC.UC_HOOK_INSN),
                            ctypes.c_void_p(code_page(code)),
                            ctypes.c_void_p(ctypes.addressof(data)), ctypes.c_uint64(1),
-                           ctypes.c_uint64(0), ctypes.c_int(X.UC_X86_INS_SYSCALL))
+                           ctypes.c_uint64(0), ctypes.c_int(insn))
     finally:
         insert.value = False
     return None if err else handle
@@ -355,35 +356,175 @@ class ConstantCalls:
         self._data, self._handle = data, handle
         raw = memoryview(data).cast("B")
         self.count = raw[16:20].cast("I")       # count[0] = 0: answer nothing
+        # This table's count and the i386 one's (ConstantCalls32: its
+        # stub reads the word after this one): counts[0] = 0 empties both.
+        self.counts = raw[16:24].cast("Q")
+        self.count32_address = ctypes.addressof(data) + 20
         self._slots = raw[24:].cast("Q")
 
     @classmethod
-    def install(cls, uc, env, hooks):
+    def install(cls, uc, env, hooks, i386=None):
         """The stub in front of uc's SYSCALL hooks; hooks: the engine's
         (callback, handle) pairs, among which the gate's SYSCALL hook is
         found by its struct hook. None where this Unicorn's hook list or
-        struct hook is not the one known here."""
-        if getattr(unicorn, "__version__", "") != _RELEASE:
-            return None
-        python_hook = None
-        for cb, handle in hooks:
-            addr = handle.value
-            f = _STRUCT_HOOK.unpack(ctypes.string_at(addr, _STRUCT_HOOK.size))
-            if f[:2] == (UC.UC_HOOK_INSN, X.UC_X86_INS_SYSCALL) and not f[5] \
-                    and f[6:8] == (1, 0) and f[8] == ctypes.cast(cb, ctypes.c_void_p).value:
-                python_hook = addr
+        struct hook is not the one known here. i386: "sysenter" or
+        "syscall", the gate of __kernel_vsyscall on this CPU, whose i386
+        stub (ConstantCalls32) comes too, as .i386 (None where refused)."""
+        python_hook = _python_insn_hook(hooks, X.UC_X86_INS_SYSCALL)
         if python_hook is None:
             return None
         data = _ConstData(env, python_hook, 0)
+        count32 = ctypes.addressof(data) + 20
+        compat = None
+        if i386 == "syscall":
+            # behind this one in the list: it goes in first
+            compat = ConstantCalls32.install(uc, env, hooks, "syscall", count32)
         handle = _first_syscall_hook(uc, _CONST_CODE, data)
         if handle is None:
             return None
         self = cls(data, handle)
+        self.i386 = compat
+        if i386 == "sysenter":
+            self.i386 = ConstantCalls32.install(uc, env, hooks, "sysenter", count32)
         uc._sysgate_constant_calls = self       # alive as long as the engine
         return self
 
     def keep(self, nr, value):
         """Answer nr with value from now on (until the table is emptied)."""
+        n, slots = self.count[0], self._slots
+        for i in range(n):
+            if slots[2 * i] == nr:
+                return
+        if n < _CONST_SLOTS and 0 <= nr <= 0xFFFFFFFF and 0 <= value <= MASK64:
+            slots[2 * n], slots[2 * n + 1] = nr, value
+            self.count[0] = n + 1
+
+
+def _python_insn_hook(hooks, insn):
+    """The struct hook of the gate's Python hook for insn among hooks (the
+    engine's (callback, handle) pairs), or None where this Unicorn's hook
+    list or struct hook is not the one known here."""
+    if getattr(unicorn, "__version__", "") != _RELEASE:
+        return None
+    found = None
+    for cb, handle in hooks:
+        addr = handle.value
+        f = _STRUCT_HOOK.unpack(ctypes.string_at(addr, _STRUCT_HOOK.size))
+        if f[:2] == (UC.UC_HOOK_INSN, insn) and not f[5] \
+                and f[6:8] == (1, 0) and f[8] == ctypes.cast(cb, ctypes.c_void_p).value:
+            found = addr
+    return found
+
+
+# The i386 constant calls' stub (ConstantCalls32), hook(uc, data) with data
+# as _Const32Data, for SYSENTER (Intel) or compat SYSCALL (AMD) from the
+# vDSO's __kernel_vsyscall. It returns as fast32's SYSRETL store does:
+# EAX the answer, ECX and EIP the landing pad (EIP less the 2 Unicorn adds),
+# ESP zero-extended, EBP the sixth argument's slot, [ESP], which the vDSO's
+# push has just written (read through the stack's host memory, the window
+# protections.user_u32 found).
+#     mov rax, [rsi]                  ; env
+#     mov rdx, [rsi + 8]              ; the gate's Python hook (struct hook)
+#     mov ecx, [rsi + 16]             ; its insn, when this stub is the
+#     test ecx, ecx                   ;   list's first (SYSENTER's; compat
+#     jz 0f                           ;   SYSCALL's first is ConstantCalls')
+#     mov [rdx + 4], ecx
+# 0:  mov rcx, [rsi + 24]
+#     mov ecx, [rcx]                  ; count (ConstantCalls' second word)
+#     test ecx, ecx
+#     jz 9f
+#     cmp dword [rax + 208], 0x23     ; CS USER32_CS, SS USER_DS, and
+#     jne 9f                          ;   RF, TF and VM clear: SYSRETL's
+#     cmp dword [rax + 232], 0x2b
+#     jne 9f
+#     test dword [rax + 136], 0x30100
+#     jnz 9f
+#     mov r10, [rsi + 32]             ; the landing pad
+#     test r10, r10
+#     jz 9f
+#     mov r8d, [rax + 32]             ; ESP
+#     cmp dword [rsi + 20], 0         ; SYSENTER: the user ESP is in EBP,
+#     je 1f                           ;   answered only when that is ESP
+#     cmp r8d, [rax + 40]
+#     jne 9f
+# 1:  cmp r8, [rsi + 40]              ; [ESP, ESP + 4) in the window
+#     jb 9f
+#     lea r9, [r8 + 4]
+#     cmp r9, [rsi + 48]
+#     ja 9f
+#     mov r9d, [rax]                  ; the number: EAX
+#     lea r11, [rsi + 64]
+# 2:  cmp r9d, [r11]                  ; among the kept (number, answer) pairs?
+#     je 3f
+#     add r11, 16
+#     dec ecx
+#     jnz 2b
+#     jmp 9f
+# 3:  mov [rax + 32], r8              ; RSP = ESP
+#     add r8, [rsi + 56]
+#     mov r8d, [r8]
+#     mov [rax + 40], r8              ; RBP = [ESP]
+#     mov r8, [r11 + 8]
+#     mov [rax], r8                   ; RAX = the answer
+#     mov [rax + 8], r10              ; RCX = the landing pad
+#     sub r10, 2
+#     mov [rax + 128], r10            ; RIP = the landing pad - 2
+#     mov dword [rdx + 4], 0          ; and the Python hook passed over, this once
+# 9:  ret
+_CONST32_CODE = bytes.fromhex(
+    "488b06488b56088b4e1085c97403894a04488b4e188b0985c90f848d00000083b8d0000000230f85"
+    "8000000083b8e80000002b7577f7808800000000010300756b4c8b56204d85d27462448b40208"
+    "37e14007406443b402875524c3b4628724c4d8d48044c3b4e307742448b084c8d5e40453b0b74"
+    "0a4983c310ffc975f3eb2c4c8940204c034638458b004c8940284d8b43084c89004c8950084983"
+    "ea024c899080000000c7420400000000c3")
+
+
+class _Const32Data(ctypes.Structure):
+    _fields_ = [("env", ctypes.c_uint64), ("hook", ctypes.c_uint64), ("restore", ctypes.c_uint32),
+                ("sysenter", ctypes.c_uint32), ("count", ctypes.c_uint64),
+                ("landing", ctypes.c_uint64), ("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64),
+                ("delta", ctypes.c_uint64), ("slots", ctypes.c_uint64 * (2 * _CONST_SLOTS))]
+
+
+class ConstantCalls32:
+    """ConstantCalls for i386 code through __kernel_vsyscall: SYSENTER on
+    the Intel model, compat SYSCALL on the AMD one (which: the gate that
+    model's vDSO uses). Its table's count is the second word of
+    ConstantCalls' counts, so whatever empties that table empties this
+    one. For compat SYSCALL the stub goes behind ConstantCalls' in the
+    list (installed before it), which restores the Python hook's insn."""
+
+    def __init__(self, which, data, handle, count):
+        self.which, self._data, self._handle, self.count = which, data, handle, count
+        raw = memoryview(data).cast("B")
+        self._slots = raw[64:].cast("Q")
+
+    @classmethod
+    def install(cls, uc, env, hooks, which, count32_address):
+        insn = X.UC_X86_INS_SYSENTER if which == "sysenter" else X.UC_X86_INS_SYSCALL
+        python_hook = _python_insn_hook(hooks, insn)
+        if python_hook is None:
+            return None
+        sysenter = which == "sysenter"
+        data = _Const32Data(env, python_hook, insn if sysenter else 0, int(sysenter),
+                            count32_address)
+        handle = _first_syscall_hook(uc, _CONST32_CODE, data, insn)
+        if handle is None:
+            return None
+        self = cls(which, data, handle, (ctypes.c_uint32 * 1).from_address(count32_address))
+        uc._sysgate_constant_calls32 = self     # alive as long as the engine
+        return self
+
+    def keep(self, nr, value, landing, window):
+        """Answer nr with value from now on (until the table is emptied),
+        returning to landing, with the stack's [lo, hi) at host address +
+        delta: window (protections.user_u32's, for this call's ESP)."""
+        d = self._data
+        lo, hi, delta = window
+        delta &= MASK64
+        if d.landing != landing or d.lo != lo or d.hi != hi or d.delta != delta:
+            self.count[0] = 0       # the pairs kept so far were for another place
+            d.landing, d.lo, d.hi, d.delta = landing, lo, hi, delta
         n, slots = self.count[0], self._slots
         for i in range(n):
             if slots[2 * i] == nr:

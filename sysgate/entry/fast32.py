@@ -12,6 +12,7 @@ from ..kernel.errors import KernelError
 from ..kernel.sched import now_ns
 from ..kernel.signal import GuestSignal
 from ..kernel.task import ExitGroup
+from ..kernel.tables.unistd import NR_I386
 from .common import (_RESTART_HI, _RESTART_LO, MASK64, do_syscall, ended, exit_work, failed,
                      iret, single_step_after)
 from .ptregs import IP_AT, PtRegs
@@ -33,10 +34,15 @@ def fast_entry32(gate, which, read, gprs, slow):
     which: "sysenter" (gate.sysenter_insn, called with no argument: it
     reads the registers) or "syscall" (compat SYSCALL, called by
     syscall64.fast_entry with the registers it read)."""
-    regs, machine, table, user_u32 = gate.regs32[which], gate.machine, gate.table32, \
-        gate.cpu.user_u32
+    regs, machine, table, cpu = gate.regs32[which], gate.machine, gate.table32, gate.cpu
+    user_u32 = cpu.user_u32
     ntable, count = len(table), gate.const_count
     sysenter = which == "sysenter"
+    constants = gate.constants32
+    if constants is None or constants.which != which:
+        constants, constant = None, frozenset()
+    else:
+        constant = CONSTANT32
 
     def enter(vals=None):
         if vals is None:
@@ -55,14 +61,17 @@ def fast_entry32(gate, which, read, gprs, slow):
         arg6 = user_u32(sp)
         if arg6 is None:
             return slow(vals)           # the checked read, or its EFAULT
-        count[0] = 0                # see entry.syscall64
+        nr = ax & M32
+        const = nr in constant
+        if not const:
+            count[0] = 0            # see entry.syscall64
         task = gate.task
         if task.is64 is not False:
             task.set_abi(False)
         landing = gate.landing_pad
         if landing is None:
             landing = ip + 2
-        nr, args = ax & M32, (bx, cx, dx, si, di, arg6)
+        args = (bx, cx, dx, si, di, arg6)
         regs.orig_ax, regs.ax, regs.args, regs.ip, regs.flags, regs.sp = nr, -ENOSYS, args, \
             landing, flags, sp
         regs.cx, regs.cs, regs.ss, regs.full, regs.exit_path = cx, cs, ss & 0xFFFF, \
@@ -95,9 +104,32 @@ def fast_entry32(gate, which, read, gprs, slow):
             gprs[4] = regs.sp
             gprs[5] = regs.args[5]
             gprs[16] = landing - 2
+            if const and gate.landing_pad is not None:
+                keep_answer32(gate, constants, task, entry, nr, regs.ax, sp)
         else:
             leave(gate, regs)
     return enter
+
+
+# The i386 calls whose answer is a constant of the process (see
+# entry.syscall64's CONSTANT): getpid, gettid and the 32-bit id calls.
+CONSTANT32 = frozenset(NR_I386[n] for n in ("getpid", "gettid", "getuid32", "geteuid32",
+                                            "getgid32", "getegid32"))
+
+
+def keep_answer32(gate, constants, task, entry, nr, ax, sp):
+    """syscall64.keep_answer for __kernel_vsyscall's gate: the i386 stub
+    (cpu.regbatch.ConstantCalls32) answers nr from now on, while the
+    stack's page that this call's sixth argument was read from stays where
+    protections.user_u32 found it (every map, unmap or protect is a call
+    that empties the table)."""
+    if ax < 0 or entry is None or entry.fn is not entry.call.call or task.pending \
+            or task.host.pending or task.timers.deadline is not None or gate.threaded \
+            or gate.trace is not None or gate.machine.debug is not None:
+        return
+    window = gate.cpu._u32_seen
+    if window[0] <= sp and sp + 4 <= window[1]:
+        constants.keep(nr, ax, gate.landing_pad, window)
 
 
 def do_fast_syscall_32(gate, which, vals):

@@ -60,10 +60,12 @@ class Gate:
         self._gprs = None          # the general registers in place, where known
         # The constant calls answered in machine code (cpu.regbatch
         # ConstantCalls), where Unicorn is the one known: const_count[0] = 0
-        # empties their table (every way in but SYSCALL's common case,
-        # every stop: entry.syscall64).
+        # empties their tables, x86-64's and i386's (every way in but the
+        # common cases of SYSCALL and of __kernel_vsyscall's gate, every
+        # stop: entry.syscall64).
         self.constants = None
-        self.const_count = memoryview(bytearray(4)).cast("I")
+        self.constants32 = None     # the i386 ones (ConstantCalls32), through the vDSO
+        self.const_count = memoryview(bytearray(8)).cast("Q")
         if rf is not None:
             self._gprs = rf.gprs()
             self._read = self._read_syscall = rf.reader(ENTRY_NAMES)
@@ -71,10 +73,13 @@ class Gate:
                 rcx, r11 = rf.writer(["rcx"]), rf.rflags_into("r11")
                 self._read_syscall = _saving(self._read, lambda ret, _: (rcx((ret,)), r11())[1])
             else:
+                i386 = "sysenter" if self._sysenter_ok[True] else \
+                    "syscall" if self._compat_syscall_ok else None
                 self.constants = ConstantCalls.install(cpu.uc, rf.env_address(),
-                                                       getattr(cpu, "_raw_hooks", ()))
+                                                       getattr(cpu, "_raw_hooks", ()), i386)
                 if self.constants is not None:
-                    self.const_count = self.constants.count
+                    self.const_count = self.constants.counts
+                    self.constants32 = self.constants.i386
             self._write_ax = rf.writer(["rax"])
             self._fast32 = rf.writer(["rax", "rcx", "rsp", "rbp", "rip"])
         else:

@@ -208,17 +208,25 @@ def _stand_in(key, module, label, kinds):
     def lazy(t, *args):
         if me.lazy:
             _resolve(key, module)       # me is the handler's Syscall now
-            _install(t, lazy, me)
+        # Also when another call's import (or import_all before a fork)
+        # has already made me the handler: the tables built before that
+        # still hold this stand-in, one more Python call at every call.
+        _install(t, lazy, me, scanned)
         return me.call(t, *args)
     me = registry.Syscall(label, lazy, kinds, bound={}, call=lazy)
     me.lazy = True
+    scanned = set()     # the tables' ids looked through for lazy already
     return me
 
 
-def _install(t, lazy, call):
+def _install(t, lazy, call, scanned):
     """The handler in the calling task's tables, where the stand-in was
-    (tables built from now on copy it from the Syscall itself)."""
+    (tables built from now on copy it from the Syscall itself); each table
+    looked through once."""
     for table, abi in zip(t.syscall_tables(), ("x86_64", "i386")):
+        if id(table) in scanned:
+            continue
+        scanned.add(id(table))
         convert = None
         for e in table:
             if e is not None and e.fn is lazy:

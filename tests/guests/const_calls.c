@@ -1,5 +1,6 @@
 /* The calls whose answer is a constant of the process (getpid, gettid,
- * getuid, geteuid, getgid, getegid), made through SYSCALL in tight loops,
+ * getuid, geteuid, getgid, getegid), made through SYSCALL (x86-64) or the
+ * vDSO's __kernel_vsyscall (i386: SYSENTER or compat SYSCALL) in tight loops,
  * around everything that may change the answer or must see the call: a
  * fork, a signal from another process, a timer's signal, a single step,
  * a ptrace tracer stopping at each call. */
@@ -15,6 +16,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef __i386__
+static long raw(long nr) {
+    long r;
+    __asm__ volatile("call *%%gs:0x10" : "=a"(r) : "a"(nr) : "memory");
+    return r;
+}
+
+static const long NRS[] = {SYS_getpid, SYS_gettid, SYS_getuid32, SYS_geteuid32, SYS_getgid32,
+                           SYS_getegid32};
+#define STEP_PAIR "pushf\n\torl $0x100, (%%esp)\n\tpopf\n\t" \
+    "mov $20, %%eax\n\tcall *%%gs:0x10\n\tnop\n\tmov $20, %%eax\n\tcall *%%gs:0x10\n\t" \
+    "pushf\n\tandl $~0x100, (%%esp)\n\tpopf"
+#define STEP_ONE "mov $20, %%eax\n\tpushf\n\torl $0x100, (%%esp)\n\tpopf\n\t" \
+    "call *%%gs:0x10\n\tpushf\n\tandl $~0x100, (%%esp)\n\tpopf"
+#define STEP_CLOBBERS "memory", "cc"
+#define ORIG_AX orig_eax
+#else
 static long raw(long nr) {
     long r;
     __asm__ volatile("syscall" : "=a"(r) : "a"(nr) : "rcx", "r11", "memory");
@@ -23,6 +41,14 @@ static long raw(long nr) {
 
 static const long NRS[] = {SYS_getpid, SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,
                            SYS_getegid};
+#define STEP_PAIR "pushf\n\torq $0x100, (%%rsp)\n\tpopf\n\t" \
+    "mov $39, %%eax\n\tsyscall\n\tnop\n\tmov $39, %%eax\n\tsyscall\n\t" \
+    "pushf\n\tandq $~0x100, (%%rsp)\n\tpopf"
+#define STEP_ONE "mov $39, %%eax\n\tpushf\n\torq $0x100, (%%rsp)\n\tpopf\n\t" \
+    "syscall\n\tpushf\n\tandq $~0x100, (%%rsp)\n\tpopf"
+#define STEP_CLOBBERS "rcx", "r11", "memory", "cc"
+#define ORIG_AX orig_rax
+#endif
 #define NNRS (sizeof NRS / sizeof *NRS)
 
 /* n rounds of every constant call; 1 if each answer was the first one */
@@ -103,19 +129,14 @@ int main(int argc, char **argv) {
         loop(100);
         for (int i = 0; i < 10; i++) {
             long r;
-            __asm__ volatile("pushf\n\torq $0x100, (%%rsp)\n\tpopf\n\t"
-                             "mov $39, %%eax\n\tsyscall\n\tnop\n\tmov $39, %%eax\n\tsyscall\n\t"
-                             "pushf\n\tandq $~0x100, (%%rsp)\n\tpopf"
-                             : "=a"(r) : : "rcx", "r11", "memory", "cc");
+            __asm__ volatile(STEP_PAIR : "=a"(r) : : STEP_CLOBBERS);
         }
         /* TF set by the instruction right before the SYSCALL: the call
          * itself runs with TF set (and traps after it) */
         long same = 0;
         for (int i = 0; i < 10; i++) {
             long r;
-            __asm__ volatile("mov $39, %%eax\n\tpushf\n\torq $0x100, (%%rsp)\n\tpopf\n\t"
-                             "syscall\n\tpushf\n\tandq $~0x100, (%%rsp)\n\tpopf"
-                             : "=a"(r) : : "rcx", "r11", "memory", "cc");
+            __asm__ volatile(STEP_ONE : "=a"(r) : : STEP_CLOBBERS);
             same += r == getpid();
         }
         printf("single-step traps: %ld, answers %ld\n", traps, same);
@@ -138,7 +159,7 @@ int main(int argc, char **argv) {
                 struct user_regs_struct regs;
                 ptrace(PTRACE_GETREGS, pid, 0, &regs);
                 stops++;
-                getpids += regs.orig_rax == SYS_getpid;
+                getpids += regs.ORIG_AX == SYS_getpid;
             }
         }
         printf("getpid stops: %d (of %d)\n", getpids, stops > 0);
