@@ -57,6 +57,12 @@ GUESTS = {
     "int80-32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1"], "intel"),
     "vsyscall32": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL"], "intel"),
     "vsyscall32-amd": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL"], "amd"),
+    # getppid through __kernel_vsyscall: the i386 crossings through the
+    # gate's Python (cpu.regbatch.ConstantCalls32 answers their getpid)
+    "vsyscall32-py": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL",
+                                        "-DNR32=64"], "intel"),
+    "vsyscall32-amd-py": ("getpid_loop.c", ["gcc", "-m32", "-static", "-O1", "-DVSYSCALL",
+                                            "-DNR32=64"], "amd"),
     "compute64": ("compute_loop.c", ["gcc", "-static", "-O1"], "intel"),
     "clock-vdso64": ("clock_loop.c", ["gcc", "-static", "-O1"], "intel"),
     "clock-syscall64": ("clock_loop.c", ["gcc", "-static", "-O1", "-DSYSCALL"], "intel"),
@@ -173,7 +179,8 @@ def main():
     gates = [("syscall64", "syscall64"), ("syscall64-py", "syscall64"),
              ("int80-32", "int80-32"),
              ("int80-64", "syscall64"), ("vsyscall32", "int80-32"),
-             ("vsyscall32-amd", "int80-32")]
+             ("vsyscall32-amd", "int80-32"), ("vsyscall32-py", "int80-32"),
+             ("vsyscall32-amd-py", "int80-32")]
     for name, floor in gates:
         # 20000 calls or more between the two runs: tens of milliseconds,
         # well above the spread of a process's start (a few milliseconds).
@@ -202,19 +209,21 @@ def main():
         sv, fv = r[f"sysgate_{unit}"], r[f"floor_{unit}"]
         raw = f"{r['floor_ctypes_us']:>10.2f} {unit}" if "floor_ctypes_us" in r else f"{'':>13}"
         print(f"{name:<15} {sv:>7.2f} {unit} {fv:>7.2f} {unit} {raw} {r['ratio']:>7.2f}")
-    # Issue #13's i386 goal compares crossings through the gate's Python:
-    # syscall64's getpid is answered in machine code (x86-64 SYSCALL only),
-    # so the i386 rows are put against syscall64-py's getppid as well.
-    for base in ("syscall64", "syscall64-py"):
+    # Issue #13's i386 goal: each i386 gate against x86-64 SYSCALL, the
+    # machine-code answers (getpid) against each other, and the crossings
+    # through the gate's Python (getppid) against each other.
+    for base, rows in (("syscall64", ("vsyscall32", "vsyscall32-amd", "int80-32")),
+                       ("syscall64-py", ("vsyscall32-py", "vsyscall32-amd-py", "int80-32"))):
         if base in results:
             s64 = results[base]["sysgate_us"]
             print(f"i386 gate / x86-64 SYSCALL ({base}): " + ", ".join(
-                f"{n} {results[n]['sysgate_us'] / s64:.2f}"
-                for n in ("vsyscall32", "vsyscall32-amd", "int80-32") if n in results))
+                f"{n} {results[n]['sysgate_us'] / s64:.2f}" for n in rows if n in results))
     print("getpid rows: one round trip per iteration; floor = bare Unicorn hook writing the "
           "result register (standard binding), floor-ctypes = the same as a ctypes callback "
           "added with uc_hook_add; ratio = sysgate / floor-ctypes.\nsyscall64-py: getppid, "
-          "through the gate's Python (syscall64's getpid is answered in machine code).\n"
+          "through the gate's Python (getpid is answered in machine code on x86-64 SYSCALL and on "
+          "__kernel_vsyscall's SYSENTER or SYSCALL; INT 0x80 always takes Python); the -py "
+          "vsyscall32 rows likewise.\n"
           "int80-64 and vsyscall32 "
           "(glibc's call *%gs:0x10: SYSENTER on intel, SYSCALL on amd) are shown against the "
           "syscall64 and int80-32 floors.\ncompute64: ratio to the standard floor. clock-vdso "

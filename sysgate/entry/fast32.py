@@ -8,6 +8,7 @@ returns to the vDSO's landing pad by SYSRETL when sysretl_allowed
 (entry.syscall) says so, else by IRET.
 """
 from ..cpu.engine import REG, USER_DS, USER32_CS
+from ..cpu.ucraw import _U32
 from ..kernel.errors import KernelError
 from ..kernel.sched import now_ns
 from ..kernel.signal import GuestSignal
@@ -58,9 +59,13 @@ def fast_entry32(gate, which, read, gprs, slow):
             flags |= 0x200
         else:
             sp, cx = sp & M32, bp & M32     # compat SYSCALL: ECX is in EBP
-        arg6 = user_u32(sp)
-        if arg6 is None:
-            return slow(vals)           # the checked read, or its EFAULT
+        lo, hi, delta = cpu._u32_seen
+        if lo <= sp and sp + 4 <= hi:
+            arg6 = _U32(sp + delta).value   # user_u32's own first step, without its call
+        else:
+            arg6 = user_u32(sp)
+            if arg6 is None:
+                return slow(vals)           # the checked read, or its EFAULT
         nr = ax & M32
         const = nr in constant
         if not const:
