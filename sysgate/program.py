@@ -10,6 +10,7 @@ from .kernel.errors import KernelError
 from .kernel.signal import GuestSignal, inherit_signal_state
 from .kernel.fs.fdtable import FdTable
 from .kernel.fs.path import FsContext
+from .kernel import keepinterp
 from .kernel.fs.procspool import publish as publish_guest_view
 from .kernel.mm import AddressSpace
 from .kernel.task import Task
@@ -129,9 +130,14 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     task = machine.task
     trace = machine.gate.trace if machine.gate is not None else None
     layout = choose_layout(img.is64, img.pie, machine.rng)
-    machine.cpu, gate = _new_engine(machine)
+    kept = keepinterp.set_aside(machine, interp, layout)
+    if kept is None:
+        machine.cpu, gate = _new_engine(machine)
+    else:
+        gate = machine.gate         # the same CPU: the interpreter's code is kept
     mm = AddressSpace(machine.cpu, img.is64)
     mm.mmap_base = layout.mmap_base
+    mm.kept = kept
     task.mm = mm
     task.set_abi(img.is64)
     if gate is None:
@@ -153,12 +159,15 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
         done = assemble(mm, img, exe.exec_file(),
                         interp and (interp[0], interp[1].exec_file()),
                         layout, execfn, argv, envp, ident, machine.random_bytes(16),
-                        machine.model.fast_compat_gate(), machine.use_vdso)
+                        machine.model.fast_compat_gate(), machine.use_vdso,
+                        kept.base if kept is not None else 0)
     except (Fatal, KernelError, OSError) as e:
         raise GuestSignal(SIGSEGV, f"exec failed past its point of no return: {e}") from None
     finally:
+        mm.kept = None
         exe.close()
         if interp is not None:
+            keepinterp.record(machine, mm, interp)
             interp[1].close()
     entry, machine.vdso, task.auxv_bytes = done.entry, done.vdso, done.auxv_bytes
     if machine.vdso is not None:

@@ -78,6 +78,7 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         uc.ctl_set_tlb_mode(UC.UC_TLB_VIRTUAL)
         self.prot = Protections()
         self._host = Protections()     # regions of host memory: [start, end, host - guest]
+        self._stale = []               # regions out of the guest's sight (see forget)
         self._u32_seen = _NO_REGION    # see user_u32
         self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
         self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
@@ -141,6 +142,36 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self._write_batches = {}    # Unicorn ids -> their RegBatch (reg_write_batch)
         self._u32 = ctypes.c_uint32()
         self._u32_addr = ctypes.addressof(self._u32)
+        # Every register, MSR and descriptor-table register as a new CPU has
+        # them: what reuse_for_exec puts back.
+        self._pristine = uc.context_save()
+
+    def reuse_for_exec(self):
+        """This CPU for the next image of its process (program.exec_image,
+        where the interpreter's translated code is worth keeping): its state
+        as new, but for the regions set aside (forget) and the blocks
+        translated from them. The caller has unmapped or forgotten every
+        mapping of the image before."""
+        uc = self.uc
+        uc.context_restore(self._pristine)
+        uc.mem_write(GDT_ADDR, _boot_gdt())        # no TLS entries
+        uc.mem_write(LDT_ADDR, bytes(LDT_SIZE))    # no LDT
+        # boot's stub: rewritten with the new entry and stack (a write by
+        # the API leaves the blocks translated from it in place)
+        uc.ctl_remove_cache(STUB_ADDR, STUB_ADDR + 0x1000)
+        self._u32_seen = _NO_REGION
+        self._traps, self._trap_next = {}, 0
+        self._last_bad = self._refused = self._pending_error = None
+        self._exception_in_flight = False
+        self._rewind = self._skip_step_at = None
+        self._count = 0
+        self.defer, self.deferred = False, None
+        self._watch_trap = self.tls_loaded = None
+        self.__dict__.pop("_gdt_shadow", None)     # what write_gdt_entry last wrote
+        self.want_exact = self.survivable = False
+        # Entries of the image before, trap pages' included, and the
+        # jump cache, whose blocks are found by address alone.
+        uc.ctl(UC.UC_CTL_TLB_FLUSH, UC.UC_CTL_IO_WRITE)
 
     def _raw_hook(self, htype, cb, insn=None):
         handle = ctypes.c_size_t()
@@ -212,6 +243,10 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self.uc.mem_write(STUB_ADDR, _boot_stub(entry, sp, USER32_CS if compat else USER_CS))
         user_cs = USER32_CS if compat else USER_CS
         stopped = False
+        # Unicorn stops at `until` by translating the block there as an
+        # exit: a block already translated at the entry point (the same
+        # interpreter's, on a CPU an exec kept) would run on instead.
+        self.uc.ctl_remove_cache(entry, entry + 1)
         while True:
             self.uc.reg_write(X.UC_X86_REG_RSP, KSTACK_TOP)
             try:

@@ -112,18 +112,65 @@ class GuestMemory:
                 | (UC.UC_PROT_EXEC if prot & PROT_EXEC else 0))
 
     def _map(self, addr, size, perms):
+        if self._stale:
+            self._drop_stale(addr, addr + size)
         self.uc.mem_map(addr, size, perms)
         self.prot.set(addr, addr + size, perms)
 
     def map_ptr(self, addr, size, prot, ptr):
         """Map host memory at ptr (shared mappings)."""
         perms = self._uc_prot(prot)
+        if self._stale:
+            self._drop_stale(addr, addr + size)
         self.uc.mem_map_ptr(addr, size, perms, ptr)
         self.prot.set(addr, addr + size, perms)
         # ptr - addr is the same for any part of the region, so it survives
         # the splits of a later partial unmap.
         self._host.set(addr, addr + size, ptr - addr)
         self._u32_seen = _NO_REGION
+
+    # --- an exec on this CPU (Engine.reuse_for_exec) -----------------------
+    # The regions of the image before it that held code stay mapped in
+    # Unicorn, out of the guest's sight: the TLB fill sees only what prot
+    # holds, and every lookup of a translated block starts from the TLB.
+    # Unmapping them would discard their translated blocks one by one (some
+    # milliseconds for a shell's); they go when a new mapping needs their
+    # place, or with the CPU. One of them, the program interpreter's code,
+    # is the new image's again (adopt): its blocks are not translated twice.
+    def forget(self, addr, size, hold):
+        """[addr, addr+size) is no mapping of the guest's any more, but
+        stays in Unicorn with its translated blocks (hold: its host memory,
+        kept alive with it)."""
+        self.prot.set(addr, addr + size, None)
+        self._host.set(addr, addr + size, None)
+        self._u32_seen = _NO_REGION
+        self._stale.append((addr, addr + size, hold))
+
+    def adopt(self, addr, size, prot, ptr):
+        """A forgotten region, exactly, mapped again with the same host
+        memory (ptr): True; False if no forgotten region is exactly that."""
+        for i, (s, e, hold) in enumerate(self._stale):
+            if s == addr and e == addr + size:
+                break
+        else:
+            return False
+        del self._stale[i]
+        perms = self._uc_prot(prot)
+        self.uc.mem_protect(addr, size, perms)
+        self.prot.set(addr, addr + size, perms)
+        self._host.set(addr, addr + size, ptr - addr)
+        self._u32_seen = _NO_REGION
+        return True
+
+    def _drop_stale(self, start, end):
+        """Unmap the forgotten regions [start, end) touches, whole."""
+        keep = []
+        for s, e, hold in self._stale:
+            if s < end and start < e:
+                self.uc.mem_unmap(s, e - s)
+            else:
+                keep.append((s, e, hold))
+        self._stale = keep
 
     def unmap(self, addr, size):
         self.uc.mem_unmap(addr, size)

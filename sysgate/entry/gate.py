@@ -103,6 +103,19 @@ class Gate:
                 self.sysenter_insn = fast_entry32(self, "sysenter", self._read, self._gprs,
                                                   self._sysenter_from)
 
+    def reuse_for_exec(self):
+        """This gate for the next image of its process, on the same CPU
+        (Engine.reuse_for_exec): as a new one would be. The tables are
+        refilled in place (the fast paths hold them): a handler put in
+        sysgate's place does not outlive the exec, as with a new gate."""
+        tables = Dispatcher().tables
+        self.table64[:] = tables["x86_64"]
+        self.table32[:] = tables["i386"]
+        self.trace = self.landing_pad = self.current = self.sysenter_window = None
+        self.fault = None
+        self.threaded = self.redo = self.in_hook = False
+        self.const_count[0] = 0
+
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
         self._syscall_from(self._read_syscall())

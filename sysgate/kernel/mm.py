@@ -36,6 +36,7 @@ class AddressSpace(FileMappings, UserAccess):
         self.file_maps = False  # whether a file was ever mapped (truncate must look)
         self.dirty = None       # pages written while tracking (see track_writes)
         self.committed = 0      # sum of the VMAs' charge()
+        self.kept = None        # the interpreter code an exec kept (kernel.keepinterp)
 
     # --- the VMA list ----------------------------------------------------
     def _insert(self, v):
@@ -128,11 +129,13 @@ class AddressSpace(FileMappings, UserAccess):
         return out
 
     # --- mapping -----------------------------------------------------------
-    def map(self, start, length, prot, data=b"", ptr=0, lazy=False, hold=None, **kw):
+    def map(self, start, length, prot, data=b"", ptr=0, lazy=False, hold=None, adopt=False,
+            **kw):
         """Map [start, start+length) fresh (replacing what was there): with
         data copied in, the host memory at ptr (held by hold) itself, or
         (lazy) nothing yet: file pages past the end of the file. ENOMEM
-        before anything changes if the process would commit too much."""
+        before anything changes if the process would commit too much.
+        adopt: ptr is a region the CPU has already (Protections.adopt)."""
         end = page_up(start + length)
         v = Vma(start, end, prot, ptr=ptr, hold=hold, **kw)
         self.check_commit(start, end, v.charge())
@@ -144,7 +147,7 @@ class AddressSpace(FileMappings, UserAccess):
             v.hold = HostMapping.anon(end - start)
             v.ptr = v.hold.addr
         self.unmap(start, end - start)
-        if v.backed:
+        if v.backed and not (adopt and self.cpu.adopt(start, end - start, _cpu_prot(prot), v.ptr)):
             try:
                 self.cpu.map_ptr(start, end - start, _cpu_prot(prot), v.ptr)
             except UcError:

@@ -317,8 +317,9 @@ def load_program(loader, img, f, layout, has_interp):
     return Loaded((img.entry + bias) & M64, (phdr + bias) & M64, (elf_brk + bias) & M64, bias)
 
 
-def load_interp(loader, img, f, no_base):
-    """load_elf_interp: the interpreter's segments; returns its load address."""
+def load_interp(loader, img, f, no_base, prefer=0):
+    """load_elf_interp: the interpreter's segments; returns its load address
+    (prefer: where to put an ET_DYN one if that place is free)."""
     if img.etype not in (ET_EXEC, ET_DYN):
         raise Fatal(errno.ENOEXEC, "the interpreter is not an executable")
     mask = M64 if img.is64 else 0xFFFFFFFF
@@ -330,7 +331,9 @@ def load_interp(loader, img, f, no_base):
     for ph in segs:
         vaddr = ph.vaddr
         fixed = img.etype == ET_EXEC or load_addr_set
-        if not fixed and no_base and img.etype == ET_DYN:
+        if not fixed and prefer and img.etype == ET_DYN:
+            load_addr = (prefer - page_down(vaddr)) & M64     # a hint, as 0 is
+        elif not fixed and no_base and img.etype == ET_DYN:
             load_addr = -vaddr & M64
         map_addr = loader.elf_load(f, (load_addr + vaddr) & M64, ph, loader.prot(ph.flags),
                                    fixed, total, mask)

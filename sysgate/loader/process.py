@@ -31,17 +31,18 @@ class Assembled(Record):
 
 
 def assemble(mm, img, exe_file, interp, layout, execfn, argv, envp, ident, random16,
-             vdso_gate=None, use_vdso=True):
+             vdso_gate=None, use_vdso=True, interp_at=0):
     """Map img (and interp: (image, its ExecFile) for a dynamic program)
     into mm as layout says and build the initial stack. vdso_gate: the
-    32-bit gate __kernel_vsyscall is patched for."""
+    32-bit gate __kernel_vsyscall is patched for; interp_at: where to put
+    the interpreter if that place is free (kernel.keepinterp)."""
     loader = Loader(mm, Limits.host(img.is64), img.read_implies_exec)
     mm.read_implies_exec = loader.rie
     loaded = load_program(loader, img, exe_file, layout, interp is not None)
     entry, interp_base = loaded.entry, 0
     if interp is not None:
         iimg, ifile = interp
-        interp_base = load_interp(loader, iimg, ifile, loaded.bias)
+        interp_base = load_interp(loader, iimg, ifile, loaded.bias, interp_at)
         entry = (interp_base + iimg.entry) & ((1 << 64) - 1)
     loader.check_start(entry, layout.stack_top)
     # A loader run directly has its brk moved out of the mmap area.

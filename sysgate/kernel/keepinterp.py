@@ -1,0 +1,120 @@
+"""The program interpreter's translated code kept across execve.
+
+Most of what a dynamic program's start costs under sysgate is Unicorn
+translating its code, and most of that code is ld.so's: some 3,600 of the
+4,400 blocks a forked shell's /bin/true translates. The shell's own ld.so
+ran the same code, and Unicorn keys a translated block by the guest
+address and the RAM block of its page. So when a process execs a program
+whose interpreter is the file its current image runs (same inode, size and
+times, and its code bytes in memory still the file's), the exec keeps the
+CPU, puts the new interpreter where the old one was, and hands its code
+segment the very region of the old one (Protections.adopt): its blocks are
+not translated again. The rest of the old image is unmapped, but for its
+code regions, which stay in Unicorn out of the guest's sight
+(Protections.forget): unmapping them would discard their blocks one at a
+time, some milliseconds for a shell's. The CPU's state is put back as new
+(Engine.reuse_for_exec, Gate.reuse_for_exec).
+
+This only changes where the new interpreter goes (a place ASLR could have
+chosen) and what is translated; anything that could make the old blocks
+differ from the new image's code, or that watches translation (a tracer's
+code hooks, a debugger, threads' block hook, counted runs), gives a new CPU
+as before."""
+import ctypes
+import os
+
+from .vma import PROT_EXEC, PROT_READ, PROT_WRITE
+from ..loader.image import STACK_SIZE
+
+
+# SYSGATE_NO_KEEPINTERP=1: every exec takes a new CPU (for comparisons).
+ENABLED = not os.environ.get("SYSGATE_NO_KEEPINTERP")
+
+
+class Interp:
+    """Where the current image's interpreter is: its whole span, and its
+    code segment."""
+    __slots__ = ("dev", "ino", "base", "end", "start", "stop", "offset")
+
+    def __init__(self, dev, ino, base, end, start, stop, offset):
+        self.dev, self.ino, self.base, self.end = dev, ino, base, end
+        self.start, self.stop, self.offset = start, stop, offset
+
+
+class Kept:
+    """The old interpreter's code segment, for the new image's to adopt
+    (FileMappings._map_private_file)."""
+    __slots__ = ("start", "end", "offset", "dev", "ino", "ident", "hold", "ptr", "base")
+
+    def __init__(self, v, ident, base):
+        self.start, self.end, self.offset, self.dev, self.ino = v.start, v.end, v.offset, v.dev, \
+            v.ino
+        self.ident, self.hold, self.ptr, self.base = ident, v.hold, v.ptr, base
+
+    def matches(self, start, size, prot, offset, dev, ino):
+        return (start, start + size, offset, dev, ino) == (self.start, self.end, self.offset,
+                                                           self.dev, self.ino) \
+            and prot == PROT_READ | PROT_EXEC
+
+
+def identity(fd):
+    """What must not have changed for the bytes to be the same file's."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def record(machine, mm, interp):
+    """After an exec: where its interpreter (interp: (image, Opened), or
+    None) was put, for the next exec to find."""
+    machine.interp_rec = None
+    if interp is None:
+        return
+    st = interp[1].st
+    mine = [v for v in mm.vmas if (v.dev, v.ino) == (st.st_dev, st.st_ino)]
+    code = [v for v in mine if v.prot == PROT_READ | PROT_EXEC and v.backed]
+    if len(code) != 1:
+        return
+    c = code[0]
+    machine.interp_rec = Interp(st.st_dev, st.st_ino, min(v.start for v in mine),
+                                max(v.end for v in mine), c.start, c.end, c.offset)
+
+
+def set_aside(machine, interp, layout):
+    """Before an exec's new image is built: a Kept when this CPU and its
+    interpreter's code can serve the new image (the old image then gone
+    from the guest's sight, the CPU and gate as new), else None (nothing
+    changed: the exec takes a new CPU)."""
+    rec = getattr(machine, "interp_rec", None)
+    machine.interp_rec = None
+    if rec is None or interp is None or not ENABLED:
+        return None
+    st = interp[1].st
+    cpu, gate, task = machine.cpu, machine.gate, machine.task
+    if (st.st_dev, st.st_ino) != (rec.dev, rec.ino) or gate is None or gate.trace is not None \
+            or machine.debug is not None or gate.threaded or cpu.exact or cpu._checks \
+            or cpu._watch or rec.end > layout.stack_top - STACK_SIZE:
+        return None
+    old = task.mm
+    v = old.find(rec.start) if old is not None else None
+    if v is None or (v.start, v.end, v.offset, v.dev, v.ino) != (
+            rec.start, rec.stop, rec.offset, rec.dev, rec.ino) \
+            or v.prot != PROT_READ | PROT_EXEC or not v.backed or v.shared or v.file is None \
+            or v.hold is None:
+        return None
+    size = v.end - v.start
+    try:
+        ident = identity(v.file.host)
+        if os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
+            return None         # written since (mprotect, ptrace, /proc/PID/mem)
+    except OSError:
+        return None
+    kept = Kept(v, ident, rec.base)
+    for w in list(old.vmas):
+        if w is v or (w.backed and w.file is not None and w.prot & PROT_EXEC
+                      and not w.prot & PROT_WRITE and not w.shared and w.hold is not None):
+            old._carve(w.start, w.end)
+            cpu.forget(w.start, w.end - w.start, w.hold)
+    old.unmap(0, old.task_size)
+    cpu.reuse_for_exec()
+    gate.reuse_for_exec()
+    return kept
