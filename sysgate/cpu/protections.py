@@ -56,6 +56,9 @@ class Protections:
         return None
 
 
+STALE_MAX = 64      # regions forget keeps out of sight at most
+
+
 class GuestMemory:
     """Engine's memory: map, unmap, protect, reads and writes, and the
     hooks that turn a refused access into its exact address."""
@@ -145,6 +148,9 @@ class GuestMemory:
         self._host.set(addr, addr + size, None)
         self._u32_seen = _NO_REGION
         self._stale.append((addr, addr + size, hold))
+        if len(self._stale) > STALE_MAX:
+            s, e, _ = self._stale[0]        # a long chain of execs: the oldest goes
+            self._drop_stale(s, e)
 
     def adopt(self, addr, size, prot, ptr):
         """A forgotten region, exactly, mapped again with the same host
