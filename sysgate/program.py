@@ -1,6 +1,7 @@
 """Loading a program into the machine: the first one (the path the user
 named, checked as a shell's execve would) and, at every exec, a new image
-on a fresh CPU (loader.process assembles it)."""
+on a fresh CPU (loader.process assembles it), or on the same one when
+kernel.keepinterp keeps the interpreter's translated code."""
 import os
 
 from .cpu.engine import Engine, UcError

@@ -4,7 +4,8 @@ Everything Linux checks before its point of no return is checked first,
 in its order and with its errnos (the file's type and permission, never
 opening a FIFO or a device; #! lines; the ELF and interpreter headers, read
 with pread, never the whole file); then the call returns 0 and the run loop
-swaps in a new CPU holding the new image (Machine.exec_image), where a
+swaps in a new CPU holding the new image (Machine.exec_image; or the
+same CPU as new, kernel.keepinterp), where a
 failure kills the process with SIGSEGV as Linux's does. What survives is
 what Linux keeps: pid, open files but the close-on-exec ones, the cwd and
 root, the signal mask, pending signals, ignored signals, interval timers.
