@@ -49,3 +49,16 @@ def test_child_state_is_the_guests(variant):
     the fork (kernel.procstate); R and S as natively, in stat and status."""
     native, _ = assert_same(build("proc_state.c", variant))
     assert native.stdout.count(b"the child was in its read; status says S\n") == 3
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32", "musl64"])
+def test_cmdline_after_each_exec(variant):
+    """A child's cmdline and comm as its parent reads them after each of
+    the child's execs, a shorter command line after a longer one (the
+    entry is rewritten in place, kernel.fs.procspool) and after the child
+    forked: as natively."""
+    native, _ = assert_same(build("exec_cmdline.c", variant))
+    assert native.stdout.count(b" comm exec_cmdline-") == 3, native.stdout
+    assert native.stdout.count(b"|child|") == 3, native.stdout
+    assert b"a-long-argument" in native.stdout.split(b"\n")[0]
+    assert b"a-long-argument" not in native.stdout.split(b"\n")[1]

@@ -114,13 +114,31 @@ def publish(machine):
 
 
 def _write(d, pid, text):
-    tmp = os.path.join(d, f".{pid}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    """pid's entry, rewritten in place: a new file renamed over the old
+    one cost some 70 us of CPU (180 of wall time) in /tmp's ext4, where a
+    small file's rewrite costs 4. A text shorter than the file is padded
+    with spaces (which JSON ignores), so that the file never shrinks under
+    a reader; one that meets a half-written entry reads it again (_read)."""
+    fd = os.open(os.path.join(d, str(pid)), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                 0o600)
     try:
-        os.write(fd, text.encode())
+        data = text.encode()
+        os.pwrite(fd, data.ljust(os.fstat(fd).st_size), 0)
     finally:
         os.close(fd)
-    os.replace(tmp, os.path.join(d, str(pid)))
+
+
+def _read(path, tries=3):
+    """An entry as _write leaves it (None: none, or unreadable)."""
+    for _ in range(tries):
+        try:
+            with open(path, "rb") as f:
+                return jsonio.loads(f.read())
+        except OSError:
+            return None
+        except ValueError:
+            continue        # caught mid-write
+    return None
 
 
 _PER_PROCESS = ("pid", "comm", "uid", "gid", "start")
@@ -182,12 +200,8 @@ def lookup(t, pid):
     d = _dir(t.session)
     if not _ours(d):
         return None
-    try:
-        with open(os.path.join(d, str(pid))) as f:
-            info = jsonio.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    if info.get("start") != _start_time(pid):
+    info = _read(os.path.join(d, str(pid)))
+    if not isinstance(info, dict) or info.get("start") != _start_time(pid):
         return None
     info["state"] = procstate.read(os.path.join(d, f"{pid}.state"))
     return info
