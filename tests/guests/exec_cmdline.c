@@ -1,7 +1,9 @@
 /* A child's /proc/<pid>/cmdline, comm and state as its parent reads them
  * after each of the child's execs: first a long command line, then a
  * shorter one (its entry is rewritten in place: no trace of the longer one
- * may show), then once the child has forked (its entry is still its own). */
+ * may show), then once the child has forked (its entry is still its own);
+ * and before its first exec, when its entry is the one its parent wrote as
+ * the fork returned. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
             waitpid(g, &st, 0);
             _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
         }
+        if (argv[4][0] == '4')
+            return 0;
         return 5;
     }
     int ready[2], go[2];
@@ -62,6 +66,7 @@ int main(int argc, char **argv)
         return 1;
     pid_t pid = fork();
     if (pid == 0) {
+        stage(ready[1], go[0], '0');
         char r[16], g[16];
         snprintf(r, sizeof r, "%d", ready[1]);
         snprintf(g, sizeof g, "%d", go[0]);
@@ -73,8 +78,8 @@ int main(int argc, char **argv)
     }
     char c;
     while (read(ready[0], &c, 1) == 1) {
-        show(c == '1' ? "child after exec 1" : c == '2' ? "child after exec 2"
-             : "child, having forked", pid);
+        show(c == '0' ? "child before its exec" : c == '1' ? "child after exec 1"
+             : c == '2' ? "child after exec 2" : "child, having forked", pid);
         if (write(go[1], "g", 1) != 1)
             return 1;
         if (c == '3')
@@ -83,5 +88,25 @@ int main(int argc, char **argv)
     int st;
     waitpid(pid, &st, 0);
     printf("child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    /* A second child, after the first was reaped: its entry, before and
+     * after its exec (a short command line), is its own. */
+    pid = fork();
+    if (pid == 0) {
+        char r[16], g[16];
+        stage(ready[1], go[0], '0');
+        snprintf(r, sizeof r, "%d", ready[1]);
+        snprintf(g, sizeof g, "%d", go[0]);
+        execl(argv[0], argv[0], "child", r, g, "4", (char *)NULL);
+        _exit(2);
+    }
+    while (read(ready[0], &c, 1) == 1) {
+        show(c == '0' ? "second child before its exec" : "second child after its exec", pid);
+        if (write(go[1], "g", 1) != 1)
+            return 1;
+        if (c == '4')
+            break;
+    }
+    waitpid(pid, &st, 0);
+    printf("second child status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return 0;
 }
