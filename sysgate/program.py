@@ -86,8 +86,9 @@ def parse(buf, pread, path):
         raise LoadError(str(e)) from None
 
 
-# A CPU and its gate made before a fork, for an exec in the child (see
-# prepare_exec): [(cpuid, Engine, Gate)].
+# A CPU, its gate and its first thread's register view, made before a
+# fork for an exec in the child (see prepare_exec): [(cpuid, Engine, Gate,
+# Thread)].
 _spare = []
 
 
@@ -104,22 +105,41 @@ def prepare_exec(machine):
     cpuid = machine.model.make_cpuid()
     try:
         if not _spare or _spare[0][0] is not cpuid:
-            _spare[:] = [(cpuid, Engine(cpuid), None)]
+            _spare[:] = [(cpuid, Engine(cpuid), None, None)]
     except (UcError, MemoryError):
         _spare.clear()          # the exec will make its own (and answer ENOMEM there)
     if _spare and _spare[0][2] is None:
         # Its gate too (its tables' copy, the register file found in the
-        # new CPU): the exec gives it its task.
-        # (machine.cpu stays this process's: other host threads stop it)
-        gate = Gate(machine, _spare[0][1])
-        _spare[0] = _spare[0][:2] + (gate,)
+        # new CPU) and its thread's register view: the exec gives them its
+        # task. (machine.cpu stays this process's: other host threads stop it)
+        _warm_decoders(machine)
+        cpu = _spare[0][1]
+        gate = Gate(machine, cpu)
+        _spare[0] = (cpuid, cpu, gate, Thread(cpu, gate))
+
+
+# The calls a forked child makes before its exec, and a short program at
+# its end, that its parent may never have made itself: their argument
+# decoders (kernel.registry.decoder, compiled at an entry's first call)
+# are made once here rather than in every child.
+_CHILD_CALLS = ("execve", "exit_group", "dup2")
+
+
+def _warm_decoders(machine):
+    from .kernel import registry
+    abi = "x86_64" if machine.task.is64 else "i386"
+    for name in _CHILD_CALLS:
+        call = registry.lookup(abi, name)
+        if call is not None and call.kinds:
+            registry.decoder(registry.converters(abi, call.kinds))
 
 
 def _new_engine(machine):
+    """(Engine, its Gate or None, its Thread or None) for a new image."""
     cpuid = machine.model.make_cpuid()
     if _spare and _spare[0][0] is cpuid:
         return _spare.pop()[1:]
-    return Engine(cpuid), None
+    return Engine(cpuid), None, None
 
 
 def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
@@ -133,9 +153,9 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     layout = choose_layout(img.is64, img.pie, machine.rng)
     kept = keepinterp.set_aside(machine, interp, layout)
     if kept is None:
-        machine.cpu, gate = _new_engine(machine)
+        machine.cpu, gate, thread = _new_engine(machine)
     else:
-        gate = machine.gate         # the same CPU: the interpreter's code is kept
+        gate, thread = machine.gate, None   # the same CPU: the interpreter's code is kept
     mm = AddressSpace(machine.cpu, img.is64)
     mm.mmap_base = layout.mmap_base
     mm.kept = kept
@@ -146,7 +166,7 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     gate.task = task
     machine.gate = gate
     machine.cpu.gate = machine.gate
-    machine.thread = task.thread = Thread(machine.cpu, machine.gate)
+    machine.thread = task.thread = thread or Thread(machine.cpu, machine.gate)
     task.exe_path = exe_path
     name = execfn.encode(errors="surrogateescape") if isinstance(execfn, str) else execfn
     task.comm = name.rsplit(b"/", 1)[-1][:15]     # as exec names the task

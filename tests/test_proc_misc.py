@@ -49,3 +49,21 @@ def test_child_state_is_the_guests(variant):
     the fork (kernel.procstate); R and S as natively, in stat and status."""
     native, _ = assert_same(build("proc_state.c", variant))
     assert native.stdout.count(b"the child was in its read; status says S\n") == 3
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32", "musl64"])
+def test_cmdline_after_each_exec(variant):
+    """A child's cmdline and comm as its parent reads them before the
+    child's exec (the entry the parent wrote as the fork returned, with
+    the child's start time taken from the clock around the fork), after
+    each of its execs, a shorter command line after a longer one (the
+    entry is rewritten in place, kernel.fs.procspool), and after the child
+    forked; then the same of a second child, made after the first was
+    reaped: as natively."""
+    native, _ = assert_same(build("exec_cmdline.c", variant))
+    lines = native.stdout.split(b"\n")
+    assert lines[0].startswith(b"child before its exec cmdline") and b"|child|" not in lines[0]
+    assert native.stdout.count(b" comm exec_cmdline-") == 6, native.stdout
+    assert native.stdout.count(b"|child|") == 4, native.stdout
+    assert b"a-long-argument" in lines[1] and b"a-long-argument" not in lines[2]
+    assert lines[-3].startswith(b"second child after its exec") and b"|4| comm " in lines[-3]

@@ -8,6 +8,7 @@ from the host.
 """
 import os
 import struct
+import time
 
 from .errors import KernelError, E
 from .registry import syscall
@@ -53,6 +54,7 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
     if flags & CLONE_VFORK:
         vfork_r, vfork_w = os.pipe2(os.O_CLOEXEC)
     t.before_fork()
+    before = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
     pid = os.fork()
     if pid == 0:
         t.after_fork_child()
@@ -78,8 +80,9 @@ def do_fork(t, flags, newsp=0, ptid=0, ctid=0, tls=0, exit_signal=None):
             from .tls import set_tls
             set_tls(t, tls)
         return 0
+    forked = (before, time.clock_gettime_ns(time.CLOCK_BOOTTIME))
     t.children[pid] = exit_signal
-    publish_child(t, pid)       # the child's /proc entry, before the fork returns
+    publish_child(t, pid, forked)   # the child's /proc entry, before the fork returns
     if flags & CLONE_PARENT_SETTID:
         t.mm.write(ptid, struct.pack("<i", pid))
     if vfork_w >= 0:

@@ -6,9 +6,10 @@ also sleeps for its own reasons (starting a helper thread after a fork,
 the GIL, the CPU lock of its threads), and a program that waits for its
 child to sleep (LTP's TST_PROCESS_STATE_WAIT before it signals the child)
 would then go on while the child has not reached its blocking call yet.
-So each guest process keeps one byte in the session's spool
-(kernel.fs.procspool), S while its first thread is in a host wait that a
-blocking call made, R otherwise; kernel.fs.procinfo reads it."""
+So each guest process keeps one byte in the session's spool, the first of
+its entry there (kernel.fs.procspool), S while its first thread is in a
+host wait that a blocking call made, R otherwise; kernel.fs.procinfo reads
+it."""
 import mmap
 import os
 
@@ -20,8 +21,9 @@ _adopted = None     # a forked child's byte, made by its parent, mapped when fir
 
 
 def publish(path):
-    """This process's state byte at path (at exec; in a forked child None,
-    so that it does not keep writing its parent's); None: no byte."""
+    """This process's state byte, the first of its entry at path (at exec,
+    once procspool has written the entry; in a forked child None, so that
+    it does not keep writing its parent's); None: no byte."""
     global _byte, _path, _adopted
     _adopted = None
     if path == _path and _byte is not None:
@@ -31,43 +33,26 @@ def publish(path):
         old.close()
     if path is None:
         return
-    m = _map(path, True)
+    m = _map(path)
     if m is not None:
         m[0] = RUNNING
         _byte, _path = m, path
 
 
-def create(path):
-    """A forked child's byte, R, made by its parent (procspool.publish_child)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
-                     0o600)
-    except OSError:
-        return
-    try:
-        os.write(fd, b"R")
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def adopt(path):
-    """In a forked child: its byte is at path (its parent made it), mapped
-    at the first change of state, not at the fork."""
+    """In a forked child: its byte is the first of the entry at path (its
+    parent wrote it, R), mapped at the first change of state, not at the
+    fork."""
     global _adopted
     _adopted = path
 
 
-def _map(path, new):
+def _map(path):
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW |
-                     (os.O_CREAT | os.O_TRUNC if new else 0), 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        if new:
-            os.ftruncate(fd, 1)
         return mmap.mmap(fd, 1)
     except (OSError, ValueError):
         return None
@@ -78,23 +63,9 @@ def _map(path, new):
 def _take_adopted():
     global _byte, _path, _adopted
     path, _adopted = _adopted, None
-    m = _map(path, False)
+    m = _map(path)
     if m is not None:
         _byte, _path = m, path
-
-
-def read(path):
-    """'R' or 'S', as another process published it; None when unknown."""
-    try:
-        # Not a link, and no wait on a FIFO someone put there.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            b = os.read(fd, 1)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    return chr(b[0]) if b in (b"R", b"S") else None
 
 
 def block():
