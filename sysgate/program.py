@@ -18,7 +18,7 @@ from .kernel.task import Task
 from .kernel.time import TimeKeeper
 from .cpu.context import Thread
 from .loader import elf
-from .loader.image import Fatal, choose_layout
+from .loader.image import STACK_SIZE, Fatal, choose_layout
 from .loader.process import Identity, assemble
 
 
@@ -142,6 +142,24 @@ def _new_engine(machine):
     return Engine(cpuid), None, None
 
 
+def _keep_interp(machine, interp, layout):
+    """A kernel.keepinterp Kept when this exec may keep the CPU (its new
+    interpreter the file the running image's is, nothing watching the
+    calls or the translation), the CPU and gate then as new; else None."""
+    rec, machine.interp_rec = getattr(machine, "interp_rec", None), None
+    gate = machine.gate
+    if rec is None or interp is None or gate is None or gate.trace is not None \
+            or machine.debug is not None or gate.threaded \
+            or (interp[1].st.st_dev, interp[1].st.st_ino) != (rec.dev, rec.ino):
+        return None
+    kept = keepinterp.set_aside(machine.task.mm, rec, machine.cpu,
+                                layout.stack_top - STACK_SIZE)
+    if kept is not None:
+        machine.cpu.reuse_for_exec()
+        gate.reuse_for_exec()
+    return kept
+
+
 def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     """Give the task a new address space holding img (and its program
     interpreter for a dynamic program: interp is (image, Opened) from
@@ -151,7 +169,7 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     task = machine.task
     trace = machine.gate.trace if machine.gate is not None else None
     layout = choose_layout(img.is64, img.pie, machine.rng)
-    kept = keepinterp.set_aside(machine, interp, layout)
+    kept = _keep_interp(machine, interp, layout)
     if kept is None:
         machine.cpu, gate, thread = _new_engine(machine)
     else:
@@ -187,8 +205,10 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
     finally:
         mm.kept = None
         exe.close()
+        machine.interp_rec = None
         if interp is not None:
-            keepinterp.record(machine, mm, interp)
+            st = interp[1].st
+            machine.interp_rec = keepinterp.find(mm, st.st_dev, st.st_ino)
             interp[1].close()
     entry, machine.vdso, task.auxv_bytes = done.entry, done.vdso, done.auxv_bytes
     if machine.vdso is not None:

@@ -19,12 +19,12 @@ This only changes where the new interpreter goes (a place ASLR could have
 chosen) and what is translated; anything that could make the old blocks
 differ from the new image's code, or that watches translation (a tracer's
 code hooks, a debugger, threads' block hook, counted runs), gives a new CPU
-as before."""
+as before (program.exec_image judges the machine's part and resets the CPU
+and gate; this module the memory's)."""
 import ctypes
 import os
 
 from .vma import PROT_EXEC, PROT_READ, PROT_WRITE
-from ..loader.image import STACK_SIZE
 
 
 # SYSGATE_NO_KEEPINTERP=1: every exec takes a new CPU (for comparisons).
@@ -63,39 +63,28 @@ def identity(fd):
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def record(machine, mm, interp):
-    """After an exec: where its interpreter (interp: (image, Opened), or
-    None) was put, for the next exec to find."""
-    machine.interp_rec = None
-    if interp is None:
-        return
-    st = interp[1].st
-    mine = [v for v in mm.vmas if (v.dev, v.ino) == (st.st_dev, st.st_ino)]
+def find(mm, dev, ino):
+    """Where the interpreter (the file dev, ino) is in mm after an exec:
+    an Interp, or None if its code is not one mapping."""
+    mine = [v for v in mm.vmas if (v.dev, v.ino) == (dev, ino)]
     code = [v for v in mine if v.prot == PROT_READ | PROT_EXEC and v.backed]
     if len(code) != 1:
-        return
+        return None
     c = code[0]
-    machine.interp_rec = Interp(st.st_dev, st.st_ino, min(v.start for v in mine),
-                                max(v.end for v in mine), c.start, c.end, c.offset)
+    return Interp(dev, ino, min(v.start for v in mine), max(v.end for v in mine), c.start,
+                  c.end, c.offset)
 
 
-def set_aside(machine, interp, layout):
-    """Before an exec's new image is built: a Kept when this CPU and its
-    interpreter's code can serve the new image (the old image then gone
-    from the guest's sight, the CPU and gate as new), else None (nothing
-    changed: the exec takes a new CPU)."""
-    rec = getattr(machine, "interp_rec", None)
-    machine.interp_rec = None
-    if rec is None or interp is None or not ENABLED:
+def set_aside(mm, rec, cpu, stack_low):
+    """Before an exec's new image is built on the same CPU: a Kept for the
+    interpreter's code (rec, an Interp of the old image mm) when the CPU
+    and that code can serve the new image, the old image then gone from
+    the guest's sight (its code regions forgotten by the CPU, the rest
+    unmapped); else None, nothing changed. stack_low: where the new
+    image's stack will start (the interpreter must stay below it)."""
+    if not ENABLED or cpu.exact or cpu._checks or cpu._watch or rec.end > stack_low:
         return None
-    st = interp[1].st
-    cpu, gate, task = machine.cpu, machine.gate, machine.task
-    if (st.st_dev, st.st_ino) != (rec.dev, rec.ino) or gate is None or gate.trace is not None \
-            or machine.debug is not None or gate.threaded or cpu.exact or cpu._checks \
-            or cpu._watch or rec.end > layout.stack_top - STACK_SIZE:
-        return None
-    old = task.mm
-    v = old.find(rec.start) if old is not None else None
+    v = mm.find(rec.start)
     if v is None or (v.start, v.end, v.offset, v.dev, v.ino) != (
             rec.start, rec.stop, rec.offset, rec.dev, rec.ino) \
             or v.prot != PROT_READ | PROT_EXEC or not v.backed or v.shared or v.file is None \
@@ -109,12 +98,10 @@ def set_aside(machine, interp, layout):
     except OSError:
         return None
     kept = Kept(v, ident, rec.base)
-    for w in list(old.vmas):
+    for w in list(mm.vmas):
         if w is v or (w.backed and w.file is not None and w.prot & PROT_EXEC
                       and not w.prot & PROT_WRITE and not w.shared and w.hold is not None):
-            old._carve(w.start, w.end)
+            mm._carve(w.start, w.end)
             cpu.forget(w.start, w.end - w.start, w.hold)
-    old.unmap(0, old.task_size)
-    cpu.reuse_for_exec()
-    gate.reuse_for_exec()
+    mm.unmap(0, mm.task_size)
     return kept
