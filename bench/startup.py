@@ -11,7 +11,12 @@ Rows:
 - "python3 -c pass": the interpreter's own start, for scale;
 - "fork+exec": what one fork, exec of a static program, its exit and the
   wait cost inside a guest (bench/guests/spawn.c): the slope between a run
-  of N such children and a run of none, so start-up cancels.
+  of N such children and a run of none, so start-up cancels;
+  "fork+exec, dynamic" the same with spawn.c linked dynamically (a dynamic
+  parent exec'ing a dynamic child, as a shell's loop does: the one
+  kernel/keepinterp.py serves). qemu-user runs an exec'd child natively
+  (no binfmt_misc), so it has no fork+exec figure; "run /bin/true
+  (dynamic)" is what running such a child costs each runner from nothing.
 
 Each figure is the CPU time (user + system) of the run's processes, the
 children's rusage (a forked guest child is sysgate's host child, reaped by
@@ -44,10 +49,12 @@ def build():
     with open(hello_c, "w") as f:
         f.write(HELLO)
     out = {}
-    for name, src in (("hello", hello_c), ("spawn", os.path.join(HERE, "guests", "spawn.c"))):
+    spawn_c = os.path.join(HERE, "guests", "spawn.c")
+    for name, src, static in (("hello", hello_c, ["-static"]), ("spawn", spawn_c, ["-static"]),
+                              ("spawn-dyn", spawn_c, [])):
         exe = os.path.join(BUILD, name)
         if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
-            subprocess.run(["gcc", "-static", "-O1", "-o", exe, src], check=True)
+            subprocess.run(["gcc", *static, "-O1", "-o", exe, src], check=True)
         out[name] = exe
     return out
 
@@ -102,23 +109,27 @@ def measure(reps, children, baseline):
     exe = build()
     rs = runners(baseline)
     rows = {"run hello": {r: [] for r in rs}, "sysgate run hello": {},
-            "fork+exec": {r: [] for r in rs}, "python3 -c pass": {"python3": []}}
+            "fork+exec": {r: [] for r in rs}, "fork+exec, dynamic": {r: [] for r in rs},
+            "run /bin/true (dynamic)": {r: [] for r in rs}, "python3 -c pass": {"python3": []}}
     for r, checkout in (("sysgate", ROOT), ("baseline", baseline)):
         if r in rs:
             rows["sysgate run hello"][r] = []
             rs[r] += ([sys.executable, "-c", console_script(checkout), "run", "--"],)
-    spawn = os.path.realpath(exe["spawn"])
+    spawns = (("fork+exec", os.path.realpath(exe["spawn"])),
+              ("fork+exec, dynamic", os.path.realpath(exe["spawn-dyn"])))
     for _ in range(reps):
         rows["python3 -c pass"]["python3"].append(cpu_of([sys.executable, "-c", "pass"]))
         for r, (prefix, env, *command) in rs.items():
             rows["run hello"][r].append(cpu_of(prefix + [exe["hello"]], env))
+            rows["run /bin/true (dynamic)"][r].append(cpu_of(prefix + ["/bin/true"], env))
             if command:
                 rows["sysgate run hello"][r].append(cpu_of(command[0] + [exe["hello"]], env))
             if r == "qemu-user":
                 continue      # no binfmt_misc: its children would run natively
-            none = cpu_of(prefix + [spawn, "0"], env)
-            some = cpu_of(prefix + [spawn, str(children)], env)
-            rows["fork+exec"][r].append((some - none) / children)
+            for row, spawn in spawns:
+                none = cpu_of(prefix + [spawn, "0"], env)
+                some = cpu_of(prefix + [spawn, str(children)], env)
+                rows[row][r].append((some - none) / children)
     return {row: {r: statistics.median(v) for r, v in cols.items() if v}
             for row, cols in rows.items()}
 
