@@ -34,11 +34,11 @@ ENABLED = not os.environ.get("SYSGATE_NO_KEEPINTERP")
 class Interp:
     """Where the current image's interpreter is: its whole span, and its
     code segment."""
-    __slots__ = ("dev", "ino", "base", "end", "start", "stop", "offset")
+    __slots__ = ("dev", "ino", "base", "end", "start", "stop", "offset", "ident")
 
-    def __init__(self, dev, ino, base, end, start, stop, offset):
+    def __init__(self, dev, ino, base, end, start, stop, offset, ident):
         self.dev, self.ino, self.base, self.end = dev, ino, base, end
-        self.start, self.stop, self.offset = start, stop, offset
+        self.start, self.stop, self.offset, self.ident = start, stop, offset, ident
 
 
 class Kept:
@@ -59,7 +59,10 @@ class Kept:
 
 def identity(fd):
     """What must not have changed for the bytes to be the same file's."""
-    st = os.fstat(fd)
+    return _ident(os.fstat(fd))
+
+
+def _ident(st):
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
@@ -75,8 +78,11 @@ def record(machine, mm, interp):
     if len(code) != 1:
         return
     c = code[0]
+    # The file as it was opened, before its code was mapped: a write to it
+    # since shows in the private mapping's unwritten pages (the bytes check
+    # below would pass), not in the blocks translated from them.
     machine.interp_rec = Interp(st.st_dev, st.st_ino, min(v.start for v in mine),
-                                max(v.end for v in mine), c.start, c.end, c.offset)
+                                max(v.end for v in mine), c.start, c.end, c.offset, _ident(st))
 
 
 def set_aside(machine, interp, layout):
@@ -104,7 +110,7 @@ def set_aside(machine, interp, layout):
     size = v.end - v.start
     try:
         ident = identity(v.file.host)
-        if os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
+        if ident != rec.ident or os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
             return None         # written since (mprotect, ptrace, /proc/PID/mem)
     except OSError:
         return None

@@ -1,0 +1,47 @@
+"""Attacks on the interpreter kept across execve (kernel.keepinterp): a
+guest that changes what the kept translated code came from, looks for the
+old image's code regions Unicorn still holds, or leaves state on the CPU
+for the next image. Linux is the oracle."""
+import os
+import shutil
+
+import pytest
+
+from conftest import BUILD, assert_same, build, run_native, run_sysgate
+
+DYN = ["gcc64-dyn", "gcc32-dyn"]
+LDSO = {"gcc64-dyn": "/lib64/ld-linux-x86-64.so.2", "gcc32-dyn": "/lib/ld-linux.so.2"}
+
+
+def _private_ldso(variant):
+    """A program linked with a copy of ld.so as its interpreter, and a
+    function that puts a fresh copy there."""
+    d = os.path.join(BUILD, f"keep-ld-{variant}")
+    os.makedirs(d, exist_ok=True)
+    ld = os.path.join(d, "ld.so")
+
+    def fresh():
+        if os.path.exists(ld):
+            os.unlink(ld)
+        shutil.copy(LDSO[variant], ld)
+        os.chmod(ld, 0o755)
+    fresh()
+    return build("keep_ldfile.c", variant, [f"-Wl,--dynamic-linker={ld}"]), fresh
+
+
+@pytest.mark.parametrize("variant", DYN)
+@pytest.mark.parametrize("what,expect", [("modify", (42, b"")), ("replace", (42, b"")),
+                                         ("restore", (0, b"ran\n"))])
+def test_interpreter_file_changed_between_execs(variant, what, expect):
+    # The old image's interpreter code, in memory, is a private mapping of
+    # the file: it shows what was written to the file since, while the
+    # blocks translated from it are the old bytes'. The new image must run
+    # the file as it is now.
+    exe, fresh = _private_ldso(variant)
+    fresh()
+    native = run_native(exe, [what])
+    fresh()
+    emu = run_sysgate(exe, [what])
+    fresh()
+    assert (native.status, native.stdout) == expect, native
+    assert (emu.status, emu.stdout) == expect, emu
