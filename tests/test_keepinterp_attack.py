@@ -45,3 +45,11 @@ def test_interpreter_file_changed_between_execs(variant, what, expect):
     fresh()
     assert (native.status, native.stdout) == expect, native
     assert (emu.status, emu.stdout) == expect, emu
+
+
+@pytest.mark.parametrize("variant", DYN)
+def test_state_of_the_kept_cpu(variant):
+    # x87, SSE, MXCSR, EFLAGS.DF/AC, GS base, selectors, TLS entries, the
+    # LDT, signal state: as Linux leaves them after execve.
+    native, _ = assert_same(build("keep_state.c", variant), ["dirty"])
+    assert b"mxcsr" in native.stdout and native.status == 0, native
