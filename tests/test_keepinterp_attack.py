@@ -53,3 +53,20 @@ def test_state_of_the_kept_cpu(variant):
     # LDT, signal state: as Linux leaves them after execve.
     native, _ = assert_same(build("keep_state.c", variant), ["dirty"])
     assert b"mxcsr" in native.stdout and native.status == 0, native
+
+
+@pytest.mark.parametrize("variant", DYN)
+def test_old_code_mapping_is_nothing(variant):
+    # Every way the new image can touch the old image's code (still in
+    # Unicorn, out of sight) answers as Linux's with nothing mapped there;
+    # a new mapping over part of it runs its own code, not the blocks
+    # translated there before, and the rest stays nothing.
+    native, _ = assert_same(build("keep_stale.c", variant), ["mapfile"])
+    assert native.stdout.count(b"its code: 9") == 1, native.stdout
+
+
+def test_old_libc_and_program_code_are_nothing():
+    # libc's and the program's code (x86-64 only: i386's 8 bits of ASLR
+    # put the new image's there too often)
+    native, _ = assert_same(build("keep_stale.c", "gcc64-dyn"))
+    assert native.stdout.count(b"its code: 9") == 2, native.stdout
