@@ -70,3 +70,17 @@ def test_old_libc_and_program_code_are_nothing():
     # put the new image's there too often)
     native, _ = assert_same(build("keep_stale.c", "gcc64-dyn"))
     assert native.stdout.count(b"its code: 9") == 2, native.stdout
+
+
+@pytest.mark.parametrize("variant", DYN)
+@pytest.mark.parametrize("what", ["fork", "vfork", "thread", "poke", "pokeback"])
+def test_exec_in_company(variant, what):
+    native, _ = assert_same(build("keep_more.c", variant, ["-pthread"]), [what])
+    assert native.status == 0 and native.stdout, native
+
+
+@pytest.mark.parametrize("variant", DYN)
+def test_dynamic_static_dynamic(variant):
+    static = build("keep_more.c", variant.replace("-dyn", ""), ["-pthread"])
+    native, _ = assert_same(build("keep_more.c", variant, ["-pthread"]), ["static", static])
+    assert native.stdout == b"static\nran\nchild status 0\n", native
