@@ -7,7 +7,12 @@
  *   poke         a tracer rewrites the tracee's ld.so (where its entry
  *                point calls first) before the tracee execs: the new
  *                image runs the file's ld.so (Linux: a new mm)
- *   pokeback     the same, the bytes put back before the exec */
+ *   pokeback     the same, the bytes put back before the exec
+ *   rewrite HOW  run a rewritten _dl_start (mov eax, 42; ret), put the
+ *                file's bytes back (HOW: store, procmem, vmwritev, read),
+ *                then exec: the new image's ld.so must run the file's code,
+ *                not the blocks translated from the rewrite
+ *   reprotect    mprotect ld.so's code writable and back, then exec */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -18,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +89,39 @@ static int poke(int back) {
     return 0;
 }
 
+static int rewrite(const char *how) {
+    unsigned long at = first_call(), page = at & ~4095UL;
+    static const unsigned char ret42[] = {0xb8, 42, 0, 0, 0, 0xc3};
+    unsigned char orig[sizeof ret42];
+    memcpy(orig, (void *)at, sizeof orig);
+    if (mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC))
+        return 3;
+    memcpy((void *)at, ret42, sizeof ret42);
+    int (*volatile f)(void) = (int (*)(void))at;
+    printf("rewritten: %d\n", f());
+    if (!strcmp(how, "store")) {
+        memcpy((void *)at, orig, sizeof orig);
+    } else if (!strcmp(how, "procmem")) {
+        int fd = open("/proc/self/mem", O_RDWR);
+        if (pwrite64(fd, orig, sizeof orig, (off64_t)at) != sizeof orig)
+            return 4;
+        close(fd);
+    } else if (!strcmp(how, "vmwritev")) {
+        struct iovec l = {orig, sizeof orig}, r = {(void *)at, sizeof orig};
+        if (process_vm_writev(getpid(), &l, 1, &r, 1, 0) != sizeof orig)
+            return 5;
+    } else if (!strcmp(how, "read")) {
+        int p[2];
+        if (pipe(p) || write(p[1], orig, sizeof orig) != sizeof orig
+            || read(p[0], (void *)at, sizeof orig) != sizeof orig)
+            return 6;
+    }
+    mprotect((void *)page, 8192, PROT_READ | PROT_EXEC);
+    printf("the file's bytes: %d\n", !memcmp((void *)at, orig, sizeof orig));
+    again("run");
+    return 1;
+}
+
 int main(int argc, char **argv) {
     self_path = realpath("/proc/self/exe", NULL);
     const char *what = argc > 1 ? argv[1] : "run";
@@ -128,6 +169,15 @@ int main(int argc, char **argv) {
         fflush(stdout);
         execl(argv[2], "keep_more", "fork", (char *)NULL);
         return 97;
+    }
+    if (!strcmp(what, "rewrite") && argc > 2)
+        return rewrite(argv[2]);
+    if (!strcmp(what, "reprotect")) {
+        unsigned long page = first_call() & ~4095UL;
+        if (mprotect((void *)page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC)
+            || mprotect((void *)page, 4096, PROT_READ | PROT_EXEC))
+            return 3;
+        again("run");
     }
     if (!strcmp(what, "poke"))
         return poke(0);
