@@ -86,3 +86,10 @@ def test_dynamic_static_dynamic(variant):
     static = build("keep_more.c", variant.replace("-dyn", ""), ["-pthread"])
     native, _ = assert_same(build("keep_more.c", variant, ["-pthread"]), ["static", static])
     assert native.stdout == b"static\nran\nchild status 0\n", native
+
+
+@pytest.mark.parametrize("variant", DYN)
+def test_old_code_mapping_through_a_tracer(variant):
+    # PEEK/POKE, process_vm_readv/writev, /proc/PID/mem of another process
+    native, _ = assert_same(build("keep_stale.c", variant), ["traced"])
+    assert b"PEEKTEXT -1 Input/output error" in native.stdout, native.stdout

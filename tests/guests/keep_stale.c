@@ -11,7 +11,10 @@
  *                  rest of the old region is still nothing
  *   mapfile        map a page of this program's file where nothing else
  *                  goes (ASLR cannot collide), run code there, then exec
- *                  "fixed ADDR": the same probe there */
+ *                  "fixed ADDR": the same probe there
+ *   traced         a child does "mapfile"'s exec, then stops for its
+ *                  parent, which looks there with ptrace, process_vm_*v
+ *                  and /proc/PID/mem */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 #include <elf.h>
@@ -25,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -119,7 +124,7 @@ static void probe(unsigned long a, const char *what) {
 #define FIXED_AT 0x20000000UL
 __attribute__((noinline, used)) int seven(void) { return 7; }
 
-static unsigned long seven_elsewhere(void) {
+static unsigned long seven_offset(void) {
     const ElfW(Phdr) *ph = (const void *)getauxval(AT_PHDR);
     unsigned long n = getauxval(AT_PHNUM), bias = 0;
     for (unsigned long i = 0; i < n; i++)
@@ -129,6 +134,11 @@ static unsigned long seven_elsewhere(void) {
     for (unsigned long i = 0; i < n; i++)
         if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr <= v && v < ph[i].p_vaddr + ph[i].p_filesz)
             off = ph[i].p_offset + (v - ph[i].p_vaddr);
+    return off;
+}
+
+static unsigned long seven_elsewhere(void) {
+    unsigned long off = seven_offset();
     int fd = open("/proc/self/exe", O_RDONLY);
     void *m = mmap((void *)FIXED_AT, 8192, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd,
                    off & ~4095UL);
@@ -158,6 +168,45 @@ int main(int argc, char **argv) {
         fflush(stdout);
         execl("/proc/self/exe", argv[0], "fixed", a1, (char *)NULL);
         return 1;
+    }
+    if (argc > 1 && !strcmp(argv[1], "stopme")) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "traced")) {
+        /* a tracer looks at a child's old image after its exec */
+        unsigned long at = FIXED_AT + (seven_offset() & 4095);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!seven_elsewhere())
+                _exit(2);
+            execl("/proc/self/exe", argv[0], "stopme", (char *)NULL);
+            _exit(1);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        printf("stopped %d\n", WIFSTOPPED(st));
+        errno = 0;
+        long w = ptrace(PTRACE_PEEKTEXT, pid, (void *)at, 0);
+        printf("PEEKTEXT %ld %s\n", w, strerror(errno));
+        errno = 0;
+        w = ptrace(PTRACE_PEEKDATA, pid, (void *)at, 0);
+        printf("PEEKDATA %ld %s\n", w, strerror(errno));
+        SHOW("POKETEXT", ptrace(PTRACE_POKETEXT, pid, (void *)at, (void *)0x0b0f));
+        char buf[16], path[64];
+        struct iovec l = {buf, sizeof buf}, r = {(void *)at, sizeof buf};
+        SHOW("process_vm_readv", process_vm_readv(pid, &l, 1, &r, 1, 0));
+        SHOW("process_vm_writev", process_vm_writev(pid, &l, 1, &r, 1, 0));
+        snprintf(path, sizeof path, "/proc/%d/mem", pid);
+        int mem = open(path, O_RDWR);
+        SHOW("/proc/PID/mem read", pread(mem, buf, sizeof buf, (off_t)at));
+        SHOW("/proc/PID/mem write", pwrite(mem, buf, sizeof buf, (off_t)at));
+        close(mem);
+        ptrace(PTRACE_CONT, pid, 0, 0);
+        waitpid(pid, &st, 0);
+        printf("child status %d\n", st);
+        return 0;
     }
     if (argc > 4 && !strcmp(argv[1], "probe")) {
         unsigned long a = strtoul(argv[2], NULL, 16), b = strtoul(argv[3], NULL, 16);
