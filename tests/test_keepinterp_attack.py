@@ -63,6 +63,9 @@ def test_old_code_mapping_is_nothing(variant):
     # translated there before, and the rest stays nothing.
     native, _ = assert_same(build("keep_stale.c", variant), ["mapfile"])
     assert native.stdout.count(b"its code: 9") == 1, native.stdout
+    # a mapping below it grown in place (mremap) over it
+    native, _ = assert_same(build("keep_stale.c", variant), ["mapfile-grow"])
+    assert native.stdout == b"grown in place: 1\nits code: 9\n", native.stdout
 
 
 def test_old_libc_and_program_code_are_nothing():

@@ -160,13 +160,27 @@ int main(int argc, char **argv) {
         probe(strtoul(argv[2], NULL, 16), "the old image's own mapping of its file");
         return 0;
     }
-    if (argc > 1 && !strcmp(argv[1], "mapfile")) {
+    if (argc > 2 && !strcmp(argv[1], "grow")) {
+        /* a mapping just below grows in place over it */
+        unsigned long a = strtoul(argv[2], NULL, 16);
+        void *m = mmap((void *)(FIXED_AT - 4096), 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        void *r = mremap(m, 4096, 3 * 4096, 0);
+        printf("grown in place: %d\n", r == m && m == (void *)(FIXED_AT - 4096));
+        if (r == m) {
+            static const unsigned char ret9[] = {0xb8, 9, 0, 0, 0, 0xc3};
+            memcpy((void *)a, ret9, sizeof ret9);
+            printf("its code: %d\n", ((int (*)(void))a)());
+        }
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "mapfile") || !strcmp(argv[1], "mapfile-grow"))) {
         unsigned long at = seven_elsewhere();
         if (!at)
             return 2;
         snprintf(a1, sizeof a1, "%lx", at);
         fflush(stdout);
-        execl("/proc/self/exe", argv[0], "fixed", a1, (char *)NULL);
+        execl("/proc/self/exe", argv[0], argv[1][7] ? "grow" : "fixed", a1, (char *)NULL);
         return 1;
     }
     if (argc > 1 && !strcmp(argv[1], "stopme")) {
