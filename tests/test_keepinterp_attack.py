@@ -78,7 +78,8 @@ def test_old_libc_and_program_code_are_nothing():
 @pytest.mark.parametrize("variant", DYN)
 @pytest.mark.parametrize("what", ["fork", "vfork", "thread", "poke", "pokeback", "reprotect",
                                   "rewrite store", "rewrite procmem", "rewrite vmwritev",
-                                  "rewrite read"])
+                                  "rewrite read", "then rewrite store",
+                                  "then rewrite procmem", "then poke"])
 def test_exec_in_company(variant, what):
     native, _ = assert_same(build("keep_more.c", variant, ["-pthread"]), what.split())
     assert native.status == 0 and native.stdout, native

@@ -12,7 +12,8 @@
  *                file's bytes back (HOW: store, procmem, vmwritev, read),
  *                then exec: the new image's ld.so must run the file's code,
  *                not the blocks translated from the rewrite
- *   reprotect    mprotect ld.so's code writable and back, then exec */
+ *   reprotect    mprotect ld.so's code writable and back, then exec
+ *   then ...     exec to do ... (in an image whose ld.so code was kept) */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -169,6 +170,12 @@ int main(int argc, char **argv) {
         fflush(stdout);
         execl(argv[2], "keep_more", "fork", (char *)NULL);
         return 97;
+    }
+    if (!strcmp(what, "then") && argc > 2) {
+        /* the next image (the CPU and ld.so's code kept) does argv[2...] */
+        fflush(stdout);
+        execv(self_path, argv + 1);
+        return 1;
     }
     if (!strcmp(what, "rewrite") && argc > 2)
         return rewrite(argv[2]);
