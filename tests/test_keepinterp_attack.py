@@ -97,3 +97,10 @@ def test_old_code_mapping_through_a_tracer(variant):
     # PEEK/POKE, process_vm_readv/writev, /proc/PID/mem of another process
     native, _ = assert_same(build("keep_stale.c", variant), ["traced"])
     assert b"PEEKTEXT -1 Input/output error" in native.stdout, native.stdout
+
+
+def test_another_interpreter_between():
+    # glibc's ld.so, musl's, glibc's again: no CPU kept across a change
+    musl = build("keep_more.c", "musl64-dyn", ["-pthread"])
+    native, _ = assert_same(build("keep_more.c", "gcc64-dyn", ["-pthread"]), ["static", musl])
+    assert native.stdout == b"static\nran\nchild status 0\n", native
