@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -94,6 +96,23 @@ static void probe(unsigned long a, const char *what) {
     close(mem);
     struct iovec l = {buf, sizeof buf}, r = {(void *)a, sizeof buf};
     SHOW("process_vm_readv", process_vm_readv(getpid(), &l, 1, &r, 1, 0));
+    SHOW("futex", syscall(SYS_futex, (void *)(a & ~3UL), FUTEX_WAIT, 0, NULL, NULL, 0));
+    /* a signal frame on an alternate stack there: SIGSEGV, as Linux */
+    pid_t pid = fork();
+    if (pid == 0) {
+        stack_t ss = {.ss_sp = (void *)(a & ~4095UL), .ss_size = 4096};
+        struct sigaction su = {0};
+        su.sa_handler = (void (*)(int))_exit;
+        su.sa_flags = SA_ONSTACK;
+        sigaction(SIGSEGV, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
+        if (sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &su, NULL))
+            _exit(3);
+        raise(SIGUSR1);
+        _exit(4);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("  a frame there: signaled %d signal %d\n", WIFSIGNALED(st), WTERMSIG(st));
     SHOW("msync", msync((void *)(a & ~4095UL), 4096, MS_ASYNC));
     SHOW("madvise", madvise((void *)(a & ~4095UL), 4096, MADV_WILLNEED));
     SHOW("mprotect", mprotect((void *)(a & ~4095UL), 4096, PROT_READ));
