@@ -207,8 +207,7 @@ def exec_image(machine, img, exe, exe_path, execfn, argv, envp, interp=None):
         exe.close()
         machine.interp_rec = None
         if interp is not None:
-            st = interp[1].st
-            machine.interp_rec = keepinterp.find(mm, st.st_dev, st.st_ino)
+            machine.interp_rec = keepinterp.find(mm, interp[1].st)
             interp[1].close()
     entry, machine.vdso, task.auxv_bytes = done.entry, done.vdso, done.auxv_bytes
     if machine.vdso is not None:

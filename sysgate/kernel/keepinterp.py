@@ -34,11 +34,11 @@ ENABLED = not os.environ.get("SYSGATE_NO_KEEPINTERP")
 class Interp:
     """Where the current image's interpreter is: its whole span, and its
     code segment."""
-    __slots__ = ("dev", "ino", "base", "end", "start", "stop", "offset")
+    __slots__ = ("dev", "ino", "base", "end", "start", "stop", "offset", "ident")
 
-    def __init__(self, dev, ino, base, end, start, stop, offset):
+    def __init__(self, dev, ino, base, end, start, stop, offset, ident):
         self.dev, self.ino, self.base, self.end = dev, ino, base, end
-        self.start, self.stop, self.offset = start, stop, offset
+        self.start, self.stop, self.offset, self.ident = start, stop, offset, ident
 
 
 class Kept:
@@ -59,20 +59,27 @@ class Kept:
 
 def identity(fd):
     """What must not have changed for the bytes to be the same file's."""
-    st = os.fstat(fd)
+    return _ident(os.fstat(fd))
+
+
+def _ident(st):
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def find(mm, dev, ino):
-    """Where the interpreter (the file dev, ino) is in mm after an exec:
-    an Interp, or None if its code is not one mapping."""
+def find(mm, st):
+    """Where the interpreter (the file exec opened, its stat st) is in mm
+    after an exec: an Interp, or None if its code is not one mapping."""
+    dev, ino = st.st_dev, st.st_ino
     mine = [v for v in mm.vmas if (v.dev, v.ino) == (dev, ino)]
     code = [v for v in mine if v.prot == PROT_READ | PROT_EXEC and v.backed]
     if len(code) != 1:
         return None
     c = code[0]
+    # The file as it was opened, before its code was mapped: a write to it
+    # since shows in the private mapping's unwritten pages (the bytes check
+    # in set_aside would pass), not in the blocks translated from them.
     return Interp(dev, ino, min(v.start for v in mine), max(v.end for v in mine), c.start,
-                  c.end, c.offset)
+                  c.end, c.offset, _ident(st))
 
 
 def set_aside(mm, rec, cpu, stack_low):
@@ -93,7 +100,8 @@ def set_aside(mm, rec, cpu, stack_low):
     size = v.end - v.start
     try:
         ident = identity(v.file.host)
-        if os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
+        if ident != rec.ident or \
+                os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
             return None         # written since (mprotect, ptrace, /proc/PID/mem)
     except OSError:
         return None
