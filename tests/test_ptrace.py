@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ALL, ROOT, assert_same, build, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_native, run_sysgate
 
 STRACE = shutil.which("strace")
 
@@ -208,6 +208,20 @@ def test_ptrace_threads_raw(variant):
     and CONT name it; ESRCH for tids that are not tracees,
     PTRACE_GET_THREAD_AREA's EIO, EINVAL and EFAULT, as Linux answers."""
     assert_same(build("ptrace_threads_raw.c", variant, extra=("-pthread",)))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_thread_stops_before_its_tracer_waits(variant):
+    """A thread that stops (a signal-delivery-stop) before its tracer made
+    any wait or ptrace call does not keep its process's other threads from
+    running meanwhile: the tracer, waiting for one of them on a pipe before
+    its first waitpid, hung for ever while the stopped thread held the CPU
+    waiting for the tracer's socket."""
+    exe = build("ptrace_threads_early_stop.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert native.stdout == b"the other thread wrote x\nstopped by signal 10\nexited 0\n"
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
 
 
 def _by_creation(prefix):

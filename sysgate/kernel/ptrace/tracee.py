@@ -138,7 +138,7 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
         Returns the signal it resumed with (None: detached or gone).
         info False: a stop without siginfo (a traditional group-stop)."""
         if self.sock is None:
-            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+            self.sock = self._connect()
             if self.sock is None:
                 self.detach()
                 return None
@@ -181,6 +181,25 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
             os.kill(os.getpid(), hostsignal.SIGKILL)
         self.detach()
         return None
+
+    def _connect(self):
+        """A connection to the tracer, whose socket is made at its first
+        wait or ptrace call: until then the other threads run, as while
+        stopped (_next_request), so a tracer that waits for one of them
+        before its first wait is not kept waiting for ever. The group's end
+        ends the wait of a thread that is not ending itself (ThreadKilled
+        from taking the CPU back)."""
+        t = self.t
+        lock = t.proc.cpu_sched
+        if lock is None or self._hooked or lock.owner is not t:
+            return channel.connect(t.session, self.tracer, self._gone)
+        from ..cpulock import host_wait
+
+        def gone():     # a thread that is ending itself still reports
+            return self._gone() or t.exit_status is None and (
+                t.killed or t.proc.group_exit is not None)
+        with host_wait(t):
+            return channel.connect(t.session, self.tracer, gone)
 
     def _next_request(self):
         """The tracer's next request. A thread in a ptrace-stop does not
@@ -390,7 +409,7 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
         self.exit_stop(status)
         if self.sock is None and self.tid != self.pid:
             # A thread that never stopped: the host tells nobody of its end.
-            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+            self.sock = self._connect()
         if self.sock is not None and (self.tracer != os.getppid() or self.tid != self.pid):
             if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1,
                                         "tid": self.tid}):
