@@ -224,6 +224,21 @@ def test_ptrace_thread_stops_before_its_tracer_waits(variant):
     assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_interrupt_threads_blocked_in_calls(variant):
+    """PTRACE_INTERRUPT of each thread of a seized process while both are
+    blocked in calls (pthread_join's futex wait, a read of an empty pipe)
+    traps each into PTRACE_EVENT_STOP at once, as natively. The tracer's
+    note is taken in by whichever thread of the tracee looks first: one
+    taken in by the other thread only woke the blocked one, which went
+    back to its wait, and the tracer's waitpid hung."""
+    exe = build("ptrace_threads_interrupt.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert native.stdout.count(b"stopped, event stop 1") == 12
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
 def _by_creation(prefix):
     """strace -ff's per-thread logs in the order the threads were made (tids
     wrap around pid_max, so their order is not the tids'): the one that
