@@ -54,24 +54,28 @@ int main(void)
         _exit(0);
     }
     waitpid(pid, &st, WUNTRACED);
-    ptrace(SEIZE, pid, 0, PTRACE_O_TRACECLONE);
+    ptrace(SEIZE, pid, 0, PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL);    /* a failure ends both */
     kill(pid, SIGCONT);
-    /* SIGSTOP's group-stop, then the SIGCONT's delivery, then the clone. */
-    for (int events = 0; thread == 0 && events < 8; events++) {
+    /* SIGSTOP's group-stop, the SIGCONT's delivery, the clone, and the
+     * new thread's own start trap (before or after its clone event). */
+    pid_t started = 0;
+    for (int events = 0; !(thread && started == thread) && events < 12; events++) {
         pid_t w = waitpid(-1, &st, __WALL);
+        if (w < 0)
+            break;
         if (w == pid && st >> 16 == PTRACE_EVENT_CLONE) {
             unsigned long msg = 0;
             ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
             thread = msg;
+        } else if (w != pid && st >> 16 == EVENT_STOP) {
+            started = w;
         }
         ptrace(PTRACE_CONT, w, 0, 0);
     }
-    /* The new thread's own start trap. */
-    if (waitpid(thread, &st, __WALL) != thread || st >> 16 != EVENT_STOP) {
-        printf("no start trap of the thread\n");
+    if (!thread || started != thread) {
+        printf("no clone event or no start trap of the thread\n");
         return 1;
     }
-    ptrace(PTRACE_CONT, thread, 0, 0);
     for (int i = 0; i < ROUNDS; i++) {
         usleep(100000);     /* both blocked by then */
         pid_t first = i % 2 ? pid : thread, second = i % 2 ? thread : pid;
