@@ -32,7 +32,7 @@ from . import channel
 from .consts import SIGCHLD, SIGSTOP
 from .notes import (CHLD_BIT, CLD_CONTINUED, CLD_STOPPED, INTERRUPT_BIT, NOTE_CODE, NOTE_SIG, OPTIONS_BITS,
                     RELAY_BIT, SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped,
-                    note_tid, relay_note, seen, send_note, wake)
+                    note_tid, relay_note, saw, send_note, wake)
 
 ANSWER_SECONDS = 5.0
 
@@ -192,7 +192,7 @@ def _tracer_sigchld(t, hi, what):
     from ..sigframe import siginfo
     from ..sigpending import SA_NOCLDSTOP, SIG_DFL, ignored
     why, status = what >> 8 & 0xF, what & 0xFF
-    seen[hi.si_pid] = what >> 12 & 0x7F
+    saw(hi.si_pid, what >> 12 & 0x7F)
     _drop_continued(t, hi.si_pid, absorb=False)
     act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
     if why in (4, CLD_STOPPED, CLD_CONTINUED) and act[1] & SA_NOCLDSTOP:

@@ -63,7 +63,16 @@ def send_note(pid, what=0, tid=0):
 
 
 _sent = [0]
-seen = {}       # tracee pid -> the number of its last SIGCHLD note taken here
+seen = {}       # tracee process's pid -> the numbers of its SIGCHLD notes taken here
+
+
+def saw(pid, n):
+    """SIGCHLD note n of process pid was taken in. Its threads number their
+    notes with one counter, so they are kept as a set; the number half a
+    cycle back is dropped (a note no wait looked for, CLD_CONTINUED)."""
+    got = seen.setdefault(pid, set())
+    got.add(n)
+    got.discard((n - 65) % 127 + 1)
 
 
 def notify_tracer(tracer, why, status):
