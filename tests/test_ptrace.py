@@ -239,6 +239,20 @@ def test_ptrace_interrupt_threads_blocked_in_calls(variant):
     assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_listen_leaves_the_other_threads_answering(variant):
+    """PTRACE_LISTEN on the main thread of a seized threaded process (its
+    group-stop) while the other thread sits in its start trap: the tracer's
+    requests to that thread are answered, as natively. The listening
+    thread held the process's CPU, which the other needs to answer: the
+    tracer's PTRACE_CONT of it hung."""
+    exe = build("ptrace_threads_listen.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert b"cont of the stopped thread: 0" in native.stdout
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
 def _by_creation(prefix):
     """strace -ff's per-thread logs in the order the threads were made (tids
     wrap around pid_max, so their order is not the tids'): the one that

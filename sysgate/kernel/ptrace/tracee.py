@@ -12,6 +12,7 @@ applied when the stop ends: at a syscall-entry stop a new orig_rax and
 arguments (orig_rax -1 skips the call and leaves the tracer's rax as its
 result); at a syscall-exit stop a new rax, other registers
 through the IRET return; elsewhere straight to the CPU."""
+import contextlib
 import os
 import select
 import signal as hostsignal
@@ -181,6 +182,17 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
             os.kill(os.getpid(), hostsignal.SIGKILL)
         self.detach()
         return None
+
+    def _off_cpu(self):
+        """A context for a host wait of this thread in a stop: the process's
+        other threads run meanwhile (not in a call the CPU's hook runs,
+        which owns the engine); ThreadKilled on taking the CPU back when
+        the group ends."""
+        t = self.t
+        lock = t.proc.cpu_sched
+        if lock is None or self._hooked or lock.owner is not t:
+            return contextlib.nullcontext()
+        return lock.host_wait(t)
 
     def _connect(self):
         """A connection to the tracer, whose socket is made at its first
