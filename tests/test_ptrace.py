@@ -253,6 +253,17 @@ def test_ptrace_listen_leaves_the_other_threads_answering(variant):
     assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
 
 
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_leader_ends_first(variant):
+    """A sibling that seized a threaded process whose main thread ends
+    first (pthread_exit), the other ending the group with exit(3): its
+    waitpid says exited 3, as natively. The leader's end was never told to
+    a tracer that is not its parent (the process's end looked at the
+    thread on the CPU last), who read the closed channel as SIGKILL."""
+    native, _ = assert_same(build("ptrace_leader_exits_first.c", variant, extra=("-pthread",)))
+    assert native.stdout == b"seize: 0\ntracer: exited 3\nparent: exited 3\n"
+
+
 def _by_creation(prefix):
     """strace -ff's per-thread logs in the order the threads were made (tids
     wrap around pid_max, so their order is not the tids'): the one that
