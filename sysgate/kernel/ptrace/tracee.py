@@ -183,34 +183,34 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
         self.detach()
         return None
 
+    def _may_let_cpu_go(self):
+        """Whether a host wait of this thread may let the process's CPU go
+        to its other threads: it holds it, and not in a call the CPU's hook
+        runs (which owns the engine)."""
+        lock = self.t.proc.cpu_sched
+        return lock is not None and not self._hooked and lock.owner is self.t
+
     def _off_cpu(self):
-        """A context for a host wait of this thread in a stop: the process's
-        other threads run meanwhile (not in a call the CPU's hook runs,
-        which owns the engine); ThreadKilled on taking the CPU back when
-        the group ends."""
-        t = self.t
-        lock = t.proc.cpu_sched
-        if lock is None or self._hooked or lock.owner is not t:
+        """A context for a host wait in a stop: the other threads run
+        meanwhile; ThreadKilled on taking the CPU back when the group ends."""
+        if not self._may_let_cpu_go():
             return contextlib.nullcontext()
-        return lock.host_wait(t)
+        return self.t.proc.cpu_sched.host_wait(self.t)
 
     def _connect(self):
         """A connection to the tracer, whose socket is made at its first
         wait or ptrace call: until then the other threads run, as while
         stopped (_next_request), so a tracer that waits for one of them
         before its first wait is not kept waiting for ever. The group's end
-        ends the wait of a thread that is not ending itself (ThreadKilled
-        from taking the CPU back)."""
+        ends the wait of a thread that is not ending itself."""
         t = self.t
-        lock = t.proc.cpu_sched
-        if lock is None or self._hooked or lock.owner is not t:
+        if not self._may_let_cpu_go():
             return channel.connect(t.session, self.tracer, self._gone)
-        from ..cpulock import host_wait
 
         def gone():     # a thread that is ending itself still reports
             return self._gone() or t.exit_status is None and (
                 t.killed or t.proc.group_exit is not None)
-        with host_wait(t):
+        with self._off_cpu():
             return channel.connect(t.session, self.tracer, gone)
 
     def _next_request(self):
