@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ALL, ROOT, assert_same, build, run_sysgate
+from conftest import ALL, ROOT, assert_same, build, run_native, run_sysgate
 
 STRACE = shutil.which("strace")
 
@@ -208,6 +208,60 @@ def test_ptrace_threads_raw(variant):
     and CONT name it; ESRCH for tids that are not tracees,
     PTRACE_GET_THREAD_AREA's EIO, EINVAL and EFAULT, as Linux answers."""
     assert_same(build("ptrace_threads_raw.c", variant, extra=("-pthread",)))
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_thread_stops_before_its_tracer_waits(variant):
+    """A thread that stops (a signal-delivery-stop) before its tracer made
+    any wait or ptrace call does not keep its process's other threads from
+    running meanwhile: the tracer, waiting for one of them on a pipe before
+    its first waitpid, hung for ever while the stopped thread held the CPU
+    waiting for the tracer's socket."""
+    exe = build("ptrace_threads_early_stop.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert native.stdout == b"the other thread wrote x\nstopped by signal 10\nexited 0\n"
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_interrupt_threads_blocked_in_calls(variant):
+    """PTRACE_INTERRUPT of each thread of a seized process while both are
+    blocked in calls (pthread_join's futex wait, a read of an empty pipe)
+    traps each into PTRACE_EVENT_STOP at once, as natively. The tracer's
+    note is taken in by whichever thread of the tracee looks first: one
+    taken in by the other thread only woke the blocked one, which went
+    back to its wait, and the tracer's waitpid hung."""
+    exe = build("ptrace_threads_interrupt.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert native.stdout.count(b"stopped, event stop 1") == 12
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_listen_leaves_the_other_threads_answering(variant):
+    """PTRACE_LISTEN on the main thread of a seized threaded process (its
+    group-stop) while the other thread sits in its start trap: the tracer's
+    requests to that thread are answered, as natively. The listening
+    thread held the process's CPU, which the other needs to answer: the
+    tracer's PTRACE_CONT of it hung."""
+    exe = build("ptrace_threads_listen.c", variant, extra=("-pthread",))
+    native = run_native(exe)
+    emu = run_sysgate(exe, timeout=60)
+    assert b"cont of the stopped thread: 0" in native.stdout
+    assert (emu.status, emu.stdout, emu.stderr) == (native.status, native.stdout, native.stderr)
+
+
+@pytest.mark.parametrize("variant", ["gcc64", "gcc32"])
+def test_ptrace_leader_ends_first(variant):
+    """A sibling that seized a threaded process whose main thread ends
+    first (pthread_exit), the other ending the group with exit(3): its
+    waitpid says exited 3, as natively. The leader's end was never told to
+    a tracer that is not its parent (the process's end looked at the
+    thread on the CPU last), who read the closed channel as SIGKILL."""
+    native, _ = assert_same(build("ptrace_leader_exits_first.c", variant, extra=("-pthread",)))
+    assert native.stdout == b"seize: 0\ntracer: exited 3\nparent: exited 3\n"
 
 
 def _by_creation(prefix):

@@ -49,6 +49,25 @@ def test_seed_makes_a_race_repeat(variant):
     assert int(first.stdout.split()[1]) < 80000
 
 
+def test_seed_race_repeats_across_a_tid_wrap():
+    """--seed picks the next thread among those made, in the order they
+    were made: with the host's tids wrapped around pid_max between the
+    main thread and the others (loaded hosts wrap often), the race's total
+    is the seed's still. Sorted by tid, the main thread came last there
+    and the total changed (test_seed_makes_a_race_repeat failed so)."""
+    last_pid = "/proc/sys/kernel/ns_last_pid"
+    if not os.access(last_pid, os.W_OK):
+        pytest.skip("the next pid can be set by root only")
+    exe = build("thread_race.c", "gcc64")
+    first = run_sysgate(exe, opts=["--seed", "11"])
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    with open(last_pid, "w") as f:
+        f.write(str(pid_max - 3))       # sysgate's threads are made across the wrap
+    second = run_sysgate(exe, opts=["--seed", "11"])
+    assert first.status == second.status == 0 and first.stdout == second.stdout
+
+
 @pytest.mark.parametrize("guest", ["thread_basic.c", "thread_signals.c", "thread_procs.c"])
 def test_seeded_scheduling_runs_as_natively(guest):
     """The deterministic scheduler (counted slices, seeded choice of the

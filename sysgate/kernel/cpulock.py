@@ -155,6 +155,14 @@ class CpuLock:
         self.since = time.monotonic()
         self.syscalls = 0
 
+    def _ready_in_order(self):
+        """--seed: the tasks that can run, in the order their threads were
+        made (proc.threads keeps it). Sorted by tid they were not, once the
+        host's tids wrapped around pid_max between two of them, and the
+        seed's interleaving changed."""
+        return [o for o in self.proc.threads.values() if o in self.ready] or \
+            sorted(self.ready, key=lambda x: x.tid)
+
     def _release_locked(self, t, ready):
         """t gives up the CPU; ready: it can run again at once."""
         self.owner = None
@@ -165,7 +173,7 @@ class CpuLock:
             self.ready.discard(t)
         if self.det:
             if self.ready:
-                self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+                self.chosen = self.rng.choice(self._ready_in_order())
             self._notify_next()
         elif self.queue:
             nxt = self.queue[0]
@@ -320,7 +328,7 @@ class CpuLock:
             if self.owner is t:
                 self.owner = None
                 if self.det and self.ready:
-                    self.chosen = self.rng.choice(sorted(self.ready, key=lambda x: x.tid))
+                    self.chosen = self.rng.choice(self._ready_in_order())
                 self._notify_next()
             if self.machine._loaded is t:
                 self.machine._loaded = None

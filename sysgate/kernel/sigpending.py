@@ -58,6 +58,8 @@ def absorb_host_signals(t):
 def _absorb_own(t):
     """Signals another process sent to this thread alone (tgkill)."""
     for hi in t.host.take_own(t.tid):
+        if hi.si_code == PTRACE_NOTE and note_taker is not None and note_taker(t, hi):
+            continue        # a tracer's note relayed to this thread (ptrace.notes)
         if not ignored(t, hi.si_signo):
             t.add_pending(hi.si_signo, _as_sent(hi))
 

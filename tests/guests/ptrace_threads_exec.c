@@ -12,6 +12,10 @@ static void *worker(void *arg)
 {
     char *argv[] = {self, "again", NULL};
     write(1, "worker\n", 7);
+    /* The main thread is in pthread_join by then, its clone3 shown: an
+     * execve at once could end it before strace read clone3's parent_tid
+     * (native strace, loaded, then printed only its address). */
+    usleep(200000);
     execv(self, argv);
     return arg;
 }

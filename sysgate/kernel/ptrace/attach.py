@@ -31,8 +31,8 @@ from ..errors import KernelError
 from . import channel
 from .consts import SIGCHLD, SIGSTOP
 from .notes import (CHLD_BIT, CLD_CONTINUED, CLD_STOPPED, INTERRUPT_BIT, NOTE_CODE, NOTE_SIG, OPTIONS_BITS,
-                    SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped, note_tid,
-                    seen, send_note, wake)
+                    RELAY_BIT, SEIZE_BIT, SIGCONT, SIGNAL_BIT, STOPPED_BIT, _queue, host_stopped,
+                    note_tid, relay_note, saw, send_note, wake)
 
 ANSWER_SECONDS = 5.0
 
@@ -139,12 +139,19 @@ def take_note(t, hi):
     cur = target.debugger
     if what & INTERRUPT_BIT:
         if isinstance(cur, Tracee) and cur.tracer == tracer and cur.seized:
+            if what & RELAY_BIT and not cur.trap_pending:
+                return True     # relayed, and taken on the way to user code already
             if target is t:
                 cur.interrupt()
             elif cur.stopping:
                 cur.interrupt()     # only notes it (in a stop, or listening)
             else:
-                cur.trap_pending = True     # taken at its next way to user code
+                # Taken at its next way to user code, or, blocked in a
+                # call (whose wait only we were woken from), by itself
+                # there, as Linux's signal_wake_up interrupts the call.
+                cur.trap_pending = True
+                if relay_note(target.tid, what, tracer):
+                    t.host.kicked.add(target.tid)
                 _wake_thread(t, target)
         return True
     hi_taker, t = t, target
@@ -185,7 +192,7 @@ def _tracer_sigchld(t, hi, what):
     from ..sigframe import siginfo
     from ..sigpending import SA_NOCLDSTOP, SIG_DFL, ignored
     why, status = what >> 8 & 0xF, what & 0xFF
-    seen[hi.si_pid] = what >> 12 & 0x7F
+    saw(hi.si_pid, what >> 12 & 0x7F)
     _drop_continued(t, hi.si_pid, absorb=False)
     act = t.sigactions.get(SIGCHLD, (SIG_DFL, 0))
     if why in (4, CLD_STOPPED, CLD_CONTINUED) and act[1] & SA_NOCLDSTOP:

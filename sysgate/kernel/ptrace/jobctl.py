@@ -89,7 +89,8 @@ class JobControl:
             p.register(self.sock.fileno(), select.POLLIN)
             if wake >= 0:
                 p.register(wake, select.POLLIN)
-            p.poll(LISTEN_POLL_MS)
+            with self._off_cpu():       # the other threads answer their tracer meanwhile
+                p.poll(LISTEN_POLL_MS)
             msg = channel.recv(self.sock, block=False)
             if msg is None:
                 return None

@@ -14,11 +14,11 @@ from ..errors import KernelError
 from ..hostlibc import libc
 
 NOTE_CODE = sigpending.PTRACE_NOTE
-NR_RT_SIGQUEUEINFO = 129
+NR_RT_SIGQUEUEINFO, NR_RT_TGSIGQUEUEINFO = 129, 297
 SIGCONT = 18
 # si_status of a tracer's note: what it asks, and SEIZE's options below.
-SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT, CHLD_BIT = (
-    1 << 30, 1 << 29, 1 << 28, 1 << 27, 1 << 26)
+SEIZE_BIT, INTERRUPT_BIT, STOPPED_BIT, SIGNAL_BIT, CHLD_BIT, RELAY_BIT = (
+    1 << 30, 1 << 29, 1 << 28, 1 << 27, 1 << 26, 1 << 25)
 # A tracer's notes are a realtime signal (they queue: an INTERRUPT right
 # after a SEIZE is not merged into it), told apart by NOTE_CODE.
 NOTE_SIG = 64
@@ -29,13 +29,23 @@ CLD_STOPPED, CLD_CONTINUED = 5, 6
 TID_AT = 32     # the thread a note is for (0: the process), past si_status
 
 
-def _queue(pid, sig, status, from_pid, tid=0):
+def _queue(pid, sig, status, from_pid, tid=0, to_thread=False):
     info = ctypes.create_string_buffer(struct.pack(
         "<iiiiiIiii", sig, 0, NOTE_CODE, 0, from_pid, os.getuid(), status, 0,
         tid).ljust(128, b"\0"))
-    if libc.syscall(NR_RT_SIGQUEUEINFO, pid, sig, info) < 0:
+    r = libc.syscall(NR_RT_TGSIGQUEUEINFO, pid, tid, sig, info) if to_thread else \
+        libc.syscall(NR_RT_SIGQUEUEINFO, pid, sig, info)
+    if r < 0:
         return ctypes.get_errno()
     return 0
+
+
+def relay_note(tid, what, tracer):
+    """A tracer's note that another thread of this process took in, sent
+    on to host thread tid, which takes it in itself (kernel.sigpending
+    takes a thread's own signals when it is kicked): a thread blocked in a
+    call must see it there, not only on its way to user code."""
+    return _queue(os.getpid(), NOTE_SIG, what | RELAY_BIT, tracer, tid, to_thread=True) == 0
 
 
 def note_tid(hi):
@@ -53,7 +63,16 @@ def send_note(pid, what=0, tid=0):
 
 
 _sent = [0]
-seen = {}       # tracee pid -> the number of its last SIGCHLD note taken here
+seen = {}       # tracee process's pid -> the numbers of its SIGCHLD notes taken here
+
+
+def saw(pid, n):
+    """SIGCHLD note n of process pid was taken in. Its threads number their
+    notes with one counter, so they are kept as a set; the number half a
+    cycle back is dropped (a note no wait looked for, CLD_CONTINUED)."""
+    got = seen.setdefault(pid, set())
+    got.add(n)
+    got.discard((n - 65) % 127 + 1)
 
 
 def notify_tracer(tracer, why, status):

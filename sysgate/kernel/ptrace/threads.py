@@ -12,6 +12,7 @@ class Threads:
 
     def __init__(self, task):
         self._task = task       # any thread of the process: its running() is the one on the CPU
+        self._leader = task if task.tid == task.pid else None    # its traced leader
 
     def syscall_stop(self, gate, regs, entry):
         d = gate.task.tracee
@@ -32,8 +33,14 @@ class Threads:
         return pc if d is None else d.before_run(pc)
 
     def exited(self, status):
-        """The process ends (its first host thread, after the others)."""
+        """The process ends (its first host thread, after the others): its
+        leader's end, with the group's status. The thread on the CPU last
+        is another when the leader ended first (pthread_exit): the traced
+        leader's end was then never told to a tracer that is not its parent,
+        who read it as a SIGKILL."""
         t = self._task.running()
+        if t is None or t.tracee is None or t.tid != t.pid:
+            t = self._leader or t
         d = t.tracee if t is not None else None
         if d is not None:
             d.exited(status)
@@ -58,6 +65,8 @@ def set_tracee(t, d, current):
     t.tracee = d
     if d is not None:
         if getattr(current, "per_thread", False):
+            if t.tid == t.pid:
+                current._leader = t
             return current
         channel.mark_traced(t.session, t.pid, True)
         return Threads(t)

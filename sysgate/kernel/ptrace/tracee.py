@@ -12,6 +12,7 @@ applied when the stop ends: at a syscall-entry stop a new orig_rax and
 arguments (orig_rax -1 skips the call and leaves the tracer's rax as its
 result); at a syscall-exit stop a new rax, other registers
 through the IRET return; elsewhere straight to the CPU."""
+import contextlib
 import os
 import select
 import signal as hostsignal
@@ -138,7 +139,7 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
         Returns the signal it resumed with (None: detached or gone).
         info False: a stop without siginfo (a traditional group-stop)."""
         if self.sock is None:
-            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+            self.sock = self._connect()
             if self.sock is None:
                 self.detach()
                 return None
@@ -181,6 +182,36 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
             os.kill(os.getpid(), hostsignal.SIGKILL)
         self.detach()
         return None
+
+    def _may_let_cpu_go(self):
+        """Whether a host wait of this thread may let the process's CPU go
+        to its other threads: it holds it, and not in a call the CPU's hook
+        runs (which owns the engine)."""
+        lock = self.t.proc.cpu_sched
+        return lock is not None and not self._hooked and lock.owner is self.t
+
+    def _off_cpu(self):
+        """A context for a host wait in a stop: the other threads run
+        meanwhile; ThreadKilled on taking the CPU back when the group ends."""
+        if not self._may_let_cpu_go():
+            return contextlib.nullcontext()
+        return self.t.proc.cpu_sched.host_wait(self.t)
+
+    def _connect(self):
+        """A connection to the tracer, whose socket is made at its first
+        wait or ptrace call: until then the other threads run, as while
+        stopped (_next_request), so a tracer that waits for one of them
+        before its first wait is not kept waiting for ever. The group's end
+        ends the wait of a thread that is not ending itself."""
+        t = self.t
+        if not self._may_let_cpu_go():
+            return channel.connect(t.session, self.tracer, self._gone)
+
+        def gone():     # a thread that is ending itself still reports
+            return self._gone() or t.exit_status is None and (
+                t.killed or t.proc.group_exit is not None)
+        with self._off_cpu():
+            return channel.connect(t.session, self.tracer, gone)
 
     def _next_request(self):
         """The tracer's next request. A thread in a ptrace-stop does not
@@ -390,7 +421,7 @@ class Tracee(SyscallStops, SignalStops, JobControl, Requests, HwBreakpoints):
         self.exit_stop(status)
         if self.sock is None and self.tid != self.pid:
             # A thread that never stopped: the host tells nobody of its end.
-            self.sock = channel.connect(self.t.session, self.tracer, self._gone)
+            self.sock = self._connect()
         if self.sock is not None and (self.tracer != os.getppid() or self.tid != self.pid):
             if channel.send(self.sock, {"exit": wstatus, "chld": _sent[0] % 127 + 1,
                                         "tid": self.tid}):

@@ -213,17 +213,20 @@ NOTE_WAIT_SECONDS = 0.05
 
 def _await_sigchld(t, e):
     """The SIGCHLD note the tracee sent after its report: taken before the
-    wait returns, so it is pending then, as Linux sends it first."""
+    wait returns, so it is pending then, as Linux sends it first. The note
+    comes from the tracee's process (si_pid), not from the thread."""
     if e.chld is None or t.host is None:
         return
     from ..sigpending import absorb_host_signals
     from .notes import seen
     deadline = time.monotonic() + NOTE_WAIT_SECONDS
-    while seen.get(e.pid) != e.chld and time.monotonic() < deadline:
+    got = seen.setdefault(e.tgid, set())
+    while e.chld not in got and time.monotonic() < deadline:
         t.host.collect()
         absorb_host_signals(t)
-        if seen.get(e.pid) != e.chld:
+        if e.chld not in got:
             time.sleep(0.0005)
+    got.discard(e.chld)
     e.chld = None
 
 
