@@ -391,13 +391,18 @@ class ConstantCalls:
 
     def keep(self, nr, value):
         """Answer nr with value from now on (until the table is emptied)."""
-        n, slots = self.count[0], self._slots
-        for i in range(n):
-            if slots[2 * i] == nr:
-                return
-        if n < _CONST_SLOTS and 0 <= nr <= 0xFFFFFFFF and 0 <= value <= MASK64:
-            slots[2 * n], slots[2 * n + 1] = nr, value
-            self.count[0] = n + 1
+        _keep(self.count, self._slots, nr, value)
+
+
+def _keep(count, slots, nr, value):
+    """(nr, value) into a stub's table of count[0] pairs, once."""
+    n = count[0]
+    for i in range(n):
+        if slots[2 * i] == nr:
+            return
+    if n < _CONST_SLOTS and 0 <= nr <= 0xFFFFFFFF and 0 <= value <= MASK64:
+        slots[2 * n], slots[2 * n + 1] = nr, value
+        count[0] = n + 1
 
 
 def _python_insn_hook(hooks, insn):
@@ -525,13 +530,7 @@ class ConstantCalls32:
         if d.landing != landing or d.lo != lo or d.hi != hi or d.delta != delta:
             self.count[0] = 0       # the pairs kept so far were for another place
             d.landing, d.lo, d.hi, d.delta = landing, lo, hi, delta
-        n, slots = self.count[0], self._slots
-        for i in range(n):
-            if slots[2 * i] == nr:
-                return
-        if n < _CONST_SLOTS and 0 <= nr <= 0xFFFFFFFF and 0 <= value <= MASK64:
-            slots[2 * n], slots[2 * n + 1] = nr, value
-            self.count[0] = n + 1
+        _keep(self.count, self._slots, nr, value)
 
 
 MASK64 = (1 << 64) - 1
