@@ -29,11 +29,15 @@ class ThreadHost:
         return getattr(self._host, name)
 
     def kick(self):
-        self.piped = True
+        # The byte first, then the flag: a drain between the two finds the
+        # flag down and leaves the byte for the next one (a wait may return
+        # once for nothing); the other order let a drain take the flag down
+        # before the byte came, and every wait after returned at once.
         try:
             os.write(self.wake_w, b"!")
         except OSError:
             pass
+        self.piped = True
 
     def drain(self):
         if not self.piped:
