@@ -30,9 +30,13 @@ DYNAMIC = {
 VARIANTS.update(DYNAMIC)
 
 
-def build(src, variant, extra=()):
-    """Compile tests/guests/<src> for variant; cached by content and flags."""
-    path = os.path.join(GUESTS, src)
+BENCH_GUESTS = os.path.join(ROOT, "bench", "guests")
+
+
+def build(src, variant, extra=(), guests=GUESTS):
+    """Compile <guests>/<src> (tests/guests, or BENCH_GUESTS) for variant;
+    cached by content and flags."""
+    path = os.path.join(guests, src)
     cmd = VARIANTS[variant] + list(extra)
     with open(path, "rb") as f:
         key = hashlib.sha256(f.read() + repr(cmd).encode()).hexdigest()[:12]
@@ -46,6 +50,50 @@ def build(src, variant, extra=()):
             pytest.fail(f"build of {src} for {variant} failed:\n{r.stderr}")
         os.replace(out + ".tmp", out)
     return out
+
+
+_COUNT_CALLS = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from sysgate.machine import Machine
+exe, cpu, replace = sys.argv[2], sys.argv[3], sys.argv[6] == "1"
+lo, hi = int(sys.argv[4]), int(sys.argv[5])
+
+def calls(n):
+    m = Machine(cpu=cpu, seed=1)
+    m.load(exe, [exe, str(n)], envp=[])
+    if replace:
+        seen = [100]
+        def getpid(t):
+            seen[0] += 1
+            return seen[0]
+        m.replace_handler("getpid", getpid)
+    count = [0]
+    def prof(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+    sys.setprofile(prof)
+    status = m.run()
+    sys.setprofile(None)
+    assert status == ("exit", 0), status
+    return count[0]
+
+calls(100)                # first: it also pays for what runs once per host process
+# Two runs that differ only in their number of calls: what runs once per run
+# (start-up, lazy imports, caches) cancels out.
+print((calls(hi) - calls(lo)) / (hi - lo))
+"""
+
+
+def python_calls_per_call(exe, cpu, lo=1100, hi=2100, replace=False):
+    """Python calls (sys.setprofile's) per loop round of exe (a program
+    taking its round count, bench/guests/getpid_loop.c), run in a
+    Machine: the slope between runs of lo and hi rounds. replace: getpid
+    served by a handler put in sysgate's place (Machine.replace_handler)."""
+    out = subprocess.run([sys.executable, "-c", _COUNT_CALLS, ROOT, exe, cpu, str(lo), str(hi),
+                          "1" if replace else "0"], check=True, capture_output=True, text=True,
+                         timeout=600).stdout
+    return float(out)
 
 
 def sysgate_cmd(*opts):

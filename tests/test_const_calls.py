@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, assert_same, build
+from conftest import BENCH_GUESTS, ROOT, assert_same, build, python_calls_per_call
 
 
 @pytest.mark.parametrize("cpu", ["intel", "amd"])
@@ -40,50 +40,17 @@ def test_every_call_traced(variant, cpu, gate, egid):
     assert len(re.findall(rf"^\[{gate}\] {egid}\(\) = \d+$", err, re.M)) == 20001
 
 
-_IN_PROCESS = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-from sysgate.machine import Machine
-exe = sys.argv[2]
-
-def run(n, replace=False):
-    m = Machine(cpu=sys.argv[3], seed=1)
-    m.load(exe, [exe, str(n)], envp=[])
-    if replace:
-        seen = [100]
-        def getpid(t):
-            seen[0] += 1
-            return seen[0]
-        m.replace_handler("getpid", getpid)
-    count = [0]
-    def prof(frame, event, arg):
-        if event == "call":
-            count[0] += 1
-    sys.setprofile(prof)
-    status = m.run()
-    sys.setprofile(None)
-    assert status == ("exit", 0), status
-    return count[0]
-
-run(100)
-print((run(20100) - run(10100)) / 10000, (run(2100, True) - run(1100, True)) / 1000)
-"""
-
-
-@pytest.mark.parametrize("flags,cpu", [((), "intel"), (("-m32", "-DVSYSCALL"), "intel"),
-                                       (("-m32", "-DVSYSCALL"), "amd")])
-def test_python_left_out(flags, cpu):
+@pytest.mark.parametrize("variant,extra,cpu", [("gcc64", [], "intel"),
+                                               ("gcc32", ["-DVSYSCALL"], "intel"),
+                                               ("gcc32", ["-DVSYSCALL"], "amd")])
+def test_python_left_out(variant, extra, cpu):
     # getpid in a loop: Python calls per call, none once the stub answers;
     # with a handler put in sysgate's place, every call reaches it.
-    exe = os.path.join(os.path.dirname(build("const_calls.c", "gcc64")),
-                       "getpid_loop_const" + "".join(flags))
-    subprocess.run(["gcc", *flags, "-static", "-O1", "-o", exe,
-                    os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
-    out = subprocess.run([sys.executable, "-c", _IN_PROCESS, ROOT, exe, cpu], check=True,
-                         capture_output=True, text=True, timeout=600).stdout.split()
-    stub, replaced = float(out[0]), float(out[1])
-    assert stub < 0.01, out
-    assert replaced >= 3, out
+    exe = build("getpid_loop.c", variant, extra, guests=BENCH_GUESTS)
+    stub = python_calls_per_call(exe, cpu, 10100, 20100)
+    replaced = python_calls_per_call(exe, cpu, replace=True)
+    assert stub < 0.01, (stub, replaced)
+    assert replaced >= 3, (stub, replaced)
 
 
 @pytest.mark.parametrize("variant,cpu", [("gcc64", "intel"), ("gcc32", "intel"),

@@ -6,12 +6,11 @@ place, and the system-call fast path costs no more Python calls than it
 did before entry/ was split into one module per way in."""
 import ast
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import BENCH_GUESTS, ROOT, build, python_calls_per_call
 
 SYSGATE = os.path.join(ROOT, "sysgate")
 sys.path.insert(0, ROOT)
@@ -143,31 +142,6 @@ def test_one_place_emits_the_crossing_event():
 
 # --- the fast path: Python calls per system call, counted, not timed -----------------
 
-_COUNT = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-from sysgate.machine import Machine
-exe, cpu = sys.argv[2], sys.argv[3]
-
-def calls(n):
-    m = Machine(cpu=cpu, seed=1)
-    m.load(exe, [exe, str(n)], envp=[])
-    count = [0]
-    def prof(frame, event, arg):
-        if event == "call":
-            count[0] += 1
-    sys.setprofile(prof)
-    status = m.run()
-    sys.setprofile(None)
-    assert status == ("exit", 0), status
-    return count[0]
-
-calls(100)                # first: it also pays for what runs once per host process
-# Two runs that differ only in their number of calls: what runs once per run
-# (start-up, lazy imports, caches) cancels out.
-print((calls(2100) - calls(1100)) / 1000)
-"""
-
 # Counted on the tree before the split (engine hook to the handler and
 # back: router, gate, dispatch, invoke, the handler, the return check, the
 # register reads and writes: 11, 10, 12); since, each gate's common case is
@@ -177,17 +151,13 @@ print((calls(2100) - calls(1100)) / 1000)
 BUDGET = {"syscall64": 3, "int80-32": 3, "sysenter": 4}
 
 
-@pytest.mark.parametrize("gate,flags,cpu", [
-    ("syscall64", [], "intel"),
-    ("int80-32", ["-m32"], "intel"),
-    ("sysenter", ["-m32", "-DVSYSCALL"], "intel"),
+@pytest.mark.parametrize("gate,variant,extra,cpu", [
+    ("syscall64", "gcc64", [], "intel"),
+    ("int80-32", "gcc32", [], "intel"),
+    ("sysenter", "gcc32", ["-DVSYSCALL"], "intel"),
 ])
-def test_syscall_fast_path_adds_no_python_calls(tmp_path, gate, flags, cpu):
-    exe = str(tmp_path / "getpid_loop")
-    subprocess.run(["gcc", "-static", "-O1", *flags, "-o", exe,
-                    os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
-    out = subprocess.run([sys.executable, "-c", _COUNT, ROOT, exe, cpu], check=True,
-                         capture_output=True, text=True).stdout
-    per_call = float(out)
+def test_syscall_fast_path_adds_no_python_calls(gate, variant, extra, cpu):
+    exe = build("getpid_loop.c", variant, extra, guests=BENCH_GUESTS)
+    per_call = python_calls_per_call(exe, cpu)
     assert per_call <= BUDGET[gate] + 0.01, (
         f"{gate}: {per_call} Python calls per system call, budget {BUDGET[gate]}")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, build
+from conftest import BENCH_GUESTS, ROOT, build
 
 from sysgate.kernel.lazyreg import LATE_STDLIB
 
@@ -61,16 +61,14 @@ print(e.fn is e.call.call, getattr(e.fn, "__name__", ""))
 """
 
 
-@pytest.mark.parametrize("flags,abi", [((), "x86_64"), (("-m32", "-DVSYSCALL"), "i386")])
-def test_a_stand_in_resolved_elsewhere_leaves_the_tables(flags, abi):
+@pytest.mark.parametrize("variant,extra,abi", [("gcc64", [], "x86_64"),
+                                               ("gcc32", ["-DVSYSCALL"], "i386")])
+def test_a_stand_in_resolved_elsewhere_leaves_the_tables(variant, extra, abi):
     # A table built while getpid's handler was a stand-in, the handler's
     # module then imported by something else (import_all before a fork):
     # getpid's first call puts the handler itself in the table, where the
     # stand-in would cost one more Python call at every call.
-    exe = os.path.join(os.path.dirname(build("const_calls.c", "gcc64")),
-                       "getpid_loop_lazy" + "".join(flags))
-    subprocess.run(["gcc", *flags, "-static", "-O1", "-o", exe,
-                    os.path.join(ROOT, "bench", "guests", "getpid_loop.c")], check=True)
+    exe = build("getpid_loop.c", variant, extra, guests=BENCH_GUESTS)
     out = subprocess.run([sys.executable, "-c", _STUCK, ROOT, exe, "intel", abi], check=True,
                          capture_output=True, text=True, timeout=600).stdout.split()
     assert out == ["True", "sys_getpid"], out
