@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ALL, ROOT, assert_same, build, run_sysgate, sysgate_cmd
+from conftest import ALL, BENCH_GUESTS, ROOT, assert_same, build, run_sysgate, sysgate_cmd
 
 
 @pytest.mark.parametrize("cpu", ["intel", "amd"])
@@ -335,12 +335,10 @@ print((calls(1100) - calls(600)) / 1000)
 HANDOFF_BUDGET = 92
 
 
-def test_futex_handoff_python_calls(tmp_path):
+def test_futex_handoff_python_calls():
     """bench/workloads.py's futex hand-off costs at most HANDOFF_BUDGET
     Python calls (both threads' together) per hand-off."""
-    exe = str(tmp_path / "threads")
-    subprocess.run(["gcc", "-static", "-O1", "-pthread", "-o", exe,
-                    os.path.join(ROOT, "bench", "guests", "threads.c")], check=True)
+    exe = build("threads.c", "gcc64", ["-pthread"], guests=BENCH_GUESTS)
     out = subprocess.run([sys.executable, "-c", _COUNT_HANDOFF, ROOT, exe], check=True,
                          capture_output=True, text=True).stdout
     per = float(out.split()[-1])
