@@ -359,7 +359,6 @@ class ConstantCalls:
         # This table's count and the i386 one's (ConstantCalls32: its
         # stub reads the word after this one): counts[0] = 0 empties both.
         self.counts = raw[16:24].cast("Q")
-        self.count32_address = ctypes.addressof(data) + 20
         self._slots = raw[24:].cast("Q")
 
     @classmethod

@@ -18,6 +18,7 @@ from .common import (_RESTART_HI, _RESTART_LO, MASK64, do_syscall, ended, exit_w
                      iret, single_step_after)
 from .ptregs import IP_AT, PtRegs
 from .syscall import X86_EFLAGS_RF, X86_EFLAGS_TF, X86_EFLAGS_VM, sysretl_allowed
+from .syscall64 import keepable
 
 EFAULT = 14
 ENOSYS = 38
@@ -128,12 +129,8 @@ def keep_answer32(gate, constants, task, entry, nr, ax, sp):
     stack's page that this call's sixth argument was read from stays where
     protections.user_u32 found it (every map, unmap or protect is a call
     that empties the table)."""
-    if ax < 0 or entry is None or entry.fn is not entry.call.call or task.pending \
-            or task.host.pending or task.timers.deadline is not None or gate.threaded \
-            or gate.trace is not None or gate.machine.debug is not None:
-        return
     window = gate.cpu._u32_seen
-    if window[0] <= sp and sp + 4 <= window[1]:
+    if keepable(gate, task, entry, ax) and window[0] <= sp and sp + 4 <= window[1]:
         constants.keep(nr, ax, gate.landing_pad, window)
 
 

@@ -106,11 +106,15 @@ def keep_answer(gate, task, entry, nr, ax):
     timer armed: they are seen on the way out of every call), nothing
     observes the calls, and the handler is sysgate's own (not one a caller
     put in its place: Machine.replace_handler, /proc/PID/mem's)."""
-    if ax < 0 or entry is None or entry.fn is not entry.call.call or task.pending \
-            or task.host.pending or task.timers.deadline is not None or gate.threaded \
-            or gate.trace is not None or gate.machine.debug is not None:
-        return
-    gate.constants.keep(nr, ax)
+    if keepable(gate, task, entry, ax):
+        gate.constants.keep(nr, ax)
+
+
+def keepable(gate, task, entry, ax):
+    """Whether a constant call's answer may be kept (see keep_answer)."""
+    return not (ax < 0 or entry is None or entry.fn is not entry.call.call or task.pending
+                or task.host.pending or task.timers.deadline is not None or gate.threaded
+                or gate.trace is not None or gate.machine.debug is not None)
 
 
 class _Rax:
