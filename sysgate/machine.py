@@ -45,6 +45,7 @@ class Machine:
             set_memory_limit(memory_limit)
         self.net = net             # --net: applied once, at load (kernel.net.setup_network)
         self.vdso = None
+        self.interp_rec = None     # where the image's interpreter is (kernel.keepinterp)
         self.task = None
         self.gate = None
         self.status = None

@@ -146,13 +146,11 @@ def _keep_interp(machine, interp, layout):
     """A kernel.keepinterp Kept when this exec may keep the CPU (its new
     interpreter the file the running image's is, nothing watching the
     calls or the translation), the CPU and gate then as new; else None."""
-    rec, machine.interp_rec = getattr(machine, "interp_rec", None), None
-    gate = machine.gate
+    rec, gate = machine.interp_rec, machine.gate
     if rec is None or interp is None or gate is None or gate.trace is not None \
-            or machine.debug is not None or gate.threaded \
-            or (interp[1].st.st_dev, interp[1].st.st_ino) != (rec.dev, rec.ino):
+            or machine.debug is not None or gate.threaded:
         return None
-    kept = keepinterp.set_aside(machine.task.mm, rec, machine.cpu,
+    kept = keepinterp.set_aside(machine.task.mm, rec, interp[1].st, machine.cpu,
                                 layout.stack_top - STACK_SIZE)
     if kept is not None:
         machine.cpu.reuse_for_exec()

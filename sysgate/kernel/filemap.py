@@ -41,17 +41,11 @@ class FileMappings:
         k = self.kept
         if k is not None and k.matches(start, size, prot, offset, ident.get("dev"),
                                        ident.get("ino")):
+            # the old interpreter's code, the same file's (keepinterp.set_aside)
             self.kept = None
-            from .keepinterp import identity
-            try:
-                same = identity(mf.host) == k.ident
-            except OSError:
-                same = False
-            if same:
-                # the old interpreter's code, bytes checked (keepinterp)
-                self.map(start, size, prot, ptr=k.ptr, hold=k.hold, file=mf, offset=offset,
-                         adopt=True, **ident)
-                return
+            self.map(start, size, prot, ptr=k.ptr, hold=k.hold, file=mf, offset=offset,
+                     adopt=True, **ident)
+            return
         m = None
         try:
             m = HostMapping(size, _mmap.PROT_READ | _mmap.PROT_WRITE, _mmap.MAP_PRIVATE,

@@ -44,12 +44,12 @@ class Interp:
 class Kept:
     """The old interpreter's code segment, for the new image's to adopt
     (FileMappings._map_private_file)."""
-    __slots__ = ("start", "end", "offset", "dev", "ino", "ident", "hold", "ptr", "base")
+    __slots__ = ("start", "end", "offset", "dev", "ino", "hold", "ptr", "base")
 
-    def __init__(self, v, ident, base):
+    def __init__(self, v, base):
         self.start, self.end, self.offset, self.dev, self.ino = v.start, v.end, v.offset, v.dev, \
             v.ino
-        self.ident, self.hold, self.ptr, self.base = ident, v.hold, v.ptr, base
+        self.hold, self.ptr, self.base = v.hold, v.ptr, base
 
     def matches(self, start, size, prot, offset, dev, ino):
         return (start, start + size, offset, dev, ino) == (self.start, self.end, self.offset,
@@ -57,12 +57,8 @@ class Kept:
             and prot == PROT_READ | PROT_EXEC
 
 
-def identity(fd):
-    """What must not have changed for the bytes to be the same file's."""
-    return _ident(os.fstat(fd))
-
-
 def _ident(st):
+    """What must not have changed for the bytes to be the same file's."""
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
@@ -82,14 +78,16 @@ def find(mm, st):
                   c.end, c.offset, _ident(st))
 
 
-def set_aside(mm, rec, cpu, stack_low):
+def set_aside(mm, rec, st, cpu, stack_low):
     """Before an exec's new image is built on the same CPU: a Kept for the
     interpreter's code (rec, an Interp of the old image mm) when the CPU
-    and that code can serve the new image, the old image then gone from
-    the guest's sight (its code regions forgotten by the CPU, the rest
-    unmapped); else None, nothing changed. stack_low: where the new
-    image's stack will start (the interpreter must stay below it)."""
-    if not ENABLED or cpu.exact or cpu._checks or cpu._watch or rec.end > stack_low:
+    and that code can serve the new image, whose interpreter exec opened
+    with the stat st, the old image then gone from the guest's sight (its
+    code regions forgotten by the CPU, the rest unmapped); else None,
+    nothing changed. stack_low: where the new image's stack will start
+    (the interpreter must stay below it)."""
+    if not ENABLED or _ident(st) != rec.ident or cpu.exact or cpu._checks or cpu._watch \
+            or rec.end > stack_low:
         return None
     v = mm.find(rec.start)
     if v is None or (v.start, v.end, v.offset, v.dev, v.ino) != (
@@ -99,13 +97,12 @@ def set_aside(mm, rec, cpu, stack_low):
         return None
     size = v.end - v.start
     try:
-        ident = identity(v.file.host)
-        if ident != rec.ident or \
+        if _ident(os.fstat(v.file.host)) != rec.ident or \
                 os.pread(v.file.host, size, v.offset) != ctypes.string_at(v.ptr, size):
             return None         # written since (mprotect, ptrace, /proc/PID/mem)
     except OSError:
         return None
-    kept = Kept(v, ident, rec.base)
+    kept = Kept(v, rec.base)
     for w in list(mm.vmas):
         if w is v or (w.backed and w.file is not None and w.prot & PROT_EXEC
                       and not w.prot & PROT_WRITE and not w.shared and w.hold is not None):
