@@ -79,12 +79,10 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         self.prot = Protections()
         self._host = Protections()     # regions of host memory: [start, end, host - guest]
         self._stale = []               # regions out of the guest's sight (see forget)
-        self._u32_seen = _NO_REGION    # see user_u32
-        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
-        self._watch, self._watch_trap, self.watch_hit = {}, None, None   # see watch_pages
+        self._process_state()
+        self._watch, self.watch_hit = {}, None   # see watch_pages
         self._cpuid = cpuid
         self.gate = None
-        self._last_bad = None
         self._map(KBASE, KSIZE, UC.UC_PROT_ALL)
         # Only the check at each block's start (see cpu.ucfields); found
         # once the engine is initialised, which the first mapping does.
@@ -92,7 +90,6 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         ucpatch.install(uc)         # Unicorn patched in memory (once per host process)
         self._checks = True
         self.exit_checks(False)     # now, while nothing is translated
-        self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
         uc.mem_write(GDT_ADDR, _boot_gdt())
         uc.reg_write(X.UC_X86_REG_GDTR, (0, GDT_ADDR, 8 * GDT_ENTRIES - 1, 0))
         self._map(LDT_ADDR, LDT_SIZE, UC.UC_PROT_NONE)
@@ -100,18 +97,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # Linux sets EFER.SCE; without it Unicorn makes a user-mode SYSRET #UD
         # (SIGILL) instead of the #GP (SIGSEGV) it is on Linux.
         uc.msr_write(MSR_EFER, uc.msr_read(MSR_EFER) | EFER_SCE)
-        self._pending_error = None
         self.async_stopped = False     # a stop was requested from another thread
         self.async_stops = 0           # how many were ever requested (a gdb step's witness)
-        self._exception_in_flight = False
-        self._rewind = None
-        self._skip_step_at = None
-        self._count = 0              # see step_next
-        # Threaded: a system call stops the CPU and is dispatched after
-        # emu_start returns, so its handler may block (and other threads
-        # use the engine) without emu_start on its stack.
-        self.defer = False
-        self.deferred = None
         self._install_preempt()
         self._raw_hooks = [
             self._raw_hook(UC.UC_HOOK_INTR, _HOOK_INTR_CB(self._on_intr)),
@@ -146,6 +133,24 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # them: what reuse_for_exec puts back.
         self._pristine = uc.context_save()
 
+    def _process_state(self):
+        """What a CPU knows of the process on it, as a new one knows it."""
+        self._u32_seen = _NO_REGION    # see user_u32
+        self._traps, self._trap_next = {}, 0     # trap page -> (user page, mapped, watched)
+        self._watch_trap = None
+        self._last_bad = None
+        self._refused = None        # (kind, mapped, watched) of a store the TLB fill refused
+        self._pending_error = None
+        self._exception_in_flight = False
+        self._rewind = None
+        self._skip_step_at = None
+        self._count = 0              # see step_next
+        # Threaded: a system call stops the CPU and is dispatched after
+        # emu_start returns, so its handler may block (and other threads
+        # use the engine) without emu_start on its stack.
+        self.defer = False
+        self.deferred = None
+
     def reuse_for_exec(self):
         """This CPU for the next image of its process (program.exec_image,
         where the interpreter's translated code is worth keeping): its state
@@ -159,14 +164,8 @@ class Engine(GuestMemory, Preemption, Descriptors, InsnFaults, QemuState, Debugg
         # boot's stub: rewritten with the new entry and stack (a write by
         # the API leaves the blocks translated from it in place)
         uc.ctl_remove_cache(STUB_ADDR, STUB_ADDR + 0x1000)
-        self._u32_seen = _NO_REGION
-        self._traps, self._trap_next = {}, 0
-        self._last_bad = self._refused = self._pending_error = None
-        self._exception_in_flight = False
-        self._rewind = self._skip_step_at = None
-        self._count = 0
-        self.defer, self.deferred = False, None
-        self._watch_trap = self.tls_loaded = None
+        self._process_state()
+        self.tls_loaded = None
         self.__dict__.pop("_gdt_shadow", None)     # what write_gdt_entry last wrote
         self.want_exact = self.survivable = False
         # Entries of the image before, trap pages' included, and the
