@@ -34,21 +34,12 @@ class Gate:
         self.task = machine.task   # the task on the CPU (Machine.switch_to)
         tables = Dispatcher().tables
         self.table64, self.table32 = tables["x86_64"], tables["i386"]
-        self.trace = None          # callable(regs) when tracing
-        self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
-        self.current = None        # pt_regs of the call in progress
+        self._process_state()
         # The pt_regs each way in fills in place when nothing observes the
         # calls and the process has one thread (entry.ptregs).
         self.regs64 = PtRegs("syscall", "x86_64", 0, (), 0, 0)
         self.regs80 = PtRegs("int80", "i386", 0, (), 0, 0)
         self.regs32 = {w: PtRegs(w, "i386", 0, (), 0, 0) for w in ("sysenter", "syscall")}
-        self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
-        self.fault = None          # an exception a gate saw, for the run loop (traps)
-        # A process with threads: the gate, not the engine, decides which
-        # calls leave the CPU first (entry.threaded).
-        self.threaded = False
-        self.redo = False          # the next entry is a deferred call's dispatch
-        self.in_hook = False       # a call runs in the hook, its exit work left to the run loop
         cpu = self.cpu
         self._sysenter_ok = {m: self.model.sysenter_ok(m) for m in (False, True)}
         self._compat_syscall_ok = self.model.syscall_ok(True)
@@ -111,10 +102,21 @@ class Gate:
         tables = Dispatcher().tables
         self.table64[:] = tables["x86_64"]
         self.table32[:] = tables["i386"]
-        self.trace = self.landing_pad = self.current = self.sysenter_window = None
-        self.fault = None
-        self.threaded = self.redo = self.in_hook = False
+        self._process_state()
         self.const_count[0] = 0
+
+    def _process_state(self):
+        """What a gate knows of the process it serves, as a new one knows it."""
+        self.trace = None          # callable(regs) when tracing
+        self.landing_pad = None    # the vDSO's int80_landing_pad, once mapped
+        self.current = None        # pt_regs of the call in progress
+        self.sysenter_window = None  # [__kernel_vsyscall, its SYSENTER), when patched in
+        self.fault = None          # an exception a gate saw, for the run loop (traps)
+        # A process with threads: the gate, not the engine, decides which
+        # calls leave the CPU first (entry.threaded).
+        self.threaded = False
+        self.redo = False          # the next entry is a deferred call's dispatch
+        self.in_hook = False       # a call runs in the hook, its exit work left to the run loop
 
     # --- events from the trap layer ----------------------------------------
     def syscall_insn(self):
